@@ -1,0 +1,155 @@
+/*
+ * frappe_integrations.c
+ *		Module entry point: settings, the library/SQL version check, and the
+ *		helpers that name Frappe's tables in the site schema.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "frappe_integrations.h"
+
+PG_MODULE_MAGIC;
+
+char	   *fi_encryption_key = NULL;
+char	   *fi_site_schema = NULL;
+
+static bool fi_version_ok = false;
+
+void		_PG_init(void);
+extern void fi_meta_init(void);
+
+/*
+ * The key is accepted as given and validated where it is used: a check
+ * hook that rejected it would make PostgreSQL print the value in the
+ * server log ("invalid value for parameter ...").
+ */
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("frappe_integrations.encryption_key",
+							   "The site's encryption_key from site_config.json (a Fernet key).",
+							   "Needed to read and write Password fields in __Auth. "
+							   "Only superusers can see or set it.",
+							   &fi_encryption_key,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("frappe_integrations.site_schema",
+							   "The schema holding the Frappe site's tables.",
+							   NULL,
+							   &fi_site_schema,
+							   "public",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("frappe_integrations");
+#else
+	EmitWarningsOnPlaceholders("frappe_integrations");
+#endif
+
+	fi_meta_init();
+}
+
+/* The extversion of the installed extension, or NULL. */
+static char *
+installed_version(void)
+{
+	Oid			extoid = get_extension_oid(FI_EXTNAME, true);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	char	   *result = NULL;
+
+	if (!OidIsValid(extoid))
+		return NULL;
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(extoid));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_pg_extension_extversion,
+									 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			result = text_to_cstring(DatumGetTextPP(d));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+void
+fi_check_version(void)
+{
+	char	   *installed;
+
+	if (fi_version_ok || creating_extension)
+		return;
+	installed = installed_version();
+	if (installed == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"%s\" is not installed in this database", FI_EXTNAME),
+				 errhint("Run CREATE EXTENSION %s.", FI_EXTNAME)));
+	if (strcmp(installed, FI_EXTVERSION) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"%s\" is at version %s but its library is version %s",
+						FI_EXTNAME, installed, FI_EXTVERSION),
+				 errhint("Run ALTER EXTENSION %s UPDATE.", FI_EXTNAME)));
+	fi_version_ok = true;
+}
+
+char *
+fi_site_table(const char *table)
+{
+	return psprintf("%s.%s", quote_identifier(fi_site_schema),
+					quote_identifier(table));
+}
+
+Oid
+fi_site_table_oid(const char *table, bool missing_ok)
+{
+	Oid			nsp = get_namespace_oid(fi_site_schema, true);
+	Oid			relid = InvalidOid;
+
+	if (OidIsValid(nsp))
+		relid = get_relname_relid(table, nsp);
+	if (!OidIsValid(relid) && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table \"%s\" not found in schema \"%s\"", table, fi_site_schema),
+				 errhint("frappe_integrations works in the database of a Frappe site; "
+						 "set frappe_integrations.site_schema if its tables are in another schema.")));
+	return relid;
+}
+
+PG_FUNCTION_INFO_V1(fi_version);
+
+/* integrations.version(): the library's version. */
+Datum
+fi_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(FI_EXTVERSION));
+}

@@ -1,0 +1,113 @@
+/*
+ * frappe_integrations.h
+ *		Declarations shared by the PostgreSQL glue of frappe_integrations.
+ *
+ * Never include postgres.h here: every .c file includes it first.
+ */
+#ifndef FRAPPE_INTEGRATIONS_H
+#define FRAPPE_INTEGRATIONS_H
+
+#include "nodes/pg_list.h"
+
+#ifndef FI_EXTVERSION
+#error "FI_EXTVERSION must be defined by the Makefile"
+#endif
+
+#define FI_EXTNAME		"frappe_integrations"
+#define FI_SCHEMA		"integrations"
+
+/* settings (frappe_integrations.c) */
+extern char *fi_encryption_key;
+extern char *fi_site_schema;
+
+/*
+ * Raise an error unless the installed SQL objects match this library's
+ * version.  Cheap after the first successful call in a backend.
+ */
+extern void fi_check_version(void);
+
+/* "schema"."table" for a Frappe table in the site schema; palloc'd. */
+extern char *fi_site_table(const char *table);
+
+/* Is rel one of the Frappe tables named, in the site schema? */
+extern Oid	fi_site_table_oid(const char *table, bool missing_ok);
+
+/* ---- DocType metadata (meta.c) ---- */
+
+typedef struct FiDocField
+{
+	char	   *fieldname;
+	char	   *label;
+	char	   *fieldtype;
+	char	   *options;
+	char	   *default_value;
+	char	   *precision;
+	char	   *fetch_from;
+	char	   *insert_after;	/* custom fields only */
+	int			length;
+	int			idx;			/* position in the effective order, 1-based */
+	bool		reqd;
+	bool		unique;
+	bool		hidden;
+	bool		read_only;
+	bool		no_copy;
+	bool		set_only_once;
+	bool		allow_on_submit;
+	bool		in_list_view;
+	bool		non_negative;
+	bool		is_virtual;
+	bool		is_custom;		/* from tabCustom Field */
+} FiDocField;
+
+typedef struct FiDocMeta
+{
+	char	   *name;
+	char	   *module;
+	char	   *autoname;
+	char	   *naming_rule;
+	char	   *title_field;
+	char	   *sort_field;
+	char	   *sort_order;
+	bool		istable;
+	bool		issingle;
+	bool		is_submittable;
+	bool		is_tree;
+	bool		is_virtual;
+	bool		custom;
+	bool		track_seen;
+	int			nfields;
+	FiDocField *fields;
+} FiDocMeta;
+
+/*
+ * The effective meta of a DocType (DocFields + Custom Fields, Property
+ * Setters applied, sorted as Frappe sorts).  The result stays valid until
+ * the end of the current transaction; do not free it.  Errors with
+ * SQLSTATE 42704 when the DocType does not exist (unless missing_ok).
+ */
+extern const FiDocMeta *fi_get_meta(const char *doctype, bool missing_ok);
+
+/* The field named, or NULL. */
+extern const FiDocField *fi_meta_field(const FiDocMeta *meta, const char *fieldname);
+
+/* Does a field of this type have a column in the DocType's table? */
+extern bool fi_fieldtype_has_column(const char *fieldtype);
+
+/* Is this a Table / Table MultiSelect field (child rows)? */
+extern bool fi_fieldtype_is_table(const char *fieldtype);
+
+/* ---- secrets (secrets.c) ---- */
+
+/*
+ * The raw 32-byte Fernet key from frappe_integrations.encryption_key;
+ * errors (55000 / 22023) when it is not set or malformed.
+ */
+extern void fi_site_fernet_key(unsigned char key[32]);
+
+/* Decrypt a Fernet token with the site key (palloc'd, NUL-terminated). */
+extern char *fi_decrypt_with_site_key(const char *token, size_t toklen);
+
+/* Fill buf with n bytes from a cryptographically strong source. */
+extern void fi_strong_random(void *buf, size_t n);
+
+#endif							/* FRAPPE_INTEGRATIONS_H */

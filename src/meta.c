@@ -1,0 +1,759 @@
+/*
+ * meta.c
+ *		The effective metadata of a Frappe DocType, read from tabDocType,
+ *		tabDocField, tabCustom Field and tabProperty Setter, cached per
+ *		backend and invalidated across sessions.
+ *
+ * Frappe builds a DocType's meta as: its DocFields, plus the site's Custom
+ * Fields, then Property Setters applied to both, then sorted (a
+ * "field_order" property wins; otherwise each custom field follows its
+ * insert_after field).  We do the same.
+ *
+ * Invalidation: a statement trigger on each of the four tables
+ * (integrations.meta_invalidate) queues a relcache invalidation for that
+ * table; every backend receives it with its next transaction and our
+ * relcache callback marks the cache stale.  Where the triggers are missing
+ * (integrations.sync_meta_triggers() adds them) the cache only lives for
+ * one transaction.  A stale cache is not freed at once: callers may hold
+ * pointers into it, so it is handed to the current transaction's memory
+ * and freed at its end.
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "frappe_integrations.h"
+
+#define META_TRIGGER_NAME	"frappe_integrations_meta"
+#define META_KEY_LEN		256
+
+static const char *const meta_tables[] = {
+	"tabDocType", "tabDocField", "tabCustom Field", "tabProperty Setter"
+};
+#define N_META_TABLES lengthof(meta_tables)
+
+typedef struct MetaEntry
+{
+	char		key[META_KEY_LEN];
+	FiDocMeta  *meta;
+} MetaEntry;
+
+static MemoryContext meta_cxt = NULL;
+static HTAB *meta_hash = NULL;
+static bool meta_stale = false;
+static bool meta_xact_only = false;
+static Oid	meta_table_oids[N_META_TABLES];
+
+void		fi_meta_init(void);
+
+/* ---- invalidation ---- */
+
+static void
+meta_relcache_cb(Datum arg, Oid relid)
+{
+	int			i;
+
+	if (meta_cxt == NULL)
+		return;
+	if (!OidIsValid(relid))
+	{
+		meta_stale = true;
+		return;
+	}
+	for (i = 0; i < (int) N_META_TABLES; i++)
+		if (meta_table_oids[i] == relid)
+			meta_stale = true;
+}
+
+static void
+meta_xact_cb(XactEvent event, void *arg)
+{
+	if (meta_xact_only &&
+		(event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		 event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT))
+		meta_stale = true;
+}
+
+void
+fi_meta_init(void)
+{
+	CacheRegisterRelcacheCallback(meta_relcache_cb, (Datum) 0);
+	RegisterXactCallback(meta_xact_cb, NULL);
+}
+
+/* Drop a stale cache, keeping its memory alive until the transaction ends. */
+static void
+meta_drop_if_stale(void)
+{
+	if (!meta_stale || meta_cxt == NULL)
+	{
+		meta_stale = false;
+		return;
+	}
+	if (IsTransactionState())
+		MemoryContextSetParent(meta_cxt, TopTransactionContext);
+	else
+		MemoryContextDelete(meta_cxt);
+	meta_cxt = NULL;
+	meta_hash = NULL;
+	meta_stale = false;
+	meta_xact_only = false;
+}
+
+/* Do all four tables carry our invalidation trigger? Records their OIDs. */
+static bool
+meta_triggers_present(void)
+{
+	bool		all = true;
+	int			i,
+				j;
+
+	for (i = 0; i < (int) N_META_TABLES; i++)
+	{
+		Oid			relid = fi_site_table_oid(meta_tables[i], true);
+		bool		found = false;
+
+		meta_table_oids[i] = relid;
+		if (OidIsValid(relid))
+		{
+			Relation	rel = table_open(relid, AccessShareLock);
+
+			if (rel->trigdesc)
+				for (j = 0; j < rel->trigdesc->numtriggers; j++)
+					if (strcmp(rel->trigdesc->triggers[j].tgname, META_TRIGGER_NAME) == 0 &&
+						rel->trigdesc->triggers[j].tgenabled != TRIGGER_DISABLED)
+						found = true;
+			table_close(rel, AccessShareLock);
+		}
+		if (!found)
+			all = false;
+	}
+	return all;
+}
+
+/* ---- loading ---- */
+
+static char *
+spi_str(HeapTuple tup, TupleDesc desc, int col)
+{
+	char	   *v = SPI_getvalue(tup, desc, col);
+
+	return v ? v : "";
+}
+
+static bool
+spi_bool(HeapTuple tup, TupleDesc desc, int col)
+{
+	char	   *v = SPI_getvalue(tup, desc, col);
+
+	/* Frappe's cint(): an integer prefix, anything else 0 */
+	return v != NULL && atoi(v) != 0;
+}
+
+static int
+spi_int(HeapTuple tup, TupleDesc desc, int col)
+{
+	char	   *v = SPI_getvalue(tup, desc, col);
+
+	return v ? atoi(v) : 0;
+}
+
+/* Columns read from DocField and Custom Field, in this order. */
+#define FIELD_COLUMNS \
+	"fieldname, label, fieldtype, options, \"default\", precision, fetch_from, " \
+	"coalesce(length, 0), reqd, \"unique\", hidden, read_only, no_copy, %s, " \
+	"allow_on_submit, in_list_view, non_negative, is_virtual"
+
+static void
+read_field(FiDocField *f, HeapTuple tup, TupleDesc desc)
+{
+	f->fieldname = pstrdup(spi_str(tup, desc, 1));
+	f->label = pstrdup(spi_str(tup, desc, 2));
+	f->fieldtype = pstrdup(spi_str(tup, desc, 3));
+	f->options = pstrdup(spi_str(tup, desc, 4));
+	f->default_value = SPI_getvalue(tup, desc, 5);
+	if (f->default_value)
+		f->default_value = pstrdup(f->default_value);
+	f->precision = pstrdup(spi_str(tup, desc, 6));
+	f->fetch_from = pstrdup(spi_str(tup, desc, 7));
+	f->length = spi_int(tup, desc, 8);
+	f->reqd = spi_bool(tup, desc, 9);
+	f->unique = spi_bool(tup, desc, 10);
+	f->hidden = spi_bool(tup, desc, 11);
+	f->read_only = spi_bool(tup, desc, 12);
+	f->no_copy = spi_bool(tup, desc, 13);
+	f->set_only_once = spi_bool(tup, desc, 14);
+	f->allow_on_submit = spi_bool(tup, desc, 15);
+	f->in_list_view = spi_bool(tup, desc, 16);
+	f->non_negative = spi_bool(tup, desc, 17);
+	f->is_virtual = spi_bool(tup, desc, 18);
+	f->insert_after = NULL;
+	f->is_custom = false;
+}
+
+static FiDocField *
+find_field(FiDocField *fields, int n, const char *fieldname)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(fields[i].fieldname, fieldname) == 0)
+			return &fields[i];
+	return NULL;
+}
+
+/* Apply one DocField property setter; unknown properties are ignored. */
+static void
+set_field_property(FiDocField *f, const char *prop, const char *value)
+{
+	char	  **s = NULL;
+	bool	   *b = NULL;
+
+	if (strcmp(prop, "label") == 0)
+		s = &f->label;
+	else if (strcmp(prop, "fieldtype") == 0)
+		s = &f->fieldtype;
+	else if (strcmp(prop, "options") == 0)
+		s = &f->options;
+	else if (strcmp(prop, "precision") == 0)
+		s = &f->precision;
+	else if (strcmp(prop, "fetch_from") == 0)
+		s = &f->fetch_from;
+	else if (strcmp(prop, "insert_after") == 0)
+		s = &f->insert_after;
+	else if (strcmp(prop, "default") == 0)
+	{
+		f->default_value = pstrdup(value);
+		return;
+	}
+	else if (strcmp(prop, "length") == 0)
+	{
+		f->length = atoi(value);
+		return;
+	}
+	else if (strcmp(prop, "reqd") == 0)
+		b = &f->reqd;
+	else if (strcmp(prop, "unique") == 0)
+		b = &f->unique;
+	else if (strcmp(prop, "hidden") == 0)
+		b = &f->hidden;
+	else if (strcmp(prop, "read_only") == 0)
+		b = &f->read_only;
+	else if (strcmp(prop, "no_copy") == 0)
+		b = &f->no_copy;
+	else if (strcmp(prop, "set_only_once") == 0)
+		b = &f->set_only_once;
+	else if (strcmp(prop, "allow_on_submit") == 0)
+		b = &f->allow_on_submit;
+	else if (strcmp(prop, "in_list_view") == 0)
+		b = &f->in_list_view;
+	else if (strcmp(prop, "non_negative") == 0)
+		b = &f->non_negative;
+	else if (strcmp(prop, "is_virtual") == 0)
+		b = &f->is_virtual;
+
+	if (s)
+		*s = pstrdup(value);
+	else if (b)
+		*b = atoi(value) != 0;
+}
+
+static void
+set_doctype_property(FiDocMeta *m, const char *prop, const char *value)
+{
+	if (strcmp(prop, "autoname") == 0)
+		m->autoname = pstrdup(value);
+	else if (strcmp(prop, "naming_rule") == 0)
+		m->naming_rule = pstrdup(value);
+	else if (strcmp(prop, "title_field") == 0)
+		m->title_field = pstrdup(value);
+	else if (strcmp(prop, "sort_field") == 0)
+		m->sort_field = pstrdup(value);
+	else if (strcmp(prop, "sort_order") == 0)
+		m->sort_order = pstrdup(value);
+	else if (strcmp(prop, "track_seen") == 0)
+		m->track_seen = atoi(value) != 0;
+}
+
+/*
+ * Emit field i, then (recursively) the custom fields placed after it, into
+ * out[*n].  done[] guards against cycles in insert_after.
+ */
+static void
+emit_with_followers(FiDocField *all, int nall, int i, bool *done,
+					FiDocField *out, int *n)
+{
+	int			j;
+
+	if (done[i])
+		return;
+	done[i] = true;
+	out[(*n)++] = all[i];
+	for (j = 0; j < nall; j++)
+		if (!done[j] && all[j].is_custom && all[j].insert_after &&
+			strcmp(all[j].insert_after, all[i].fieldname) == 0)
+			emit_with_followers(all, nall, j, done, out, n);
+}
+
+/* Sort as Frappe: field_order first when set, else by insert_after. */
+static void
+sort_fields(FiDocMeta *m, List *field_order)
+{
+	FiDocField *out = palloc(sizeof(FiDocField) * Max(m->nfields, 1));
+	bool	   *done = palloc0(sizeof(bool) * Max(m->nfields, 1));
+	int			n = 0,
+				i;
+	ListCell   *lc;
+
+	foreach(lc, field_order)
+	{
+		const char *fn = (const char *) lfirst(lc);
+
+		for (i = 0; i < m->nfields; i++)
+			if (!done[i] && strcmp(m->fields[i].fieldname, fn) == 0)
+			{
+				done[i] = true;
+				out[n++] = m->fields[i];
+			}
+	}
+	/* standard fields in order, each followed by its custom fields */
+	for (i = 0; i < m->nfields; i++)
+		if (!m->fields[i].is_custom)
+			emit_with_followers(m->fields, m->nfields, i, done, out, &n);
+	/* custom fields whose insert_after names nothing present */
+	for (i = 0; i < m->nfields; i++)
+		emit_with_followers(m->fields, m->nfields, i, done, out, &n);
+
+	Assert(n == m->nfields);
+	for (i = 0; i < n; i++)
+		out[i].idx = i + 1;
+	m->fields = out;
+}
+
+/* Load the meta with SPI into the current memory context; NULL if absent. */
+static FiDocMeta *
+load_meta(const char *doctype)
+{
+	MemoryContext target = CurrentMemoryContext;
+	MemoryContext oldcxt;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	FiDocMeta  *m;
+	List	   *field_order = NIL;
+	uint64		i;
+	int			nstd,
+				ncustom,
+				ret;
+	char	   *sql;
+
+	args[0] = CStringGetTextDatum(doctype);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	sql = psprintf("SELECT name, module, autoname, naming_rule, title_field, sort_field, "
+				   "sort_order, istable, issingle, is_submittable, is_tree, is_virtual, "
+				   "custom, track_seen FROM %s WHERE name = $1",
+				   fi_site_table("tabDocType"));
+	ret = SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading tabDocType failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		return NULL;
+	}
+
+	oldcxt = MemoryContextSwitchTo(target);
+	m = palloc0(sizeof(FiDocMeta));
+	{
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+
+		m->name = pstrdup(spi_str(t, d, 1));
+		m->module = pstrdup(spi_str(t, d, 2));
+		m->autoname = pstrdup(spi_str(t, d, 3));
+		m->naming_rule = pstrdup(spi_str(t, d, 4));
+		m->title_field = pstrdup(spi_str(t, d, 5));
+		m->sort_field = pstrdup(spi_str(t, d, 6));
+		m->sort_order = pstrdup(spi_str(t, d, 7));
+		m->istable = spi_bool(t, d, 8);
+		m->issingle = spi_bool(t, d, 9);
+		m->is_submittable = spi_bool(t, d, 10);
+		m->is_tree = spi_bool(t, d, 11);
+		m->is_virtual = spi_bool(t, d, 12);
+		m->custom = spi_bool(t, d, 13);
+		m->track_seen = spi_bool(t, d, 14);
+	}
+	MemoryContextSwitchTo(oldcxt);
+
+	/* DocFields */
+	sql = psprintf("SELECT " FIELD_COLUMNS " FROM %s WHERE parent = $1 ORDER BY idx, name",
+				   "set_only_once", fi_site_table("tabDocField"));
+	ret = SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading tabDocField failed: %s", SPI_result_code_string(ret));
+	nstd = (int) SPI_processed;
+	{
+		SPITupleTable *std = SPI_tuptable;
+
+		/* Custom Fields (set_only_once is not a Custom Field property) */
+		sql = psprintf("SELECT " FIELD_COLUMNS ", insert_after FROM %s "
+					   "WHERE dt = $1 ORDER BY idx, name",
+					   "0", fi_site_table("tabCustom Field"));
+		ret = SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "reading tabCustom Field failed: %s", SPI_result_code_string(ret));
+		ncustom = (int) SPI_processed;
+
+		oldcxt = MemoryContextSwitchTo(target);
+		m->fields = palloc0(sizeof(FiDocField) * Max(nstd + ncustom, 1));
+		for (i = 0; i < (uint64) nstd; i++)
+			read_field(&m->fields[i], std->vals[i], std->tupdesc);
+		for (i = 0; i < (uint64) ncustom; i++)
+		{
+			FiDocField *f = &m->fields[nstd + i];
+
+			read_field(f, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+			f->is_custom = true;
+			f->insert_after = pstrdup(spi_str(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 19));
+		}
+		m->nfields = nstd + ncustom;
+		MemoryContextSwitchTo(oldcxt);
+	}
+
+	/* Property Setters, oldest first so that the newest wins */
+	sql = psprintf("SELECT doctype_or_field, field_name, property, value FROM %s "
+				   "WHERE doc_type = $1 ORDER BY creation NULLS FIRST, name",
+				   fi_site_table("tabProperty Setter"));
+	ret = SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading tabProperty Setter failed: %s", SPI_result_code_string(ret));
+	oldcxt = MemoryContextSwitchTo(target);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		const char *kind = spi_str(t, d, 1);
+		const char *fieldname = spi_str(t, d, 2);
+		const char *prop = spi_str(t, d, 3);
+		const char *value = spi_str(t, d, 4);
+
+		if (strcmp(kind, "DocField") == 0)
+		{
+			FiDocField *f = find_field(m->fields, m->nfields, fieldname);
+
+			if (f)
+				set_field_property(f, prop, value);
+		}
+		else if (strcmp(kind, "DocType") == 0)
+		{
+			if (strcmp(prop, "field_order") == 0)
+				field_order = list_make1(pstrdup(value));	/* parsed below */
+			else
+				set_doctype_property(m, prop, value);
+		}
+	}
+	MemoryContextSwitchTo(oldcxt);
+
+	/* field_order is a JSON list of fieldnames: let the server parse it */
+	if (field_order != NIL)
+	{
+		Oid			jt[1] = {TEXTOID};
+		Datum		jv[1];
+
+		jv[0] = CStringGetTextDatum((char *) linitial(field_order));
+		field_order = NIL;
+		ret = SPI_execute_with_args("SELECT f FROM json_array_elements_text($1::json) AS f",
+									1, jt, jv, NULL, true, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "reading field_order failed: %s", SPI_result_code_string(ret));
+		oldcxt = MemoryContextSwitchTo(target);
+		for (i = 0; i < SPI_processed; i++)
+			field_order = lappend(field_order,
+								  pstrdup(spi_str(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+		MemoryContextSwitchTo(oldcxt);
+	}
+
+	oldcxt = MemoryContextSwitchTo(target);
+	sort_fields(m, field_order);
+	MemoryContextSwitchTo(oldcxt);
+
+	SPI_finish();
+	return m;
+}
+
+const FiDocMeta *
+fi_get_meta(const char *doctype, bool missing_ok)
+{
+	MetaEntry  *entry = NULL;
+	FiDocMeta  *m;
+	bool		found;
+	bool		cacheable = strlen(doctype) < META_KEY_LEN;
+
+	meta_drop_if_stale();
+	if (meta_hash != NULL && cacheable)
+	{
+		entry = hash_search(meta_hash, doctype, HASH_FIND, NULL);
+		if (entry)
+			return entry->meta;
+	}
+
+	/* a clear error when this is not a Frappe site */
+	(void) fi_site_table_oid("tabDocType", false);
+
+	if (meta_cxt == NULL)
+	{
+		HASHCTL		ctl;
+
+		meta_cxt = AllocSetContextCreate(CacheMemoryContext,
+										 "frappe_integrations meta",
+										 ALLOCSET_DEFAULT_SIZES);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = META_KEY_LEN;
+		ctl.entrysize = sizeof(MetaEntry);
+		ctl.hcxt = meta_cxt;
+		meta_hash = hash_create("frappe_integrations meta", 64, &ctl,
+								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+		/* without the triggers, nothing tells us of changes: one xact only */
+		meta_xact_only = !meta_triggers_present();
+	}
+
+	if (!cacheable)
+	{
+		m = load_meta(doctype);	/* lives in the caller's context */
+	}
+	else
+	{
+		MemoryContext old = MemoryContextSwitchTo(meta_cxt);
+
+		m = load_meta(doctype);
+		MemoryContextSwitchTo(old);
+		if (m != NULL)
+		{
+			entry = hash_search(meta_hash, doctype, HASH_ENTER, &found);
+			entry->meta = m;
+		}
+	}
+
+	if (m == NULL && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("DocType \"%s\" not found", doctype),
+				 errdetail("There is no row named \"%s\" in tabDocType.", doctype)));
+	return m;
+}
+
+const FiDocField *
+fi_meta_field(const FiDocMeta *meta, const char *fieldname)
+{
+	return find_field(meta->fields, meta->nfields, fieldname);
+}
+
+bool
+fi_fieldtype_is_table(const char *fieldtype)
+{
+	return strcmp(fieldtype, "Table") == 0 ||
+		strcmp(fieldtype, "Table MultiSelect") == 0;
+}
+
+bool
+fi_fieldtype_has_column(const char *fieldtype)
+{
+	static const char *const no_value[] = {
+		"Section Break", "Column Break", "Tab Break", "HTML", "Table",
+		"Table MultiSelect", "Button", "Image", "Fold", "Heading"
+	};
+	int			i;
+
+	for (i = 0; i < (int) lengthof(no_value); i++)
+		if (strcmp(fieldtype, no_value[i]) == 0)
+			return false;
+	return true;
+}
+
+/* ---- SQL ---- */
+
+static void
+json_key_str(StringInfo buf, const char *key, const char *value, bool comma)
+{
+	if (comma)
+		appendStringInfoString(buf, ", ");
+	escape_json(buf, key);
+	appendStringInfoString(buf, ": ");
+	if (value)
+		escape_json(buf, value);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+static void
+json_key_bool(StringInfo buf, const char *key, bool value)
+{
+	appendStringInfoString(buf, ", ");
+	escape_json(buf, key);
+	appendStringInfoString(buf, value ? ": true" : ": false");
+}
+
+PG_FUNCTION_INFO_V1(fi_doctype_meta);
+
+/*
+ * integrations.doctype_meta(doctype text) returns jsonb
+ *		The effective meta, as our C code sees it.
+ */
+Datum
+fi_doctype_meta(PG_FUNCTION_ARGS)
+{
+	char	   *doctype = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	const FiDocMeta *m;
+	StringInfoData buf;
+	int			i;
+
+	fi_check_version();
+	m = fi_get_meta(doctype, false);
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	json_key_str(&buf, "name", m->name, false);
+	json_key_str(&buf, "module", m->module, true);
+	json_key_str(&buf, "autoname", m->autoname, true);
+	json_key_str(&buf, "naming_rule", m->naming_rule, true);
+	json_key_str(&buf, "title_field", m->title_field, true);
+	json_key_str(&buf, "sort_field", m->sort_field, true);
+	json_key_str(&buf, "sort_order", m->sort_order, true);
+	json_key_bool(&buf, "istable", m->istable);
+	json_key_bool(&buf, "issingle", m->issingle);
+	json_key_bool(&buf, "is_submittable", m->is_submittable);
+	json_key_bool(&buf, "is_tree", m->is_tree);
+	json_key_bool(&buf, "is_virtual", m->is_virtual);
+	json_key_bool(&buf, "custom", m->custom);
+	json_key_bool(&buf, "track_seen", m->track_seen);
+
+	appendStringInfoString(&buf, ", \"child_tables\": {");
+	{
+		bool		first = true;
+
+		for (i = 0; i < m->nfields; i++)
+			if (fi_fieldtype_is_table(m->fields[i].fieldtype))
+			{
+				json_key_str(&buf, m->fields[i].fieldname, m->fields[i].options, !first);
+				first = false;
+			}
+	}
+	appendStringInfoString(&buf, "}, \"fields\": [");
+	for (i = 0; i < m->nfields; i++)
+	{
+		const FiDocField *f = &m->fields[i];
+
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoChar(&buf, '{');
+		json_key_str(&buf, "fieldname", f->fieldname, false);
+		json_key_str(&buf, "label", f->label, true);
+		json_key_str(&buf, "fieldtype", f->fieldtype, true);
+		json_key_str(&buf, "options", f->options, true);
+		json_key_str(&buf, "default", f->default_value, true);
+		json_key_str(&buf, "precision", f->precision, true);
+		json_key_str(&buf, "fetch_from", f->fetch_from, true);
+		appendStringInfo(&buf, ", \"length\": %d, \"idx\": %d", f->length, f->idx);
+		json_key_bool(&buf, "reqd", f->reqd);
+		json_key_bool(&buf, "unique", f->unique);
+		json_key_bool(&buf, "hidden", f->hidden);
+		json_key_bool(&buf, "read_only", f->read_only);
+		json_key_bool(&buf, "no_copy", f->no_copy);
+		json_key_bool(&buf, "set_only_once", f->set_only_once);
+		json_key_bool(&buf, "allow_on_submit", f->allow_on_submit);
+		json_key_bool(&buf, "in_list_view", f->in_list_view);
+		json_key_bool(&buf, "non_negative", f->non_negative);
+		json_key_bool(&buf, "is_virtual", f->is_virtual);
+		json_key_bool(&buf, "is_custom", f->is_custom);
+		json_key_bool(&buf, "has_column",
+					  fi_fieldtype_has_column(f->fieldtype) && !f->is_virtual);
+		if (f->is_custom)
+			json_key_str(&buf, "insert_after", f->insert_after, true);
+		appendStringInfoChar(&buf, '}');
+	}
+	appendStringInfoString(&buf, "]}");
+
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+PG_FUNCTION_INFO_V1(fi_meta_invalidate);
+
+/*
+ * integrations.meta_invalidate(): statement trigger on the four metadata
+ * tables.  Queues a relcache invalidation of the table, which every
+ * backend (this one at its next command) turns into a stale meta cache.
+ */
+Datum
+fi_meta_invalidate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("integrations.meta_invalidate() must be called as a trigger")));
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(fi_sync_meta_triggers);
+
+/*
+ * integrations.sync_meta_triggers() returns integer
+ *		Attach the invalidation trigger to each metadata table that lacks
+ *		it; returns how many were attached.
+ */
+Datum
+fi_sync_meta_triggers(PG_FUNCTION_ARGS)
+{
+	int			created = 0;
+	int			i;
+
+	fi_check_version();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	for (i = 0; i < (int) N_META_TABLES; i++)
+	{
+		Oid			relid = fi_site_table_oid(meta_tables[i], true);
+		Oid			argtypes[1] = {OIDOID};
+		Datum		args[1];
+		int			ret;
+
+		if (!OidIsValid(relid))
+			continue;
+		args[0] = ObjectIdGetDatum(relid);
+		ret = SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_trigger "
+									"WHERE tgrelid = $1 AND tgname = '" META_TRIGGER_NAME "'",
+									1, argtypes, args, NULL, true, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "reading pg_trigger failed: %s", SPI_result_code_string(ret));
+		if (SPI_processed > 0)
+			continue;
+		ret = SPI_execute(psprintf("CREATE TRIGGER " META_TRIGGER_NAME
+								   " AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s"
+								   " FOR EACH STATEMENT EXECUTE FUNCTION "
+								   FI_SCHEMA ".meta_invalidate()",
+								   fi_site_table(meta_tables[i])),
+						  false, 0);
+		if (ret != SPI_OK_UTILITY)
+			elog(ERROR, "creating trigger failed: %s", SPI_result_code_string(ret));
+		created++;
+	}
+	SPI_finish();
+	meta_stale = true;
+	PG_RETURN_INT32(created);
+}
