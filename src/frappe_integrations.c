@@ -30,6 +30,14 @@ static bool fi_version_ok = false;
 
 void		_PG_init(void);
 extern void fi_meta_init(void);
+extern void fi_meta_reset(void);
+
+/* Another site schema means other metadata tables. */
+static void
+site_schema_assign(const char *newval, void *extra)
+{
+	fi_meta_reset();
+}
 
 /*
  * The key is accepted as given and validated where it is used: a check
@@ -56,7 +64,7 @@ _PG_init(void)
 							   "public",
 							   PGC_SUSET,
 							   0,
-							   NULL, NULL, NULL);
+							   NULL, site_schema_assign, NULL);
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("frappe_integrations");

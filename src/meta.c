@@ -58,6 +58,7 @@ static bool meta_xact_only = false;
 static Oid	meta_table_oids[N_META_TABLES];
 
 void		fi_meta_init(void);
+void		fi_meta_reset(void);
 
 /* ---- invalidation ---- */
 
@@ -92,6 +93,13 @@ fi_meta_init(void)
 {
 	CacheRegisterRelcacheCallback(meta_relcache_cb, (Datum) 0);
 	RegisterXactCallback(meta_xact_cb, NULL);
+}
+
+/* Mark the cache stale (safe anywhere: frees nothing). */
+void
+fi_meta_reset(void)
+{
+	meta_stale = true;
 }
 
 /* Drop a stale cache, keeping its memory alive until the transaction ends. */

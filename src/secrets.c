@@ -45,18 +45,18 @@ secret_error(FiSecretErr err, const char *what)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("Encryption key is invalid! Please check site_config.json"),
-					 errdetail("Decrypting %s failed: %s.", what, fi_secret_strerror(err)),
+					 errdetail("%s.", fi_secret_strerror(err)),
 					 errhint("frappe_integrations.encryption_key must be the encryption_key of the site that wrote the value.")));
 			break;
 		case FI_SECRET_CRYPTO:
 			ereport(ERROR,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-					 errmsg("cryptographic operation on %s failed", what)));
+					 errmsg("cryptographic operation on the %s failed", what)));
 			break;
 		case FI_SECRET_HASH_LIMITS:
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("%s exceeds the cost limits of this server", what),
+					 errmsg("the %s exceeds the cost limits of this server", what),
 					 errdetail("pbkdf2_sha256 rounds must be at most %d; argon2 memory at most %d KiB.",
 							   FI_PBKDF2_MAX_ROUNDS, FI_ARGON2_MAX_MEMORY_KIB)));
 			break;
@@ -108,7 +108,7 @@ fernet_encrypt_text(const unsigned char key[FI_FERNET_KEY_LEN], const char *pt, 
 	fi_strong_random(iv, sizeof(iv));
 	err = fi_fernet_encrypt(key, iv, (uint64) time(NULL), (const unsigned char *) pt, n,
 							out, &outlen);
-	secret_error(err, "the value");
+	secret_error(err, "value");
 	return cstring_to_text_with_len(out, (int) outlen);
 }
 
@@ -129,7 +129,7 @@ fernet_decrypt_cstring(const unsigned char key[FI_FERNET_KEY_LEN],
 		memchr(out, '\0', outlen) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-				 errmsg("decrypted %s is not valid text", what)));
+				 errmsg("the decrypted %s is not valid text", what)));
 	return (char *) out;
 }
 
@@ -140,7 +140,7 @@ fi_decrypt_with_site_key(const char *token, size_t toklen)
 	char	   *result;
 
 	fi_site_fernet_key(key);
-	result = fernet_decrypt_cstring(key, token, toklen, "the stored password");
+	result = fernet_decrypt_cstring(key, token, toklen, "Fernet token in __Auth");
 	explicit_bzero(key, sizeof(key));
 	return result;
 }
@@ -186,7 +186,7 @@ fi_fernet_decrypt_sql(PG_FUNCTION_ARGS)
 		fi_site_fernet_key(key);
 	else
 		parse_key_or_error(text_to_cstring(PG_GETARG_TEXT_PP(1)), "the key", key);
-	pt = fernet_decrypt_cstring(key, VARDATA_ANY(tok), VARSIZE_ANY_EXHDR(tok), "the token");
+	pt = fernet_decrypt_cstring(key, VARDATA_ANY(tok), VARSIZE_ANY_EXHDR(tok), "Fernet token");
 	explicit_bzero(key, sizeof(key));
 	PG_RETURN_TEXT_P(cstring_to_text(pt));
 }
@@ -417,7 +417,7 @@ fi_passlib_hash_sql(PG_FUNCTION_ARGS)
 	fi_strong_random(salt, sizeof(salt));
 	err = fi_pbkdf2_sha256_hash(VARDATA_ANY(pwd), VARSIZE_ANY_EXHDR(pwd),
 								salt, sizeof(salt), (unsigned int) rounds, out);
-	secret_error(err, "the password hash");
+	secret_error(err, "password hash");
 	PG_RETURN_TEXT_P(cstring_to_text(out));
 }
 
@@ -482,7 +482,7 @@ fi_hmac_sha256_sql(PG_FUNCTION_ARGS)
 	fi_check_version();
 	err = fi_hmac_sha256((unsigned char *) VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key),
 						 (unsigned char *) VARDATA_ANY(msg), VARSIZE_ANY_EXHDR(msg), d);
-	secret_error(err, "the HMAC");
+	secret_error(err, "HMAC");
 	PG_RETURN_TEXT_P(encode_digest(d, sizeof(d), encoding));
 }
 

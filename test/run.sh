@@ -69,7 +69,10 @@ cleanup() {
         fi
         mkdir -p "$ROOT/tmp_check"
         cp -f "$FI_TMP/server.log" "$ROOT/tmp_check/server.log" 2>/dev/null || true
+        rm -f "$ROOT/tmp_check/regression.diffs"
         cp -f "$FI_TMP/regress/regression.diffs" "$ROOT/tmp_check/" 2>/dev/null || true
+        rm -rf "$ROOT/tmp_check/results"
+        cp -rf "$FI_TMP/regress/results" "$ROOT/tmp_check/results" 2>/dev/null || true
         if [ $rc -ne 0 ]; then
             if [ -s "$FI_TMP/regress/regression.diffs" ]; then
                 say "regression.diffs"

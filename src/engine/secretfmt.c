@@ -33,19 +33,19 @@ fi_secret_strerror(FiSecretErr err)
 		case FI_SECRET_OK:
 			return "no error";
 		case FI_SECRET_BAD_KEY:
-			return "the key is not URL-safe base64 of 32 bytes";
+			return "The key is not URL-safe base64 of 32 bytes";
 		case FI_SECRET_BAD_TOKEN:
-			return "the token is not a well-formed Fernet token";
+			return "The token is not a well-formed Fernet token";
 		case FI_SECRET_BAD_MAC:
-			return "the token's HMAC does not match: it was made with another key, or altered";
+			return "The token's HMAC does not match: it was made with another key, or altered";
 		case FI_SECRET_BAD_PADDING:
-			return "the decrypted token has invalid padding";
+			return "The decrypted token has invalid padding";
 		case FI_SECRET_BAD_HASH:
-			return "the hash is not a pbkdf2_sha256 or argon2 hash in passlib's format";
+			return "The hash is not a pbkdf2_sha256 or argon2 hash in passlib's format";
 		case FI_SECRET_HASH_LIMITS:
-			return "the hash's cost parameters exceed the limits of this server";
+			return "The hash's cost parameters exceed the limits of this server";
 		case FI_SECRET_CRYPTO:
-			return "the cryptographic library failed";
+			return "The cryptographic library failed";
 	}
 	return "unknown error";
 }
