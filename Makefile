@@ -53,4 +53,15 @@ test/unit/engine_test: test/unit/engine_test.c src/engine/codec.c src/engine/sec
 	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/engine_test.c \
 		src/engine/codec.c src/engine/secretfmt.c -lcrypto -largon2
 
-EXTRA_CLEAN = test/unit/engine_test tmp_check results regression.diffs regression.out
+EXTRA_CLEAN = test/unit/engine_test test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
+
+# fuzz the engines' parsers with libFuzzer (needs clang); FUZZ_SECONDS each run
+FUZZ_SECONDS ?= 60
+test/fuzz/engine_fuzz: test/fuzz/engine_fuzz.c src/engine/codec.c src/engine/secretfmt.c src/engine/*.h
+	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Isrc -o $@ \
+		test/fuzz/engine_fuzz.c src/engine/codec.c src/engine/secretfmt.c -lcrypto -largon2
+
+.PHONY: fuzz
+fuzz: test/fuzz/engine_fuzz
+	mkdir -p tmp_check/fuzz-corpus
+	test/fuzz/engine_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=512 tmp_check/fuzz-corpus

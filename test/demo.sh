@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# test/demo.sh -- the guided tour behind `make demo` (run by test/run.sh on
+# the throwaway cluster it started; PGHOST/PGPORT point at it).
+set -euo pipefail
+DB=fi_demo
+PSQL="$FI_PGBIN/psql -X -q -v ON_ERROR_STOP=1 -P pager=off -d $DB"
+ORACLE="$FI_PY $FI_ROOT/test/oracles.py"
+
+step() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+say() { printf '%s' "$*" | tr '\n' ' ' | fold -s -w 100; echo; }
+run() { printf -- '-- %s\n' "$1"; $PSQL -c "$1"; }
+
+"$FI_PGBIN/createdb" -T fi_template $DB
+
+step "1. A Frappe site on PostgreSQL"
+say "This database was made the way Frappe v15 makes a site: a \"tab<DocType>\" table per DocType, built
+from Frappe's own DocType JSON files, with the rows of tabDocType and tabDocField that describe them."
+run "SELECT count(*) AS doctypes, count(*) FILTER (WHERE istable = 1) AS child_doctypes FROM \"tabDocType\""
+run "SELECT column_name, data_type, column_default FROM information_schema.columns
+      WHERE table_name = 'tabWebhook' ORDER BY ordinal_position LIMIT 12"
+
+step "2. Install the extension"
+say "The library is preloaded (shared_preload_libraries); CREATE EXTENSION puts everything in the schema
+\"integrations\" and asks to be told when DocType metadata changes."
+run "CREATE EXTENSION frappe_integrations"
+run "SELECT integrations.version()"
+
+step "3. DocType metadata, as Frappe sees it"
+say "integrations.doctype_meta() is the effective meta the C code works from: DocFields plus the site's
+Custom Fields, with Property Setters applied."
+run "SELECT m->>'autoname' AS autoname, m->'is_submittable' AS submittable,
+            jsonb_array_length(m->'fields') AS fields, m->'child_tables'->>'items' AS items_table
+       FROM integrations.doctype_meta('Sales Invoice') m"
+say "Another session adds a Custom Field, as Frappe's Customize Form would, and renames a label:"
+run "INSERT INTO \"tabCustom Field\" (name, dt, fieldname, label, fieldtype, insert_after)
+     VALUES ('Sales Invoice-custom_po_ref', 'Sales Invoice', 'custom_po_ref', 'Customer PO', 'Data', 'customer');
+     INSERT INTO \"tabProperty Setter\" (name, doctype_or_field, doc_type, field_name, property, value)
+     VALUES ('Sales Invoice-customer-label', 'DocField', 'Sales Invoice', 'customer', 'label', 'Client')"
+say "The next call, in any session, sees both (the field sits right after 'customer'):"
+run "SELECT f->>'idx' AS idx, f->>'fieldname' AS fieldname, f->>'label' AS label, f->'is_custom' AS custom
+       FROM jsonb_array_elements(integrations.doctype_meta('Sales Invoice')->'fields') f
+      WHERE f->>'fieldname' IN ('customer', 'custom_po_ref', 'customer_name')"
+
+step "4. Password fields, encrypted exactly as Frappe encrypts them"
+KEY=$($ORACLE fernet-key)
+say "A site's encryption_key lives in site_config.json; here python3-cryptography (Frappe's library) makes
+one. A superuser gives it to the extension: in real life in postgresql.conf (or a file it includes),
+here as a session setting of each connection."
+export PGOPTIONS="-c frappe_integrations.encryption_key=$KEY"
+run "INSERT INTO \"tabWebhook\" (name, webhook_doctype, webhook_docevent, request_url)
+     VALUES ('Invoice to ERP', 'Sales Invoice', 'on_submit', 'https://erp.example.com/hook')"
+run "SELECT integrations.set_password('Webhook', 'Invoice to ERP', 'webhook_secret', 's3cr3t-value')"
+say "Frappe's layout: a Fernet token in __Auth, the column masked with one '*' per character:"
+run "SELECT doctype, name, fieldname, encrypted, left(password, 24) || '...' AS token FROM \"__Auth\""
+run "SELECT webhook_secret FROM \"tabWebhook\""
+TOKEN=$($PSQL -A -t -c "SELECT password FROM \"__Auth\" WHERE name = 'Invoice to ERP'")
+say "python3-cryptography decrypts what we stored: $(printf '["%s"]' "$TOKEN" | $ORACLE fernet-decrypt "$KEY")"
+run "SELECT integrations.get_password('Webhook', 'Invoice to ERP', 'webhook_secret')"
+say "With the wrong key, the error is Frappe's, and no secret appears in it:"
+$PSQL -c "SET frappe_integrations.encryption_key = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='" \
+      -c "SELECT integrations.get_password('Webhook', 'Invoice to ERP', 'webhook_secret')" 2>&1 | sed 's/^/   /' || true
+
+step "5. Login passwords (passlib)"
+run "SELECT integrations.passlib_hash('admin') AS pbkdf2_sha256_hash"
+HASH=$($ORACLE passlib-hash <<< '[["admin", "argon2"]]' | $FI_PY -c 'import json,sys; print(json.load(sys.stdin)[0])')
+say "An argon2 hash made by python3-passlib: $HASH"
+run "SELECT integrations.passlib_verify('admin', '$HASH') AS right_password,
+            integrations.passlib_verify('admin!', '$HASH') AS wrong_password"
+
+step "6. Webhook signatures and Frappe's random names"
+say "X-Frappe-Webhook-Signature is base64(HMAC-SHA256(secret, body)); Frappe's documented vector:"
+run "SELECT integrations.hmac_sha256('s3cr3t', '{\"name\": \"ACC-SINV-2024-00001\", \"grand_total\": 1180.0, \"customer\": \"Caf\\u00e9 \\u00dcn\\u00efcode\", \"posting_date\": \"2024-05-06\", \"items\": [{\"item_code\": \"X\", \"qty\": 2.0}]}') AS signature"
+run "SELECT integrations.random_name() AS doc_name, integrations.generate_hash(15) AS api_key,
+            integrations.generate_token() AS oauth_token"
+
+step "Done"
+say "That was the foundation: metadata, secrets, signatures. The cluster is now stopped and removed."
