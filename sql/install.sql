@@ -42,3 +42,17 @@ RESET ROLE;
 
 -- unknown settings under our prefix are refused
 SET frappe_integrations.no_such_setting = 1;
+
+-- err(sql), used by the tests after this one: run sql, expecting an error;
+-- shows SQLSTATE, message, detail and hint
+CREATE FUNCTION err(sql text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE st text; msg text; det text; hnt text;
+BEGIN
+  EXECUTE sql;
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+                          det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+  RETURN st || ': ' || msg || coalesce(nullif(E'\n  detail: ' || det, E'\n  detail: '), '')
+            || coalesce(nullif(E'\n  hint: ' || hnt, E'\n  hint: '), '');
+END $f$;

@@ -1,17 +1,5 @@
 -- meta: the effective DocType meta as the C code reads it
 \set VERBOSITY terse
--- err(sql): run sql, expecting an error; shows SQLSTATE, message, detail, hint
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $f$
-DECLARE st text; msg text; det text; hnt text;
-BEGIN
-  EXECUTE sql;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-                          det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-  RETURN st || ': ' || msg || coalesce(nullif(E'\n  detail: ' || det, E'\n  detail: '), '')
-            || coalesce(nullif(E'\n  hint: ' || hnt, E'\n  hint: '), '');
-END $f$;
 
 -- a helper for compact output: fieldnames in effective order
 CREATE FUNCTION fieldnames(dt text, first_idx int, last_idx int) RETURNS text
@@ -98,11 +86,11 @@ SELECT field('Sales Invoice', 'customer')->>'label' AS label_after_truncate;
 ROLLBACK;
 
 -- bad input
-SELECT pg_temp.err($$SELECT integrations.doctype_meta('No Such DocType')$$);
-SELECT pg_temp.err($$SELECT integrations.doctype_meta('Webhook''; DROP TABLE "tabWebhook"; --')$$);
+SELECT err($$SELECT integrations.doctype_meta('No Such DocType')$$);
+SELECT err($$SELECT integrations.doctype_meta('Webhook''; DROP TABLE "tabWebhook"; --')$$);
 SELECT integrations.doctype_meta(NULL) IS NULL AS null_in_null_out;
 SET frappe_integrations.site_schema = 'no_such_schema';
-SELECT pg_temp.err($$SELECT integrations.doctype_meta('Webhook')$$);
+SELECT err($$SELECT integrations.doctype_meta('Webhook')$$);
 RESET frappe_integrations.site_schema;
 SELECT count(*) AS webhook_table_intact FROM "tabWebhook";
 

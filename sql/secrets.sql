@@ -1,17 +1,5 @@
 -- secrets: Fernet with the site key, __Auth, passlib, HMAC, random names
 \set VERBOSITY terse
--- err(sql): run sql, expecting an error; shows SQLSTATE, message, detail, hint
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $f$
-DECLARE st text; msg text; det text; hnt text;
-BEGIN
-  EXECUTE sql;
-  RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-                          det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-  RETURN st || ': ' || msg || coalesce(nullif(E'\n  detail: ' || det, E'\n  detail: '), '')
-            || coalesce(nullif(E'\n  hint: ' || hnt, E'\n  hint: '), '');
-END $f$;
 
 -- Fernet spec key; tokens below were written by python3-cryptography
 SET frappe_integrations.encryption_key = 'cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=';
@@ -28,20 +16,20 @@ SELECT integrations.fernet_encrypt('x') <> integrations.fernet_encrypt('x') AS f
 SELECT integrations.fernet_decrypt(integrations.fernet_encrypt(repeat('é', 5000))) = repeat('é', 5000) AS long_roundtrip;
 
 -- wrong key, altered and truncated tokens, bad keys: clear errors, no secrets
-SELECT pg_temp.err($$SELECT integrations.fernet_decrypt(integrations.fernet_encrypt('s3cr3t'),
+SELECT err($$SELECT integrations.fernet_decrypt(integrations.fernet_encrypt('s3cr3t'),
                                    'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=')$$);
 -- one character changed inside: python's Fernet raises InvalidToken for it too
-SELECT pg_temp.err($$SELECT integrations.fernet_decrypt('gAAAAAAdwJ6wAAECAwQFBgcICQoLDA0ODy021cpGVWKZ_eEwCGM4BLLF_5CVBdOPmrhuVUPgJobwOz7JcbmrR64jVmpU4IwqDA==')$$);
+SELECT err($$SELECT integrations.fernet_decrypt('gAAAAAAdwJ6wAAECAwQFBgcICQoLDA0ODy021cpGVWKZ_eEwCGM4BLLF_5CVBdOPmrhuVUPgJobwOz7JcbmrR64jVmpU4IwqDA==')$$);
 -- a changed last character leaves non-zero padding bits: malformed
-SELECT pg_temp.err($$SELECT integrations.fernet_decrypt('gAAAAAAdwJ6wAAECAwQFBgcICQoLDA0ODy021cpGVWKZ_eEwCGM4BLLF_5CV9dOPmrhuVUPgJobwOz7JcbmrR64jVmpU4IwqDB==')$$);
-SELECT pg_temp.err($$SELECT integrations.fernet_decrypt('gAAAAAAdwJ6wAAECAwQFBgcICQoLDA0ODy021cpGVWKZ_eEwCGM4')$$);
-SELECT pg_temp.err($$SELECT integrations.fernet_decrypt('')$$);
-SELECT pg_temp.err($$SELECT integrations.fernet_decrypt('not base64 at all!')$$);
-SELECT pg_temp.err($$SELECT integrations.fernet_encrypt('x', 'c2hvcnQ=')$$);
+SELECT err($$SELECT integrations.fernet_decrypt('gAAAAAAdwJ6wAAECAwQFBgcICQoLDA0ODy021cpGVWKZ_eEwCGM4BLLF_5CV9dOPmrhuVUPgJobwOz7JcbmrR64jVmpU4IwqDB==')$$);
+SELECT err($$SELECT integrations.fernet_decrypt('gAAAAAAdwJ6wAAECAwQFBgcICQoLDA0ODy021cpGVWKZ_eEwCGM4')$$);
+SELECT err($$SELECT integrations.fernet_decrypt('')$$);
+SELECT err($$SELECT integrations.fernet_decrypt('not base64 at all!')$$);
+SELECT err($$SELECT integrations.fernet_encrypt('x', 'c2hvcnQ=')$$);
 SET frappe_integrations.encryption_key = 'this-is-not-a-key';
-SELECT pg_temp.err($$SELECT integrations.fernet_encrypt('x')$$);
+SELECT err($$SELECT integrations.fernet_encrypt('x')$$);
 RESET frappe_integrations.encryption_key;
-SELECT pg_temp.err($$SELECT integrations.fernet_encrypt('x')$$);
+SELECT err($$SELECT integrations.fernet_encrypt('x')$$);
 SET frappe_integrations.encryption_key = 'cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=';
 
 -- Password fields in __Auth, as Frappe's _save_passwords
@@ -60,7 +48,7 @@ SELECT count(*) AS rows, integrations.get_password('Webhook', 'hook1', 'webhook_
 -- an empty value deletes the row (Frappe's rule); then the read fails as Frappe's does
 SELECT integrations.set_password('Webhook', 'hook1', 'webhook_secret', '');
 SELECT count(*) AS rows FROM "__Auth";
-SELECT pg_temp.err($$SELECT integrations.get_password('Webhook', 'hook1', 'webhook_secret')$$);
+SELECT err($$SELECT integrations.get_password('Webhook', 'hook1', 'webhook_secret')$$);
 -- API secrets of users
 SELECT integrations.set_password('User', 'api@example.com', 'api_secret', 'abcdef012345678');
 SELECT api_secret FROM "tabUser" WHERE name = 'api@example.com';
@@ -74,17 +62,17 @@ SELECT value FROM "tabSingles" WHERE doctype = 'System Settings' AND field = 'cu
 SELECT integrations.get_password('System Settings', 'System Settings', 'custom_smtp_password');
 
 -- bad input
-SELECT pg_temp.err($$SELECT integrations.set_password('Webhook', 'hook1', 'request_url', 'x')$$);
-SELECT pg_temp.err($$SELECT integrations.set_password('Webhook', 'hook1', 'no_such_field', 'x')$$);
-SELECT pg_temp.err($$SELECT integrations.set_password('Webhook', 'no such hook', 'webhook_secret', 'x')$$);
-SELECT pg_temp.err($$SELECT integrations.set_password('No Such DocType', 'x', 'password', 'x')$$);
-SELECT pg_temp.err($$SELECT integrations.set_password('System Settings', 'other', 'custom_smtp_password', 'x')$$);
-SELECT pg_temp.err($$SELECT integrations.set_password(NULL, 'x', 'y', 'z')$$);
-SELECT pg_temp.err($$SELECT integrations.get_password('Webhook', 'hook1''; DELETE FROM "__Auth"; --', 'webhook_secret')$$);
+SELECT err($$SELECT integrations.set_password('Webhook', 'hook1', 'request_url', 'x')$$);
+SELECT err($$SELECT integrations.set_password('Webhook', 'hook1', 'no_such_field', 'x')$$);
+SELECT err($$SELECT integrations.set_password('Webhook', 'no such hook', 'webhook_secret', 'x')$$);
+SELECT err($$SELECT integrations.set_password('No Such DocType', 'x', 'password', 'x')$$);
+SELECT err($$SELECT integrations.set_password('System Settings', 'other', 'custom_smtp_password', 'x')$$);
+SELECT err($$SELECT integrations.set_password(NULL, 'x', 'y', 'z')$$);
+SELECT err($$SELECT integrations.get_password('Webhook', 'hook1''; DELETE FROM "__Auth"; --', 'webhook_secret')$$);
 SELECT count(*) AS auth_rows_intact FROM "__Auth";
 -- a corrupt stored token and a wrong site key fail clearly, without the value
 UPDATE "__Auth" SET password = left(password, 60) WHERE name = 'api@example.com';
-SELECT pg_temp.err($$SELECT integrations.get_password('User', 'api@example.com', 'api_secret')$$);
+SELECT err($$SELECT integrations.get_password('User', 'api@example.com', 'api_secret')$$);
 SELECT integrations.set_password('User', 'api@example.com', 'api_secret', 'abcdef012345678');
 SET frappe_integrations.encryption_key = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 DO $$
@@ -110,10 +98,10 @@ SELECT h ~ '^\$pbkdf2-sha256\$29000\$[./A-Za-z0-9]{22}\$[./A-Za-z0-9]{43}$' AS p
        integrations.passlib_verify('Admin123', h) AS wrong_case
   FROM integrations.passlib_hash('admin123') AS h;
 SELECT integrations.passlib_hash('x') <> integrations.passlib_hash('x') AS fresh_salt;
-SELECT pg_temp.err($$SELECT integrations.passlib_verify('x', '$pbkdf2-sha256$29000$abc')$$);
-SELECT pg_temp.err($$SELECT integrations.passlib_verify('x', 'plaintext-password')$$);
-SELECT pg_temp.err($$SELECT integrations.passlib_verify('x', '$pbkdf2-sha256$99999999$MDEy$NHBlffTsUBBEsyzbUshC.4tfZ7ylPsyNjIqBqOJHiH4')$$);
-SELECT pg_temp.err($$SELECT integrations.passlib_hash('x', 0)$$);
+SELECT err($$SELECT integrations.passlib_verify('x', '$pbkdf2-sha256$29000$abc')$$);
+SELECT err($$SELECT integrations.passlib_verify('x', 'plaintext-password')$$);
+SELECT err($$SELECT integrations.passlib_verify('x', '$pbkdf2-sha256$99999999$MDEy$NHBlffTsUBBEsyzbUshC.4tfZ7ylPsyNjIqBqOJHiH4')$$);
+SELECT err($$SELECT integrations.passlib_hash('x', 0)$$);
 
 -- HMAC-SHA256: Frappe's webhook signature vector (facts 1.9), RFC 4231
 SELECT integrations.hmac_sha256('s3cr3t',
@@ -121,7 +109,7 @@ SELECT integrations.hmac_sha256('s3cr3t',
 SELECT integrations.hmac_sha256('Jefe', 'what do ya want for nothing?', 'hex') AS rfc4231,
        integrations.hmac_sha256('\x4a656665'::bytea, convert_to('what do ya want for nothing?', 'UTF8'), 'hex') AS rfc4231_bytea,
        integrations.hmac_sha256('k', 'm', 'base64url') AS url;
-SELECT pg_temp.err($$SELECT integrations.hmac_sha256('k', 'm', 'base32')$$);
+SELECT err($$SELECT integrations.hmac_sha256('k', 'm', 'base32')$$);
 
 -- random names and tokens: Frappe's alphabets and lengths, no repeats
 SELECT bool_and(n ~ '^[0-9a-v]{10}$') AS hash_names, count(DISTINCT n) AS distinct_names
@@ -137,5 +125,5 @@ SELECT count(DISTINCT c) AS name_chars
   FROM (SELECT regexp_split_to_table(string_agg(integrations.random_name(), ''), '') AS c
           FROM generate_series(1, 100)) s;
 SELECT length(integrations.generate_hash()) AS default_hash_len;
-SELECT pg_temp.err($$SELECT integrations.generate_token(0)$$);
-SELECT pg_temp.err($$SELECT integrations.generate_hash(100000)$$);
+SELECT err($$SELECT integrations.generate_token(0)$$);
+SELECT err($$SELECT integrations.generate_hash(100000)$$);

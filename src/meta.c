@@ -37,6 +37,11 @@
 
 #include "frappe_integrations.h"
 
+/* string keys were the default before PostgreSQL 14 named them */
+#if PG_VERSION_NUM < 140000
+#define HASH_STRINGS 0
+#endif
+
 #define META_TRIGGER_NAME	"frappe_integrations_meta"
 #define META_KEY_LEN		256
 
