@@ -1,7 +1,9 @@
 /*
  * engine_fuzz.c
  *		libFuzzer target for the parsers of the pure engines: base64 decoding
- *		(all variants), Fernet token decryption, passlib hash verification.
+ *		(all variants), Fernet token decryption (also of authentic tokens
+ *		over arbitrary ciphertext, to reach the padding checks), passlib hash
+ *		verification, key parsing.
  *		The first input byte picks the target; the rest is the input.
  *
  *		make fuzz       (clang with -fsanitize=fuzzer,address,undefined)
@@ -30,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	in = (const char *) data + 1;
 	n = size - 1;
-	switch (data[0] % 4)
+	switch (data[0] % 5)
 	{
 		case 0:
 			out = malloc(fi_b64_decoded_maxlen(n) + 1);
@@ -52,6 +54,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 3:
 			fi_fernet_parse_key(in, n, raw);
+			break;
+		case 4:
+			{
+				/* version, time, iv, ciphertext (the input), valid HMAC */
+				size_t		ct = n - n % 16;
+				size_t		rawlen = 25 + ct + 32;
+				unsigned char *tok = calloc(1, rawlen);
+				char	   *b64 = malloc(fi_b64_encoded_len(rawlen, FI_B64_URL) + 1);
+				size_t		b64len;
+
+				fi_fernet_parse_key(key, strlen(key), raw);
+				tok[0] = 0x80;
+				memcpy(tok + 25, in, ct);
+				fi_hmac_sha256(raw, 16, tok, 25 + ct, tok + 25 + ct);
+				b64len = fi_b64_encode(tok, rawlen, b64, FI_B64_URL);
+				out = malloc(fi_fernet_plain_maxlen(b64len) + 1);
+				fi_fernet_decrypt(raw, b64, b64len, out, &outlen, NULL);
+				free(out);
+				free(b64);
+				free(tok);
+			}
 			break;
 	}
 	return 0;
