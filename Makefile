@@ -15,6 +15,7 @@ OBJS = \
 	src/meta.o \
 	src/secrets.o \
 	src/engine/codec.o \
+	src/engine/pyjson.o \
 	src/engine/secretfmt.o
 
 # versioned install and upgrade scripts: sql/frappe_integrations--*.sql
@@ -53,13 +54,18 @@ test/unit/engine_test: test/unit/engine_test.c src/engine/codec.c src/engine/sec
 	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/engine_test.c \
 		src/engine/codec.c src/engine/secretfmt.c -lcrypto -largon2
 
-EXTRA_CLEAN = test/unit/engine_test test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
+test/unit/pyfloat_driver: test/unit/pyfloat_driver.c src/engine/pyjson.c src/engine/pyjson.h
+	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/pyfloat_driver.c \
+		src/engine/pyjson.c -lm
+
+EXTRA_CLEAN = test/unit/engine_test test/unit/pyfloat_driver test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
 
 # fuzz the engines' parsers with libFuzzer (needs clang); FUZZ_SECONDS each run
 FUZZ_SECONDS ?= 60
-test/fuzz/engine_fuzz: test/fuzz/engine_fuzz.c src/engine/codec.c src/engine/secretfmt.c src/engine/*.h
+test/fuzz/engine_fuzz: test/fuzz/engine_fuzz.c src/engine/*.c src/engine/*.h
 	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Isrc -o $@ \
-		test/fuzz/engine_fuzz.c src/engine/codec.c src/engine/secretfmt.c -lcrypto -largon2
+		test/fuzz/engine_fuzz.c src/engine/codec.c src/engine/pyjson.c \
+		src/engine/secretfmt.c -lcrypto -largon2 -lm
 
 .PHONY: fuzz
 fuzz: test/fuzz/engine_fuzz

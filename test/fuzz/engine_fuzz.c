@@ -3,7 +3,7 @@
  *		libFuzzer target for the parsers of the pure engines: base64 decoding
  *		(all variants), Fernet token decryption (also of authentic tokens
  *		over arbitrary ciphertext, to reach the padding checks), passlib hash
- *		verification, key parsing.
+ *		verification, key parsing, and Python float text (must read back).
  *		The first input byte picks the target; the rest is the input.
  *
  *		make fuzz       (clang with -fsanitize=fuzzer,address,undefined)
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "engine/codec.h"
+#include "engine/pyjson.h"
 #include "engine/secretfmt.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,7 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	in = (const char *) data + 1;
 	n = size - 1;
-	switch (data[0] % 5)
+	switch (data[0] % 6)
 	{
 		case 0:
 			out = malloc(fi_b64_decoded_maxlen(n) + 1);
@@ -74,6 +75,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				free(out);
 				free(b64);
 				free(tok);
+			}
+			break;
+		case 5:
+			if (n >= sizeof(double))
+			{
+				double		v;
+				char		txt[FI_PYFLOAT_MAXLEN];
+
+				memcpy(&v, in, sizeof(v));
+				fi_pyjson_float(v, txt);
+				if (v == v && v - v == 0 && strtod(txt, NULL) != v)
+					abort();
 			}
 			break;
 	}
