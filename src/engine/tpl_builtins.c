@@ -1,0 +1,2197 @@
+/*
+ * tpl_builtins.c
+ *		Jinja2 3.1's filters and tests, Frappe's filters (json, len, int, str,
+ *		flt), the template globals (range, len, min, max, sum, sorted,
+ *		namespace, ...), the condition builtins (int, float, long, round), and
+ *		the methods of str, dict and dates, with '%' formatting.  Each behaves
+ *		as the Python it stands for (checked by test/template/).
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/tpl_int.h"
+
+typedef FiVal *(*FilterFn) (FiTpl *t, FiVal *v, FiArgs *a);
+
+static void
+need_str(FiTpl *t, FiVal *v, const char *what, int pos)
+{
+	if (v->type != FV_STR)
+		fi_throw(t, FI_TPL_EVALUE, pos, "%s must be str, not %s", what, fi_typename(v));
+}
+
+static FiVal *
+as_list(FiTpl *t, FiVal *v, int pos)
+{
+	int			n;
+	FiVal	  **items = fi_iterate(t, v, &n, pos);
+	FiVal	   *l = fi_mklist(t, FV_LIST, n);
+
+	for (int i = 0; i < n; i++)
+		fi_list_push(t, l, items[i]);
+	return l;
+}
+
+static int64_t
+py_len(FiTpl *t, FiVal *v, int pos)
+{
+	switch (v->type)
+	{
+		case FV_STR:
+			return (int64_t) fi_utf8_len(v->u.s.p, v->u.s.n);
+		case FV_LIST:
+		case FV_TUPLE:
+			return v->u.l.n;
+		case FV_DICT:
+			return v->u.d.n;
+		case FV_UNDEF:
+			return 0;
+		default:
+			fi_throw(t, FI_TPL_EVALUE, pos, "object of type '%s' has no len()", fi_typename(v));
+	}
+}
+
+static FiVal *
+json_text(FiTpl *t, FiVal *v, const FiJsonStyle *st, int pos)
+{
+	FiBuf		b = {0};
+
+	fi_json_into(t, &b, v, st, pos);
+	return fi_mkstr_buf(t, &b);
+}
+
+/* attribute path of map/sum/sort/selectattr: "a.b", "0" */
+static FiVal *
+attr_path(FiTpl *t, FiVal *item, FiVal *attr, int pos)
+{
+	const char *s;
+	size_t		n;
+
+	if (attr->type == FV_INT)
+		return fi_getitem(t, item, attr, pos);
+	if (attr->type != FV_STR)
+		fi_throw(t, FI_TPL_EVALUE, pos, "attribute must be a string");
+	s = attr->u.s.p;
+	n = attr->u.s.n;
+	while (n > 0)
+	{
+		const char *dot = memchr(s, '.', n);
+		size_t		len = dot ? (size_t) (dot - s) : n;
+		FiVal	   *key;
+		bool		num = len > 0;
+
+		for (size_t k = 0; k < len; k++)
+			if (!isdigit((unsigned char) s[k]))
+				num = false;
+		if (num)
+			key = fi_mkint(t, strtoll(fi_strndup(t, s, len), NULL, 10));
+		else
+			key = fi_mkstr(t, s, len);
+		item = fi_getitem(t, item, key, pos);
+		if (!dot)
+			break;
+		s = dot + 1;
+		n -= len + 1;
+	}
+	return item;
+}
+
+/* ------------------------------------------------------------- filters */
+
+static FiVal *
+f_tojson(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	static const char *const kws[] = {"indent", NULL};
+	FiVal	   *ind = fi_arg(t, a, 0, "indent", t->none);
+	FiJsonStyle st = {-1, true, false, true, false};
+
+	fi_args_max(t, a, 1, kws);
+	if (ind->type == FV_INT)
+		st.indent = (int) (ind->u.i < 0 ? 0 : ind->u.i > 32 ? 32 : ind->u.i);
+	return json_text(t, v, &st, a->pos);
+}
+
+static FiVal *
+f_json(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	/* frappe.as_json: indent=1, sort_keys, separators (",", ": ") */
+	static const char *const kws[] = {"indent", "separators", "ensure_ascii", NULL};
+	FiVal	   *ind = fi_arg(t, a, 0, "indent", fi_mkint(t, 1));
+	FiJsonStyle st = {1, true, true, false, true};
+
+	fi_args_max(t, a, 1, kws);
+	if (fi_arg(t, a, -1, "separators", NULL) || fi_arg(t, a, -1, "ensure_ascii", NULL))
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "json(): only the indent argument is supported");
+	if (ind->type == FV_NONE)
+		st.indent = -1;
+	else if (ind->type == FV_INT)
+		st.indent = (int) (ind->u.i < 0 ? 0 : ind->u.i > 32 ? 32 : ind->u.i);
+	return json_text(t, v, &st, a->pos);
+}
+
+static FiVal *
+f_default(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	static const char *const kws[] = {"default_value", "boolean", NULL};
+	FiVal	   *d = fi_arg(t, a, 0, "default_value", t->empty);
+	bool		boolean = fi_truthy(fi_arg(t, a, 1, "boolean", t->vfalse));
+
+	fi_args_max(t, a, 2, kws);
+	if (v->type == FV_UNDEF || (boolean && !fi_truthy(v)))
+		return d;
+	return v;
+}
+
+static FiVal *
+f_upper(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	fi_args_max(t, a, 0, NULL);
+	return fi_str_case(t, fi_soft_str(t, v), 1);
+}
+
+static FiVal *
+f_lower(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	fi_args_max(t, a, 0, NULL);
+	return fi_str_case(t, fi_soft_str(t, v), 0);
+}
+
+static bool
+title_sep(int cp)
+{
+	return cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<' ||
+		(cp >= 0 && fi_uni_isspace((uint32_t) cp));
+}
+
+static FiVal *
+f_title(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	FiVal	   *s = fi_soft_str(t, v);
+	FiBuf		b = {0};
+	size_t		i = 0;
+
+	fi_args_max(t, a, 0, NULL);
+	/* Jinja: split on runs of [-\s({\[<], then w[0].upper() + w[1:].lower() */
+	while (i < s->u.s.n)
+	{
+		size_t		st = i;
+		int			cp = fi_utf8_next(s->u.s.p, s->u.s.n, &i);
+
+		if (title_sep(cp))
+		{
+			while (i < s->u.s.n)
+			{
+				size_t		save = i;
+
+				if (!title_sep(fi_utf8_next(s->u.s.p, s->u.s.n, &i)))
+				{
+					i = save;
+					break;
+				}
+			}
+			fi_buf_put(t, &b, s->u.s.p + st, i - st);
+			continue;
+		}
+		{
+			FiVal		first = {.type = FV_STR},
+						rest = {.type = FV_STR};
+			size_t		end = i;
+
+			while (end < s->u.s.n)
+			{
+				size_t		save = end;
+
+				if (title_sep(fi_utf8_next(s->u.s.p, s->u.s.n, &end)))
+				{
+					end = save;
+					break;
+				}
+			}
+			first.u.s.p = s->u.s.p + st;
+			first.u.s.n = i - st;
+			rest.u.s.p = s->u.s.p + i;
+			rest.u.s.n = end - i;
+			{
+				FiVal	   *u = fi_str_case(t, &first, 1);
+				FiVal	   *l = fi_str_case(t, &rest, 0);
+
+				fi_buf_put(t, &b, u->u.s.p, u->u.s.n);
+				fi_buf_put(t, &b, l->u.s.p, l->u.s.n);
+			}
+			i = end;
+		}
+	}
+	return fi_mkstr_buf(t, &b);
+}
+
+static bool
+in_chars(FiVal *chars, int cp)
+{
+	size_t		i = 0;
+
+	if (chars == NULL)
+		return cp >= 0 && fi_uni_isspace((uint32_t) cp);
+	while (i < chars->u.s.n)
+		if (fi_utf8_next(chars->u.s.p, chars->u.s.n, &i) == cp)
+			return true;
+	return false;
+}
+
+static FiVal *
+strip(FiTpl *t, FiVal *s, FiVal *chars, bool left, bool right)
+{
+	size_t		a = 0,
+				b = s->u.s.n;
+
+	if (left)
+		while (a < b)
+		{
+			size_t		i = a;
+
+			if (!in_chars(chars, fi_utf8_next(s->u.s.p, b, &i)))
+				break;
+			a = i;
+		}
+	if (right)
+		while (b > a)
+		{
+			size_t		st = b - 1,
+						i;
+
+			while (st > a && ((unsigned char) s->u.s.p[st] & 0xC0) == 0x80)
+				st--;
+			i = st;
+			if (!in_chars(chars, fi_utf8_next(s->u.s.p, b, &i)))
+				break;
+			b = st;
+		}
+	return fi_mkstr(t, s->u.s.p + a, b - a);
+}
+
+static FiVal *
+f_trim(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	static const char *const kws[] = {"chars", NULL};
+	FiVal	   *chars = fi_arg(t, a, 0, "chars", NULL);
+
+	fi_args_max(t, a, 1, kws);
+	if (chars && chars->type == FV_NONE)
+		chars = NULL;
+	if (chars)
+		chars = fi_soft_str(t, chars);
+	return strip(t, fi_soft_str(t, v), chars, true, true);
+}
+
+static FiVal *
+f_round(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	static const char *const kws[] = {"precision", "method", NULL};
+	FiVal	   *prec = fi_arg(t, a, 0, "precision", fi_mkint(t, 0));
+	FiVal	   *method = fi_arg(t, a, 1, "method", NULL);
+
+	fi_args_max(t, a, 2, kws);
+	if (method && !(method->type == FV_STR && method->u.s.n == 6 &&
+					memcmp(method->u.s.p, "common", 6) == 0))
+	{
+		bool		ceil_ = method->type == FV_STR && method->u.s.n == 4 &&
+			memcmp(method->u.s.p, "ceil", 4) == 0;
+		bool		floor_ = method->type == FV_STR && method->u.s.n == 5 &&
+			memcmp(method->u.s.p, "floor", 5) == 0;
+		double		p,
+					x;
+
+		if (!ceil_ && !floor_)
+			fi_throw(t, FI_TPL_EVALUE, a->pos, "method must be common, ceil or floor");
+		if (!fi_is_number(v) || !fi_is_number(prec))
+			fi_throw(t, FI_TPL_EVALUE, a->pos, "round needs a number");
+		p = pow(10.0, fi_as_double(prec));
+		x = fi_as_double(v) * p;
+		return fi_mkfloat(t, (ceil_ ? ceil(x) : floor(x)) / p);
+	}
+	return fi_py_round(t, v, prec, a->pos);
+}
+
+static FiVal *
+f_int(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	/* Frappe replaces Jinja's int filter with cint */
+	static const char *const kws[] = {"default", NULL};
+
+	fi_args_max(t, a, 1, kws);
+	return fi_cint(t, v, fi_arg(t, a, 0, "default", fi_mkint(t, 0)));
+}
+
+static FiVal *
+f_float(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	static const char *const kws[] = {"default", NULL};
+	double		d;
+
+	fi_args_max(t, a, 1, kws);
+	if (v->type == FV_UNDEF)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "'%s' is undefined", v->u.u.name ? v->u.u.name : "value");
+	if (!fi_to_float(t, v, &d))
+		return fi_arg(t, a, 0, "default", fi_mkfloat(t, 0.0));
+	return fi_mkfloat(t, d);
+}
+
+static FiVal *
+f_string(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	fi_args_max(t, a, 0, NULL);
+	return fi_soft_str(t, v);
+}
+
+static FiVal *
+f_str(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	static const char *const kws[] = {"encoding", NULL};
+
+	fi_args_max(t, a, 1, kws);
+	return fi_cstr(t, v);
+}
+
+static FiVal *
+f_length(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	fi_args_max(t, a, 0, NULL);
+	return fi_mkint(t, py_len(t, v, a->pos));
+}
+
+static FiVal *
+f_join(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	static const char *const kws[] = {"d", "attribute", NULL};
+	FiVal	   *d = fi_arg(t, a, 0, "d", t->empty);
+	FiVal	   *attr = fi_arg(t, a, 1, "attribute", NULL);
+	int			n;
+	FiVal	  **items;
+	FiBuf		b = {0};
+
+	fi_args_max(t, a, 2, kws);
+	items = fi_iterate(t, v, &n, a->pos);
+	d = fi_soft_str(t, d);
+	for (int i = 0; i < n; i++)
+	{
+		FiVal	   *x = attr ? attr_path(t, items[i], attr, a->pos) : items[i];
+
+		if (i)
+			fi_buf_put(t, &b, d->u.s.p, d->u.s.n);
+		fi_str_into(t, &b, x);
+	}
+	return fi_mkstr_buf(t, &b);
+}
+
+static FiVal *
+str_replace(FiTpl *t, FiVal *s, FiVal *old, FiVal *new, int64_t count)
+{
+	FiBuf		b = {0};
+	size_t		i = 0;
+	int64_t		done = 0;
+
+	if (old->u.s.n == 0)
+	{
+		/* Python inserts new between every character */
+		size_t		k = 0;
+
+		while (k <= s->u.s.n && (count < 0 || done < count))
+		{
+			size_t		st = k;
+
+			fi_buf_put(t, &b, new->u.s.p, new->u.s.n);
+			done++;
+			if (k == s->u.s.n)
+			{
+				k++;
+				break;
+			}
+			fi_utf8_next(s->u.s.p, s->u.s.n, &k);
+			fi_buf_put(t, &b, s->u.s.p + st, k - st);
+		}
+		if (k <= s->u.s.n)
+			fi_buf_put(t, &b, s->u.s.p + k, s->u.s.n - k);
+		fi_buf_put(t, &b, "", 0);
+		return fi_mkstr_buf(t, &b);
+	}
+	fi_buf_put(t, &b, "", 0);
+	while (i < s->u.s.n)
+	{
+		if ((count < 0 || done < count) && i + old->u.s.n <= s->u.s.n &&
+			memcmp(s->u.s.p + i, old->u.s.p, old->u.s.n) == 0)
+		{
+			fi_buf_put(t, &b, new->u.s.p, new->u.s.n);
+			i += old->u.s.n;
+			done++;
+		}
+		else
+			fi_buf_putc(t, &b, s->u.s.p[i++]);
+	}
+	return fi_mkstr_buf(t, &b);
+}
+
+static FiVal *
+f_replace(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	static const char *const kws[] = {"old", "new", "count", NULL};
+	FiVal	   *cnt = fi_arg(t, a, 2, "count", t->none);
+
+	fi_args_max(t, a, 3, kws);
+	return str_replace(t, fi_soft_str(t, v), fi_soft_str(t, fi_need(t, a, 0, "old")),
+					   fi_soft_str(t, fi_need(t, a, 1, "new")),
+					   cnt->type == FV_INT ? cnt->u.i : -1);
+}
+
+static FiVal *
+f_first(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	int			n;
+	FiVal	  **items;
+
+	fi_args_max(t, a, 0, NULL);
+	items = fi_iterate(t, v, &n, a->pos);
+	if (n == 0)
+		return fi_mkundef_hint(t, "No first item, sequence was empty.");
+	return items[0];
+}
+
+static FiVal *
+f_last(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	int			n;
+	FiVal	  **items;
+
+	fi_args_max(t, a, 0, NULL);
+	items = fi_iterate(t, v, &n, a->pos);
+	if (n == 0)
+		return fi_mkundef_hint(t, "No last item, sequence was empty.");
+	return items[n - 1];
+}
+
+static FiVal *
+f_abs(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	fi_args_max(t, a, 0, NULL);
+	if (v->type == FV_FLOAT)
+		return fi_mkfloat(t, fabs(v->u.f));
+	if (v->type == FV_INT || v->type == FV_BOOL)
+	{
+		int64_t		i = v->type == FV_BOOL ? v->u.b : v->u.i;
+
+		if (i == INT64_MIN)
+			fi_throw(t, FI_TPL_EVALUE, a->pos, "integer result does not fit in 64 bits");
+		return fi_mkint(t, i < 0 ? -i : i);
+	}
+	if (v->type == FV_TDELTA)
+		return fi_mktdelta(t, v->u.td < 0 ? -v->u.td : v->u.td);
+	fi_throw(t, FI_TPL_EVALUE, a->pos, "bad operand type for abs(): '%s'", fi_typename(v));
+}
+
+static FiVal *
+f_list(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	fi_args_max(t, a, 0, NULL);
+	return as_list(t, v, a->pos);
+}
+
+static FiVal *
+f_flt(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	static const char *const kws[] = {"precision", "rounding_method", NULL};
+
+	fi_args_max(t, a, 2, kws);
+	return fi_flt(t, v, fi_arg(t, a, 0, "precision", NULL),
+				  fi_arg(t, a, 1, "rounding_method", NULL), a->pos);
+}
+
+static FiVal *
+f_capitalize(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	FiVal	   *s = fi_soft_str(t, v);
+	size_t		i = 0;
+	FiVal		first = {.type = FV_STR},
+				rest = {.type = FV_STR};
+	FiBuf		b = {0};
+
+	fi_args_max(t, a, 0, NULL);
+	if (s->u.s.n == 0)
+		return s;
+	fi_utf8_next(s->u.s.p, s->u.s.n, &i);
+	first.u.s.p = s->u.s.p;
+	first.u.s.n = i;
+	rest.u.s.p = s->u.s.p + i;
+	rest.u.s.n = s->u.s.n - i;
+	{
+		FiVal	   *u = fi_str_case(t, &first, 1),
+				   *l = fi_str_case(t, &rest, 0);
+
+		fi_buf_put(t, &b, u->u.s.p, u->u.s.n);
+		fi_buf_put(t, &b, l->u.s.p, l->u.s.n);
+	}
+	return fi_mkstr_buf(t, &b);
+}
+
+static FiVal *
+f_escape(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	FiVal	   *s = fi_soft_str(t, v);
+	FiBuf		b = {0};
+
+	fi_args_max(t, a, 0, NULL);
+	for (size_t i = 0; i < s->u.s.n; i++)
+		switch (s->u.s.p[i])
+		{
+			case '&':
+				fi_buf_puts(t, &b, "&amp;");
+				break;
+			case '<':
+				fi_buf_puts(t, &b, "&lt;");
+				break;
+			case '>':
+				fi_buf_puts(t, &b, "&gt;");
+				break;
+			case '"':
+				fi_buf_puts(t, &b, "&#34;");
+				break;
+			case '\'':
+				fi_buf_puts(t, &b, "&#39;");
+				break;
+			default:
+				fi_buf_putc(t, &b, s->u.s.p[i]);
+		}
+	return fi_mkstr_buf(t, &b);
+}
+
+static void
+url_quote(FiTpl *t, FiBuf *b, FiVal *v, bool for_qs)
+{
+	FiVal	   *s = fi_soft_str(t, v);
+
+	for (size_t i = 0; i < s->u.s.n; i++)
+	{
+		unsigned char c = (unsigned char) s->u.s.p[i];
+		char		tmp[4];
+
+		if (isalnum(c) || c == '_' || c == '.' || c == '-' || c == '~' || (c == '/' && !for_qs))
+			fi_buf_putc(t, b, (char) c);
+		else if (c == ' ' && for_qs)
+			fi_buf_putc(t, b, '+');
+		else
+		{
+			snprintf(tmp, sizeof(tmp), "%%%02X", c);
+			fi_buf_puts(t, b, tmp);
+		}
+	}
+}
+
+static FiVal *
+f_urlencode(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	FiBuf		b = {0};
+
+	fi_args_max(t, a, 0, NULL);
+	if (v->type == FV_DICT || v->type == FV_LIST || v->type == FV_TUPLE)
+	{
+		int			n;
+		FiVal	  **items = v->type == FV_DICT ? v->u.d.k : fi_iterate(t, v, &n, a->pos);
+
+		n = v->type == FV_DICT ? v->u.d.n : n;
+		for (int i = 0; i < n; i++)
+		{
+			FiVal	   *k,
+					   *val;
+
+			if (v->type == FV_DICT)
+			{
+				k = items[i];
+				val = v->u.d.v[i];
+			}
+			else
+			{
+				int			m;
+				FiVal	  **kv = fi_iterate(t, items[i], &m, a->pos);
+
+				if (m != 2)
+					fi_throw(t, FI_TPL_EVALUE, a->pos, "urlencode needs (key, value) pairs");
+				k = kv[0];
+				val = kv[1];
+			}
+			if (i)
+				fi_buf_putc(t, &b, '&');
+			url_quote(t, &b, k, true);
+			fi_buf_putc(t, &b, '=');
+			url_quote(t, &b, val, true);
+		}
+	}
+	else
+		url_quote(t, &b, v, false);
+	return fi_mkstr_buf(t, &b);
+}
+
+static FiVal *
+f_sum(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	static const char *const kws[] = {"attribute", "start", NULL};
+	FiVal	   *attr = fi_arg(t, a, 0, "attribute", NULL);
+	FiVal	   *acc = fi_arg(t, a, 1, "start", fi_mkint(t, 0));
+	int			n;
+	FiVal	  **items;
+
+	fi_args_max(t, a, 2, kws);
+	items = fi_iterate(t, v, &n, a->pos);
+	for (int i = 0; i < n; i++)
+		acc = fi_binop(t, OP_ADD, acc, attr && attr->type != FV_NONE ?
+					   attr_path(t, items[i], attr, a->pos) : items[i], a->pos);
+	return acc;
+}
+
+static FiVal *
+f_map(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	FiVal	   *attr = fi_arg(t, a, -1, "attribute", NULL);
+	FiVal	   *dflt = fi_arg(t, a, -1, "default", NULL);
+	int			n;
+	FiVal	  **items = fi_iterate(t, v, &n, a->pos);
+	FiVal	   *r = fi_mklist(t, FV_LIST, n);
+
+	if (attr)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			FiVal	   *x = attr_path(t, items[i], attr, a->pos);
+
+			if (dflt && x->type == FV_UNDEF)
+				x = dflt;
+			fi_list_push(t, r, x);
+		}
+		return r;
+	}
+	if (a->n < 1 || a->v[0]->type != FV_STR)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "map requires a filter argument");
+	{
+		char	   *fname = fi_strndup(t, a->v[0]->u.s.p, a->v[0]->u.s.n);
+		FiArgs		sub = *a;
+
+		if (!fi_filter_exists(fname))
+			fi_throw(t, FI_TPL_EVALUE, a->pos, "No filter named '%s'.", fname);
+		sub.n = a->n - 1;
+		sub.v = a->v + 1;
+		sub.fname = fname;
+		for (int i = 0; i < n; i++)
+			fi_list_push(t, r, fi_apply_filter(t, fname, items[i], &sub));
+	}
+	return r;
+}
+
+static FiVal *
+select_attr(FiTpl *t, FiVal *v, FiArgs *a, bool want)
+{
+	int			n;
+	FiVal	  **items = fi_iterate(t, v, &n, a->pos);
+	FiVal	   *r = fi_mklist(t, FV_LIST, n);
+	FiVal	   *attr = fi_need(t, a, 0, "attribute");
+	char	   *test = NULL;
+	FiArgs		sub = *a;
+
+	if (a->n >= 2)
+	{
+		if (a->v[1]->type != FV_STR)
+			fi_throw(t, FI_TPL_EVALUE, a->pos, "test name must be a string");
+		test = fi_strndup(t, a->v[1]->u.s.p, a->v[1]->u.s.n);
+		if (!fi_test_exists(test))
+			fi_throw(t, FI_TPL_EVALUE, a->pos, "No test named '%s'.", test);
+		sub.n = a->n - 2;
+		sub.v = a->v + 2;
+		sub.fname = test;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		FiVal	   *x = attr_path(t, items[i], attr, a->pos);
+		bool		ok = test ? fi_apply_test(t, test, x, &sub) : fi_truthy(x);
+
+		if (ok == want)
+			fi_list_push(t, r, items[i]);
+	}
+	return r;
+}
+
+static FiVal *
+f_selectattr(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	return select_attr(t, v, a, true);
+}
+
+static FiVal *
+f_rejectattr(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	return select_attr(t, v, a, false);
+}
+
+static FiTpl *sort_t;
+static FiVal *sort_attr;
+static bool sort_ci;
+static int	sort_pos;
+
+static FiVal *
+sort_key(FiVal *x)
+{
+	if (sort_attr)
+		x = attr_path(sort_t, x, sort_attr, sort_pos);
+	if (sort_ci && x->type == FV_STR)
+		x = fi_str_case(sort_t, x, 0);
+	return x;
+}
+
+static void
+sort_items(FiTpl *t, FiVal **items, int n, FiVal *attr, bool ci, bool reverse, int pos)
+{
+	sort_t = t;
+	sort_attr = attr;
+	sort_ci = ci;
+	sort_pos = pos;
+	/* stable insertion sort (Python's sort is stable; lists are short) */
+	for (int i = 1; i < n; i++)
+	{
+		FiVal	   *x = items[i];
+		FiVal	   *kx = sort_key(x);
+		int			j = i - 1;
+
+		while (j >= 0)
+		{
+			int			c = fi_cmp(t, sort_key(items[j]), kx, pos);
+
+			if (c == 2)
+				c = 0;
+			if (reverse ? c >= 0 : c <= 0)
+				break;
+			items[j + 1] = items[j];
+			j--;
+		}
+		items[j + 1] = x;
+	}
+	if (reverse)
+	{
+		/* Python's reverse=True keeps equal items in original order */
+		(void) 0;
+	}
+}
+
+static FiVal *
+f_sort(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	static const char *const kws[] = {"reverse", "case_sensitive", "attribute", NULL};
+	FiVal	   *l;
+
+	fi_args_max(t, a, 3, kws);
+	l = as_list(t, v, a->pos);
+	{
+		FiVal	   *attr = fi_arg(t, a, 2, "attribute", NULL);
+
+		sort_items(t, l->u.l.v, l->u.l.n, attr && attr->type != FV_NONE ? attr : NULL,
+				   !fi_truthy(fi_arg(t, a, 1, "case_sensitive", t->vfalse)),
+				   fi_truthy(fi_arg(t, a, 0, "reverse", t->vfalse)), a->pos);
+	}
+	return l;
+}
+
+static FiVal *
+f_reverse(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	fi_args_max(t, a, 0, NULL);
+	if (v->type == FV_STR)
+	{
+		int			n;
+		FiVal	  **items = fi_iterate(t, v, &n, a->pos);
+		FiBuf		b = {0};
+
+		for (int i = n - 1; i >= 0; i--)
+			fi_buf_put(t, &b, items[i]->u.s.p, items[i]->u.s.n);
+		return fi_mkstr_buf(t, &b);
+	}
+	{
+		FiVal	   *l = as_list(t, v, a->pos);
+		FiVal	   *r = fi_mklist(t, FV_LIST, l->u.l.n);
+
+		for (int i = l->u.l.n - 1; i >= 0; i--)
+			fi_list_push(t, r, l->u.l.v[i]);
+		return r;
+	}
+}
+
+static FiVal *
+minmax(FiTpl *t, FiVal **items, int n, bool want_max, int pos, bool ci)
+{
+	FiVal	   *best = NULL,
+			   *bk = NULL;
+
+	for (int i = 0; i < n; i++)
+	{
+		FiVal	   *k = (ci && items[i]->type == FV_STR) ? fi_str_case(t, items[i], 0) : items[i];
+
+		if (best == NULL)
+		{
+			best = items[i];
+			bk = k;
+			continue;
+		}
+		{
+			int			c = fi_cmp(t, k, bk, pos);
+
+			if (c != 2 && (want_max ? c > 0 : c < 0))
+			{
+				best = items[i];
+				bk = k;
+			}
+		}
+	}
+	return best;
+}
+
+static FiVal *
+f_minmax(FiTpl *t, FiVal *v, FiArgs *a, bool want_max)
+{
+	static const char *const kws[] = {"case_sensitive", "attribute", NULL};
+	int			n;
+	FiVal	  **items;
+	FiVal	   *r;
+
+	fi_args_max(t, a, 2, kws);
+	if (fi_arg(t, a, 1, "attribute", NULL))
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "%s(attribute=...) is not supported", a->fname);
+	items = fi_iterate(t, v, &n, a->pos);
+	r = minmax(t, items, n, want_max, a->pos,
+			   !fi_truthy(fi_arg(t, a, 0, "case_sensitive", t->vfalse)));
+	return r ? r : fi_mkundef_hint(t, "No aggregated item, sequence was empty.");
+}
+
+static FiVal *
+f_min(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	return f_minmax(t, v, a, false);
+}
+
+static FiVal *
+f_max(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	return f_minmax(t, v, a, true);
+}
+
+static FiVal *
+f_items(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	FiVal	   *r;
+
+	fi_args_max(t, a, 0, NULL);
+	if (v->type == FV_UNDEF)
+		return fi_mklist(t, FV_LIST, 0);
+	if (v->type != FV_DICT)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "Can only get item pairs from a mapping.");
+	r = fi_mklist(t, FV_LIST, v->u.d.n);
+	for (int i = 0; i < v->u.d.n; i++)
+	{
+		FiVal	   *p = fi_mklist(t, FV_TUPLE, 2);
+
+		fi_list_push(t, p, v->u.d.k[i]);
+		fi_list_push(t, p, v->u.d.v[i]);
+		fi_list_push(t, r, p);
+	}
+	return r;
+}
+
+static FiVal *
+f_wordcount(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	FiVal	   *s = fi_soft_str(t, v);
+	int64_t		n = 0;
+	bool		in = false;
+
+	fi_args_max(t, a, 0, NULL);
+	/* len(re.findall(r"\w+", s)) */
+	for (size_t i = 0; i < s->u.s.n;)
+	{
+		bool		w = fi_uni_isword((uint32_t) fi_utf8_next(s->u.s.p, s->u.s.n, &i));
+
+		if (w && !in)
+			n++;
+		in = w;
+	}
+	return fi_mkint(t, n);
+}
+
+typedef struct
+{
+	const char *name;
+	FilterFn	fn;
+} FilterDef;
+
+static const FilterDef filters[] = {
+	{"abs", f_abs},
+	{"capitalize", f_capitalize},
+	{"count", f_length},
+	{"d", f_default},
+	{"default", f_default},
+	{"e", f_escape},
+	{"escape", f_escape},
+	{"first", f_first},
+	{"float", f_float},
+	{"flt", f_flt},
+	{"int", f_int},
+	{"items", f_items},
+	{"join", f_join},
+	{"json", f_json},
+	{"last", f_last},
+	{"len", f_length},
+	{"length", f_length},
+	{"list", f_list},
+	{"lower", f_lower},
+	{"map", f_map},
+	{"max", f_max},
+	{"min", f_min},
+	{"rejectattr", f_rejectattr},
+	{"replace", f_replace},
+	{"reverse", f_reverse},
+	{"round", f_round},
+	{"selectattr", f_selectattr},
+	{"sort", f_sort},
+	{"str", f_str},
+	{"string", f_string},
+	{"sum", f_sum},
+	{"title", f_title},
+	{"tojson", f_tojson},
+	{"trim", f_trim},
+	{"upper", f_upper},
+	{"urlencode", f_urlencode},
+	{"wordcount", f_wordcount},
+	{NULL, NULL}
+};
+
+bool
+fi_filter_exists(const char *name)
+{
+	for (int i = 0; filters[i].name; i++)
+		if (strcmp(filters[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+FiVal *
+fi_apply_filter(FiTpl *t, const char *name, FiVal *v, FiArgs *a)
+{
+	for (int i = 0; filters[i].name; i++)
+		if (strcmp(filters[i].name, name) == 0)
+			return filters[i].fn(t, v, a);
+	fi_throw(t, FI_TPL_EVALUE, a->pos, "No filter named '%s'.", name);
+}
+
+/* --------------------------------------------------------------- tests */
+
+static const char *const test_names[] = {
+	"defined", "undefined", "none", "number", "string", "mapping", "iterable",
+	"sequence", "even", "odd", "divisibleby", "true", "false", "boolean",
+	"integer", "float", "lower", "upper", "eq", "equalto", "==", "ne", "!=",
+	"lt", "lessthan", "<", "le", "<=", "gt", "greaterthan", ">", "ge", ">=",
+	"in", "sameas", "callable", NULL
+};
+
+bool
+fi_test_exists(const char *name)
+{
+	for (int i = 0; test_names[i]; i++)
+		if (strcmp(test_names[i], name) == 0)
+			return true;
+	return false;
+}
+
+static bool
+str_all_case(FiTpl *t, FiVal *v, int upper)
+{
+	FiVal	   *s = fi_soft_str(t, v);
+	FiVal	   *u = fi_str_case(t, s, 1),
+			   *l = fi_str_case(t, s, 0);
+	bool		cased = !(u->u.s.n == l->u.s.n && memcmp(u->u.s.p, l->u.s.p, u->u.s.n) == 0);
+	FiVal	   *want = upper ? u : l;
+
+	/* Python: at least one cased character, and no character of the other case */
+	return cased && want->u.s.n == s->u.s.n && memcmp(want->u.s.p, s->u.s.p, s->u.s.n) == 0;
+}
+
+bool
+fi_apply_test(FiTpl *t, const char *name, FiVal *v, FiArgs *a)
+{
+	FiVal	   *arg = a->n > 0 ? a->v[0] : NULL;
+
+#define IS(s) (strcmp(name, s) == 0)
+	if (IS("defined"))
+		return v->type != FV_UNDEF;
+	if (IS("undefined"))
+		return v->type == FV_UNDEF;
+	if (IS("none"))
+		return v->type == FV_NONE;
+	if (IS("number"))
+		return fi_is_number(v);
+	if (IS("string"))
+		return v->type == FV_STR;
+	if (IS("mapping"))
+		return v->type == FV_DICT;
+	if (IS("iterable"))
+		return v->type == FV_STR || v->type == FV_LIST || v->type == FV_TUPLE ||
+			v->type == FV_DICT || v->type == FV_UNDEF;
+	if (IS("sequence"))
+		return v->type == FV_STR || v->type == FV_LIST || v->type == FV_TUPLE ||
+			v->type == FV_DICT || v->type == FV_UNDEF;
+	if (IS("boolean"))
+		return v->type == FV_BOOL;
+	if (IS("true"))
+		return v->type == FV_BOOL && v->u.b;
+	if (IS("false"))
+		return v->type == FV_BOOL && !v->u.b;
+	if (IS("integer"))
+		return v->type == FV_INT;
+	if (IS("float"))
+		return v->type == FV_FLOAT;
+	if (IS("callable"))
+		return v->type == FV_FUNC;
+	if (IS("lower"))
+		return str_all_case(t, v, 0);
+	if (IS("upper"))
+		return str_all_case(t, v, 1);
+	if (IS("even") || IS("odd") || IS("divisibleby"))
+	{
+		FiVal	   *m = IS("divisibleby") ? fi_need(t, a, 0, "num") : fi_mkint(t, 2);
+		FiVal	   *r;
+
+		if (v->type == FV_UNDEF)
+			fi_throw(t, FI_TPL_EVALUE, a->pos, "'%s' is undefined", v->u.u.name ? v->u.u.name : "value");
+		/* Jinja: value % 2 == 1, value % 2 == 0, value % num == 0 */
+		r = fi_binop(t, OP_MOD, v, m, a->pos);
+		return fi_eq(t, r, fi_mkint(t, IS("odd") ? 1 : 0));
+	}
+	if (arg == NULL)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "test '%s' needs an argument", name);
+	if (IS("eq") || IS("equalto") || IS("=="))
+		return fi_eq(t, v, arg);
+	if (IS("ne") || IS("!="))
+		return !fi_eq(t, v, arg);
+	if (IS("in"))
+	{
+		FiArgs		sub = *a;
+		FiVal	   *av[1] = {v};
+
+		(void) sub;
+		(void) av;
+		if (arg->type == FV_STR || arg->type == FV_LIST || arg->type == FV_TUPLE ||
+			arg->type == FV_DICT)
+		{
+			int			n;
+
+			if (arg->type == FV_STR)
+			{
+				if (v->type != FV_STR)
+					fi_throw(t, FI_TPL_EVALUE, a->pos,
+							 "'in <string>' requires string as left operand, not %s",
+							 fi_typename(v));
+				if (v->u.s.n == 0)
+					return true;
+				for (size_t i = 0; i + v->u.s.n <= arg->u.s.n; i++)
+					if (memcmp(arg->u.s.p + i, v->u.s.p, v->u.s.n) == 0)
+						return true;
+				return false;
+			}
+			if (arg->type == FV_DICT)
+				return fi_dict_get(arg, v) != NULL;
+			{
+				FiVal	  **items = fi_iterate(t, arg, &n, a->pos);
+
+				for (int i = 0; i < n; i++)
+					if (fi_eq(t, items[i], v))
+						return true;
+			}
+			return false;
+		}
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "argument of type '%s' is not iterable",
+				 fi_typename(arg));
+	}
+	if (IS("sameas"))
+	{
+		if (v->type == FV_NONE || arg->type == FV_NONE || v->type == FV_BOOL || arg->type == FV_BOOL)
+			return v->type == arg->type && (v->type != FV_BOOL || v->u.b == arg->u.b);
+		return v == arg;
+	}
+	{
+		int			c;
+
+		if (v->type == FV_UNDEF || arg->type == FV_UNDEF)
+			fi_throw(t, FI_TPL_EVALUE, a->pos, "cannot compare an undefined value");
+		c = fi_cmp(t, v, arg, a->pos);
+		if (c == 2)
+			return false;
+		if (IS("lt") || IS("lessthan") || IS("<"))
+			return c < 0;
+		if (IS("le") || IS("<="))
+			return c <= 0;
+		if (IS("gt") || IS("greaterthan") || IS(">"))
+			return c > 0;
+		if (IS("ge") || IS(">="))
+			return c >= 0;
+	}
+#undef IS
+	fi_throw(t, FI_TPL_EVALUE, a->pos, "No test named '%s'.", name);
+}
+
+/* ------------------------------------------------------------- globals */
+
+static FiVal *
+g_range(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	int64_t		start = 0,
+				stop,
+				step = 1,
+				n;
+	FiVal	   *r;
+
+	fi_args_max(t, a, 3, NULL);
+	for (int i = 0; i < a->n; i++)
+		if (a->v[i]->type != FV_INT && a->v[i]->type != FV_BOOL)
+			fi_throw(t, FI_TPL_EVALUE, a->pos, "'%s' object cannot be interpreted as an integer",
+					 fi_typename(a->v[i]));
+#define IV(x) ((x)->type == FV_BOOL ? (x)->u.b : (x)->u.i)
+	if (a->n == 1)
+		stop = IV(a->v[0]);
+	else if (a->n >= 2)
+	{
+		start = IV(a->v[0]);
+		stop = IV(a->v[1]);
+		if (a->n == 3)
+			step = IV(a->v[2]);
+	}
+	else
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "range expected at least 1 argument, got 0");
+#undef IV
+	if (step == 0)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "range() arg 3 must not be zero");
+	n = step > 0 ? (stop > start ? (stop - start + step - 1) / step : 0)
+		: (start > stop ? (start - stop - step - 1) / (-step) : 0);
+	if (n > 100000)
+		fi_throw(t, FI_TPL_EVALUE, a->pos,
+				 "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
+	r = fi_mklist(t, FV_LIST, (int) n);
+	for (int64_t k = 0; k < n; k++)
+		fi_list_push(t, r, fi_mkint(t, start + k * step));
+	return r;
+}
+
+static FiVal *
+g_len(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	fi_args_max(t, a, 1, NULL);
+	return fi_mkint(t, py_len(t, fi_need(t, a, 0, "obj"), a->pos));
+}
+
+static FiVal *
+g_str(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	fi_args_max(t, a, 1, NULL);
+	if (a->n == 0)
+		return t->empty;
+	return fi_soft_str(t, a->v[0]);
+}
+
+static FiVal *
+g_int(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	FiVal	   *v;
+
+	fi_args_max(t, a, 1, NULL);
+	if (a->n == 0)
+		return fi_mkint(t, 0);
+	v = a->v[0];
+	switch (v->type)
+	{
+		case FV_INT:
+			return v;
+		case FV_BOOL:
+			return fi_mkint(t, v->u.b);
+		case FV_FLOAT:
+			return fi_float_to_int(t, v->u.f, a->pos, NULL);
+		case FV_STR:
+			{
+				int64_t		i;
+
+				if (fi_py_parse_int(t, v->u.s.p, v->u.s.n, &i))
+					return fi_mkint(t, i);
+				{
+					FiBuf		b = {0};
+
+					fi_repr_into(t, &b, v);
+					fi_throw(t, FI_TPL_EVALUE, a->pos, "invalid literal for int() with base 10: %s", b.p);
+				}
+			}
+		default:
+			fi_throw(t, FI_TPL_EVALUE, a->pos,
+					 "int() argument must be a string, a bytes-like object or a real number, not '%s'",
+					 fi_typename(v));
+	}
+}
+
+static FiVal *
+g_float(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	double		d;
+	FiVal	   *v;
+
+	fi_args_max(t, a, 1, NULL);
+	if (a->n == 0)
+		return fi_mkfloat(t, 0.0);
+	v = a->v[0];
+	if (fi_to_float(t, v, &d))
+		return fi_mkfloat(t, d);
+	if (v->type == FV_STR)
+	{
+		FiBuf		b = {0};
+
+		fi_repr_into(t, &b, v);
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "could not convert string to float: %s", b.p);
+	}
+	fi_throw(t, FI_TPL_EVALUE, a->pos,
+			 "float() argument must be a string or a real number, not '%s'", fi_typename(v));
+}
+
+static FiVal *
+g_round(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	static const char *const kws[] = {"number", "ndigits", NULL};
+
+	fi_args_max(t, a, 2, kws);
+	return fi_py_round(t, fi_need(t, a, 0, "number"), fi_arg(t, a, 1, "ndigits", NULL), a->pos);
+}
+
+static FiVal *
+g_abs(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	FiArgs		none = {0};
+
+	fi_args_max(t, a, 1, NULL);
+	none.pos = a->pos;
+	return f_abs(t, fi_need(t, a, 0, "x"), &none);
+}
+
+static FiVal *
+g_bool(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	fi_args_max(t, a, 1, NULL);
+	return fi_mkbool(t, a->n && fi_truthy(a->v[0]));
+}
+
+static FiVal *
+g_list(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	fi_args_max(t, a, 1, NULL);
+	if (a->n == 0)
+		return fi_mklist(t, FV_LIST, 0);
+	return as_list(t, a->v[0], a->pos);
+}
+
+static FiVal *
+g_tuple(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	FiVal	   *l;
+
+	fi_args_max(t, a, 1, NULL);
+	if (a->n == 0)
+		return fi_mklist(t, FV_TUPLE, 0);
+	l = as_list(t, a->v[0], a->pos);
+	l->type = FV_TUPLE;
+	return l;
+}
+
+static FiVal *
+g_dict(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	FiVal	   *d = fi_new(t, FV_DICT);
+
+	if (a->n > 1)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "dict expected at most 1 argument, got %d", a->n);
+	if (a->n == 1)
+	{
+		FiVal	   *src = a->v[0];
+
+		if (src->type == FV_DICT)
+			for (int i = 0; i < src->u.d.n; i++)
+				fi_dict_put(t, d, src->u.d.k[i], src->u.d.v[i]);
+		else
+		{
+			int			n;
+			FiVal	  **items = fi_iterate(t, src, &n, a->pos);
+
+			for (int i = 0; i < n; i++)
+			{
+				int			m;
+				FiVal	  **kv = fi_iterate(t, items[i], &m, a->pos);
+
+				if (m != 2)
+					fi_throw(t, FI_TPL_EVALUE, a->pos,
+							 "dictionary update sequence element #%d has length %d; 2 is required", i, m);
+				if (!fi_hashable(kv[0]))
+					fi_throw(t, FI_TPL_EVALUE, a->pos, "unhashable type: '%s'", fi_typename(kv[0]));
+				fi_dict_put(t, d, kv[0], kv[1]);
+			}
+		}
+	}
+	for (int i = 0; i < a->nkw; i++)
+		fi_dict_put(t, d, fi_mkcstr(t, a->kwn[i]), a->kwv[i]);
+	return d;
+}
+
+static FiVal *
+g_namespace(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	FiVal	   *d = g_dict(t, self, a);
+
+	d->is_ns = 1;
+	return d;
+}
+
+static FiVal **
+minmax_items(FiTpl *t, FiArgs *a, int *n)
+{
+	if (a->n == 1)
+		return fi_iterate(t, a->v[0], n, a->pos);
+	*n = a->n;
+	return a->v;
+}
+
+static FiVal *
+g_minmax(FiTpl *t, FiArgs *a, bool want_max)
+{
+	int			n;
+	FiVal	  **items;
+	FiVal	   *r;
+
+	for (int i = 0; i < a->nkw; i++)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "%s() keyword arguments are not supported", a->fname);
+	if (a->n == 0)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "%s expected at least 1 argument, got 0", a->fname);
+	items = minmax_items(t, a, &n);
+	r = minmax(t, items, n, want_max, a->pos, false);
+	if (r == NULL)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "%s() arg is an empty sequence", a->fname);
+	return r;
+}
+
+static FiVal *
+g_min(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	return g_minmax(t, a, false);
+}
+
+static FiVal *
+g_max(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	return g_minmax(t, a, true);
+}
+
+static FiVal *
+g_sum(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	static const char *const kws[] = {"start", NULL};
+	int			n;
+	FiVal	  **items;
+	FiVal	   *acc;
+
+	fi_args_max(t, a, 2, kws);
+	items = fi_iterate(t, fi_need(t, a, 0, "iterable"), &n, a->pos);
+	acc = fi_arg(t, a, 1, "start", fi_mkint(t, 0));
+	if (acc->type == FV_STR)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "sum() can't sum strings [use ''.join(seq) instead]");
+	for (int i = 0; i < n; i++)
+		acc = fi_binop(t, OP_ADD, acc, items[i], a->pos);
+	return acc;
+}
+
+static FiVal *
+g_sorted(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	static const char *const kws[] = {"reverse", NULL};
+	FiVal	   *l;
+
+	fi_args_max(t, a, 1, kws);
+	l = as_list(t, fi_need(t, a, 0, "iterable"), a->pos);
+	sort_items(t, l->u.l.v, l->u.l.n, NULL, false,
+			   fi_truthy(fi_arg(t, a, -1, "reverse", t->vfalse)), a->pos);
+	return l;
+}
+
+static FiVal *
+g_anyall(FiTpl *t, FiArgs *a, bool any)
+{
+	int			n;
+	FiVal	  **items;
+
+	fi_args_max(t, a, 1, NULL);
+	items = fi_iterate(t, fi_need(t, a, 0, "iterable"), &n, a->pos);
+	for (int i = 0; i < n; i++)
+		if (fi_truthy(items[i]) == any)
+			return fi_mkbool(t, any);
+	return fi_mkbool(t, !any);
+}
+
+static FiVal *
+g_any(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	return g_anyall(t, a, true);
+}
+
+static FiVal *
+g_all(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	return g_anyall(t, a, false);
+}
+
+static FiVal *
+g_enumerate(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	static const char *const kws[] = {"start", NULL};
+	int			n;
+	FiVal	  **items;
+	FiVal	   *st,
+			   *r;
+
+	fi_args_max(t, a, 2, kws);
+	items = fi_iterate(t, fi_need(t, a, 0, "iterable"), &n, a->pos);
+	st = fi_arg(t, a, 1, "start", fi_mkint(t, 0));
+	if (st->type != FV_INT)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "'%s' object cannot be interpreted as an integer",
+				 fi_typename(st));
+	r = fi_mklist(t, FV_LIST, n);
+	for (int i = 0; i < n; i++)
+	{
+		FiVal	   *p = fi_mklist(t, FV_TUPLE, 2);
+
+		fi_list_push(t, p, fi_mkint(t, st->u.i + i));
+		fi_list_push(t, p, items[i]);
+		fi_list_push(t, r, p);
+	}
+	return r;
+}
+
+static const FiFunc template_globals[] = {
+	{"range", g_range}, {"len", g_len}, {"str", g_str}, {"int", g_int},
+	{"float", g_float}, {"round", g_round}, {"abs", g_abs}, {"bool", g_bool},
+	{"list", g_list}, {"tuple", g_tuple}, {"dict", g_dict}, {"min", g_min},
+	{"max", g_max}, {"sum", g_sum}, {"sorted", g_sorted}, {"any", g_any},
+	{"all", g_all}, {"enumerate", g_enumerate}, {"namespace", g_namespace},
+	{NULL, NULL}
+};
+
+/* safe_eval's builtins: int, float, long (= int), round */
+static const FiFunc condition_globals[] = {
+	{"int", g_int}, {"float", g_float}, {"long", g_int}, {"round", g_round},
+	{NULL, NULL}
+};
+
+FiVal *
+fi_lookup_global(FiTpl *t, const char *name)
+{
+	const FiFunc *g = t->mode == FI_MODE_PYTHON ? condition_globals : template_globals;
+
+	if (strcmp(name, "utils") == 0 || (t->mode == FI_MODE_JINJA && strcmp(name, "frappe") == 0))
+	{
+		FiVal	   *v = fi_new(t, FV_NS);
+
+		v->u.ns = name[0] == 'u' ? &fi_ns_utils_def : &fi_ns_frappe_def;
+		return v;
+	}
+	for (int i = 0; g[i].name; i++)
+		if (strcmp(g[i].name, name) == 0)
+			return fi_mkfunc(t, &g[i], NULL);
+	return NULL;
+}
+
+/* ------------------------------------------------------------- methods */
+
+static FiVal *
+m_lower(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	fi_args_max(t, a, 0, NULL);
+	return fi_str_case(t, self, 0);
+}
+
+static FiVal *
+m_upper(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	fi_args_max(t, a, 0, NULL);
+	return fi_str_case(t, self, 1);
+}
+
+static FiVal *
+m_strip_any(FiTpl *t, FiVal *self, FiArgs *a, bool l, bool r)
+{
+	FiVal	   *chars = fi_arg(t, a, 0, NULL, NULL);
+
+	fi_args_max(t, a, 1, NULL);
+	if (chars && chars->type == FV_NONE)
+		chars = NULL;
+	if (chars && chars->type != FV_STR)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "strip arg must be None or str");
+	return strip(t, self, chars, l, r);
+}
+
+static FiVal *
+m_strip(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	return m_strip_any(t, self, a, true, true);
+}
+
+static FiVal *
+m_lstrip(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	return m_strip_any(t, self, a, true, false);
+}
+
+static FiVal *
+m_rstrip(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	return m_strip_any(t, self, a, false, true);
+}
+
+static bool
+affix(FiTpl *t, FiVal *self, FiVal *x, bool end, int pos)
+{
+	if (x->type == FV_TUPLE)
+	{
+		for (int i = 0; i < x->u.l.n; i++)
+			if (affix(t, self, x->u.l.v[i], end, pos))
+				return true;
+		return false;
+	}
+	if (x->type != FV_STR)
+		fi_throw(t, FI_TPL_EVALUE, pos, "%s first arg must be str or a tuple of str, not %s",
+				 end ? "endswith" : "startswith", fi_typename(x));
+	if (x->u.s.n > self->u.s.n)
+		return false;
+	return memcmp(self->u.s.p + (end ? self->u.s.n - x->u.s.n : 0), x->u.s.p, x->u.s.n) == 0;
+}
+
+static FiVal *
+m_startswith(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	fi_args_max(t, a, 1, NULL);
+	return fi_mkbool(t, affix(t, self, fi_need(t, a, 0, "prefix"), false, a->pos));
+}
+
+static FiVal *
+m_endswith(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	fi_args_max(t, a, 1, NULL);
+	return fi_mkbool(t, affix(t, self, fi_need(t, a, 0, "suffix"), true, a->pos));
+}
+
+static FiVal *
+m_replace(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	FiVal	   *old = fi_need(t, a, 0, "old"),
+			   *new = fi_need(t, a, 1, "new");
+	FiVal	   *cnt = fi_arg(t, a, 2, "count", NULL);
+
+	fi_args_max(t, a, 3, NULL);
+	if (old->type != FV_STR || new->type != FV_STR)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "replace() arguments must be str");
+	return str_replace(t, self, old, new, cnt && cnt->type == FV_INT ? cnt->u.i : -1);
+}
+
+static FiVal *
+m_split(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	static const char *const kws[] = {"sep", "maxsplit", NULL};
+	FiVal	   *sep = fi_arg(t, a, 0, "sep", t->none);
+	FiVal	   *mx = fi_arg(t, a, 1, "maxsplit", fi_mkint(t, -1));
+	int64_t		maxsplit = mx->type == FV_INT ? mx->u.i : -1;
+	FiVal	   *r = fi_mklist(t, FV_LIST, 4);
+	const char *s = self->u.s.p;
+	size_t		n = self->u.s.n,
+				i = 0;
+
+	fi_args_max(t, a, 2, kws);
+	if (sep->type == FV_NONE)
+	{
+		/* runs of whitespace; no empty strings */
+		while (i < n)
+		{
+			size_t		st,
+						k = i;
+
+			while (k < n)
+			{
+				size_t		q = k;
+
+				if (!fi_uni_isspace((uint32_t) fi_utf8_next(s, n, &q)))
+					break;
+				k = q;
+			}
+			i = k;
+			if (i >= n)
+				break;
+			if (maxsplit >= 0 && r->u.l.n >= maxsplit)
+			{
+				size_t		e = n;
+
+				while (e > i)
+				{
+					size_t		b = e - 1,
+								q;
+
+					while (b > i && ((unsigned char) s[b] & 0xC0) == 0x80)
+						b--;
+					q = b;
+					if (!fi_uni_isspace((uint32_t) fi_utf8_next(s, n, &q)))
+						break;
+					e = b;
+				}
+				fi_list_push(t, r, fi_mkstr(t, s + i, e - i));
+				break;
+			}
+			st = i;
+			while (i < n)
+			{
+				size_t		q = i;
+
+				if (fi_uni_isspace((uint32_t) fi_utf8_next(s, n, &q)))
+					break;
+				i = q;
+			}
+			fi_list_push(t, r, fi_mkstr(t, s + st, i - st));
+		}
+		return r;
+	}
+	if (sep->type != FV_STR)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "must be str or None, not %s", fi_typename(sep));
+	if (sep->u.s.n == 0)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "empty separator");
+	{
+		size_t		st = 0;
+
+		while (i + sep->u.s.n <= n)
+		{
+			if ((maxsplit < 0 || r->u.l.n < maxsplit) &&
+				memcmp(s + i, sep->u.s.p, sep->u.s.n) == 0)
+			{
+				fi_list_push(t, r, fi_mkstr(t, s + st, i - st));
+				i += sep->u.s.n;
+				st = i;
+			}
+			else
+				i++;
+		}
+		fi_list_push(t, r, fi_mkstr(t, s + st, n - st));
+	}
+	return r;
+}
+
+static FiVal *
+m_join(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	int			n;
+	FiVal	  **items;
+	FiBuf		b = {0};
+
+	fi_args_max(t, a, 1, NULL);
+	items = fi_iterate(t, fi_need(t, a, 0, "iterable"), &n, a->pos);
+	for (int i = 0; i < n; i++)
+	{
+		if (items[i]->type != FV_STR)
+			fi_throw(t, FI_TPL_EVALUE, a->pos, "sequence item %d: expected str instance, %s found",
+					 i, fi_typename(items[i]));
+		if (i)
+			fi_buf_put(t, &b, self->u.s.p, self->u.s.n);
+		fi_buf_put(t, &b, items[i]->u.s.p, items[i]->u.s.n);
+	}
+	return fi_mkstr_buf(t, &b);
+}
+
+static FiVal *
+m_find_count(FiTpl *t, FiVal *self, FiArgs *a, bool count)
+{
+	FiVal	   *x = fi_need(t, a, 0, "sub");
+	int64_t		c = 0;
+
+	fi_args_max(t, a, 1, NULL);
+	if (x->type != FV_STR)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "must be str, not %s", fi_typename(x));
+	if (x->u.s.n == 0)
+		return fi_mkint(t, count ? (int64_t) fi_utf8_len(self->u.s.p, self->u.s.n) + 1 : 0);
+	for (size_t i = 0; i + x->u.s.n <= self->u.s.n;)
+	{
+		if (memcmp(self->u.s.p + i, x->u.s.p, x->u.s.n) == 0)
+		{
+			if (!count)
+				return fi_mkint(t, (int64_t) fi_utf8_len(self->u.s.p, i));
+			c++;
+			i += x->u.s.n;
+		}
+		else
+			i++;
+	}
+	return fi_mkint(t, count ? c : -1);
+}
+
+static FiVal *
+m_find(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	return m_find_count(t, self, a, false);
+}
+
+static FiVal *
+m_count(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	return m_find_count(t, self, a, true);
+}
+
+static FiVal *
+m_capitalize(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	return f_capitalize(t, self, a);
+}
+
+static FiVal *
+m_isdigit(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	fi_args_max(t, a, 0, NULL);
+	if (self->u.s.n == 0)
+		return t->vfalse;
+	for (size_t i = 0; i < self->u.s.n; i++)
+		if (!isdigit((unsigned char) self->u.s.p[i]))
+			return t->vfalse;
+	return t->vtrue;
+}
+
+static FiVal *
+m_dict_get(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	FiVal	   *k = fi_need(t, a, 0, "key");
+	FiVal	   *v;
+
+	fi_args_max(t, a, 2, NULL);
+	if (!fi_hashable(k))
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "unhashable type: '%s'", fi_typename(k));
+	v = fi_dict_get(self, k);
+	return v ? v : (a->n > 1 ? a->v[1] : t->none);
+}
+
+static FiVal *
+m_dict_keys(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	FiVal	   *r = fi_mklist(t, FV_LIST, self->u.d.n);
+
+	fi_args_max(t, a, 0, NULL);
+	for (int i = 0; i < self->u.d.n; i++)
+		fi_list_push(t, r, self->u.d.k[i]);
+	return r;
+}
+
+static FiVal *
+m_dict_values(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	FiVal	   *r = fi_mklist(t, FV_LIST, self->u.d.n);
+
+	fi_args_max(t, a, 0, NULL);
+	for (int i = 0; i < self->u.d.n; i++)
+		fi_list_push(t, r, self->u.d.v[i]);
+	return r;
+}
+
+static FiVal *
+m_dict_items(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	return f_items(t, self, a);
+}
+
+static const FiFunc str_methods[] = {
+	{"lower", m_lower}, {"upper", m_upper}, {"strip", m_strip}, {"lstrip", m_lstrip},
+	{"rstrip", m_rstrip}, {"startswith", m_startswith}, {"endswith", m_endswith},
+	{"replace", m_replace}, {"split", m_split}, {"join", m_join}, {"find", m_find},
+	{"count", m_count}, {"capitalize", m_capitalize}, {"isdigit", m_isdigit},
+	{NULL, NULL}
+};
+
+static const FiFunc dict_methods[] = {
+	{"get", m_dict_get}, {"keys", m_dict_keys}, {"values", m_dict_values},
+	{"items", m_dict_items}, {NULL, NULL}
+};
+
+FiVal *
+fi_method(FiTpl *t, FiVal *obj, const char *name)
+{
+	const FiFunc *m = NULL;
+
+	if (obj->type == FV_STR)
+		m = str_methods;
+	else if (obj->type == FV_DICT)
+		m = dict_methods;
+	if (m == NULL)
+		return NULL;
+	for (int i = 0; m[i].name; i++)
+		if (strcmp(m[i].name, name) == 0)
+			return fi_mkfunc(t, &m[i], obj);
+	return NULL;
+}
+
+/* --------------------------------------------------------------- dates */
+
+static const char *const wdays[] = {"Monday", "Tuesday", "Wednesday", "Thursday",
+"Friday", "Saturday", "Sunday"};
+static const char *const months[] = {"January", "February", "March", "April", "May",
+	"June", "July", "August", "September", "October", "November", "December"};
+
+static FiVal *
+m_strftime(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	FiVal	   *f = fi_need(t, a, 0, "format");
+	int			y,
+				m,
+				d;
+	int64_t		us = self->type == FV_DATETIME ? self->u.dt.usec : 0;
+	int64_t		s = us / 1000000;
+	int			wd = (self->u.dt.ord + 6) % 7;	/* Monday = 0 */
+	FiBuf		b = {0};
+	char		tmp[32];
+
+	fi_args_max(t, a, 1, NULL);
+	need_str(t, f, "format", a->pos);
+	fi_ord_to_ymd(self->u.dt.ord, &y, &m, &d);
+	for (size_t i = 0; i < f->u.s.n; i++)
+	{
+		char		c = f->u.s.p[i];
+
+		if (c != '%' || i + 1 >= f->u.s.n)
+		{
+			fi_buf_putc(t, &b, c);
+			continue;
+		}
+		c = f->u.s.p[++i];
+		tmp[0] = '\0';
+		switch (c)
+		{
+			case 'Y':
+				snprintf(tmp, sizeof(tmp), "%d", y);
+				break;
+			case 'y':
+				snprintf(tmp, sizeof(tmp), "%02d", y % 100);
+				break;
+			case 'm':
+				snprintf(tmp, sizeof(tmp), "%02d", m);
+				break;
+			case 'd':
+				snprintf(tmp, sizeof(tmp), "%02d", d);
+				break;
+			case 'H':
+				snprintf(tmp, sizeof(tmp), "%02d", (int) (s / 3600));
+				break;
+			case 'I':
+				snprintf(tmp, sizeof(tmp), "%02d", (int) ((s / 3600) % 12 == 0 ? 12 : (s / 3600) % 12));
+				break;
+			case 'M':
+				snprintf(tmp, sizeof(tmp), "%02d", (int) (s / 60 % 60));
+				break;
+			case 'S':
+				snprintf(tmp, sizeof(tmp), "%02d", (int) (s % 60));
+				break;
+			case 'f':
+				snprintf(tmp, sizeof(tmp), "%06d", (int) (us % 1000000));
+				break;
+			case 'p':
+				snprintf(tmp, sizeof(tmp), "%s", s / 3600 < 12 ? "AM" : "PM");
+				break;
+			case 'j':
+				snprintf(tmp, sizeof(tmp), "%03d", self->u.dt.ord - fi_ymd_to_ord(y, 1, 1) + 1);
+				break;
+			case 'A':
+				snprintf(tmp, sizeof(tmp), "%s", wdays[wd]);
+				break;
+			case 'a':
+				snprintf(tmp, sizeof(tmp), "%.3s", wdays[wd]);
+				break;
+			case 'B':
+				snprintf(tmp, sizeof(tmp), "%s", months[m - 1]);
+				break;
+			case 'b':
+				snprintf(tmp, sizeof(tmp), "%.3s", months[m - 1]);
+				break;
+			case '%':
+				snprintf(tmp, sizeof(tmp), "%%");
+				break;
+			default:
+				fi_throw(t, FI_TPL_EVALUE, a->pos, "strftime directive %%%c is not supported", c);
+		}
+		fi_buf_puts(t, &b, tmp);
+	}
+	return fi_mkstr_buf(t, &b);
+}
+
+static FiVal *
+m_isoformat(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	FiBuf		b = {0};
+	FiVal	   *s;
+
+	fi_args_max(t, a, 0, NULL);
+	fi_str_into(t, &b, self);
+	s = fi_mkstr_buf(t, &b);
+	if (self->type == FV_DATETIME)
+		((char *) s->u.s.p)[10] = 'T';
+	return s;
+}
+
+static FiVal *
+m_weekday(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	fi_args_max(t, a, 0, NULL);
+	return fi_mkint(t, (self->u.dt.ord + 6) % 7);
+}
+
+static FiVal *
+m_isoweekday(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	fi_args_max(t, a, 0, NULL);
+	return fi_mkint(t, (self->u.dt.ord + 6) % 7 + 1);
+}
+
+static FiVal *
+m_date(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	fi_args_max(t, a, 0, NULL);
+	return fi_mkdate(t, self->u.dt.ord);
+}
+
+static FiVal *
+m_total_seconds(FiTpl *t, FiVal *self, FiArgs *a)
+{
+	fi_args_max(t, a, 0, NULL);
+	return fi_mkfloat(t, (double) self->u.td / 1e6);
+}
+
+static const FiFunc date_methods[] = {
+	{"strftime", m_strftime}, {"isoformat", m_isoformat}, {"weekday", m_weekday},
+	{"isoweekday", m_isoweekday}, {"date", m_date}, {NULL, NULL}
+};
+static const FiFunc tdelta_methods[] = {
+	{"total_seconds", m_total_seconds}, {NULL, NULL}
+};
+
+FiVal *
+fi_date_attr(FiTpl *t, FiVal *v, const char *name)
+{
+	if (v->type == FV_TDELTA)
+	{
+		int64_t		day = 86400000000LL;
+		int64_t		days = v->u.td / day,
+					rest = v->u.td % day;
+
+		if (rest < 0)
+		{
+			rest += day;
+			days--;
+		}
+		if (strcmp(name, "days") == 0)
+			return fi_mkint(t, days);
+		if (strcmp(name, "seconds") == 0)
+			return fi_mkint(t, rest / 1000000);
+		if (strcmp(name, "microseconds") == 0)
+			return fi_mkint(t, rest % 1000000);
+		for (int i = 0; tdelta_methods[i].name; i++)
+			if (strcmp(tdelta_methods[i].name, name) == 0)
+				return fi_mkfunc(t, &tdelta_methods[i], v);
+		return NULL;
+	}
+	{
+		int			y,
+					m,
+					d;
+		int64_t		s = v->type == FV_DATETIME ? v->u.dt.usec / 1000000 : 0;
+
+		fi_ord_to_ymd(v->u.dt.ord, &y, &m, &d);
+		if (strcmp(name, "year") == 0)
+			return fi_mkint(t, y);
+		if (strcmp(name, "month") == 0)
+			return fi_mkint(t, m);
+		if (strcmp(name, "day") == 0)
+			return fi_mkint(t, d);
+		if (v->type == FV_DATETIME)
+		{
+			if (strcmp(name, "hour") == 0)
+				return fi_mkint(t, s / 3600);
+			if (strcmp(name, "minute") == 0)
+				return fi_mkint(t, s / 60 % 60);
+			if (strcmp(name, "second") == 0)
+				return fi_mkint(t, s % 60);
+			if (strcmp(name, "microsecond") == 0)
+				return fi_mkint(t, v->u.dt.usec % 1000000);
+		}
+		for (int i = 0; date_methods[i].name; i++)
+			if (strcmp(date_methods[i].name, name) == 0 &&
+				(v->type == FV_DATETIME || strcmp(name, "date") != 0))
+				return fi_mkfunc(t, &date_methods[i], v);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------ '%' formatting */
+
+FiVal *
+fi_percent_format(FiTpl *t, FiVal *fmt, FiVal *args, int pos)
+{
+	FiBuf		b = {0};
+	int			argi = 0;
+	int			nargs = args->type == FV_TUPLE ? args->u.l.n : 1;
+	FiVal	  **argv = args->type == FV_TUPLE ? args->u.l.v : &args;
+	const char *f = fmt->u.s.p;
+	size_t		n = fmt->u.s.n;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		char		spec[32];
+		int			k = 0;
+		char		conv;
+		FiVal	   *v;
+		char		tmp[512];
+
+		if (f[i] != '%')
+		{
+			fi_buf_putc(t, &b, f[i]);
+			continue;
+		}
+		if (++i >= n)
+			fi_throw(t, FI_TPL_EVALUE, pos, "incomplete format");
+		if (f[i] == '%')
+		{
+			fi_buf_putc(t, &b, '%');
+			continue;
+		}
+		if (f[i] == '(')
+			fi_throw(t, FI_TPL_EVALUE, pos, "named '%%' format fields are not supported");
+		spec[k++] = '%';
+		while (i < n && strchr("-+ #0", f[i]) && k < 8)
+			spec[k++] = f[i++];
+		while (i < n && isdigit((unsigned char) f[i]) && k < 16)
+			spec[k++] = f[i++];
+		if (i < n && f[i] == '.')
+		{
+			spec[k++] = f[i++];
+			while (i < n && isdigit((unsigned char) f[i]) && k < 24)
+				spec[k++] = f[i++];
+		}
+		if (i >= n)
+			fi_throw(t, FI_TPL_EVALUE, pos, "incomplete format");
+		conv = f[i];
+		if (argi >= nargs)
+			fi_throw(t, FI_TPL_EVALUE, pos, "not enough arguments for format string");
+		v = argv[argi++];
+		switch (conv)
+		{
+			case 's':
+			case 'r':
+				{
+					FiBuf		sb = {0};
+					int			width = 0;
+					bool		left = false;
+					size_t		cps;
+
+					if (conv == 's')
+						fi_str_into(t, &sb, v);
+					else
+						fi_repr_into(t, &sb, v);
+					for (int q = 1; q < k; q++)
+					{
+						if (spec[q] == '-')
+							left = true;
+						else if (spec[q] == '.')
+						{
+							/* precision truncates */
+							int			prec = atoi(spec + q + 1);
+							size_t		off = 0;
+
+							for (int c = 0; c < prec && off < sb.n; c++)
+								fi_utf8_next(sb.p, sb.n, &off);
+							if (off < sb.n)
+								sb.n = off;
+							break;
+						}
+						else if (isdigit((unsigned char) spec[q]) && width == 0)
+							width = atoi(spec + q);
+					}
+					cps = sb.p ? fi_utf8_len(sb.p, sb.n) : 0;
+					if (!left)
+						for (size_t q = cps; (int) q < width; q++)
+							fi_buf_putc(t, &b, ' ');
+					if (sb.n)
+						fi_buf_put(t, &b, sb.p, sb.n);
+					if (left)
+						for (size_t q = cps; (int) q < width; q++)
+							fi_buf_putc(t, &b, ' ');
+					break;
+				}
+			case 'd':
+			case 'i':
+			case 'x':
+			case 'X':
+			case 'o':
+				{
+					int64_t		iv;
+
+					if (v->type == FV_FLOAT)
+					{
+						FiVal	   *iv2 = fi_float_to_int(t, v->u.f, pos, NULL);
+
+						iv = iv2->u.i;
+					}
+					else if (v->type == FV_INT || v->type == FV_BOOL)
+						iv = v->type == FV_BOOL ? v->u.b : v->u.i;
+					else
+						fi_throw(t, FI_TPL_EVALUE, pos, "%%%c format: a real number is required, not %s",
+								 conv, fi_typename(v));
+					if (conv != 'd' && conv != 'i' && iv < 0)
+						fi_throw(t, FI_TPL_EVALUE, pos, "negative numbers in %%%c are not supported", conv);
+					spec[k++] = 'l';
+					spec[k++] = 'l';
+					spec[k++] = conv == 'i' ? 'd' : conv;
+					spec[k] = '\0';
+					snprintf(tmp, sizeof(tmp), spec, (long long) iv);
+					fi_buf_puts(t, &b, tmp);
+					break;
+				}
+			case 'f':
+			case 'F':
+			case 'e':
+			case 'E':
+			case 'g':
+			case 'G':
+				{
+					double		dv;
+
+					if (!fi_is_number(v))
+						fi_throw(t, FI_TPL_EVALUE, pos, "must be real number, not %s", fi_typename(v));
+					dv = fi_as_double(v);
+					if (isnan(dv) || isinf(dv))
+						fi_throw(t, FI_TPL_EVALUE, pos, "formatting nan or inf with %%%c is not supported", conv);
+					if (strchr(spec, '.') == NULL && k > 14)
+						fi_throw(t, FI_TPL_EVALUE, pos, "format too wide");
+					spec[k++] = conv;
+					spec[k] = '\0';
+					if (fabs(dv) > 1e50 && (conv == 'f' || conv == 'F'))
+						fi_throw(t, FI_TPL_EVALUE, pos, "number too large for %%f");
+					snprintf(tmp, sizeof(tmp), spec, dv);
+					fi_buf_puts(t, &b, tmp);
+					break;
+				}
+			default:
+				fi_throw(t, FI_TPL_EVALUE, pos, "unsupported format character '%c'", conv);
+		}
+	}
+	if (argi < nargs && args->type == FV_TUPLE)
+		fi_throw(t, FI_TPL_EVALUE, pos, "not all arguments converted during string formatting");
+	/* a list or dict argument is taken as a mapping: no error (CPython) */
+	if (argi == 0 && args->type != FV_TUPLE && args->type != FV_DICT && args->type != FV_LIST)
+		fi_throw(t, FI_TPL_EVALUE, pos, "not all arguments converted during string formatting");
+	return fi_mkstr_buf(t, &b);
+}

@@ -1,0 +1,2115 @@
+/*
+ * tpl_value.c
+ *		The template engine's session (arena, limits, errors) and value model:
+ *		constructors, Python's truth, ==, ordering, str() and repr(), JSON text
+ *		exactly as Python's json module writes and reads it, UTF-8 and case
+ *		mapping (tables generated from CPython), and proleptic Gregorian
+ *		ordinals as Python's datetime keeps them.  Pure C, no server state.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/tpl_int.h"
+#include "engine/pyjson.h"
+#include "engine/unitab.h"
+
+/* ---------------------------------------------------------------- arena */
+
+struct FiBlock
+{
+	struct FiBlock *next;
+	size_t		size,
+				used;
+	/* data follows, max-aligned */
+};
+
+#define FI_BLOCK_HDR	((sizeof(FiBlock) + 15) & ~(size_t) 15)
+#define FI_BLOCK_MIN	(32 * 1024)
+
+void *
+fi_alloc(FiTpl *t, size_t n)
+{
+	FiBlock    *b = t->blocks;
+
+	n = (n + 15) & ~(size_t) 15;
+	if (b == NULL || b->size - b->used < n)
+	{
+		size_t		sz = n > FI_BLOCK_MIN ? n : FI_BLOCK_MIN;
+
+		if (t->used + sz > t->opt.max_memory)
+			fi_throw(t, FI_TPL_ELIMIT, -1,
+					 "template evaluation needs more than %zu bytes of memory",
+					 t->opt.max_memory);
+		b = malloc(FI_BLOCK_HDR + sz);
+		if (b == NULL)
+			fi_throw(t, FI_TPL_ELIMIT, -1, "out of memory");
+		t->used += sz;
+		b->size = sz;
+		b->used = 0;
+		/* keep the partly used block in front when this one is a big one */
+		if (t->blocks && sz > FI_BLOCK_MIN)
+		{
+			b->next = t->blocks->next;
+			t->blocks->next = b;
+			b->used = n;
+			return (char *) b + FI_BLOCK_HDR;
+		}
+		b->next = t->blocks;
+		t->blocks = b;
+	}
+	{
+		char	   *p = (char *) b + FI_BLOCK_HDR + b->used;
+
+		b->used += n;
+		return p;
+	}
+}
+
+char *
+fi_strndup(FiTpl *t, const char *s, size_t n)
+{
+	char	   *p = fi_alloc(t, n + 1);
+
+	if (n)
+		memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void
+fi_tpl_default_options(FiTplOptions *opt)
+{
+	opt->max_memory = 256 * 1024 * 1024;
+	opt->max_output = 64 * 1024 * 1024;
+	opt->max_depth = 200;
+	opt->max_steps = 50 * 1000 * 1000;
+	opt->now_usec = 0;
+}
+
+FiTpl *
+fi_tpl_new(const FiTplOptions *opt)
+{
+	FiTpl	   *volatile t = calloc(1, sizeof(FiTpl));
+	jmp_buf		jb;
+
+	if (t == NULL)
+		return NULL;
+	if (opt)
+		t->opt = *opt;
+	else
+		fi_tpl_default_options(&t->opt);
+	t->jb = &jb;
+	if (setjmp(jb) != 0)
+	{
+		fi_tpl_free(t);
+		return NULL;
+	}
+	t->none = fi_new(t, FV_NONE);
+	t->vtrue = fi_new(t, FV_BOOL);
+	t->vtrue->u.b = true;
+	t->vfalse = fi_new(t, FV_BOOL);
+	t->empty = fi_mkstr(t, "", 0);
+	t->jb = NULL;
+	return t;
+}
+
+void
+fi_tpl_free(FiTpl *t)
+{
+	FiBlock    *b,
+			   *nb;
+
+	if (t == NULL)
+		return;
+	for (b = t->blocks; b; b = nb)
+	{
+		nb = b->next;
+		free(b);
+	}
+	free(t->out);
+	free(t);
+}
+
+int
+fi_tpl_errcode(const FiTpl *t)
+{
+	return t->errcode;
+}
+
+const char *
+fi_tpl_errmsg(const FiTpl *t)
+{
+	return t->errmsg;
+}
+
+int
+fi_tpl_errline(const FiTpl *t)
+{
+	return t->errline;
+}
+
+int
+fi_tpl_errcol(const FiTpl *t)
+{
+	return t->errcol;
+}
+
+/*
+ * Raise an error at byte offset pos of the current source (-1: none).
+ */
+void
+fi_throw(FiTpl *t, int code, int pos, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->errmsg, sizeof(t->errmsg), fmt, ap);
+	va_end(ap);
+	t->errcode = code;
+	t->errline = t->errcol = 0;
+	if (pos >= 0 && t->src && (size_t) pos <= t->srclen)
+	{
+		int			line = 1,
+					col = 1;
+
+		for (int i = 0; i < pos; i++)
+		{
+			unsigned char c = (unsigned char) t->src[i];
+
+			if (c == '\n')
+			{
+				line++;
+				col = 1;
+			}
+			else if ((c & 0xC0) != 0x80)
+				col++;
+		}
+		t->errline = line;
+		t->errcol = col;
+	}
+	if (t->jb == NULL)
+		abort();				/* can't happen: every entry point sets jb */
+	longjmp(*t->jb, 1);
+}
+
+void
+fi_step(FiTpl *t, int pos)
+{
+	if (++t->steps > t->opt.max_steps)
+		fi_throw(t, FI_TPL_ELIMIT, pos,
+				 "template evaluation took more than %lld steps",
+				 (long long) t->opt.max_steps);
+}
+
+/* --------------------------------------------------------------- values */
+
+FiVal *
+fi_new(FiTpl *t, int type)
+{
+	FiVal	   *v = fi_alloc(t, sizeof(FiVal));
+
+	memset(v, 0, sizeof(FiVal));
+	v->type = type;
+	return v;
+}
+
+FiVal *
+fi_mkstr(FiTpl *t, const char *s, size_t n)
+{
+	FiVal	   *v = fi_new(t, FV_STR);
+
+	v->u.s.p = fi_strndup(t, s, n);
+	v->u.s.n = n;
+	return v;
+}
+
+FiVal *
+fi_mkcstr(FiTpl *t, const char *s)
+{
+	return fi_mkstr(t, s, strlen(s));
+}
+
+FiVal *
+fi_mkint(FiTpl *t, int64_t i)
+{
+	FiVal	   *v = fi_new(t, FV_INT);
+
+	v->u.i = i;
+	return v;
+}
+
+FiVal *
+fi_mkfloat(FiTpl *t, double f)
+{
+	FiVal	   *v = fi_new(t, FV_FLOAT);
+
+	v->u.f = f;
+	return v;
+}
+
+FiVal *
+fi_mkbool(FiTpl *t, bool b)
+{
+	return b ? t->vtrue : t->vfalse;
+}
+
+FiVal *
+fi_mklist(FiTpl *t, int type, int cap)
+{
+	FiVal	   *v = fi_new(t, type);
+
+	if (cap < 4)
+		cap = 4;
+	v->u.l.cap = cap;
+	v->u.l.v = fi_alloc(t, sizeof(FiVal *) * cap);
+	return v;
+}
+
+FiVal *
+fi_mkundef_name(FiTpl *t, const char *name)
+{
+	FiVal	   *v = fi_new(t, FV_UNDEF);
+
+	v->u.u.name = name;
+	return v;
+}
+
+FiVal *
+fi_mkundef_item(FiTpl *t, FiVal *obj, FiVal *key)
+{
+	FiVal	   *v = fi_new(t, FV_UNDEF);
+
+	v->u.u.obj = obj;
+	v->u.u.key = key;
+	return v;
+}
+
+FiVal *
+fi_mkundef_hint(FiTpl *t, const char *hint)
+{
+	FiVal	   *v = fi_new(t, FV_UNDEF);
+
+	v->u.u.hint = hint;
+	return v;
+}
+
+FiVal *
+fi_mkfunc(FiTpl *t, const FiFunc *f, FiVal *self)
+{
+	FiVal	   *v = fi_new(t, FV_FUNC);
+
+	v->u.fn.f = f;
+	v->u.fn.self = self;
+	return v;
+}
+
+void
+fi_list_push(FiTpl *t, FiVal *l, FiVal *v)
+{
+	if (l->u.l.n == l->u.l.cap)
+	{
+		int			ncap = l->u.l.cap * 2;
+		FiVal	  **nv = fi_alloc(t, sizeof(FiVal *) * ncap);
+
+		memcpy(nv, l->u.l.v, sizeof(FiVal *) * l->u.l.n);
+		l->u.l.v = nv;
+		l->u.l.cap = ncap;
+	}
+	l->u.l.v[l->u.l.n++] = v;
+}
+
+FiVal *
+fi_dict_get(FiVal *d, FiVal *key)
+{
+	/* str keys are the common case: compare bytes first */
+	if (key->type == FV_STR)
+	{
+		for (int i = 0; i < d->u.d.n; i++)
+		{
+			FiVal	   *k = d->u.d.k[i];
+
+			if (k->type == FV_STR && k->u.s.n == key->u.s.n &&
+				memcmp(k->u.s.p, key->u.s.p, key->u.s.n) == 0)
+				return d->u.d.v[i];
+		}
+		return NULL;
+	}
+	for (int i = 0; i < d->u.d.n; i++)
+		if (fi_eq(NULL, d->u.d.k[i], key))
+			return d->u.d.v[i];
+	return NULL;
+}
+
+FiVal *
+fi_dict_getc(FiVal *d, const char *key)
+{
+	size_t		n = strlen(key);
+
+	for (int i = 0; i < d->u.d.n; i++)
+	{
+		FiVal	   *k = d->u.d.k[i];
+
+		if (k->type == FV_STR && k->u.s.n == n && memcmp(k->u.s.p, key, n) == 0)
+			return d->u.d.v[i];
+	}
+	return NULL;
+}
+
+void
+fi_dict_put(FiTpl *t, FiVal *d, FiVal *key, FiVal *v)
+{
+	for (int i = 0; i < d->u.d.n; i++)
+		if (fi_eq(t, d->u.d.k[i], key))
+		{
+			d->u.d.v[i] = v;
+			return;
+		}
+	if (d->u.d.n == d->u.d.cap)
+	{
+		int			ncap = d->u.d.cap ? d->u.d.cap * 2 : 8;
+		FiVal	  **nk = fi_alloc(t, sizeof(FiVal *) * ncap);
+		FiVal	  **nv = fi_alloc(t, sizeof(FiVal *) * ncap);
+
+		if (d->u.d.n)
+		{
+			memcpy(nk, d->u.d.k, sizeof(FiVal *) * d->u.d.n);
+			memcpy(nv, d->u.d.v, sizeof(FiVal *) * d->u.d.n);
+		}
+		d->u.d.k = nk;
+		d->u.d.v = nv;
+		d->u.d.cap = ncap;
+	}
+	d->u.d.k[d->u.d.n] = key;
+	d->u.d.v[d->u.d.n] = v;
+	d->u.d.n++;
+}
+
+/* public constructors */
+FiVal *
+fi_val_none(FiTpl *t)
+{
+	return t->none;
+}
+
+FiVal *
+fi_val_bool(FiTpl *t, bool b)
+{
+	return fi_mkbool(t, b);
+}
+
+/*
+ * The public constructors run outside an entry point: an allocation failure
+ * there must not longjmp into nowhere, so they catch it and return NULL.
+ */
+#define FI_GUARD(t, fail) \
+	jmp_buf guard_jb; \
+	jmp_buf *volatile guard_saved = (t)->jb; \
+	if ((t)->jb == NULL) { \
+		(t)->jb = &guard_jb; \
+		if (setjmp(guard_jb) != 0) { (t)->jb = NULL; return fail; } \
+	}
+#define FI_UNGUARD(t) ((t)->jb = guard_saved)
+
+FiVal *
+fi_val_int(FiTpl *t, int64_t i)
+{
+	FiVal	   *v;
+
+	FI_GUARD(t, NULL);
+	v = fi_mkint(t, i);
+	FI_UNGUARD(t);
+	return v;
+}
+
+FiVal *
+fi_val_float(FiTpl *t, double d)
+{
+	FiVal	   *v;
+
+	FI_GUARD(t, NULL);
+	v = fi_mkfloat(t, d);
+	FI_UNGUARD(t);
+	return v;
+}
+
+FiVal *
+fi_val_str(FiTpl *t, const char *s, size_t len)
+{
+	FiVal	   *v;
+
+	FI_GUARD(t, NULL);
+	v = fi_mkstr(t, s, len);
+	FI_UNGUARD(t);
+	return v;
+}
+
+FiVal *
+fi_val_list(FiTpl *t)
+{
+	FiVal	   *v;
+
+	FI_GUARD(t, NULL);
+	v = fi_mklist(t, FV_LIST, 8);
+	FI_UNGUARD(t);
+	return v;
+}
+
+FiVal *
+fi_val_dict(FiTpl *t)
+{
+	FiVal	   *v;
+
+	FI_GUARD(t, NULL);
+	v = fi_new(t, FV_DICT);
+	FI_UNGUARD(t);
+	return v;
+}
+
+FiVal *
+fi_val_date(FiTpl *t, int year, int month, int day)
+{
+	FiVal	   *v;
+
+	FI_GUARD(t, NULL);
+	v = fi_mkdate(t, fi_ymd_to_ord(year, month, day));
+	FI_UNGUARD(t);
+	return v;
+}
+
+FiVal *
+fi_val_datetime(FiTpl *t, int year, int month, int day,
+				int hour, int minute, int second, int usec)
+{
+	FiVal	   *v;
+
+	FI_GUARD(t, NULL);
+	v = fi_mkdatetime(t, fi_ymd_to_ord(year, month, day),
+					  ((int64_t) hour * 3600 + minute * 60 + second) * 1000000 + usec);
+	FI_UNGUARD(t);
+	return v;
+}
+
+void
+fi_val_append(FiTpl *t, FiVal *list, FiVal *v)
+{
+	FI_GUARD(t, (void) 0);
+	fi_list_push(t, list, v);
+	FI_UNGUARD(t);
+}
+
+void
+fi_val_set(FiTpl *t, FiVal *dict, const char *key, size_t klen, FiVal *v)
+{
+	FI_GUARD(t, (void) 0);
+	fi_dict_put(t, dict, fi_mkstr(t, key, klen), v);
+	FI_UNGUARD(t);
+}
+
+void
+fi_val_as_documents(FiVal *v)
+{
+	if (v == NULL)
+		return;
+	if (v->type == FV_DICT && !v->is_ns)
+	{
+		v->is_doc = 1;
+		for (int i = 0; i < v->u.d.n; i++)
+			fi_val_as_documents(v->u.d.v[i]);
+	}
+	else if (v->type == FV_LIST || v->type == FV_TUPLE)
+		for (int i = 0; i < v->u.l.n; i++)
+			fi_val_as_documents(v->u.l.v[i]);
+}
+
+FiVal *
+fi_val_member(FiVal *dict, const char *key)
+{
+	if (dict == NULL || dict->type != FV_DICT)
+		return NULL;
+	return fi_dict_getc(dict, key);
+}
+
+const char *
+fi_val_text(FiVal *v, size_t *len)
+{
+	if (v == NULL || v->type != FV_STR)
+		return NULL;
+	*len = v->u.s.n;
+	return v->u.s.p;
+}
+
+/* ------------------------------------------------- truth, ==, ordering */
+
+const char *
+fi_typename(FiVal *v)
+{
+	switch (v->type)
+	{
+		case FV_UNDEF:
+			return "DebugUndefined";
+		case FV_NONE:
+			return "NoneType";
+		case FV_BOOL:
+			return "bool";
+		case FV_INT:
+			return "int";
+		case FV_FLOAT:
+			return "float";
+		case FV_STR:
+			return "str";
+		case FV_LIST:
+			return "list";
+		case FV_TUPLE:
+			return "tuple";
+		case FV_DICT:
+			return v->is_ns ? "Namespace" : "dict";
+		case FV_DATE:
+			return "date";
+		case FV_DATETIME:
+			return "datetime";
+		case FV_TDELTA:
+			return "timedelta";
+		case FV_FUNC:
+			return "builtin_function_or_method";
+		case FV_NS:
+			return "module";
+		case FV_LOOP:
+			return "LoopContext";
+	}
+	return "object";
+}
+
+bool
+fi_truthy(FiVal *v)
+{
+	switch (v->type)
+	{
+		case FV_UNDEF:
+		case FV_NONE:
+			return false;
+		case FV_BOOL:
+			return v->u.b;
+		case FV_INT:
+			return v->u.i != 0;
+		case FV_FLOAT:
+			return v->u.f != 0.0;
+		case FV_STR:
+			return v->u.s.n != 0;
+		case FV_LIST:
+		case FV_TUPLE:
+			return v->u.l.n != 0;
+		case FV_DICT:
+			return v->is_ns || v->u.d.n != 0;
+		case FV_TDELTA:
+			return v->u.td != 0;
+		default:
+			return true;
+	}
+}
+
+bool
+fi_is_number(FiVal *v)
+{
+	return v->type == FV_BOOL || v->type == FV_INT || v->type == FV_FLOAT;
+}
+
+double
+fi_as_double(FiVal *v)
+{
+	switch (v->type)
+	{
+		case FV_BOOL:
+			return v->u.b;
+		case FV_INT:
+			return (double) v->u.i;
+		case FV_FLOAT:
+			return v->u.f;
+		default:
+			return 0;
+	}
+}
+
+static int64_t
+as_int64(FiVal *v)
+{
+	return v->type == FV_BOOL ? v->u.b : v->u.i;
+}
+
+/*
+ * Python's int == float compares exactly, not through a rounded double.
+ */
+static int
+cmp_num(FiVal *a, FiVal *b)
+{
+	if (a->type != FV_FLOAT && b->type != FV_FLOAT)
+	{
+		int64_t		x = as_int64(a),
+					y = as_int64(b);
+
+		return x < y ? -1 : x > y;
+	}
+	if (a->type == FV_FLOAT && b->type == FV_FLOAT)
+		return a->u.f < b->u.f ? -1 : a->u.f > b->u.f ? 1 : (a->u.f == b->u.f ? 0 : 2);
+	{
+		bool		flip = a->type != FV_FLOAT;
+		double		f = flip ? b->u.f : a->u.f;
+		int64_t		i = flip ? as_int64(a) : as_int64(b);
+		int			r;
+
+		if (isnan(f))
+			return 2;
+		if (f >= 9223372036854775808.0)
+			r = 1;
+		else if (f < -9223372036854775808.0)
+			r = -1;
+		else
+		{
+			double		fl = floor(f);
+			int64_t		fi = (int64_t) fl;
+
+			if (fi < i)
+				r = -1;
+			else if (fi > i)
+				r = 1;
+			else
+				r = (f > fl) ? 1 : 0;
+		}
+		return flip ? (r == 2 ? 2 : -r) : r;
+	}
+}
+
+bool
+fi_eq(FiTpl *t, FiVal *a, FiVal *b)
+{
+	if (a == b)
+		return a->type != FV_FLOAT || !isnan(a->u.f);
+	if (fi_is_number(a) && fi_is_number(b))
+		return cmp_num(a, b) == 0;
+	if (a->type != b->type)
+	{
+		if ((a->type == FV_LIST && b->type == FV_TUPLE) || (a->type == FV_TUPLE && b->type == FV_LIST))
+			return false;
+		return false;
+	}
+	switch (a->type)
+	{
+		case FV_UNDEF:
+		case FV_NONE:
+			return true;
+		case FV_STR:
+			return a->u.s.n == b->u.s.n && memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0;
+		case FV_LIST:
+		case FV_TUPLE:
+			if (a->u.l.n != b->u.l.n)
+				return false;
+			for (int i = 0; i < a->u.l.n; i++)
+				if (!fi_eq(t, a->u.l.v[i], b->u.l.v[i]))
+					return false;
+			return true;
+		case FV_DICT:
+			if (a->u.d.n != b->u.d.n)
+				return false;
+			for (int i = 0; i < a->u.d.n; i++)
+			{
+				FiVal	   *o = fi_dict_get(b, a->u.d.k[i]);
+
+				if (o == NULL || !fi_eq(t, a->u.d.v[i], o))
+					return false;
+			}
+			return true;
+		case FV_DATE:
+			return a->u.dt.ord == b->u.dt.ord;
+		case FV_DATETIME:
+			return a->u.dt.ord == b->u.dt.ord && a->u.dt.usec == b->u.dt.usec;
+		case FV_TDELTA:
+			return a->u.td == b->u.td;
+		case FV_FUNC:
+			return a->u.fn.f == b->u.fn.f && a->u.fn.self == b->u.fn.self;
+		case FV_NS:
+			return a->u.ns == b->u.ns;
+		default:
+			return false;
+	}
+}
+
+/*
+ * Python's <: numbers, str, lists and tuples (each with their own kind),
+ * dates, datetimes, timedeltas.  Returns <0, 0, >0, or 2 for "unordered"
+ * (NaN).  Anything else raises Python's TypeError.
+ */
+int
+fi_cmp(FiTpl *t, FiVal *a, FiVal *b, int pos)
+{
+	if (fi_is_number(a) && fi_is_number(b))
+		return cmp_num(a, b);
+	if (a->type == b->type)
+	{
+		switch (a->type)
+		{
+			case FV_STR:
+				{
+					size_t		n = a->u.s.n < b->u.s.n ? a->u.s.n : b->u.s.n;
+					int			r = memcmp(a->u.s.p, b->u.s.p, n);
+
+					if (r)
+						return r < 0 ? -1 : 1;
+					return a->u.s.n < b->u.s.n ? -1 : a->u.s.n > b->u.s.n;
+				}
+			case FV_LIST:
+			case FV_TUPLE:
+				for (int i = 0; i < a->u.l.n && i < b->u.l.n; i++)
+				{
+					if (!fi_eq(t, a->u.l.v[i], b->u.l.v[i]))
+						return fi_cmp(t, a->u.l.v[i], b->u.l.v[i], pos);
+				}
+				return a->u.l.n < b->u.l.n ? -1 : a->u.l.n > b->u.l.n;
+			case FV_DATE:
+				return a->u.dt.ord < b->u.dt.ord ? -1 : a->u.dt.ord > b->u.dt.ord;
+			case FV_DATETIME:
+				if (a->u.dt.ord != b->u.dt.ord)
+					return a->u.dt.ord < b->u.dt.ord ? -1 : 1;
+				return a->u.dt.usec < b->u.dt.usec ? -1 : a->u.dt.usec > b->u.dt.usec;
+			case FV_TDELTA:
+				return a->u.td < b->u.td ? -1 : a->u.td > b->u.td;
+			default:
+				break;
+		}
+	}
+	fi_throw(t, FI_TPL_EVALUE, pos,
+			 "'<' not supported between instances of '%s' and '%s'",
+			 fi_typename(a), fi_typename(b));
+}
+
+bool
+fi_hashable(FiVal *v)
+{
+	if (v->type == FV_LIST || v->type == FV_DICT || v->type == FV_LOOP)
+		return false;
+	if (v->type == FV_TUPLE)
+		for (int i = 0; i < v->u.l.n; i++)
+			if (!fi_hashable(v->u.l.v[i]))
+				return false;
+	return true;
+}
+
+/* ------------------------------------------------------------ buffers */
+
+void
+fi_buf_put(FiTpl *t, FiBuf *b, const char *s, size_t n)
+{
+	if (b->n + n + 1 > b->cap)
+	{
+		size_t		ncap = b->cap ? b->cap * 2 : 64;
+		char	   *np;
+
+		while (ncap < b->n + n + 1)
+			ncap *= 2;
+		if (ncap > t->opt.max_output + 64 && b->n + n > t->opt.max_output)
+			fi_throw(t, FI_TPL_ELIMIT, -1,
+					 "template output is longer than %zu bytes", t->opt.max_output);
+		np = fi_alloc(t, ncap);
+		if (b->n)
+			memcpy(np, b->p, b->n);
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
+void
+fi_buf_putc(FiTpl *t, FiBuf *b, char c)
+{
+	if (b->n + 2 <= b->cap)
+	{
+		b->p[b->n++] = c;
+		b->p[b->n] = '\0';
+		return;
+	}
+	fi_buf_put(t, b, &c, 1);
+}
+
+void
+fi_buf_puts(FiTpl *t, FiBuf *b, const char *s)
+{
+	fi_buf_put(t, b, s, strlen(s));
+}
+
+/* ---------------------------------------------------------------- UTF-8 */
+
+int
+fi_utf8_next(const char *s, size_t n, size_t *i)
+{
+	const unsigned char *p = (const unsigned char *) s + *i;
+	size_t		left = n - *i;
+	uint32_t	cp;
+	int			len;
+
+	if (left == 0)
+		return -1;
+	if (p[0] < 0x80)
+	{
+		cp = p[0];
+		len = 1;
+	}
+	else if ((p[0] & 0xE0) == 0xC0 && left >= 2)
+	{
+		cp = ((p[0] & 0x1F) << 6) | (p[1] & 0x3F);
+		len = 2;
+	}
+	else if ((p[0] & 0xF0) == 0xE0 && left >= 3)
+	{
+		cp = ((p[0] & 0x0F) << 12) | ((p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+		len = 3;
+	}
+	else if ((p[0] & 0xF8) == 0xF0 && left >= 4)
+	{
+		cp = ((p[0] & 0x07) << 18) | ((p[1] & 0x3F) << 12) |
+			((p[2] & 0x3F) << 6) | (p[3] & 0x3F);
+		len = 4;
+	}
+	else
+	{
+		/* not UTF-8: take the byte as Latin-1 rather than loop forever */
+		cp = p[0];
+		len = 1;
+	}
+	*i += len;
+	return (int) cp;
+}
+
+size_t
+fi_utf8_len(const char *s, size_t n)
+{
+	size_t		c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char) s[i] & 0xC0) != 0x80)
+			c++;
+	return c;
+}
+
+void
+fi_utf8_put(FiTpl *t, FiBuf *b, uint32_t cp)
+{
+	char		u[4];
+	int			n;
+
+	if (cp < 0x80)
+	{
+		u[0] = (char) cp;
+		n = 1;
+	}
+	else if (cp < 0x800)
+	{
+		u[0] = (char) (0xC0 | (cp >> 6));
+		u[1] = (char) (0x80 | (cp & 0x3F));
+		n = 2;
+	}
+	else if (cp < 0x10000)
+	{
+		u[0] = (char) (0xE0 | (cp >> 12));
+		u[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
+		u[2] = (char) (0x80 | (cp & 0x3F));
+		n = 3;
+	}
+	else
+	{
+		u[0] = (char) (0xF0 | (cp >> 18));
+		u[1] = (char) (0x80 | ((cp >> 12) & 0x3F));
+		u[2] = (char) (0x80 | ((cp >> 6) & 0x3F));
+		u[3] = (char) (0x80 | (cp & 0x3F));
+		n = 4;
+	}
+	fi_buf_put(t, b, u, n);
+}
+
+static bool
+in_ranges(const FiURange *r, int n, uint32_t cp)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (cp < r[mid].lo)
+			hi = mid - 1;
+		else if (cp > r[mid].hi)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+bool
+fi_uni_isword(uint32_t cp)
+{
+	return in_ranges(fi_word, FI_WORD_N, cp);
+}
+
+bool
+fi_uni_isspace(uint32_t cp)
+{
+	return in_ranges(fi_space, FI_SPACE_N, cp);
+}
+
+static const char *
+case_map(const FiUMap *m, int n, uint32_t cp)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (cp < m[mid].cp)
+			hi = mid - 1;
+		else if (cp > m[mid].cp)
+			lo = mid + 1;
+		else
+			return m[mid].to;
+	}
+	return NULL;
+}
+
+/*
+ * str.upper() / str.lower().  (Python's final-sigma rule for lower() is not
+ * applied: 'Σ' always becomes 'σ'.)
+ */
+FiVal *
+fi_str_case(FiTpl *t, FiVal *s, int upper)
+{
+	FiBuf		b = {0};
+	size_t		i = 0;
+	bool		ascii = true;
+
+	for (size_t k = 0; k < s->u.s.n; k++)
+		if ((unsigned char) s->u.s.p[k] >= 0x80)
+		{
+			ascii = false;
+			break;
+		}
+	if (ascii)
+	{
+		FiVal	   *r = fi_mkstr(t, s->u.s.p, s->u.s.n);
+		char	   *p = (char *) r->u.s.p;
+
+		for (size_t k = 0; k < s->u.s.n; k++)
+			p[k] = upper ? toupper((unsigned char) p[k]) : tolower((unsigned char) p[k]);
+		return r;
+	}
+	fi_buf_put(t, &b, "", 0);
+	while (i < s->u.s.n)
+	{
+		size_t		start = i;
+		int			cp = fi_utf8_next(s->u.s.p, s->u.s.n, &i);
+		const char *to = upper ? case_map(fi_upper, FI_UPPER_N, cp)
+			: case_map(fi_lower, FI_LOWER_N, cp);
+
+		if (to)
+			fi_buf_puts(t, &b, to);
+		else
+			fi_buf_put(t, &b, s->u.s.p + start, i - start);
+	}
+	{
+		FiVal	   *r = fi_new(t, FV_STR);
+
+		r->u.s.p = b.p;
+		r->u.s.n = b.n;
+		return r;
+	}
+}
+
+/* ------------------------------------------------------ str() and repr() */
+
+void
+fi_float_repr(double f, char *buf)
+{
+	if (isnan(f))
+		strcpy(buf, "nan");
+	else if (isinf(f))
+		strcpy(buf, f > 0 ? "inf" : "-inf");
+	else
+	{
+		size_t		n = fi_pyjson_float(f, buf);
+
+		buf[n] = '\0';
+	}
+}
+
+static void
+repr_str(FiTpl *t, FiBuf *b, const char *s, size_t n)
+{
+	char		quote = '\'';
+	size_t		i = 0;
+
+	if (memchr(s, '\'', n) && !memchr(s, '"', n))
+		quote = '"';
+	fi_buf_putc(t, b, quote);
+	while (i < n)
+	{
+		size_t		start = i;
+		int			cp = fi_utf8_next(s, n, &i);
+		char		esc[16];
+
+		if (cp == quote || cp == '\\')
+		{
+			fi_buf_putc(t, b, '\\');
+			fi_buf_putc(t, b, (char) cp);
+		}
+		else if (cp == '\t')
+			fi_buf_puts(t, b, "\\t");
+		else if (cp == '\n')
+			fi_buf_puts(t, b, "\\n");
+		else if (cp == '\r')
+			fi_buf_puts(t, b, "\\r");
+		else if (cp < 0x20 || cp == 0x7F)
+		{
+			snprintf(esc, sizeof(esc), "\\x%02x", cp);
+			fi_buf_puts(t, b, esc);
+		}
+		else if (cp < 0x7F)
+			fi_buf_putc(t, b, (char) cp);
+		else if (!in_ranges(fi_nonprintable, FI_NONPRINTABLE_N, cp))
+			fi_buf_put(t, b, s + start, i - start);
+		else
+		{
+			if (cp <= 0xFF)
+				snprintf(esc, sizeof(esc), "\\x%02x", cp);
+			else if (cp <= 0xFFFF)
+				snprintf(esc, sizeof(esc), "\\u%04x", cp);
+			else
+				snprintf(esc, sizeof(esc), "\\U%08x", cp);
+			fi_buf_puts(t, b, esc);
+		}
+	}
+	fi_buf_putc(t, b, quote);
+}
+
+static void
+put_date(FiTpl *t, FiBuf *b, int32_t ord)
+{
+	int			y,
+				m,
+				d;
+	char		tmp[32];
+
+	fi_ord_to_ymd(ord, &y, &m, &d);
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d", y, m, d);
+	fi_buf_puts(t, b, tmp);
+}
+
+static void
+put_time(FiTpl *t, FiBuf *b, int64_t usec)
+{
+	char		tmp[48];
+	int			us = (int) (usec % 1000000);
+	int64_t		s = usec / 1000000;
+
+	snprintf(tmp, sizeof(tmp), "%02d:%02d:%02d", (int) (s / 3600), (int) (s / 60 % 60), (int) (s % 60));
+	fi_buf_puts(t, b, tmp);
+	if (us)
+	{
+		snprintf(tmp, sizeof(tmp), ".%06d", us);
+		fi_buf_puts(t, b, tmp);
+	}
+}
+
+static void
+str_tdelta(FiTpl *t, FiBuf *b, int64_t td)
+{
+	/* Python normalises to days (may be negative) + 0 <= seconds < 86400 */
+	int64_t		day = 86400LL * 1000000;
+	int64_t		days = td / day;
+	int64_t		rest = td % day;
+	char		tmp[64];
+
+	if (rest < 0)
+	{
+		rest += day;
+		days--;
+	}
+	if (days)
+	{
+		snprintf(tmp, sizeof(tmp), "%lld day%s, ", (long long) days,
+				 (days == 1 || days == -1) ? "" : "s");
+		fi_buf_puts(t, b, tmp);
+	}
+	{
+		int64_t		s = rest / 1000000;
+		int			us = (int) (rest % 1000000);
+
+		snprintf(tmp, sizeof(tmp), "%d:%02d:%02d", (int) (s / 3600), (int) (s / 60 % 60), (int) (s % 60));
+		fi_buf_puts(t, b, tmp);
+		if (us)
+		{
+			snprintf(tmp, sizeof(tmp), ".%06d", us);
+			fi_buf_puts(t, b, tmp);
+		}
+	}
+}
+
+static void
+undef_str(FiTpl *t, FiBuf *b, FiVal *v)
+{
+	fi_buf_puts(t, b, "{{ ");
+	if (v->u.u.hint)
+	{
+		fi_buf_puts(t, b, "undefined value printed: ");
+		fi_buf_puts(t, b, v->u.u.hint);
+	}
+	else if (v->u.u.obj == NULL)
+		fi_buf_puts(t, b, v->u.u.name);
+	else
+	{
+		fi_buf_puts(t, b, "no such element: ");
+		if (v->u.u.obj->type == FV_NONE)
+			fi_buf_puts(t, b, "None");
+		else
+		{
+			fi_buf_puts(t, b, fi_typename(v->u.u.obj));
+			fi_buf_puts(t, b, " object");
+		}
+		fi_buf_putc(t, b, '[');
+		fi_repr_into(t, b, v->u.u.key);
+		fi_buf_putc(t, b, ']');
+	}
+	fi_buf_puts(t, b, " }}");
+}
+
+static void
+put_int(FiTpl *t, FiBuf *b, int64_t i)
+{
+	char		tmp[32];
+
+	snprintf(tmp, sizeof(tmp), "%lld", (long long) i);
+	fi_buf_puts(t, b, tmp);
+}
+
+static void
+container_into(FiTpl *t, FiBuf *b, FiVal *v)
+{
+	t->depth++;
+	if (t->depth > t->opt.max_depth)
+		fi_throw(t, FI_TPL_ELIMIT, -1, "value nested more than %d deep", t->opt.max_depth);
+	if (v->type == FV_DICT)
+	{
+		fi_buf_putc(t, b, '{');
+		for (int i = 0; i < v->u.d.n; i++)
+		{
+			if (i)
+				fi_buf_puts(t, b, ", ");
+			fi_repr_into(t, b, v->u.d.k[i]);
+			fi_buf_puts(t, b, ": ");
+			fi_repr_into(t, b, v->u.d.v[i]);
+		}
+		fi_buf_putc(t, b, '}');
+	}
+	else
+	{
+		fi_buf_putc(t, b, v->type == FV_LIST ? '[' : '(');
+		for (int i = 0; i < v->u.l.n; i++)
+		{
+			if (i)
+				fi_buf_puts(t, b, ", ");
+			fi_repr_into(t, b, v->u.l.v[i]);
+		}
+		if (v->type == FV_TUPLE && v->u.l.n == 1)
+			fi_buf_putc(t, b, ',');
+		fi_buf_putc(t, b, v->type == FV_LIST ? ']' : ')');
+	}
+	t->depth--;
+}
+
+/* str(v) */
+void
+fi_str_into(FiTpl *t, FiBuf *b, FiVal *v)
+{
+	char		tmp[64];
+
+	switch (v->type)
+	{
+		case FV_UNDEF:
+			if (!v->u.u.plain)
+				undef_str(t, b, v);
+			break;
+		case FV_NONE:
+			fi_buf_puts(t, b, "None");
+			break;
+		case FV_BOOL:
+			fi_buf_puts(t, b, v->u.b ? "True" : "False");
+			break;
+		case FV_INT:
+			put_int(t, b, v->u.i);
+			break;
+		case FV_FLOAT:
+			fi_float_repr(v->u.f, tmp);
+			fi_buf_puts(t, b, tmp);
+			break;
+		case FV_STR:
+			fi_buf_put(t, b, v->u.s.p, v->u.s.n);
+			break;
+		case FV_LIST:
+		case FV_TUPLE:
+		case FV_DICT:
+			if (v->is_ns)
+			{
+				fi_buf_puts(t, b, "<Namespace ");
+				container_into(t, b, v);
+				fi_buf_puts(t, b, ">");
+			}
+			else
+				container_into(t, b, v);
+			break;
+		case FV_DATE:
+			put_date(t, b, v->u.dt.ord);
+			break;
+		case FV_DATETIME:
+			put_date(t, b, v->u.dt.ord);
+			fi_buf_putc(t, b, ' ');
+			put_time(t, b, v->u.dt.usec);
+			break;
+		case FV_TDELTA:
+			str_tdelta(t, b, v->u.td);
+			break;
+		case FV_FUNC:
+			fi_buf_puts(t, b, "<built-in function ");
+			fi_buf_puts(t, b, v->u.fn.f->name);
+			fi_buf_puts(t, b, ">");
+			break;
+		case FV_NS:
+			fi_buf_puts(t, b, "<module '");
+			fi_buf_puts(t, b, v->u.ns->name);
+			fi_buf_puts(t, b, "'>");
+			break;
+		case FV_LOOP:
+			snprintf(tmp, sizeof(tmp), "<LoopContext %lld/%lld>",
+					 (long long) v->u.loop->index0 + 1, (long long) v->u.loop->length);
+			fi_buf_puts(t, b, tmp);
+			break;
+	}
+}
+
+/* repr(v) */
+void
+fi_repr_into(FiTpl *t, FiBuf *b, FiVal *v)
+{
+	char		tmp[128];
+
+	switch (v->type)
+	{
+		case FV_STR:
+			repr_str(t, b, v->u.s.p, v->u.s.n);
+			break;
+		case FV_UNDEF:
+			fi_buf_puts(t, b, "Undefined");
+			break;
+		case FV_DATE:
+			{
+				int			y,
+							m,
+							d;
+
+				fi_ord_to_ymd(v->u.dt.ord, &y, &m, &d);
+				snprintf(tmp, sizeof(tmp), "datetime.date(%d, %d, %d)", y, m, d);
+				fi_buf_puts(t, b, tmp);
+				break;
+			}
+		case FV_DATETIME:
+			{
+				int			y,
+							m,
+							d;
+				int64_t		s = v->u.dt.usec / 1000000;
+				int			us = (int) (v->u.dt.usec % 1000000);
+
+				fi_ord_to_ymd(v->u.dt.ord, &y, &m, &d);
+				snprintf(tmp, sizeof(tmp), "datetime.datetime(%d, %d, %d, %d, %d",
+						 y, m, d, (int) (s / 3600), (int) (s / 60 % 60));
+				fi_buf_puts(t, b, tmp);
+				if (s % 60 || us)
+				{
+					snprintf(tmp, sizeof(tmp), ", %d", (int) (s % 60));
+					fi_buf_puts(t, b, tmp);
+				}
+				if (us)
+				{
+					snprintf(tmp, sizeof(tmp), ", %d", us);
+					fi_buf_puts(t, b, tmp);
+				}
+				fi_buf_putc(t, b, ')');
+				break;
+			}
+		case FV_TDELTA:
+			{
+				int64_t		day = 86400LL * 1000000;
+				int64_t		days = v->u.td / day,
+							rest = v->u.td % day;
+				const char *sep = "";
+
+				if (rest < 0)
+				{
+					rest += day;
+					days--;
+				}
+				fi_buf_puts(t, b, "datetime.timedelta(");
+				if (days)
+				{
+					snprintf(tmp, sizeof(tmp), "days=%lld", (long long) days);
+					fi_buf_puts(t, b, tmp);
+					sep = ", ";
+				}
+				if (rest / 1000000)
+				{
+					snprintf(tmp, sizeof(tmp), "%sseconds=%lld", sep, (long long) (rest / 1000000));
+					fi_buf_puts(t, b, tmp);
+					sep = ", ";
+				}
+				if (rest % 1000000)
+				{
+					snprintf(tmp, sizeof(tmp), "%smicroseconds=%lld", sep, (long long) (rest % 1000000));
+					fi_buf_puts(t, b, tmp);
+					sep = ", ";
+				}
+				if (!*sep)
+					fi_buf_putc(t, b, '0');
+				fi_buf_putc(t, b, ')');
+				break;
+			}
+		default:
+			fi_str_into(t, b, v);
+	}
+}
+
+FiVal *
+fi_to_str(FiTpl *t, FiVal *v)
+{
+	FiBuf		b = {0};
+	FiVal	   *r;
+
+	if (v->type == FV_STR)
+		return v;
+	fi_str_into(t, &b, v);
+	r = fi_new(t, FV_STR);
+	r->u.s.p = b.p ? b.p : "";
+	r->u.s.n = b.n;
+	return r;
+}
+
+/* ------------------------------------------------------------ JSON out */
+
+static void
+json_str(FiTpl *t, FiBuf *b, const char *s, size_t n, bool html_safe)
+{
+	size_t		i = 0;
+	size_t		run = 0;
+
+	fi_buf_putc(t, b, '"');
+	while (i < n)
+	{
+		unsigned char c = (unsigned char) s[i];
+		char		esc[16];
+
+		if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\' &&
+			!(html_safe && (c == '<' || c == '>' || c == '&' || c == '\'')))
+		{
+			run++;
+			i++;
+			continue;
+		}
+		if (run)
+		{
+			fi_buf_put(t, b, s + i - run, run);
+			run = 0;
+		}
+		if (c < 0x80)
+		{
+			i++;
+			switch (c)
+			{
+				case '"':
+					fi_buf_puts(t, b, "\\\"");
+					break;
+				case '\\':
+					fi_buf_puts(t, b, "\\\\");
+					break;
+				case '\n':
+					fi_buf_puts(t, b, "\\n");
+					break;
+				case '\r':
+					fi_buf_puts(t, b, "\\r");
+					break;
+				case '\t':
+					fi_buf_puts(t, b, "\\t");
+					break;
+				case '\b':
+					fi_buf_puts(t, b, "\\b");
+					break;
+				case '\f':
+					fi_buf_puts(t, b, "\\f");
+					break;
+				default:
+					snprintf(esc, sizeof(esc), "\\u%04x", c);
+					fi_buf_puts(t, b, esc);
+			}
+		}
+		else
+		{
+			int			cp = fi_utf8_next(s, n, &i);
+
+			if (cp >= 0x10000)
+			{
+				int			v = cp - 0x10000;
+
+				snprintf(esc, sizeof(esc), "\\u%04x\\u%04x",
+						 0xD800 | (v >> 10), 0xDC00 | (v & 0x3FF));
+			}
+			else
+				snprintf(esc, sizeof(esc), "\\u%04x", cp);
+			fi_buf_puts(t, b, esc);
+		}
+	}
+	if (run)
+		fi_buf_put(t, b, s + i - run, run);
+	fi_buf_putc(t, b, '"');
+}
+
+static void
+json_newline(FiTpl *t, FiBuf *b, const FiJsonStyle *st, int level)
+{
+	fi_buf_putc(t, b, '\n');
+	for (int i = 0; i < st->indent * level; i++)
+		fi_buf_putc(t, b, ' ');
+}
+
+static int	json_level;
+
+static int
+key_cmp_sort(FiTpl *t, FiVal *a, FiVal *b)
+{
+	int			r = fi_cmp(t, a, b, -1);
+
+	return r == 2 ? 0 : r;
+}
+
+static void
+json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int pos)
+{
+	char		tmp[64];
+	const char *item_sep = (st->indent >= 0 || st->compact_item) ? "," : ", ";
+
+	fi_step(t, pos);
+	switch (v->type)
+	{
+		case FV_NONE:
+			fi_buf_puts(t, b, "null");
+			return;
+		case FV_BOOL:
+			fi_buf_puts(t, b, v->u.b ? "true" : "false");
+			return;
+		case FV_INT:
+			put_int(t, b, v->u.i);
+			return;
+		case FV_FLOAT:
+			{
+				size_t		n = fi_pyjson_float(v->u.f, tmp);
+
+				fi_buf_put(t, b, tmp, n);
+				return;
+			}
+		case FV_STR:
+			json_str(t, b, v->u.s.p, v->u.s.n, st->html_safe);
+			return;
+		case FV_LIST:
+		case FV_TUPLE:
+			if (v->u.l.n == 0)
+			{
+				fi_buf_puts(t, b, "[]");
+				return;
+			}
+			if (level >= t->opt.max_depth)
+				fi_throw(t, FI_TPL_ELIMIT, pos, "value nested more than %d deep", t->opt.max_depth);
+			fi_buf_putc(t, b, '[');
+			for (int i = 0; i < v->u.l.n; i++)
+			{
+				if (i)
+					fi_buf_puts(t, b, item_sep);
+				if (st->indent >= 0)
+					json_newline(t, b, st, level + 1);
+				json_value(t, b, v->u.l.v[i], st, level + 1, pos);
+			}
+			if (st->indent >= 0)
+				json_newline(t, b, st, level);
+			fi_buf_putc(t, b, ']');
+			return;
+		case FV_DICT:
+			{
+				int			n = v->u.d.n;
+				int		   *order;
+
+				if (v->is_ns)
+					break;
+				if (n == 0)
+				{
+					fi_buf_puts(t, b, "{}");
+					return;
+				}
+				if (level >= t->opt.max_depth)
+					fi_throw(t, FI_TPL_ELIMIT, pos, "value nested more than %d deep", t->opt.max_depth);
+				order = fi_alloc(t, sizeof(int) * n);
+				for (int i = 0; i < n; i++)
+					order[i] = i;
+				if (st->sort_keys)
+				{
+					/* insertion sort: stable, and dicts are small */
+					for (int i = 1; i < n; i++)
+					{
+						int			x = order[i],
+									j = i - 1;
+
+						while (j >= 0 && key_cmp_sort(t, v->u.d.k[order[j]], v->u.d.k[x]) > 0)
+						{
+							order[j + 1] = order[j];
+							j--;
+						}
+						order[j + 1] = x;
+					}
+				}
+				fi_buf_putc(t, b, '{');
+				for (int i = 0; i < n; i++)
+				{
+					FiVal	   *k = v->u.d.k[order[i]];
+
+					if (i)
+						fi_buf_puts(t, b, item_sep);
+					if (st->indent >= 0)
+						json_newline(t, b, st, level + 1);
+					switch (k->type)
+					{
+						case FV_STR:
+							json_str(t, b, k->u.s.p, k->u.s.n, st->html_safe);
+							break;
+						case FV_INT:
+						case FV_FLOAT:
+						case FV_BOOL:
+						case FV_NONE:
+							{
+								FiBuf		kb = {0};
+
+								json_value(t, &kb, k, st, level, pos);
+								fi_buf_putc(t, b, '"');
+								fi_buf_put(t, b, kb.p, kb.n);
+								fi_buf_putc(t, b, '"');
+								break;
+							}
+						default:
+							fi_throw(t, FI_TPL_EVALUE, pos,
+									 "keys must be str, int, float, bool or None, not %s",
+									 fi_typename(k));
+					}
+					fi_buf_puts(t, b, ": ");
+					json_value(t, b, v->u.d.v[order[i]], st, level + 1, pos);
+				}
+				if (st->indent >= 0)
+					json_newline(t, b, st, level);
+				fi_buf_putc(t, b, '}');
+				return;
+			}
+		case FV_DATE:
+		case FV_DATETIME:
+		case FV_TDELTA:
+			if (st->lenient)
+			{
+				FiBuf		sb = {0};
+
+				fi_str_into(t, &sb, v);
+				json_str(t, b, sb.p, sb.n, st->html_safe);
+				return;
+			}
+			break;
+		case FV_UNDEF:
+			if (st->lenient)
+			{
+				/* json_handler turns any iterable into a list: [] */
+				fi_buf_puts(t, b, "[]");
+				return;
+			}
+			break;
+		default:
+			break;
+	}
+	fi_throw(t, FI_TPL_EVALUE, pos, "Object of type %s is not JSON serializable",
+			 fi_typename(v));
+}
+
+void
+fi_json_into(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int pos)
+{
+	(void) json_level;
+	json_value(t, b, v, st, 0, pos);
+}
+
+/* ------------------------------------------------------------- JSON in */
+
+typedef struct JP
+{
+	FiTpl	   *t;
+	const char *s;
+	size_t		n,
+				i;
+	int			depth;
+} JP;
+
+static void
+jp_fail(JP *p, const char *what)
+{
+	/* report against the JSON text, with Python's wording */
+	p->t->src = p->s;
+	p->t->srclen = p->n;
+	fi_throw(p->t, FI_TPL_EVALUE, (int) p->i, "%s", what);
+}
+
+static void
+jp_ws(JP *p)
+{
+	while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' ||
+						   p->s[p->i] == '\n' || p->s[p->i] == '\r'))
+		p->i++;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+jp_hex4(JP *p, size_t at)
+{
+	int			v = 0;
+
+	if (at + 4 > p->n)
+		return -1;
+	for (int k = 0; k < 4; k++)
+	{
+		int			h = hexval(p->s[at + k]);
+
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+static FiVal *
+jp_string(JP *p)
+{
+	FiBuf		b = {0};
+	size_t		start;
+	FiVal	   *r;
+
+	p->i++;						/* opening quote */
+	fi_buf_put(p->t, &b, "", 0);
+	for (;;)
+	{
+		start = p->i;
+		while (p->i < p->n && p->s[p->i] != '"' && p->s[p->i] != '\\' &&
+			   (unsigned char) p->s[p->i] >= 0x20)
+			p->i++;
+		fi_buf_put(p->t, &b, p->s + start, p->i - start);
+		if (p->i >= p->n)
+			jp_fail(p, "Unterminated string starting at");
+		if (p->s[p->i] == '"')
+		{
+			p->i++;
+			break;
+		}
+		if ((unsigned char) p->s[p->i] < 0x20)
+			jp_fail(p, "Invalid control character at");
+		/* backslash */
+		p->i++;
+		if (p->i >= p->n)
+			jp_fail(p, "Unterminated string starting at");
+		switch (p->s[p->i])
+		{
+			case '"':
+				fi_buf_putc(p->t, &b, '"');
+				break;
+			case '\\':
+				fi_buf_putc(p->t, &b, '\\');
+				break;
+			case '/':
+				fi_buf_putc(p->t, &b, '/');
+				break;
+			case 'b':
+				fi_buf_putc(p->t, &b, '\b');
+				break;
+			case 'f':
+				fi_buf_putc(p->t, &b, '\f');
+				break;
+			case 'n':
+				fi_buf_putc(p->t, &b, '\n');
+				break;
+			case 'r':
+				fi_buf_putc(p->t, &b, '\r');
+				break;
+			case 't':
+				fi_buf_putc(p->t, &b, '\t');
+				break;
+			case 'u':
+				{
+					int			cp = jp_hex4(p, p->i + 1);
+
+					if (cp < 0)
+						jp_fail(p, "Invalid \\uXXXX escape");
+					p->i += 4;
+					if (cp >= 0xD800 && cp <= 0xDBFF && p->i + 2 < p->n &&
+						p->s[p->i + 1] == '\\' && p->s[p->i + 2] == 'u')
+					{
+						int			lo = jp_hex4(p, p->i + 3);
+
+						if (lo >= 0xDC00 && lo <= 0xDFFF)
+						{
+							cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+							p->i += 6;
+						}
+					}
+					/* a lone surrogate is kept (as Python does) */
+					fi_utf8_put(p->t, &b, (uint32_t) cp);
+					break;
+				}
+			default:
+				jp_fail(p, "Invalid \\escape");
+		}
+		p->i++;
+	}
+	r = fi_new(p->t, FV_STR);
+	r->u.s.p = b.p;
+	r->u.s.n = b.n;
+	return r;
+}
+
+static FiVal *jp_value(JP *p);
+
+static FiVal *
+jp_number(JP *p)
+{
+	size_t		start = p->i;
+	bool		isfloat = false;
+
+	if (p->s[p->i] == '-')
+		p->i++;
+	if (p->i < p->n && p->s[p->i] == '0')
+		p->i++;
+	else if (p->i < p->n && p->s[p->i] >= '1' && p->s[p->i] <= '9')
+		while (p->i < p->n && isdigit((unsigned char) p->s[p->i]))
+			p->i++;
+	else
+	{
+		p->i = start;
+		jp_fail(p, "Expecting value");
+	}
+	if (p->i + 1 < p->n && p->s[p->i] == '.' && isdigit((unsigned char) p->s[p->i + 1]))
+	{
+		isfloat = true;
+		p->i++;
+		while (p->i < p->n && isdigit((unsigned char) p->s[p->i]))
+			p->i++;
+	}
+	if (p->i < p->n && (p->s[p->i] == 'e' || p->s[p->i] == 'E'))
+	{
+		size_t		save = p->i;
+
+		p->i++;
+		if (p->i < p->n && (p->s[p->i] == '+' || p->s[p->i] == '-'))
+			p->i++;
+		if (p->i < p->n && isdigit((unsigned char) p->s[p->i]))
+		{
+			isfloat = true;
+			while (p->i < p->n && isdigit((unsigned char) p->s[p->i]))
+				p->i++;
+		}
+		else
+			p->i = save;
+	}
+	{
+		char	   *tmp = fi_strndup(p->t, p->s + start, p->i - start);
+
+		if (isfloat)
+			return fi_mkfloat(p->t, strtod(tmp, NULL));
+		else
+		{
+			char	   *end;
+			long long	v;
+
+			errno = 0;
+			v = strtoll(tmp, &end, 10);
+			if (errno == ERANGE)
+			{
+				p->i = start;
+				jp_fail(p, "integer does not fit in 64 bits");
+			}
+			return fi_mkint(p->t, v);
+		}
+	}
+}
+
+static bool
+jp_word(JP *p, const char *w)
+{
+	size_t		n = strlen(w);
+
+	if (p->i + n <= p->n && memcmp(p->s + p->i, w, n) == 0)
+	{
+		p->i += n;
+		return true;
+	}
+	return false;
+}
+
+static FiVal *
+jp_value(JP *p)
+{
+	FiTpl	   *t = p->t;
+
+	jp_ws(p);
+	if (p->i >= p->n)
+		jp_fail(p, "Expecting value");
+	switch (p->s[p->i])
+	{
+		case '"':
+			return jp_string(p);
+		case '{':
+			{
+				FiVal	   *d = fi_new(t, FV_DICT);
+
+				if (++p->depth > t->opt.max_depth)
+					jp_fail(p, "JSON nested too deep");
+				p->i++;
+				jp_ws(p);
+				if (p->i < p->n && p->s[p->i] == '}')
+				{
+					p->i++;
+					p->depth--;
+					return d;
+				}
+				for (;;)
+				{
+					FiVal	   *k,
+							   *v;
+
+					jp_ws(p);
+					if (p->i >= p->n || p->s[p->i] != '"')
+						jp_fail(p, "Expecting property name enclosed in double quotes");
+					k = jp_string(p);
+					jp_ws(p);
+					if (p->i >= p->n || p->s[p->i] != ':')
+						jp_fail(p, "Expecting ':' delimiter");
+					p->i++;
+					v = jp_value(p);
+					fi_dict_put(t, d, k, v);
+					jp_ws(p);
+					if (p->i < p->n && p->s[p->i] == ',')
+					{
+						p->i++;
+						continue;
+					}
+					if (p->i < p->n && p->s[p->i] == '}')
+					{
+						p->i++;
+						break;
+					}
+					jp_fail(p, "Expecting ',' delimiter");
+				}
+				p->depth--;
+				return d;
+			}
+		case '[':
+			{
+				FiVal	   *l = fi_mklist(t, FV_LIST, 4);
+
+				if (++p->depth > t->opt.max_depth)
+					jp_fail(p, "JSON nested too deep");
+				p->i++;
+				jp_ws(p);
+				if (p->i < p->n && p->s[p->i] == ']')
+				{
+					p->i++;
+					p->depth--;
+					return l;
+				}
+				for (;;)
+				{
+					fi_list_push(t, l, jp_value(p));
+					jp_ws(p);
+					if (p->i < p->n && p->s[p->i] == ',')
+					{
+						p->i++;
+						continue;
+					}
+					if (p->i < p->n && p->s[p->i] == ']')
+					{
+						p->i++;
+						break;
+					}
+					jp_fail(p, "Expecting ',' delimiter");
+				}
+				p->depth--;
+				return l;
+			}
+		case 'n':
+			if (jp_word(p, "null"))
+				return t->none;
+			break;
+		case 't':
+			if (jp_word(p, "true"))
+				return t->vtrue;
+			break;
+		case 'f':
+			if (jp_word(p, "false"))
+				return t->vfalse;
+			break;
+		case 'N':
+			if (jp_word(p, "NaN"))
+				return fi_mkfloat(t, NAN);
+			break;
+		case 'I':
+			if (jp_word(p, "Infinity"))
+				return fi_mkfloat(t, INFINITY);
+			break;
+		case '-':
+			if (jp_word(p, "-Infinity"))
+				return fi_mkfloat(t, -INFINITY);
+			return jp_number(p);
+		default:
+			if (isdigit((unsigned char) p->s[p->i]))
+				return jp_number(p);
+	}
+	jp_fail(p, "Expecting value");
+	return NULL;
+}
+
+FiVal *
+fi_json_parse(FiTpl *t, const char *s, size_t n)
+{
+	JP			p = {t, s, n, 0, 0};
+	FiVal	   *v = jp_value(&p);
+
+	jp_ws(&p);
+	if (p.i != n)
+		jp_fail(&p, "Extra data");
+	return v;
+}
+
+/* ---------------------------------------------------------------- dates */
+
+static const int days_before[] = {0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+
+static bool
+is_leap(int y)
+{
+	return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
+
+int
+fi_days_in_month(int y, int m)
+{
+	static const int dim[] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	return (m == 2 && is_leap(y)) ? 29 : dim[m];
+}
+
+int32_t
+fi_ymd_to_ord(int y, int m, int d)
+{
+	int			y1 = y - 1;
+
+	return y1 * 365 + y1 / 4 - y1 / 100 + y1 / 400 +
+		days_before[m] + (m > 2 && is_leap(y)) + d;
+}
+
+void
+fi_ord_to_ymd(int32_t ord, int *yp, int *mp, int *dp)
+{
+	int			n = ord - 1,
+				n400,
+				n100,
+				n4,
+				n1,
+				y,
+				m;
+
+	n400 = n / 146097;
+	n = n % 146097;
+	n100 = n / 36524;
+	n = n % 36524;
+	n4 = n / 1461;
+	n = n % 1461;
+	n1 = n / 365;
+	n = n % 365;
+	y = n400 * 400 + n100 * 100 + n4 * 4 + n1 + 1;
+	if (n1 == 4 || n100 == 4)
+	{
+		*yp = y - 1;
+		*mp = 12;
+		*dp = 31;
+		return;
+	}
+	m = (n + 50) >> 5;
+	{
+		int			before = days_before[m] + (m > 2 && is_leap(y));
+
+		if (before > n)
+		{
+			m--;
+			before = days_before[m] + (m > 2 && is_leap(y));
+		}
+		*yp = y;
+		*mp = m;
+		*dp = n - before + 1;
+	}
+}
+
+FiVal *
+fi_mkdate(FiTpl *t, int32_t ord)
+{
+	FiVal	   *v = fi_new(t, FV_DATE);
+
+	v->u.dt.ord = ord;
+	return v;
+}
+
+FiVal *
+fi_mkdatetime(FiTpl *t, int32_t ord, int64_t usec)
+{
+	FiVal	   *v = fi_new(t, FV_DATETIME);
+
+	v->u.dt.ord = ord;
+	v->u.dt.usec = usec;
+	return v;
+}
+
+FiVal *
+fi_mktdelta(FiTpl *t, int64_t usec)
+{
+	FiVal	   *v = fi_new(t, FV_TDELTA);
+
+	v->u.td = usec;
+	return v;
+}
