@@ -14,9 +14,15 @@ OBJS = \
 	src/frappe_integrations.o \
 	src/meta.o \
 	src/secrets.o \
+	src/template.o \
 	src/engine/codec.o \
 	src/engine/pyjson.o \
-	src/engine/secretfmt.o
+	src/engine/secretfmt.o \
+	src/engine/tpl_value.o \
+	src/engine/tpl_parse.o \
+	src/engine/tpl_eval.o \
+	src/engine/tpl_lib.o \
+	src/engine/tpl_builtins.o
 
 # versioned install and upgrade scripts: sql/frappe_integrations--*.sql
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
@@ -39,6 +45,9 @@ with_llvm = no
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# the version string is compiled in: rebuild when the control file changes
+$(OBJS): $(EXTENSION).control
+
 .PHONY: test demo unit
 test:
 	bash test/run.sh test
@@ -58,7 +67,15 @@ test/unit/pyfloat_driver: test/unit/pyfloat_driver.c src/engine/pyjson.c src/eng
 	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/pyfloat_driver.c \
 		src/engine/pyjson.c -lm
 
-EXTRA_CLEAN = test/unit/engine_test test/unit/pyfloat_driver test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
+# the template engine, also built alone for the driver, benchmark and fuzzer
+TPL_SRCS = src/engine/tpl_value.c src/engine/tpl_parse.c src/engine/tpl_eval.c \
+	src/engine/tpl_lib.c src/engine/tpl_builtins.c src/engine/pyjson.c
+
+test/template/tpl_driver: test/template/tpl_driver.c $(TPL_SRCS) src/engine/*.h
+	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ \
+		test/template/tpl_driver.c $(TPL_SRCS) -lm
+
+EXTRA_CLEAN = test/template/tpl_driver test/fuzz/template_fuzz test/unit/engine_test test/unit/pyfloat_driver test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
 
 # fuzz the engines' parsers with libFuzzer (needs clang); FUZZ_SECONDS each run
 FUZZ_SECONDS ?= 60
@@ -67,7 +84,18 @@ test/fuzz/engine_fuzz: test/fuzz/engine_fuzz.c src/engine/*.c src/engine/*.h
 		test/fuzz/engine_fuzz.c src/engine/codec.c src/engine/pyjson.c \
 		src/engine/secretfmt.c -lcrypto -largon2 -lm
 
-.PHONY: fuzz
+test/fuzz/template_fuzz: test/fuzz/template_fuzz.c $(TPL_SRCS) src/engine/*.h
+	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Isrc -o $@ \
+		test/fuzz/template_fuzz.c $(TPL_SRCS) -lm
+
+.PHONY: fuzz fuzz-template
 fuzz: test/fuzz/engine_fuzz
 	mkdir -p tmp_check/fuzz-corpus
 	test/fuzz/engine_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=512 tmp_check/fuzz-corpus
+
+# seeds: every source of the differential corpus
+fuzz-template: test/fuzz/template_fuzz
+	mkdir -p tmp_check/fuzz-template
+	/usr/bin/python3 test/template/difftest.py --seeds tmp_check/fuzz-template
+	test/fuzz/template_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -timeout=10 \
+		-rss_limit_mb=2048 -dict=test/fuzz/template.dict tmp_check/fuzz-template

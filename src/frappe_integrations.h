@@ -32,6 +32,19 @@ extern char *fi_site_table(const char *table);
 /* Is rel one of the Frappe tables named, in the site schema? */
 extern Oid	fi_site_table_oid(const char *table, bool missing_ok);
 
+/* ---- templates and conditions (template.c over src/engine/tpl.h) ---- */
+
+#include "engine/tpl.h"
+
+/* the transaction's now() on the site's clock (System Settings time_zone) */
+extern int64 fi_site_now_usec(void);
+
+/* an engine session freed with the current memory context (also on ERROR) */
+extern FiTpl *fi_template_session(int64 now_usec);
+
+/* raise the session's error; what = "template", "condition" or "JSON" */
+extern void fi_template_error(FiTpl *t, const char *what) pg_attribute_noreturn();
+
 /* ---- DocType metadata (meta.c) ---- */
 
 typedef struct FiDocField

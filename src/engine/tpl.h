@@ -30,6 +30,7 @@ typedef struct FiVal FiVal;
 #define FI_TPL_ESYNTAX	1		/* the template or condition does not parse */
 #define FI_TPL_EVALUE	2		/* it parses, but evaluating it failed */
 #define FI_TPL_ELIMIT	3		/* a bound (memory, output, depth, steps) */
+#define FI_TPL_ECANCEL	4		/* the interrupted() callback said stop */
 
 typedef struct FiTplOptions
 {
@@ -40,6 +41,9 @@ typedef struct FiTplOptions
 	int64_t		now_usec;		/* site wall clock: microseconds since
 								 * 1970-01-01 00:00 local time, for now(),
 								 * nowdate(), today(), getdate() */
+	bool		(*interrupted) (void *arg);	/* polled now and then; may be
+											 * NULL */
+	void	   *interrupt_arg;
 } FiTplOptions;
 
 /* sensible bounds for a webhook payload */

@@ -1138,16 +1138,18 @@ run_for(FiTpl *t, FiNode *n)
 	FiVal	   *seqv = fi_eval(t, n->a);
 	int			cnt;
 	FiVal	  **items = fi_iterate(t, seqv, &cnt, n->a->pos);
-	FiVal	   *seq = fi_mklist(t, FV_LIST, cnt);
+	FiVal	   *seq = fi_mklist(t, FV_LIST, (seqv->type == FV_LIST || seqv->type == FV_TUPLE) ? 0 : cnt);
 	FiScope    *saved = t->scope;
 	FiLoop	   *loop;
 	FiVal	   *loopv;
+	FiScope    *iter;
 
 	/* the loop filter runs first, so loop.length counts what passes */
 	if (n->nkw)
 	{
 		for (int i = 0; i < cnt; i++)
 		{
+			fi_step(t, n->pos);
 			scope_push(t);
 			assign(t, n->d, items[i], n->pos);
 			if (fi_truthy(fi_eval(t, n->kwv[0])))
@@ -1155,6 +1157,8 @@ run_for(FiTpl *t, FiNode *n)
 			t->scope = saved;
 		}
 	}
+	else if (seqv->type == FV_LIST || seqv->type == FV_TUPLE)
+		seq = seqv;				/* no copy: nested loops over one list stay cheap */
 	else
 		for (int i = 0; i < cnt; i++)
 			fi_list_push(t, seq, items[i]);
@@ -1169,26 +1173,28 @@ run_for(FiTpl *t, FiNode *n)
 		}
 		return;
 	}
+	/*
+	 * One loop object and one scope, advanced each iteration (Jinja's
+	 * LoopContext is one object too): a long loop allocates nothing itself.
+	 */
 	loop = fi_alloc(t, sizeof(FiLoop));
 	loop->length = seq->u.l.n;
 	loop->seq = seq;
 	loopv = fi_new(t, FV_LOOP);
 	loopv->u.loop = loop;
+	scope_push(t);
+	iter = t->scope;
 	for (int i = 0; i < seq->u.l.n; i++)
 	{
-		FiLoop	   *li = fi_alloc(t, sizeof(FiLoop));
-		FiVal	   *lv = fi_new(t, FV_LOOP);
-
-		*li = *loop;
-		li->index0 = i;
-		lv->u.loop = li;
-		scope_push(t);
-		scope_set(t, "loop", lv);
+		fi_step(t, n->pos);		/* an empty body still counts */
+		loop->index0 = i;
+		iter->n = 0;
+		t->scope = iter;
+		scope_set(t, "loop", loopv);
 		assign(t, n->d, seq->u.l.v[i], n->pos);
 		fi_run(t, n->b);
-		t->scope = saved;
 	}
-	(void) loopv;
+	t->scope = saved;
 }
 
 void
@@ -1293,6 +1299,16 @@ fi_run(FiTpl *t, FiNode *body)
 	}
 #define LEAVE(t) ((t)->jb = NULL)
 
+/* inputs must be strict UTF-8 (the server only ever passes that) */
+static void
+check_utf8(FiTpl *t, const char *s, size_t n, const char *what)
+{
+	size_t		bad = fi_utf8_invalid_at(s, n);
+
+	if (bad < n)
+		fi_throw(t, FI_TPL_EVALUE, (int) bad, "the %s is not valid UTF-8", what);
+}
+
 static bool
 has_dunder(const char *s, size_t n)
 {
@@ -1312,6 +1328,7 @@ fi_tpl_render(FiTpl *t, const char *src, size_t len, FiVal *ctx,
 	t->src = src;
 	t->srclen = len;
 	t->outlen = 0;
+	check_utf8(t, src, len, "template");
 	if (has_dunder(src, len))
 		fi_throw(t, FI_TPL_ESYNTAX, -1, "Illegal template");
 	t->ctx = (ctx && ctx->type == FV_DICT) ? ctx : NULL;
@@ -1336,6 +1353,7 @@ fi_tpl_condition(FiTpl *t, const char *src, size_t len, FiVal *ctx, bool *result
 	t->src = src;
 	t->srclen = len;
 	t->ctx = (ctx && ctx->type == FV_DICT) ? ctx : NULL;
+	check_utf8(t, src, len, "condition");
 	for (size_t i = 0; i + 1 < len; i++)
 		if (src[i] == ':' && src[i + 1] == '=')
 			fi_throw(t, FI_TPL_ESYNTAX, (int) i, "the walrus operator is not allowed in a condition");
@@ -1352,6 +1370,7 @@ fi_tpl_from_json(FiTpl *t, const char *json, size_t len, FiVal **out)
 	ENTER(t);
 	t->src = json;
 	t->srclen = len;
+	check_utf8(t, json, len, "JSON text");
 	*out = fi_json_parse(t, json, len);
 	LEAVE(t);
 	return FI_TPL_OK;
@@ -1383,6 +1402,7 @@ fi_tpl_normalize_json(FiTpl *t, const char *json, size_t len,
 	ENTER(t);
 	t->src = json;
 	t->srclen = len;
+	check_utf8(t, json, len, "JSON text");
 	v = fi_json_parse(t, json, len);
 	t->src = NULL;
 	fi_json_into(t, &b, v, &st, -1);

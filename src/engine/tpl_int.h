@@ -200,6 +200,7 @@ struct FiTpl
 				outcap;
 	FiVal	   *ctx;			/* dict of top-level names */
 	FiScope    *scope;
+	FiVal	   *smallints;		/* -5 .. 1024, made on first use */
 	FiVal	   *none,
 			   *vtrue,
 			   *vfalse,
@@ -269,6 +270,7 @@ extern FiVal *fi_json_parse(FiTpl *t, const char *s, size_t n);
 
 /* UTF-8 helpers */
 extern size_t fi_utf8_len(const char *s, size_t n);	/* code points */
+extern size_t fi_utf8_invalid_at(const char *s, size_t n);
 extern int	fi_utf8_next(const char *s, size_t n, size_t *i); /* cp or -1 */
 extern void fi_utf8_put(FiTpl *t, FiBuf *b, uint32_t cp);
 extern bool fi_uni_isspace(uint32_t cp);

@@ -492,7 +492,7 @@ static void
 enter(P *p, int pos)
 {
 	if (++p->depth > p->t->opt.max_depth)
-		fi_throw(p->t, FI_TPL_ELIMIT, pos, "expression nested more than %d deep",
+		fi_throw(p->t, FI_TPL_ELIMIT, pos, "blocks and expressions nested more than %d deep",
 				 p->t->opt.max_depth);
 }
 

@@ -89,6 +89,8 @@ fi_tpl_default_options(FiTplOptions *opt)
 	opt->max_depth = 200;
 	opt->max_steps = 50 * 1000 * 1000;
 	opt->now_usec = 0;
+	opt->interrupted = NULL;
+	opt->interrupt_arg = NULL;
 }
 
 FiTpl *
@@ -204,6 +206,9 @@ fi_step(FiTpl *t, int pos)
 		fi_throw(t, FI_TPL_ELIMIT, pos,
 				 "template evaluation took more than %lld steps",
 				 (long long) t->opt.max_steps);
+	if ((t->steps & 4095) == 0 && t->opt.interrupted &&
+		t->opt.interrupted(t->opt.interrupt_arg))
+		fi_throw(t, FI_TPL_ECANCEL, pos, "canceled");
 }
 
 /* --------------------------------------------------------------- values */
@@ -234,10 +239,33 @@ fi_mkcstr(FiTpl *t, const char *s)
 	return fi_mkstr(t, s, strlen(s));
 }
 
+#define SMALLINT_MIN (-5)
+#define SMALLINT_MAX 1024
+
 FiVal *
 fi_mkint(FiTpl *t, int64_t i)
 {
-	FiVal	   *v = fi_new(t, FV_INT);
+	FiVal	   *v;
+
+	/* like CPython, share the small ints: loops make many */
+	if (i >= SMALLINT_MIN && i <= SMALLINT_MAX)
+	{
+		if (t->smallints == NULL)
+		{
+			int			n = SMALLINT_MAX - SMALLINT_MIN + 1;
+			FiVal	   *arr = fi_alloc(t, sizeof(FiVal) * n);
+
+			memset(arr, 0, sizeof(FiVal) * n);
+			for (int k = 0; k < n; k++)
+			{
+				arr[k].type = FV_INT;
+				arr[k].u.i = k + SMALLINT_MIN;
+			}
+			t->smallints = arr;
+		}
+		return &t->smallints[i - SMALLINT_MIN];
+	}
+	v = fi_new(t, FV_INT);
 
 	v->u.i = i;
 	return v;
@@ -882,6 +910,51 @@ fi_utf8_next(const char *s, size_t n, size_t *i)
 	}
 	*i += len;
 	return (int) cp;
+}
+
+/*
+ * Offset of the first byte that is not strict UTF-8 (overlong forms,
+ * surrogates, > U+10FFFF refused), or n when all of s is.
+ */
+size_t
+fi_utf8_invalid_at(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *) s;
+	size_t		i = 0;
+
+	while (i < n)
+	{
+		unsigned char c = p[i];
+		int			len;
+		uint32_t	cp;
+
+		if (c < 0x80)
+		{
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			len = 2, cp = c & 0x1F;
+		else if (c >= 0xE0 && c <= 0xEF)
+			len = 3, cp = c & 0x0F;
+		else if (c >= 0xF0 && c <= 0xF4)
+			len = 4, cp = c & 0x07;
+		else
+			return i;
+		if (i + len > n)
+			return i;
+		for (int k = 1; k < len; k++)
+		{
+			if ((p[i + k] & 0xC0) != 0x80)
+				return i;
+			cp = (cp << 6) | (p[i + k] & 0x3F);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+			(len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+			return i;
+		i += len;
+	}
+	return n;
 }
 
 size_t

@@ -128,7 +128,8 @@ def cases(seed, n_generated):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("driver")
+    ap.add_argument("driver", nargs="?")
+    ap.add_argument("--seeds", help="write each case's source as a fuzzer seed into this directory")
     ap.add_argument("--seed", type=int, default=20261127)
     ap.add_argument("--generated", type=int, default=240)
     ap.add_argument("-v", action="store_true")
@@ -136,6 +137,12 @@ def main():
     args = ap.parse_args()
 
     all_cases = cases(args.seed, args.generated)
+    if args.seeds:
+        mode = {"t": b"\x00", "c": b"\x01", "j": b"\x02"}
+        for i, c in enumerate(all_cases):
+            with open(os.path.join(args.seeds, f"seed-{i}"), "wb") as f:
+                f.write(mode[c["kind"]] + c["src"].encode())
+        return 0
     lines = "".join(json.dumps(c) + "\n" for c in all_cases)
     cmd = [args.driver]
     if args.valgrind:

@@ -1,0 +1,310 @@
+/*
+ * template.c
+ *		SQL face of the template engine (src/engine/tpl_*.c):
+ *		integrations.render_template(template, context), eval_condition(
+ *		condition, context) and normalize_json(text), plus the helpers the
+ *		webhook code uses to run the engine inside the server: a session
+ *		freed with a memory context (so an ERROR never leaks it), the site's
+ *		wall clock (System Settings time_zone, as frappe.utils.now_datetime),
+ *		and the engine's errors turned into SQLSTATEs.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgtime.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "frappe_integrations.h"
+#include "engine/tpl.h"
+
+PG_FUNCTION_INFO_V1(fi_render_template);
+PG_FUNCTION_INFO_V1(fi_eval_condition);
+PG_FUNCTION_INFO_V1(fi_normalize_json);
+
+/* only the interrupts that end the query stop the engine */
+static bool
+interrupted(void *arg)
+{
+	return InterruptPending && (QueryCancelPending || ProcDiePending);
+}
+
+static void
+free_session(void *arg)
+{
+	fi_tpl_free((FiTpl *) arg);
+}
+
+/*
+ * The site's time zone: System Settings' time_zone (tabSingles), else
+ * Frappe's default Asia/Kolkata; a zone PostgreSQL does not know gives UTC,
+ * as Frappe falls back to UTC for a zone pytz does not know.
+ */
+static char *
+site_time_zone(void)
+{
+	char	   *tz = NULL;
+
+	if (!OidIsValid(fi_site_table_oid("tabSingles", true)))
+		return pstrdup("Asia/Kolkata");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	{
+		char	   *q = psprintf("SELECT value FROM %s WHERE doctype = 'System Settings' "
+								 "AND field = 'time_zone'", fi_site_table("tabSingles"));
+
+		if (SPI_execute(q, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+			if (v && *v)
+				tz = MemoryContextStrdup(TopTransactionContext, v);
+		}
+	}
+	SPI_finish();
+	return tz ? tz : pstrdup("Asia/Kolkata");
+}
+
+/*
+ * now() of the transaction on the site's wall clock, as microseconds since
+ * 1970-01-01 00:00 of that clock.
+ */
+int64
+fi_site_now_usec(void)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	char	   *zone = site_time_zone();
+	pg_tz	   *tz = pg_tzset(zone);
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			offset = 0;
+	int64		local = now;
+
+	if (tz != NULL && timestamp2tm(now, &offset, &tm, &fsec, NULL, tz) == 0)
+		local = now - (int64) offset * USECS_PER_SEC;
+	return local + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+}
+
+/*
+ * A template session owned by the current memory context: freed when that
+ * context goes, also on ERROR.
+ */
+FiTpl *
+fi_template_session(int64 now_usec)
+{
+	FiTplOptions opt;
+	FiTpl	   *t;
+	MemoryContextCallback *cb;
+
+	fi_tpl_default_options(&opt);
+	opt.now_usec = now_usec;
+	opt.interrupted = interrupted;
+	t = fi_tpl_new(&opt);
+	if (t == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	cb = MemoryContextAlloc(CurrentMemoryContext, sizeof(MemoryContextCallback));
+	cb->func = free_session;
+	cb->arg = t;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+	return t;
+}
+
+/*
+ * Raise the session's error.  what: "template", "condition" or "JSON".
+ */
+void
+fi_template_error(FiTpl *t, const char *what)
+{
+	int			code = fi_tpl_errcode(t);
+	int			line = fi_tpl_errline(t),
+				col = fi_tpl_errcol(t);
+	char	   *msg = pstrdup(fi_tpl_errmsg(t));
+
+	if (code == FI_TPL_ECANCEL)
+	{
+		CHECK_FOR_INTERRUPTS();
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("canceling statement due to user request")));
+	}
+	ereport(ERROR,
+			(errcode(code == FI_TPL_ESYNTAX ? ERRCODE_SYNTAX_ERROR :
+					 code == FI_TPL_ELIMIT ? ERRCODE_PROGRAM_LIMIT_EXCEEDED :
+					 ERRCODE_INVALID_PARAMETER_VALUE),
+			 code == FI_TPL_ESYNTAX ? errmsg("syntax error in %s: %s", what, msg) :
+			 code == FI_TPL_ELIMIT ? errmsg("%s exceeds a limit: %s", what, msg) :
+			 strcmp(what, "JSON") == 0 ? errmsg("invalid JSON: %s", msg) :
+			 errmsg("could not evaluate %s: %s", what, msg),
+			 line > 0 ? errdetail("At line %d, column %d of the %s.", line, col, what) : 0));
+}
+
+/* text in the server encoding -> UTF-8 bytes */
+static char *
+to_utf8(text *txt, size_t *len)
+{
+	char	   *s = VARDATA_ANY(txt);
+	int			n = VARSIZE_ANY_EXHDR(txt);
+	char	   *u = pg_server_to_any(s, n, PG_UTF8);
+
+	*len = (u == s) ? (size_t) n : strlen(u);
+	return u;
+}
+
+/* UTF-8 bytes -> text in the server encoding (verified) */
+static text *
+from_utf8(const char *s, size_t len)
+{
+	char	   *copy = palloc(len + 1);
+	char	   *conv;
+
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	if (GetDatabaseEncoding() == PG_UTF8)
+	{
+		(void) pg_verify_mbstr(PG_UTF8, copy, (int) len, false);
+		return cstring_to_text_with_len(copy, (int) len);
+	}
+	conv = pg_any_to_server(copy, (int) len, PG_UTF8);
+	return cstring_to_text(conv);
+}
+
+/*
+ * A jsonb context as engine values: its dicts are documents (a missing
+ * field reads as None in templates, doc.field is attribute access in
+ * conditions).
+ */
+static FiVal *
+fi_template_context_jsonb(FiTpl *t, Jsonb *jb)
+{
+	char	   *txt = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	char	   *u = pg_server_to_any(txt, strlen(txt), PG_UTF8);
+	FiVal	   *v;
+
+	if (fi_tpl_from_json(t, u, strlen(u), &v) != FI_TPL_OK)
+		fi_template_error(t, "JSON");
+	fi_val_as_documents(v);
+	return v;
+}
+
+/*
+ * integrations.render_template(template text, context jsonb) returns text
+ */
+Datum
+fi_render_template(PG_FUNCTION_ARGS)
+{
+	text	   *tpl = PG_GETARG_TEXT_PP(0);
+	Jsonb	   *ctx = PG_GETARG_JSONB_P(1);
+	MemoryContext cxt,
+				old;
+	FiTpl	   *t;
+	const char *out;
+	size_t		outlen,
+				srclen;
+	char	   *src;
+	text	   *result;
+
+	fi_check_version();
+	if (!JB_ROOT_IS_OBJECT(ctx))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the template context must be a JSON object"),
+				 errhint("Pass the names the template uses as keys, e.g. '{\"doc\": {...}}'.")));
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "render_template",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	t = fi_template_session(fi_site_now_usec());
+	src = to_utf8(tpl, &srclen);
+	if (fi_tpl_render(t, src, srclen, fi_template_context_jsonb(t, ctx), &out, &outlen) != FI_TPL_OK)
+		fi_template_error(t, "template");
+	MemoryContextSwitchTo(old);
+	result = from_utf8(out, outlen);
+	MemoryContextDelete(cxt);
+	PG_RETURN_TEXT_P(result);
+}
+
+/*
+ * integrations.eval_condition(condition text, context jsonb) returns boolean
+ *
+ * An empty condition is true, as a webhook without a condition matches.
+ */
+Datum
+fi_eval_condition(PG_FUNCTION_ARGS)
+{
+	text	   *cond = PG_GETARG_TEXT_PP(0);
+	Jsonb	   *ctx = PG_GETARG_JSONB_P(1);
+	MemoryContext cxt,
+				old;
+	FiTpl	   *t;
+	size_t		srclen;
+	char	   *src;
+	bool		result;
+	bool		blank = true;
+
+	fi_check_version();
+	if (!JB_ROOT_IS_OBJECT(ctx))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the condition context must be a JSON object"),
+				 errhint("Pass the names the condition uses as keys, e.g. '{\"doc\": {...}}'.")));
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "eval_condition",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	src = to_utf8(cond, &srclen);
+	for (size_t i = 0; i < srclen; i++)
+		if (!isspace((unsigned char) src[i]))
+			blank = false;
+	if (blank)
+		result = true;
+	else
+	{
+		t = fi_template_session(fi_site_now_usec());
+		if (fi_tpl_condition(t, src, srclen, fi_template_context_jsonb(t, ctx), &result) != FI_TPL_OK)
+			fi_template_error(t, "condition");
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	PG_RETURN_BOOL(result);
+}
+
+/*
+ * integrations.normalize_json(json text) returns text
+ *
+ * json.dumps(json.loads(text)): the body Frappe sends for a rendered JSON
+ * template (key order kept, duplicates: last value at the first place,
+ * Python's separators, ASCII escapes and float text).
+ */
+Datum
+fi_normalize_json(PG_FUNCTION_ARGS)
+{
+	text	   *in = PG_GETARG_TEXT_PP(0);
+	MemoryContext cxt,
+				old;
+	FiTpl	   *t;
+	const char *out;
+	size_t		outlen,
+				srclen;
+	char	   *src;
+	text	   *result;
+
+	fi_check_version();
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "normalize_json",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	t = fi_template_session(0);
+	src = to_utf8(in, &srclen);
+	if (fi_tpl_normalize_json(t, src, srclen, &out, &outlen) != FI_TPL_OK)
+		fi_template_error(t, "JSON");
+	MemoryContextSwitchTo(old);
+	result = cstring_to_text_with_len(out, (int) outlen);	/* ASCII */
+	MemoryContextDelete(cxt);
+	PG_RETURN_TEXT_P(result);
+}
