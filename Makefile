@@ -88,6 +88,11 @@ test/fuzz/template_fuzz: test/fuzz/template_fuzz.c $(TPL_SRCS) src/engine/*.h
 	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Isrc -o $@ \
 		test/fuzz/template_fuzz.c $(TPL_SRCS) -lm
 
+# benchmarks: ratios against a baseline measured in the same run
+.PHONY: bench
+bench: test/template/tpl_driver
+	/usr/bin/python3 bench/template/bench.py test/template/tpl_driver 300
+
 .PHONY: fuzz fuzz-template
 fuzz: test/fuzz/engine_fuzz
 	mkdir -p tmp_check/fuzz-corpus

@@ -17,6 +17,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,113 @@ bump(char *dig, int ndig, int delta)
 	return -1;
 }
 
+/*
+ * Fast path for the common case (amounts, rates, quantities): a value in
+ * [1e-4, 1e15) that is exactly the nearest double to some decimal with few
+ * places.  For the smallest number of places k at which one integer c gives
+ * c / 10^k == v (IEEE division, correctly rounded, like strtod of the text),
+ * that text is Python's repr: it reads back, and fewer places cannot.  Two
+ * candidates at one k, or none up to 2^53, leave it to the general path.
+ */
+static int
+short_decimal(double a, char *out)
+{
+	static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+		1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return -1;
+	if (a >= 1.0 && a == (double) (int64_t) a)
+	{
+		/* whole numbers (quantities, amounts): "1180.0" */
+		uint64_t	ip = (uint64_t) a;
+		char		tmp[24];
+		int			n = 0,
+					o = 0;
+
+		do
+		{
+			tmp[n++] = (char) ('0' + ip % 10);
+			ip /= 10;
+		} while (ip);
+		while (n)
+			out[o++] = tmp[--n];
+		out[o++] = '.';
+		out[o++] = '0';
+		out[o] = '\0';
+		return o;
+	}
+	for (int k = 1; k <= 22; k++)
+	{
+		double		scaled = a * p10[k];
+		double		m,
+					hit = 0;
+		int			hits = 0;
+
+		if (scaled >= 9007199254740992.0)
+			return -1;
+		m = (double) (int64_t) (scaled + 0.5);	/* a tie has no hit anyway */
+		if (scaled < 1125899906842624.0)	/* 2^50 */
+		{
+			/*
+			 * Here every decimal that reads back as a lies within 1/16 of
+			 * scaled: m is the only candidate.
+			 */
+			if (m > 0 && m / p10[k] == a)
+			{
+				hits = 1;
+				hit = m;
+			}
+		}
+		else
+			for (int d = -1; d <= 1; d++)
+		{
+			double		c = m + d;
+
+			if (c > 0 && c / p10[k] == a)
+			{
+				hits++;
+				hit = c;
+			}
+		}
+		if (hits > 1)
+			return -1;
+		if (hits == 1)
+		{
+			uint64_t	c = (uint64_t) hit;
+			uint64_t	pk = (uint64_t) p10[k];
+			uint64_t	ip = c / pk,
+						fp = c % pk;
+			char		tmp[24];
+			int			n = 0,
+						o = 0;
+
+			do
+			{
+				tmp[n++] = (char) ('0' + ip % 10);
+				ip /= 10;
+			} while (ip);
+			while (n)
+				out[o++] = tmp[--n];
+			out[o++] = '.';
+			if (k == 0)
+				out[o++] = '0';
+			else
+			{
+				for (int i = k - 1; i >= 0; i--)
+				{
+					out[o + i] = (char) ('0' + fp % 10);
+					fp /= 10;
+				}
+				o += k;
+			}
+			out[o] = '\0';
+			return o;
+		}
+	}
+	return -1;
+}
+
 size_t
 fi_pyjson_float(double v, char out[FI_PYFLOAT_MAXLEN])
 {
@@ -89,6 +197,12 @@ fi_pyjson_float(double v, char out[FI_PYFLOAT_MAXLEN])
 	{
 		memcpy(out + o, "0.0", 4);
 		return (size_t) o + 3;
+	}
+	{
+		int			n = short_decimal(a, out + o);
+
+		if (n >= 0)
+			return (size_t) (o + n);
 	}
 
 	for (p = 1; p <= 17; p++)

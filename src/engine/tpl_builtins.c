@@ -114,6 +114,46 @@ f_tojson(FiTpl *t, FiVal *v, FiArgs *a)
 	return json_text(t, v, &st, a->pos);
 }
 
+/*
+ * {{ x | tojson }} and {{ x | json }} as a whole print statement: the JSON
+ * goes straight into the output, without a string in between.  Same text.
+ */
+bool
+fi_filter_streams(const char *name)
+{
+	return strcmp(name, "tojson") == 0 || strcmp(name, "json") == 0;
+}
+
+void
+fi_filter_stream(FiTpl *t, const char *name, FiVal *v, FiArgs *a, FiBuf *out)
+{
+	FiJsonStyle st = {-1, true, false, true, false};
+	FiVal	   *ind;
+
+	if (strcmp(name, "json") == 0)
+	{
+		static const char *const kws[] = {"indent", "separators", "ensure_ascii", NULL};
+
+		fi_args_max(t, a, 1, kws);
+		if (fi_arg(t, a, -1, "separators", NULL) || fi_arg(t, a, -1, "ensure_ascii", NULL))
+			fi_throw(t, FI_TPL_EVALUE, a->pos, "json(): only the indent argument is supported");
+		st = (FiJsonStyle) {1, true, true, false, true};
+		ind = fi_arg(t, a, 0, "indent", fi_mkint(t, 1));
+		if (ind->type == FV_NONE)
+			st.indent = -1;
+	}
+	else
+	{
+		static const char *const kws[] = {"indent", NULL};
+
+		fi_args_max(t, a, 1, kws);
+		ind = fi_arg(t, a, 0, "indent", t->none);
+	}
+	if (ind->type == FV_INT)
+		st.indent = (int) (ind->u.i < 0 ? 0 : ind->u.i > 32 ? 32 : ind->u.i);
+	fi_json_into(t, out, v, &st, a->pos);
+}
+
 static FiVal *
 f_json(FiTpl *t, FiVal *v, FiArgs *a)
 {
@@ -745,37 +785,69 @@ sort_key(FiVal *x)
 }
 
 static void
+merge_sort(FiTpl *t, FiVal **items, FiVal **keys, FiVal **tmpi, FiVal **tmpk,
+		   int lo, int hi, bool reverse, int pos)
+{
+	int			mid,
+				i,
+				j,
+				k;
+
+	if (hi - lo < 2)
+		return;
+	mid = (lo + hi) / 2;
+	merge_sort(t, items, keys, tmpi, tmpk, lo, mid, reverse, pos);
+	merge_sort(t, items, keys, tmpi, tmpk, mid, hi, reverse, pos);
+	i = lo;
+	j = mid;
+	k = lo;
+	while (i < mid && j < hi)
+	{
+		int			c = fi_cmp(t, keys[j], keys[i], pos);
+
+		if (c == 2)
+			c = 0;
+		/* take from the right only when strictly before (after, reversed) */
+		if (reverse ? c > 0 : c < 0)
+		{
+			tmpi[k] = items[j];
+			tmpk[k++] = keys[j++];
+		}
+		else
+		{
+			tmpi[k] = items[i];
+			tmpk[k++] = keys[i++];
+		}
+	}
+	while (i < mid)
+	{
+		tmpi[k] = items[i];
+		tmpk[k++] = keys[i++];
+	}
+	while (j < hi)
+	{
+		tmpi[k] = items[j];
+		tmpk[k++] = keys[j++];
+	}
+	memcpy(items + lo, tmpi + lo, sizeof(FiVal *) * (hi - lo));
+	memcpy(keys + lo, tmpk + lo, sizeof(FiVal *) * (hi - lo));
+}
+
+static void
 sort_items(FiTpl *t, FiVal **items, int n, FiVal *attr, bool ci, bool reverse, int pos)
 {
+	FiVal	  **keys = fi_alloc(t, sizeof(FiVal *) * (n ? n : 1));
+	FiVal	  **tmpi = fi_alloc(t, sizeof(FiVal *) * (n ? n : 1));
+	FiVal	  **tmpk = fi_alloc(t, sizeof(FiVal *) * (n ? n : 1));
+
 	sort_t = t;
 	sort_attr = attr;
 	sort_ci = ci;
 	sort_pos = pos;
-	/* stable insertion sort (Python's sort is stable; lists are short) */
-	for (int i = 1; i < n; i++)
-	{
-		FiVal	   *x = items[i];
-		FiVal	   *kx = sort_key(x);
-		int			j = i - 1;
-
-		while (j >= 0)
-		{
-			int			c = fi_cmp(t, sort_key(items[j]), kx, pos);
-
-			if (c == 2)
-				c = 0;
-			if (reverse ? c >= 0 : c <= 0)
-				break;
-			items[j + 1] = items[j];
-			j--;
-		}
-		items[j + 1] = x;
-	}
-	if (reverse)
-	{
-		/* Python's reverse=True keeps equal items in original order */
-		(void) 0;
-	}
+	for (int i = 0; i < n; i++)
+		keys[i] = sort_key(items[i]);
+	/* stable, as Python's sort; reverse=True keeps equal items in order */
+	merge_sort(t, items, keys, tmpi, tmpk, 0, n, reverse, pos);
 }
 
 static FiVal *

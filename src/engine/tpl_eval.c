@@ -18,25 +18,10 @@
 void
 fi_out(FiTpl *t, const char *s, size_t n)
 {
-	if (t->outlen + n > t->opt.max_output)
+	if (t->ob->n + n > t->opt.max_output)
 		fi_throw(t, FI_TPL_ELIMIT, -1, "template output is longer than %zu bytes",
 				 t->opt.max_output);
-	if (t->outlen + n + 1 > t->outcap)
-	{
-		size_t		ncap = t->outcap ? t->outcap * 2 : 1024;
-		char	   *np;
-
-		while (ncap < t->outlen + n + 1)
-			ncap *= 2;
-		np = realloc(t->out, ncap);
-		if (np == NULL)
-			fi_throw(t, FI_TPL_ELIMIT, -1, "out of memory");
-		t->out = np;
-		t->outcap = ncap;
-	}
-	memcpy(t->out + t->outlen, s, n);
-	t->outlen += n;
-	t->out[t->outlen] = '\0';
+	fi_buf_put(t, t->ob, s, n);
 }
 
 /* ------------------------------------------------------------- scopes */
@@ -1214,6 +1199,15 @@ fi_run(FiTpl *t, FiNode *body)
 				fi_out(t, n->val->u.s.p, n->val->u.s.n);
 				break;
 			case S_PRINT:
+				if (n->a->kind == N_FILTER && fi_filter_streams(n->a->name))
+				{
+					FiVal	   *v = fi_eval(t, n->a->a);
+					FiArgs	   *a = eval_args(t, n->a, NULL);
+
+					a->fname = n->a->name;
+					fi_filter_stream(t, n->a->name, v, a, t->ob);
+					break;
+				}
 				{
 					FiVal	   *v = fi_eval(t, n->a);
 
@@ -1259,19 +1253,14 @@ fi_run(FiTpl *t, FiNode *body)
 				break;
 			case S_SETBLOCK:
 				{
-					char	   *saved = t->out;
-					size_t		savedlen = t->outlen,
-								savedcap = t->outcap;
+					FiBuf	   *saved = t->ob;
+					FiBuf		inner = {0};
 					FiVal	   *v;
 
-					t->out = NULL;
-					t->outlen = t->outcap = 0;
+					t->ob = &inner;
 					fi_run(t, n->a);
-					v = fi_mkstr(t, t->out ? t->out : "", t->outlen);
-					free(t->out);
-					t->out = saved;
-					t->outlen = savedlen;
-					t->outcap = savedcap;
+					t->ob = saved;
+					v = fi_mkstr_buf(t, &inner);
 					assign(t, n->b, v, n->pos);
 					break;
 				}
@@ -1327,7 +1316,8 @@ fi_tpl_render(FiTpl *t, const char *src, size_t len, FiVal *ctx,
 	ENTER(t);
 	t->src = src;
 	t->srclen = len;
-	t->outlen = 0;
+	t->ob = fi_alloc(t, sizeof(FiBuf));
+	memset(t->ob, 0, sizeof(FiBuf));
 	check_utf8(t, src, len, "template");
 	if (has_dunder(src, len))
 		fi_throw(t, FI_TPL_ESYNTAX, -1, "Illegal template");
@@ -1336,10 +1326,8 @@ fi_tpl_render(FiTpl *t, const char *src, size_t len, FiVal *ctx,
 	t->mode = FI_MODE_JINJA;
 	scope_push(t);
 	fi_run(t, body);
-	if (t->out == NULL)
-		fi_out(t, "", 0);
-	*out = t->out;
-	*outlen = t->outlen;
+	*out = t->ob->p ? t->ob->p : "";
+	*outlen = t->ob->n;
 	LEAVE(t);
 	return FI_TPL_OK;
 }

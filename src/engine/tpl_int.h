@@ -65,6 +65,8 @@ struct FiVal
 {
 	uint8_t		type;
 	uint8_t		is_ns;			/* dict made by namespace(): settable */
+	uint8_t		json_plain;		/* str: 0 not known, 1 needs no JSON escape
+								 * (not even html-safe), 2 needs some */
 	uint8_t		is_doc;			/* dict from the context: a document (in
 								 * templates Frappe's _dict, missing keys
 								 * read as None; in conditions a Document) */
@@ -90,6 +92,8 @@ struct FiVal
 			FiVal	  **v;
 			int			n,
 						cap;
+			int		   *hidx;	/* str keys: open addressing, index + 1 */
+			int			hcap;	/* power of two, 0 while small */
 		}			d;
 		struct
 		{
@@ -194,11 +198,14 @@ struct FiTpl
 	int			mode;
 	int			depth;
 	int64_t		steps;
-	/* output buffer */
-	char	   *out;
-	size_t		outlen,
-				outcap;
+	/* output buffer (in the arena) */
+	struct FiBuf *ob;
 	FiVal	   *ctx;			/* dict of top-level names */
+	FiVal	   *interned;		/* JSON object keys, one value per text */
+	/* sort_keys: the last key set sorted, and its order (child rows share) */
+	FiVal	  **sorted_keys;
+	int		   *sorted_order;
+	int			sorted_n;
 	FiScope    *scope;
 	FiVal	   *smallints;		/* -5 .. 1024, made on first use */
 	FiVal	   *none,
@@ -314,6 +321,8 @@ extern const FiNs fi_ns_frappe_def;
 
 /* tpl_lib.c, tpl_builtins.c */
 extern bool fi_filter_exists(const char *name);
+extern bool fi_filter_streams(const char *name);
+extern void fi_filter_stream(FiTpl *t, const char *name, FiVal *v, FiArgs *a, FiBuf *out);
 extern bool fi_test_exists(const char *name);
 extern FiVal *fi_apply_filter(FiTpl *t, const char *name, FiVal *v, FiArgs *a);
 extern bool fi_apply_test(FiTpl *t, const char *name, FiVal *v, FiArgs *a);

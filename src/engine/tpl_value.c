@@ -18,6 +18,10 @@
 #include "engine/pyjson.h"
 #include "engine/unitab.h"
 
+static inline char *buf_reserve(FiTpl *t, FiBuf *b, size_t n);
+static void buf_grow(FiTpl *t, FiBuf *b, size_t need);
+static inline void buf_lit(FiTpl *t, FiBuf *b, const char *s, size_t n);
+
 /* ---------------------------------------------------------------- arena */
 
 struct FiBlock
@@ -30,6 +34,59 @@ struct FiBlock
 
 #define FI_BLOCK_HDR	((sizeof(FiBlock) + 15) & ~(size_t) 15)
 #define FI_BLOCK_MIN	(32 * 1024)
+
+/*
+ * Freed blocks are kept for the next session (up to FI_CACHE_MAX bytes):
+ * sessions are short and many, and handing memory back to the system each
+ * time costs page faults on every render.  The engine runs in one thread
+ * per process (a PostgreSQL backend), so the cache is a plain list.
+ */
+#define FI_CACHE_MAX	(8 * 1024 * 1024)
+static FiBlock *block_cache;
+static size_t block_cache_bytes;
+
+static FiBlock *
+block_get(size_t sz)
+{
+	FiBlock   **pp;
+
+	for (pp = &block_cache; *pp; pp = &(*pp)->next)
+	{
+		FiBlock    *b = *pp;
+
+		/* a block may be up to 4x larger than asked */
+		if (b->size >= sz && b->size <= sz * 4)
+		{
+			*pp = b->next;
+			block_cache_bytes -= b->size;
+			b->used = 0;
+			return b;
+		}
+	}
+	{
+		FiBlock    *b = malloc(FI_BLOCK_HDR + sz);
+
+		if (b)
+		{
+			b->size = sz;
+			b->used = 0;
+		}
+		return b;
+	}
+}
+
+static void
+block_put(FiBlock *b)
+{
+	if (block_cache_bytes + b->size > FI_CACHE_MAX)
+	{
+		free(b);
+		return;
+	}
+	b->next = block_cache;
+	block_cache = b;
+	block_cache_bytes += b->size;
+}
 
 void *
 fi_alloc(FiTpl *t, size_t n)
@@ -45,12 +102,11 @@ fi_alloc(FiTpl *t, size_t n)
 			fi_throw(t, FI_TPL_ELIMIT, -1,
 					 "template evaluation needs more than %zu bytes of memory",
 					 t->opt.max_memory);
-		b = malloc(FI_BLOCK_HDR + sz);
+		b = block_get(sz);
 		if (b == NULL)
 			fi_throw(t, FI_TPL_ELIMIT, -1, "out of memory");
+		sz = b->size;
 		t->used += sz;
-		b->size = sz;
-		b->used = 0;
 		/* keep the partly used block in front when this one is a big one */
 		if (t->blocks && sz > FI_BLOCK_MIN)
 		{
@@ -131,9 +187,8 @@ fi_tpl_free(FiTpl *t)
 	for (b = t->blocks; b; b = nb)
 	{
 		nb = b->next;
-		free(b);
+		block_put(b);
 	}
-	free(t->out);
 	free(t);
 }
 
@@ -351,24 +406,93 @@ fi_list_push(FiTpl *t, FiVal *l, FiVal *v)
 	l->u.l.v[l->u.l.n++] = v;
 }
 
+/*
+ * Dicts keep keys in insertion order; past a few keys, str keys are also
+ * found through a small open-addressing index (documents have a hundred
+ * fields).  Keys of other types are rare and found by a scan.
+ */
+#define DICT_INDEX_FROM 8
+
+static uint32_t
+str_hash(const char *s, size_t n)
+{
+	uint32_t	h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char) s[i]) * 16777619u;
+	return h;
+}
+
+/* index of str key s in d, or -1 */
+static int
+dict_find_str(FiVal *d, const char *s, size_t n)
+{
+	if (d->u.d.hcap)
+	{
+		uint32_t	mask = (uint32_t) d->u.d.hcap - 1;
+		uint32_t	h = str_hash(s, n) & mask;
+
+		for (;;)
+		{
+			int			ix = d->u.d.hidx[h] - 1;
+			FiVal	   *k;
+
+			if (ix < 0)
+				return -1;
+			k = d->u.d.k[ix];
+			if (k->u.s.n == n && memcmp(k->u.s.p, s, n) == 0)
+				return ix;
+			h = (h + 1) & mask;
+		}
+	}
+	for (int i = 0; i < d->u.d.n; i++)
+	{
+		FiVal	   *k = d->u.d.k[i];
+
+		if (k->type == FV_STR && k->u.s.n == n && memcmp(k->u.s.p, s, n) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static void
+dict_index_add(FiVal *d, int ix)
+{
+	FiVal	   *k = d->u.d.k[ix];
+	uint32_t	mask = (uint32_t) d->u.d.hcap - 1;
+	uint32_t	h = str_hash(k->u.s.p, k->u.s.n) & mask;
+
+	while (d->u.d.hidx[h])
+		h = (h + 1) & mask;
+	d->u.d.hidx[h] = ix + 1;
+}
+
+static void
+dict_reindex(FiTpl *t, FiVal *d)
+{
+	int			hcap = 16;
+
+	while (hcap < d->u.d.n * 2)
+		hcap *= 2;
+	d->u.d.hidx = fi_alloc(t, sizeof(int) * hcap);
+	memset(d->u.d.hidx, 0, sizeof(int) * hcap);
+	d->u.d.hcap = hcap;
+	for (int i = 0; i < d->u.d.n; i++)
+		if (d->u.d.k[i]->type == FV_STR)
+			dict_index_add(d, i);
+}
+
 FiVal *
 fi_dict_get(FiVal *d, FiVal *key)
 {
-	/* str keys are the common case: compare bytes first */
 	if (key->type == FV_STR)
 	{
-		for (int i = 0; i < d->u.d.n; i++)
-		{
-			FiVal	   *k = d->u.d.k[i];
+		int			ix = dict_find_str(d, key->u.s.p, key->u.s.n);
 
-			if (k->type == FV_STR && k->u.s.n == key->u.s.n &&
-				memcmp(k->u.s.p, key->u.s.p, key->u.s.n) == 0)
-				return d->u.d.v[i];
-		}
-		return NULL;
+		return ix < 0 ? NULL : d->u.d.v[ix];
 	}
 	for (int i = 0; i < d->u.d.n; i++)
-		if (fi_eq(NULL, d->u.d.k[i], key))
+		if (d->u.d.k[i]->type != FV_STR && fi_eq(NULL, d->u.d.k[i], key))
 			return d->u.d.v[i];
 	return NULL;
 }
@@ -376,27 +500,31 @@ fi_dict_get(FiVal *d, FiVal *key)
 FiVal *
 fi_dict_getc(FiVal *d, const char *key)
 {
-	size_t		n = strlen(key);
+	int			ix = dict_find_str(d, key, strlen(key));
 
-	for (int i = 0; i < d->u.d.n; i++)
-	{
-		FiVal	   *k = d->u.d.k[i];
-
-		if (k->type == FV_STR && k->u.s.n == n && memcmp(k->u.s.p, key, n) == 0)
-			return d->u.d.v[i];
-	}
-	return NULL;
+	return ix < 0 ? NULL : d->u.d.v[ix];
 }
 
 void
 fi_dict_put(FiTpl *t, FiVal *d, FiVal *key, FiVal *v)
 {
-	for (int i = 0; i < d->u.d.n; i++)
-		if (fi_eq(t, d->u.d.k[i], key))
+	if (key->type == FV_STR)
+	{
+		int			ix = dict_find_str(d, key->u.s.p, key->u.s.n);
+
+		if (ix >= 0)
 		{
-			d->u.d.v[i] = v;
+			d->u.d.v[ix] = v;
 			return;
 		}
+	}
+	else
+		for (int i = 0; i < d->u.d.n; i++)
+			if (d->u.d.k[i]->type != FV_STR && fi_eq(t, d->u.d.k[i], key))
+			{
+				d->u.d.v[i] = v;
+				return;
+			}
 	if (d->u.d.n == d->u.d.cap)
 	{
 		int			ncap = d->u.d.cap ? d->u.d.cap * 2 : 8;
@@ -415,6 +543,10 @@ fi_dict_put(FiTpl *t, FiVal *d, FiVal *key, FiVal *v)
 	d->u.d.k[d->u.d.n] = key;
 	d->u.d.v[d->u.d.n] = v;
 	d->u.d.n++;
+	if (d->u.d.hcap == 0 ? d->u.d.n >= DICT_INDEX_FROM : d->u.d.n * 2 > d->u.d.hcap)
+		dict_reindex(t, d);
+	else if (d->u.d.hcap && key->type == FV_STR)
+		dict_index_add(d, d->u.d.n - 1);
 }
 
 /* public constructors */
@@ -831,21 +963,7 @@ void
 fi_buf_put(FiTpl *t, FiBuf *b, const char *s, size_t n)
 {
 	if (b->n + n + 1 > b->cap)
-	{
-		size_t		ncap = b->cap ? b->cap * 2 : 64;
-		char	   *np;
-
-		while (ncap < b->n + n + 1)
-			ncap *= 2;
-		if (ncap > t->opt.max_output + 64 && b->n + n > t->opt.max_output)
-			fi_throw(t, FI_TPL_ELIMIT, -1,
-					 "template output is longer than %zu bytes", t->opt.max_output);
-		np = fi_alloc(t, ncap);
-		if (b->n)
-			memcpy(np, b->p, b->n);
-		b->p = np;
-		b->cap = ncap;
-	}
+		buf_grow(t, b, b->n + n + 1);
 	memcpy(b->p + b->n, s, n);
 	b->n += n;
 	b->p[b->n] = '\0';
@@ -1263,10 +1381,18 @@ undef_str(FiTpl *t, FiBuf *b, FiVal *v)
 static void
 put_int(FiTpl *t, FiBuf *b, int64_t i)
 {
-	char		tmp[32];
+	char		tmp[24];
+	int			n = sizeof(tmp);
+	uint64_t	u = i < 0 ? (uint64_t) 0 - (uint64_t) i : (uint64_t) i;
 
-	snprintf(tmp, sizeof(tmp), "%lld", (long long) i);
-	fi_buf_puts(t, b, tmp);
+	do
+	{
+		tmp[--n] = (char) ('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (i < 0)
+		tmp[--n] = '-';
+	buf_lit(t, b, tmp + n, sizeof(tmp) - n);
 }
 
 static void
@@ -1481,80 +1607,206 @@ fi_to_str(FiTpl *t, FiVal *v)
 
 /* ------------------------------------------------------------ JSON out */
 
+/*
+ * Grow a buffer to at least need bytes: in place when it is the last thing
+ * allocated in the current block, else by moving it.
+ */
 static void
-json_str(FiTpl *t, FiBuf *b, const char *s, size_t n, bool html_safe)
+buf_grow(FiTpl *t, FiBuf *b, size_t need)
 {
-	size_t		i = 0;
-	size_t		run = 0;
+	size_t		ncap = b->cap ? b->cap * 2 : 256;
+	char	   *np;
+	FiBlock    *blk = t->blocks;
 
-	fi_buf_putc(t, b, '"');
+	while (ncap < need)
+		ncap *= 2;
+	if (need > t->opt.max_output + 1)
+		fi_throw(t, FI_TPL_ELIMIT, -1,
+				 "template output is longer than %zu bytes", t->opt.max_output);
+	if (b->p && blk)
+	{
+		char	   *end = (char *) blk + FI_BLOCK_HDR + blk->used;
+		size_t		olda = (b->cap + 15) & ~(size_t) 15,
+					newa = (ncap + 15) & ~(size_t) 15;
+
+		if (b->p + olda == end && blk->size - blk->used >= newa - olda)
+		{
+			blk->used += newa - olda;
+			b->cap = ncap;
+			return;
+		}
+	}
+	np = fi_alloc(t, ncap);
+	if (b->n)
+		memcpy(np, b->p, b->n);
+	b->p = np;
+	b->cap = ncap;
+}
+
+/* room for n more bytes (and a NUL) at b->p + b->n */
+static inline char *
+buf_reserve(FiTpl *t, FiBuf *b, size_t n)
+{
+	if (b->n + n + 1 > b->cap)
+		buf_grow(t, b, b->n + n + 1);
+	return b->p + b->n;
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+static inline void
+buf_lit(FiTpl *t, FiBuf *b, const char *s, size_t n)
+{
+	char	   *w = buf_reserve(t, b, n);
+
+	memcpy(w, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
+/*
+ * A JSON string as Python writes it with ensure_ascii: runs of plain bytes
+ * are copied at once; everything else is escaped (\uXXXX, surrogate pairs).
+ */
+static void
+json_str(FiTpl *t, FiBuf *b, const char *s, size_t n, bool html_safe, uint8_t *plain_out)
+{
+	static bool init;
+	static uint8_t plain[2][256];	/* [html_safe][byte]: copied as is */
+	const unsigned char *u = (const unsigned char *) s;
+	const uint8_t *pl;
+	size_t		i = 0;
+	char	   *w;
+
+	if (!init)
+	{
+		for (int h = 0; h < 2; h++)
+			for (int c = 0; c < 256; c++)
+				plain[h][c] = c >= 0x20 && c < 0x7F && c != '"' && c != '\\' &&
+					!(h && (c == '<' || c == '>' || c == '&' || c == '\''));
+		init = true;
+	}
+	pl = plain[html_safe ? 1 : 0];
+	/* the common case: nothing to escape */
+	while (i < n && pl[u[i]])
+		i++;
+	if (i == n && plain_out)
+	{
+		/* plain for the html-safe table too? then for both */
+		size_t		k = 0;
+
+		while (k < n && plain[1][u[k]])
+			k++;
+		*plain_out = k == n ? 1 : 2;
+	}
+	w = buf_reserve(t, b, i + 2);
+	w[0] = '"';
+	memcpy(w + 1, s, i);
+	b->n += i + 1;
 	while (i < n)
 	{
-		unsigned char c = (unsigned char) s[i];
-		char		esc[16];
+		size_t		st = i;
 
-		if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\' &&
-			!(html_safe && (c == '<' || c == '>' || c == '&' || c == '\'')))
-		{
-			run++;
+		while (i < n && pl[u[i]])
 			i++;
-			continue;
-		}
-		if (run)
+		if (i > st)
 		{
-			fi_buf_put(t, b, s + i - run, run);
-			run = 0;
+			w = buf_reserve(t, b, i - st);
+			memcpy(w, s + st, i - st);
+			b->n += i - st;
 		}
-		if (c < 0x80)
+		if (i >= n)
+			break;
+		w = buf_reserve(t, b, 12);
+		if (u[i] < 0x80)
 		{
-			i++;
+			unsigned char c = u[i++];
+			char		e = 0;
+
 			switch (c)
 			{
 				case '"':
-					fi_buf_puts(t, b, "\\\"");
+					e = '"';
 					break;
 				case '\\':
-					fi_buf_puts(t, b, "\\\\");
+					e = '\\';
 					break;
 				case '\n':
-					fi_buf_puts(t, b, "\\n");
+					e = 'n';
 					break;
 				case '\r':
-					fi_buf_puts(t, b, "\\r");
+					e = 'r';
 					break;
 				case '\t':
-					fi_buf_puts(t, b, "\\t");
+					e = 't';
 					break;
 				case '\b':
-					fi_buf_puts(t, b, "\\b");
+					e = 'b';
 					break;
 				case '\f':
-					fi_buf_puts(t, b, "\\f");
+					e = 'f';
 					break;
-				default:
-					snprintf(esc, sizeof(esc), "\\u%04x", c);
-					fi_buf_puts(t, b, esc);
 			}
+			if (e)
+			{
+				w[0] = '\\';
+				w[1] = e;
+				b->n += 2;
+			}
+			else
+			{
+				memcpy(w, "\\u00", 4);
+				w[4] = hexdig[c >> 4];
+				w[5] = hexdig[c & 15];
+				b->n += 6;
+			}
+		}
+		else if ((u[i] & 0xE0) == 0xC0 && i + 1 < n)
+		{
+			/* two-byte UTF-8 (Latin, Greek, Cyrillic...): \u0080-\u07ff */
+			unsigned int cp = ((u[i] & 0x1Fu) << 6) | (u[i + 1] & 0x3Fu);
+
+			i += 2;
+			w[0] = '\\';
+			w[1] = 'u';
+			w[2] = '0';
+			w[3] = hexdig[cp >> 8];
+			w[4] = hexdig[(cp >> 4) & 15];
+			w[5] = hexdig[cp & 15];
+			b->n += 6;
 		}
 		else
 		{
 			int			cp = fi_utf8_next(s, n, &i);
+			int			k = 0;
+			unsigned int units[2];
 
 			if (cp >= 0x10000)
 			{
 				int			v = cp - 0x10000;
 
-				snprintf(esc, sizeof(esc), "\\u%04x\\u%04x",
-						 0xD800 | (v >> 10), 0xDC00 | (v & 0x3FF));
+				units[k++] = 0xD800 | (v >> 10);
+				units[k++] = 0xDC00 | (v & 0x3FF);
 			}
 			else
-				snprintf(esc, sizeof(esc), "\\u%04x", cp);
-			fi_buf_puts(t, b, esc);
+				units[k++] = (unsigned int) cp;
+			for (int q = 0; q < k; q++)
+			{
+				w[0] = '\\';
+				w[1] = 'u';
+				w[2] = hexdig[(units[q] >> 12) & 15];
+				w[3] = hexdig[(units[q] >> 8) & 15];
+				w[4] = hexdig[(units[q] >> 4) & 15];
+				w[5] = hexdig[units[q] & 15];
+				w += 6;
+				b->n += 6;
+			}
 		}
 	}
-	if (run)
-		fi_buf_put(t, b, s + i - run, run);
-	fi_buf_putc(t, b, '"');
+	w = buf_reserve(t, b, 1);
+	w[0] = '"';
+	b->n++;
+	b->p[b->n] = '\0';
 }
 
 static void
@@ -1570,9 +1822,51 @@ static int	json_level;
 static int
 key_cmp_sort(FiTpl *t, FiVal *a, FiVal *b)
 {
-	int			r = fi_cmp(t, a, b, -1);
+	int			r;
+
+	if (a->type == FV_STR && b->type == FV_STR)
+	{
+		size_t		n = a->u.s.n < b->u.s.n ? a->u.s.n : b->u.s.n;
+
+		r = memcmp(a->u.s.p, b->u.s.p, n);
+		if (r)
+			return r < 0 ? -1 : 1;
+		return a->u.s.n < b->u.s.n ? -1 : a->u.s.n > b->u.s.n;
+	}
+	r = fi_cmp(t, a, b, -1);
 
 	return r == 2 ? 0 : r;
+}
+
+/* stable merge sort of order[lo, hi) by keys[order[i]] (Python's sorted) */
+static void
+sort_order(FiTpl *t, FiVal **keys, int *order, int *tmp, int lo, int hi)
+{
+	int			mid,
+				i,
+				j,
+				k;
+
+	if (hi - lo < 2)
+		return;
+	mid = (lo + hi) / 2;
+	sort_order(t, keys, order, tmp, lo, mid);
+	sort_order(t, keys, order, tmp, mid, hi);
+	i = lo;
+	j = mid;
+	k = lo;
+	while (i < mid && j < hi)
+	{
+		if (key_cmp_sort(t, keys[order[j]], keys[order[i]]) < 0)
+			tmp[k++] = order[j++];
+		else
+			tmp[k++] = order[i++];
+	}
+	while (i < mid)
+		tmp[k++] = order[i++];
+	while (j < hi)
+		tmp[k++] = order[j++];
+	memcpy(order + lo, tmp + lo, sizeof(int) * (hi - lo));
 }
 
 static void
@@ -1580,28 +1874,33 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 {
 	char		tmp[64];
 	const char *item_sep = (st->indent >= 0 || st->compact_item) ? "," : ", ";
+	size_t		sep_len = item_sep[1] ? 2 : 1;
 
-	fi_step(t, pos);
 	switch (v->type)
 	{
 		case FV_NONE:
-			fi_buf_puts(t, b, "null");
+			buf_lit(t, b, "null", 4);
 			return;
 		case FV_BOOL:
-			fi_buf_puts(t, b, v->u.b ? "true" : "false");
+			if (v->u.b)
+				buf_lit(t, b, "true", 4);
+			else
+				buf_lit(t, b, "false", 5);
 			return;
 		case FV_INT:
 			put_int(t, b, v->u.i);
 			return;
 		case FV_FLOAT:
 			{
-				size_t		n = fi_pyjson_float(v->u.f, tmp);
+				char	   *w = buf_reserve(t, b, FI_PYFLOAT_MAXLEN);
 
-				fi_buf_put(t, b, tmp, n);
+				b->n += fi_pyjson_float(v->u.f, w);
+				b->p[b->n] = '\0';
+				(void) tmp;
 				return;
 			}
 		case FV_STR:
-			json_str(t, b, v->u.s.p, v->u.s.n, st->html_safe);
+			json_str(t, b, v->u.s.p, v->u.s.n, st->html_safe, NULL);
 			return;
 		case FV_LIST:
 		case FV_TUPLE:
@@ -1612,11 +1911,13 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 			}
 			if (level >= t->opt.max_depth)
 				fi_throw(t, FI_TPL_ELIMIT, pos, "value nested more than %d deep", t->opt.max_depth);
+			t->steps += v->u.l.n;
+			fi_step(t, pos);
 			fi_buf_putc(t, b, '[');
 			for (int i = 0; i < v->u.l.n; i++)
 			{
 				if (i)
-					fi_buf_puts(t, b, item_sep);
+					buf_lit(t, b, item_sep, sep_len);
 				if (st->indent >= 0)
 					json_newline(t, b, st, level + 1);
 				json_value(t, b, v->u.l.v[i], st, level + 1, pos);
@@ -1639,23 +1940,25 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 				}
 				if (level >= t->opt.max_depth)
 					fi_throw(t, FI_TPL_ELIMIT, pos, "value nested more than %d deep", t->opt.max_depth);
+				t->steps += n;
+				fi_step(t, pos);
 				order = fi_alloc(t, sizeof(int) * n);
 				for (int i = 0; i < n; i++)
 					order[i] = i;
 				if (st->sort_keys)
 				{
-					/* insertion sort: stable, and dicts are small */
-					for (int i = 1; i < n; i++)
+					/* the same key objects as last time: the same order */
+					if (t->sorted_n == n && t->sorted_keys &&
+						memcmp(t->sorted_keys, v->u.d.k, sizeof(FiVal *) * n) == 0)
+						memcpy(order, t->sorted_order, sizeof(int) * n);
+					else
 					{
-						int			x = order[i],
-									j = i - 1;
-
-						while (j >= 0 && key_cmp_sort(t, v->u.d.k[order[j]], v->u.d.k[x]) > 0)
-						{
-							order[j + 1] = order[j];
-							j--;
-						}
-						order[j + 1] = x;
+						sort_order(t, v->u.d.k, order, fi_alloc(t, sizeof(int) * n), 0, n);
+						t->sorted_keys = fi_alloc(t, sizeof(FiVal *) * n);
+						memcpy(t->sorted_keys, v->u.d.k, sizeof(FiVal *) * n);
+						t->sorted_order = fi_alloc(t, sizeof(int) * n);
+						memcpy(t->sorted_order, order, sizeof(int) * n);
+						t->sorted_n = n;
 					}
 				}
 				fi_buf_putc(t, b, '{');
@@ -1663,14 +1966,80 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 				{
 					FiVal	   *k = v->u.d.k[order[i]];
 
+					if (k->type == FV_STR && k->json_plain == 1 && st->indent < 0)
+					{
+						/*
+						 * The hot path (rows share their keys, known to need no
+						 * escapes): separator, key and ": " in one go.
+						 */
+						char	   *w = buf_reserve(t, b, k->u.s.n + 6);
+						char	   *w0 = w;
+
+						if (i)
+						{
+							*w++ = ',';
+							if (sep_len == 2)
+								*w++ = ' ';
+						}
+						*w++ = '"';
+						memcpy(w, k->u.s.p, k->u.s.n);
+						w += k->u.s.n;
+						*w++ = '"';
+						*w++ = ':';
+						*w++ = ' ';
+						b->n += w - w0;
+						{
+							FiVal	   *val = v->u.d.v[order[i]];
+
+							/* scalars inline: most fields of a row */
+							if (val->type == FV_NONE)
+							{
+								w = buf_reserve(t, b, 4);
+								memcpy(w, "null", 4);
+								b->n += 4;
+								continue;
+							}
+							if (val->type == FV_FLOAT)
+							{
+								w = buf_reserve(t, b, FI_PYFLOAT_MAXLEN);
+								b->n += fi_pyjson_float(val->u.f, w);
+								continue;
+							}
+							if (val->type == FV_STR)
+							{
+								json_str(t, b, val->u.s.p, val->u.s.n, st->html_safe, NULL);
+								continue;
+							}
+							if (val->type == FV_INT && val->u.i >= 0 && val->u.i < 10)
+							{
+								w = buf_reserve(t, b, 1);
+								*w = (char) ('0' + val->u.i);
+								b->n++;
+								continue;
+							}
+							json_value(t, b, val, st, level + 1, pos);
+						}
+						continue;
+					}
 					if (i)
-						fi_buf_puts(t, b, item_sep);
+						buf_lit(t, b, item_sep, sep_len);
 					if (st->indent >= 0)
 						json_newline(t, b, st, level + 1);
 					switch (k->type)
 					{
 						case FV_STR:
-							json_str(t, b, k->u.s.p, k->u.s.n, st->html_safe);
+							if (k->json_plain == 1)
+							{
+								char	   *w = buf_reserve(t, b, k->u.s.n + 2);
+
+								w[0] = '"';
+								memcpy(w + 1, k->u.s.p, k->u.s.n);
+								w[k->u.s.n + 1] = '"';
+								b->n += k->u.s.n + 2;
+							}
+							else
+								json_str(t, b, k->u.s.p, k->u.s.n, st->html_safe,
+										 k->json_plain ? NULL : &k->json_plain);
 							break;
 						case FV_INT:
 						case FV_FLOAT:
@@ -1690,12 +2059,12 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 									 "keys must be str, int, float, bool or None, not %s",
 									 fi_typename(k));
 					}
-					fi_buf_puts(t, b, ": ");
+					buf_lit(t, b, ": ", 2);
 					json_value(t, b, v->u.d.v[order[i]], st, level + 1, pos);
 				}
 				if (st->indent >= 0)
 					json_newline(t, b, st, level);
-				fi_buf_putc(t, b, '}');
+				fi_buf_putc(t, b, '}');	/* and a NUL */
 				return;
 			}
 		case FV_DATE:
@@ -1706,7 +2075,7 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 				FiBuf		sb = {0};
 
 				fi_str_into(t, &sb, v);
-				json_str(t, b, sb.p, sb.n, st->html_safe);
+				json_str(t, b, sb.p, sb.n, st->html_safe, NULL);
 				return;
 			}
 			break;
@@ -1921,6 +2290,66 @@ jp_number(JP *p)
 		else
 			p->i = save;
 	}
+	if (isfloat)
+	{
+		/* exact when mantissa < 2^53 and the power of ten is exact */
+		static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+		1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+		uint64_t	mant = 0;
+		int			ndig = 0,
+					scale = 0,
+					e = 0;
+		bool		neg = p->s[start] == '-',
+					frac = false,
+					ok = true;
+		size_t		k = start + (neg ? 1 : 0);
+
+		for (; k < p->i; k++)
+		{
+			char		c = p->s[k];
+
+			if (c == '.')
+				frac = true;
+			else if (c == 'e' || c == 'E')
+			{
+				bool		eneg = false;
+
+				k++;
+				if (k < p->i && (p->s[k] == '+' || p->s[k] == '-'))
+					eneg = p->s[k++] == '-';
+				for (; k < p->i && e < 10000; k++)
+					e = e * 10 + (p->s[k] - '0');
+				if (eneg)
+					e = -e;
+				break;
+			}
+			else
+			{
+				if (mant == 0 && c == '0')
+				{
+					if (frac)
+						scale++;
+					continue;
+				}
+				if (++ndig > 15)
+				{
+					ok = false;
+					break;
+				}
+				mant = mant * 10 + (c - '0');
+				if (frac)
+					scale++;
+			}
+		}
+		e -= scale;
+		if (ok && e >= -22 && e <= 22)
+		{
+			double		d = (double) mant;
+
+			d = e < 0 ? d / p10[-e] : d * p10[e];
+			return fi_mkfloat(p->t, neg ? -d : d);
+		}
+	}
 	{
 		char	   *tmp = fi_strndup(p->t, p->s + start, p->i - start);
 
@@ -1991,6 +2420,17 @@ jp_value(JP *p)
 					if (p->i >= p->n || p->s[p->i] != '"')
 						jp_fail(p, "Expecting property name enclosed in double quotes");
 					k = jp_string(p);
+					/* one value per key text: rows of a table share keys */
+					if (t->interned == NULL)
+						t->interned = fi_new(t, FV_DICT);
+					{
+						int			ix = dict_find_str(t->interned, k->u.s.p, k->u.s.n);
+
+						if (ix >= 0)
+							k = t->interned->u.d.k[ix];
+						else
+							fi_dict_put(t, t->interned, k, k);
+					}
 					jp_ws(p);
 					if (p->i >= p->n || p->s[p->i] != ':')
 						jp_fail(p, "Expecting ':' delimiter");

@@ -16,6 +16,9 @@ vals += [math.nextafter(2.0 ** e, 0) for e in range(-1000, 1000)]
 vals += [math.nextafter(2.0 ** e, math.inf) for e in range(-1000, 1000)]
 vals += [struct.unpack("<d", struct.pack("<Q", random.getrandbits(64)))[0] for _ in range(150000)]
 vals += [round(random.uniform(-1e7, 1e7), random.randint(0, 9)) for _ in range(50000)]
+# short decimals of every length and scale (the fast path), and their neighbours
+dec = [float(f"{random.randint(1, 10 ** random.randint(1, 17))}e-{random.randint(0, 20)}") for _ in range(60000)]
+vals += dec + [math.nextafter(d, math.inf) for d in dec[:20000]] + [math.nextafter(d, 0) for d in dec[:20000]]
 inp = "".join((v.hex() if math.isfinite(v) else ("nan" if v != v else ("inf" if v > 0 else "-inf"))) + "\n"
               for v in vals)
 out = subprocess.run([sys.argv[1]], input=inp.encode(), capture_output=True, check=True).stdout.decode().split("\n")
