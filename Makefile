@@ -45,8 +45,9 @@ with_llvm = no
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# the version string is compiled in: rebuild when the control file changes
-$(OBJS): $(EXTENSION).control
+# the version string is compiled in: rebuild when the control file changes;
+# and every object when a header does (the engine's structs are shared)
+$(OBJS): $(EXTENSION).control $(wildcard src/*.h src/engine/*.h)
 
 .PHONY: test demo unit
 test:

@@ -1214,12 +1214,7 @@ fi_run(FiTpl *t, FiNode *body)
 					if (v->type == FV_STR)
 						fi_out(t, v->u.s.p, v->u.s.n);
 					else
-					{
-						FiBuf		b = {0};
-
-						fi_str_into(t, &b, v);
-						fi_out(t, b.p ? b.p : "", b.n);
-					}
+						fi_str_into(t, t->ob, v);	/* straight into the output */
 					break;
 				}
 			case S_IF:
