@@ -140,33 +140,25 @@ short_decimal(double a, char *out)
 			return -1;
 		if (hits == 1)
 		{
+			/* the digits of c, right to left, with the point k from the end */
 			uint64_t	c = (uint64_t) hit;
-			uint64_t	pk = (uint64_t) p10[k];
-			uint64_t	ip = c / pk,
-						fp = c % pk;
-			char		tmp[24];
-			int			n = 0,
-						o = 0;
+			char		tmp[48];
+			int			n = sizeof(tmp),
+						o;
 
+			for (int i = 0; i < k; i++)
+			{
+				tmp[--n] = (char) ('0' + c % 10);
+				c /= 10;
+			}
+			tmp[--n] = '.';
 			do
 			{
-				tmp[n++] = (char) ('0' + ip % 10);
-				ip /= 10;
-			} while (ip);
-			while (n)
-				out[o++] = tmp[--n];
-			out[o++] = '.';
-			if (k == 0)
-				out[o++] = '0';
-			else
-			{
-				for (int i = k - 1; i >= 0; i--)
-				{
-					out[o + i] = (char) ('0' + fp % 10);
-					fp /= 10;
-				}
-				o += k;
-			}
+				tmp[--n] = (char) ('0' + c % 10);
+				c /= 10;
+			} while (c);
+			o = (int) sizeof(tmp) - n;
+			memcpy(out, tmp + n, o);
 			out[o] = '\0';
 			return o;
 		}

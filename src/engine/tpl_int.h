@@ -79,6 +79,8 @@ struct FiVal
 		{
 			const char *p;
 			size_t		n;
+			const char *jk;		/* as a JSON key: "p": (8 bytes slack) */
+			size_t		jkn;
 		}			s;
 		struct
 		{

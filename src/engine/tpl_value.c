@@ -1972,21 +1972,35 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 						 * The hot path (rows share their keys, known to need no
 						 * escapes): separator, key and ": " in one go.
 						 */
-						char	   *w = buf_reserve(t, b, k->u.s.n + 6);
-						char	   *w0 = w;
+						char	   *w;
+						char	   *w0;
+						size_t		kn;
+						const char *jk;
 
+						if (k->u.s.jk == NULL)
+						{
+							/* "key": once per key, padded for 8-byte copies */
+							char	   *e = fi_alloc(t, k->u.s.n + 4 + 8);
+
+							e[0] = '"';
+							memcpy(e + 1, k->u.s.p, k->u.s.n);
+							memcpy(e + 1 + k->u.s.n, "\": ", 3);
+							k->u.s.jk = e;
+							k->u.s.jkn = k->u.s.n + 4;
+						}
+						kn = k->u.s.jkn;
+						jk = k->u.s.jk;
+						w = buf_reserve(t, b, kn + 2 + 8);
+						w0 = w;
 						if (i)
 						{
 							*w++ = ',';
 							if (sep_len == 2)
 								*w++ = ' ';
 						}
-						*w++ = '"';
-						memcpy(w, k->u.s.p, k->u.s.n);
-						w += k->u.s.n;
-						*w++ = '"';
-						*w++ = ':';
-						*w++ = ' ';
+						for (size_t j = 0; j < kn; j += 8)
+							memcpy(w + j, jk + j, 8);
+						w += kn;
 						b->n += w - w0;
 						{
 							FiVal	   *val = v->u.d.v[order[i]];
