@@ -73,5 +73,21 @@ run "SELECT integrations.hmac_sha256('s3cr3t', '{\"name\": \"ACC-SINV-2024-00001
 run "SELECT integrations.random_name() AS doc_name, integrations.generate_hash(15) AS api_key,
             integrations.generate_token() AS oauth_token"
 
+step "7. Frappe's Jinja templates and webhook conditions, in C"
+say "A webhook's JSON template, rendered as Frappe's sandboxed Jinja renders it (doc.items is the child
+table; tojson as Jinja writes it), then normalised as Frappe sends it (json.loads + json.dumps):"
+CTX='{"doc": {"name": "ACC-SINV-2024-00001", "customer_name": "Café Ünïcode", "grand_total": 1180.0, "posting_date": "2024-05-06", "status": "Paid", "items": [{"item_code": "X", "qty": 2.0}, {"item_code": "Y", "qty": 1.5}]}, "event": "on_submit"}'
+run "SELECT integrations.render_template(
+       '{\"name\": \"{{ doc.name }}\", \"total\": {{ doc.grand_total }}, \"event\": \"{{ event }}\", \"items\": {{ doc.items | tojson }}}',
+       '$CTX')"
+run "SELECT integrations.normalize_json(integrations.render_template(
+       '{\"customer\": \"{{ doc.customer_name }}\", \"due\": \"{{ utils.add_days(doc.posting_date, 30) }}\", \"qty\": {{ doc.items | sum(attribute=\"qty\") }}}',
+       '$CTX')) AS body"
+say "A webhook condition is Python over doc and utils:"
+run "SELECT integrations.eval_condition('doc.status == \"Paid\" and doc.grand_total > 1000', '$CTX') AS fires,
+            integrations.eval_condition('utils.getdate(doc.posting_date) < utils.getdate(\"2024-01-01\")', '$CTX') AS old"
+say "Mistakes are reported with their place, never with a crash:"
+$PSQL -c "SELECT integrations.render_template('{% for it in doc.items %}{{ it.qty | nosuch }}{% endfor %}', '$CTX')" 2>&1 | sed 's/^/   /' || true
+
 step "Done"
-say "That was the foundation: metadata, secrets, signatures. The cluster is now stopped and removed."
+say "That was metadata, secrets, signatures and templates. The cluster is now stopped and removed."
