@@ -86,7 +86,8 @@ test/fuzz/engine_fuzz: test/fuzz/engine_fuzz.c src/engine/*.c src/engine/*.h
 		src/engine/secretfmt.c -lcrypto -largon2 -lm
 
 test/fuzz/template_fuzz: test/fuzz/template_fuzz.c $(TPL_SRCS) src/engine/*.h
-	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Isrc -o $@ \
+	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -Isrc -o $@ \
 		test/fuzz/template_fuzz.c $(TPL_SRCS) -lm
 
 # benchmarks: ratios against a baseline measured in the same run

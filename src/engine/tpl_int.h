@@ -209,7 +209,7 @@ struct FiTpl
 	int		   *sorted_order;
 	int			sorted_n;
 	FiScope    *scope;
-	FiVal	   *smallints;		/* -5 .. 1024, made on first use */
+	FiVal	   *smallints;		/* -5 .. 256 (as CPython), made on first use */
 	FiVal	   *none,
 			   *vtrue,
 			   *vfalse,

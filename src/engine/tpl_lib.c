@@ -682,6 +682,8 @@ add_to_date(FiTpl *t, FiVal *date, FiVal *years, FiVal *months, FiVal *weeks,
 	mo = num_arg(t, months, "months", pos);
 	if (ym != floor(ym) || mo != floor(mo))
 		fi_throw(t, FI_TPL_EVALUE, pos, "Non-integer years and months are ambiguous and not currently supported.");
+	if (fabs(ym) > 100000 || fabs(mo) > 1200000)
+		fi_throw(t, FI_TPL_EVALUE, pos, "year is out of range");
 	{
 		int			y,
 					m,
@@ -702,7 +704,7 @@ add_to_date(FiTpl *t, FiVal *date, FiVal *years, FiVal *months, FiVal *weeks,
 		num_arg(t, hours, "hours", pos) * 3600e6 + num_arg(t, minutes, "minutes", pos) * 60e6 +
 		num_arg(t, seconds, "seconds", pos) * 1e6;
 	has_time = fi_truthy(hours) || fi_truthy(minutes) || fi_truthy(seconds);
-	if (fabs(td_us) > 3e18)
+	if (!(fabs(td_us) <= 3e18))	/* also NaN */
 		fi_throw(t, FI_TPL_EVALUE, pos, "date value out of range");
 	{
 		int64_t		delta = (int64_t) nearbyint(td_us);
@@ -837,10 +839,19 @@ u_get_first_day(FiTpl *t, FiVal *self, FiArgs *a)
 	d = getdate_of(t, fi_need(t, a, 0, "dt"), a->pos);
 	if (d->type != FV_DATE)
 		fi_throw(t, FI_TPL_EVALUE, a->pos, "'NoneType' object has no attribute 'month'");
-	dy = (int64_t) num_arg(t, fi_arg(t, a, 1, "d_years", fi_mkint(t, 0)), "d_years", a->pos);
-	dm = (int64_t) num_arg(t, fi_arg(t, a, 2, "d_months", fi_mkint(t, 0)), "d_months", a->pos);
+	{
+		double		fy = num_arg(t, fi_arg(t, a, 1, "d_years", fi_mkint(t, 0)), "d_years", a->pos);
+		double		fm = num_arg(t, fi_arg(t, a, 2, "d_months", fi_mkint(t, 0)), "d_months", a->pos);
+
+		if (!(fabs(fy) <= 100000 && fabs(fm) <= 1200000))
+			fi_throw(t, FI_TPL_EVALUE, a->pos, "year is out of range");
+		dy = (int64_t) fy;
+		dm = (int64_t) fm;
+	}
 	fi_ord_to_ymd(d->u.dt.ord, &y, &m, &dd);
 	tot = (int64_t) (y + dy) * 12 + (m - 1) + dm;
+	if (tot < 12 || tot >= 12 * 10000)
+		fi_throw(t, FI_TPL_EVALUE, a->pos, "year is out of range");
 	y = (int) (tot / 12);
 	m = (int) (tot % 12) + 1;
 	if (fi_truthy(fi_arg(t, a, 3, "as_str", t->vfalse)))
@@ -893,7 +904,7 @@ fi_flt(FiTpl *t, FiVal *s, FiVal *precision, FiVal *method, int pos)
 		if (!fi_to_float(t, precision, &pd) || isnan(pd) || isinf(pd))
 			p = 0;
 		else
-			p = (int64_t) trunc(pd);
+			p = (int64_t) trunc(fmax(-400.0, fmin(400.0, pd)));
 		return frappe_rounded(t, num, p,
 							  (method && method->type == FV_STR) ? fi_strndup(t, method->u.s.p, method->u.s.n) : NULL,
 							  pos);

@@ -295,7 +295,7 @@ fi_mkcstr(FiTpl *t, const char *s)
 }
 
 #define SMALLINT_MIN (-5)
-#define SMALLINT_MAX 1024
+#define SMALLINT_MAX 256
 
 FiVal *
 fi_mkint(FiTpl *t, int64_t i)
