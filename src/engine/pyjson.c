@@ -117,8 +117,12 @@ short_decimal(double a, char *out)
 		{
 			/*
 			 * Here every decimal that reads back as a lies within 1/16 of
-			 * scaled: m is the only candidate.
+			 * scaled: m is the only candidate.  And a hit lies within 2 ulp
+			 * of scaled (rounding of a, of the product): farther than
+			 * scaled * 2^-50 (>= 4 ulp) there is none, no division needed.
 			 */
+			if (fabs(scaled - m) > scaled * 0x1p-50)
+				continue;
 			if (m > 0 && m / p10[k] == a)
 			{
 				hits = 1;

@@ -1699,6 +1699,22 @@ json_str(FiTpl *t, FiBuf *b, const char *s, size_t n, bool html_safe, uint8_t *p
 			k++;
 		*plain_out = k == n ? 1 : 2;
 	}
+	if (i == n)
+	{
+		/*
+		 * Nothing to escape: copy in 8-byte steps.  Every string value lives
+		 * in an arena allocation rounded up to 16 bytes past its NUL, so the
+		 * last step never reads outside it.
+		 */
+		w = buf_reserve(t, b, n + 2 + 8);
+		w[0] = '"';
+		for (size_t j = 0; j < n; j += 8)
+			memcpy(w + 1 + j, s + j, 8);
+		w[n + 1] = '"';
+		w[n + 2] = '\0';
+		b->n += n + 2;
+		return;
+	}
 	w = buf_reserve(t, b, i + 2);
 	w[0] = '"';
 	memcpy(w + 1, s, i);
@@ -2181,6 +2197,20 @@ jp_string(JP *p)
 	FiVal	   *r;
 
 	p->i++;						/* opening quote */
+	{
+		/* no escapes (the common case): one exact allocation */
+		size_t		k = p->i;
+
+		while (k < p->n && p->s[k] != '"' && p->s[k] != '\\' &&
+			   (unsigned char) p->s[k] >= 0x20)
+			k++;
+		if (k < p->n && p->s[k] == '"')
+		{
+			r = fi_mkstr(p->t, p->s + p->i, k - p->i);
+			p->i = k + 1;
+			return r;
+		}
+	}
 	fi_buf_put(p->t, &b, "", 0);
 	for (;;)
 	{
