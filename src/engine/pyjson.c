@@ -145,22 +145,46 @@ short_decimal(double a, char *out)
 		if (hits == 1)
 		{
 			/* the digits of c, right to left, with the point k from the end */
+			static const char d2[] =
+				"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+				"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+				"8081828384858687888990919293949596979899";
 			uint64_t	c = (uint64_t) hit;
 			char		tmp[48];
 			int			n = sizeof(tmp),
-						o;
+						o,
+						i = 0;
 
-			for (int i = 0; i < k; i++)
+			/* two digits at a time: the divisions form one chain */
+			for (; i + 2 <= k; i += 2)
+			{
+				int			r = (int) (c % 100);
+
+				c /= 100;
+				tmp[--n] = d2[2 * r + 1];
+				tmp[--n] = d2[2 * r];
+			}
+			if (i < k)
 			{
 				tmp[--n] = (char) ('0' + c % 10);
 				c /= 10;
 			}
 			tmp[--n] = '.';
-			do
+			while (c >= 100)
 			{
-				tmp[--n] = (char) ('0' + c % 10);
-				c /= 10;
-			} while (c);
+				int			r = (int) (c % 100);
+
+				c /= 100;
+				tmp[--n] = d2[2 * r + 1];
+				tmp[--n] = d2[2 * r];
+			}
+			if (c >= 10)
+			{
+				tmp[--n] = d2[2 * c + 1];
+				tmp[--n] = d2[2 * c];
+			}
+			else
+				tmp[--n] = (char) ('0' + c);
 			o = (int) sizeof(tmp) - n;
 			memcpy(out, tmp + n, o);
 			out[o] = '\0';

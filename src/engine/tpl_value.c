@@ -2021,6 +2021,7 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 						{
 							FiVal	   *val = v->u.d.v[order[i]];
 
+
 							/* scalars inline: most fields of a row */
 							if (val->type == FV_NONE)
 							{
