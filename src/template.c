@@ -195,6 +195,16 @@ fi_template_context_jsonb(FiTpl *t, Jsonb *jb)
 	return v;
 }
 
+static void
+check_context(Jsonb *ctx, const char *what)
+{
+	if (!JB_ROOT_IS_OBJECT(ctx))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the %s context must be a JSON object", what),
+				 errhint("Pass the names the %s uses as keys, e.g. '{\"doc\": {...}}'.", what)));
+}
+
 /*
  * integrations.render_template(template text, context jsonb) returns text
  */
@@ -213,11 +223,7 @@ fi_render_template(PG_FUNCTION_ARGS)
 	text	   *result;
 
 	fi_check_version();
-	if (!JB_ROOT_IS_OBJECT(ctx))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the template context must be a JSON object"),
-				 errhint("Pass the names the template uses as keys, e.g. '{\"doc\": {...}}'.")));
+	check_context(ctx, "template");
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "render_template",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
@@ -250,11 +256,7 @@ fi_eval_condition(PG_FUNCTION_ARGS)
 	bool		blank = true;
 
 	fi_check_version();
-	if (!JB_ROOT_IS_OBJECT(ctx))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the condition context must be a JSON object"),
-				 errhint("Pass the names the condition uses as keys, e.g. '{\"doc\": {...}}'.")));
+	check_context(ctx, "condition");
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "eval_condition",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);

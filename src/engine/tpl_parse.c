@@ -1258,6 +1258,37 @@ find_tag(P *p, size_t i)
 	return p->n;
 }
 
+/*
+ * "a, b, c" without parentheses (for targets' iterables, set values, print):
+ * first is already parsed; more items follow each ','.  A trailing ',' is
+ * allowed where trailing_ok (before '}}').
+ */
+static FiNode *
+implicit_tuple(P *p, FiNode *first, FiNode *(*item) (P *p), bool trailing_ok)
+{
+	FiNode	   *tup;
+	FiNode	   *items[64];
+	int			k = 0;
+
+	if (!is_op(p, ","))
+		return first;
+	tup = mk(p, N_TUPLE, first->pos);
+	items[k++] = first;
+	while (is_op(p, ","))
+	{
+		next(p);
+		if (trailing_ok && peek(p)->type == T_VAR_END)
+			break;
+		if (k >= 64)
+			syntax(p, peek(p)->pos, "too many items in a tuple%s", NULL);
+		items[k++] = item(p);
+	}
+	tup->nkids = k;
+	tup->kids = fi_alloc(p->t, sizeof(FiNode *) * k);
+	memcpy(tup->kids, items, sizeof(FiNode *) * k);
+	return tup;
+}
+
 static FiNode *parse_body(P *p, const char *const *ends, const char **ended);
 
 static FiNode *
@@ -1358,25 +1389,7 @@ parse_statement(P *p, int pos)
 			syntax(p, peek(p)->pos, "expected 'in', got '%s'", tokdesc(peek(p)));
 		next(p);
 		/* the iterable: no conditional expression (its 'if' filters) */
-		n->a = parse_or(p);
-		if (is_op(p, ","))
-		{
-			/* implicit tuple: for x in a, b */
-			FiNode	   *tup = mk(p, N_TUPLE, n->a->pos);
-			FiNode	   *items[64];
-			int			k = 0;
-
-			items[k++] = n->a;
-			while (is_op(p, ",") && k < 64)
-			{
-				next(p);
-				items[k++] = parse_or(p);
-			}
-			tup->nkids = k;
-			tup->kids = fi_alloc(p->t, sizeof(FiNode *) * k);
-			memcpy(tup->kids, items, sizeof(FiNode *) * k);
-			n->a = tup;
-		}
+		n->a = implicit_tuple(p, parse_or(p), parse_or, false);
 		if (is_name(p, "if"))
 		{
 			FiNode	   *f;
@@ -1421,24 +1434,7 @@ parse_statement(P *p, int pos)
 
 			next(p);
 			n->b = target;
-			n->a = parse_expr(p);
-			if (is_op(p, ","))
-			{
-				FiNode	   *tup = mk(p, N_TUPLE, n->a->pos);
-				FiNode	   *items[64];
-				int			k = 0;
-
-				items[k++] = n->a;
-				while (is_op(p, ",") && k < 64)
-				{
-					next(p);
-					items[k++] = parse_expr(p);
-				}
-				tup->nkids = k;
-				tup->kids = fi_alloc(p->t, sizeof(FiNode *) * k);
-				memcpy(tup->kids, items, sizeof(FiNode *) * k);
-				n->a = tup;
-			}
+			n->a = implicit_tuple(p, parse_expr(p), parse_expr, false);
 			expect_block_end(p);
 			return n;
 		}
@@ -1540,26 +1536,7 @@ parse_body(P *p, const char *const *ends, const char **ended)
 
 			if (peek(p)->type == T_VAR_END)
 				syntax(p, peek(p)->pos, "Expected an expression, got 'end of print statement'%s", NULL);
-			n->a = parse_expr(p);
-			if (is_op(p, ","))
-			{
-				FiNode	   *tup = mk(p, N_TUPLE, n->a->pos);
-				FiNode	   *items[64];
-				int			k = 0;
-
-				items[k++] = n->a;
-				while (is_op(p, ",") && k < 64)
-				{
-					next(p);
-					if (peek(p)->type == T_VAR_END)
-						break;
-					items[k++] = parse_expr(p);
-				}
-				tup->nkids = k;
-				tup->kids = fi_alloc(p->t, sizeof(FiNode *) * k);
-				memcpy(tup->kids, items, sizeof(FiNode *) * k);
-				n->a = tup;
-			}
+			n->a = implicit_tuple(p, parse_expr(p), parse_expr, true);
 			e = next(p);
 			if (e.type != T_VAR_END)
 				syntax(p, e.pos, "expected token 'end of print statement', got '%s'", tokdesc(&e));
