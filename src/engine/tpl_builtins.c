@@ -2126,7 +2126,7 @@ fi_percent_format(FiTpl *t, FiVal *fmt, FiVal *args, int pos)
 		int			k = 0;
 		char		conv;
 		FiVal	   *v;
-		char		tmp[512];
+		char		tmp[1400];	/* %999.999f of 1e50 fits */
 
 		if (f[i] != '%')
 		{
@@ -2145,13 +2145,27 @@ fi_percent_format(FiTpl *t, FiVal *fmt, FiVal *args, int pos)
 		spec[k++] = '%';
 		while (i < n && strchr("-+ #0", f[i]) && k < 8)
 			spec[k++] = f[i++];
-		while (i < n && isdigit((unsigned char) f[i]) && k < 16)
-			spec[k++] = f[i++];
-		if (i < n && f[i] == '.')
 		{
-			spec[k++] = f[i++];
-			while (i < n && isdigit((unsigned char) f[i]) && k < 24)
+			/* width and precision: at most 3 digits each (up to 999) */
+			int			nd = 0;
+
+			while (i < n && isdigit((unsigned char) f[i]))
+			{
+				if (++nd > 3)
+					fi_throw(t, FI_TPL_EVALUE, pos, "'%%' format width is too large");
 				spec[k++] = f[i++];
+			}
+			if (i < n && f[i] == '.')
+			{
+				spec[k++] = f[i++];
+				nd = 0;
+				while (i < n && isdigit((unsigned char) f[i]))
+				{
+					if (++nd > 3)
+						fi_throw(t, FI_TPL_EVALUE, pos, "'%%' format precision is too large");
+					spec[k++] = f[i++];
+				}
+			}
 		}
 		if (i >= n)
 			fi_throw(t, FI_TPL_EVALUE, pos, "incomplete format");

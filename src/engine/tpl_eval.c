@@ -482,6 +482,9 @@ repeat(FiTpl *t, FiVal *seq, int64_t times, int pos)
 {
 	if (times < 0)
 		times = 0;
+	/* nothing times anything is nothing (and no loop of a trillion turns) */
+	if (times == 0 || (seq->type == FV_STR ? seq->u.s.n == 0 : seq->u.l.n == 0))
+		return seq->type == FV_STR ? t->empty : fi_mklist(t, seq->type, 0);
 	if (seq->type == FV_STR)
 	{
 		FiBuf		b = {0};

@@ -127,6 +127,7 @@ CASES = [
     (T, '{{ "  padded  " | trim }}|{{ "xxhixx" | trim("x") }}|{{ "hello" | capitalize }}|{{ "HELLO wORLD" | capitalize }}', "none"),
     (T, '{{ "a-b-c" | replace("-", "+") }} {{ "aaa" | replace("a", "b", 2) }} {{ "abc" | replace("", "-") }}', "none"),
     (T, '{{ "x" ~ 1 ~ 2.5 ~ none ~ true }} {{ "a" + "b" }} {{ "ab" * 3 }} {{ 2 * "xy" }}', "none"),
+    (T, '{{ [] * 2444444444444 }} {{ "" * 99999999999 }} {{ [1] * 0 }} {{ "ab" * -3 }}|{{ (1, 2) * 2 }}', "none"),
     (T, '{{ "hello"[1] }} {{ "hello"[-1] }} {{ "hello"[1:3] }} {{ "hello"[::2] }} {{ "hello"[::-1] }} {{ "h\u00e9llo"[1:] }}', "none"),
     (T, '{{ "Caf\u00e9 \U0001F680"[5] }} {{ "Caf\u00e9 \U0001F680" | length }} {{ "Caf\u00e9 \U0001F680" | list }}', "none"),
     (T, '{{ "a,b,,c".split(",") }} {{ " a  b ".split() }} {{ "a b c".split(" ", 1) }} {{ "-".join(["x", "y"]) }}', "none"),
