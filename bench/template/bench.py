@@ -95,10 +95,6 @@ def main():
     compiled = oracle.ENV.from_string(TEMPLATE)
     compiled.render(jctx)
 
-    def best(fn, reps=5):
-        # the best of a few repetitions, as timeit does: the machine is shared
-        return min(fn() for _ in range(reps))
-
     def j_render_once():
         t0 = time.perf_counter()
         for _ in range(n):
@@ -118,14 +114,18 @@ def main():
                              check=True).stdout.decode().split()
         return float(out[1] if flag == "-r" else out[0]) / reps
 
-    j_render = best(j_render_once)
-    j_frappe = best(j_frappe_once)
-    ours_t = best(lambda: ours("-r"))
-    ours_full = best(lambda: ours("-n"), reps=3)
+    # interleaved rounds, the best of each side: the machine's speed drifts
+    jr, jf, orr, of = [], [], [], []
+    for _ in range(7):
+        jr.append(j_render_once())
+        orr.append(ours("-r"))
+        jf.append(j_frappe_once())
+        of.append(ours("-n"))
+    j_render, j_frappe, ours_t, ours_full = min(jr), min(jf), min(orr), min(of)
 
     print(f"bench/template: Sales Invoice, {len(ctx['doc']['items'])} item rows of "
           f"{len(ctx['doc']['items'][0])} fields, body {len(theirs)} bytes")
-    print("  (each figure: the best of 5 runs of n renders)")
+    print("  (each figure: the best of 7 interleaved runs of n renders)")
     print(f"  Jinja2 render (compiled once)   {j_render * 1e6:9.1f} us/render  (n={n})")
     print(f"  Jinja2 as Frappe (from_string)  {j_frappe * 1e6:9.1f} us/render  (n={n})")
     print(f"  engine (parse + render)          {ours_t * 1e6:9.1f} us/render  (n={reps})")
