@@ -19,9 +19,11 @@ OBJS = \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \
 	src/engine/tpl_value.o \
+	src/engine/tpl_text.o \
 	src/engine/tpl_parse.o \
 	src/engine/tpl_eval.o \
 	src/engine/tpl_lib.o \
+	src/engine/tpl_filters.o \
 	src/engine/tpl_builtins.o
 
 # versioned install and upgrade scripts: sql/frappe_integrations--*.sql
@@ -69,8 +71,8 @@ test/unit/pyfloat_driver: test/unit/pyfloat_driver.c src/engine/pyjson.c src/eng
 		src/engine/pyjson.c -lm
 
 # the template engine, also built alone for the driver, benchmark and fuzzer
-TPL_SRCS = src/engine/tpl_value.c src/engine/tpl_parse.c src/engine/tpl_eval.c \
-	src/engine/tpl_lib.c src/engine/tpl_builtins.c src/engine/pyjson.c
+TPL_SRCS = src/engine/tpl_value.c src/engine/tpl_text.c src/engine/tpl_parse.c src/engine/tpl_eval.c \
+	src/engine/tpl_lib.c src/engine/tpl_filters.c src/engine/tpl_builtins.c src/engine/pyjson.c
 
 test/template/tpl_driver: test/template/tpl_driver.c $(TPL_SRCS) src/engine/*.h
 	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ \

@@ -4,10 +4,12 @@
  *		limits, error), the syntax tree, and the calls the four parts of the
  *		engine make of each other:
  *
- *		tpl_value.c  session, arena, values, Python's str/repr/==/<, JSON
+ *		tpl_value.c  session, arena, values, ==, <, buffers, UTF-8, dates
+ *		tpl_text.c   str(), repr(), JSON out and in, as CPython
  *		tpl_parse.c  lexer and parser (Jinja templates, Python expressions)
  *		tpl_eval.c   evaluation of expressions and template statements
- *		tpl_lib.c    filters, tests, globals, utils.*, methods, dates
+ *		tpl_lib.c    utils.* helpers, conversions (flt, cint, cstr, round)
+ *		tpl_filters.c, tpl_builtins.c  filters and tests; globals, methods
  *
  * Errors inside the engine longjmp to the entry point (fi_tpl_render and
  * friends), which turns them into a return code; all memory is in the arena,
@@ -17,6 +19,7 @@
 #define FI_TPL_INT_H
 
 #include <setjmp.h>
+#include <string.h>
 #include "engine/tpl.h"
 
 typedef enum FiType
@@ -236,6 +239,7 @@ extern FiVal *fi_mkundef_item(FiTpl *t, FiVal *obj, FiVal *key);
 extern FiVal *fi_mkundef_hint(FiTpl *t, const char *hint);
 extern FiVal *fi_mkfunc(FiTpl *t, const FiFunc *f, FiVal *self);
 extern void fi_list_push(FiTpl *t, FiVal *l, FiVal *v);
+extern int	fi_dict_find_str(FiVal *d, const char *s, size_t n);
 extern FiVal *fi_dict_get(FiVal *d, FiVal *key);
 extern FiVal *fi_dict_getc(FiVal *d, const char *key);
 extern void fi_dict_put(FiTpl *t, FiVal *d, FiVal *key, FiVal *v);
@@ -255,7 +259,28 @@ typedef struct FiBuf
 	size_t		n,
 				cap;
 } FiBuf;
+extern void fi_buf_grow(FiTpl *t, FiBuf *b, size_t need);
 extern void fi_buf_put(FiTpl *t, FiBuf *b, const char *s, size_t n);
+
+/* room for n more bytes (and a NUL) at b->p + b->n */
+static inline char *
+fi_buf_reserve(FiTpl *t, FiBuf *b, size_t n)
+{
+	if (b->n + n + 1 > b->cap)
+		fi_buf_grow(t, b, b->n + n + 1);
+	return b->p + b->n;
+}
+
+/* append n bytes known to the caller (separators, literals) */
+static inline void
+fi_buf_lit(FiTpl *t, FiBuf *b, const char *s, size_t n)
+{
+	char	   *w = fi_buf_reserve(t, b, n);
+
+	memcpy(w, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
 extern void fi_buf_putc(FiTpl *t, FiBuf *b, char c);
 extern void fi_buf_puts(FiTpl *t, FiBuf *b, const char *s);
 extern void fi_str_into(FiTpl *t, FiBuf *b, FiVal *v);
@@ -283,6 +308,7 @@ extern size_t fi_utf8_invalid_at(const char *s, size_t n);
 extern int	fi_utf8_next(const char *s, size_t n, size_t *i); /* cp or -1 */
 extern void fi_utf8_put(FiTpl *t, FiBuf *b, uint32_t cp);
 extern bool fi_uni_isspace(uint32_t cp);
+extern bool fi_uni_isprintable(uint32_t cp);	/* str.isprintable */
 extern bool fi_uni_isword(uint32_t cp);	/* re's \w */
 extern FiVal *fi_str_case(FiTpl *t, FiVal *s, int upper);
 
@@ -334,6 +360,17 @@ extern FiVal *fi_ns_attr(FiTpl *t, const FiNs *ns, const char *name);
 extern FiVal *fi_date_attr(FiTpl *t, FiVal *v, const char *name);
 extern FiVal *fi_arg(FiTpl *t, FiArgs *a, int idx, const char *kw, FiVal *dflt);
 extern void fi_args_max(FiTpl *t, FiArgs *a, int maxpos, const char *const *kws);
+/* tpl_filters.c: shared with tpl_builtins.c */
+extern void fi_need_str(FiTpl *t, FiVal *v, const char *what, int pos);
+extern FiVal *fi_as_list(FiTpl *t, FiVal *v, int pos);
+extern int64_t fi_py_len(FiTpl *t, FiVal *v, int pos);
+extern FiVal *fi_filter_abs(FiTpl *t, FiVal *v, FiArgs *a);
+extern FiVal *fi_filter_capitalize(FiTpl *t, FiVal *v, FiArgs *a);
+extern FiVal *fi_filter_items(FiTpl *t, FiVal *v, FiArgs *a);
+extern FiVal *fi_minmax(FiTpl *t, FiVal **items, int n, bool want_max, int pos, bool ci);
+extern void fi_sort_items(FiTpl *t, FiVal **items, int n, FiVal *attr, bool ci, bool reverse, int pos);
+extern FiVal *fi_str_replace(FiTpl *t, FiVal *s, FiVal *old, FiVal *new, int64_t count);
+extern FiVal *fi_str_strip(FiTpl *t, FiVal *s, FiVal *chars, bool left, bool right);
 extern FiVal *fi_percent_format(FiTpl *t, FiVal *fmt, FiVal *args, int pos);
 extern FiVal *fi_py_round(FiTpl *t, FiVal *v, FiVal *nd, int pos);
 
