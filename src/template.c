@@ -74,22 +74,32 @@ site_time_zone(void)
 
 /*
  * now() of the transaction on the site's wall clock, as microseconds since
- * 1970-01-01 00:00 of that clock.
+ * 1970-01-01 00:00 of that clock.  Looked up once per transaction (a change
+ * of System Settings' time_zone shows from the next transaction on).
  */
 int64
 fi_site_now_usec(void)
 {
+	/* once per transaction: a query rendering many rows asks many times */
+	static TimestampTz cached_for = 0;
+	static int64 cached = 0;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	char	   *zone = site_time_zone();
-	pg_tz	   *tz = pg_tzset(zone);
+	char	   *zone;
+	pg_tz	   *tz;
 	struct pg_tm tm;
 	fsec_t		fsec;
 	int			offset = 0;
 	int64		local = now;
 
+	if (now == cached_for && cached_for != 0)
+		return cached;
+	zone = site_time_zone();
+	tz = pg_tzset(zone);
 	if (tz != NULL && timestamp2tm(now, &offset, &tm, &fsec, NULL, tz) == 0)
 		local = now - (int64) offset * USECS_PER_SEC;
-	return local + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	cached = local + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	cached_for = now;
+	return cached;
 }
 
 /*
