@@ -857,15 +857,9 @@ fi_date_attr(FiTpl *t, FiVal *v, const char *name)
 {
 	if (v->type == FV_TDELTA)
 	{
-		int64_t		day = 86400000000LL;
-		int64_t		days = v->u.td / day,
-					rest = v->u.td % day;
+		int64_t		rest;
+		int64_t		days = fi_split_usec(v->u.td, &rest);
 
-		if (rest < 0)
-		{
-			rest += day;
-			days--;
-		}
 		if (strcmp(name, "days") == 0)
 			return fi_mkint(t, days);
 		if (strcmp(name, "seconds") == 0)

@@ -694,33 +694,25 @@ fi_binop(FiTpl *t, int op, FiVal *a, FiVal *b, int pos)
 				if (b->type == FV_DATE)
 				{
 					/* date + timedelta uses whole days only */
-					int64_t		days = a->u.td / 86400000000LL;
+					int64_t		rest;
+					int64_t		days = fi_split_usec(a->u.td, &rest);
 
-					if (a->u.td % 86400000000LL < 0)
-						days--;
 					return fi_mkdate(t, (int32_t) (b->u.dt.ord + days));
 				}
 				if (b->type == FV_DATETIME)
 				{
-					int64_t		total = b->u.dt.usec + a->u.td;
-					int64_t		day = 86400000000LL;
-					int64_t		d = total / day,
-								r = total % day;
+					int64_t		r;
+					int64_t		d = fi_split_usec(b->u.dt.usec + a->u.td, &r);
 
-					if (r < 0)
-					{
-						r += day;
-						d--;
-					}
 					return fi_mkdatetime(t, (int32_t) (b->u.dt.ord + d), r);
 				}
 			}
 			break;
 		case OP_SUB:
 			if (a->type == FV_DATE && b->type == FV_DATE)
-				return fi_mktdelta(t, (int64_t) (a->u.dt.ord - b->u.dt.ord) * 86400000000LL);
+				return fi_mktdelta(t, (int64_t) (a->u.dt.ord - b->u.dt.ord) * FI_USEC_PER_DAY);
 			if (a->type == FV_DATETIME && b->type == FV_DATETIME)
-				return fi_mktdelta(t, (int64_t) (a->u.dt.ord - b->u.dt.ord) * 86400000000LL +
+				return fi_mktdelta(t, (int64_t) (a->u.dt.ord - b->u.dt.ord) * FI_USEC_PER_DAY +
 								   a->u.dt.usec - b->u.dt.usec);
 			if (b->type == FV_TDELTA && (a->type == FV_DATE || a->type == FV_DATETIME ||
 										 a->type == FV_TDELTA))

@@ -572,13 +572,15 @@ fi_filter_capitalize(FiTpl *t, FiVal *v, FiArgs *a)
 	return fi_mkstr_buf(t, &b);
 }
 
-static FiVal *
-f_escape(FiTpl *t, FiVal *v, FiArgs *a)
+/*
+ * & < > escaped, and " and ' as given: Jinja's escape writes &#34; &#39;,
+ * frappe.utils.escape_html &quot; &apos;.
+ */
+FiVal *
+fi_html_escape(FiTpl *t, FiVal *s, const char *quot, const char *apos)
 {
-	FiVal	   *s = fi_soft_str(t, v);
 	FiBuf		b = {0};
 
-	fi_args_max(t, a, 0, NULL);
 	for (size_t i = 0; i < s->u.s.n; i++)
 		switch (s->u.s.p[i])
 		{
@@ -592,15 +594,22 @@ f_escape(FiTpl *t, FiVal *v, FiArgs *a)
 				fi_buf_puts(t, &b, "&gt;");
 				break;
 			case '"':
-				fi_buf_puts(t, &b, "&#34;");
+				fi_buf_puts(t, &b, quot);
 				break;
 			case '\'':
-				fi_buf_puts(t, &b, "&#39;");
+				fi_buf_puts(t, &b, apos);
 				break;
 			default:
 				fi_buf_putc(t, &b, s->u.s.p[i]);
 		}
 	return fi_mkstr_buf(t, &b);
+}
+
+static FiVal *
+f_escape(FiTpl *t, FiVal *v, FiArgs *a)
+{
+	fi_args_max(t, a, 0, NULL);
+	return fi_html_escape(t, fi_soft_str(t, v), "&#34;", "&#39;");
 }
 
 static void
@@ -1147,11 +1156,6 @@ fi_apply_test(FiTpl *t, const char *name, FiVal *v, FiArgs *a)
 		return !fi_eq(t, v, arg);
 	if (IS("in"))
 	{
-		FiArgs		sub = *a;
-		FiVal	   *av[1] = {v};
-
-		(void) sub;
-		(void) av;
 		if (arg->type == FV_STR || arg->type == FV_LIST || arg->type == FV_TUPLE ||
 			arg->type == FV_DICT)
 		{

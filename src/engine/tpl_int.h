@@ -313,6 +313,24 @@ extern bool fi_uni_isword(uint32_t cp);	/* re's \w */
 extern FiVal *fi_str_case(FiTpl *t, FiVal *s, int upper);
 
 /* dates (proleptic Gregorian, Python's ordinals) */
+#define FI_USEC_PER_DAY INT64_C(86400000000)
+
+/* us as whole days, floored as Python does, and the microseconds left */
+static inline int64_t
+fi_split_usec(int64_t us, int64_t *rest)
+{
+	int64_t		d = us / FI_USEC_PER_DAY,
+				r = us % FI_USEC_PER_DAY;
+
+	if (r < 0)
+	{
+		r += FI_USEC_PER_DAY;
+		d--;
+	}
+	*rest = r;
+	return d;
+}
+
 extern int32_t fi_ymd_to_ord(int y, int m, int d);
 extern void fi_ord_to_ymd(int32_t ord, int *y, int *m, int *d);
 extern int	fi_days_in_month(int y, int m);
@@ -362,6 +380,7 @@ extern FiVal *fi_arg(FiTpl *t, FiArgs *a, int idx, const char *kw, FiVal *dflt);
 extern void fi_args_max(FiTpl *t, FiArgs *a, int maxpos, const char *const *kws);
 /* tpl_filters.c: shared with tpl_builtins.c */
 extern void fi_need_str(FiTpl *t, FiVal *v, const char *what, int pos);
+extern FiVal *fi_html_escape(FiTpl *t, FiVal *s, const char *quot, const char *apos);
 extern FiVal *fi_as_list(FiTpl *t, FiVal *v, int pos);
 extern int64_t fi_py_len(FiTpl *t, FiVal *v, int pos);
 extern FiVal *fi_filter_abs(FiTpl *t, FiVal *v, FiArgs *a);

@@ -377,16 +377,9 @@ frappe_rounded(FiTpl *t, double num, int64_t precision, const char *method, int 
 static int64_t
 now_local(FiTpl *t, int32_t *ord)
 {
-	int64_t		us = t->opt.now_usec;
-	int64_t		day = 86400000000LL;
-	int64_t		d = us / day,
-				r = us % day;
+	int64_t		r;
+	int64_t		d = fi_split_usec(t->opt.now_usec, &r);
 
-	if (r < 0)
-	{
-		r += day;
-		d--;
-	}
 	*ord = (int32_t) (fi_ymd_to_ord(1970, 1, 1) + d);
 	return r;
 }
@@ -708,29 +701,13 @@ add_to_date(FiTpl *t, FiVal *date, FiVal *years, FiVal *months, FiVal *weeks,
 		fi_throw(t, FI_TPL_EVALUE, pos, "date value out of range");
 	{
 		int64_t		delta = (int64_t) nearbyint(td_us);
-		int64_t		day = 86400000000LL;
+		int64_t		r;
 
 		if (!is_dt && !has_time)
-		{
-			/* date + timedelta: whole days only */
-			int64_t		dd = delta / day;
-
-			if (delta % day < 0)
-				dd--;
-			ord += (int32_t) dd;
-		}
+			ord += (int32_t) fi_split_usec(delta, &r);	/* date: whole days only */
 		else
 		{
-			int64_t		tot = us + delta;
-			int64_t		dd = tot / day,
-						r = tot % day;
-
-			if (r < 0)
-			{
-				r += day;
-				dd--;
-			}
-			ord += (int32_t) dd;
+			ord += (int32_t) fi_split_usec(us + delta, &r);
 			us = r;
 			is_dt = true;
 		}
@@ -1027,34 +1004,10 @@ static FiVal *
 u_escape_html(FiTpl *t, FiVal *self, FiArgs *a)
 {
 	FiVal	   *s = fi_need(t, a, 0, "text");
-	FiBuf		b = {0};
 
 	if (s->type != FV_STR)
 		return s;
-	for (size_t i = 0; i < s->u.s.n; i++)
-	{
-		switch (s->u.s.p[i])
-		{
-			case '&':
-				fi_buf_puts(t, &b, "&amp;");
-				break;
-			case '"':
-				fi_buf_puts(t, &b, "&quot;");
-				break;
-			case '\'':
-				fi_buf_puts(t, &b, "&apos;");
-				break;
-			case '>':
-				fi_buf_puts(t, &b, "&gt;");
-				break;
-			case '<':
-				fi_buf_puts(t, &b, "&lt;");
-				break;
-			default:
-				fi_buf_putc(t, &b, s->u.s.p[i]);
-		}
-	}
-	return fi_mkstr_buf(t, &b);
+	return fi_html_escape(t, s, "&quot;", "&apos;");
 }
 
 static FiVal *

@@ -68,7 +68,6 @@ is_ws(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-static const char *const ops3[] = {NULL};
 static const char *const ops2[] = {"**", "//", "==", "!=", "<=", ">=", NULL};
 static const char ops1[] = "+-*/%~()[]{},.:|=<>";
 
@@ -378,7 +377,6 @@ lex(P *p, Tok *tk)
 				p->i += 2;
 				return;
 			}
-		(void) ops3;
 		if (strchr(ops1, c))
 		{
 			char	   *o = fi_alloc(p->t, 2);
@@ -956,32 +954,35 @@ parse_pow(P *p)
 	return left;
 }
 
+/* one left-associative level of binary operators: ops[i] is written syms[i] */
 static FiNode *
-parse_math2(P *p)
+parse_level(P *p, FiNode *(*operand) (P *p), const char *const *syms, const int *ops)
 {
-	FiNode	   *left = parse_pow(p);
+	FiNode	   *left = operand(p);
 
 	for (;;)
 	{
-		int			op;
+		int			k = 0;
 
-		if (is_op(p, "*"))
-			op = OP_MUL;
-		else if (is_op(p, "/"))
-			op = OP_DIV;
-		else if (is_op(p, "//"))
-			op = OP_FLOORDIV;
-		else if (is_op(p, "%"))
-			op = OP_MOD;
-		else
-			break;
+		while (syms[k] && !is_op(p, syms[k]))
+			k++;
+		if (!syms[k])
+			return left;
 		{
 			int			pos = next(p).pos;
 
-			left = mkbin(p, N_BINOP, op, left, parse_pow(p), pos);
+			left = mkbin(p, N_BINOP, ops[k], left, operand(p), pos);
 		}
 	}
-	return left;
+}
+
+static FiNode *
+parse_math2(P *p)
+{
+	static const char *const syms[] = {"*", "/", "//", "%", NULL};
+	static const int ops[] = {OP_MUL, OP_DIV, OP_FLOORDIV, OP_MOD};
+
+	return parse_level(p, parse_pow, syms, ops);
 }
 
 static FiNode *
@@ -1002,25 +1003,10 @@ parse_concat(P *p)
 static FiNode *
 parse_math1(P *p)
 {
-	FiNode	   *left = parse_concat(p);
+	static const char *const syms[] = {"+", "-", NULL};
+	static const int ops[] = {OP_ADD, OP_SUB};
 
-	for (;;)
-	{
-		int			op;
-
-		if (is_op(p, "+"))
-			op = OP_ADD;
-		else if (is_op(p, "-"))
-			op = OP_SUB;
-		else
-			break;
-		{
-			int			pos = next(p).pos;
-
-			left = mkbin(p, N_BINOP, op, left, parse_concat(p), pos);
-		}
-	}
-	return left;
+	return parse_level(p, parse_concat, syms, ops);
 }
 
 static FiNode *

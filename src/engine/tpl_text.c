@@ -116,16 +116,10 @@ static void
 str_tdelta(FiTpl *t, FiBuf *b, int64_t td)
 {
 	/* Python normalises to days (may be negative) + 0 <= seconds < 86400 */
-	int64_t		day = 86400LL * 1000000;
-	int64_t		days = td / day;
-	int64_t		rest = td % day;
+	int64_t		rest;
+	int64_t		days = fi_split_usec(td, &rest);
 	char		tmp[64];
 
-	if (rest < 0)
-	{
-		rest += day;
-		days--;
-	}
 	if (days)
 	{
 		snprintf(tmp, sizeof(tmp), "%lld day%s, ", (long long) days,
@@ -347,16 +341,10 @@ fi_repr_into(FiTpl *t, FiBuf *b, FiVal *v)
 			}
 		case FV_TDELTA:
 			{
-				int64_t		day = 86400LL * 1000000;
-				int64_t		days = v->u.td / day,
-							rest = v->u.td % day;
+				int64_t		rest;
+				int64_t		days = fi_split_usec(v->u.td, &rest);
 				const char *sep = "";
 
-				if (rest < 0)
-				{
-					rest += day;
-					days--;
-				}
 				fi_buf_puts(t, b, "datetime.timedelta(");
 				if (days)
 				{
@@ -408,7 +396,8 @@ static const char hexdig[] = "0123456789abcdef";
 
 /*
  * A JSON string as Python writes it with ensure_ascii: runs of plain bytes
- * are copied at once; everything else is escaped (\uXXXX, surrogate pairs).
+ * are copied at once; everything else is escaped as \u plus four hex digits
+ * (a surrogate pair above U+FFFF).
  */
 static void
 json_str(FiTpl *t, FiBuf *b, const char *s, size_t n, bool html_safe, uint8_t *plain_out)
@@ -575,8 +564,6 @@ json_newline(FiTpl *t, FiBuf *b, const FiJsonStyle *st, int level)
 		fi_buf_putc(t, b, ' ');
 }
 
-static int	json_level;
-
 static int
 key_cmp_sort(FiTpl *t, FiVal *a, FiVal *b)
 {
@@ -630,7 +617,6 @@ sort_order(FiTpl *t, FiVal **keys, int *order, int *tmp, int lo, int hi)
 static void
 json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int pos)
 {
-	char		tmp[64];
 	const char *item_sep = (st->indent >= 0 || st->compact_item) ? "," : ", ";
 	size_t		sep_len = item_sep[1] ? 2 : 1;
 
@@ -654,7 +640,6 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 
 				b->n += fi_pyjson_float(v->u.f, w);
 				b->p[b->n] = '\0';
-				(void) tmp;
 				return;
 			}
 		case FV_STR:
@@ -870,7 +855,6 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 void
 fi_json_into(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int pos)
 {
-	(void) json_level;
 	json_value(t, b, v, st, 0, pos);
 }
 
@@ -1006,7 +990,7 @@ jp_string(JP *p)
 					int			cp = jp_hex4(p, p->i + 1);
 
 					if (cp < 0)
-						jp_fail(p, "Invalid \\uXXXX escape");
+						jp_fail(p, "Invalid \\u escape: four hex digits expected");
 					p->i += 4;
 					if (cp >= 0xD800 && cp <= 0xDBFF && p->i + 2 < p->n &&
 						p->s[p->i + 1] == '\\' && p->s[p->i + 2] == 'u')
