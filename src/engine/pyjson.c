@@ -144,50 +144,58 @@ short_decimal(double a, char *out)
 			return -1;
 		if (hits == 1)
 		{
-			/* the digits of c, right to left, with the point k from the end */
+			/*
+			 * The digits of c, right to left, straight into out with the
+			 * point k from the end (no staging buffer: a copy of it cost
+			 * more than the digits).
+			 */
 			static const char d2[] =
 				"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
 				"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 				"8081828384858687888990919293949596979899";
 			uint64_t	c = (uint64_t) hit;
-			char		tmp[48];
-			int			n = sizeof(tmp),
+			int			nd = 1,
+						ip,
 						o,
 						i = 0;
+			char	   *w;
 
+			for (uint64_t x = 10; x <= c && nd < 19; x *= 10)
+				nd++;
+			ip = nd - k;		/* digits before the point; "0." when none */
+			o = (ip > 0 ? ip : 1) + 1 + k;
+			w = out + o;
+			*w = '\0';
 			/* two digits at a time: the divisions form one chain */
 			for (; i + 2 <= k; i += 2)
 			{
 				int			r = (int) (c % 100);
 
 				c /= 100;
-				tmp[--n] = d2[2 * r + 1];
-				tmp[--n] = d2[2 * r];
+				*--w = d2[2 * r + 1];
+				*--w = d2[2 * r];
 			}
 			if (i < k)
 			{
-				tmp[--n] = (char) ('0' + c % 10);
+				*--w = (char) ('0' + c % 10);
 				c /= 10;
 			}
-			tmp[--n] = '.';
+			*--w = '.';
 			while (c >= 100)
 			{
 				int			r = (int) (c % 100);
 
 				c /= 100;
-				tmp[--n] = d2[2 * r + 1];
-				tmp[--n] = d2[2 * r];
+				*--w = d2[2 * r + 1];
+				*--w = d2[2 * r];
 			}
 			if (c >= 10)
 			{
-				tmp[--n] = d2[2 * c + 1];
-				tmp[--n] = d2[2 * c];
+				*--w = d2[2 * c + 1];
+				*--w = d2[2 * c];
 			}
 			else
-				tmp[--n] = (char) ('0' + c);
-			o = (int) sizeof(tmp) - n;
-			memcpy(out, tmp + n, o);
-			out[o] = '\0';
+				*--w = (char) ('0' + c);
 			return o;
 		}
 	}

@@ -210,6 +210,8 @@ struct FiTpl
 	/* sort_keys: the last key set sorted, and its order (child rows share) */
 	FiVal	  **sorted_keys;
 	int		   *sorted_order;
+	const char **sorted_jk;		/* the keys' "key": forms, in that order */
+	int		   *sorted_jkn;
 	int			sorted_n;
 	FiScope    *scope;
 	FiVal	   *smallints;		/* -5 .. 256 (as CPython), made on first use */
@@ -229,6 +231,8 @@ extern void fi_step(FiTpl *t, int pos);
 /* values */
 extern FiVal *fi_new(FiTpl *t, int type);
 extern FiVal *fi_mkstr(FiTpl *t, const char *s, size_t n);
+extern void fi_str_classify(FiVal *v);	/* set json_plain (context values) */
+extern FiVal *fi_intern_key(FiTpl *t, const char *s, size_t n);
 extern FiVal *fi_mkcstr(FiTpl *t, const char *s);
 extern FiVal *fi_mkint(FiTpl *t, int64_t i);
 extern FiVal *fi_mkfloat(FiTpl *t, double f);

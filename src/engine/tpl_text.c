@@ -394,20 +394,12 @@ fi_to_str(FiTpl *t, FiVal *v)
 static const char hexdig[] = "0123456789abcdef";
 
 
-/*
- * A JSON string as Python writes it with ensure_ascii: runs of plain bytes
- * are copied at once; everything else is escaped as \u plus four hex digits
- * (a surrogate pair above U+FFFF).
- */
-static void
-json_str(FiTpl *t, FiBuf *b, const char *s, size_t n, bool html_safe, uint8_t *plain_out)
+/* [html_safe][byte]: bytes JSON (and Jinja's tojson) copy as they are */
+static const uint8_t *
+json_plain_table(bool html_safe)
 {
 	static bool init;
-	static uint8_t plain[2][256];	/* [html_safe][byte]: copied as is */
-	const unsigned char *u = (const unsigned char *) s;
-	const uint8_t *pl;
-	size_t		i = 0;
-	char	   *w;
+	static uint8_t plain[2][256];
 
 	if (!init)
 	{
@@ -417,19 +409,77 @@ json_str(FiTpl *t, FiBuf *b, const char *s, size_t n, bool html_safe, uint8_t *p
 					!(h && (c == '<' || c == '>' || c == '&' || c == '\''));
 		init = true;
 	}
-	pl = plain[html_safe ? 1 : 0];
+	return plain[html_safe ? 1 : 0];
+}
+
+/*
+ * Note on a str value whether JSON output copies it as it is (json_plain 1,
+ * also under tojson's html-safe escaping) or must escape something (2).
+ * Done once where context values are made (JSON text, the builders), so that
+ * rendering reads the flag and never writes to a value it did not make.
+ */
+void
+fi_str_classify(FiVal *v)
+{
+	const uint8_t *pl = json_plain_table(true);
+	const unsigned char *u = (const unsigned char *) v->u.s.p;
+	size_t		i = 0,
+				n = v->u.s.n;
+
+	while (i < n && pl[u[i]])
+		i++;
+	v->json_plain = i == n ? 1 : 2;
+}
+
+/*
+ * The one str value per key text of a session's context dicts (rows of a
+ * table share their keys: less memory, and the sorted-key order of one row
+ * serves the next).  A key JSON copies as it is also carries its encoded
+ * form, "key": , padded for 8-byte copies.
+ */
+FiVal *
+fi_intern_key(FiTpl *t, const char *s, size_t n)
+{
+	FiVal	   *k;
+	int			ix;
+
+	if (t->interned == NULL)
+		t->interned = fi_new(t, FV_DICT);
+	ix = fi_dict_find_str(t->interned, s, n);
+	if (ix >= 0)
+		return t->interned->u.d.k[ix];
+	k = fi_mkstr(t, s, n);
+	fi_str_classify(k);
+	if (k->json_plain == 1)
+	{
+		char	   *e = fi_alloc(t, n + 4 + 8);
+
+		e[0] = '"';
+		memcpy(e + 1, s, n);
+		memcpy(e + 1 + n, "\": ", 3);
+		k->u.s.jk = e;
+		k->u.s.jkn = n + 4;
+	}
+	fi_dict_put(t, t->interned, k, k);
+	return k;
+}
+
+/*
+ * A JSON string as Python writes it with ensure_ascii: runs of plain bytes
+ * are copied at once; everything else is escaped as \u plus four hex digits
+ * (a surrogate pair above U+FFFF).
+ */
+static void
+json_str(FiTpl *t, FiBuf *b, const char *s, size_t n, bool html_safe)
+{
+	const unsigned char *u = (const unsigned char *) s;
+	const uint8_t *pl = json_plain_table(html_safe);
+	size_t		i = 0;
+	char	   *w;
+
 	/* the common case: nothing to escape */
 	while (i < n && pl[u[i]])
 		i++;
-	if (i == n && plain_out)
-	{
-		/* plain for the html-safe table too? then for both */
-		size_t		k = 0;
-
-		while (k < n && plain[1][u[k]])
-			k++;
-		*plain_out = k == n ? 1 : 2;
-	}
 	if (i == n)
 	{
 		/*
@@ -556,6 +606,27 @@ json_str(FiTpl *t, FiBuf *b, const char *s, size_t n, bool html_safe, uint8_t *p
 	b->p[b->n] = '\0';
 }
 
+/* a str value: copied at once when made known to need no escapes */
+static inline void
+json_strval(FiTpl *t, FiBuf *b, FiVal *v, bool html_safe)
+{
+	size_t		n = v->u.s.n;
+	char	   *w;
+
+	if (v->json_plain != 1)
+	{
+		json_str(t, b, v->u.s.p, n, html_safe);
+		return;
+	}
+	/* 8-byte steps: the arena pads every string past its NUL */
+	w = fi_buf_reserve(t, b, n + 2 + 8);
+	w[0] = '"';
+	for (size_t j = 0; j < n; j += 8)
+		memcpy(w + 1 + j, v->u.s.p + j, 8);
+	w[n + 1] = '"';
+	b->n += n + 2;
+}
+
 static void
 json_newline(FiTpl *t, FiBuf *b, const FiJsonStyle *st, int level)
 {
@@ -643,7 +714,7 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 				return;
 			}
 		case FV_STR:
-			json_str(t, b, v->u.s.p, v->u.s.n, st->html_safe, NULL);
+			json_strval(t, b, v, st->html_safe);
 			return;
 		case FV_LIST:
 		case FV_TUPLE:
@@ -672,7 +743,10 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 		case FV_DICT:
 			{
 				int			n = v->u.d.n;
-				int		   *order;
+				FiVal	  **keys = v->u.d.k;
+				const int  *order = NULL;	/* NULL: as inserted */
+				const char *const *jks = NULL;	/* in order: "key": or NULL */
+				const int  *jkns = NULL;
 
 				if (v->is_ns)
 					break;
@@ -685,54 +759,58 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 					fi_throw(t, FI_TPL_ELIMIT, pos, "value nested more than %d deep", t->opt.max_depth);
 				t->steps += n;
 				fi_step(t, pos);
-				order = fi_alloc(t, sizeof(int) * n);
-				for (int i = 0; i < n; i++)
-					order[i] = i;
 				if (st->sort_keys)
 				{
-					/* the same key objects as last time: the same order */
-					if (t->sorted_n == n && t->sorted_keys &&
-						memcmp(t->sorted_keys, v->u.d.k, sizeof(FiVal *) * n) == 0)
-						memcpy(order, t->sorted_order, sizeof(int) * n);
-					else
+					/*
+					 * The same key objects as the last dict (rows of a table):
+					 * the same order, and the keys' encoded forms in it.  The
+					 * cache's arrays are replaced, never overwritten, so a
+					 * nested dict may renew it while this one is written.
+					 */
+					if (!(t->sorted_n == n && t->sorted_keys &&
+						  memcmp(t->sorted_keys, keys, sizeof(FiVal *) * n) == 0))
 					{
-						sort_order(t, v->u.d.k, order, fi_alloc(t, sizeof(int) * n), 0, n);
+						int		   *o = fi_alloc(t, sizeof(int) * n);
+
+						for (int i = 0; i < n; i++)
+							o[i] = i;
+						sort_order(t, keys, o, fi_alloc(t, sizeof(int) * n), 0, n);
 						t->sorted_keys = fi_alloc(t, sizeof(FiVal *) * n);
-						memcpy(t->sorted_keys, v->u.d.k, sizeof(FiVal *) * n);
-						t->sorted_order = fi_alloc(t, sizeof(int) * n);
-						memcpy(t->sorted_order, order, sizeof(int) * n);
+						memcpy(t->sorted_keys, keys, sizeof(FiVal *) * n);
+						t->sorted_order = o;
+						t->sorted_jk = fi_alloc(t, sizeof(const char *) * n);
+						t->sorted_jkn = fi_alloc(t, sizeof(int) * n);
+						for (int i = 0; i < n; i++)
+						{
+							FiVal	   *k = keys[o[i]];
+
+							t->sorted_jk[i] = k->type == FV_STR ? k->u.s.jk : NULL;
+							t->sorted_jkn[i] = k->type == FV_STR ? (int) k->u.s.jkn : 0;
+						}
 						t->sorted_n = n;
 					}
+					order = t->sorted_order;
+					jks = t->sorted_jk;
+					jkns = t->sorted_jkn;
 				}
 				fi_buf_putc(t, b, '{');
 				for (int i = 0; i < n; i++)
 				{
-					FiVal	   *k = v->u.d.k[order[i]];
+					int			ix = order ? order[i] : i;
+					FiVal	   *k;
+					const char *jk = jks ? jks[i] :
+						keys[ix]->type == FV_STR ? keys[ix]->u.s.jk : NULL;
 
-					if (k->type == FV_STR && k->json_plain == 1 && st->indent < 0)
+					if (jk != NULL && st->indent < 0)
 					{
 						/*
-						 * The hot path (rows share their keys, known to need no
-						 * escapes): separator, key and ": " in one go.
+						 * The hot path (interned context keys, known to need
+						 * no escapes): separator, key and ": " in one go.
 						 */
 						char	   *w;
 						char	   *w0;
-						size_t		kn;
-						const char *jk;
+						size_t		kn = jks ? (size_t) jkns[i] : keys[ix]->u.s.jkn;
 
-						if (k->u.s.jk == NULL)
-						{
-							/* "key": once per key, padded for 8-byte copies */
-							char	   *e = fi_alloc(t, k->u.s.n + 4 + 8);
-
-							e[0] = '"';
-							memcpy(e + 1, k->u.s.p, k->u.s.n);
-							memcpy(e + 1 + k->u.s.n, "\": ", 3);
-							k->u.s.jk = e;
-							k->u.s.jkn = k->u.s.n + 4;
-						}
-						kn = k->u.s.jkn;
-						jk = k->u.s.jk;
 						w = fi_buf_reserve(t, b, kn + 2 + 8);
 						w0 = w;
 						if (i)
@@ -746,8 +824,7 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 						w += kn;
 						b->n += w - w0;
 						{
-							FiVal	   *val = v->u.d.v[order[i]];
-
+							FiVal	   *val = v->u.d.v[ix];
 
 							/* scalars inline: most fields of a row */
 							if (val->type == FV_NONE)
@@ -765,7 +842,7 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 							}
 							if (val->type == FV_STR)
 							{
-								json_str(t, b, val->u.s.p, val->u.s.n, st->html_safe, NULL);
+								json_strval(t, b, val, st->html_safe);
 								continue;
 							}
 							if (val->type == FV_INT && val->u.i >= 0 && val->u.i < 10)
@@ -779,6 +856,7 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 						}
 						continue;
 					}
+					k = keys[ix];
 					if (i)
 						fi_buf_lit(t, b, item_sep, sep_len);
 					if (st->indent >= 0)
@@ -796,8 +874,7 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 								b->n += k->u.s.n + 2;
 							}
 							else
-								json_str(t, b, k->u.s.p, k->u.s.n, st->html_safe,
-										 k->json_plain ? NULL : &k->json_plain);
+								json_str(t, b, k->u.s.p, k->u.s.n, st->html_safe);
 							break;
 						case FV_INT:
 						case FV_FLOAT:
@@ -818,7 +895,7 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 									 fi_typename(k));
 					}
 					fi_buf_lit(t, b, ": ", 2);
-					json_value(t, b, v->u.d.v[order[i]], st, level + 1, pos);
+					json_value(t, b, v->u.d.v[ix], st, level + 1, pos);
 				}
 				if (st->indent >= 0)
 					json_newline(t, b, st, level);
@@ -833,7 +910,7 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 				FiBuf		sb = {0};
 
 				fi_str_into(t, &sb, v);
-				json_str(t, b, sb.p, sb.n, st->html_safe, NULL);
+				json_str(t, b, sb.p, sb.n, st->html_safe);
 				return;
 			}
 			break;
@@ -1167,7 +1244,12 @@ jp_value(JP *p)
 	switch (p->s[p->i])
 	{
 		case '"':
-			return jp_string(p);
+			{
+				FiVal	   *r = jp_string(p);
+
+				fi_str_classify(r);
+				return r;
+			}
 		case '{':
 			{
 				FiVal	   *d = fi_new(t, FV_DICT);
@@ -1191,17 +1273,7 @@ jp_value(JP *p)
 					if (p->i >= p->n || p->s[p->i] != '"')
 						jp_fail(p, "Expecting property name enclosed in double quotes");
 					k = jp_string(p);
-					/* one value per key text: rows of a table share keys */
-					if (t->interned == NULL)
-						t->interned = fi_new(t, FV_DICT);
-					{
-						int			ix = fi_dict_find_str(t->interned, k->u.s.p, k->u.s.n);
-
-						if (ix >= 0)
-							k = t->interned->u.d.k[ix];
-						else
-							fi_dict_put(t, t->interned, k, k);
-					}
+					k = fi_intern_key(t, k->u.s.p, k->u.s.n);
 					jp_ws(p);
 					if (p->i >= p->n || p->s[p->i] != ':')
 						jp_fail(p, "Expecting ':' delimiter");

@@ -600,6 +600,7 @@ fi_val_str(FiTpl *t, const char *s, size_t len)
 
 	FI_GUARD(t, NULL);
 	v = fi_mkstr(t, s, len);
+	fi_str_classify(v);
 	FI_UNGUARD(t);
 	return v;
 }
@@ -662,7 +663,7 @@ void
 fi_val_set(FiTpl *t, FiVal *dict, const char *key, size_t klen, FiVal *v)
 {
 	FI_GUARD(t, (void) 0);
-	fi_dict_put(t, dict, fi_mkstr(t, key, klen), v);
+	fi_dict_put(t, dict, fi_intern_key(t, key, klen), v);
 	FI_UNGUARD(t);
 }
 
