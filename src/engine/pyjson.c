@@ -67,6 +67,80 @@ bump(char *dig, int ndig, int delta)
 	return -1;
 }
 
+static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/*
+ * c (< 2^53) as a decimal with the point k places from the end, as Python
+ * writes it: "12.5", "0.05", "1180.0" (k = 0).  Right to left, straight into
+ * out (a staging buffer and its copy cost more than the digits).
+ */
+static int
+put_decimal(uint64_t c, int k, char *out)
+{
+	static const char d2[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
+	static const uint64_t pow10u[] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL,
+		1000000ULL, 10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+		100000000000ULL, 1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+		1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL};
+	int			t = ((64 - __builtin_clzll(c | 1)) * 1233) >> 12,
+				nd = t - (c < pow10u[t]) + 1,	/* digits of c */
+				ip = nd - k,	/* before the point; "0." when none */
+				o,
+				i = 0;
+	char	   *w;
+
+	if (k == 0)
+	{
+		/* a whole number: its digits and ".0" */
+		o = nd + 2;
+		w = out + nd;
+		w[0] = '.';
+		w[1] = '0';
+		w[2] = '\0';
+	}
+	else
+	{
+		o = (ip > 0 ? ip : 1) + 1 + k;
+		w = out + o;
+		*w = '\0';
+		/* two digits at a time: the divisions form one chain */
+		for (; i + 2 <= k; i += 2)
+		{
+			int			r = (int) (c % 100);
+
+			c /= 100;
+			*--w = d2[2 * r + 1];
+			*--w = d2[2 * r];
+		}
+		if (i < k)
+		{
+			*--w = (char) ('0' + c % 10);
+			c /= 10;
+		}
+		*--w = '.';
+	}
+	while (c >= 100)
+	{
+		int			r = (int) (c % 100);
+
+		c /= 100;
+		*--w = d2[2 * r + 1];
+		*--w = d2[2 * r];
+	}
+	if (c >= 10)
+	{
+		*--w = d2[2 * c + 1];
+		*--w = d2[2 * c];
+	}
+	else
+		*--w = (char) ('0' + c);
+	return o;
+}
+
 /*
  * Fast path for the common case (amounts, rates, quantities): a value in
  * [1e-4, 1e15) that is exactly the nearest double to some decimal with few
@@ -78,61 +152,42 @@ bump(char *dig, int ndig, int delta)
 static int
 short_decimal(double a, char *out)
 {
-	static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
-		1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	int			k;
 
 	if (!(a >= 1e-4 && a < 1e15))
 		return -1;
 	if (a >= 1.0 && a == (double) (int64_t) a)
-	{
-		/* whole numbers (quantities, amounts): "1180.0" */
-		uint64_t	ip = (uint64_t) a;
-		char		tmp[24];
-		int			n = 0,
-					o = 0;
-
-		do
-		{
-			tmp[n++] = (char) ('0' + ip % 10);
-			ip /= 10;
-		} while (ip);
-		while (n)
-			out[o++] = tmp[--n];
-		out[o++] = '.';
-		out[o++] = '0';
-		out[o] = '\0';
-		return o;
-	}
-	for (int k = 1; k <= 22; k++)
+		return put_decimal((uint64_t) a, 0, out);	/* "1180.0" */
+	for (k = 1; k <= 22; k++)
 	{
 		double		scaled = a * p10[k];
-		double		m,
+		double		mk,
 					hit = 0;
 		int			hits = 0;
 
 		if (scaled >= 9007199254740992.0)
 			return -1;
-		m = (double) (int64_t) (scaled + 0.5);	/* a tie has no hit anyway */
+		mk = (double) (int64_t) (scaled + 0.5);
 		if (scaled < 1125899906842624.0)	/* 2^50 */
 		{
 			/*
 			 * Here every decimal that reads back as a lies within 1/16 of
-			 * scaled: m is the only candidate.  And a hit lies within 2 ulp
+			 * scaled: mk is the only candidate.  And a hit lies within 2 ulp
 			 * of scaled (rounding of a, of the product): farther than
 			 * scaled * 2^-50 (>= 4 ulp) there is none, no division needed.
 			 */
-			if (fabs(scaled - m) > scaled * 0x1p-50)
+			if (fabs(scaled - mk) > scaled * 0x1p-50)
 				continue;
-			if (m > 0 && m / p10[k] == a)
+			if (mk > 0 && mk / p10[k] == a)
 			{
 				hits = 1;
-				hit = m;
+				hit = mk;
 			}
 		}
 		else
 			for (int d = -1; d <= 1; d++)
 		{
-			double		c = m + d;
+			double		c = mk + d;
 
 			if (c > 0 && c / p10[k] == a)
 			{
@@ -143,61 +198,7 @@ short_decimal(double a, char *out)
 		if (hits > 1)
 			return -1;
 		if (hits == 1)
-		{
-			/*
-			 * The digits of c, right to left, straight into out with the
-			 * point k from the end (no staging buffer: a copy of it cost
-			 * more than the digits).
-			 */
-			static const char d2[] =
-				"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-				"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-				"8081828384858687888990919293949596979899";
-			uint64_t	c = (uint64_t) hit;
-			int			nd = 1,
-						ip,
-						o,
-						i = 0;
-			char	   *w;
-
-			for (uint64_t x = 10; x <= c && nd < 19; x *= 10)
-				nd++;
-			ip = nd - k;		/* digits before the point; "0." when none */
-			o = (ip > 0 ? ip : 1) + 1 + k;
-			w = out + o;
-			*w = '\0';
-			/* two digits at a time: the divisions form one chain */
-			for (; i + 2 <= k; i += 2)
-			{
-				int			r = (int) (c % 100);
-
-				c /= 100;
-				*--w = d2[2 * r + 1];
-				*--w = d2[2 * r];
-			}
-			if (i < k)
-			{
-				*--w = (char) ('0' + c % 10);
-				c /= 10;
-			}
-			*--w = '.';
-			while (c >= 100)
-			{
-				int			r = (int) (c % 100);
-
-				c /= 100;
-				*--w = d2[2 * r + 1];
-				*--w = d2[2 * r];
-			}
-			if (c >= 10)
-			{
-				*--w = d2[2 * c + 1];
-				*--w = d2[2 * c];
-			}
-			else
-				*--w = (char) ('0' + c);
-			return o;
-		}
+			return put_decimal((uint64_t) hit, k, out);
 	}
 	return -1;
 }

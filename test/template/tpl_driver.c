@@ -100,6 +100,25 @@ main(int argc, char **argv)
 		{
 			struct timespec a,
 						b;
+			char	   *ref = NULL;
+			size_t		reflen = 0;
+
+			/* the reference output: every timed loop must give these bytes */
+			{
+				FiTpl	   *t3 = fi_tpl_new(&opt);
+
+				if (t3 == NULL || run_case(t3, kind, src, srclen, ctx, &out, &outlen,
+										   &cond) != FI_TPL_OK)
+				{
+					fprintf(stderr, "case failed: %s\n", t3 ? fi_tpl_errmsg(t3) : "oom");
+					return 2;
+				}
+				ref = malloc(outlen + 1);
+				if (kind[0] != 'c')
+					memcpy(ref, out, outlen);
+				reflen = outlen;
+				fi_tpl_free(t3);
+			}
 
 			clock_gettime(CLOCK_MONOTONIC, &a);
 			for (long r = 0; r < (render_only ? 0 : reps); r++)
@@ -113,6 +132,11 @@ main(int argc, char **argv)
 							 &out, &outlen, &cond) != FI_TPL_OK)
 				{
 					fprintf(stderr, "case failed: %s\n", t3 ? fi_tpl_errmsg(t3) : "oom");
+					return 2;
+				}
+				if (kind[0] != 'c' && (outlen != reflen || memcmp(out, ref, reflen) != 0))
+				{
+					fprintf(stderr, "a timed render gave other bytes\n");
 					return 2;
 				}
 				fi_tpl_free(t3);
@@ -131,10 +155,16 @@ main(int argc, char **argv)
 					fprintf(stderr, "case failed: %s\n", t3 ? fi_tpl_errmsg(t3) : "oom");
 					return 2;
 				}
+				if (kind[0] != 'c' && (outlen != reflen || memcmp(out, ref, reflen) != 0))
+				{
+					fprintf(stderr, "a timed render gave other bytes\n");
+					return 2;
+				}
 				fi_tpl_free(t3);
 			}
 			clock_gettime(CLOCK_MONOTONIC, &b);
 			printf(" %.6f\n", (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
+			free(ref);
 			fi_tpl_free(t);
 			continue;
 		}
