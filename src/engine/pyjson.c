@@ -71,6 +71,25 @@ static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
 	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /*
+ * x (< 10^8) as 8 ASCII digits with leading zeros, the first digit in the
+ * lowest byte (memory order on a little-endian machine): the 4-digit halves,
+ * then their 2-digit and 1-digit parts, in 32- and 16-bit lanes of one word
+ * (the reciprocal multiplications are exact for these ranges).
+ */
+static inline uint64_t
+digits8(uint32_t x)
+{
+	uint64_t	v = (uint64_t) (x / 10000) | ((uint64_t) (x % 10000) << 32);
+	uint64_t	h = ((v * 10486) >> 20) & 0x0000007F0000007FULL;	/* v / 100 */
+	uint64_t	t;
+
+	v = h | ((v - h * 100) << 16);
+	t = ((v * 103) >> 10) & 0x000F000F000F000FULL;	/* v / 10 */
+	v = t | ((v - t * 10) << 8);
+	return v + 0x3030303030303030ULL;
+}
+
+/*
  * c (< 2^53) as a decimal with the point k places from the end, as Python
  * writes it: "12.5", "0.05", "1180.0" (k = 0).  Right to left, straight into
  * out (a staging buffer and its copy cost more than the digits).
@@ -93,6 +112,39 @@ put_decimal(uint64_t c, int k, char *out)
 				i = 0;
 	char	   *w;
 
+#if !defined(WORDS_BIGENDIAN) && (defined(__x86_64__) || defined(__aarch64__) || defined(__i386__))
+	if (k <= 7 && c < 100000000)
+	{
+		/*
+		 * The common case without a digit loop: c's 8 digits (leading
+		 * zeros) in one word; the integer part (at least the "0" before the
+		 * point) and the fraction shifted out of it and stored as whole
+		 * words.  The stores reach past what is kept (out has
+		 * FI_PYFLOAT_MAXLEN bytes); nothing is read back from memory.
+		 */
+		uint64_t	dw = digits8((uint32_t) c),
+					iw;
+		int			ipn = ip > 0 ? ip : 1;
+
+		iw = dw >> (8 * (8 - k - ipn));
+		memcpy(out, &iw, 8);
+		out[ipn] = '.';
+		if (k)
+		{
+			uint64_t	fw = dw >> (8 * (8 - k));
+
+			memcpy(out + ipn + 1, &fw, 8);
+			o = ipn + 1 + k;
+		}
+		else
+		{
+			out[ipn + 1] = '0';
+			o = ipn + 2;
+		}
+		out[o] = '\0';
+		return o;
+	}
+#endif
 	if (k == 0)
 	{
 		/* a whole number: its digits and ".0" */
