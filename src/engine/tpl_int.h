@@ -83,7 +83,8 @@ struct FiVal
 			const char *p;
 			size_t		n;
 			const char *jk;		/* as a JSON key: "p": (8 bytes slack) */
-			size_t		jkn;
+			uint32_t	jkn;
+			uint32_t	hash;	/* as a dict key; 0 while not worked out */
 		}			s;
 		struct
 		{
@@ -273,6 +274,17 @@ fi_buf_reserve(FiTpl *t, FiBuf *b, size_t n)
 	if (b->n + n + 1 > b->cap)
 		fi_buf_grow(t, b, b->n + n + 1);
 	return b->p + b->n;
+}
+
+/* a word loaded from memory as if big-endian (byte order = string order) */
+static inline uint64_t
+fi_be64(uint64_t x)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return x;
+#else
+	return __builtin_bswap64(x);
+#endif
 }
 
 /* append n bytes known to the caller (separators, literals) */

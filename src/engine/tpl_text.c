@@ -458,7 +458,7 @@ fi_intern_key(FiTpl *t, const char *s, size_t n)
 		memcpy(e + 1, s, n);
 		memcpy(e + 1 + n, "\": ", 3);
 		k->u.s.jk = e;
-		k->u.s.jkn = n + 4;
+		k->u.s.jkn = (uint32_t) (n + 4);
 	}
 	fi_dict_put(t, t->interned, k, k);
 	return k;
@@ -644,7 +644,20 @@ key_cmp_sort(FiTpl *t, FiVal *a, FiVal *b)
 	{
 		size_t		n = a->u.s.n < b->u.s.n ? a->u.s.n : b->u.s.n;
 
-		r = memcmp(a->u.s.p, b->u.s.p, n);
+		if (n >= 8)
+		{
+			/* the first 8 bytes as big-endian words decide most field names */
+			uint64_t	x,
+						y;
+
+			memcpy(&x, a->u.s.p, 8);
+			memcpy(&y, b->u.s.p, 8);
+			if (x != y)
+				return fi_be64(x) < fi_be64(y) ? -1 : 1;
+			r = memcmp(a->u.s.p + 8, b->u.s.p + 8, n - 8);
+		}
+		else
+			r = memcmp(a->u.s.p, b->u.s.p, n);
 		if (r)
 			return r < 0 ? -1 : 1;
 		return a->u.s.n < b->u.s.n ? -1 : a->u.s.n > b->u.s.n;
@@ -1272,8 +1285,24 @@ jp_value(JP *p)
 					jp_ws(p);
 					if (p->i >= p->n || p->s[p->i] != '"')
 						jp_fail(p, "Expecting property name enclosed in double quotes");
-					k = jp_string(p);
-					k = fi_intern_key(t, k->u.s.p, k->u.s.n);
+					{
+						/* a key without escapes: looked up in the input */
+						size_t		e = p->i + 1;
+
+						while (e < p->n && p->s[e] != '"' && p->s[e] != '\\' &&
+							   (unsigned char) p->s[e] >= 0x20)
+							e++;
+						if (e < p->n && p->s[e] == '"')
+						{
+							k = fi_intern_key(t, p->s + p->i + 1, e - p->i - 1);
+							p->i = e + 1;
+						}
+						else
+						{
+							k = jp_string(p);
+							k = fi_intern_key(t, k->u.s.p, k->u.s.n);
+						}
+					}
 					jp_ws(p);
 					if (p->i >= p->n || p->s[p->i] != ':')
 						jp_fail(p, "Expecting ':' delimiter");

@@ -419,6 +419,50 @@ str_hash(const char *s, size_t n)
 	return h;
 }
 
+/* a str key's hash, worked out once (a pure function of its bytes) */
+static inline uint32_t
+key_hash(FiVal *k)
+{
+	if (k->u.s.hash == 0)
+	{
+		uint32_t	h = str_hash(k->u.s.p, k->u.s.n);
+
+		k->u.s.hash = h ? h : 1;
+	}
+	return k->u.s.hash;
+}
+
+static int
+dict_find_hashed(FiVal *d, const char *s, size_t n, uint32_t hash)
+{
+	if (d->u.d.hcap)
+	{
+		uint32_t	mask = (uint32_t) d->u.d.hcap - 1;
+		uint32_t	h = hash & mask;
+
+		for (;;)
+		{
+			int			ix = d->u.d.hidx[h] - 1;
+			FiVal	   *k;
+
+			if (ix < 0)
+				return -1;
+			k = d->u.d.k[ix];
+			if (k->u.s.n == n && memcmp(k->u.s.p, s, n) == 0)
+				return ix;
+			h = (h + 1) & mask;
+		}
+	}
+	for (int i = 0; i < d->u.d.n; i++)
+	{
+		FiVal	   *k = d->u.d.k[i];
+
+		if (k->type == FV_STR && k->u.s.n == n && memcmp(k->u.s.p, s, n) == 0)
+			return i;
+	}
+	return -1;
+}
+
 /* index of str key s in d, or -1 */
 int
 fi_dict_find_str(FiVal *d, const char *s, size_t n)
@@ -426,7 +470,8 @@ fi_dict_find_str(FiVal *d, const char *s, size_t n)
 	if (d->u.d.hcap)
 	{
 		uint32_t	mask = (uint32_t) d->u.d.hcap - 1;
-		uint32_t	h = str_hash(s, n) & mask;
+		uint32_t	h0 = str_hash(s, n),
+					h = (h0 ? h0 : 1) & mask;
 
 		for (;;)
 		{
@@ -456,7 +501,7 @@ dict_index_add(FiVal *d, int ix)
 {
 	FiVal	   *k = d->u.d.k[ix];
 	uint32_t	mask = (uint32_t) d->u.d.hcap - 1;
-	uint32_t	h = str_hash(k->u.s.p, k->u.s.n) & mask;
+	uint32_t	h = key_hash(k) & mask;
 
 	while (d->u.d.hidx[h])
 		h = (h + 1) & mask;
@@ -483,7 +528,8 @@ fi_dict_get(FiVal *d, FiVal *key)
 {
 	if (key->type == FV_STR)
 	{
-		int			ix = fi_dict_find_str(d, key->u.s.p, key->u.s.n);
+		int			ix = dict_find_hashed(d, key->u.s.p, key->u.s.n,
+										  d->u.d.hcap ? key_hash(key) : 0);
 
 		return ix < 0 ? NULL : d->u.d.v[ix];
 	}
@@ -506,7 +552,8 @@ fi_dict_put(FiTpl *t, FiVal *d, FiVal *key, FiVal *v)
 {
 	if (key->type == FV_STR)
 	{
-		int			ix = fi_dict_find_str(d, key->u.s.p, key->u.s.n);
+		int			ix = dict_find_hashed(d, key->u.s.p, key->u.s.n,
+										  d->u.d.hcap ? key_hash(key) : 0);
 
 		if (ix >= 0)
 		{
@@ -1082,7 +1129,12 @@ fi_utf8_invalid_at(const char *s, size_t n)
 
 		if (c < 0x80)
 		{
+			/* ASCII runs a word at a time */
+			uint64_t	w;
+
 			i++;
+			while (i + 8 <= n && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ULL) == 0))
+				i += 8;
 			continue;
 		}
 		if (c >= 0xC2 && c <= 0xDF)
