@@ -255,6 +255,27 @@ short_decimal(double a, char *out)
 	return -1;
 }
 
+/*
+ * The same text for a value whose shortest decimal is already known (read
+ * from text of at most 15 significant digits: |v| = dec / 10^places).
+ */
+size_t
+fi_pyjson_decimal(double v, uint64_t dec, int places, char out[FI_PYFLOAT_MAXLEN])
+{
+	double		a = fabs(v);
+
+	if (dec != 0 && dec < (1ULL << 53) && places >= 0 && places <= 22 &&
+		a >= 1e-4 && a < 1e15)
+	{
+		int			o = 0;
+
+		if (signbit(v))
+			out[o++] = '-';
+		return (size_t) (o + put_decimal(dec, places, out + o));
+	}
+	return fi_pyjson_float(v, out);
+}
+
 size_t
 fi_pyjson_float(double v, char out[FI_PYFLOAT_MAXLEN])
 {

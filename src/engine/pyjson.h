@@ -9,10 +9,15 @@
 #define FI_PYJSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define FI_PYFLOAT_MAXLEN	32
 
-/* Write v as json.dumps writes a Python float; returns the length. */
+/* Write v as json.dumps writes a Python float; returns the length.  The
+ * second form is for a value read from decimal text of at most 15
+ * significant digits, |v| = dec / 10^places: the same text, found at once. */
 extern size_t fi_pyjson_float(double v, char out[FI_PYFLOAT_MAXLEN]);
+extern size_t fi_pyjson_decimal(double v, uint64_t dec, int places,
+								char out[FI_PYFLOAT_MAXLEN]);
 
 #endif							/* FI_PYJSON_H */

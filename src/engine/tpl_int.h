@@ -80,6 +80,14 @@ struct FiVal
 		double		f;
 		struct
 		{
+			double		f;		/* the same as u.f */
+			uint64_t	dec;	/* made from decimal text with at most 15
+								 * significant digits: |f| = dec / 10^(dplaces
+								 * - 1), its shortest repr (no search needed) */
+			int32_t		dplaces;	/* 0: not known */
+		}			fdec;
+		struct
+		{
 			const char *p;
 			size_t		n;
 			const char *jk;		/* as a JSON key: "p": (8 bytes slack) */
@@ -232,6 +240,7 @@ extern void fi_step(FiTpl *t, int pos);
 /* values */
 extern FiVal *fi_new(FiTpl *t, int type);
 extern FiVal *fi_mkstr(FiTpl *t, const char *s, size_t n);
+extern FiVal *fi_mkfloat_dec(FiTpl *t, double f, uint64_t dec, int places);
 extern void fi_str_classify(FiVal *v);	/* set json_plain (context values) */
 extern FiVal *fi_intern_key(FiTpl *t, const char *s, size_t n);
 extern FiVal *fi_mkcstr(FiTpl *t, const char *s);

@@ -606,6 +606,15 @@ json_str(FiTpl *t, FiBuf *b, const char *s, size_t n, bool html_safe)
 	b->p[b->n] = '\0';
 }
 
+/* a float as json.dumps writes it: its digits at once when made from text */
+static inline size_t
+float_json(const FiVal *v, char *w)
+{
+	if (v->u.fdec.dplaces)
+		return fi_pyjson_decimal(v->u.f, v->u.fdec.dec, v->u.fdec.dplaces - 1, w);
+	return fi_pyjson_float(v->u.f, w);
+}
+
 /* a str value: copied at once when made known to need no escapes */
 static inline void
 json_strval(FiTpl *t, FiBuf *b, FiVal *v, bool html_safe)
@@ -722,7 +731,7 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 			{
 				char	   *w = fi_buf_reserve(t, b, FI_PYFLOAT_MAXLEN);
 
-				b->n += fi_pyjson_float(v->u.f, w);
+				b->n += float_json(v, w);
 				b->p[b->n] = '\0';
 				return;
 			}
@@ -850,7 +859,7 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 							if (val->type == FV_FLOAT)
 							{
 								w = fi_buf_reserve(t, b, FI_PYFLOAT_MAXLEN);
-								b->n += fi_pyjson_float(val->u.f, w);
+								b->n += float_json(val, w);
 								continue;
 							}
 							if (val->type == FV_STR)
@@ -1206,9 +1215,21 @@ jp_number(JP *p)
 		if (ok && e >= -22 && e <= 22)
 		{
 			double		d = (double) mant;
+			uint64_t	dec = mant;
+			int			places = -e;
 
 			d = e < 0 ? d / p10[-e] : d * p10[e];
-			return fi_mkfloat(p->t, neg ? -d : d);
+			/* the same decimal without trailing zeros, for the output */
+			while (places > 0 && dec != 0 && dec % 10 == 0)
+			{
+				dec /= 10;
+				places--;
+			}
+			for (; places < 0 && dec < (1ULL << 53) / 10; places++)
+				dec *= 10;
+			if (places < 0)
+				dec = 0;		/* not known */
+			return fi_mkfloat_dec(p->t, neg ? -d : d, dec, places);
 		}
 	}
 	{

@@ -331,6 +331,26 @@ fi_mkfloat(FiTpl *t, double f)
 	return v;
 }
 
+/*
+ * A float read from decimal text that had at most 15 significant digits
+ * (|f| = dec / 10^places, trailing zeros gone): no other decimal of at most
+ * 15 digits reads back as the same double, so these digits are Python's
+ * repr and JSON output need not search for them.
+ */
+FiVal *
+fi_mkfloat_dec(FiTpl *t, double f, uint64_t dec, int places)
+{
+	FiVal	   *v = fi_new(t, FV_FLOAT);
+
+	v->u.f = f;
+	if (dec != 0 && places >= 0 && places <= 22)
+	{
+		v->u.fdec.dec = dec;
+		v->u.fdec.dplaces = places + 1;
+	}
+	return v;
+}
+
 FiVal *
 fi_mkbool(FiTpl *t, bool b)
 {
