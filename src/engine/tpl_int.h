@@ -216,9 +216,12 @@ struct FiTpl
 	struct FiBuf *ob;
 	FiVal	   *ctx;			/* dict of top-level names */
 	FiVal	   *interned;		/* JSON object keys, one value per text */
+	FiVal	  **shape_k;		/* the key array the last dict made from JSON */
+	int			shape_n;		/* shares with the next of the same keys */
 	/* sort_keys: the last key set sorted, and its order (child rows share) */
 	FiVal	  **sorted_keys;
 	int		   *sorted_order;
+	FiVal	  **sorted_src;		/* the key array sorted_keys was copied from */
 	const char **sorted_jk;		/* the keys' "key": forms, in that order */
 	int		   *sorted_jkn;
 	int			sorted_n;
@@ -243,6 +246,7 @@ extern FiVal *fi_mkstr(FiTpl *t, const char *s, size_t n);
 extern FiVal *fi_mkfloat_dec(FiTpl *t, double f, uint64_t dec, int places);
 extern void fi_str_classify(FiVal *v);	/* set json_plain (context values) */
 extern FiVal *fi_intern_key(FiTpl *t, const char *s, size_t n);
+extern void fi_dict_share_shape(FiTpl *t, FiVal *d);
 extern FiVal *fi_mkcstr(FiTpl *t, const char *s);
 extern FiVal *fi_mkint(FiTpl *t, int64_t i);
 extern FiVal *fi_mkfloat(FiTpl *t, double f);

@@ -790,7 +790,8 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 					 * nested dict may renew it while this one is written.
 					 */
 					if (!(t->sorted_n == n && t->sorted_keys &&
-						  memcmp(t->sorted_keys, keys, sizeof(FiVal *) * n) == 0))
+						  (t->sorted_src == keys ||
+						   memcmp(t->sorted_keys, keys, sizeof(FiVal *) * n) == 0)))
 					{
 						int		   *o = fi_alloc(t, sizeof(int) * n);
 
@@ -800,6 +801,7 @@ json_value(FiTpl *t, FiBuf *b, FiVal *v, const FiJsonStyle *st, int level, int p
 						t->sorted_keys = fi_alloc(t, sizeof(FiVal *) * n);
 						memcpy(t->sorted_keys, keys, sizeof(FiVal *) * n);
 						t->sorted_order = o;
+						t->sorted_src = keys;
 						t->sorted_jk = fi_alloc(t, sizeof(const char *) * n);
 						t->sorted_jkn = fi_alloc(t, sizeof(int) * n);
 						for (int i = 0; i < n; i++)
@@ -1344,6 +1346,7 @@ jp_value(JP *p)
 					jp_fail(p, "Expecting ',' delimiter");
 				}
 				p->depth--;
+				fi_dict_share_shape(t, d);
 				return d;
 			}
 		case '[':

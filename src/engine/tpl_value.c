@@ -543,6 +543,31 @@ dict_reindex(FiTpl *t, FiVal *d)
 			dict_index_add(d, i);
 }
 
+/*
+ * A dict just made whose keys (interned) are those of the last one made, in
+ * the same order (rows of a table), shares that key array: less memory, and
+ * JSON output knows the sorted order at a pointer comparison.  Key arrays
+ * are only ever appended to; a sharer's cap is its n, so its first append
+ * copies both arrays and the shared one stays as it was.
+ */
+void
+fi_dict_share_shape(FiTpl *t, FiVal *d)
+{
+	int			n = d->u.d.n;
+
+	if (n == 0)
+		return;
+	if (t->shape_k && t->shape_n == n && t->shape_k != d->u.d.k &&
+		memcmp(t->shape_k, d->u.d.k, sizeof(FiVal *) * n) == 0)
+	{
+		d->u.d.k = t->shape_k;
+		d->u.d.cap = n;
+		return;
+	}
+	t->shape_k = d->u.d.k;
+	t->shape_n = n;
+}
+
 FiVal *
 fi_dict_get(FiVal *d, FiVal *key)
 {
