@@ -15,6 +15,10 @@ OBJS = \
 	src/meta.o \
 	src/secrets.o \
 	src/template.o \
+	src/docvalue.o \
+	src/webhook_capture.o \
+	src/webhook_flush.o \
+	src/webhook_sync.o \
 	src/engine/codec.o \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \

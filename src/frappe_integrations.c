@@ -20,6 +20,7 @@
 #include "utils/rel.h"
 
 #include "frappe_integrations.h"
+#include "webhook.h"
 
 PG_MODULE_MAGIC;
 
@@ -66,6 +67,16 @@ _PG_init(void)
 							   0,
 							   NULL, site_schema_assign, NULL);
 
+	DefineCustomBoolVariable("frappe_integrations.webhooks",
+							 "Fire the site's webhooks for changes made in this session.",
+							 "Off: no webhook fires for what this session changes "
+							 "(maintenance scripts, like Frappe's in_patch).",
+							 &fi_webhooks_on,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("frappe_integrations");
 #else
@@ -73,6 +84,7 @@ _PG_init(void)
 #endif
 
 	fi_meta_init();
+	fi_webhook_init();
 }
 
 /* The extversion of the installed extension, or NULL. */

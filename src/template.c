@@ -320,3 +320,17 @@ fi_normalize_json(PG_FUNCTION_ARGS)
 	MemoryContextDelete(cxt);
 	PG_RETURN_TEXT_P(result);
 }
+
+PG_FUNCTION_INFO_V1(fi_site_now);
+
+/*
+ * integrations.site_now() returns timestamp
+ *		frappe.utils.now(): the transaction's start on the site's clock.
+ */
+Datum
+fi_site_now(PG_FUNCTION_ARGS)
+{
+	int64		usec = fi_site_now_usec();
+
+	PG_RETURN_TIMESTAMP(usec - (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+}

@@ -68,6 +68,8 @@ extern FiVal *fi_val_bool(FiTpl *t, bool b);
 extern FiVal *fi_val_int(FiTpl *t, int64_t i);
 extern FiVal *fi_val_float(FiTpl *t, double d);
 extern FiVal *fi_val_str(FiTpl *t, const char *s, size_t len);
+/* a float from decimal text (numeric output), as Frappe reads numerics */
+extern FiVal *fi_val_float_text(FiTpl *t, const char *s, size_t len);
 extern FiVal *fi_val_list(FiTpl *t);
 extern FiVal *fi_val_dict(FiTpl *t);
 extern FiVal *fi_val_date(FiTpl *t, int year, int month, int day);
@@ -84,9 +86,10 @@ extern void fi_val_set(FiTpl *t, FiVal *dict, const char *key, size_t klen,
  */
 extern void fi_val_as_documents(FiVal *v);
 
-/* reading values back: a dict member (NULL when absent), a str's bytes */
+/* reading values back: a dict member (NULL when absent), a str's bytes, an int */
 extern FiVal *fi_val_member(FiVal *dict, const char *key);
 extern const char *fi_val_text(FiVal *v, size_t *len);
+extern bool fi_val_get_int(FiVal *v, int64_t *out);	/* an int (or bool) */
 
 /*
  * JSON text (Python's json.loads: ints stay ints, floats become doubles,

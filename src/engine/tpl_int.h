@@ -244,6 +244,7 @@ extern void fi_step(FiTpl *t, int pos);
 extern FiVal *fi_new(FiTpl *t, int type);
 extern FiVal *fi_mkstr(FiTpl *t, const char *s, size_t n);
 extern FiVal *fi_mkfloat_dec(FiTpl *t, double f, uint64_t dec, int places);
+extern FiVal *fi_float_from_text(FiTpl *t, const char *s, size_t n);
 extern void fi_str_classify(FiVal *v);	/* set json_plain (context values) */
 extern FiVal *fi_intern_key(FiTpl *t, const char *s, size_t n);
 extern void fi_dict_share_shape(FiTpl *t, FiVal *d);

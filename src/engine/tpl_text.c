@@ -1414,6 +1414,57 @@ jp_value(JP *p)
 	return NULL;
 }
 
+/*
+ * A float from decimal text (PostgreSQL's numeric output: "1180.000000000",
+ * "5", "NaN", "-Infinity"), as Frappe reads a numeric column: always a
+ * float, keeping the decimal for the output when it has few digits.
+ */
+FiVal *
+fi_float_from_text(FiTpl *t, const char *s, size_t n)
+{
+	JP			p = {t, s, n, 0, 0};
+	FiVal	   *v = NULL;
+
+	size_t		digits = 0;
+	bool		plain_int = true;
+
+	for (size_t i = (n > 0 && s[0] == '-') ? 1 : 0; i < n; i++)
+	{
+		if (isdigit((unsigned char) s[i]))
+			digits++;
+		else
+			plain_int = false;
+	}
+	/* JSON's number grammar, and no integer past 64 bits (that one throws) */
+	if (n > 0 && isdigit((unsigned char) s[s[0] == '-' ? 1 : 0]) &&
+		!(plain_int && digits > 18))
+	{
+		v = jp_number(&p);
+		if (p.i != n)
+			v = NULL;
+	}
+	if (v != NULL && v->type == FV_INT)
+	{
+		int64_t		i = v->u.i;
+		uint64_t	a = i < 0 ? (uint64_t) 0 - (uint64_t) i : (uint64_t) i;
+
+		return fi_mkfloat_dec(t, (double) i, a < (1ULL << 53) ? a : 0, 0);
+	}
+	if (v != NULL)
+		return v;
+	{
+		char	   *tmp = fi_strndup(t, s, n);
+
+		if (strcmp(tmp, "NaN") == 0)
+			return fi_mkfloat(t, NAN);
+		if (strcmp(tmp, "Infinity") == 0)
+			return fi_mkfloat(t, INFINITY);
+		if (strcmp(tmp, "-Infinity") == 0)
+			return fi_mkfloat(t, -INFINITY);
+		return fi_mkfloat(t, strtod(tmp, NULL));
+	}
+}
+
 FiVal *
 fi_json_parse(FiTpl *t, const char *s, size_t n)
 {

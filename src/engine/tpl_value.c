@@ -686,6 +686,17 @@ fi_val_float(FiTpl *t, double d)
 }
 
 FiVal *
+fi_val_float_text(FiTpl *t, const char *s, size_t len)
+{
+	FiVal	   *v;
+
+	FI_GUARD(t, NULL);
+	v = fi_float_from_text(t, s, len);
+	FI_UNGUARD(t);
+	return v;
+}
+
+FiVal *
 fi_val_str(FiTpl *t, const char *s, size_t len)
 {
 	FiVal	   *v;
@@ -781,6 +792,15 @@ fi_val_member(FiVal *dict, const char *key)
 	if (dict == NULL || dict->type != FV_DICT)
 		return NULL;
 	return fi_dict_getc(dict, key);
+}
+
+bool
+fi_val_get_int(FiVal *v, int64_t *out)
+{
+	if (v == NULL || (v->type != FV_INT && v->type != FV_BOOL))
+		return false;
+	*out = v->type == FV_INT ? v->u.i : v->u.b;
+	return true;
 }
 
 const char *

@@ -1,0 +1,513 @@
+/*
+ * docvalue.c
+ *		Frappe documents read from their tables as template-engine values:
+ *		the dict Frappe's as_dict(convert_dates_to_str=True) gives a webhook
+ *		payload (dates as strings), or the Document a condition sees (dates
+ *		as date values), with the child tables as lists of such dicts.
+ *
+ * Frappe's rules (frappe-facts 1.6): keys in get_valid_columns order --
+ * doctype, name, owner, creation, modified, modified_by, docstatus, idx,
+ * (parent, parentfield, parenttype for a child), every field that has a
+ * column, in the DocType's field order -- then each Table field, then
+ * _user_tags / _liked_by when set.  Numerics are floats (Frappe's psycopg2
+ * cast), Check and Int are ints, empty Date/Datetime/Time and empty unique
+ * values are None, dates and times are Python's str() of them.
+ *
+ * Documents are fetched set-wise: one query for the parents of a batch of
+ * names and one per child table (parent = ANY($1)).
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/hsearch.h"
+#include "utils/datetime.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "frappe_integrations.h"
+#include "webhook.h"
+
+static const char *const std_fields[] = {
+	"name", "owner", "creation", "modified", "modified_by", "docstatus", "idx"
+};
+static const char *const child_fields[] = {"parent", "parentfield", "parenttype"};
+
+/* how one key of a document is read from the row */
+typedef struct DocKey
+{
+	const char *key;
+	int			attnum;			/* 0: no such column (the value is None) */
+	Oid			typid;
+	const FiDocField *df;		/* NULL for the standard columns */
+} DocKey;
+
+typedef struct DocShape
+{
+	const FiDocMeta *meta;
+	int			nkeys;
+	DocKey	   *keys;
+	int			user_tags;		/* attnums of _user_tags, _liked_by (0: none) */
+	int			liked_by;
+} DocShape;
+
+static int
+column_of(TupleDesc desc, const char *name, Oid *typid)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0)
+		{
+			*typid = a->atttypid;
+			return i + 1;
+		}
+	}
+	*typid = InvalidOid;
+	return 0;
+}
+
+static void
+shape_add(DocShape *s, TupleDesc desc, const char *key, const FiDocField *df)
+{
+	DocKey	   *k = &s->keys[s->nkeys++];
+
+	k->key = key;
+	k->df = df;
+	k->attnum = column_of(desc, key, &k->typid);
+}
+
+static DocShape *
+shape_for(const FiDocMeta *meta, TupleDesc desc)
+{
+	DocShape   *s = palloc0(sizeof(DocShape));
+	Oid			typid;
+
+	s->meta = meta;
+	s->keys = palloc(sizeof(DocKey) * (lengthof(std_fields) + lengthof(child_fields) +
+									   meta->nfields));
+	for (int i = 0; i < (int) lengthof(std_fields); i++)
+		shape_add(s, desc, std_fields[i], NULL);
+	if (meta->istable)
+		for (int i = 0; i < (int) lengthof(child_fields); i++)
+			shape_add(s, desc, child_fields[i], NULL);
+	for (int i = 0; i < meta->nfields; i++)
+	{
+		const FiDocField *df = &meta->fields[i];
+		bool		dup = false;
+
+		if (df->is_virtual || !fi_fieldtype_has_column(df->fieldtype))
+			continue;
+		for (int j = 0; j < s->nkeys && !dup; j++)
+			dup = strcmp(s->keys[j].key, df->fieldname) == 0;
+		if (!dup)
+			shape_add(s, desc, df->fieldname, df);
+	}
+	s->user_tags = column_of(desc, "_user_tags", &typid);
+	s->liked_by = column_of(desc, "_liked_by", &typid);
+	return s;
+}
+
+static void
+engine_oom(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("a webhook document is larger than the template engine's memory bound")));
+}
+
+static FiVal *
+checked(FiVal *v)
+{
+	if (v == NULL)
+		engine_oom();
+	return v;
+}
+
+static FiVal *
+str_value(FiTpl *t, const char *s, size_t n)
+{
+	if (GetDatabaseEncoding() != PG_UTF8)
+	{
+		char	   *u = pg_server_to_any(s, (int) n, PG_UTF8);
+
+		return checked(fi_val_str(t, u, strlen(u)));
+	}
+	return checked(fi_val_str(t, s, n));
+}
+
+/* Python's str() of a time of day: HH:MM:SS[.ffffff] */
+static int
+time_text(char *buf, size_t len, int64 usec)
+{
+	int64		s = usec / USECS_PER_SEC;
+	int			us = (int) (usec % USECS_PER_SEC);
+
+	if (us)
+		return snprintf(buf, len, "%02d:%02d:%02d.%06d", (int) (s / 3600),
+						(int) (s / 60 % 60), (int) (s % 60), us);
+	return snprintf(buf, len, "%02d:%02d:%02d", (int) (s / 3600), (int) (s / 60 % 60),
+					(int) (s % 60));
+}
+
+static FiVal *
+datum_value(FiTpl *t, Datum d, Oid typid, const FiDocField *df, bool dates_as_str)
+{
+	char		buf[64];
+	int			n;
+
+	switch (typid)
+	{
+		case INT2OID:
+			return checked(fi_val_int(t, DatumGetInt16(d)));
+		case INT4OID:
+			return checked(fi_val_int(t, DatumGetInt32(d)));
+		case INT8OID:
+			return checked(fi_val_int(t, DatumGetInt64(d)));
+		case BOOLOID:
+			return checked(fi_val_int(t, DatumGetBool(d) ? 1 : 0));
+		case FLOAT4OID:
+			return checked(fi_val_float(t, DatumGetFloat4(d)));
+		case FLOAT8OID:
+			return checked(fi_val_float(t, DatumGetFloat8(d)));
+		case NUMERICOID:
+			{
+				char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out, d));
+
+				return checked(fi_val_float_text(t, s, strlen(s)));
+			}
+		case DATEOID:
+			{
+				DateADT		date = DatumGetDateADT(d);
+				int			y,
+							m,
+							dd;
+
+				if (DATE_NOT_FINITE(date))
+					break;
+				j2date(date + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
+				if (y < 1 || y > 9999)
+					break;
+				if (!dates_as_str)
+					return checked(fi_val_date(t, y, m, dd));
+				n = snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y, m, dd);
+				return str_value(t, buf, n);
+			}
+		case TIMESTAMPOID:
+			{
+				Timestamp	ts = DatumGetTimestamp(d);
+				struct pg_tm tm;
+				fsec_t		fsec;
+
+				if (TIMESTAMP_NOT_FINITE(ts) ||
+					timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0 ||
+					tm.tm_year < 1 || tm.tm_year > 9999)
+					break;
+				if (!dates_as_str)
+					return checked(fi_val_datetime(t, tm.tm_year, tm.tm_mon, tm.tm_mday,
+												   tm.tm_hour, tm.tm_min, tm.tm_sec,
+												   (int) fsec));
+				n = snprintf(buf, sizeof(buf), "%04d-%02d-%02d ", tm.tm_year, tm.tm_mon,
+							 tm.tm_mday);
+				n += time_text(buf + n, sizeof(buf) - n,
+							   ((int64) tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec) *
+							   USECS_PER_SEC + fsec);
+				return str_value(t, buf, n);
+			}
+		case TIMEOID:
+			n = time_text(buf, sizeof(buf), DatumGetTimeADT(d));
+			return str_value(t, buf, n);
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+			{
+				text	   *txt = DatumGetTextPP(d);
+				size_t		len = VARSIZE_ANY_EXHDR(txt);
+
+				/* Frappe: an empty unique value is None */
+				if (len == 0 && df != NULL && df->unique)
+					return checked(fi_val_none(t));
+				return str_value(t, VARDATA_ANY(txt), len);
+			}
+		default:
+			break;
+	}
+	/* anything else: its text, as psycopg2 would give str() of it */
+	{
+		Oid			out;
+		bool		varlena;
+		char	   *s;
+
+		getTypeOutputInfo(typid, &out, &varlena);
+		s = OidOutputFunctionCall(out, d);
+		return str_value(t, s, strlen(s));
+	}
+}
+
+/* the dict of one row; the Table fields are left to the caller */
+static FiVal *
+row_dict(FiTpl *t, DocShape *s, HeapTuple tup, TupleDesc desc, bool dates_as_str)
+{
+	FiVal	   *doc = checked(fi_val_dict(t));
+	const char *dt = s->meta->name;
+
+	fi_val_set(t, doc, "doctype", 7, str_value(t, dt, strlen(dt)));
+	for (int i = 0; i < s->nkeys; i++)
+	{
+		DocKey	   *k = &s->keys[i];
+		FiVal	   *v;
+		bool		isnull = true;
+		Datum		d = 0;
+
+		if (k->attnum > 0)
+			d = heap_getattr(tup, k->attnum, desc, &isnull);
+		v = isnull ? checked(fi_val_none(t)) :
+			datum_value(t, d, k->typid, k->df, dates_as_str);
+		fi_val_set(t, doc, k->key, strlen(k->key), v);
+	}
+	return doc;
+}
+
+static void
+row_extras(FiTpl *t, DocShape *s, FiVal *doc, HeapTuple tup, TupleDesc desc)
+{
+	int			atts[2] = {s->user_tags, s->liked_by};
+	const char *names[2] = {"_user_tags", "_liked_by"};
+
+	for (int i = 0; i < 2; i++)
+	{
+		bool		isnull;
+		Datum		d;
+		char	   *v;
+
+		if (atts[i] == 0)
+			continue;
+		d = heap_getattr(tup, atts[i], desc, &isnull);
+		if (isnull)
+			continue;
+		v = SPI_getvalue(tup, desc, atts[i]);
+		if (v != NULL && v[0] != '\0')
+			fi_val_set(t, doc, names[i], strlen(names[i]), str_value(t, v, strlen(v)));
+		(void) d;
+	}
+}
+
+static Datum
+names_array(const char *const *names, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(names[i]);
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* name -> position among the documents asked for */
+typedef struct NameIx
+{
+	char		name[NAMEDATALEN * 4];
+	int			ix;
+} NameIx;
+
+static HTAB *
+name_index(const char *const *names, FiVal **docs, int n)
+{
+	HASHCTL		ctl;
+	HTAB	   *h;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(((NameIx *) 0)->name);
+	ctl.entrysize = sizeof(NameIx);
+	ctl.hcxt = CurrentMemoryContext;
+	h = hash_create("frappe_integrations doc names", Max(n, 8), &ctl,
+					HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	for (int i = 0; i < n; i++)
+	{
+		bool		found;
+		NameIx	   *e;
+
+		if ((docs != NULL && docs[i] == NULL) || strlen(names[i]) >= sizeof(e->name))
+			continue;
+		e = hash_search(h, names[i], HASH_ENTER, &found);
+		if (!found)
+			e->ix = i;
+	}
+	return h;
+}
+
+static int
+name_lookup(HTAB *h, const char *const *names, int n, const char *name)
+{
+	NameIx	   *e;
+
+	if (strlen(name) < sizeof(e->name))
+	{
+		e = hash_search(h, name, HASH_FIND, NULL);
+		return e ? e->ix : -1;
+	}
+	for (int i = 0; i < n; i++)	/* names longer than any Frappe name */
+		if (strcmp(names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * The child rows of the named parents for each Table field of meta, as lists
+ * set on the parents' dicts (which must already hold every other key).
+ */
+static void
+add_children(FiTpl *t, const FiDocMeta *meta, const char *const *names, FiVal **docs,
+			 int n, bool dates_as_str)
+{
+	for (int f = 0; f < meta->nfields; f++)
+	{
+		const FiDocField *df = &meta->fields[f];
+		const FiDocMeta *cmeta;
+		Oid			relid;
+		Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTARRAYOID};
+		Datum		args[3];
+		DocShape   *shape = NULL;
+		FiVal	  **lists;
+		int			ret;
+		HTAB	   *index = NULL;
+
+		if (!fi_fieldtype_is_table(df->fieldtype) || df->options == NULL)
+			continue;
+		lists = palloc(sizeof(FiVal *) * n);
+		for (int i = 0; i < n; i++)
+		{
+			lists[i] = NULL;
+			if (docs[i] != NULL)
+			{
+				lists[i] = checked(fi_val_list(t));
+				fi_val_set(t, docs[i], df->fieldname, strlen(df->fieldname), lists[i]);
+			}
+		}
+		cmeta = fi_get_meta(df->options, true);
+		relid = fi_site_table_oid(psprintf("tab%s", df->options), true);
+		if (cmeta == NULL || !OidIsValid(relid))
+			continue;			/* no such child table: an empty list, as Frappe */
+		args[0] = CStringGetTextDatum(meta->name);
+		args[1] = CStringGetTextDatum(df->fieldname);
+		args[2] = names_array(names, n);
+		ret = SPI_execute_with_args(psprintf("SELECT * FROM %s WHERE parenttype = $1 "
+											 "AND parentfield = $2 AND parent = ANY($3) "
+											 "ORDER BY parent, idx",
+											 fi_site_table(psprintf("tab%s", df->options))),
+									3, argtypes, args, NULL, true, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "reading child table \"tab%s\" failed: %s", df->options,
+				 SPI_result_code_string(ret));
+		{
+			SPITupleTable *tt = SPI_tuptable;
+			int			pcol = SPI_fnumber(tt->tupdesc, "parent");
+			int			last = -1;
+
+			for (uint64 r = 0; r < SPI_processed; r++)
+			{
+				HeapTuple	tup = tt->vals[r];
+				char	   *parent = SPI_getvalue(tup, tt->tupdesc, pcol);
+				FiVal	   *row;
+
+				if (parent == NULL)
+					continue;
+				/* rows come grouped by parent: look up only at a change */
+				if (last < 0 || strcmp(names[last], parent) != 0)
+				{
+					if (index == NULL)
+						index = name_index(names, docs, n);
+					last = name_lookup(index, names, n, parent);
+					if (last < 0)
+						continue;
+				}
+				if (shape == NULL)
+					shape = shape_for(cmeta, tt->tupdesc);
+				row = row_dict(t, shape, tup, tt->tupdesc, dates_as_str);
+				row_extras(t, shape, row, tup, tt->tupdesc);
+				fi_val_append(t, lists[last], row);
+			}
+			SPI_freetuptable(tt);
+		}
+	}
+}
+
+/*
+ * The documents named (docs[i] NULL where there is no such row), children
+ * included.  Runs its queries through SPI: the caller has connected.
+ */
+void
+fi_docs_fetch(FiTpl *t, const FiDocMeta *meta, const char *const *names, int n,
+			  bool dates_as_str, FiVal **docs)
+{
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		args[1];
+	int			ret;
+	SPITupleTable *tt;
+	DocShape   *shape = NULL;
+	FiVal	  **byrow;
+
+	for (int i = 0; i < n; i++)
+		docs[i] = NULL;
+	if (n == 0)
+		return;
+	args[0] = names_array(names, n);
+	ret = SPI_execute_with_args(psprintf("SELECT * FROM %s WHERE name = ANY($1)",
+										 fi_site_table(psprintf("tab%s", meta->name))),
+								1, argtypes, args, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading \"tab%s\" failed: %s", meta->name, SPI_result_code_string(ret));
+	tt = SPI_tuptable;
+	byrow = palloc0(sizeof(FiVal *) * Max(SPI_processed, 1));
+	{
+		int			ncol = SPI_fnumber(tt->tupdesc, "name");
+		HTAB	   *index = name_index(names, NULL, n);
+
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			char	   *name = SPI_getvalue(tt->vals[r], tt->tupdesc, ncol);
+			int			i;
+
+			if (name == NULL || (i = name_lookup(index, names, n, name)) < 0 ||
+				docs[i] != NULL)
+				continue;
+			if (shape == NULL)
+				shape = shape_for(meta, tt->tupdesc);
+			docs[i] = row_dict(t, shape, tt->vals[r], tt->tupdesc, dates_as_str);
+			byrow[r] = docs[i];
+		}
+		hash_destroy(index);
+	}
+	add_children(t, meta, names, docs, n, dates_as_str);
+	for (uint64 r = 0; r < SPI_processed; r++)
+		if (byrow[r] != NULL)
+			row_extras(t, shape, byrow[r], tt->vals[r], tt->tupdesc);
+	SPI_freetuptable(tt);
+}
+
+/*
+ * One document from a row in hand (a deleted parent: the trigger's OLD
+ * row), its children read now.
+ */
+FiVal *
+fi_doc_from_tuple(FiTpl *t, const FiDocMeta *meta, HeapTuple tup, TupleDesc desc,
+				  bool dates_as_str)
+{
+	DocShape   *shape = shape_for(meta, desc);
+	FiVal	   *doc = row_dict(t, shape, tup, desc, dates_as_str);
+	int			ncol = SPI_fnumber(desc, "name");
+	char	   *name = ncol > 0 ? SPI_getvalue(tup, desc, ncol) : NULL;
+
+	if (name != NULL)
+	{
+		const char *names[1] = {name};
+
+		add_children(t, meta, names, &doc, 1, dates_as_str);
+	}
+	row_extras(t, shape, doc, tup, desc);
+	return doc;
+}

@@ -1,0 +1,107 @@
+/*
+ * webhook.h
+ *		Webhooks fired from the database: what the capture trigger notes,
+ *		the webhook configuration read from tabWebhook, and the flush at
+ *		commit that turns notes into queued requests.
+ */
+#ifndef FI_WEBHOOK_H
+#define FI_WEBHOOK_H
+
+#include "access/htup.h"
+#include "access/tupdesc.h"
+#include "engine/tpl.h"
+
+/* Frappe's document events (the Select options of webhook_docevent) */
+#define FI_EV_AFTER_INSERT			0x0001
+#define FI_EV_ON_UPDATE				0x0002
+#define FI_EV_ON_SUBMIT				0x0004
+#define FI_EV_ON_CANCEL				0x0008
+#define FI_EV_ON_TRASH				0x0010
+#define FI_EV_ON_UPDATE_AFTER_SUBMIT 0x0020
+#define FI_EV_ON_CHANGE				0x0040
+/* noted only: a child row changed (the parent's save events, by its
+ * docstatus at commit); the document's row is gone (deleted or renamed) */
+#define FI_EV_CHILD					0x0100
+#define FI_EV_GONE					0x0200
+#define FI_EV_CHILD_SAVE	(FI_EV_ON_UPDATE | FI_EV_ON_CHANGE | FI_EV_ON_UPDATE_AFTER_SUBMIT)
+
+extern const char *fi_event_name(uint32 bit);
+extern uint32 fi_event_bit(const char *name);
+
+/* one row change, as the capture trigger notes it */
+typedef struct FiNote
+{
+	const char *doctype;
+	const char *name;
+	uint32		events;
+	FiVal	   *trash_doc;		/* a deleted document as it was (templates) */
+	FiVal	   *trash_cond_doc; /* the same as a condition sees it */
+} FiNote;
+
+typedef struct FiWebhook
+{
+	char	   *name;
+	char	   *doctype;
+	char	   *docevent;
+	uint32		event;			/* its FI_EV_ bit; 0 when unknown */
+	char	   *condition;
+	char	   *request_url;
+	bool		is_dynamic_url;
+	int			timeout;		/* seconds */
+	char	   *method;
+	char	   *structure;
+	char	   *webhook_json;
+	bool		enable_security;
+	bool		enabled;
+	int			nheaders;
+	char	  **header_keys;
+	char	  **header_values;
+	int			ndata;
+	char	  **data_fieldnames;
+	char	  **data_keys;
+} FiWebhook;
+
+typedef struct FiWebhookConfig
+{
+	int			n;
+	FiWebhook  *hooks;
+} FiWebhookConfig;
+
+/* settings */
+extern bool fi_webhooks_on;
+
+/* webhook_capture.c */
+extern void fi_webhook_init(void);
+extern FiWebhookConfig *fi_webhook_xact_config(void);
+
+/* what one webhook sends for one document */
+typedef struct FiRequest
+{
+	bool		skip;			/* the condition was false */
+	char	   *error;			/* why it cannot be sent, or NULL */
+	char	   *url;
+	char	   *headers;		/* jsonb text: [[key, value], ...] */
+	const char *body;
+	size_t		bodylen;
+	char	   *user;
+} FiRequest;
+
+/* webhook_flush.c */
+extern bool fi_blank(const char *s);
+extern const char *fi_webhook_url_problem(const char *url);
+extern void fi_webhook_build(FiTpl *t, FiWebhook *h, FiVal *doc, FiVal *cond_doc,
+							 FiRequest *rq);
+extern void fi_webhook_log(const char *webhook, const char *doctype, const char *docname,
+						   const char *url, const char *headers, const char *data,
+						   const char *user, const char *response, const char *error);
+extern FiWebhookConfig *fi_webhook_load_config(const char *only_name);
+extern uint32 fi_webhook_events_wanted(FiWebhookConfig *cfg, const char *doctype);
+extern void fi_webhook_flush(FiNote *notes, int n);
+
+/* docvalue.c */
+extern void fi_docs_fetch(FiTpl *t, const FiDocMeta *meta, const char *const *names,
+						  int n, bool dates_as_str, FiVal **docs);
+extern FiVal *fi_doc_from_tuple(FiTpl *t, const FiDocMeta *meta, HeapTuple tup,
+								TupleDesc desc, bool dates_as_str);
+
+#endif							/* FI_WEBHOOK_H */

@@ -1,0 +1,344 @@
+/*
+ * webhook_capture.c
+ *		The row trigger on the tables of DocTypes with webhooks, and the
+ *		per-transaction set of documents it notes.
+ *
+ * The trigger does little per row: it maps the row change to Frappe's
+ * events (SPEC 1: INSERT with docstatus 0 is after_insert + on_update, an
+ * UPDATE 0->1 is on_update + on_submit + on_change, ...; a child row notes
+ * its parent) and appends (doctype, name, events) to a list in the
+ * transaction's memory.  The real work happens once per document just
+ * before commit (webhook_flush.c): a PRE_COMMIT transaction callback, which
+ * runs after every deferred trigger, so the documents read are those being
+ * committed.  A rolled-back transaction drops the list; a rolled-back
+ * savepoint drops what was noted inside it.
+ *
+ * A deleted document cannot be read at commit, so for a DocType with an
+ * enabled on_trash webhook the trigger builds it at once (the OLD row and
+ * its children as they stand) in a session that lives as long as the
+ * transaction.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "frappe_integrations.h"
+#include "webhook.h"
+
+bool		fi_webhooks_on = true;
+
+/* the transaction's notes, in TopTransactionContext */
+static FiNote *notes = NULL;
+static int	nnotes = 0;
+static int	notes_cap = 0;
+static bool flushing = false;
+
+/* note counts at the start of each open savepoint */
+typedef struct SubMark
+{
+	SubTransactionId subid;
+	int			count;
+	struct SubMark *next;
+} SubMark;
+static SubMark *submarks = NULL;
+
+/* the transaction's webhook configuration (loaded at the first note) */
+static FiWebhookConfig *xact_config = NULL;
+static FiTpl *xact_session = NULL;
+
+static void
+reset_xact_state(void)
+{
+	notes = NULL;
+	nnotes = notes_cap = 0;
+	submarks = NULL;
+	xact_config = NULL;
+	xact_session = NULL;
+	flushing = false;
+}
+
+FiWebhookConfig *
+fi_webhook_xact_config(void)
+{
+	if (xact_config == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		xact_config = fi_webhook_load_config(NULL);
+		MemoryContextSwitchTo(old);
+	}
+	return xact_config;
+}
+
+static void
+webhook_xact_cb(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (nnotes > 0 && !flushing)
+			{
+				flushing = true;
+				fi_webhook_flush(notes, nnotes);
+				nnotes = 0;
+				flushing = false;
+			}
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			reset_xact_state();
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+webhook_subxact_cb(SubXactEvent event, SubTransactionId mySubid,
+				   SubTransactionId parentSubid, void *arg)
+{
+	switch (event)
+	{
+		case SUBXACT_EVENT_START_SUB:
+			{
+				SubMark    *m = MemoryContextAlloc(TopTransactionContext, sizeof(SubMark));
+
+				m->subid = mySubid;
+				m->count = nnotes;
+				m->next = submarks;
+				submarks = m;
+			}
+			break;
+		case SUBXACT_EVENT_COMMIT_SUB:
+		case SUBXACT_EVENT_ABORT_SUB:
+			if (submarks && submarks->subid == mySubid)
+			{
+				SubMark    *m = submarks;
+
+				/* what a rolled-back savepoint noted goes with it */
+				if (event == SUBXACT_EVENT_ABORT_SUB)
+					nnotes = Min(nnotes, m->count);
+				submarks = m->next;
+				pfree(m);
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+void
+fi_webhook_init(void)
+{
+	RegisterXactCallback(webhook_xact_cb, NULL);
+	RegisterSubXactCallback(webhook_subxact_cb, NULL);
+}
+
+/* events of a parent row change (SPEC 1) */
+static uint32
+row_events(TriggerEvent ev, int old_ds, int new_ds)
+{
+	if (TRIGGER_FIRED_BY_INSERT(ev))
+		return FI_EV_AFTER_INSERT | FI_EV_ON_UPDATE | (new_ds == 1 ? FI_EV_ON_SUBMIT : 0);
+	if (TRIGGER_FIRED_BY_DELETE(ev))
+		return FI_EV_ON_TRASH;
+	if (old_ds == 0 && new_ds == 0)
+		return FI_EV_ON_UPDATE | FI_EV_ON_CHANGE;
+	if (old_ds == 0 && new_ds == 1)
+		return FI_EV_ON_UPDATE | FI_EV_ON_SUBMIT | FI_EV_ON_CHANGE;
+	if (old_ds == 1 && new_ds == 2)
+		return FI_EV_ON_CANCEL | FI_EV_ON_CHANGE;
+	if (old_ds == 1 && new_ds == 1)
+		return FI_EV_ON_UPDATE_AFTER_SUBMIT | FI_EV_ON_CHANGE;
+	/* a cancelled document changed (db_set), or an unusual transition */
+	return FI_EV_ON_CHANGE;
+}
+
+static int
+tuple_int(HeapTuple tup, TupleDesc desc, int attnum)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (attnum <= 0 || tup == NULL)
+		return 0;
+	d = heap_getattr(tup, attnum, desc, &isnull);
+	if (isnull)
+		return 0;
+	switch (TupleDescAttr(desc, attnum - 1)->atttypid)
+	{
+		case INT2OID:
+			return DatumGetInt16(d);
+		case INT4OID:
+			return DatumGetInt32(d);
+		case INT8OID:
+			return (int) DatumGetInt64(d);
+		default:
+			{
+				char	   *s = SPI_getvalue(tup, desc, attnum);
+
+				return s ? atoi(s) : 0;
+			}
+	}
+}
+
+static void
+add_note(const char *doctype, const char *name, uint32 events, FiVal *trash_doc,
+		 FiVal *trash_cond_doc)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	FiNote	   *n;
+
+	if (nnotes == notes_cap)
+	{
+		notes_cap = notes_cap ? notes_cap * 2 : 64;
+		notes = notes ? repalloc_huge(notes, sizeof(FiNote) * notes_cap) :
+			MemoryContextAllocHuge(TopTransactionContext, sizeof(FiNote) * notes_cap);
+	}
+	n = &notes[nnotes++];
+	/* rows of one statement mostly share their DocType: share its text */
+	if (nnotes > 1 && strcmp(notes[nnotes - 2].doctype, doctype) == 0)
+		n->doctype = notes[nnotes - 2].doctype;
+	else
+		n->doctype = pstrdup(doctype);
+	n->name = pstrdup(name);
+	n->events = events;
+	n->trash_doc = trash_doc;
+	n->trash_cond_doc = trash_cond_doc;
+	MemoryContextSwitchTo(old);
+}
+
+/* a deleted document, built now in the transaction's session */
+static void
+snapshot_deleted(const char *doctype, HeapTuple tup, TupleDesc desc, FiVal **doc,
+				 FiVal **cond_doc)
+{
+	const FiDocMeta *meta = fi_get_meta(doctype, true);
+
+	*doc = *cond_doc = NULL;
+	if (meta == NULL)
+		return;
+	if (xact_session == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		xact_session = fi_template_session(fi_site_now_usec());
+		MemoryContextSwitchTo(old);
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	*doc = fi_doc_from_tuple(xact_session, meta, tup, desc, true);
+	*cond_doc = fi_doc_from_tuple(xact_session, meta, tup, desc, false);
+	SPI_finish();
+}
+
+PG_FUNCTION_INFO_V1(fi_webhook_capture);
+
+/*
+ * integrations.webhook_capture() -- AFTER INSERT OR UPDATE OR DELETE FOR
+ * EACH ROW on a DocType's table (no argument) or on a child table of one
+ * (argument 'child').
+ */
+Datum
+fi_webhook_capture(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	HeapTuple	row;
+	bool		child;
+	FiWebhookConfig *cfg;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		!TRIGGER_FIRED_AFTER(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("integrations.webhook_capture() must be an AFTER ... FOR EACH ROW trigger")));
+	if (!fi_webhooks_on || flushing)
+		return PointerGetDatum(NULL);
+
+	rel = td->tg_relation;
+	desc = RelationGetDescr(rel);
+	row = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	child = td->tg_trigger->tgnargs > 0 && strcmp(td->tg_trigger->tgargs[0], "child") == 0;
+	cfg = fi_webhook_xact_config();
+
+	if (child)
+	{
+		/* a child row: its parent document's save events */
+		int			pcol = SPI_fnumber(desc, "parent");
+		int			tcol = SPI_fnumber(desc, "parenttype");
+		HeapTuple	rows[2] = {row, NULL};
+
+		if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+			rows[1] = td->tg_trigtuple;	/* moved to another parent? both */
+		for (int i = 0; i < 2 && rows[i] != NULL; i++)
+		{
+			char	   *parent = pcol > 0 ? SPI_getvalue(rows[i], desc, pcol) : NULL;
+			char	   *ptype = tcol > 0 ? SPI_getvalue(rows[i], desc, tcol) : NULL;
+
+			if (parent == NULL || ptype == NULL)
+				continue;
+			if (i == 1 && nnotes > 0 && strcmp(notes[nnotes - 1].name, parent) == 0 &&
+				strcmp(notes[nnotes - 1].doctype, ptype) == 0)
+				continue;
+			if (fi_webhook_events_wanted(cfg, ptype) & FI_EV_CHILD_SAVE)
+				add_note(ptype, parent, FI_EV_CHILD, NULL, NULL);
+		}
+	}
+	else
+	{
+		const char *relname = RelationGetRelationName(rel);
+		const char *doctype = strncmp(relname, "tab", 3) == 0 ? relname + 3 : relname;
+		uint32		wanted = fi_webhook_events_wanted(cfg, doctype);
+		int			dcol = SPI_fnumber(desc, "docstatus");
+		int			ncol = SPI_fnumber(desc, "name");
+		uint32		events;
+		char	   *name;
+		FiVal	   *doc = NULL,
+				   *cond_doc = NULL;
+
+		if (wanted == 0 || ncol <= 0)
+			return PointerGetDatum(NULL);
+		events = row_events(td->tg_event,
+							TRIGGER_FIRED_BY_UPDATE(td->tg_event) ?
+							tuple_int(td->tg_trigtuple, desc, dcol) : 0,
+							tuple_int(row, desc, dcol));
+		if ((events & wanted) == 0 && !TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		{
+			/*
+			 * Not an event any webhook listens to; yet an insert followed
+			 * by this change must still deliver the insert's document as it
+			 * stands at commit, so note the name with no events.
+			 */
+			events = 0;
+		}
+		name = SPI_getvalue(row, desc, ncol);
+		if (name == NULL)
+			return PointerGetDatum(NULL);
+		if (TRIGGER_FIRED_BY_DELETE(td->tg_event) && (wanted & FI_EV_ON_TRASH))
+			snapshot_deleted(doctype, row, desc, &doc, &cond_doc);
+		if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		{
+			/* a rename: the old name is gone */
+			char	   *oldname = SPI_getvalue(td->tg_trigtuple, desc, ncol);
+
+			if (oldname != NULL && strcmp(oldname, name) != 0)
+				add_note(doctype, oldname, FI_EV_GONE, NULL, NULL);
+		}
+		add_note(doctype, name, events | (TRIGGER_FIRED_BY_DELETE(td->tg_event) ?
+										  FI_EV_GONE : 0), doc, cond_doc);
+	}
+	return PointerGetDatum(NULL);
+}

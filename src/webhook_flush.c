@@ -1,0 +1,867 @@
+/*
+ * webhook_flush.c
+ *		From noted row changes to queued requests, at commit; the webhook
+ *		configuration read from the site's tabWebhook; the preview.
+ *
+ * At PRE_COMMIT the notes of the transaction are folded per document (the
+ * union of its events; "gone" when its last change deleted it), then per
+ * DocType with enabled webhooks the documents are read set-wise (docvalue.c),
+ * each webhook's condition evaluated and payload rendered by the template
+ * engine, and one integrations.webhook_queue row written per (webhook,
+ * document) -- Frappe's at-most-once rule.  A condition or template that
+ * fails does not stop the commit: the event is queued as failed with the
+ * error, logged to tabWebhook Request Log, and a WARNING says so.
+ *
+ * The flush runs as the owner of the extension's schema (so the user whose
+ * change fired it needs no rights on the queue), as a security-restricted
+ * operation.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "frappe_integrations.h"
+#include "webhook.h"
+
+#define FLUSH_BATCH 500
+#define MAX_WARNINGS 10
+
+static const char *const event_names[] = {
+	"after_insert", "on_update", "on_submit", "on_cancel", "on_trash",
+	"on_update_after_submit", "on_change"
+};
+
+const char *
+fi_event_name(uint32 bit)
+{
+	for (int i = 0; i < (int) lengthof(event_names); i++)
+		if (bit == (1u << i))
+			return event_names[i];
+	return "";
+}
+
+uint32
+fi_event_bit(const char *name)
+{
+	for (int i = 0; i < (int) lengthof(event_names); i++)
+		if (name && strcmp(name, event_names[i]) == 0)
+			return 1u << i;
+	return 0;
+}
+
+/* ---- configuration ---- */
+
+static char *
+col_str(HeapTuple tup, TupleDesc desc, const char *col)
+{
+	int			c = SPI_fnumber(desc, col);
+
+	return c > 0 ? SPI_getvalue(tup, desc, c) : NULL;
+}
+
+static int
+col_int(HeapTuple tup, TupleDesc desc, const char *col, int dflt)
+{
+	char	   *v = col_str(tup, desc, col);
+
+	return v ? atoi(v) : dflt;
+}
+
+bool
+fi_blank(const char *s)
+{
+	if (s == NULL)
+		return true;
+	for (; *s; s++)
+		if (!isspace((unsigned char) *s))
+			return false;
+	return true;
+}
+
+/* a Webhook Header / Webhook Data child table as (parent, a, b) rows */
+static void
+load_child(const char *table, const char *a, const char *b, FiWebhookConfig *cfg,
+		   const char *only_name, bool headers)
+{
+	Oid			relid = fi_site_table_oid(table, true);
+	int			ret;
+
+	if (!OidIsValid(relid))
+		return;
+	ret = SPI_execute(psprintf("SELECT parent, %s, %s FROM %s WHERE parenttype = 'Webhook'"
+							   " ORDER BY parent, idx",
+							   quote_identifier(a), quote_identifier(b), fi_site_table(table)),
+					  false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading %s failed: %s", table, SPI_result_code_string(ret));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *parent = SPI_getvalue(tup, desc, 1);
+
+		for (int i = 0; i < cfg->n; i++)
+		{
+			FiWebhook  *h = &cfg->hooks[i];
+
+			if (parent == NULL || strcmp(h->name, parent) != 0)
+				continue;
+			if (headers)
+			{
+				h->header_keys = repalloc(h->header_keys, sizeof(char *) * (h->nheaders + 1));
+				h->header_values = repalloc(h->header_values, sizeof(char *) * (h->nheaders + 1));
+				h->header_keys[h->nheaders] = SPI_getvalue(tup, desc, 2);
+				h->header_values[h->nheaders] = SPI_getvalue(tup, desc, 3);
+				h->nheaders++;
+			}
+			else
+			{
+				h->data_fieldnames = repalloc(h->data_fieldnames, sizeof(char *) * (h->ndata + 1));
+				h->data_keys = repalloc(h->data_keys, sizeof(char *) * (h->ndata + 1));
+				h->data_fieldnames[h->ndata] = SPI_getvalue(tup, desc, 2);
+				h->data_keys[h->ndata] = SPI_getvalue(tup, desc, 3);
+				h->ndata++;
+			}
+		}
+	}
+	(void) only_name;
+}
+
+/*
+ * The webhooks of the site: every enabled one, or the one named (enabled or
+ * not).  Allocated in the caller's memory context.
+ */
+FiWebhookConfig *
+fi_webhook_load_config(const char *only_name)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	FiWebhookConfig *cfg = palloc0(sizeof(FiWebhookConfig));
+	Oid			relid = fi_site_table_oid("tabWebhook", true);
+	int			ret;
+
+	if (!OidIsValid(relid))
+		return cfg;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (only_name)
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		Datum		args[1] = {CStringGetTextDatum(only_name)};
+
+		ret = SPI_execute_with_args(psprintf("SELECT * FROM %s WHERE name = $1",
+											 fi_site_table("tabWebhook")),
+									1, argtypes, args, NULL, false, 0);
+	}
+	else
+		ret = SPI_execute(psprintf("SELECT * FROM %s WHERE enabled = 1 ORDER BY name",
+								   fi_site_table("tabWebhook")), false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading tabWebhook failed: %s", SPI_result_code_string(ret));
+	{
+		MemoryContext spi = MemoryContextSwitchTo(cxt);
+
+		cfg->n = (int) SPI_processed;
+		cfg->hooks = palloc0(sizeof(FiWebhook) * Max(cfg->n, 1));
+		for (int i = 0; i < cfg->n; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			FiWebhook  *h = &cfg->hooks[i];
+
+			h->name = col_str(tup, desc, "name");
+			h->doctype = col_str(tup, desc, "webhook_doctype");
+			h->docevent = col_str(tup, desc, "webhook_docevent");
+			h->event = fi_event_bit(h->docevent);
+			h->condition = col_str(tup, desc, "condition");
+			h->request_url = col_str(tup, desc, "request_url");
+			h->is_dynamic_url = col_int(tup, desc, "is_dynamic_url", 0) != 0;
+			h->timeout = col_int(tup, desc, "timeout", 5);
+			h->method = col_str(tup, desc, "request_method");
+			h->structure = col_str(tup, desc, "request_structure");
+			h->webhook_json = col_str(tup, desc, "webhook_json");
+			h->enable_security = col_int(tup, desc, "enable_security", 0) != 0;
+			h->enabled = col_int(tup, desc, "enabled", 1) != 0;
+			h->header_keys = palloc(sizeof(char *));
+			h->header_values = palloc(sizeof(char *));
+			h->data_fieldnames = palloc(sizeof(char *));
+			h->data_keys = palloc(sizeof(char *));
+			if (h->name == NULL)
+				h->name = pstrdup("");
+			if (fi_blank(h->method))
+				h->method = pstrdup("POST");
+			if (h->timeout <= 0)
+				h->timeout = 5;
+		}
+		if (cfg->n > 0)
+		{
+			load_child("tabWebhook Header", "key", "value", cfg, only_name, true);
+			load_child("tabWebhook Data", "fieldname", "key", cfg, only_name, false);
+		}
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+	return cfg;
+}
+
+uint32
+fi_webhook_events_wanted(FiWebhookConfig *cfg, const char *doctype)
+{
+	uint32		m = 0;
+
+	for (int i = 0; i < cfg->n; i++)
+		if (cfg->hooks[i].enabled && cfg->hooks[i].doctype &&
+			strcmp(cfg->hooks[i].doctype, doctype) == 0)
+			m |= cfg->hooks[i].event;
+	return m;
+}
+
+/* ---- one request ---- */
+
+
+static char *
+engine_error(FiTpl *t, const char *what)
+{
+	if (fi_tpl_errline(t) > 0)
+		return psprintf("%s: %s (line %d, column %d)", what, fi_tpl_errmsg(t),
+						fi_tpl_errline(t), fi_tpl_errcol(t));
+	return psprintf("%s: %s", what, fi_tpl_errmsg(t));
+}
+
+static FiVal *
+context(FiTpl *t, FiVal *doc, const char *event)
+{
+	FiVal	   *ctx = fi_val_dict(t);
+
+	if (ctx == NULL)
+		return NULL;
+	fi_val_set(t, ctx, "doc", 3, doc);
+	if (event)
+		fi_val_set(t, ctx, "event", 5, fi_val_str(t, event, strlen(event)));
+	return ctx;
+}
+
+/* an http(s) URL with a host; NULL when fine, else why not */
+const char *
+fi_webhook_url_problem(const char *url)
+{
+	const char *p;
+
+	if (fi_blank(url))
+		return "the request URL is empty";
+	if (pg_strncasecmp(url, "https://", 8) == 0)
+		p = url + 8;
+	else if (pg_strncasecmp(url, "http://", 7) == 0)
+		p = url + 7;
+	else
+		return "the request URL must start with http:// or https://";
+	if (*p == '\0' || *p == '/' || *p == '?' || *p == '#' || *p == ':')
+		return "the request URL has no host";
+	for (; *p; p++)
+		if ((unsigned char) *p <= ' ' || *p == 0x7f)
+			return "the request URL contains a space or control character";
+	return NULL;
+}
+
+static void
+json_pair(StringInfo s, const char *k, const char *v)
+{
+	appendStringInfoChar(s, '[');
+	escape_json(s, k);
+	appendStringInfoString(s, ", ");
+	escape_json(s, v);
+	appendStringInfoChar(s, ']');
+}
+
+/*
+ * What one webhook sends for one document: condition, URL, headers, body.
+ * Never raises for a bad configuration: that is FiRequest.error.
+ */
+void
+fi_webhook_build(FiTpl *t, FiWebhook *h, FiVal *doc, FiVal *cond_doc, FiRequest *rq)
+{
+	const char *event = h->docevent ? h->docevent : "";
+	FiVal	   *ctx;
+	StringInfoData hs;
+
+	memset(rq, 0, sizeof(*rq));
+	if (!fi_blank(h->condition))
+	{
+		bool		ok;
+
+		ctx = context(t, cond_doc, NULL);
+		if (ctx == NULL || fi_tpl_condition(t, h->condition, strlen(h->condition), ctx, &ok) != FI_TPL_OK)
+		{
+			rq->error = engine_error(t, "condition");
+			return;
+		}
+		if (!ok)
+		{
+			rq->skip = true;
+			return;
+		}
+	}
+	ctx = context(t, doc, event);
+	if (ctx == NULL)
+	{
+		rq->error = pstrdup("out of template memory");
+		return;
+	}
+	/* URL */
+	if (h->is_dynamic_url && h->request_url)
+	{
+		const char *out;
+		size_t		outlen;
+
+		if (fi_tpl_render(t, h->request_url, strlen(h->request_url), ctx, &out, &outlen) != FI_TPL_OK)
+		{
+			rq->error = engine_error(t, "request URL template");
+			return;
+		}
+		rq->url = pnstrdup(out, outlen);
+	}
+	else
+		rq->url = pstrdup(h->request_url ? h->request_url : "");
+	{
+		const char *why = fi_webhook_url_problem(rq->url);
+
+		if (why)
+		{
+			rq->error = pstrdup(why);
+			return;
+		}
+	}
+	/* headers: the rows with a key and a value, in order (no secret here) */
+	initStringInfo(&hs);
+	appendStringInfoChar(&hs, '[');
+	for (int i = 0; i < h->nheaders; i++)
+	{
+		const char *k = h->header_keys[i],
+				   *v = h->header_values[i];
+
+		if (fi_blank(k) || v == NULL || v[0] == '\0')
+			continue;
+		if (strpbrk(k, "\r\n:") || strpbrk(v, "\r\n"))
+		{
+			rq->error = psprintf("the header \"%s\" contains a line break or a colon in its name", k);
+			return;
+		}
+		if (hs.len > 1)
+			appendStringInfoString(&hs, ", ");
+		json_pair(&hs, k, v);
+	}
+	appendStringInfoChar(&hs, ']');
+	rq->headers = hs.data;
+	/* body (frappe-facts 1.6, 1.8) */
+	if (h->ndata > 0)
+	{
+		FiVal	   *data = fi_val_dict(t);
+
+		for (int i = 0; data && i < h->ndata; i++)
+		{
+			const char *f = h->data_fieldnames[i] ? h->data_fieldnames[i] : "";
+			const char *k = h->data_keys[i] ? h->data_keys[i] : "";
+			FiVal	   *v = fi_val_member(doc, f);
+
+			fi_val_set(t, data, k, strlen(k), v ? v : fi_val_none(t));
+		}
+		if (data == NULL || fi_tpl_dumps(t, data, &rq->body, &rq->bodylen) != FI_TPL_OK)
+		{
+			rq->error = engine_error(t, "form data");
+			return;
+		}
+	}
+	else if (!fi_blank(h->webhook_json))
+	{
+		const char *out;
+		size_t		outlen;
+
+		if (fi_tpl_render(t, h->webhook_json, strlen(h->webhook_json), ctx, &out, &outlen) != FI_TPL_OK)
+		{
+			rq->error = engine_error(t, "JSON template");
+			return;
+		}
+		if (fi_tpl_normalize_json(t, out, outlen, &rq->body, &rq->bodylen) != FI_TPL_OK)
+		{
+			rq->error = engine_error(t, "the rendered JSON template is not JSON");
+			return;
+		}
+	}
+	else
+	{
+		rq->body = "{}";
+		rq->bodylen = 2;
+	}
+	{
+		FiVal	   *u = fi_val_member(doc, "modified_by");
+		size_t		ul;
+		const char *us = u ? fi_val_text(u, &ul) : NULL;
+
+		rq->user = us ? pnstrdup(us, ul) : NULL;
+	}
+}
+
+/* ---- writing the queue and the log ---- */
+
+typedef struct QueueBatch
+{
+	int			n;
+	Datum	   *webhook,
+			   *doctype,
+			   *docname,
+			   *event,
+			   *method,
+			   *url,
+			   *headers,
+			   *body,
+			   *sign,
+			   *timeout,
+			   *user,
+			   *status,
+			   *error;
+	bool	   *url_null,
+			   *user_null,
+			   *error_null;
+} QueueBatch;
+
+static void
+batch_init(QueueBatch *b, int cap)
+{
+	memset(b, 0, sizeof(*b));
+#define ALLOC(f) b->f = palloc(sizeof(Datum) * cap)
+	ALLOC(webhook);
+	ALLOC(doctype);
+	ALLOC(docname);
+	ALLOC(event);
+	ALLOC(method);
+	ALLOC(url);
+	ALLOC(headers);
+	ALLOC(body);
+	ALLOC(sign);
+	ALLOC(timeout);
+	ALLOC(user);
+	ALLOC(status);
+	ALLOC(error);
+#undef ALLOC
+	b->url_null = palloc(sizeof(bool) * cap);
+	b->user_null = palloc(sizeof(bool) * cap);
+	b->error_null = palloc(sizeof(bool) * cap);
+}
+
+static Datum
+text_array(Datum *d, bool *nulls, int n, Oid elemtype)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, elemtype, typlen,
+											  typbyval, typalign));
+}
+
+static void
+batch_write(QueueBatch *b)
+{
+	Oid			types[13] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BYTEAARRAYOID, BOOLARRAYOID,
+	INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	Datum		args[13];
+	int			ret;
+
+	if (b->n == 0)
+		return;
+	args[0] = text_array(b->webhook, NULL, b->n, TEXTOID);
+	args[1] = text_array(b->doctype, NULL, b->n, TEXTOID);
+	args[2] = text_array(b->docname, NULL, b->n, TEXTOID);
+	args[3] = text_array(b->event, NULL, b->n, TEXTOID);
+	args[4] = text_array(b->method, NULL, b->n, TEXTOID);
+	args[5] = text_array(b->url, b->url_null, b->n, TEXTOID);
+	args[6] = text_array(b->headers, NULL, b->n, TEXTOID);
+	args[7] = text_array(b->body, NULL, b->n, BYTEAOID);
+	args[8] = text_array(b->sign, NULL, b->n, BOOLOID);
+	args[9] = text_array(b->timeout, NULL, b->n, INT4OID);
+	args[10] = text_array(b->user, b->user_null, b->n, TEXTOID);
+	args[11] = text_array(b->status, NULL, b->n, TEXTOID);
+	args[12] = text_array(b->error, b->error_null, b->n, TEXTOID);
+	ret = SPI_execute_with_args("INSERT INTO " FI_SCHEMA ".webhook_queue (webhook, doctype, docname, "
+								"event, method, url, headers, body, sign, timeout_ms, doc_user, "
+								"status, last_error) "
+								"SELECT w, d, n, e, m, u, h::jsonb, b, s, t, us, st, er FROM "
+								"unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+								"AS x(w, d, n, e, m, u, h, b, s, t, us, st, er)",
+								13, types, args, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "writing integrations.webhook_queue failed: %s", SPI_result_code_string(ret));
+	b->n = 0;
+}
+
+/*
+ * One row of Frappe's "tabWebhook Request Log" (frappe-facts 1.10); the
+ * reference_doctype column only where the site has it.  Used for events
+ * that fail before any request is made.
+ */
+void
+fi_webhook_log(const char *webhook, const char *doctype, const char *docname,
+			   const char *url, const char *headers, const char *data,
+			   const char *user, const char *response, const char *error)
+{
+	Oid			relid = fi_site_table_oid("tabWebhook Request Log", true);
+	Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID};
+	Datum		args[9];
+	char		nulls[9];
+	const char *vals[9] = {webhook, docname, url, headers, data, user, response, error, doctype};
+	bool		has_refdt;
+	int			ret;
+
+	if (!OidIsValid(relid))
+		return;
+	has_refdt = get_attnum(relid, "reference_doctype") != InvalidAttrNumber;
+	for (int i = 0; i < 9; i++)
+	{
+		args[i] = vals[i] ? CStringGetTextDatum(vals[i]) : (Datum) 0;
+		nulls[i] = vals[i] ? ' ' : 'n';
+	}
+	ret = SPI_execute_with_args(psprintf("INSERT INTO %s (name, creation, modified, owner, "
+										 "modified_by, docstatus, idx, webhook, reference_document, "
+										 "url, headers, data, \"user\", response, error%s) VALUES ("
+										 FI_SCHEMA ".random_name(), " FI_SCHEMA ".site_now(), "
+										 FI_SCHEMA ".site_now(), coalesce($6, 'Administrator'), "
+										 "coalesce($6, 'Administrator'), 0, 0, $1, $2, "
+										 "left($3, 140), $4, $5, $6, $7, $8%s)",
+										 fi_site_table("tabWebhook Request Log"),
+										 has_refdt ? ", reference_doctype" : "",
+										 has_refdt ? ", $9" : ""),
+								has_refdt ? 9 : 8, types, args, nulls, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "writing tabWebhook Request Log failed: %s", SPI_result_code_string(ret));
+}
+
+/* ---- the flush ---- */
+
+typedef struct DocAgg
+{
+	char		key[NAMEDATALEN * 8];	/* doctype \x1f name */
+	int			seq;			/* position of its last note */
+	uint32		events;
+	bool		gone;
+	FiVal	   *trash_doc;
+	FiVal	   *trash_cond_doc;
+	const char *doctype;
+	const char *name;
+} DocAgg;
+
+static int
+agg_cmp(const void *a, const void *b)
+{
+	const DocAgg *x = *(DocAgg *const *) a,
+			   *y = *(DocAgg *const *) b;
+
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+typedef struct FlushState
+{
+	FiWebhookConfig *cfg;
+	QueueBatch	batch;
+	int			warnings;
+	int64		queued;
+	int64		failed;
+} FlushState;
+
+static void
+queue_one(FlushState *fs, FiWebhook *h, const char *doctype, const char *docname,
+		  FiRequest *rq)
+{
+	QueueBatch *b = &fs->batch;
+	int			i = b->n;
+	bytea	   *body = palloc(VARHDRSZ + rq->bodylen);
+
+	if (rq->error)
+	{
+		fs->failed++;
+		if (fs->warnings++ < MAX_WARNINGS)
+			ereport(WARNING,
+					(errmsg("webhook \"%s\" cannot be sent for %s \"%s\": %s",
+							h->name, doctype, docname, rq->error),
+					 errdetail("The change is committed; the event is kept as failed in "
+							   FI_SCHEMA ".webhook_queue and logged in tabWebhook Request Log."),
+					 errhint("See " FI_SCHEMA ".webhook_status.")));
+		fi_webhook_log(h->name, doctype, docname, rq->url, NULL, NULL, rq->user, NULL,
+					   rq->error);
+	}
+	else
+		fs->queued++;
+	SET_VARSIZE(body, VARHDRSZ + rq->bodylen);
+	if (rq->bodylen)
+		memcpy(VARDATA(body), rq->body, rq->bodylen);
+	b->webhook[i] = CStringGetTextDatum(h->name);
+	b->doctype[i] = CStringGetTextDatum(doctype);
+	b->docname[i] = CStringGetTextDatum(docname);
+	b->event[i] = CStringGetTextDatum(h->docevent ? h->docevent : "");
+	b->method[i] = CStringGetTextDatum(h->method);
+	b->url_null[i] = rq->url == NULL;
+	b->url[i] = rq->url ? CStringGetTextDatum(rq->url) : (Datum) 0;
+	b->headers[i] = CStringGetTextDatum(rq->headers ? rq->headers : "[]");
+	b->body[i] = PointerGetDatum(body);
+	b->sign[i] = BoolGetDatum(h->enable_security);
+	b->timeout[i] = Int32GetDatum(Min(h->timeout, 3600) * 1000);
+	b->user_null[i] = rq->user == NULL;
+	b->user[i] = rq->user ? CStringGetTextDatum(rq->user) : (Datum) 0;
+	b->status[i] = CStringGetTextDatum(rq->error ? "failed" : "pending");
+	b->error_null[i] = rq->error == NULL;
+	b->error[i] = rq->error ? CStringGetTextDatum(rq->error) : (Datum) 0;
+	b->n++;
+	if (b->n == FLUSH_BATCH)
+		batch_write(b);
+}
+
+static bool
+has_condition(FiWebhookConfig *cfg, const char *doctype)
+{
+	for (int i = 0; i < cfg->n; i++)
+		if (cfg->hooks[i].doctype && strcmp(cfg->hooks[i].doctype, doctype) == 0 &&
+			!fi_blank(cfg->hooks[i].condition))
+			return true;
+	return false;
+}
+
+/* the events a document delivers, given its row at commit */
+static uint32
+effective_events(DocAgg *a, FiVal *doc)
+{
+	uint32		ev = a->events & ~(FI_EV_CHILD | FI_EV_GONE);
+
+	if (a->events & FI_EV_CHILD)
+	{
+		FiVal	   *ds = doc ? fi_val_member(doc, "docstatus") : NULL;
+		int64_t		d = 0;
+
+		(void) (ds && fi_val_get_int(ds, &d));
+		ev |= FI_EV_ON_CHANGE | (d == 1 ? FI_EV_ON_UPDATE_AFTER_SUBMIT : FI_EV_ON_UPDATE);
+	}
+	return ev;
+}
+
+static void
+flush_doctype(FlushState *fs, const char *doctype, DocAgg **aggs, int n)
+{
+	const FiDocMeta *meta = fi_get_meta(doctype, true);
+	bool		need_cond = has_condition(fs->cfg, doctype);
+
+	for (int start = 0; start < n; start += FLUSH_BATCH)
+	{
+		int			m = Min(FLUSH_BATCH, n - start);
+		const char **names = palloc(sizeof(char *) * m);
+		FiVal	  **docs = palloc0(sizeof(FiVal *) * m);
+		FiVal	  **cdocs = palloc0(sizeof(FiVal *) * m);
+		MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
+														"frappe_integrations webhook batch",
+														ALLOCSET_DEFAULT_SIZES);
+		MemoryContext old = MemoryContextSwitchTo(batch_cxt);
+		FiTpl	   *t = fi_template_session(fi_site_now_usec());
+		int			nlive = 0;
+		const char **live = palloc(sizeof(char *) * m);
+		int		   *live_ix = palloc(sizeof(int) * m);
+
+		for (int i = 0; i < m; i++)
+		{
+			names[i] = aggs[start + i]->name;
+			if (!aggs[start + i]->gone)
+			{
+				live_ix[nlive] = i;
+				live[nlive++] = names[i];
+			}
+		}
+		if (meta != NULL && nlive > 0)
+		{
+			FiVal	  **d = palloc0(sizeof(FiVal *) * nlive);
+
+			fi_docs_fetch(t, meta, live, nlive, true, d);
+			for (int i = 0; i < nlive; i++)
+				docs[live_ix[i]] = d[i];
+			if (need_cond)
+			{
+				fi_docs_fetch(t, meta, live, nlive, false, d);
+				for (int i = 0; i < nlive; i++)
+					cdocs[live_ix[i]] = d[i];
+			}
+		}
+		for (int i = 0; i < m; i++)
+		{
+			DocAgg	   *a = aggs[start + i];
+			uint32		ev = effective_events(a, docs[i]);
+
+			if (docs[i])
+				fi_val_as_documents(docs[i]);
+			if (cdocs[i])
+				fi_val_as_documents(cdocs[i]);
+			for (int k = 0; k < fs->cfg->n; k++)
+			{
+				FiWebhook  *h = &fs->cfg->hooks[k];
+				FiVal	   *doc,
+						   *cdoc;
+				FiRequest	rq;
+
+				if (!h->enabled || h->doctype == NULL || strcmp(h->doctype, doctype) != 0)
+					continue;
+				if (h->event == FI_EV_ON_TRASH)
+				{
+					if (!(a->events & FI_EV_ON_TRASH) || a->trash_doc == NULL)
+						continue;
+					doc = a->trash_doc;
+					cdoc = a->trash_cond_doc;
+				}
+				else
+				{
+					if (!(ev & h->event) || docs[i] == NULL)
+						continue;
+					doc = docs[i];
+					cdoc = cdocs[i] ? cdocs[i] : docs[i];
+				}
+				fi_webhook_build(t, h, doc, cdoc, &rq);
+				if (rq.skip)
+					continue;
+				queue_one(fs, h, doctype, a->name, &rq);
+			}
+		}
+		batch_write(&fs->batch);
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(batch_cxt);
+	}
+}
+
+static Oid
+schema_owner(void)
+{
+	Oid			nsp = get_namespace_oid(FI_SCHEMA, false);
+	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for schema %u", nsp);
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+void
+fi_webhook_flush(FiNote *notes, int n)
+{
+	FiWebhookConfig *cfg = fi_webhook_xact_config();
+	HASHCTL		ctl;
+	HTAB	   *h;
+	DocAgg	  **order;
+	int			nagg = 0;
+	FlushState	fs;
+	Oid			save_user;
+	int			save_sec;
+	MemoryContext cxt,
+				old;
+
+	if (cfg->n == 0)
+		return;
+	cxt = AllocSetContextCreate(CurTransactionContext, "frappe_integrations webhook flush",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+
+	/* fold the notes per document */
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(((DocAgg *) 0)->key);
+	ctl.entrysize = sizeof(DocAgg);
+	ctl.hcxt = cxt;
+	h = hash_create("frappe_integrations webhook docs", Min(n, 1 << 16), &ctl,
+					HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	order = palloc(sizeof(DocAgg *) * n);
+	for (int i = 0; i < n; i++)
+	{
+		char		key[NAMEDATALEN * 8];
+		bool		found;
+		DocAgg	   *a;
+
+		if (snprintf(key, sizeof(key), "%s\x1f%s", notes[i].doctype, notes[i].name) >= (int) sizeof(key))
+			continue;			/* no Frappe name is this long */
+		a = hash_search(h, key, HASH_ENTER, &found);
+		if (!found)
+		{
+			a->events = 0;
+			a->trash_doc = a->trash_cond_doc = NULL;
+			a->doctype = notes[i].doctype;
+			a->name = notes[i].name;
+			order[nagg++] = a;
+		}
+		a->seq = i;
+		a->events |= notes[i].events;
+		a->gone = (notes[i].events & FI_EV_GONE) != 0;
+		if (notes[i].trash_doc)
+		{
+			a->trash_doc = notes[i].trash_doc;
+			a->trash_cond_doc = notes[i].trash_cond_doc;
+		}
+	}
+	/* Frappe's order: by each document's last change */
+	qsort(order, nagg, sizeof(DocAgg *), agg_cmp);
+
+	memset(&fs, 0, sizeof(fs));
+	fs.cfg = cfg;
+	batch_init(&fs.batch, FLUSH_BATCH);
+
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(schema_owner(),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PG_TRY();
+	{
+		/* per DocType, in order of first appearance */
+		for (int i = 0; i < nagg; i++)
+		{
+			const char *dt = order[i]->doctype;
+			bool		seen = false;
+			DocAgg	  **group;
+			int			ng = 0;
+
+			for (int j = 0; j < i && !seen; j++)
+				seen = strcmp(order[j]->doctype, dt) == 0;
+			if (seen || fi_webhook_events_wanted(cfg, dt) == 0)
+				continue;
+			group = palloc(sizeof(DocAgg *) * (nagg - i));
+			for (int j = i; j < nagg; j++)
+				if (strcmp(order[j]->doctype, dt) == 0)
+					group[ng++] = order[j];
+			flush_doctype(&fs, dt, group, ng);
+		}
+		if (fs.warnings > MAX_WARNINGS)
+			ereport(WARNING,
+					(errmsg("%d more webhook events of this transaction cannot be sent",
+							fs.warnings - MAX_WARNINGS)));
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_user, save_sec);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PopActiveSnapshot();
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+}
