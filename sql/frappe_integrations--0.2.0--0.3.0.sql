@@ -53,11 +53,14 @@ CREATE FUNCTION integrations.webhook_config_changed()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'fi_webhook_config_changed'
 LANGUAGE C;
+COMMENT ON FUNCTION integrations.webhook_config_changed() IS
+'Statement trigger on tabWebhook: brings the capture triggers up to date (a failure is a WARNING, never a refused write)';
 
 CREATE FUNCTION integrations.sync_webhooks()
 RETURNS integer
 AS 'MODULE_PATHNAME', 'fi_sync_webhooks'
 LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION integrations.sync_webhooks() FROM PUBLIC;
 COMMENT ON FUNCTION integrations.sync_webhooks() IS
 'Attach the capture triggers the enabled rows of tabWebhook need and detach the others; returns how many changed (runs by itself after each change of tabWebhook)';
 
@@ -65,6 +68,7 @@ CREATE FUNCTION integrations.webhook_problem(webhook text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'fi_webhook_problem'
 LANGUAGE C STABLE STRICT;
+REVOKE ALL ON FUNCTION integrations.webhook_problem(text) FROM PUBLIC;
 COMMENT ON FUNCTION integrations.webhook_problem(text) IS
 'Why a webhook cannot be used as configured (NULL when it can): missing table, unknown event or method, bad URL, header or template syntax, missing secret';
 
@@ -72,6 +76,7 @@ CREATE FUNCTION integrations.webhook_preview(webhook text, docname text)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'fi_webhook_preview'
 LANGUAGE C STABLE STRICT;
+REVOKE ALL ON FUNCTION integrations.webhook_preview(text, text) FROM PUBLIC;
 COMMENT ON FUNCTION integrations.webhook_preview(text, text) IS
 'What the webhook would send for the document now: meets_condition, method, url, headers, signed, body (Frappe''s preview)';
 

@@ -73,6 +73,7 @@ extern bool fi_webhooks_on;
 /* webhook_capture.c */
 extern void fi_webhook_init(void);
 extern FiWebhookConfig *fi_webhook_xact_config(void);
+extern void fi_webhook_config_reset(void);
 
 /* what one webhook sends for one document */
 typedef struct FiRequest
@@ -89,6 +90,7 @@ typedef struct FiRequest
 /* webhook_flush.c */
 extern bool fi_blank(const char *s);
 extern const char *fi_webhook_url_problem(const char *url);
+extern char *fi_webhook_header_problem(const char *key, const char *value);
 extern void fi_webhook_build(FiTpl *t, FiWebhook *h, FiVal *doc, FiVal *cond_doc,
 							 FiRequest *rq);
 extern void fi_webhook_log(const char *webhook, const char *doctype, const char *docname,

@@ -64,6 +64,13 @@ reset_xact_state(void)
 	flushing = false;
 }
 
+/* tabWebhook changed in this transaction: read it again at the next note */
+void
+fi_webhook_config_reset(void)
+{
+	xact_config = NULL;
+}
+
 FiWebhookConfig *
 fi_webhook_xact_config(void)
 {

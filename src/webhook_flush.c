@@ -97,7 +97,7 @@ fi_blank(const char *s)
 /* a Webhook Header / Webhook Data child table as (parent, a, b) rows */
 static void
 load_child(const char *table, const char *a, const char *b, FiWebhookConfig *cfg,
-		   const char *only_name, bool headers)
+		   MemoryContext cxt, bool headers)
 {
 	Oid			relid = fi_site_table_oid(table, true);
 	int			ret;
@@ -110,6 +110,8 @@ load_child(const char *table, const char *a, const char *b, FiWebhookConfig *cfg
 					  false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "reading %s failed: %s", table, SPI_result_code_string(ret));
+	/* SPI leaves us in its own context: the values belong to the caller's */
+	MemoryContextSwitchTo(cxt);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -140,7 +142,6 @@ load_child(const char *table, const char *a, const char *b, FiWebhookConfig *cfg
 			}
 		}
 	}
-	(void) only_name;
 }
 
 /*
@@ -210,8 +211,8 @@ fi_webhook_load_config(const char *only_name)
 		}
 		if (cfg->n > 0)
 		{
-			load_child("tabWebhook Header", "key", "value", cfg, only_name, true);
-			load_child("tabWebhook Data", "fieldname", "key", cfg, only_name, false);
+			load_child("tabWebhook Header", "key", "value", cfg, cxt, true);
+			load_child("tabWebhook Data", "fieldname", "key", cfg, cxt, false);
 		}
 		MemoryContextSwitchTo(spi);
 	}
@@ -276,6 +277,15 @@ fi_webhook_url_problem(const char *url)
 		if ((unsigned char) *p <= ' ' || *p == 0x7f)
 			return "the request URL contains a space or control character";
 	return NULL;
+}
+
+/* why a Webhook Header row cannot be sent (a line break would inject headers) */
+char *
+fi_webhook_header_problem(const char *key, const char *value)
+{
+	if (strpbrk(key, "\r\n:"))
+		return psprintf("the header name \"%s\" contains a line break or a colon", key);
+	return psprintf("the value of header \"%s\" contains a line break", key);
 }
 
 static void
@@ -358,7 +368,7 @@ fi_webhook_build(FiTpl *t, FiWebhook *h, FiVal *doc, FiVal *cond_doc, FiRequest 
 			continue;
 		if (strpbrk(k, "\r\n:") || strpbrk(v, "\r\n"))
 		{
-			rq->error = psprintf("the header \"%s\" contains a line break or a colon in its name", k);
+			rq->error = fi_webhook_header_problem(k, v);
 			return;
 		}
 		if (hs.len > 1)
@@ -704,6 +714,8 @@ flush_doctype(FlushState *fs, const char *doctype, DocAgg **aggs, int n)
 				for (int i = 0; i < nlive; i++)
 					cdocs[live_ix[i]] = d[i];
 			}
+			/* SPI left us in its context; this batch's memory is ours */
+			MemoryContextSwitchTo(batch_cxt);
 		}
 		for (int i = 0; i < m; i++)
 		{
@@ -763,34 +775,21 @@ schema_owner(void)
 	return owner;
 }
 
-void
-fi_webhook_flush(FiNote *notes, int n)
+/* fold the notes per document; returns them by each one's last change */
+static DocAgg **
+fold_notes(FiNote *notes, int n, MemoryContext cxt, int *nagg_out)
 {
-	FiWebhookConfig *cfg = fi_webhook_xact_config();
 	HASHCTL		ctl;
 	HTAB	   *h;
-	DocAgg	  **order;
+	DocAgg	  **order = palloc(sizeof(DocAgg *) * Max(n, 1));
 	int			nagg = 0;
-	FlushState	fs;
-	Oid			save_user;
-	int			save_sec;
-	MemoryContext cxt,
-				old;
 
-	if (cfg->n == 0)
-		return;
-	cxt = AllocSetContextCreate(CurTransactionContext, "frappe_integrations webhook flush",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-
-	/* fold the notes per document */
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(((DocAgg *) 0)->key);
 	ctl.entrysize = sizeof(DocAgg);
 	ctl.hcxt = cxt;
-	h = hash_create("frappe_integrations webhook docs", Min(n, 1 << 16), &ctl,
+	h = hash_create("frappe_integrations webhook docs", Min(Max(n, 16), 1 << 16), &ctl,
 					HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	order = palloc(sizeof(DocAgg *) * n);
 	for (int i = 0; i < n; i++)
 	{
 		char		key[NAMEDATALEN * 8];
@@ -819,48 +818,87 @@ fi_webhook_flush(FiNote *notes, int n)
 	}
 	/* Frappe's order: by each document's last change */
 	qsort(order, nagg, sizeof(DocAgg *), agg_cmp);
+	*nagg_out = nagg;
+	return order;
+}
 
+static void
+flush_all(FiNote *notes, int n, MemoryContext cxt)
+{
+	FiWebhookConfig *cfg;
+	DocAgg	  **order;
+	int			nagg;
+	FlushState	fs;
+	const char **doctypes;
+	int			ndt = 0;
+
+	/* the configuration as it is now (a webhook may have changed since) */
+	cfg = fi_webhook_load_config(NULL);
+	if (cfg->n == 0)
+		return;
+	order = fold_notes(notes, n, cxt, &nagg);
 	memset(&fs, 0, sizeof(fs));
 	fs.cfg = cfg;
 	batch_init(&fs.batch, FLUSH_BATCH);
 
+	/* the DocTypes noted, in order of first appearance (a handful) */
+	doctypes = palloc(sizeof(char *) * Max(nagg, 1));
+	for (int i = 0; i < nagg; i++)
+	{
+		bool		seen = false;
+
+		for (int j = 0; j < ndt && !seen; j++)
+			seen = doctypes[j] == order[i]->doctype || strcmp(doctypes[j], order[i]->doctype) == 0;
+		if (!seen)
+			doctypes[ndt++] = order[i]->doctype;
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	for (int d = 0; d < ndt; d++)
+	{
+		DocAgg	  **group;
+		int			ng = 0;
+
+		if (fi_webhook_events_wanted(cfg, doctypes[d]) == 0)
+			continue;
+		MemoryContextSwitchTo(cxt);
+		group = palloc(sizeof(DocAgg *) * nagg);
+		for (int j = 0; j < nagg; j++)
+			if (order[j]->doctype == doctypes[d] || strcmp(order[j]->doctype, doctypes[d]) == 0)
+				group[ng++] = order[j];
+		flush_doctype(&fs, doctypes[d], group, ng);
+	}
+	SPI_finish();
+	if (fs.warnings > MAX_WARNINGS)
+		ereport(WARNING,
+				(errmsg("%d more webhook events of this transaction cannot be sent",
+						fs.warnings - MAX_WARNINGS)));
+}
+
+void
+fi_webhook_flush(FiNote *notes, int n)
+{
+	Oid			save_user;
+	int			save_sec;
+	MemoryContext cxt,
+				old;
+
+	cxt = AllocSetContextCreate(CurTransactionContext, "frappe_integrations webhook flush",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
 	GetUserIdAndSecContext(&save_user, &save_sec);
 	SetUserIdAndSecContext(schema_owner(),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	PG_TRY();
 	{
-		/* per DocType, in order of first appearance */
-		for (int i = 0; i < nagg; i++)
-		{
-			const char *dt = order[i]->doctype;
-			bool		seen = false;
-			DocAgg	  **group;
-			int			ng = 0;
-
-			for (int j = 0; j < i && !seen; j++)
-				seen = strcmp(order[j]->doctype, dt) == 0;
-			if (seen || fi_webhook_events_wanted(cfg, dt) == 0)
-				continue;
-			group = palloc(sizeof(DocAgg *) * (nagg - i));
-			for (int j = i; j < nagg; j++)
-				if (strcmp(order[j]->doctype, dt) == 0)
-					group[ng++] = order[j];
-			flush_doctype(&fs, dt, group, ng);
-		}
-		if (fs.warnings > MAX_WARNINGS)
-			ereport(WARNING,
-					(errmsg("%d more webhook events of this transaction cannot be sent",
-							fs.warnings - MAX_WARNINGS)));
+		flush_all(notes, n, cxt);
 	}
 	PG_FINALLY();
 	{
 		SetUserIdAndSecContext(save_user, save_sec);
 	}
 	PG_END_TRY();
-	SPI_finish();
 	PopActiveSnapshot();
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);

@@ -215,6 +215,7 @@ fi_webhook_config_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("integrations.webhook_config_changed() must be called as a trigger")));
+	fi_webhook_config_reset();
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
@@ -277,8 +278,8 @@ problem_of(FiWebhook *h)
 	for (int i = 0; i < h->nheaders; i++)
 		if ((h->header_keys[i] && strpbrk(h->header_keys[i], "\r\n:")) ||
 			(h->header_values[i] && strpbrk(h->header_values[i], "\r\n")))
-			return psprintf("the header \"%s\" contains a line break or a colon in its name",
-							h->header_keys[i] ? h->header_keys[i] : "");
+			return fi_webhook_header_problem(h->header_keys[i] ? h->header_keys[i] : "",
+											 h->header_values[i] ? h->header_values[i] : "");
 	/* syntax only: an empty document proves nothing about evaluation */
 	t = fi_template_session(fi_site_now_usec());
 	doc = fi_val_dict(t);
