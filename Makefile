@@ -19,6 +19,8 @@ OBJS = \
 	src/webhook_capture.o \
 	src/webhook_flush.o \
 	src/webhook_sync.o \
+	src/delivery.o \
+	src/worker.o \
 	src/engine/codec.o \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \
@@ -43,7 +45,7 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 ifdef WERROR
 PG_CFLAGS += -Werror
 endif
-SHLIB_LINK = -lcrypto -largon2
+SHLIB_LINK = -lcrypto -largon2 -lcurl
 
 # no LLVM bitcode: the JIT gains nothing here and clang may be absent
 with_llvm = no

@@ -77,6 +77,9 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	/* the worker's settings (and, when preloading, the workers themselves) */
+	fi_worker_init();
+
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("frappe_integrations");
 #else

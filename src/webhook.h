@@ -87,7 +87,12 @@ typedef struct FiRequest
 	char	   *user;
 } FiRequest;
 
-/* webhook_flush.c */
+/* worker.c */
+extern void fi_worker_init(void);
+extern bool fi_worker_preloaded(void);
+extern void fi_worker_wake(void);
+
+/* webhook_flush.c (returns how many events were queued to send) */
 extern bool fi_blank(const char *s);
 extern const char *fi_webhook_url_problem(const char *url);
 extern char *fi_webhook_header_problem(const char *key, const char *value);
@@ -98,7 +103,7 @@ extern void fi_webhook_log(const char *webhook, const char *doctype, const char 
 						   const char *user, const char *response, const char *error);
 extern FiWebhookConfig *fi_webhook_load_config(const char *only_name);
 extern uint32 fi_webhook_events_wanted(FiWebhookConfig *cfg, const char *doctype);
-extern void fi_webhook_flush(FiNote *notes, int n);
+extern int64 fi_webhook_flush(FiNote *notes, int n);
 
 /* docvalue.c */
 extern void fi_docs_fetch(FiTpl *t, const FiDocMeta *meta, const char *const *names,

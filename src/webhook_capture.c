@@ -39,6 +39,7 @@ static FiNote *notes = NULL;
 static int	nnotes = 0;
 static int	notes_cap = 0;
 static bool flushing = false;
+static bool wake_at_commit = false;
 
 /* note counts at the start of each open savepoint */
 typedef struct SubMark
@@ -62,6 +63,7 @@ reset_xact_state(void)
 	xact_config = NULL;
 	xact_session = NULL;
 	flushing = false;
+	wake_at_commit = false;
 }
 
 /* tabWebhook changed in this transaction: read it again at the next note */
@@ -94,12 +96,17 @@ webhook_xact_cb(XactEvent event, void *arg)
 			if (nnotes > 0 && !flushing)
 			{
 				flushing = true;
-				fi_webhook_flush(notes, nnotes);
+				if (fi_webhook_flush(notes, nnotes) > 0)
+					wake_at_commit = true;
 				nnotes = 0;
 				flushing = false;
 			}
 			break;
 		case XACT_EVENT_COMMIT:
+			if (wake_at_commit)
+				fi_worker_wake();
+			reset_xact_state();
+			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:

@@ -822,7 +822,7 @@ fold_notes(FiNote *notes, int n, MemoryContext cxt, int *nagg_out)
 	return order;
 }
 
-static void
+static int64
 flush_all(FiNote *notes, int n, MemoryContext cxt)
 {
 	FiWebhookConfig *cfg;
@@ -835,7 +835,7 @@ flush_all(FiNote *notes, int n, MemoryContext cxt)
 	/* the configuration as it is now (a webhook may have changed since) */
 	cfg = fi_webhook_load_config(NULL);
 	if (cfg->n == 0)
-		return;
+		return 0;
 	order = fold_notes(notes, n, cxt, &nagg);
 	memset(&fs, 0, sizeof(fs));
 	fs.cfg = cfg;
@@ -873,11 +873,14 @@ flush_all(FiNote *notes, int n, MemoryContext cxt)
 		ereport(WARNING,
 				(errmsg("%d more webhook events of this transaction cannot be sent",
 						fs.warnings - MAX_WARNINGS)));
+	return fs.queued;
 }
 
-void
+int64
 fi_webhook_flush(FiNote *notes, int n)
 {
+	static bool warned = false;
+	volatile int64 queued = 0;
 	Oid			save_user;
 	int			save_sec;
 	MemoryContext cxt,
@@ -892,7 +895,7 @@ fi_webhook_flush(FiNote *notes, int n)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	PG_TRY();
 	{
-		flush_all(notes, n, cxt);
+		queued = flush_all(notes, n, cxt);
 	}
 	PG_FINALLY();
 	{
@@ -902,4 +905,14 @@ fi_webhook_flush(FiNote *notes, int n)
 	PopActiveSnapshot();
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
+	if (queued > 0 && !fi_worker_preloaded() && !warned)
+	{
+		warned = true;
+		ereport(WARNING,
+				(errmsg("webhook events are queued but nothing will deliver them"),
+				 errdetail("The frappe_integrations library is not in shared_preload_libraries, "
+						   "so its background worker is not running."),
+				 errhint("Add frappe_integrations to shared_preload_libraries and restart the server.")));
+	}
+	return queued;
 }

@@ -1,0 +1,434 @@
+/*
+ * delivery.c
+ *		The HTTP side of the webhook worker: one libcurl multi handle with
+ *		many transfers in flight and connections kept alive, the headers
+ *		Frappe and Standard Webhooks receivers check (signed over the exact
+ *		body bytes at send time), and the retry policy.
+ *
+ * No transaction is open while this runs: the worker claims rows, commits,
+ * hands them here, and records the outcomes in a later transaction.
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+#include <math.h>
+
+#include "utils/builtins.h"
+#include "utils/formatting.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#include "frappe_integrations.h"
+#include "delivery.h"
+#include "engine/codec.h"
+#include "engine/secretfmt.h"
+
+#define RESPONSE_KEEP	(64 * 1024)	/* bytes of a response body kept for the log */
+
+struct FiSender
+{
+	CURLM	   *multi;
+	int			inflight;
+	char	   *ca_bundle;
+	FiDelivery **slots;			/* the transfers in flight (for shutdown) */
+	int			nslots;
+};
+
+static bool curl_ready = false;
+
+FiSender *
+fi_sender_new(int concurrency, const char *ca_bundle)
+{
+	FiSender   *s = palloc0(sizeof(FiSender));
+
+	if (!curl_ready)
+	{
+		if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+			elog(ERROR, "libcurl could not be initialised");
+		curl_ready = true;
+	}
+	s->multi = curl_multi_init();
+	if (s->multi == NULL)
+		elog(ERROR, "libcurl could not make a multi handle");
+	curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) concurrency);
+	curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) concurrency);
+	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long) concurrency);
+	s->ca_bundle = ca_bundle && ca_bundle[0] ? pstrdup(ca_bundle) : NULL;
+	s->nslots = concurrency;
+	s->slots = palloc0(sizeof(FiDelivery *) * concurrency);
+	return s;
+}
+
+void
+fi_sender_free(FiSender *s)
+{
+	if (s->multi)
+		curl_multi_cleanup(s->multi);
+	pfree(s);
+}
+
+int
+fi_sender_inflight(FiSender *s)
+{
+	return s->inflight;
+}
+
+static size_t
+on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	FiDelivery *d = arg;
+	size_t		n = size * nmemb;
+
+	if (d->response.len < RESPONSE_KEEP)
+		appendBinaryStringInfo(&d->response, ptr, (int) Min(n, (size_t) (RESPONSE_KEEP - d->response.len)));
+	return n;					/* the rest is read and dropped */
+}
+
+static size_t
+on_header(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	FiDelivery *d = arg;
+	size_t		n = size * nmemb;
+
+	if (n > 12 && pg_strncasecmp(ptr, "Retry-After:", 12) == 0)
+	{
+		const char *v = ptr + 12;
+
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (isdigit((unsigned char) *v))
+			d->retry_after_s = Min(atoi(v), 24 * 3600);
+		else
+		{
+			/* an HTTP date */
+			time_t		when = curl_getdate(pnstrdup(v, n - (v - ptr)), NULL);
+
+			if (when > 0)
+				d->retry_after_s = (int) Max(0, Min(when - time(NULL), 24 * 3600));
+		}
+	}
+	return n;
+}
+
+/* a header whose value the log must not show */
+static bool
+sensitive(const char *name)
+{
+	static const char *const words[] = {"auth", "cookie", "token", "secret", "password",
+	"signature", "api-key", "apikey", "x-api"};
+	char	   *low = asc_tolower(name, strlen(name));
+
+	for (int i = 0; i < (int) lengthof(words); i++)
+		if (strstr(low, words[i]))
+			return true;
+	return false;
+}
+
+typedef struct Hdr
+{
+	char	   *k;
+	char	   *v;
+} Hdr;
+
+static int
+hdr_cmp(const void *a, const void *b)
+{
+	return strcmp(((const Hdr *) a)->k, ((const Hdr *) b)->k);
+}
+
+static void
+base64_hmac(const unsigned char *key, size_t keylen, const char *msg, size_t msglen, char *out)
+{
+	unsigned char mac[FI_SHA256_LEN];
+
+	if (fi_hmac_sha256(key, keylen, (const unsigned char *) msg, msglen, mac) != FI_SECRET_OK)
+		elog(ERROR, "HMAC-SHA256 failed");
+	fi_b64_encode(mac, sizeof(mac), out, FI_B64_STD);
+	explicit_bzero(mac, sizeof(mac));
+}
+
+/*
+ * The request headers: the signature (when signing), the Standard Webhooks
+ * id/timestamp (and signature for whsec_ secrets), the Webhook Header rows
+ * (which override ours of the same name, as in Frappe), and Content-Type
+ * when no row set one.
+ */
+static bool
+build_headers(FiDelivery *d, struct curl_slist **list)
+{
+	Hdr		   *h = palloc(sizeof(Hdr) * 64);
+	int			n = 0,
+				cap = 64;
+	char		sig[64];
+	char		ts[32];
+	char	   *msgid = psprintf("msg_%s", d->event_id);
+	bool		have_ct = false;
+	Jsonb	   *rows = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(d->headers_json)));
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *pair[2] = {NULL, NULL};
+	int			ix = 0;
+
+	snprintf(ts, sizeof(ts), "%ld", (long) time(NULL));
+	if (d->secret)
+	{
+		base64_hmac((const unsigned char *) d->secret, strlen(d->secret), d->body, d->bodylen, sig);
+		h[n].k = "X-Frappe-Webhook-Signature";
+		h[n++].v = pstrdup(sig);
+	}
+	h[n].k = "webhook-id";
+	h[n++].v = msgid;
+	h[n].k = "webhook-timestamp";
+	h[n++].v = pstrdup(ts);
+	if (d->secret && strncmp(d->secret, "whsec_", 6) == 0)
+	{
+		const char *k64 = d->secret + 6;
+		unsigned char *key = palloc(fi_b64_decoded_maxlen(strlen(k64)) + 1);
+		long		klen = fi_b64_decode(k64, strlen(k64), key, FI_B64_STD);
+		StringInfoData m;
+
+		if (klen <= 0)
+		{
+			d->error = pstrdup("the webhook secret starts with whsec_ but the rest is not base64");
+			d->no_retry = true;
+			return false;
+		}
+		initStringInfo(&m);
+		appendStringInfo(&m, "%s.%s.", msgid, ts);
+		appendBinaryStringInfo(&m, d->body, (int) d->bodylen);
+		base64_hmac(key, (size_t) klen, m.data, m.len, sig);
+		explicit_bzero(key, klen);
+		h[n].k = "webhook-signature";
+		h[n++].v = psprintf("v1,%s", sig);
+	}
+
+	/* the Webhook Header rows */
+	it = JsonbIteratorInit(&rows->root);
+	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	{
+		if (tok == WJB_BEGIN_ARRAY)
+			ix = 0;
+		else if (tok == WJB_ELEM && v.type == jbvString && ix < 2)
+			pair[ix++] = pnstrdup(v.val.string.val, v.val.string.len);
+		else if (tok == WJB_END_ARRAY && ix == 2)
+		{
+			int			j;
+
+			for (j = 0; j < n; j++)
+				if (pg_strcasecmp(h[j].k, pair[0]) == 0)
+					break;
+			if (j == n)
+			{
+				if (n == cap)
+				{
+					cap *= 2;
+					h = repalloc(h, sizeof(Hdr) * cap);
+				}
+				n++;
+			}
+			h[j].k = pair[0];
+			h[j].v = pair[1];
+			if (pg_strcasecmp(pair[0], "Content-Type") == 0)
+				have_ct = true;
+			ix = 0;
+		}
+	}
+	if (!have_ct)
+	{
+		if (n == cap)
+			h = repalloc(h, sizeof(Hdr) * (cap + 1));
+		h[n].k = "Content-Type";
+		h[n++].v = "application/json";
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (strpbrk(h[i].k, "\r\n:") || strpbrk(h[i].v, "\r\n"))
+		{
+			d->error = psprintf("the header \"%s\" contains a line break", h[i].k);
+			d->no_retry = true;
+			return false;
+		}
+		*list = curl_slist_append(*list, psprintf("%s: %s", h[i].k, h[i].v));
+	}
+	*list = curl_slist_append(*list, "Expect:");
+
+	/* as Frappe logs them: as_json, sorted, one-space indent; secrets masked */
+	qsort(h, n, sizeof(Hdr), hdr_cmp);
+	initStringInfo(&d->sent_headers);
+	appendStringInfoString(&d->sent_headers, "{");
+	for (int i = 0; i < n; i++)
+	{
+		appendStringInfoString(&d->sent_headers, i ? ",\n " : "\n ");
+		escape_json(&d->sent_headers, h[i].k);
+		appendStringInfoString(&d->sent_headers, ": ");
+		escape_json(&d->sent_headers, sensitive(h[i].k) ? "********" : h[i].v);
+	}
+	appendStringInfoString(&d->sent_headers, "\n}");
+	return true;
+}
+
+void
+fi_sender_add(FiSender *s, FiDelivery *d)
+{
+	CURL	   *e;
+	struct curl_slist *list = NULL;
+
+	d->done = false;
+	d->no_retry = false;
+	d->http_status = 0;
+	d->error = NULL;
+	d->retry_after_s = -1;
+	initStringInfo(&d->response);
+	if (!build_headers(d, &list))
+	{
+		curl_slist_free_all(list);
+		d->done = true;
+		return;
+	}
+	e = curl_easy_init();
+	if (e == NULL)
+	{
+		curl_slist_free_all(list);
+		d->error = pstrdup("libcurl could not make a transfer");
+		d->done = true;
+		return;
+	}
+	curl_easy_setopt(e, CURLOPT_URL, d->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) d->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) d->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "frappe_integrations/" FI_EXTVERSION);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) d->bodylen);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body);
+	if (strcmp(d->method, "POST") != 0)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, d->method);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, d);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, d);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, d);
+	if (s->ca_bundle)
+		curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_bundle);
+	d->easy = e;
+	d->hdrs = list;
+	for (int i = 0; i < s->nslots; i++)
+		if (s->slots[i] == NULL)
+		{
+			s->slots[i] = d;
+			break;
+		}
+	if (curl_multi_add_handle(s->multi, e) != CURLM_OK)
+	{
+		for (int i = 0; i < s->nslots; i++)
+			if (s->slots[i] == d)
+				s->slots[i] = NULL;
+		curl_easy_cleanup(e);
+		curl_slist_free_all(list);
+		d->easy = NULL;
+		d->error = pstrdup("libcurl could not start the transfer");
+		d->done = true;
+		return;
+	}
+	s->inflight++;
+}
+
+static void
+finish(FiSender *s, FiDelivery *d, CURLcode rc)
+{
+	CURL	   *e = d->easy;
+
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &d->http_status);
+	else
+		d->error = psprintf("%s", curl_easy_strerror(rc));
+	curl_multi_remove_handle(s->multi, e);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(d->hdrs);
+	d->easy = NULL;
+	d->hdrs = NULL;
+	d->done = true;
+	s->inflight--;
+	for (int i = 0; i < s->nslots; i++)
+		if (s->slots[i] == d)
+			s->slots[i] = NULL;
+}
+
+FiDelivery *
+fi_sender_run(FiSender *s, int timeout_ms)
+{
+	FiDelivery *done = NULL;
+	int			running,
+				numfds;
+	CURLMsg    *msg;
+	int			left;
+
+	curl_multi_perform(s->multi, &running);
+	while ((msg = curl_multi_info_read(s->multi, &left)) != NULL)
+	{
+		FiDelivery *d;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &d);
+		finish(s, d, msg->data.result);
+		d->next = done;
+		done = d;
+	}
+	if (done == NULL && s->inflight > 0 && timeout_ms > 0)
+		curl_multi_poll(s->multi, NULL, 0, timeout_ms, &numfds);
+	return done;
+}
+
+FiDelivery *
+fi_sender_abort_all(FiSender *s)
+{
+	FiDelivery *all = NULL;
+
+	for (int i = 0; i < s->nslots; i++)
+	{
+		FiDelivery *d = s->slots[i];
+
+		if (d == NULL)
+			continue;
+		finish(s, d, CURLE_ABORTED_BY_CALLBACK);
+		d->next = all;
+		all = d;
+	}
+	return all;
+}
+
+FiOutcome
+fi_delivery_outcome(const FiDelivery *d, int max_attempts, int base_ms, int64 *delay_ms)
+{
+	bool		retry;
+	double		delay;
+	uint32		r;
+
+	if (d->error == NULL && d->http_status >= 200 && d->http_status < 300)
+		return FI_OUTCOME_DELIVERED;
+	if (d->http_status == 0)
+		retry = !d->no_retry;	/* a transport error */
+	else
+		retry = d->http_status == 408 || d->http_status == 429 || d->http_status >= 500;
+	if (!retry || d->attempt >= max_attempts)
+		return FI_OUTCOME_FAILED;
+	/* exponential, with jitter in [0.5, 1.5), capped at an hour */
+	fi_strong_random(&r, sizeof(r));
+	delay = (double) base_ms * pow(2.0, Min(d->attempt - 1, 20)) * (0.5 + (double) r / 4294967296.0);
+	delay = Min(delay, 3600.0 * 1000);
+	if (d->retry_after_s >= 0)
+		delay = (double) d->retry_after_s * 1000;	/* the receiver said when */
+	*delay_ms = (int64) delay;
+	return FI_OUTCOME_RETRY;
+}

@@ -1,0 +1,82 @@
+/*
+ * delivery.h
+ *		Sending queued webhook requests: many in flight on one libcurl multi
+ *		handle (keep-alive, per-host connection cap), signing at send time,
+ *		and the retry policy.  Used by the webhook worker (worker.c).
+ */
+#ifndef FI_DELIVERY_H
+#define FI_DELIVERY_H
+
+#include "lib/stringinfo.h"
+
+struct curl_slist;
+
+typedef struct FiDelivery
+{
+	/* from the queue row */
+	int64		id;
+	char	   *event_id;		/* uuid text; webhook-id is "msg_" + this */
+	char	   *webhook;
+	char	   *doctype;
+	char	   *docname;
+	char	   *method;
+	char	   *url;
+	char	   *headers_json;	/* [[key, value], ...] */
+	char	   *body;
+	size_t		bodylen;
+	char	   *secret;			/* decrypted webhook_secret when signing, else NULL */
+	char	   *user;
+	int			timeout_ms;
+	int			attempt;		/* 1 for the first */
+
+	/* the request as sent (for the log; secrets masked) */
+	StringInfoData sent_headers;
+
+	/* outcome */
+	bool		done;
+	long		http_status;	/* 0: no response */
+	char	   *error;			/* transport or policy error, or NULL */
+	bool		no_retry;		/* the error is not the network's: do not retry */
+	StringInfoData response;	/* the first bytes of the response body */
+	int			retry_after_s;	/* from a Retry-After header, -1 if none */
+
+	void	   *easy;			/* CURL * while in flight */
+	struct curl_slist *hdrs;
+	struct FiDelivery *next;
+} FiDelivery;
+
+typedef struct FiSender FiSender;
+
+extern FiSender *fi_sender_new(int concurrency, const char *ca_bundle);
+extern void fi_sender_free(FiSender *s);
+extern int	fi_sender_inflight(FiSender *s);
+
+/* start sending; on a setup failure the delivery is done at once with error */
+extern void fi_sender_add(FiSender *s, FiDelivery *d);
+
+/*
+ * Move the transfers on, waiting at most timeout_ms for network activity;
+ * returns the deliveries that finished (a list through ->next).
+ */
+extern FiDelivery *fi_sender_run(FiSender *s, int timeout_ms);
+
+/* abandon every transfer in flight (shutdown); returns them as a list */
+extern FiDelivery *fi_sender_abort_all(FiSender *s);
+
+/* the outcome as the queue sees it */
+typedef enum
+{
+	FI_OUTCOME_DELIVERED,
+	FI_OUTCOME_RETRY,
+	FI_OUTCOME_FAILED
+} FiOutcome;
+
+/*
+ * Success is 2xx.  Connection errors, timeouts, 408, 429 and 5xx are
+ * retried with exponential back-off and jitter (Retry-After honoured) until
+ * max_attempts; other statuses fail at once.  *delay_ms is set for RETRY.
+ */
+extern FiOutcome fi_delivery_outcome(const FiDelivery *d, int max_attempts, int base_ms,
+									 int64 *delay_ms);
+
+#endif							/* FI_DELIVERY_H */

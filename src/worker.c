@@ -1,0 +1,869 @@
+/*
+ * worker.c
+ *		The background workers that deliver queued webhooks: a launcher that
+ *		starts one worker per database of the server, and that worker's loop
+ *		(claim due rows, commit, send with no transaction open, record the
+ *		outcomes and the tabWebhook Request Log rows in one transaction).
+ *
+ * Serving every site of a bench needs no configuration: the launcher reads
+ * pg_database and starts a worker for each database that allows
+ * connections; a worker whose database lacks the extension, or that has
+ * been idle a while with nothing due, leaves (so DROP DATABASE is not held
+ * up) and is started again when a commit in its database queues something
+ * (the committing backend sets the launcher's latch) or at the next scan.
+ * Both run only once recovery has finished: a hot standby sends nothing,
+ * and after promotion what was pending is delivered.
+ *
+ * At-least-once: a claimed row is 'sending' with a lease; a crash leaves the
+ * lease to expire and the row is claimed again with the same event id.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "frappe_integrations.h"
+#include "delivery.h"
+#include "webhook.h"
+
+#define MAX_DB_WORKERS		64
+#define IDLE_EXIT_MS		30000	/* nothing due for this long: leave */
+#define SCAN_INTERVAL_MS	60000
+#define RESULT_FLUSH_MS		20
+
+/* settings */
+int			fi_worker_concurrency = 32;
+int			fi_max_attempts = 8;
+int			fi_retry_base_ms = 1000;
+int			fi_log_retention_days = 30;
+bool		fi_log_requests = true;
+bool		fi_deliver = true;
+char	   *fi_ca_bundle = NULL;
+
+typedef struct DbSlot
+{
+	Oid			dboid;
+	pid_t		pid;
+	Latch	   *latch;
+} DbSlot;
+
+typedef struct WorkerShmem
+{
+	slock_t		mutex;
+	Latch	   *launcher_latch;
+	DbSlot		slots[MAX_DB_WORKERS];
+	Oid			wanted[MAX_DB_WORKERS];	/* databases that asked for a worker */
+	int			nwanted;
+} WorkerShmem;
+
+static WorkerShmem *wshm = NULL;
+static bool preloaded = false;
+
+#if PG_VERSION_NUM >= 150000
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+#endif
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void
+worker_shmem_request(void)
+{
+#if PG_VERSION_NUM >= 150000
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+#endif
+	RequestAddinShmemSpace(MAXALIGN(sizeof(WorkerShmem)));
+}
+
+static void
+worker_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	wshm = ShmemInitStruct("frappe_integrations workers", sizeof(WorkerShmem), &found);
+	if (!found)
+	{
+		memset(wshm, 0, sizeof(WorkerShmem));
+		SpinLockInit(&wshm->mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+void
+fi_worker_init(void)
+{
+	BackgroundWorker bgw;
+
+	DefineCustomIntVariable("frappe_integrations.concurrency",
+							"Webhook requests in flight at once, per database.",
+							NULL, &fi_worker_concurrency, 32, 1, 1000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("frappe_integrations.max_attempts",
+							"Attempts per webhook event before it is kept as failed.",
+							NULL, &fi_max_attempts, 8, 1, 100,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("frappe_integrations.retry_base",
+							"The first retry's delay; each next one doubles (with jitter).",
+							NULL, &fi_retry_base_ms, 1000, 10, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("frappe_integrations.log_retention",
+							"Days tabWebhook Request Log rows and delivered queue rows are kept.",
+							NULL, &fi_log_retention_days, 30, 0, 3650,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("frappe_integrations.deliver",
+							 "Deliver queued webhook events (off: they wait in the queue).",
+							 NULL, &fi_deliver, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("frappe_integrations.log_requests",
+							 "Write a tabWebhook Request Log row per delivery attempt.",
+							 NULL, &fi_log_requests, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("frappe_integrations.ca_bundle",
+							   "CA certificates to verify HTTPS receivers with (default: the system's).",
+							   NULL, &fi_ca_bundle, "",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	preloaded = true;
+#if PG_VERSION_NUM >= 150000
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = worker_shmem_request;
+#else
+	worker_shmem_request();
+#endif
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = worker_shmem_startup;
+
+	memset(&bgw, 0, sizeof(bgw));
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = 5;
+	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "frappe_integrations");
+	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "fi_launcher_main");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "frappe_integrations launcher");
+	snprintf(bgw.bgw_type, BGW_MAXLEN, "frappe_integrations launcher");
+	RegisterBackgroundWorker(&bgw);
+}
+
+bool
+fi_worker_preloaded(void)
+{
+	return preloaded;
+}
+
+/*
+ * A commit queued webhook events in this database: wake its worker, or ask
+ * the launcher for one.
+ */
+void
+fi_worker_wake(void)
+{
+	Latch	   *latch = NULL;
+
+	if (wshm == NULL)
+		return;
+	SpinLockAcquire(&wshm->mutex);
+	for (int i = 0; i < MAX_DB_WORKERS; i++)
+		if (wshm->slots[i].dboid == MyDatabaseId && wshm->slots[i].latch)
+		{
+			latch = wshm->slots[i].latch;
+			break;
+		}
+	if (latch == NULL)
+	{
+		bool		asked = false;
+
+		for (int i = 0; i < wshm->nwanted; i++)
+			asked |= wshm->wanted[i] == MyDatabaseId;
+		if (!asked && wshm->nwanted < MAX_DB_WORKERS)
+			wshm->wanted[wshm->nwanted++] = MyDatabaseId;
+		latch = wshm->launcher_latch;
+	}
+	SpinLockRelease(&wshm->mutex);
+	if (latch)
+		SetLatch(latch);
+}
+
+/* ---- the launcher ---- */
+
+typedef struct DbRun
+{
+	Oid			dboid;
+	BackgroundWorkerHandle *handle;
+	TimestampTz next_start;
+} DbRun;
+
+static DbRun runs[MAX_DB_WORKERS];
+static int	nruns = 0;
+
+static bool
+start_db_worker(Oid dboid)
+{
+	BackgroundWorker bgw;
+	DbRun	   *r = NULL;
+
+	for (int i = 0; i < nruns; i++)
+		if (runs[i].dboid == dboid)
+			r = &runs[i];
+	if (r == NULL)
+	{
+		if (nruns == MAX_DB_WORKERS)
+			return false;
+		r = &runs[nruns++];
+		r->dboid = dboid;
+		r->handle = NULL;
+		r->next_start = 0;
+	}
+	if (r->handle)
+	{
+		pid_t		pid;
+
+		if (GetBackgroundWorkerPid(r->handle, &pid) == BGWH_STARTED)
+			return true;		/* running */
+		pfree(r->handle);
+		r->handle = NULL;
+	}
+	memset(&bgw, 0, sizeof(bgw));
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "frappe_integrations");
+	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "fi_webhook_worker_main");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "frappe_integrations webhook worker");
+	snprintf(bgw.bgw_type, BGW_MAXLEN, "frappe_integrations webhook worker");
+	bgw.bgw_main_arg = ObjectIdGetDatum(dboid);
+	bgw.bgw_notify_pid = MyProcPid;
+	return RegisterDynamicBackgroundWorker(&bgw, &r->handle);
+}
+
+static void
+scan_databases(void)
+{
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	Oid		   *dbs = palloc(sizeof(Oid) * MAX_DB_WORKERS);
+	int			n = 0;
+
+	StartTransactionCommand();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL && n < MAX_DB_WORKERS)
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+		if (db->datallowconn && !db->datistemplate)
+			dbs[n++] = db->oid;
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	for (int i = 0; i < n; i++)
+		start_db_worker(dbs[i]);
+}
+
+PGDLLEXPORT void fi_launcher_main(Datum arg);
+
+void
+fi_launcher_main(Datum arg)
+{
+	TimestampTz next_scan = 0;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	pgstat_report_appname("frappe_integrations launcher");
+
+	SpinLockAcquire(&wshm->mutex);
+	wshm->launcher_latch = MyLatch;
+	SpinLockRelease(&wshm->mutex);
+
+	for (;;)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		Oid			wanted[MAX_DB_WORKERS];
+		int			nwanted;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		SpinLockAcquire(&wshm->mutex);
+		nwanted = wshm->nwanted;
+		memcpy(wanted, wshm->wanted, sizeof(Oid) * nwanted);
+		wshm->nwanted = 0;
+		SpinLockRelease(&wshm->mutex);
+		for (int i = 0; i < nwanted; i++)
+			start_db_worker(wanted[i]);
+		if (now >= next_scan)
+		{
+			scan_databases();
+			next_scan = TimestampTzPlusMilliseconds(now, SCAN_INTERVAL_MS);
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 SCAN_INTERVAL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* ---- the per-database worker ---- */
+
+static volatile sig_atomic_t got_sigterm = false;
+
+static void
+worker_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	got_sigterm = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
+static bool
+extension_present(void)
+{
+	bool		ok;
+
+	StartTransactionCommand();
+	ok = OidIsValid(get_namespace_oid(FI_SCHEMA, true)) &&
+		OidIsValid(get_relname_relid("webhook_queue", get_namespace_oid(FI_SCHEMA, true)));
+	CommitTransactionCommand();
+	return ok;
+}
+
+/* a text column of an SPI row, palloc'd in cxt */
+static char *
+getstr(HeapTuple tup, TupleDesc desc, int col, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	char	   *v = SPI_getvalue(tup, desc, col);
+
+	MemoryContextSwitchTo(old);
+	return v;
+}
+
+/* the decrypted webhook_secret, or NULL with *why set */
+static char *
+webhook_secret(const char *webhook, MemoryContext cxt, char **why)
+{
+	Oid			auth = fi_site_table_oid("__Auth", true);
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(webhook)};
+	char	   *token;
+	char	   *secret = NULL;
+	int			ret;
+
+	*why = NULL;
+	if (!OidIsValid(auth))
+	{
+		*why = "the site has no __Auth table for the webhook secret";
+		return NULL;
+	}
+	ret = SPI_execute_with_args(psprintf("SELECT password FROM %s WHERE doctype = 'Webhook' "
+										 "AND name = $1 AND fieldname = 'webhook_secret'",
+										 fi_site_table("__Auth")),
+								1, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed == 0 ||
+		(token = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)) == NULL ||
+		token[0] == '\0')
+	{
+		*why = "enable_security is set but the webhook has no secret";
+		return NULL;
+	}
+	PG_TRY();
+	{
+		char	   *plain = fi_decrypt_with_site_key(token, strlen(token));
+
+		secret = MemoryContextStrdup(cxt, plain);
+		explicit_bzero(plain, strlen(plain));
+	}
+	PG_CATCH();
+	{
+		/* the key missing or wrong: say so without the token or the key */
+		FlushErrorState();
+		*why = "the webhook secret cannot be decrypted (is frappe_integrations.encryption_key the site's key?)";
+		secret = NULL;
+	}
+	PG_END_TRY();
+	return secret;
+}
+
+/*
+ * Claim up to n due rows: 'sending' with a lease, attempts + 1.  Returns
+ * them as deliveries allocated in cxt (a list through ->next).
+ */
+static FiDelivery *
+claim(int n, MemoryContext cxt, FiDelivery **failed_setup)
+{
+	FiDelivery *list = NULL;
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1] = {Int32GetDatum(n)};
+	int			ret;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args(
+								"UPDATE " FI_SCHEMA ".webhook_queue q SET status = 'sending', "
+								"attempts = q.attempts + 1, "
+								"lease_until = now() + make_interval(secs => q.timeout_ms / 1000.0 + 60) "
+								"WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".webhook_queue "
+								"WHERE (status = 'pending' AND next_attempt_at <= now()) "
+								"OR (status = 'sending' AND lease_until < now()) "
+								"ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+								"RETURNING q.id, q.event_id, q.webhook, q.doctype, q.docname, q.method, "
+								"q.url, q.headers, q.body, q.sign, q.timeout_ms, q.attempts, q.doc_user",
+								1, argtypes, args, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "claiming webhook events failed: %s", SPI_result_code_string(ret));
+	{
+		SPITupleTable *tt = SPI_tuptable;
+		uint64		rows = SPI_processed;
+
+		for (uint64 r = 0; r < rows; r++)
+		{
+			HeapTuple	tup = tt->vals[r];
+			TupleDesc	desc = tt->tupdesc;
+			MemoryContext dcxt = AllocSetContextCreate(cxt, "webhook delivery",
+													   ALLOCSET_SMALL_SIZES);
+			FiDelivery *d = MemoryContextAllocZero(dcxt, sizeof(FiDelivery));
+			bool		isnull;
+			bytea	   *body;
+
+			d->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			d->event_id = getstr(tup, desc, 2, dcxt);
+			d->webhook = getstr(tup, desc, 3, dcxt);
+			d->doctype = getstr(tup, desc, 4, dcxt);
+			d->docname = getstr(tup, desc, 5, dcxt);
+			d->method = getstr(tup, desc, 6, dcxt);
+			d->url = getstr(tup, desc, 7, dcxt);
+			d->headers_json = getstr(tup, desc, 8, dcxt);
+			body = DatumGetByteaPP(SPI_getbinval(tup, desc, 9, &isnull));
+			d->bodylen = VARSIZE_ANY_EXHDR(body);
+			d->body = MemoryContextAlloc(dcxt, d->bodylen + 1);
+			memcpy(d->body, VARDATA_ANY(body), d->bodylen);
+			d->body[d->bodylen] = '\0';
+			d->timeout_ms = DatumGetInt32(SPI_getbinval(tup, desc, 11, &isnull));
+			d->attempt = DatumGetInt32(SPI_getbinval(tup, desc, 12, &isnull));
+			d->user = getstr(tup, desc, 13, dcxt);
+			if (DatumGetBool(SPI_getbinval(tup, desc, 10, &isnull)))
+			{
+				char	   *why;
+
+				d->secret = webhook_secret(d->webhook, dcxt, &why);
+				if (d->secret == NULL)
+				{
+					d->error = MemoryContextStrdup(dcxt, why);
+					d->no_retry = true;
+					d->done = true;
+					d->next = *failed_setup;
+					*failed_setup = d;
+					continue;
+				}
+			}
+			if (d->url == NULL || fi_webhook_url_problem(d->url))
+			{
+				d->error = MemoryContextStrdup(dcxt, d->url ? fi_webhook_url_problem(d->url) :
+											   "the event has no URL");
+				d->no_retry = true;
+				d->done = true;
+				d->next = *failed_setup;
+				*failed_setup = d;
+				continue;
+			}
+			d->next = list;
+			list = d;
+		}
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return list;
+}
+
+static char *
+http_status_text(FiDelivery *d)
+{
+	if (d->http_status)
+		return psprintf("HTTP %ld", d->http_status);
+	return d->error ? d->error : "no response";
+}
+
+/*
+ * Record what happened to each delivery (one transaction): the queue row's
+ * new status, and a tabWebhook Request Log row per attempt.
+ */
+static void
+record(FiDelivery *done)
+{
+	int			n = 0;
+	Datum	   *ids,
+			   *statuses,
+			   *codes,
+			   *errors,
+			   *delays;
+	bool	   *code_nulls,
+			   *error_nulls;
+	Oid			types[5] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, INT8ARRAYOID};
+	Datum		args[5];
+	int			ret;
+
+	for (FiDelivery *d = done; d; d = d->next)
+		n++;
+	if (n == 0)
+		return;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ids = palloc(sizeof(Datum) * n);
+	statuses = palloc(sizeof(Datum) * n);
+	codes = palloc(sizeof(Datum) * n);
+	errors = palloc(sizeof(Datum) * n);
+	delays = palloc(sizeof(Datum) * n);
+	code_nulls = palloc(sizeof(bool) * n);
+	error_nulls = palloc(sizeof(bool) * n);
+	n = 0;
+	for (FiDelivery *d = done; d; d = d->next)
+	{
+		int64		delay = 0;
+		FiOutcome	o = fi_delivery_outcome(d, fi_max_attempts, fi_retry_base_ms, &delay);
+		char	   *err = NULL;
+
+		if (o != FI_OUTCOME_DELIVERED)
+			err = d->error ? d->error : http_status_text(d);
+		ids[n] = Int64GetDatum(d->id);
+		statuses[n] = CStringGetTextDatum(o == FI_OUTCOME_DELIVERED ? "delivered" :
+										  o == FI_OUTCOME_RETRY ? "pending" : "failed");
+		code_nulls[n] = d->http_status == 0;
+		codes[n] = Int32GetDatum((int32) d->http_status);
+		error_nulls[n] = err == NULL;
+		errors[n] = err ? CStringGetTextDatum(err) : (Datum) 0;
+		delays[n] = Int64GetDatum(delay);
+		n++;
+		if (fi_log_requests)
+			fi_webhook_log(d->webhook, d->doctype, d->docname, d->url,
+						   d->sent_headers.data ? d->sent_headers.data : NULL,
+						   d->body, d->user,
+						   d->response.data && d->http_status ? d->response.data : NULL,
+						   err ? err : "");
+	}
+	{
+		int			dims[1] = {n};
+		int			lbs[1] = {1};
+
+		args[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+		args[1] = PointerGetDatum(construct_array(statuses, n, TEXTOID, -1, false, TYPALIGN_INT));
+		args[2] = PointerGetDatum(construct_md_array(codes, code_nulls, 1, dims, lbs, INT4OID, 4,
+													 true, TYPALIGN_INT));
+		args[3] = PointerGetDatum(construct_md_array(errors, error_nulls, 1, dims, lbs, TEXTOID,
+													 -1, false, TYPALIGN_INT));
+		args[4] = PointerGetDatum(construct_array(delays, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	}
+	ret = SPI_execute_with_args("UPDATE " FI_SCHEMA ".webhook_queue q SET status = r.st, "
+								"last_status = r.code, last_error = r.err, lease_until = NULL, "
+								"delivered_at = CASE WHEN r.st = 'delivered' THEN now() END, "
+								"next_attempt_at = now() + make_interval(secs => r.delay / 1000.0) "
+								"FROM unnest($1, $2, $3, $4, $5) AS r(id, st, code, err, delay) "
+								"WHERE q.id = r.id AND q.status = 'sending'",
+								5, types, args, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "recording webhook outcomes failed: %s", SPI_result_code_string(ret));
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/* put claimed rows back (shutdown): due again at once, attempt not counted */
+static void
+release(FiDelivery *list)
+{
+	StringInfoData ids;
+
+	if (list == NULL)
+		return;
+	initStringInfo(&ids);
+	for (FiDelivery *d = list; d; d = d->next)
+		appendStringInfo(&ids, "%s" INT64_FORMAT, ids.len ? "," : "", d->id);
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() == SPI_OK_CONNECT)
+	{
+		SPI_execute(psprintf("UPDATE " FI_SCHEMA ".webhook_queue SET status = 'pending', "
+							 "attempts = greatest(attempts - 1, 0), lease_until = NULL "
+							 "WHERE id IN (%s) AND status = 'sending'", ids.data), false, 0);
+		SPI_finish();
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/* milliseconds until the next row comes due (-1: none pending) */
+static int64
+next_due_ms(void)
+{
+	int64		ms = -1;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() == SPI_OK_CONNECT)
+	{
+		if (SPI_execute("SELECT greatest(0, extract(epoch FROM min(least(next_attempt_at, "
+						"coalesce(lease_until, next_attempt_at))) - now()) * 1000)::bigint "
+						"FROM " FI_SCHEMA ".webhook_queue WHERE status IN ('pending', 'sending')",
+						true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (!isnull)
+				ms = DatumGetInt64(d);
+		}
+		SPI_finish();
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return ms;
+}
+
+static void
+retention(void)
+{
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() == SPI_OK_CONNECT)
+	{
+		char	   *days = psprintf("%d", fi_log_retention_days);
+
+		SPI_execute(psprintf("DELETE FROM " FI_SCHEMA ".webhook_queue WHERE status = 'delivered' "
+							 "AND delivered_at < now() - interval '%s days'", days), false, 0);
+		if (OidIsValid(fi_site_table_oid("tabWebhook Request Log", true)))
+			SPI_execute(psprintf("DELETE FROM %s WHERE modified < " FI_SCHEMA ".site_now() - "
+								 "interval '%s days'", fi_site_table("tabWebhook Request Log"), days),
+						false, 0);
+		SPI_finish();
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+static void
+register_slot(Oid dboid, bool on)
+{
+	SpinLockAcquire(&wshm->mutex);
+	for (int i = 0; i < MAX_DB_WORKERS; i++)
+	{
+		DbSlot	   *s = &wshm->slots[i];
+
+		if (on && s->dboid == InvalidOid)
+		{
+			s->dboid = dboid;
+			s->pid = MyProcPid;
+			s->latch = MyLatch;
+			break;
+		}
+		if (!on && s->dboid == dboid && s->pid == MyProcPid)
+		{
+			s->dboid = InvalidOid;
+			s->pid = 0;
+			s->latch = NULL;
+			break;
+		}
+	}
+	SpinLockRelease(&wshm->mutex);
+}
+
+static void
+unregister_slot(int code, Datum arg)
+{
+	register_slot(DatumGetObjectId(arg), false);
+}
+
+PGDLLEXPORT void fi_webhook_worker_main(Datum arg);
+
+void
+fi_webhook_worker_main(Datum arg)
+{
+	Oid			dboid = DatumGetObjectId(arg);
+	MemoryContext cxt;
+	FiSender   *sender;
+	FiDelivery *results = NULL;
+	TimestampTz idle_since,
+				next_retention = 0,
+				next_ext_check = 0,
+				last_record;
+	bool		check_due = true;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, worker_sigterm);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	pgstat_report_appname("frappe_integrations webhook worker");
+	if (!extension_present())
+		proc_exit(0);
+	register_slot(dboid, true);
+	before_shmem_exit(unregister_slot, ObjectIdGetDatum(dboid));
+
+	cxt = AllocSetContextCreate(TopMemoryContext, "frappe_integrations webhook worker",
+								ALLOCSET_DEFAULT_SIZES);
+	sender = fi_sender_new(fi_worker_concurrency, fi_ca_bundle);
+	idle_since = last_record = GetCurrentTimestamp();
+
+	while (!got_sigterm)
+	{
+		TimestampTz now;
+		FiDelivery *fin;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		/* the extension dropped: stop serving this database */
+		if (GetCurrentTimestamp() >= next_ext_check)
+		{
+			if (!extension_present())
+				break;
+			next_ext_check = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 5000);
+		}
+
+		/* take more when there is room and something may be due */
+		if (!fi_deliver)
+			check_due = false;
+		if (check_due && fi_sender_inflight(sender) < fi_worker_concurrency)
+		{
+			FiDelivery *failed = NULL;
+			FiDelivery *batch = claim(fi_worker_concurrency - fi_sender_inflight(sender), cxt, &failed);
+
+			check_due = batch != NULL || failed != NULL;
+			for (FiDelivery *d = batch, *next; d; d = next)
+			{
+				next = d->next;
+				fi_sender_add(sender, d);
+				if (d->done)
+				{
+					d->next = failed;
+					failed = d;
+				}
+			}
+			while (failed)
+			{
+				FiDelivery *next = failed->next;
+
+				failed->next = results;
+				results = failed;
+				failed = next;
+			}
+		}
+
+		/* the network */
+		fin = fi_sender_run(sender, results ? 0 : 50);
+		while (fin)
+		{
+			FiDelivery *next = fin->next;
+
+			fin->next = results;
+			results = fin;
+			fin = next;
+		}
+		now = GetCurrentTimestamp();
+		if (results && (fi_sender_inflight(sender) == 0 ||
+						TimestampDifferenceExceeds(last_record, now, RESULT_FLUSH_MS)))
+		{
+			record(results);
+			for (FiDelivery *d = results, *next; d; d = next)
+			{
+				next = d->next;
+				MemoryContextDelete(GetMemoryChunkContext(d));
+			}
+			results = NULL;
+			last_record = now;
+			check_due = true;	/* retries may be due, room was made */
+		}
+		if (fi_sender_inflight(sender) > 0)
+		{
+			idle_since = now;
+			/* a commit may have woken us while we were busy */
+			if (WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 0,
+						  PG_WAIT_EXTENSION) & WL_LATCH_SET)
+			{
+				ResetLatch(MyLatch);
+				check_due = true;
+			}
+			continue;
+		}
+		if (check_due)
+			continue;
+		if (now >= next_retention)
+		{
+			retention();
+			next_retention = TimestampTzPlusMilliseconds(now, 3600 * 1000);
+		}
+		{
+			int64		due = fi_deliver ? next_due_ms() : -1;
+			long		wait;
+			int			rc;
+
+			if (due == 0)
+			{
+				check_due = true;
+				continue;
+			}
+			if (due < 0 && TimestampDifferenceExceeds(idle_since, now, IDLE_EXIT_MS))
+				break;			/* nothing pending: leave until a commit wakes the launcher */
+			wait = due < 0 ? IDLE_EXIT_MS : (long) Min(due, IDLE_EXIT_MS);
+			rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait,
+						   PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			check_due = true;
+			(void) rc;
+		}
+	}
+
+	/* SIGTERM (or nothing to do): finish quickly, keeping every claimed row */
+	{
+		FiDelivery *aborted = fi_sender_abort_all(sender);
+
+		if (results)
+			record(results);
+		release(aborted);
+	}
+	fi_sender_free(sender);
+	proc_exit(0);
+}
