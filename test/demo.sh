@@ -89,5 +89,45 @@ run "SELECT integrations.eval_condition('doc.status == \"Paid\" and doc.grand_to
 say "Mistakes are reported with their place, never with a crash:"
 $PSQL -c "SELECT integrations.render_template('{% for it in doc.items %}{{ it.qty | nosuch }}{% endfor %}', '$CTX')" 2>&1 | sed 's/^/   /' || true
 
+step "8. A webhook fired by plain SQL, signed, delivered"
+RPORT=$($FI_PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+RLOG=$FI_TMP/demo-received.jsonl
+$FI_PY "$FI_ROOT/test/receiver.py" "$RPORT" "$RLOG" s3cr3t > "$FI_TMP/demo-receiver.out" 2>&1 &
+RPID=$!
+trap 'kill $RPID 2>/dev/null' EXIT
+for _ in $(seq 50); do grep -q listening "$FI_TMP/demo-receiver.out" 2>/dev/null && break; sleep 0.1; done
+$FI_PGBIN/psql -X -q -d postgres -c "ALTER SYSTEM SET frappe_integrations.deliver = on" \
+    -c "ALTER SYSTEM SET frappe_integrations.encryption_key = '$KEY'" -c "SELECT pg_reload_conf()" >/dev/null
+say "(The worker reads the site key from the server's configuration: postgresql.conf on a real server.)"
+say "The webhook of step 4 points nowhere: disable it, as a user would untick Enabled."
+run "UPDATE \"tabWebhook\" SET enabled = 0"
+say "A Frappe user configures a webhook in Frappe's UI: that is rows in tabWebhook (and the secret in
+__Auth). Nothing else is needed: the extension attaches its capture triggers by itself."
+run "INSERT INTO \"tabWebhook\" (name, webhook_doctype, webhook_docevent, request_url, request_structure,
+       webhook_json, enable_security, enabled)
+     VALUES ('erp-sync', 'Sales Invoice', 'on_submit', 'http://127.0.0.1:$RPORT/hook', 'JSON',
+       '{\"name\": \"{{ doc.name }}\", \"total\": {{ doc.grand_total }}, \"items\": {{ doc.items | map(attribute=\"item_code\") | list | tojson }}, \"event\": \"{{ event }}\"}', 1, 1)"
+run "SELECT integrations.set_password('Webhook', 'erp-sync', 'webhook_secret', 's3cr3t')"
+run "SELECT tgname, tgrelid::regclass FROM pg_trigger WHERE tgname LIKE 'frappe_integrations_webhook%' ORDER BY 2::text LIMIT 4"
+run "INSERT INTO \"tabSales Invoice\" (name, customer, grand_total, docstatus) VALUES ('ACC-SINV-2024-00042', 'Café Ünïcode', 1180, 0);
+     INSERT INTO \"tabSales Invoice Item\" (name, parent, parenttype, parentfield, idx, item_code, qty, rate)
+     VALUES ('row-1', 'ACC-SINV-2024-00042', 'Sales Invoice', 'items', 1, 'X', 2, 590)"
+say "Now a plain SQL UPDATE submits the invoice (no Frappe involved):"
+run "UPDATE \"tabSales Invoice\" SET docstatus = 1 WHERE name = 'ACC-SINV-2024-00042'"
+for _ in $(seq 100); do [ -s "$RLOG" ] && break; sleep 0.1; done
+sleep 0.3
+say "The local receiver got it, and checked the signature as receivers are told to (base64 HMAC-SHA256 of
+the raw body, hmac.compare_digest):"
+$FI_PY -c '
+import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    print("   %s %s\n   X-Frappe-Webhook-Signature: %s (verified: %s)\n   webhook-id: %s\n   body: %s" % (
+        r["method"], r["path"], r["headers"].get("X-Frappe-Webhook-Signature"), r["sig_ok"],
+        r["headers"].get("webhook-id"), r["body"]))' "$RLOG"
+run "SELECT webhook, docname, event, status, attempts, last_status FROM integrations.webhook_queue"
+run "SELECT webhook, reference_document, response, error = '' AS success FROM \"tabWebhook Request Log\""
+run "SELECT webhook, usable, pending, failed, last_success IS NOT NULL AS delivered FROM integrations.webhook_status"
+
 step "Done"
-say "That was metadata, secrets, signatures and templates. The cluster is now stopped and removed."
+say "That was metadata, secrets, signatures, templates and webhooks. The cluster is now stopped and removed."
