@@ -146,6 +146,16 @@ TRUNCATE integrations.webhook_queue;
 DELETE FROM "tabWebhook Request Log";
 UPDATE "tabWebhook" SET condition = NULL;
 
+-- only the fields the templates and conditions read are fetched: the ways of
+-- reading doc all give what the whole document gives
+UPDATE "tabWebhook" SET webhook_json =
+  '{"a": "{{ doc["customer"] }}", "b": "{{ doc.get("customer") }}", "c": {{ doc.items | length }}, "d": {{ 1 if (doc | tojson | length) > 100 else 0 }}, "e": "{{ doc.remarks }}"}';
+UPDATE "tabSales Invoice" SET remarks = 'r' WHERE name = 'SINV-3';
+UPDATE "tabWebhook" SET webhook_json = '{"a": "{{ doc["customer"] }}", "e": "{{ doc.remarks }}", "f": "{{ doc.no_such_field }}"}';
+UPDATE "tabSales Invoice" SET remarks = 's' WHERE name = 'SINV-3';
+SELECT body FROM pg_temp.q();
+TRUNCATE integrations.webhook_queue;
+
 -- Form URL-Encoded: {key: doc[fieldname]} from the Webhook Data rows, sent as JSON text
 INSERT INTO "tabWebhook Data" (name, parent, parenttype, parentfield, idx, fieldname, key) VALUES
   ('wd1', 'inv-update', 'Webhook', 'webhook_data', 1, 'name', 'id'),

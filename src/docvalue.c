@@ -24,6 +24,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "lib/stringinfo.h"
 #include "utils/hsearch.h"
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
@@ -53,7 +54,27 @@ typedef struct DocShape
 	DocKey	   *keys;
 	int			user_tags;		/* attnums of _user_tags, _liked_by (0: none) */
 	int			liked_by;
+	Datum	   *values;			/* one row, deformed once */
+	bool	   *nulls;
 } DocShape;
+
+/* the keys asked for (NULL: all of them) */
+typedef struct DocFields
+{
+	const char *const *names;
+	int			n;
+} DocFields;
+
+static bool
+wanted(const DocFields *only, const char *key)
+{
+	if (only == NULL || only->names == NULL)
+		return true;
+	for (int i = 0; i < only->n; i++)
+		if (strcmp(only->names[i], key) == 0)
+			return true;
+	return false;
+}
 
 static int
 column_of(TupleDesc desc, const char *name, Oid *typid)
@@ -83,7 +104,7 @@ shape_add(DocShape *s, TupleDesc desc, const char *key, const FiDocField *df)
 }
 
 static DocShape *
-shape_for(const FiDocMeta *meta, TupleDesc desc)
+shape_for(const FiDocMeta *meta, TupleDesc desc, const DocFields *only)
 {
 	DocShape   *s = palloc0(sizeof(DocShape));
 	Oid			typid;
@@ -92,24 +113,29 @@ shape_for(const FiDocMeta *meta, TupleDesc desc)
 	s->keys = palloc(sizeof(DocKey) * (lengthof(std_fields) + lengthof(child_fields) +
 									   meta->nfields));
 	for (int i = 0; i < (int) lengthof(std_fields); i++)
-		shape_add(s, desc, std_fields[i], NULL);
+		if (wanted(only, std_fields[i]))
+			shape_add(s, desc, std_fields[i], NULL);
 	if (meta->istable)
 		for (int i = 0; i < (int) lengthof(child_fields); i++)
-			shape_add(s, desc, child_fields[i], NULL);
+			if (wanted(only, child_fields[i]))
+				shape_add(s, desc, child_fields[i], NULL);
 	for (int i = 0; i < meta->nfields; i++)
 	{
 		const FiDocField *df = &meta->fields[i];
 		bool		dup = false;
 
-		if (df->is_virtual || !fi_fieldtype_has_column(df->fieldtype))
+		if (df->is_virtual || !fi_fieldtype_has_column(df->fieldtype) ||
+			!wanted(only, df->fieldname))
 			continue;
 		for (int j = 0; j < s->nkeys && !dup; j++)
 			dup = strcmp(s->keys[j].key, df->fieldname) == 0;
 		if (!dup)
 			shape_add(s, desc, df->fieldname, df);
 	}
-	s->user_tags = column_of(desc, "_user_tags", &typid);
-	s->liked_by = column_of(desc, "_liked_by", &typid);
+	s->user_tags = wanted(only, "_user_tags") ? column_of(desc, "_user_tags", &typid) : 0;
+	s->liked_by = wanted(only, "_liked_by") ? column_of(desc, "_liked_by", &typid) : 0;
+	s->values = palloc(sizeof(Datum) * desc->natts);
+	s->nulls = palloc(sizeof(bool) * desc->natts);
 	return s;
 }
 
@@ -257,17 +283,17 @@ row_dict(FiTpl *t, DocShape *s, HeapTuple tup, TupleDesc desc, bool dates_as_str
 	const char *dt = s->meta->name;
 
 	fi_val_set(t, doc, "doctype", 7, str_value(t, dt, strlen(dt)));
+	/* every column at once: wide rows make one-by-one access quadratic */
+	heap_deform_tuple(tup, desc, s->values, s->nulls);
 	for (int i = 0; i < s->nkeys; i++)
 	{
 		DocKey	   *k = &s->keys[i];
 		FiVal	   *v;
-		bool		isnull = true;
-		Datum		d = 0;
 
-		if (k->attnum > 0)
-			d = heap_getattr(tup, k->attnum, desc, &isnull);
-		v = isnull ? checked(fi_val_none(t)) :
-			datum_value(t, d, k->typid, k->df, dates_as_str);
+		if (k->attnum > 0 && !s->nulls[k->attnum - 1])
+			v = datum_value(t, s->values[k->attnum - 1], k->typid, k->df, dates_as_str);
+		else
+			v = checked(fi_val_none(t));
 		fi_val_set(t, doc, k->key, strlen(k->key), v);
 	}
 	return doc;
@@ -362,7 +388,7 @@ name_lookup(HTAB *h, const char *const *names, int n, const char *name)
  */
 static void
 add_children(FiTpl *t, const FiDocMeta *meta, const char *const *names, FiVal **docs,
-			 int n, bool dates_as_str)
+			 int n, bool dates_as_str, const DocFields *only)
 {
 	for (int f = 0; f < meta->nfields; f++)
 	{
@@ -376,7 +402,8 @@ add_children(FiTpl *t, const FiDocMeta *meta, const char *const *names, FiVal **
 		int			ret;
 		HTAB	   *index = NULL;
 
-		if (!fi_fieldtype_is_table(df->fieldtype) || df->options == NULL)
+		if (!fi_fieldtype_is_table(df->fieldtype) || df->options == NULL ||
+			!wanted(only, df->fieldname))
 			continue;
 		lists = palloc(sizeof(FiVal *) * n);
 		for (int i = 0; i < n; i++)
@@ -426,7 +453,7 @@ add_children(FiTpl *t, const FiDocMeta *meta, const char *const *names, FiVal **
 						continue;
 				}
 				if (shape == NULL)
-					shape = shape_for(cmeta, tt->tupdesc);
+					shape = shape_for(cmeta, tt->tupdesc, NULL);
 				row = row_dict(t, shape, tup, tt->tupdesc, dates_as_str);
 				row_extras(t, shape, row, tup, tt->tupdesc);
 				fi_val_append(t, lists[last], row);
@@ -440,10 +467,43 @@ add_children(FiTpl *t, const FiDocMeta *meta, const char *const *names, FiVal **
  * The documents named (docs[i] NULL where there is no such row), children
  * included.  Runs its queries through SPI: the caller has connected.
  */
+/* the SELECT list for the keys asked for: the columns of the table among them */
+static char *
+select_list(const FiDocMeta *meta, const DocFields *only)
+{
+	StringInfoData s;
+	Oid			relid;
+
+	if (only == NULL || only->names == NULL)
+		return "*";
+	relid = fi_site_table_oid(psprintf("tab%s", meta->name), false);
+	initStringInfo(&s);
+	appendStringInfoString(&s, "name");
+	for (int i = 0; i < only->n; i++)
+		if (strcmp(only->names[i], "name") != 0 &&
+			get_attnum(relid, only->names[i]) != InvalidAttrNumber)
+			appendStringInfo(&s, ", %s", quote_identifier(only->names[i]));
+	return s.data;
+}
+
 void
 fi_docs_fetch(FiTpl *t, const FiDocMeta *meta, const char *const *names, int n,
 			  bool dates_as_str, FiVal **docs)
 {
+	fi_docs_fetch_fields(t, meta, names, n, dates_as_str, NULL, 0, docs);
+}
+
+/*
+ * The same with only the keys named (nfields < 0 or fields NULL: all);
+ * children only for the Table fields among them.
+ */
+void
+fi_docs_fetch_fields(FiTpl *t, const FiDocMeta *meta, const char *const *names, int n,
+					 bool dates_as_str, const char *const *fields, int nfields,
+					 FiVal **docs)
+{
+	DocFields	onlyf = {fields, nfields};
+	const DocFields *only = fields ? &onlyf : NULL;
 	Oid			argtypes[1] = {TEXTARRAYOID};
 	Datum		args[1];
 	int			ret;
@@ -456,7 +516,8 @@ fi_docs_fetch(FiTpl *t, const FiDocMeta *meta, const char *const *names, int n,
 	if (n == 0)
 		return;
 	args[0] = names_array(names, n);
-	ret = SPI_execute_with_args(psprintf("SELECT * FROM %s WHERE name = ANY($1)",
+	ret = SPI_execute_with_args(psprintf("SELECT %s FROM %s WHERE name = ANY($1)",
+										 select_list(meta, only),
 										 fi_site_table(psprintf("tab%s", meta->name))),
 								1, argtypes, args, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
@@ -476,13 +537,13 @@ fi_docs_fetch(FiTpl *t, const FiDocMeta *meta, const char *const *names, int n,
 				docs[i] != NULL)
 				continue;
 			if (shape == NULL)
-				shape = shape_for(meta, tt->tupdesc);
+				shape = shape_for(meta, tt->tupdesc, only);
 			docs[i] = row_dict(t, shape, tt->vals[r], tt->tupdesc, dates_as_str);
 			byrow[r] = docs[i];
 		}
 		hash_destroy(index);
 	}
-	add_children(t, meta, names, docs, n, dates_as_str);
+	add_children(t, meta, names, docs, n, dates_as_str, only);
 	for (uint64 r = 0; r < SPI_processed; r++)
 		if (byrow[r] != NULL)
 			row_extras(t, shape, byrow[r], tt->vals[r], tt->tupdesc);
@@ -497,7 +558,7 @@ FiVal *
 fi_doc_from_tuple(FiTpl *t, const FiDocMeta *meta, HeapTuple tup, TupleDesc desc,
 				  bool dates_as_str)
 {
-	DocShape   *shape = shape_for(meta, desc);
+	DocShape   *shape = shape_for(meta, desc, NULL);
 	FiVal	   *doc = row_dict(t, shape, tup, desc, dates_as_str);
 	int			ncol = SPI_fnumber(desc, "name");
 	char	   *name = ncol > 0 ? SPI_getvalue(tup, desc, ncol) : NULL;
@@ -506,7 +567,7 @@ fi_doc_from_tuple(FiTpl *t, const FiDocMeta *meta, HeapTuple tup, TupleDesc desc
 	{
 		const char *names[1] = {name};
 
-		add_children(t, meta, names, &doc, 1, dates_as_str);
+		add_children(t, meta, names, &doc, 1, dates_as_str, NULL);
 	}
 	row_extras(t, shape, doc, tup, desc);
 	return doc;

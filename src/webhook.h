@@ -108,6 +108,9 @@ extern int64 fi_webhook_flush(FiNote *notes, int n);
 /* docvalue.c */
 extern void fi_docs_fetch(FiTpl *t, const FiDocMeta *meta, const char *const *names,
 						  int n, bool dates_as_str, FiVal **docs);
+extern void fi_docs_fetch_fields(FiTpl *t, const FiDocMeta *meta, const char *const *names,
+								 int n, bool dates_as_str, const char *const *fields,
+								 int nfields, FiVal **docs);
 extern FiVal *fi_doc_from_tuple(FiTpl *t, const FiDocMeta *meta, HeapTuple tup,
 								TupleDesc desc, bool dates_as_str);
 

@@ -671,11 +671,110 @@ effective_events(DocAgg *a, FiVal *doc)
 	return ev;
 }
 
+static bool
+is_doc_key(const FiDocMeta *meta, const char *name)
+{
+	static const char *const std[] = {"doctype", "name", "owner", "creation", "modified",
+	"modified_by", "docstatus", "idx", "parent", "parentfield", "parenttype"};
+	const FiDocField *df;
+
+	for (int i = 0; i < (int) lengthof(std); i++)
+		if (strcmp(std[i], name) == 0)
+			return true;
+	df = fi_meta_field(meta, name);
+	return df != NULL && !df->is_virtual &&
+		(fi_fieldtype_has_column(df->fieldtype) || fi_fieldtype_is_table(df->fieldtype));
+}
+
+static bool
+add_uses(FiTpl *t, const FiDocMeta *meta, const char *src, bool condition,
+		 const char ***fields, int *n, int *cap)
+{
+	const char **names;
+	int			nn;
+	bool		whole;
+
+	if (fi_blank(src))
+		return true;
+	if (fi_tpl_var_fields(t, src, strlen(src), condition, "doc", &names, &nn, &whole) != FI_TPL_OK)
+		return false;			/* it will fail as it is sent: read it all */
+	if (whole)
+		return false;
+	for (int i = 0; i < nn; i++)
+	{
+		if (!is_doc_key(meta, names[i]))
+			return false;		/* a method, or a name no field has: all of it */
+		if (*n == *cap)
+		{
+			*cap *= 2;
+			*fields = repalloc(*fields, sizeof(char *) * *cap);
+		}
+		(*fields)[(*n)++] = pstrdup(names[i]);
+	}
+	return true;
+}
+
+/*
+ * The keys of doc that the DocType's webhooks read (templates, conditions,
+ * dynamic URLs, Webhook Data rows); false when some need all of it.  Most
+ * payloads read a handful of the document's fields: only those are fetched
+ * and converted.
+ */
+static bool
+needed_fields(FiTpl *t, FiWebhookConfig *cfg, const char *doctype, const FiDocMeta *meta,
+			  const char ***fields, int *n)
+{
+	int			cap = 16;
+
+	*n = 0;
+	*fields = palloc(sizeof(char *) * cap);
+	(*fields)[(*n)++] = "name";
+	(*fields)[(*n)++] = "docstatus";
+	(*fields)[(*n)++] = "modified_by";
+	for (int i = 0; i < cfg->n; i++)
+	{
+		FiWebhook  *h = &cfg->hooks[i];
+
+		if (!h->enabled || h->doctype == NULL || strcmp(h->doctype, doctype) != 0)
+			continue;
+		if (!add_uses(t, meta, h->condition, true, fields, n, &cap) ||
+			(h->ndata == 0 && !add_uses(t, meta, h->webhook_json, false, fields, n, &cap)) ||
+			(h->is_dynamic_url && !add_uses(t, meta, h->request_url, false, fields, n, &cap)))
+			return false;
+		for (int j = 0; j < h->ndata; j++)
+		{
+			if (*n + 1 >= cap)
+			{
+				cap *= 2;
+				*fields = repalloc(*fields, sizeof(char *) * cap);
+			}
+			if (h->data_fieldnames[j])
+				(*fields)[(*n)++] = h->data_fieldnames[j];
+		}
+	}
+	return true;
+}
+
 static void
 flush_doctype(FlushState *fs, const char *doctype, DocAgg **aggs, int n)
 {
 	const FiDocMeta *meta = fi_get_meta(doctype, true);
 	bool		need_cond = has_condition(fs->cfg, doctype);
+	const char **fields = NULL;
+	int			nfields = 0;
+
+	/* documents none of whose events a webhook listens to are not read */
+	uint32		wanted = fi_webhook_events_wanted(fs->cfg, doctype);
+	uint32		live_mask = (wanted & ~FI_EV_ON_TRASH) |
+		((wanted & FI_EV_CHILD_SAVE) ? FI_EV_CHILD : 0);
+
+	if (meta != NULL)
+	{
+		FiTpl	   *t = fi_template_session(fi_site_now_usec());
+
+		if (!needed_fields(t, fs->cfg, doctype, meta, &fields, &nfields))
+			fields = NULL;
+	}
 
 	for (int start = 0; start < n; start += FLUSH_BATCH)
 	{
@@ -695,7 +794,7 @@ flush_doctype(FlushState *fs, const char *doctype, DocAgg **aggs, int n)
 		for (int i = 0; i < m; i++)
 		{
 			names[i] = aggs[start + i]->name;
-			if (!aggs[start + i]->gone)
+			if (!aggs[start + i]->gone && (aggs[start + i]->events & live_mask))
 			{
 				live_ix[nlive] = i;
 				live[nlive++] = names[i];
@@ -705,12 +804,12 @@ flush_doctype(FlushState *fs, const char *doctype, DocAgg **aggs, int n)
 		{
 			FiVal	  **d = palloc0(sizeof(FiVal *) * nlive);
 
-			fi_docs_fetch(t, meta, live, nlive, true, d);
+			fi_docs_fetch_fields(t, meta, live, nlive, true, fields, nfields, d);
 			for (int i = 0; i < nlive; i++)
 				docs[live_ix[i]] = d[i];
 			if (need_cond)
 			{
-				fi_docs_fetch(t, meta, live, nlive, false, d);
+				fi_docs_fetch_fields(t, meta, live, nlive, false, fields, nfields, d);
 				for (int i = 0; i < nlive; i++)
 					cdocs[live_ix[i]] = d[i];
 			}

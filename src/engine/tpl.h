@@ -116,4 +116,13 @@ extern int	fi_tpl_render(FiTpl *t, const char *src, size_t len, FiVal *ctx,
 extern int	fi_tpl_condition(FiTpl *t, const char *src, size_t len, FiVal *ctx,
 							 bool *result);
 
+/*
+ * Which keys of the context variable var a template (or a condition) reads:
+ * the names used as var.NAME or var["NAME"]; *whole when var is used in any
+ * other way (passed on, iterated, filtered, a method called...), so all of
+ * it may be read.  A caller building var may then fill only those keys.
+ */
+extern int	fi_tpl_var_fields(FiTpl *t, const char *src, size_t len, bool condition,
+							  const char *var, const char ***names, int *n, bool *whole);
+
 #endif							/* FI_TPL_H */

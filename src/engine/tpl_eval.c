@@ -1342,6 +1342,81 @@ fi_tpl_condition(FiTpl *t, const char *src, size_t len, FiVal *ctx, bool *result
 	return FI_TPL_OK;
 }
 
+/* ---- which fields of doc a template or condition reads ---- */
+
+typedef struct DocUse
+{
+	const char *var;
+	const char **names;
+	int			n,
+				cap;
+	bool		whole;
+} DocUse;
+
+static void
+use_add(FiTpl *t, DocUse *u, const char *name)
+{
+	for (int i = 0; i < u->n; i++)
+		if (strcmp(u->names[i], name) == 0)
+			return;
+	if (u->n == u->cap)
+	{
+		const char **nn = fi_alloc(t, sizeof(char *) * (u->cap ? u->cap * 2 : 16));
+
+		if (u->n)
+			memcpy(nn, u->names, sizeof(char *) * u->n);
+		u->names = nn;
+		u->cap = u->cap ? u->cap * 2 : 16;
+	}
+	u->names[u->n++] = name;
+}
+
+static void
+use_walk(FiTpl *t, DocUse *u, FiNode *n, FiNode *parent)
+{
+	if (n == NULL || u->whole)
+		return;
+	if (n->kind == N_NAME && n->name && strcmp(n->name, u->var) == 0)
+	{
+		if (parent && parent->kind == N_ATTR && parent->a == n && parent->name)
+			use_add(t, u, parent->name);
+		else if (parent && parent->kind == N_ITEM && parent->a == n && parent->b &&
+				 parent->b->kind == N_CONST && parent->b->val && parent->b->val->type == FV_STR)
+			use_add(t, u, parent->b->val->u.s.p);
+		else
+			u->whole = true;	/* doc itself is used: all of it */
+		return;
+	}
+	use_walk(t, u, n->a, n);
+	use_walk(t, u, n->b, n);
+	use_walk(t, u, n->c, n);
+	use_walk(t, u, n->d, n);
+	for (int i = 0; i < n->nkids; i++)
+		use_walk(t, u, n->kids[i], n);
+	for (int i = 0; i < n->nkw; i++)
+		use_walk(t, u, n->kwv[i], n);
+}
+
+int
+fi_tpl_var_fields(FiTpl *t, const char *src, size_t len, bool condition, const char *var,
+				  const char ***names, int *n, bool *whole)
+{
+	DocUse		u = {var, NULL, 0, 0, false};
+	FiNode	   *root;
+
+	ENTER(t);
+	t->src = src;
+	t->srclen = len;
+	check_utf8(t, src, len, condition ? "condition" : "template");
+	root = condition ? fi_parse_expression(t, src, len) : fi_parse_template(t, src, len);
+	use_walk(t, &u, root, NULL);
+	*names = u.names;
+	*n = u.n;
+	*whole = u.whole;
+	LEAVE(t);
+	return FI_TPL_OK;
+}
+
 int
 fi_tpl_from_json(FiTpl *t, const char *json, size_t len, FiVal **out)
 {
