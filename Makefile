@@ -57,12 +57,16 @@ include $(PGXS)
 # and every object when a header does (the engine's structs are shared)
 $(OBJS): $(EXTENSION).control $(wildcard src/*.h src/engine/*.h)
 
-.PHONY: test demo unit
+.PHONY: test demo unit bench-webhooks
 test:
 	bash test/run.sh test
 
 demo:
 	bash test/run.sh demo
+
+# webhook costs and delivery figures (a throwaway cluster, like make test)
+bench-webhooks:
+	bash test/run.sh bench-webhooks
 
 # the pure engines, built and tested without a server
 unit: test/unit/engine_test

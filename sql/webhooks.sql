@@ -17,7 +17,7 @@ $$;
 CREATE FUNCTION pg_temp.triggers() RETURNS TABLE (tgname name, tbl regclass)
 LANGUAGE sql AS $$
     SELECT tgname, tgrelid::regclass FROM pg_trigger
-     WHERE tgname LIKE 'frappe_integrations_webhook%' ORDER BY 2::text, 1
+     WHERE tgname LIKE 'frappe_integrations_webhook%' ORDER BY tgrelid::regclass::text, tgname
 $$;
 
 -- no webhook (the secrets test left one): only the configuration trigger

@@ -61,10 +61,21 @@ typedef struct FiWebhook
 	char	  **data_keys;
 } FiWebhook;
 
+/* the keys of doc a DocType's webhooks read (whole: all of them) */
+typedef struct FiFieldSet
+{
+	char	   *doctype;
+	const char **fields;
+	int			n;
+	bool		whole;
+} FiFieldSet;
+
 typedef struct FiWebhookConfig
 {
 	int			n;
 	FiWebhook  *hooks;
+	int			nfieldsets;		/* worked out when first needed */
+	FiFieldSet *fieldsets;
 } FiWebhookConfig;
 
 /* settings */
@@ -74,6 +85,7 @@ extern bool fi_webhooks_on;
 extern void fi_webhook_init(void);
 extern FiWebhookConfig *fi_webhook_xact_config(void);
 extern void fi_webhook_config_reset(void);
+extern bool fi_webhook_config_trigger_on(Oid relid);
 
 /* what one webhook sends for one document */
 typedef struct FiRequest

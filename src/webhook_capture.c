@@ -25,6 +25,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -50,8 +51,31 @@ typedef struct SubMark
 } SubMark;
 static SubMark *submarks = NULL;
 
-/* the transaction's webhook configuration (loaded at the first note) */
-static FiWebhookConfig *xact_config = NULL;
+/*
+ * The site's webhook configuration, cached per backend.  The statement
+ * trigger on tabWebhook, tabWebhook Header and tabWebhook Data queues a
+ * relcache invalidation of the table changed (for every backend, and for
+ * this one at its next command); where those triggers are missing the cache
+ * lives for one transaction only.  A stale copy is handed to the current
+ * transaction's memory, not freed: a caller may still hold it.
+ */
+static MemoryContext cfg_cxt = NULL;
+static FiWebhookConfig *cfg_cache = NULL;
+static bool cfg_xact_only = false;
+static bool cfg_cb_registered = false;
+static Oid	cfg_rels[3];
+
+static const char *const cfg_tables[3] = {"tabWebhook", "tabWebhook Header", "tabWebhook Data"};
+
+static void
+cfg_relcache_cb(Datum arg, Oid relid)
+{
+	if (cfg_cache == NULL)
+		return;
+	if (!OidIsValid(relid) || relid == cfg_rels[0] || relid == cfg_rels[1] || relid == cfg_rels[2])
+		fi_webhook_config_reset();
+}
+
 static FiTpl *xact_session = NULL;
 
 static void
@@ -60,30 +84,79 @@ reset_xact_state(void)
 	notes = NULL;
 	nnotes = notes_cap = 0;
 	submarks = NULL;
-	xact_config = NULL;
+	if (cfg_xact_only && cfg_cxt != NULL)
+	{
+		/* no trigger tells us of changes: forget it with the transaction */
+		MemoryContextDelete(cfg_cxt);
+		cfg_cache = NULL;
+		cfg_cxt = NULL;
+	}
 	xact_session = NULL;
 	flushing = false;
 	wake_at_commit = false;
 }
 
-/* tabWebhook changed in this transaction: read it again at the next note */
+/* the configuration changed: read it again when next asked */
 void
 fi_webhook_config_reset(void)
 {
-	xact_config = NULL;
+	if (cfg_cxt != NULL)
+	{
+		if (IsTransactionState())
+			MemoryContextSetParent(cfg_cxt, TopTransactionContext);
+		else
+			MemoryContextDelete(cfg_cxt);
+	}
+	cfg_cxt = NULL;
+	cfg_cache = NULL;
+}
+
+static bool
+config_triggers_present(void)
+{
+	bool		all = true;
+
+	for (int i = 0; i < 3 && all; i++)
+	{
+		cfg_rels[i] = fi_site_table_oid(cfg_tables[i], true);
+		all = OidIsValid(cfg_rels[i]) && fi_webhook_config_trigger_on(cfg_rels[i]);
+	}
+	return all;
 }
 
 FiWebhookConfig *
 fi_webhook_xact_config(void)
 {
-	if (xact_config == NULL)
+	if (!cfg_cb_registered)
 	{
-		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-
-		xact_config = fi_webhook_load_config(NULL);
-		MemoryContextSwitchTo(old);
+		CacheRegisterRelcacheCallback(cfg_relcache_cb, (Datum) 0);
+		cfg_cb_registered = true;
 	}
-	return xact_config;
+	if (cfg_cache == NULL)
+	{
+		MemoryContext cxt = AllocSetContextCreate(CacheMemoryContext,
+												  "frappe_integrations webhook config",
+												  ALLOCSET_SMALL_SIZES);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		FiWebhookConfig *cfg;
+
+		PG_TRY();
+		{
+			cfg = fi_webhook_load_config(NULL);
+			cfg_xact_only = !config_triggers_present();
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(old);
+			MemoryContextDelete(cxt);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(old);
+		cfg_cxt = cxt;
+		cfg_cache = cfg;
+	}
+	return cfg_cache;
 }
 
 static void

@@ -770,10 +770,42 @@ flush_doctype(FlushState *fs, const char *doctype, DocAgg **aggs, int n)
 
 	if (meta != NULL)
 	{
-		FiTpl	   *t = fi_template_session(fi_site_now_usec());
+		FiWebhookConfig *cfg = fs->cfg;
+		int			k;
 
-		if (!needed_fields(t, fs->cfg, doctype, meta, &fields, &nfields))
-			fields = NULL;
+		/* worked out once per configuration, kept with it */
+		for (k = 0; k < cfg->nfieldsets; k++)
+			if (strcmp(cfg->fieldsets[k].doctype, doctype) == 0)
+				break;
+		if (k == cfg->nfieldsets)
+		{
+			MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(cfg));
+			FiTplOptions opt;
+			FiTpl	   *t;
+			FiFieldSet *fset;
+
+			fi_tpl_default_options(&opt);
+			t = fi_tpl_new(&opt);
+			if (t == NULL)
+				ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+
+			cfg->fieldsets = cfg->fieldsets ?
+				repalloc(cfg->fieldsets, sizeof(FiFieldSet) * (k + 1)) :
+				palloc(sizeof(FiFieldSet));
+			fset = &cfg->fieldsets[k];
+			fset->doctype = pstrdup(doctype);
+			fset->whole = !needed_fields(t, cfg, doctype, meta, &fset->fields, &fset->n);
+			for (int i = 0; i < fset->n; i++)
+				fset->fields[i] = pstrdup(fset->fields[i]);
+			cfg->nfieldsets = k + 1;
+			fi_tpl_free(t);
+			MemoryContextSwitchTo(old);
+		}
+		if (!cfg->fieldsets[k].whole)
+		{
+			fields = cfg->fieldsets[k].fields;
+			nfields = cfg->fieldsets[k].n;
+		}
 	}
 
 	for (int start = 0; start < n; start += FLUSH_BATCH)
@@ -931,8 +963,8 @@ flush_all(FiNote *notes, int n, MemoryContext cxt)
 	const char **doctypes;
 	int			ndt = 0;
 
-	/* the configuration as it is now (a webhook may have changed since) */
-	cfg = fi_webhook_load_config(NULL);
+	/* the configuration as it is now (a change of it invalidated the cache) */
+	cfg = fi_webhook_xact_config();
 	if (cfg->n == 0)
 		return 0;
 	order = fold_notes(notes, n, cxt, &nagg);
@@ -991,6 +1023,8 @@ fi_webhook_flush(FiNote *notes, int n)
 	GetUserIdAndSecContext(&save_user, &save_sec);
 	SetUserIdAndSecContext(schema_owner(),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	/* the last statement's changes are what the documents must show */
+	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	PG_TRY();
 	{

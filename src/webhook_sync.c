@@ -19,10 +19,12 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/resowner.h"
 
 #include "frappe_integrations.h"
@@ -77,16 +79,22 @@ sync_triggers(void)
 
 	if (!OidIsValid(webhook_rel))
 		return 0;
-	/* the trigger that keeps us told of configuration changes */
-	ret = SPI_execute(psprintf("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = %u "
-							   "AND tgname = '" CONFIG_TRIGGER "'", webhook_rel), false, 1);
-	if (ret == SPI_OK_SELECT && SPI_processed == 0)
+	/* the triggers that keep every session told of configuration changes */
 	{
-		exec_utility(psprintf("CREATE TRIGGER " CONFIG_TRIGGER
-							  " AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s"
-							  " FOR EACH STATEMENT EXECUTE FUNCTION " FI_SCHEMA ".webhook_config_changed()",
-							  fi_site_table("tabWebhook")));
-		changed++;
+		static const char *const tables[] = {"tabWebhook", "tabWebhook Header", "tabWebhook Data"};
+
+		for (int i = 0; i < (int) lengthof(tables); i++)
+		{
+			Oid			rel = fi_site_table_oid(tables[i], true);
+
+			if (!OidIsValid(rel) || fi_webhook_config_trigger_on(rel))
+				continue;
+			exec_utility(psprintf("CREATE TRIGGER " CONFIG_TRIGGER
+								  " AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s"
+								  " FOR EACH STATEMENT EXECUTE FUNCTION " FI_SCHEMA ".webhook_config_changed()",
+								  fi_site_table(tables[i])));
+			changed++;
+		}
 	}
 
 	w = palloc(sizeof(WantedTrigger) * cap);
@@ -179,6 +187,24 @@ sync_triggers(void)
 	return changed;
 }
 
+/* does relid carry our configuration trigger? */
+bool
+fi_webhook_config_trigger_on(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+	bool		found;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	found = SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1 "
+								  "AND tgname = '" CONFIG_TRIGGER "'",
+								  1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1;
+	SPI_finish();
+	return found;
+}
+
 PG_FUNCTION_INFO_V1(fi_sync_webhooks);
 
 /*
@@ -215,7 +241,12 @@ fi_webhook_config_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("integrations.webhook_config_changed() must be called as a trigger")));
+	/* every session (this one at its next command) reads the configuration again */
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(((TriggerData *) fcinfo->context)->tg_relation));
 	fi_webhook_config_reset();
+	if (strcmp(RelationGetRelationName(((TriggerData *) fcinfo->context)->tg_relation),
+			   "tabWebhook") != 0)
+		return PointerGetDatum(NULL);	/* headers and data rows: no trigger changes */
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();

@@ -723,6 +723,9 @@ fi_webhook_worker_main(Datum arg)
 	MemoryContext cxt;
 	FiSender   *sender;
 	FiDelivery *results = NULL;
+	FiDelivery *backlog = NULL,
+			   *backlog_tail = NULL;
+	int			nbacklog = 0;
 	TimestampTz idle_since,
 				next_retention = 0,
 				next_ext_check = 0,
@@ -763,24 +766,30 @@ fi_webhook_worker_main(Datum arg)
 			next_ext_check = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 5000);
 		}
 
-		/* take more when there is room and something may be due */
+		/*
+		 * Keep a backlog of claimed rows a few times the concurrency deep,
+		 * so that claiming, sending and recording overlap.
+		 */
 		if (!fi_deliver)
 			check_due = false;
-		if (check_due && fi_sender_inflight(sender) < fi_worker_concurrency)
+		if (check_due && nbacklog < fi_worker_concurrency * 2)
 		{
 			FiDelivery *failed = NULL;
-			FiDelivery *batch = claim(fi_worker_concurrency - fi_sender_inflight(sender), cxt, &failed);
+			FiDelivery *batch = claim(fi_worker_concurrency * 4 - nbacklog, cxt, &failed);
 
 			check_due = batch != NULL || failed != NULL;
-			for (FiDelivery *d = batch, *next; d; d = next)
+			while (batch)
 			{
-				next = d->next;
-				fi_sender_add(sender, d);
-				if (d->done)
-				{
-					d->next = failed;
-					failed = d;
-				}
+				FiDelivery *next = batch->next;
+
+				batch->next = NULL;
+				if (backlog_tail)
+					backlog_tail->next = batch;
+				else
+					backlog = batch;
+				backlog_tail = batch;
+				nbacklog++;
+				batch = next;
 			}
 			while (failed)
 			{
@@ -791,9 +800,26 @@ fi_webhook_worker_main(Datum arg)
 				failed = next;
 			}
 		}
+		while (backlog && fi_sender_inflight(sender) < fi_worker_concurrency)
+		{
+			FiDelivery *d = backlog;
+
+			backlog = d->next;
+			if (backlog == NULL)
+				backlog_tail = NULL;
+			nbacklog--;
+			d->next = NULL;
+			fi_sender_add(sender, d);
+			if (d->done)
+			{
+				d->next = results;
+				results = d;
+			}
+		}
 
 		/* the network */
-		fin = fi_sender_run(sender, results ? 0 : 50);
+		fin = fi_sender_run(sender, (results || (backlog && fi_sender_inflight(sender) <
+												  fi_worker_concurrency)) ? 0 : 20);
 		while (fin)
 		{
 			FiDelivery *next = fin->next;
@@ -803,7 +829,7 @@ fi_webhook_worker_main(Datum arg)
 			fin = next;
 		}
 		now = GetCurrentTimestamp();
-		if (results && (fi_sender_inflight(sender) == 0 ||
+		if (results && ((fi_sender_inflight(sender) == 0 && backlog == NULL) ||
 						TimestampDifferenceExceeds(last_record, now, RESULT_FLUSH_MS)))
 		{
 			record(results);
@@ -816,7 +842,7 @@ fi_webhook_worker_main(Datum arg)
 			last_record = now;
 			check_due = true;	/* retries may be due, room was made */
 		}
-		if (fi_sender_inflight(sender) > 0)
+		if (fi_sender_inflight(sender) > 0 || backlog)
 		{
 			idle_since = now;
 			/* a commit may have woken us while we were busy */
@@ -862,6 +888,14 @@ fi_webhook_worker_main(Datum arg)
 
 		if (results)
 			record(results);
+		while (backlog)
+		{
+			FiDelivery *next = backlog->next;
+
+			backlog->next = aborted;
+			aborted = backlog;
+			backlog = next;
+		}
 		release(aborted);
 	}
 	fi_sender_free(sender);

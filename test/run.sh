@@ -3,6 +3,7 @@
 #
 #   test/run.sh test    packages, build, install, throwaway cluster, all tests
 #   test/run.sh demo    the same set-up, then the guided tour (test/demo.sh)
+#   test/run.sh bench-webhooks   the same set-up, then bench/webhooks/bench.sh
 #
 # The cluster lives in a temp directory on a private port and unix socket,
 # with the library preloaded, and is stopped (and removed) on exit, also on
@@ -154,5 +155,6 @@ start_cluster
 case "$MODE" in
     test) run_tests ;;
     demo) bash "$ROOT/test/demo.sh" ;;
-    *) echo "usage: $0 test|demo" >&2; exit 2 ;;
+    bench-webhooks) bash "$ROOT/bench/webhooks/bench.sh" ;;
+    *) echo "usage: $0 test|demo|bench-webhooks" >&2; exit 2 ;;
 esac

@@ -201,6 +201,22 @@ q $DB "BEGIN; UPDATE \"tabSales Invoice\" SET grand_total = 10 WHERE name = 'SIN
 sleep 1
 t_is "$(wc -l < "$LOG")" "$BEFORE" "nothing is sent for a session with webhooks off or a rolled-back transaction"
 
+# 11. the configuration is cached per session: a change made by another
+#     session is used from this session's next transaction on
+q $DB "INSERT INTO \"tabWebhook\" (name, webhook_doctype, webhook_docevent, request_url, request_structure, webhook_json, enabled)
+       VALUES ('cached', 'Sales Invoice', 'on_update', 'http://127.0.0.1:$PORT/cached', 'JSON', '{\"v\": 1}', 1)"
+OUT=$("$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -d $DB <<SQL
+UPDATE "tabSales Invoice" SET grand_total = 11 WHERE name = 'SINV-0003';
+\! "$FI_PGBIN/psql" -X -q -d $DB -c "UPDATE \"tabWebhook\" SET webhook_json = '{\"v\": 2}' WHERE name = 'cached'"
+UPDATE "tabSales Invoice" SET grand_total = 12 WHERE name = 'SINV-0003';
+\! "$FI_PGBIN/psql" -X -q -d $DB -c "INSERT INTO \"tabWebhook Header\" (name, parent, parenttype, parentfield, idx, key, value) VALUES ('ch1', 'cached', 'Webhook', 'webhook_headers', 1, 'X-V', '3')"
+UPDATE "tabSales Invoice" SET grand_total = 13 WHERE name = 'SINV-0003';
+SELECT string_agg(convert_from(body, 'UTF8') || headers::text, ' ' ORDER BY id) FROM integrations.webhook_queue WHERE webhook = 'cached';
+SQL
+)
+t_is "$OUT" '{"v": 1}[] {"v": 2}[] {"v": 2}[["X-V", "3"]]' "another session's change of a webhook (and of its header rows) applies from the next transaction"
+q $DB "DELETE FROM \"tabWebhook\" WHERE name = 'cached'"
+
 "$FI_PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM RESET frappe_integrations.deliver" \
     -c "ALTER SYSTEM RESET frappe_integrations.retry_base" -c "ALTER SYSTEM RESET frappe_integrations.max_attempts" \
     -c "ALTER SYSTEM RESET frappe_integrations.encryption_key" -c "SELECT pg_reload_conf()" >/dev/null

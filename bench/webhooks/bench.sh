@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# bench/webhooks: what webhooks cost the writing transaction, and how fast and
+# how soon the worker delivers.  Run by `make bench-webhooks` (test/run.sh
+# starts the throwaway cluster); every figure is measured in this run.
+#
+#  (a) trigger overhead: 100,000-row INSERT and UPDATE of "tabSales Invoice"
+#      with one enabled webhook vs none (best of 3 interleaved rounds), commit
+#      included (the payloads are rendered and queued at commit).
+#  (b) delivery rate: 20,000 queued events to a fast local receiver (node,
+#      answering 204), signing and logging on; (c) the same, logging off.
+#  (d) commit-to-receipt latency: idle (one event every 20 ms) and at
+#      1,000 events/s (pgbench -R 1000), p50 and p99.
+source "$FI_ROOT/test/lib.sh"
+DB=fi_bench
+KEY='cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4='
+W=$FI_TMP/bench
+mkdir -p "$W"
+chmod 777 "$W"
+N=${BENCH_ROWS:-100000}
+NDEL=${BENCH_DELIVERIES:-20000}
+
+conf() {	# conf <setting> <value>: ALTER SYSTEM + reload
+    "$FI_PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM SET $1 = '$2'" -c "SELECT pg_reload_conf()" >/dev/null
+}
+now() { date +%s.%N; }
+elapsed() { "$FI_PY" -c "print($2 - $1)"; }
+calc() { "$FI_PY" -c "print($1)"; }
+newdb $DB
+conf frappe_integrations.encryption_key "$KEY"
+conf frappe_integrations.deliver off
+
+TEMPLATE='{"name": "{{ doc.name }}", "customer": "{{ doc.customer }}", "total": {{ doc.grand_total }}, "status": "{{ doc.status }}", "event": "{{ event }}"}'
+add_hook() {	# add_hook <name> <event> <url>
+    q $DB "INSERT INTO \"tabWebhook\" (name, webhook_doctype, webhook_docevent, request_url,
+           request_structure, webhook_json, enable_security, enabled)
+           VALUES ('$1', 'Sales Invoice', '$2', '$3', 'JSON', '$TEMPLATE', 1, 1)" >/dev/null
+    q $DB "SELECT integrations.set_password('Webhook', '$1', 'webhook_secret', 's3cr3t')" >/dev/null
+}
+
+echo "bench/webhooks: $(nproc) cores; tabSales Invoice as Frappe creates it ($(q $DB "SELECT count(*) FROM information_schema.columns WHERE table_name = 'tabSales Invoice'") columns)"
+
+# ---- (a) trigger overhead
+INS="INSERT INTO \"tabSales Invoice\" (name, customer, grand_total, status, docstatus, posting_date, modified_by)
+     SELECT 'B-' || g, 'Customer ' || (g % 97), g * 1.5, 'Draft', 0, DATE '2024-05-06', 'jane@example.com'
+     FROM generate_series(1, $N) g"
+UPD="UPDATE \"tabSales Invoice\" SET grand_total = grand_total + 1"
+best() { printf '%s\n' "$@" | sort -g | head -1; }
+bi=(); bu=(); wi=(); wu=()
+for round in 1 2 3; do
+    q $DB "DELETE FROM \"tabWebhook\"; TRUNCATE \"tabSales Invoice\"; TRUNCATE integrations.webhook_queue" >/dev/null
+    q $DB "CHECKPOINT" >/dev/null
+    t0=$(now); q $DB "$INS" >/dev/null; t1=$(now); q $DB "$UPD" >/dev/null; t2=$(now)
+    bi+=("$(elapsed $t0 $t1)"); bu+=("$(elapsed $t1 $t2)")
+    q $DB "TRUNCATE \"tabSales Invoice\"" >/dev/null
+    add_hook overhead on_update "http://127.0.0.1:9/x"
+    q $DB "CHECKPOINT" >/dev/null
+    t0=$(now); q $DB "$INS" >/dev/null; t1=$(now); q $DB "$UPD" >/dev/null; t2=$(now)
+    wi+=("$(elapsed $t0 $t1)"); wu+=("$(elapsed $t1 $t2)")
+done
+QUEUED=$(q $DB "SELECT count(*) FROM integrations.webhook_queue")
+BI=$(best "${bi[@]}"); BU=$(best "${bu[@]}"); WI=$(best "${wi[@]}"); WU=$(best "${wu[@]}")
+printf '(a) trigger overhead, %d rows, one enabled on_update webhook (best of 3 rounds; commit included):\n' "$N"
+printf '    INSERT: bare %.2f s, with the webhook %.2f s: %.2fx   (target <= 1.5x)\n' "$BI" "$WI" "$(calc "$WI / $BI")"
+printf '    UPDATE: bare %.2f s, with the webhook %.2f s: %.2fx   (target <= 1.5x)\n' "$BU" "$WU" "$(calc "$WU / $BU")"
+printf '    (%d events queued by the last round, one per document per statement)\n' "$QUEUED"
+
+# ---- the receiver
+PORT=$("$FI_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+RCVD=$W/received.txt
+node "$FI_ROOT/bench/webhooks/receiver.js" "$PORT" "$RCVD" > "$W/receiver.out" 2>&1 &
+RCV=$!
+trap 'kill $RCV 2>/dev/null' EXIT
+for _ in $(seq 50); do grep -q listening "$W/receiver.out" 2>/dev/null && break; sleep 0.1; done
+
+# ---- (b), (c) delivery rate
+rate() {	# rate <label>: queue NDEL events with delivery off, then time their delivery
+    q $DB "DELETE FROM \"tabWebhook\"; TRUNCATE integrations.webhook_queue; DELETE FROM \"tabWebhook Request Log\"" >/dev/null
+    add_hook rate on_update "http://127.0.0.1:$PORT/rate"
+    q $DB "UPDATE \"tabSales Invoice\" SET grand_total = grand_total + 1 WHERE name IN (SELECT 'B-' || g FROM generate_series(1, $NDEL) g)" >/dev/null
+    conf frappe_integrations.deliver on
+    q $DB "UPDATE \"tabSales Invoice\" SET grand_total = grand_total + 1 WHERE name = 'none'" >/dev/null
+    local t0 t1 left
+    t0=$(now)
+    for _ in $(seq 1200); do
+        left=$(q $DB "SELECT count(*) FROM integrations.webhook_queue WHERE status <> 'delivered'")
+        [ "$left" = 0 ] && break
+        sleep 0.05
+    done
+    t1=$(now)
+    conf frappe_integrations.deliver off
+    printf '    %s: %d events in %.2f s: %.0f deliveries/s (%s left; %s log rows)\n' "$1" "$NDEL" \
+        "$(elapsed $t0 $t1)" "$(calc "$NDEL / ($(elapsed $t0 $t1))")" "$left" \
+        "$(q $DB "SELECT count(*) FROM \"tabWebhook Request Log\"")"
+}
+echo "(b) delivery rate to a local receiver (node, 204), signed (target >= 5,000/s):"
+rate "logging on "
+echo "(c) the same with logging off (frappe_integrations.log_requests = off):"
+conf frappe_integrations.log_requests off
+rate "logging off"
+conf frappe_integrations.log_requests on
+
+# ---- (d) latency
+latency() {	# latency <label>: p50/p99 of receipt - created_at for the queued rows
+    sleep 1
+    kill -TERM $RCV; wait $RCV 2>/dev/null
+    q $DB "COPY (SELECT 'msg_' || event_id, (extract(epoch FROM created_at) * 1000000)::bigint FROM integrations.webhook_queue) TO STDOUT" > "$W/created.txt"
+    "$FI_PY" - "$RCVD" "$W/created.txt" "$1" <<'PY'
+import sys
+got = dict(l.split() for l in open(sys.argv[1]) if l.strip())
+lat = sorted((int(got[i]) - int(t)) / 1000.0 for i, t in (l.split() for l in open(sys.argv[2]) if l.strip()) if i in got)
+if not lat:
+    print("    %s: nothing received" % sys.argv[3]); sys.exit()
+p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+print("    %s: %d events, p50 %.1f ms, p99 %.1f ms, max %.1f ms" % (sys.argv[3], len(lat), p(0.5), p(0.99), lat[-1]))
+PY
+    node "$FI_ROOT/bench/webhooks/receiver.js" "$PORT" "$RCVD" > "$W/receiver.out" 2>&1 &
+    RCV=$!
+    for _ in $(seq 50); do grep -q listening "$W/receiver.out" 2>/dev/null && break; sleep 0.1; done
+}
+echo "(d) commit-to-receipt latency (receipt time minus the transaction's start; targets: idle p50 <= 5 ms, 1,000/s p99 <= 50 ms):"
+q $DB "DELETE FROM \"tabWebhook\"; TRUNCATE integrations.webhook_queue" >/dev/null
+add_hook lat on_update "http://127.0.0.1:$PORT/lat"
+conf frappe_integrations.deliver on
+kill -TERM $RCV; wait $RCV 2>/dev/null
+node "$FI_ROOT/bench/webhooks/receiver.js" "$PORT" "$RCVD" > "$W/receiver.out" 2>&1 &
+RCV=$!
+for _ in $(seq 50); do grep -q listening "$W/receiver.out" 2>/dev/null && break; sleep 0.1; done
+"$FI_PGBIN/psql" -X -q -d $DB <<'SQL' >/dev/null
+CREATE PROCEDURE pg_temp.fire(n int) LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1..n LOOP
+    PERFORM pg_sleep(0.02);
+    COMMIT;
+    UPDATE "tabSales Invoice" SET grand_total = grand_total + 1 WHERE name = 'B-' || i;
+    COMMIT;
+  END LOOP;
+END $$;
+CALL pg_temp.fire(300);
+SQL
+latency "idle, one event every 20 ms"
+q $DB "TRUNCATE integrations.webhook_queue" >/dev/null
+cat > "$W/load.sql" <<'SQL'
+\set id random(1, 1000)
+UPDATE "tabSales Invoice" SET grand_total = grand_total + 1 WHERE name = 'B-' || :id;
+SQL
+pgbench -n -c 8 -j 2 -R 1000 -T 10 -f "$W/load.sql" $DB > "$W/pgbench.out" 2>&1
+latency "1,000 events/s for 10 s (pgbench -R 1000)"
+conf frappe_integrations.deliver off
+kill -TERM $RCV 2>/dev/null
+exit 0
