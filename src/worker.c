@@ -36,6 +36,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/pmsignal.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
@@ -224,33 +225,58 @@ typedef struct DbRun
 static DbRun runs[MAX_DB_WORKERS];
 static int	nruns = 0;
 
+/* is the database's worker registered or running? (and notice its end) */
 static bool
-start_db_worker(Oid dboid)
+db_worker_alive(DbRun *r, TimestampTz now)
 {
-	BackgroundWorker bgw;
-	DbRun	   *r = NULL;
+	pid_t		pid;
 
+	if (r->handle == NULL)
+		return false;
+	switch (GetBackgroundWorkerPid(r->handle, &pid))
+	{
+		case BGWH_STARTED:
+		case BGWH_NOT_YET_STARTED:
+			return true;
+		default:
+			/*
+			 * It left: no extension there, idle with nothing pending, or
+			 * killed.  Not again before a commit there asks for it (or a
+			 * while has passed).
+			 */
+			pfree(r->handle);
+			r->handle = NULL;
+			r->next_start = TimestampTzPlusMilliseconds(now, 10 * SCAN_INTERVAL_MS);
+			return false;
+	}
+}
+
+static DbRun *
+db_run(Oid dboid)
+{
 	for (int i = 0; i < nruns; i++)
 		if (runs[i].dboid == dboid)
-			r = &runs[i];
-	if (r == NULL)
-	{
-		if (nruns == MAX_DB_WORKERS)
-			return false;
-		r = &runs[nruns++];
-		r->dboid = dboid;
-		r->handle = NULL;
-		r->next_start = 0;
-	}
-	if (r->handle)
-	{
-		pid_t		pid;
+			return &runs[i];
+	if (nruns == MAX_DB_WORKERS)
+		return NULL;
+	runs[nruns].dboid = dboid;
+	runs[nruns].handle = NULL;
+	runs[nruns].next_start = 0;
+	return &runs[nruns++];
+}
 
-		if (GetBackgroundWorkerPid(r->handle, &pid) == BGWH_STARTED)
-			return true;		/* running */
-		pfree(r->handle);
-		r->handle = NULL;
-	}
+/* start the database's worker unless it runs; false when no slot was free */
+static bool
+start_db_worker(Oid dboid, bool asked)
+{
+	BackgroundWorker bgw;
+	DbRun	   *r = db_run(dboid);
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (r == NULL || db_worker_alive(r, now))
+		return true;
+	if (!asked && now < r->next_start)
+		return true;
 	memset(&bgw, 0, sizeof(bgw));
 	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
@@ -261,17 +287,35 @@ start_db_worker(Oid dboid)
 	snprintf(bgw.bgw_type, BGW_MAXLEN, "frappe_integrations webhook worker");
 	bgw.bgw_main_arg = ObjectIdGetDatum(dboid);
 	bgw.bgw_notify_pid = MyProcPid;
-	return RegisterDynamicBackgroundWorker(&bgw, &r->handle);
+	bgw.bgw_extra[0] = asked ? 1 : 0;	/* a probe leaves at once when idle */
+	if (!RegisterDynamicBackgroundWorker(&bgw, &r->handle))
+	{
+		r->handle = NULL;
+		return false;			/* no free slot now: tried again soon */
+	}
+	return true;
 }
 
-static void
+/* workers started per round of the scan (a round every half second) */
+#define MAX_PROBES 4
+
+/*
+ * Look at every database: one whose worker is not running (and was not
+ * stopped lately) gets one, which leaves at once if the extension is not
+ * there.  Few at a time, so as not to take every background worker slot.
+ * Returns true when some were left for the next round.
+ */
+static bool
 scan_databases(void)
 {
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tup;
 	Oid		   *dbs = palloc(sizeof(Oid) * MAX_DB_WORKERS);
-	int			n = 0;
+	int			n = 0,
+				probes = 0;
+	bool		more = false;
+	TimestampTz now;
 
 	StartTransactionCommand();
 	rel = table_open(DatabaseRelationId, AccessShareLock);
@@ -286,8 +330,29 @@ scan_databases(void)
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
+	now = GetCurrentTimestamp();
 	for (int i = 0; i < n; i++)
-		start_db_worker(dbs[i]);
+	{
+		DbRun	   *r = db_run(dbs[i]);
+
+		if (r == NULL)
+			continue;
+		if (db_worker_alive(r, now))
+			continue;
+		if (now < r->next_start)
+			continue;
+		if (probes >= MAX_PROBES)
+		{
+			more = true;
+			continue;
+		}
+		if (start_db_worker(dbs[i], false))
+			probes++;
+		else
+			more = true;
+	}
+	pfree(dbs);
+	return more;
 }
 
 PGDLLEXPORT void fi_launcher_main(Datum arg);
@@ -316,8 +381,17 @@ fi_launcher_main(Datum arg)
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
+			bool		was = fi_deliver;
+
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			if (fi_deliver && !was)
+			{
+				/* delivery resumed: look for pending events everywhere now */
+				for (int i = 0; i < nruns; i++)
+					runs[i].next_start = 0;
+				next_scan = 0;
+			}
 		}
 		SpinLockAcquire(&wshm->mutex);
 		nwanted = wshm->nwanted;
@@ -325,14 +399,26 @@ fi_launcher_main(Datum arg)
 		wshm->nwanted = 0;
 		SpinLockRelease(&wshm->mutex);
 		for (int i = 0; i < nwanted; i++)
-			start_db_worker(wanted[i]);
+			if (!start_db_worker(wanted[i], true))
+			{
+				/* no free slot: ask again */
+				SpinLockAcquire(&wshm->mutex);
+				if (wshm->nwanted < MAX_DB_WORKERS)
+					wshm->wanted[wshm->nwanted++] = wanted[i];
+				SpinLockRelease(&wshm->mutex);
+				next_scan = 0;
+			}
 		if (now >= next_scan)
 		{
-			scan_databases();
-			next_scan = TimestampTzPlusMilliseconds(now, SCAN_INTERVAL_MS);
+			bool		more = scan_databases();
+
+			/* the rest of the probes after the first ones have left */
+			next_scan = TimestampTzPlusMilliseconds(now, more ? 500 : SCAN_INTERVAL_MS);
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 SCAN_INTERVAL_MS, PG_WAIT_EXTENSION);
+						 Max(10, Min(SCAN_INTERVAL_MS,
+									 TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next_scan))),
+						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
 }
@@ -340,6 +426,7 @@ fi_launcher_main(Datum arg)
 /* ---- the per-database worker ---- */
 
 static volatile sig_atomic_t got_sigterm = false;
+static int64 next_due_ms(void);
 
 static void
 worker_sigterm(SIGNAL_ARGS)
@@ -440,7 +527,7 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup)
 	ret = SPI_execute_with_args(
 								"UPDATE " FI_SCHEMA ".webhook_queue q SET status = 'sending', "
 								"attempts = q.attempts + 1, "
-								"lease_until = now() + make_interval(secs => q.timeout_ms / 1000.0 + 60) "
+								"lease_until = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5) "
 								"WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".webhook_queue "
 								"WHERE (status = 'pending' AND next_attempt_at <= now()) "
 								"OR (status = 'sending' AND lease_until < now()) "
@@ -643,8 +730,9 @@ next_due_ms(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (SPI_connect() == SPI_OK_CONNECT)
 	{
-		if (SPI_execute("SELECT greatest(0, extract(epoch FROM min(least(next_attempt_at, "
-						"coalesce(lease_until, next_attempt_at))) - now()) * 1000)::bigint "
+		/* a pending row is due at next_attempt_at, a claimed one when its lease ends */
+		if (SPI_execute("SELECT greatest(0, extract(epoch FROM min(CASE WHEN status = 'sending' "
+						"THEN lease_until ELSE next_attempt_at END) - now()) * 1000)::bigint "
 						"FROM " FI_SCHEMA ".webhook_queue WHERE status IN ('pending', 'sending')",
 						true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 		{
@@ -731,6 +819,7 @@ fi_webhook_worker_main(Datum arg)
 				next_ext_check = 0,
 				last_record;
 	bool		check_due = true;
+	bool		claimed_nothing = false;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, worker_sigterm);
@@ -738,6 +827,9 @@ fi_webhook_worker_main(Datum arg)
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("frappe_integrations webhook worker");
 	if (!extension_present())
+		proc_exit(0);
+	/* a probe (not asked for by a commit) with nothing to do leaves at once */
+	if (MyBgworkerEntry->bgw_extra[0] == 0 && next_due_ms() < 0)
 		proc_exit(0);
 	register_slot(dboid, true);
 	before_shmem_exit(unregister_slot, ObjectIdGetDatum(dboid));
@@ -753,6 +845,8 @@ fi_webhook_worker_main(Datum arg)
 		FiDelivery *fin;
 
 		CHECK_FOR_INTERRUPTS();
+		if (!PostmasterIsAlive())
+			proc_exit(1);
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
@@ -778,6 +872,7 @@ fi_webhook_worker_main(Datum arg)
 			FiDelivery *batch = claim(fi_worker_concurrency * 4 - nbacklog, cxt, &failed);
 
 			check_due = batch != NULL || failed != NULL;
+			claimed_nothing = !check_due;
 			while (batch)
 			{
 				FiDelivery *next = batch->next;
@@ -866,11 +961,13 @@ fi_webhook_worker_main(Datum arg)
 			long		wait;
 			int			rc;
 
-			if (due == 0)
+			if (due == 0 && !claimed_nothing)
 			{
 				check_due = true;
 				continue;
 			}
+			if (due == 0)
+				due = 10;		/* due but not claimable (locked): look again soon */
 			if (due < 0 && TimestampDifferenceExceeds(idle_since, now, IDLE_EXIT_MS))
 				break;			/* nothing pending: leave until a commit wakes the launcher */
 			wait = due < 0 ? IDLE_EXIT_MS : (long) Min(due, IDLE_EXIT_MS);

@@ -137,7 +137,7 @@ run_tests() {
     rfail=$(grep -cE 'FAILED|failed \(ignored\)|^not ok' "$FI_TMP/regress.out" || true)
 
     say "script tests (TAP) under test/t"
-    prove -v --exec bash "$ROOT"/test/t/*.sh 2>&1 | tee "$FI_TMP/prove.out" || true
+    prove -v --exec bash "$ROOT"/test/t/${FI_TAP:-*}.sh 2>&1 | tee "$FI_TMP/prove.out" || true
     tpass=$(grep -cE '^ok ' "$FI_TMP/prove.out" || true)
     tfail=$(grep -cE '^not ok ' "$FI_TMP/prove.out" || true)
     if ! grep -q '^Result: PASS' "$FI_TMP/prove.out"; then
