@@ -113,6 +113,10 @@ extern void fi_webhook_build(FiTpl *t, FiWebhook *h, FiVal *doc, FiVal *cond_doc
 extern void fi_webhook_log(const char *webhook, const char *doctype, const char *docname,
 						   const char *url, const char *headers, const char *data,
 						   const char *user, const char *response, const char *error);
+extern void fi_webhook_log_many(int n, const char **webhook, const char **doctype,
+								const char **docname, const char **url, const char **headers,
+								const char **data, const char **user, const char **response,
+								const char **error);
 extern FiWebhookConfig *fi_webhook_load_config(const char *only_name);
 extern uint32 fi_webhook_events_wanted(FiWebhookConfig *cfg, const char *doctype);
 extern int64 fi_webhook_flush(FiNote *notes, int n);

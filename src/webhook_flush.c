@@ -565,6 +565,54 @@ fi_webhook_log(const char *webhook, const char *doctype, const char *docname,
 		elog(ERROR, "writing tabWebhook Request Log failed: %s", SPI_result_code_string(ret));
 }
 
+/*
+ * Many log rows in one statement (the worker's outcomes of a batch): the
+ * arrays are the columns of fi_webhook_log, NULL entries for NULL values.
+ */
+void
+fi_webhook_log_many(int n, const char **webhook, const char **doctype, const char **docname,
+					const char **url, const char **headers, const char **data,
+					const char **user, const char **response, const char **error)
+{
+	Oid			relid = fi_site_table_oid("tabWebhook Request Log", true);
+	const char **cols[9] = {webhook, docname, url, headers, data, user, response, error, doctype};
+	Oid			types[9];
+	Datum		args[9];
+	bool		has_refdt;
+	int			ret;
+
+	if (!OidIsValid(relid) || n == 0)
+		return;
+	has_refdt = get_attnum(relid, "reference_doctype") != InvalidAttrNumber;
+	for (int c = 0; c < 9; c++)
+	{
+		Datum	   *d = palloc(sizeof(Datum) * n);
+		bool	   *nulls = palloc(sizeof(bool) * n);
+
+		for (int i = 0; i < n; i++)
+		{
+			nulls[i] = cols[c][i] == NULL;
+			d[i] = nulls[i] ? (Datum) 0 : CStringGetTextDatum(cols[c][i]);
+		}
+		types[c] = TEXTARRAYOID;
+		args[c] = text_array(d, nulls, n, TEXTOID);
+	}
+	ret = SPI_execute_with_args(psprintf("INSERT INTO %s (name, creation, modified, owner, "
+										 "modified_by, docstatus, idx, webhook, reference_document, "
+										 "url, headers, data, \"user\", response, error%s) "
+										 "SELECT " FI_SCHEMA ".random_name(), " FI_SCHEMA ".site_now(), "
+										 FI_SCHEMA ".site_now(), coalesce(u, 'Administrator'), "
+										 "coalesce(u, 'Administrator'), 0, 0, w, dn, left(url, 140), "
+										 "h, d, u, r, e%s FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+										 "AS x(w, dn, url, h, d, u, r, e, dt)",
+										 fi_site_table("tabWebhook Request Log"),
+										 has_refdt ? ", reference_doctype" : "",
+										 has_refdt ? ", dt" : ""),
+								9, types, args, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "writing tabWebhook Request Log failed: %s", SPI_result_code_string(ret));
+}
+
 /* ---- the flush ---- */
 
 typedef struct DocAgg

@@ -626,6 +626,7 @@ record(FiDelivery *done)
 	bool	   *code_nulls,
 			   *error_nulls;
 	Oid			types[5] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, INT8ARRAYOID};
+	const char **logcols[9];
 	Datum		args[5];
 	int			ret;
 
@@ -645,6 +646,28 @@ record(FiDelivery *done)
 	delays = palloc(sizeof(Datum) * n);
 	code_nulls = palloc(sizeof(bool) * n);
 	error_nulls = palloc(sizeof(bool) * n);
+	{
+		/* the log rows of the batch, as columns */
+		const char **lw = palloc(sizeof(char *) * n),
+				  **ldt = palloc(sizeof(char *) * n),
+				  **ldn = palloc(sizeof(char *) * n),
+				  **lu = palloc(sizeof(char *) * n),
+				  **lh = palloc(sizeof(char *) * n),
+				  **ld = palloc(sizeof(char *) * n),
+				  **lus = palloc(sizeof(char *) * n),
+				  **lr = palloc(sizeof(char *) * n),
+				  **le = palloc(sizeof(char *) * n);
+
+		logcols[0] = lw;
+		logcols[1] = ldt;
+		logcols[2] = ldn;
+		logcols[3] = lu;
+		logcols[4] = lh;
+		logcols[5] = ld;
+		logcols[6] = lus;
+		logcols[7] = lr;
+		logcols[8] = le;
+	}
 	n = 0;
 	for (FiDelivery *d = done; d; d = d->next)
 	{
@@ -662,14 +685,20 @@ record(FiDelivery *done)
 		error_nulls[n] = err == NULL;
 		errors[n] = err ? CStringGetTextDatum(err) : (Datum) 0;
 		delays[n] = Int64GetDatum(delay);
+		logcols[0][n] = d->webhook;
+		logcols[1][n] = d->doctype;
+		logcols[2][n] = d->docname;
+		logcols[3][n] = d->url;
+		logcols[4][n] = d->sent_headers.data ? d->sent_headers.data : NULL;
+		logcols[5][n] = d->body;
+		logcols[6][n] = d->user;
+		logcols[7][n] = d->response.data && d->http_status ? d->response.data : NULL;
+		logcols[8][n] = err ? err : "";
 		n++;
-		if (fi_log_requests)
-			fi_webhook_log(d->webhook, d->doctype, d->docname, d->url,
-						   d->sent_headers.data ? d->sent_headers.data : NULL,
-						   d->body, d->user,
-						   d->response.data && d->http_status ? d->response.data : NULL,
-						   err ? err : "");
 	}
+	if (fi_log_requests)
+		fi_webhook_log_many(n, logcols[0], logcols[1], logcols[2], logcols[3], logcols[4],
+							logcols[5], logcols[6], logcols[7], logcols[8]);
 	{
 		int			dims[1] = {n};
 		int			lbs[1] = {1};
