@@ -204,6 +204,23 @@ q $DB "BEGIN; UPDATE \"tabSales Invoice\" SET grand_total = 10 WHERE name = 'SIN
 sleep 1
 t_is "$(wc -l < "$LOG")" "$BEFORE" "nothing is sent for a session with webhooks off or a rolled-back transaction"
 
+# 12. bad input: a secret written with another site's key, and a 10 MB payload
+OTHER_KEY=$("$FI_PY" -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')
+hook $DB badkey on_update /badkey POST 1
+q $DB "SET frappe_integrations.encryption_key = '$OTHER_KEY'; SELECT integrations.set_password('Webhook', 'badkey', 'webhook_secret', 'other-site-secret')" >/dev/null
+q $DB "INSERT INTO \"tabWebhook\" (name, webhook_doctype, webhook_docevent, request_url, request_structure, webhook_json, enabled)
+       VALUES ('big', 'Sales Invoice', 'on_update', 'http://127.0.0.1:$PORT/big', 'JSON', '{\"n\": \"{{ doc.name }}\", \"pad\": \"{{ \"x\" * 10000000 }}\"}', 1)"
+q $DB "UPDATE \"tabSales Invoice\" SET grand_total = 14 WHERE name = 'SINV-0003'"
+wait_for 20 "SELECT count(*) = 2 FROM integrations.webhook_queue WHERE webhook IN ('badkey', 'big') AND status IN ('failed', 'delivered')" $DB
+t_is "$(q $DB "SELECT status || ' ' || attempts || ' ' || last_error FROM integrations.webhook_queue WHERE webhook = 'badkey'")" \
+     "failed 1 the webhook secret cannot be decrypted (is frappe_integrations.encryption_key the site's key?)" \
+     "a secret the site key cannot decrypt: failed at once with a clear error, nothing sent"
+t_is "$(received /badkey)" 0 "no unsigned request was sent in its place"
+t_is "$(q $DB "SELECT count(*) FROM \"tabWebhook Request Log\" WHERE error LIKE '%other-site-secret%' OR headers LIKE '%other-site-secret%'") $(grep -c other-site-secret "$FI_TMP/server.log" || true)" "0 0" "the secret appears in no log"
+t_is "$(q $DB "SELECT status || ' ' || length(body) FROM integrations.webhook_queue WHERE webhook = 'big'") $(rec_field /big 'len(r["body"])')" \
+     "delivered 10000029 10000029" "a 10 MB payload is queued and delivered byte for byte"
+q $DB "DELETE FROM \"tabWebhook\" WHERE name IN ('badkey', 'big')"
+
 # 11. the configuration is cached per session: a change made by another
 #     session is used from this session's next transaction on
 q $DB "INSERT INTO \"tabWebhook\" (name, webhook_doctype, webhook_docevent, request_url, request_structure, webhook_json, enabled)
