@@ -351,7 +351,12 @@ finish(FiSender *s, FiDelivery *d, CURLcode rc)
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &d->http_status);
 	else
+	{
 		d->error = psprintf("%s", curl_easy_strerror(rc));
+		/* a URL that cannot work will not work later either */
+		if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL)
+			d->no_retry = true;
+	}
 	curl_multi_remove_handle(s->multi, e);
 	curl_easy_cleanup(e);
 	curl_slist_free_all(d->hdrs);

@@ -220,6 +220,14 @@ t_is "$(q $DB "SELECT count(*) FROM \"tabWebhook Request Log\" WHERE error LIKE 
 t_is "$(q $DB "SELECT status || ' ' || length(body) FROM integrations.webhook_queue WHERE webhook = 'big'") $(rec_field /big 'len(r["body"])')" \
      "delivered 10000029 10000029" "a 10 MB payload is queued and delivered byte for byte"
 q $DB "DELETE FROM \"tabWebhook\" WHERE name IN ('badkey', 'big')"
+# a URL that passes the configuration check but libcurl cannot parse: failed at once
+q $DB "INSERT INTO \"tabWebhook\" (name, webhook_doctype, webhook_docevent, request_url, enabled)
+       VALUES ('badurl', 'Sales Invoice', 'on_update', 'http://[::1/x', 1)"
+q $DB "UPDATE \"tabSales Invoice\" SET grand_total = 15 WHERE name = 'SINV-0003'"
+wait_for 10 "SELECT status = 'failed' FROM integrations.webhook_queue WHERE webhook = 'badurl'" $DB
+t_like "$(q $DB "SELECT status || ' ' || attempts || ' ' || last_error FROM integrations.webhook_queue WHERE webhook = 'badurl'")" \
+     "^failed 1 .*URL" "a URL libcurl cannot parse fails at once, not retried"
+q $DB "DELETE FROM \"tabWebhook\" WHERE name = 'badurl'"
 
 # 11. the configuration is cached per session: a change made by another
 #     session is used from this session's next transaction on
