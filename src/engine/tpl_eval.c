@@ -1297,6 +1297,32 @@ has_dunder(const char *s, size_t n)
 	return false;
 }
 
+/*
+ * A source parsed before in this session (the same bytes at the same
+ * address: the caller's configuration), or NULL.  The tree is never
+ * changed by evaluation, so it serves again.
+ */
+static FiNode *
+parsed_before(FiTpl *t, const char *src, size_t len, bool condition)
+{
+	for (int i = 0; i < t->nparsed; i++)
+		if (t->parsed[i].src == src && t->parsed[i].len == len &&
+			t->parsed[i].condition == condition)
+			return t->parsed[i].root;
+	return NULL;
+}
+
+static void
+remember_parsed(FiTpl *t, const char *src, size_t len, bool condition, FiNode *root)
+{
+	int			i = t->nparsed < 4 ? t->nparsed++ : (int) (len % 4);
+
+	t->parsed[i].src = src;
+	t->parsed[i].len = len;
+	t->parsed[i].condition = condition;
+	t->parsed[i].root = root;
+}
+
 int
 fi_tpl_render(FiTpl *t, const char *src, size_t len, FiVal *ctx,
 			  const char **out, size_t *outlen)
@@ -1308,11 +1334,16 @@ fi_tpl_render(FiTpl *t, const char *src, size_t len, FiVal *ctx,
 	t->srclen = len;
 	t->ob = fi_alloc(t, sizeof(FiBuf));
 	memset(t->ob, 0, sizeof(FiBuf));
-	check_utf8(t, src, len, "template");
-	if (has_dunder(src, len))
-		fi_throw(t, FI_TPL_ESYNTAX, -1, "Illegal template");
 	t->ctx = (ctx && ctx->type == FV_DICT) ? ctx : NULL;
-	body = fi_parse_template(t, src, len);
+	body = parsed_before(t, src, len, false);
+	if (body == NULL)
+	{
+		check_utf8(t, src, len, "template");
+		if (has_dunder(src, len))
+			fi_throw(t, FI_TPL_ESYNTAX, -1, "Illegal template");
+		body = fi_parse_template(t, src, len);
+		remember_parsed(t, src, len, false, body);
+	}
 	t->mode = FI_MODE_JINJA;
 	scope_push(t);
 	fi_run(t, body);
@@ -1331,11 +1362,16 @@ fi_tpl_condition(FiTpl *t, const char *src, size_t len, FiVal *ctx, bool *result
 	t->src = src;
 	t->srclen = len;
 	t->ctx = (ctx && ctx->type == FV_DICT) ? ctx : NULL;
-	check_utf8(t, src, len, "condition");
-	for (size_t i = 0; i + 1 < len; i++)
-		if (src[i] == ':' && src[i + 1] == '=')
-			fi_throw(t, FI_TPL_ESYNTAX, (int) i, "the walrus operator is not allowed in a condition");
-	e = fi_parse_expression(t, src, len);
+	e = parsed_before(t, src, len, true);
+	if (e == NULL)
+	{
+		check_utf8(t, src, len, "condition");
+		for (size_t i = 0; i + 1 < len; i++)
+			if (src[i] == ':' && src[i + 1] == '=')
+				fi_throw(t, FI_TPL_ESYNTAX, (int) i, "the walrus operator is not allowed in a condition");
+		e = fi_parse_expression(t, src, len);
+		remember_parsed(t, src, len, true, e);
+	}
 	t->mode = FI_MODE_PYTHON;
 	*result = fi_truthy(fi_eval(t, e));
 	LEAVE(t);

@@ -208,6 +208,15 @@ struct FiTpl
 				errcol;
 	char		errmsg[512];
 	const char *src;			/* source being parsed or run */
+	/* the sources this session parsed (a flush renders one per document) */
+	struct
+	{
+		const char *src;
+		size_t		len;
+		bool		condition;
+		struct FiNode *root;
+	}			parsed[4];
+	int			nparsed;
 	size_t		srclen;
 	int			mode;
 	int			depth;
