@@ -863,6 +863,15 @@ fi_webhook_worker_main(Datum arg)
 	register_slot(dboid, true);
 	before_shmem_exit(unregister_slot, ObjectIdGetDatum(dboid));
 
+	/*
+	 * The worker's statements touch a few rows of a queue that may hold
+	 * millions (claim by the due index, record by the primary key); with
+	 * parameters as arrays the planner cannot see that and would scan.
+	 */
+	SetConfigOption("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION);
+
 	cxt = AllocSetContextCreate(TopMemoryContext, "frappe_integrations webhook worker",
 								ALLOCSET_DEFAULT_SIZES);
 	sender = fi_sender_new(fi_worker_concurrency, fi_ca_bundle);
