@@ -533,36 +533,8 @@ fi_webhook_log(const char *webhook, const char *doctype, const char *docname,
 			   const char *url, const char *headers, const char *data,
 			   const char *user, const char *response, const char *error)
 {
-	Oid			relid = fi_site_table_oid("tabWebhook Request Log", true);
-	Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID};
-	Datum		args[9];
-	char		nulls[9];
-	const char *vals[9] = {webhook, docname, url, headers, data, user, response, error, doctype};
-	bool		has_refdt;
-	int			ret;
-
-	if (!OidIsValid(relid))
-		return;
-	has_refdt = get_attnum(relid, "reference_doctype") != InvalidAttrNumber;
-	for (int i = 0; i < 9; i++)
-	{
-		args[i] = vals[i] ? CStringGetTextDatum(vals[i]) : (Datum) 0;
-		nulls[i] = vals[i] ? ' ' : 'n';
-	}
-	ret = SPI_execute_with_args(psprintf("INSERT INTO %s (name, creation, modified, owner, "
-										 "modified_by, docstatus, idx, webhook, reference_document, "
-										 "url, headers, data, \"user\", response, error%s) VALUES ("
-										 FI_SCHEMA ".random_name(), " FI_SCHEMA ".site_now(), "
-										 FI_SCHEMA ".site_now(), coalesce($6, 'Administrator'), "
-										 "coalesce($6, 'Administrator'), 0, 0, $1, $2, "
-										 "left($3, 140), $4, $5, $6, $7, $8%s)",
-										 fi_site_table("tabWebhook Request Log"),
-										 has_refdt ? ", reference_doctype" : "",
-										 has_refdt ? ", $9" : ""),
-								has_refdt ? 9 : 8, types, args, nulls, false, 0);
-	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "writing tabWebhook Request Log failed: %s", SPI_result_code_string(ret));
+	fi_webhook_log_many(1, &webhook, &doctype, &docname, &url, &headers, &data, &user,
+						&response, &error);
 }
 
 /*

@@ -450,6 +450,25 @@ extension_present(void)
 	return ok;
 }
 
+/* a transaction of the worker's own, with SPI connected */
+static void
+xact_spi_begin(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+static void
+xact_spi_end(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
 /* a text column of an SPI row, palloc'd in cxt */
 static char *
 getstr(HeapTuple tup, TupleDesc desc, int col, MemoryContext cxt)
@@ -519,11 +538,7 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup)
 	Datum		args[1] = {Int32GetDatum(n)};
 	int			ret;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	xact_spi_begin();
 	ret = SPI_execute_with_args(
 								"UPDATE " FI_SCHEMA ".webhook_queue q SET status = 'sending', "
 								"attempts = q.attempts + 1, "
@@ -596,9 +611,7 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup)
 			list = d;
 		}
 	}
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	xact_spi_end();
 	return list;
 }
 
@@ -634,11 +647,7 @@ record(FiDelivery *done)
 		n++;
 	if (n == 0)
 		return;
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	xact_spi_begin();
 	ids = palloc(sizeof(Datum) * n);
 	statuses = palloc(sizeof(Datum) * n);
 	codes = palloc(sizeof(Datum) * n);
@@ -720,9 +729,7 @@ record(FiDelivery *done)
 								5, types, args, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE)
 		elog(ERROR, "recording webhook outcomes failed: %s", SPI_result_code_string(ret));
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	xact_spi_end();
 }
 
 /* put claimed rows back (shutdown): due again at once, attempt not counted */
@@ -736,17 +743,11 @@ release(FiDelivery *list)
 	initStringInfo(&ids);
 	for (FiDelivery *d = list; d; d = d->next)
 		appendStringInfo(&ids, "%s" INT64_FORMAT, ids.len ? "," : "", d->id);
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() == SPI_OK_CONNECT)
-	{
-		SPI_execute(psprintf("UPDATE " FI_SCHEMA ".webhook_queue SET status = 'pending', "
-							 "attempts = greatest(attempts - 1, 0), lease_until = NULL "
-							 "WHERE id IN (%s) AND status = 'sending'", ids.data), false, 0);
-		SPI_finish();
-	}
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	xact_spi_begin();
+	SPI_execute(psprintf("UPDATE " FI_SCHEMA ".webhook_queue SET status = 'pending', "
+						 "attempts = greatest(attempts - 1, 0), lease_until = NULL "
+						 "WHERE id IN (%s) AND status = 'sending'", ids.data), false, 0);
+	xact_spi_end();
 }
 
 /* milliseconds until the next row comes due (-1: none pending) */
@@ -755,48 +756,36 @@ next_due_ms(void)
 {
 	int64		ms = -1;
 
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() == SPI_OK_CONNECT)
+	xact_spi_begin();
+	/* a pending row is due at next_attempt_at, a claimed one when its lease ends */
+	if (SPI_execute("SELECT greatest(0, extract(epoch FROM min(CASE WHEN status = 'sending' "
+					"THEN lease_until ELSE next_attempt_at END) - now()) * 1000)::bigint "
+					"FROM " FI_SCHEMA ".webhook_queue WHERE status IN ('pending', 'sending')",
+					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
-		/* a pending row is due at next_attempt_at, a claimed one when its lease ends */
-		if (SPI_execute("SELECT greatest(0, extract(epoch FROM min(CASE WHEN status = 'sending' "
-						"THEN lease_until ELSE next_attempt_at END) - now()) * 1000)::bigint "
-						"FROM " FI_SCHEMA ".webhook_queue WHERE status IN ('pending', 'sending')",
-						true, 1) == SPI_OK_SELECT && SPI_processed == 1)
-		{
-			bool		isnull;
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
-			if (!isnull)
-				ms = DatumGetInt64(d);
-		}
-		SPI_finish();
+		if (!isnull)
+			ms = DatumGetInt64(d);
 	}
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	xact_spi_end();
 	return ms;
 }
 
 static void
 retention(void)
 {
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() == SPI_OK_CONNECT)
-	{
-		char	   *days = psprintf("%d", fi_log_retention_days);
+	char	   *days = psprintf("%d", fi_log_retention_days);
 
-		SPI_execute(psprintf("DELETE FROM " FI_SCHEMA ".webhook_queue WHERE status = 'delivered' "
-							 "AND delivered_at < now() - interval '%s days'", days), false, 0);
-		if (OidIsValid(fi_site_table_oid("tabWebhook Request Log", true)))
-			SPI_execute(psprintf("DELETE FROM %s WHERE modified < " FI_SCHEMA ".site_now() - "
-								 "interval '%s days'", fi_site_table("tabWebhook Request Log"), days),
-						false, 0);
-		SPI_finish();
-	}
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	xact_spi_begin();
+	SPI_execute(psprintf("DELETE FROM " FI_SCHEMA ".webhook_queue WHERE status = 'delivered' "
+						 "AND delivered_at < now() - interval '%s days'", days), false, 0);
+	if (OidIsValid(fi_site_table_oid("tabWebhook Request Log", true)))
+		SPI_execute(psprintf("DELETE FROM %s WHERE modified < " FI_SCHEMA ".site_now() - "
+							 "interval '%s days'", fi_site_table("tabWebhook Request Log"), days),
+					false, 0);
+	xact_spi_end();
 }
 
 static void

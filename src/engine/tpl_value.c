@@ -439,16 +439,21 @@ str_hash(const char *s, size_t n)
 	return h;
 }
 
+/* the hash as keys keep it: never 0 (0 means "not worked out yet") */
+static inline uint32_t
+str_hash_nz(const char *s, size_t n)
+{
+	uint32_t	h = str_hash(s, n);
+
+	return h ? h : 1;
+}
+
 /* a str key's hash, worked out once (a pure function of its bytes) */
 static inline uint32_t
 key_hash(FiVal *k)
 {
 	if (k->u.s.hash == 0)
-	{
-		uint32_t	h = str_hash(k->u.s.p, k->u.s.n);
-
-		k->u.s.hash = h ? h : 1;
-	}
+		k->u.s.hash = str_hash_nz(k->u.s.p, k->u.s.n);
 	return k->u.s.hash;
 }
 
@@ -487,33 +492,7 @@ dict_find_hashed(FiVal *d, const char *s, size_t n, uint32_t hash)
 int
 fi_dict_find_str(FiVal *d, const char *s, size_t n)
 {
-	if (d->u.d.hcap)
-	{
-		uint32_t	mask = (uint32_t) d->u.d.hcap - 1;
-		uint32_t	h0 = str_hash(s, n),
-					h = (h0 ? h0 : 1) & mask;
-
-		for (;;)
-		{
-			int			ix = d->u.d.hidx[h] - 1;
-			FiVal	   *k;
-
-			if (ix < 0)
-				return -1;
-			k = d->u.d.k[ix];
-			if (k->u.s.n == n && memcmp(k->u.s.p, s, n) == 0)
-				return ix;
-			h = (h + 1) & mask;
-		}
-	}
-	for (int i = 0; i < d->u.d.n; i++)
-	{
-		FiVal	   *k = d->u.d.k[i];
-
-		if (k->type == FV_STR && k->u.s.n == n && memcmp(k->u.s.p, s, n) == 0)
-			return i;
-	}
-	return -1;
+	return dict_find_hashed(d, s, n, d->u.d.hcap ? str_hash_nz(s, n) : 0);
 }
 
 static void
