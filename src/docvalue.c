@@ -299,28 +299,53 @@ row_dict(FiTpl *t, DocShape *s, HeapTuple tup, TupleDesc desc, bool dates_as_str
 	return doc;
 }
 
+/*
+ * _user_tags and _liked_by of the row row_dict deformed last (NULL where
+ * unset or empty): they follow the Table fields in Frappe's key order, so
+ * they are set once the children are.
+ */
 static void
-row_extras(FiTpl *t, DocShape *s, FiVal *doc, HeapTuple tup, TupleDesc desc)
+row_extras_get(DocShape *s, TupleDesc desc, char **extras)
 {
 	int			atts[2] = {s->user_tags, s->liked_by};
-	const char *names[2] = {"_user_tags", "_liked_by"};
 
 	for (int i = 0; i < 2; i++)
 	{
-		bool		isnull;
-		Datum		d;
-		char	   *v;
+		char	   *v = NULL;
 
-		if (atts[i] == 0)
-			continue;
-		d = heap_getattr(tup, atts[i], desc, &isnull);
-		if (isnull)
-			continue;
-		v = SPI_getvalue(tup, desc, atts[i]);
-		if (v != NULL && v[0] != '\0')
-			fi_val_set(t, doc, names[i], strlen(names[i]), str_value(t, v, strlen(v)));
-		(void) d;
+		if (atts[i] > 0 && !s->nulls[atts[i] - 1])
+		{
+			Oid			typid = TupleDescAttr(desc, atts[i] - 1)->atttypid;
+			Oid			out;
+			bool		varlena;
+
+			getTypeOutputInfo(typid, &out, &varlena);
+			v = OidOutputFunctionCall(out, s->values[atts[i] - 1]);
+			if (v[0] == '\0')
+				v = NULL;
+		}
+		extras[i] = v;
 	}
+}
+
+static void
+row_extras_set(FiTpl *t, FiVal *doc, char *const *extras)
+{
+	static const char *const names[2] = {"_user_tags", "_liked_by"};
+
+	for (int i = 0; i < 2; i++)
+		if (doc != NULL && extras[i] != NULL)
+			fi_val_set(t, doc, names[i], strlen(names[i]),
+					   str_value(t, extras[i], strlen(extras[i])));
+}
+
+static void
+row_extras(FiTpl *t, DocShape *s, FiVal *doc, TupleDesc desc)
+{
+	char	   *extras[2];
+
+	row_extras_get(s, desc, extras);
+	row_extras_set(t, doc, extras);
 }
 
 static Datum
@@ -388,7 +413,7 @@ name_lookup(HTAB *h, const char *const *names, int n, const char *name)
  */
 static void
 add_children(FiTpl *t, const FiDocMeta *meta, const char *const *names, FiVal **docs,
-			 int n, bool dates_as_str, const DocFields *only)
+			 FiVal **cdocs, int n, const DocFields *only)
 {
 	for (int f = 0; f < meta->nfields; f++)
 	{
@@ -398,7 +423,8 @@ add_children(FiTpl *t, const FiDocMeta *meta, const char *const *names, FiVal **
 		Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTARRAYOID};
 		Datum		args[3];
 		DocShape   *shape = NULL;
-		FiVal	  **lists;
+		FiVal	  **lists,
+				  **clists;
 		int			ret;
 		HTAB	   *index = NULL;
 
@@ -406,13 +432,19 @@ add_children(FiTpl *t, const FiDocMeta *meta, const char *const *names, FiVal **
 			!wanted(only, df->fieldname))
 			continue;
 		lists = palloc(sizeof(FiVal *) * n);
+		clists = palloc(sizeof(FiVal *) * n);
 		for (int i = 0; i < n; i++)
 		{
-			lists[i] = NULL;
-			if (docs[i] != NULL)
+			lists[i] = clists[i] = NULL;
+			if (docs && docs[i] != NULL)
 			{
 				lists[i] = checked(fi_val_list(t));
 				fi_val_set(t, docs[i], df->fieldname, strlen(df->fieldname), lists[i]);
+			}
+			if (cdocs && cdocs[i] != NULL)
+			{
+				clists[i] = checked(fi_val_list(t));
+				fi_val_set(t, cdocs[i], df->fieldname, strlen(df->fieldname), clists[i]);
 			}
 		}
 		cmeta = fi_get_meta(df->options, true);
@@ -447,16 +479,25 @@ add_children(FiTpl *t, const FiDocMeta *meta, const char *const *names, FiVal **
 				if (last < 0 || strcmp(names[last], parent) != 0)
 				{
 					if (index == NULL)
-						index = name_index(names, docs, n);
+						index = name_index(names, docs ? docs : cdocs, n);
 					last = name_lookup(index, names, n, parent);
 					if (last < 0)
 						continue;
 				}
 				if (shape == NULL)
 					shape = shape_for(cmeta, tt->tupdesc, NULL);
-				row = row_dict(t, shape, tup, tt->tupdesc, dates_as_str);
-				row_extras(t, shape, row, tup, tt->tupdesc);
-				fi_val_append(t, lists[last], row);
+				if (lists[last])
+				{
+					row = row_dict(t, shape, tup, tt->tupdesc, true);
+					row_extras(t, shape, row, tt->tupdesc);
+					fi_val_append(t, lists[last], row);
+				}
+				if (clists[last])
+				{
+					row = row_dict(t, shape, tup, tt->tupdesc, false);
+					row_extras(t, shape, row, tt->tupdesc);
+					fi_val_append(t, clists[last], row);
+				}
 			}
 			SPI_freetuptable(tt);
 		}
@@ -486,68 +527,113 @@ select_list(const FiDocMeta *meta, const DocFields *only)
 	return s.data;
 }
 
-void
-fi_docs_fetch(FiTpl *t, const FiDocMeta *meta, const char *const *names, int n,
-			  bool dates_as_str, FiVal **docs)
+/*
+ * Read the parents asked for: by row id where one is known (a TID scan),
+ * then by name for the rest (a row id is only a hint: the row may have
+ * changed since it was noted, and a stale id finds nothing visible).
+ */
+static void
+fetch_parents(FiTpl *t, FiDocFetch *f, const DocFields *only, HTAB *index,
+			  const char *where, Datum arg, Oid argtype, char **extras, int *found)
 {
-	fi_docs_fetch_fields(t, meta, names, n, dates_as_str, NULL, 0, docs);
+	SPITupleTable *tt;
+	DocShape   *shape = NULL;
+	int			ret,
+				ncol;
+
+	ret = SPI_execute_with_args(psprintf("SELECT %s FROM %s WHERE %s",
+										 select_list(f->meta, only),
+										 fi_site_table(psprintf("tab%s", f->meta->name)),
+										 where),
+								1, &argtype, &arg, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading \"tab%s\" failed: %s", f->meta->name, SPI_result_code_string(ret));
+	tt = SPI_tuptable;
+	ncol = SPI_fnumber(tt->tupdesc, "name");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = tt->vals[r];
+		char	   *name = SPI_getvalue(tup, tt->tupdesc, ncol);
+		int			i;
+
+		if (name == NULL || (i = name_lookup(index, f->names, f->n, name)) < 0 ||
+			(f->docs ? f->docs[i] : f->cdocs[i]) != NULL)
+			continue;
+		if (shape == NULL)
+			shape = shape_for(f->meta, tt->tupdesc, only);
+		if (f->docs)
+			f->docs[i] = row_dict(t, shape, tup, tt->tupdesc, true);
+		if (f->cdocs)
+			f->cdocs[i] = row_dict(t, shape, tup, tt->tupdesc, false);
+		row_extras_get(shape, tt->tupdesc, &extras[2 * i]);
+		(*found)++;
+	}
+	SPI_freetuptable(tt);
 }
 
 /*
- * The same with only the keys named (nfields < 0 or fields NULL: all);
- * children only for the Table fields among them.
+ * The documents asked for (NULL where there is no such row), children
+ * included, as payload dicts (f->docs) and/or as a condition sees them
+ * (f->cdocs), both from one read.  Runs its queries through SPI: the caller
+ * has connected.
  */
 void
-fi_docs_fetch_fields(FiTpl *t, const FiDocMeta *meta, const char *const *names, int n,
-					 bool dates_as_str, const char *const *fields, int nfields,
-					 FiVal **docs)
+fi_docs_fetch(FiTpl *t, FiDocFetch *f)
 {
-	DocFields	onlyf = {fields, nfields};
-	const DocFields *only = fields ? &onlyf : NULL;
-	Oid			argtypes[1] = {TEXTARRAYOID};
-	Datum		args[1];
-	int			ret;
-	SPITupleTable *tt;
-	DocShape   *shape = NULL;
-	FiVal	  **byrow;
+	DocFields	onlyf = {f->fields, f->nfields};
+	const DocFields *only = f->fields ? &onlyf : NULL;
+	HTAB	   *index;
+	char	  **extras;
+	int			found = 0,
+				ntids = 0;
 
-	for (int i = 0; i < n; i++)
-		docs[i] = NULL;
-	if (n == 0)
-		return;
-	args[0] = names_array(names, n);
-	ret = SPI_execute_with_args(psprintf("SELECT %s FROM %s WHERE name = ANY($1)",
-										 select_list(meta, only),
-										 fi_site_table(psprintf("tab%s", meta->name))),
-								1, argtypes, args, NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "reading \"tab%s\" failed: %s", meta->name, SPI_result_code_string(ret));
-	tt = SPI_tuptable;
-	byrow = palloc0(sizeof(FiVal *) * Max(SPI_processed, 1));
+	for (int i = 0; i < f->n; i++)
 	{
-		int			ncol = SPI_fnumber(tt->tupdesc, "name");
-		HTAB	   *index = name_index(names, NULL, n);
-
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			char	   *name = SPI_getvalue(tt->vals[r], tt->tupdesc, ncol);
-			int			i;
-
-			if (name == NULL || (i = name_lookup(index, names, n, name)) < 0 ||
-				docs[i] != NULL)
-				continue;
-			if (shape == NULL)
-				shape = shape_for(meta, tt->tupdesc, only);
-			docs[i] = row_dict(t, shape, tt->vals[r], tt->tupdesc, dates_as_str);
-			byrow[r] = docs[i];
-		}
-		hash_destroy(index);
+		if (f->docs)
+			f->docs[i] = NULL;
+		if (f->cdocs)
+			f->cdocs[i] = NULL;
+		if (f->tids && ItemPointerIsValid(&f->tids[i]))
+			ntids++;
 	}
-	add_children(t, meta, names, docs, n, dates_as_str, only);
-	for (uint64 r = 0; r < SPI_processed; r++)
-		if (byrow[r] != NULL)
-			row_extras(t, shape, byrow[r], tt->vals[r], tt->tupdesc);
-	SPI_freetuptable(tt);
+	if (f->n == 0 || (f->docs == NULL && f->cdocs == NULL))
+		return;
+	index = name_index(f->names, NULL, f->n);
+	extras = palloc0(sizeof(char *) * 2 * f->n);
+	f->by_tid = 0;
+	if (ntids > 0)
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * ntids);
+		int			k = 0;
+
+		for (int i = 0; i < f->n; i++)
+			if (ItemPointerIsValid(&f->tids[i]))
+				elems[k++] = PointerGetDatum(&f->tids[i]);
+		fetch_parents(t, f, only, index, "ctid = ANY($1)",
+					  PointerGetDatum(construct_array(elems, k, TIDOID, sizeof(ItemPointerData),
+													  false, TYPALIGN_SHORT)),
+					  TIDARRAYOID, extras, &found);
+		f->by_tid = found;
+	}
+	if (found < f->n)
+	{
+		/* the rest by name */
+		const char **rest = palloc(sizeof(char *) * f->n);
+		int			nrest = 0;
+
+		for (int i = 0; i < f->n; i++)
+			if ((f->docs ? f->docs[i] : f->cdocs[i]) == NULL)
+				rest[nrest++] = f->names[i];
+		fetch_parents(t, f, only, index, "name = ANY($1)", names_array(rest, nrest),
+					  TEXTARRAYOID, extras, &found);
+	}
+	hash_destroy(index);
+	add_children(t, f->meta, f->names, f->docs, f->cdocs, f->n, only);
+	for (int i = 0; i < f->n; i++)
+	{
+		row_extras_set(t, f->docs ? f->docs[i] : NULL, &extras[2 * i]);
+		row_extras_set(t, f->cdocs ? f->cdocs[i] : NULL, &extras[2 * i]);
+	}
 }
 
 /*
@@ -562,13 +648,17 @@ fi_doc_from_tuple(FiTpl *t, const FiDocMeta *meta, HeapTuple tup, TupleDesc desc
 	FiVal	   *doc = row_dict(t, shape, tup, desc, dates_as_str);
 	int			ncol = SPI_fnumber(desc, "name");
 	char	   *name = ncol > 0 ? SPI_getvalue(tup, desc, ncol) : NULL;
+	char	   *extras[2];
+
+	row_extras_get(shape, desc, extras);
 
 	if (name != NULL)
 	{
 		const char *names[1] = {name};
 
-		add_children(t, meta, names, &doc, 1, dates_as_str, NULL);
+		add_children(t, meta, names, dates_as_str ? &doc : NULL, dates_as_str ? NULL : &doc,
+					 1, NULL);
 	}
-	row_extras(t, shape, doc, tup, desc);
+	row_extras_set(t, doc, extras);
 	return doc;
 }

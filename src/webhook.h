@@ -34,6 +34,7 @@ typedef struct FiNote
 	const char *doctype;
 	const char *name;
 	uint32		events;
+	ItemPointerData tid;		/* the row written (invalid: a child row, a delete) */
 	FiVal	   *trash_doc;		/* a deleted document as it was (templates) */
 	FiVal	   *trash_cond_doc; /* the same as a condition sees it */
 } FiNote;
@@ -121,12 +122,20 @@ extern FiWebhookConfig *fi_webhook_load_config(const char *only_name);
 extern uint32 fi_webhook_events_wanted(FiWebhookConfig *cfg, const char *doctype);
 extern int64 fi_webhook_flush(FiNote *notes, int n);
 
-/* docvalue.c */
-extern void fi_docs_fetch(FiTpl *t, const FiDocMeta *meta, const char *const *names,
-						  int n, bool dates_as_str, FiVal **docs);
-extern void fi_docs_fetch_fields(FiTpl *t, const FiDocMeta *meta, const char *const *names,
-								 int n, bool dates_as_str, const char *const *fields,
-								 int nfields, FiVal **docs);
+/* docvalue.c: documents read set-wise (fi_docs_fetch) */
+typedef struct FiDocFetch
+{
+	const FiDocMeta *meta;
+	const char *const *names;	/* the documents asked for */
+	const ItemPointerData *tids;	/* where each row was last seen, or NULL */
+	int			n;
+	const char *const *fields;	/* the keys wanted (NULL: all) */
+	int			nfields;
+	FiVal	  **docs;			/* out: payload dicts (dates as text), or NULL */
+	FiVal	  **cdocs;			/* out: as a condition sees them, or NULL */
+	int			by_tid;			/* out: how many were found by row id */
+} FiDocFetch;
+extern void fi_docs_fetch(FiTpl *t, FiDocFetch *f);
 extern FiVal *fi_doc_from_tuple(FiTpl *t, const FiDocMeta *meta, HeapTuple tup,
 								TupleDesc desc, bool dates_as_str);
 

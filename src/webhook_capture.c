@@ -281,8 +281,8 @@ tuple_int(HeapTuple tup, TupleDesc desc, int attnum)
 }
 
 static void
-add_note(const char *doctype, const char *name, uint32 events, FiVal *trash_doc,
-		 FiVal *trash_cond_doc)
+add_note(const char *doctype, const char *name, uint32 events, ItemPointer tid,
+		 FiVal *trash_doc, FiVal *trash_cond_doc)
 {
 	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 	FiNote	   *n;
@@ -301,6 +301,10 @@ add_note(const char *doctype, const char *name, uint32 events, FiVal *trash_doc,
 		n->doctype = pstrdup(doctype);
 	n->name = pstrdup(name);
 	n->events = events;
+	if (tid)
+		n->tid = *tid;
+	else
+		ItemPointerSetInvalid(&n->tid);
 	n->trash_doc = trash_doc;
 	n->trash_cond_doc = trash_cond_doc;
 	MemoryContextSwitchTo(old);
@@ -381,7 +385,7 @@ fi_webhook_capture(PG_FUNCTION_ARGS)
 				strcmp(notes[nnotes - 1].doctype, ptype) == 0)
 				continue;
 			if (fi_webhook_events_wanted(cfg, ptype) & FI_EV_CHILD_SAVE)
-				add_note(ptype, parent, FI_EV_CHILD, NULL, NULL);
+				add_note(ptype, parent, FI_EV_CHILD, NULL, NULL, NULL);
 		}
 	}
 	else
@@ -422,10 +426,11 @@ fi_webhook_capture(PG_FUNCTION_ARGS)
 			char	   *oldname = SPI_getvalue(td->tg_trigtuple, desc, ncol);
 
 			if (oldname != NULL && strcmp(oldname, name) != 0)
-				add_note(doctype, oldname, FI_EV_GONE, NULL, NULL);
+				add_note(doctype, oldname, FI_EV_GONE, NULL, NULL, NULL);
 		}
 		add_note(doctype, name, events | (TRIGGER_FIRED_BY_DELETE(td->tg_event) ?
-										  FI_EV_GONE : 0), doc, cond_doc);
+										  FI_EV_GONE : 0),
+				 TRIGGER_FIRED_BY_DELETE(td->tg_event) ? NULL : &row->t_self, doc, cond_doc);
 	}
 	return PointerGetDatum(NULL);
 }

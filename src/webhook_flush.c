@@ -35,11 +35,14 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/uuid.h"
 
 #include "frappe_integrations.h"
 #include "webhook.h"
 
 #define FLUSH_BATCH 500
+/* a transaction with more documents than this stages its events in webhook_outbox */
+#define OUTBOX_MIN_DOCS 100
 #define MAX_WARNINGS 10
 
 static const char *const event_names[] = {
@@ -431,7 +434,10 @@ fi_webhook_build(FiTpl *t, FiWebhook *h, FiVal *doc, FiVal *cond_doc, FiRequest 
 typedef struct QueueBatch
 {
 	int			n;
-	Datum	   *webhook,
+	bool		outbox;			/* a large transaction: batches go to webhook_outbox */
+	pg_uuid_t  *ids;			/* event ids, made here (fixed at commit) */
+	Datum	   *event_id,
+			   *webhook,
 			   *doctype,
 			   *docname,
 			   *event,
@@ -454,6 +460,7 @@ batch_init(QueueBatch *b, int cap)
 {
 	memset(b, 0, sizeof(*b));
 #define ALLOC(f) b->f = palloc(sizeof(Datum) * cap)
+	ALLOC(event_id);
 	ALLOC(webhook);
 	ALLOC(doctype);
 	ALLOC(docname);
@@ -468,6 +475,7 @@ batch_init(QueueBatch *b, int cap)
 	ALLOC(status);
 	ALLOC(error);
 #undef ALLOC
+	b->ids = palloc(sizeof(pg_uuid_t) * cap);
 	b->url_null = palloc(sizeof(bool) * cap);
 	b->user_null = palloc(sizeof(bool) * cap);
 	b->error_null = palloc(sizeof(bool) * cap);
@@ -487,39 +495,69 @@ text_array(Datum *d, bool *nulls, int n, Oid elemtype)
 											  typbyval, typalign));
 }
 
+/* random (version 4) ids for the batch's events, from one read of the RNG */
+static void
+batch_ids(QueueBatch *b)
+{
+	if (!pg_strong_random(b->ids, sizeof(pg_uuid_t) * b->n))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate random webhook event ids")));
+	for (int i = 0; i < b->n; i++)
+	{
+		b->ids[i].data[6] = (b->ids[i].data[6] & 0x0f) | 0x40;
+		b->ids[i].data[8] = (b->ids[i].data[8] & 0x3f) | 0x80;
+		b->event_id[i] = UUIDPGetDatum(&b->ids[i]);
+	}
+}
+
+/*
+ * Write the batch: one webhook_queue row per event, or (a large
+ * transaction) one webhook_outbox row holding them all, which the worker
+ * turns into queue rows before delivering them.
+ */
 static void
 batch_write(QueueBatch *b)
 {
-	Oid			types[13] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BYTEAARRAYOID, BOOLARRAYOID,
+	static const char *const queue_sql =
+		"INSERT INTO " FI_SCHEMA ".webhook_queue (event_id, webhook, doctype, docname, "
+		"event, method, url, headers, body, sign, timeout_ms, doc_user, status, last_error) "
+		"SELECT i, w, d, n, e, m, u, h::jsonb, b, s, t, us, st, er FROM "
+		"unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+		"AS x(i, w, d, n, e, m, u, h, b, s, t, us, st, er)";
+	static const char *const outbox_sql =
+		"INSERT INTO " FI_SCHEMA ".webhook_outbox (event_id, webhook, doctype, docname, "
+		"event, method, url, headers, body, sign, timeout_ms, doc_user, status, last_error, "
+		"events) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+		"cardinality($1))";
+	Oid			types[14] = {UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BYTEAARRAYOID, BOOLARRAYOID,
 	INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
-	Datum		args[13];
+	Datum		args[14];
 	int			ret;
 
 	if (b->n == 0)
 		return;
-	args[0] = text_array(b->webhook, NULL, b->n, TEXTOID);
-	args[1] = text_array(b->doctype, NULL, b->n, TEXTOID);
-	args[2] = text_array(b->docname, NULL, b->n, TEXTOID);
-	args[3] = text_array(b->event, NULL, b->n, TEXTOID);
-	args[4] = text_array(b->method, NULL, b->n, TEXTOID);
-	args[5] = text_array(b->url, b->url_null, b->n, TEXTOID);
-	args[6] = text_array(b->headers, NULL, b->n, TEXTOID);
-	args[7] = text_array(b->body, NULL, b->n, BYTEAOID);
-	args[8] = text_array(b->sign, NULL, b->n, BOOLOID);
-	args[9] = text_array(b->timeout, NULL, b->n, INT4OID);
-	args[10] = text_array(b->user, b->user_null, b->n, TEXTOID);
-	args[11] = text_array(b->status, NULL, b->n, TEXTOID);
-	args[12] = text_array(b->error, b->error_null, b->n, TEXTOID);
-	ret = SPI_execute_with_args("INSERT INTO " FI_SCHEMA ".webhook_queue (webhook, doctype, docname, "
-								"event, method, url, headers, body, sign, timeout_ms, doc_user, "
-								"status, last_error) "
-								"SELECT w, d, n, e, m, u, h::jsonb, b, s, t, us, st, er FROM "
-								"unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
-								"AS x(w, d, n, e, m, u, h, b, s, t, us, st, er)",
-								13, types, args, NULL, false, 0);
+	batch_ids(b);
+	args[0] = text_array(b->event_id, NULL, b->n, UUIDOID);
+	args[1] = text_array(b->webhook, NULL, b->n, TEXTOID);
+	args[2] = text_array(b->doctype, NULL, b->n, TEXTOID);
+	args[3] = text_array(b->docname, NULL, b->n, TEXTOID);
+	args[4] = text_array(b->event, NULL, b->n, TEXTOID);
+	args[5] = text_array(b->method, NULL, b->n, TEXTOID);
+	args[6] = text_array(b->url, b->url_null, b->n, TEXTOID);
+	args[7] = text_array(b->headers, NULL, b->n, TEXTOID);
+	args[8] = text_array(b->body, NULL, b->n, BYTEAOID);
+	args[9] = text_array(b->sign, NULL, b->n, BOOLOID);
+	args[10] = text_array(b->timeout, NULL, b->n, INT4OID);
+	args[11] = text_array(b->user, b->user_null, b->n, TEXTOID);
+	args[12] = text_array(b->status, NULL, b->n, TEXTOID);
+	args[13] = text_array(b->error, b->error_null, b->n, TEXTOID);
+	ret = SPI_execute_with_args(b->outbox ? outbox_sql : queue_sql, 14, types, args, NULL,
+								false, 0);
 	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "writing integrations.webhook_queue failed: %s", SPI_result_code_string(ret));
+		elog(ERROR, "writing integrations.%s failed: %s",
+			 b->outbox ? "webhook_outbox" : "webhook_queue", SPI_result_code_string(ret));
 	b->n = 0;
 }
 
@@ -593,6 +631,7 @@ typedef struct DocAgg
 	int			seq;			/* position of its last note */
 	uint32		events;
 	bool		gone;
+	ItemPointerData tid;		/* where its row was last written */
 	FiVal	   *trash_doc;
 	FiVal	   *trash_cond_doc;
 	const char *doctype;
@@ -841,6 +880,7 @@ flush_doctype(FlushState *fs, const char *doctype, DocAgg **aggs, int n)
 		FiTpl	   *t = fi_template_session(fi_site_now_usec());
 		int			nlive = 0;
 		const char **live = palloc(sizeof(char *) * m);
+		ItemPointerData *tids = palloc(sizeof(ItemPointerData) * m);
 		int		   *live_ix = palloc(sizeof(int) * m);
 
 		for (int i = 0; i < m; i++)
@@ -849,21 +889,23 @@ flush_doctype(FlushState *fs, const char *doctype, DocAgg **aggs, int n)
 			if (!aggs[start + i]->gone && (aggs[start + i]->events & live_mask))
 			{
 				live_ix[nlive] = i;
+				tids[nlive] = aggs[start + i]->tid;
 				live[nlive++] = names[i];
 			}
 		}
 		if (meta != NULL && nlive > 0)
 		{
 			FiVal	  **d = palloc0(sizeof(FiVal *) * nlive);
+			FiVal	  **cd = palloc0(sizeof(FiVal *) * nlive);
+			FiDocFetch	f = {.meta = meta, .names = live, .tids = tids, .n = nlive,
+				.fields = fields, .nfields = nfields, .docs = d, .cdocs = need_cond ? cd : NULL};
 
-			fi_docs_fetch_fields(t, meta, live, nlive, true, fields, nfields, d);
+			fi_docs_fetch(t, &f);
+			elog(DEBUG1, "webhooks: %d %s documents read, %d by row id", nlive, doctype, f.by_tid);
 			for (int i = 0; i < nlive; i++)
-				docs[live_ix[i]] = d[i];
-			if (need_cond)
 			{
-				fi_docs_fetch_fields(t, meta, live, nlive, false, fields, nfields, d);
-				for (int i = 0; i < nlive; i++)
-					cdocs[live_ix[i]] = d[i];
+				docs[live_ix[i]] = d[i];
+				cdocs[live_ix[i]] = cd[i];
 			}
 			/* SPI left us in its context; this batch's memory is ours */
 			MemoryContextSwitchTo(batch_cxt);
@@ -953,6 +995,7 @@ fold_notes(FiNote *notes, int n, MemoryContext cxt, int *nagg_out)
 		if (!found)
 		{
 			a->events = 0;
+			ItemPointerSetInvalid(&a->tid);
 			a->trash_doc = a->trash_cond_doc = NULL;
 			a->doctype = notes[i].doctype;
 			a->name = notes[i].name;
@@ -961,6 +1004,8 @@ fold_notes(FiNote *notes, int n, MemoryContext cxt, int *nagg_out)
 		a->seq = i;
 		a->events |= notes[i].events;
 		a->gone = (notes[i].events & FI_EV_GONE) != 0;
+		if (ItemPointerIsValid(&notes[i].tid))
+			a->tid = notes[i].tid;
 		if (notes[i].trash_doc)
 		{
 			a->trash_doc = notes[i].trash_doc;
@@ -991,6 +1036,7 @@ flush_all(FiNote *notes, int n, MemoryContext cxt)
 	memset(&fs, 0, sizeof(fs));
 	fs.cfg = cfg;
 	batch_init(&fs.batch, FLUSH_BATCH);
+	fs.batch.outbox = nagg > OUTBOX_MIN_DOCS;
 
 	/* the DocTypes noted, in order of first appearance (a handful) */
 	doctypes = palloc(sizeof(char *) * Max(nagg, 1));

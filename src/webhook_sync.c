@@ -414,8 +414,11 @@ fi_webhook_preview(PG_FUNCTION_ARGS)
 	t = fi_template_session(fi_site_now_usec());
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	fi_docs_fetch(t, meta, names, 1, true, &doc);
-	fi_docs_fetch(t, meta, names, 1, false, &cdoc);
+	{
+		FiDocFetch	f = {.meta = meta, .names = names, .n = 1, .docs = &doc, .cdocs = &cdoc};
+
+		fi_docs_fetch(t, &f);
+	}
 	SPI_finish();
 	if (doc == NULL)
 		ereport(ERROR,

@@ -526,30 +526,115 @@ webhook_secret(const char *webhook, MemoryContext cxt, char **why)
 	return secret;
 }
 
+/* a statement of the worker's, planned once per process */
+static SPIPlanPtr
+kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "preparing a statement of the webhook worker failed: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		*plan = p;
+	}
+	return *plan;
+}
+
+/* the secrets of the webhooks of one claimed batch, read once each */
+typedef struct SecretMemo
+{
+	const char *webhook;
+	char	   *secret;			/* NULL: see why */
+	char	   *why;
+	struct SecretMemo *next;
+} SecretMemo;
+
+static SecretMemo *
+secret_of(SecretMemo **memo, const char *webhook, MemoryContext cxt)
+{
+	SecretMemo *m;
+
+	for (m = *memo; m; m = m->next)
+		if (strcmp(m->webhook, webhook) == 0)
+			return m;
+	m = MemoryContextAllocZero(cxt, sizeof(SecretMemo));
+	m->webhook = MemoryContextStrdup(cxt, webhook);
+	m->secret = webhook_secret(webhook, cxt, &m->why);
+	m->next = *memo;
+	*memo = m;
+	return m;
+}
+
 /*
- * Claim up to n due rows: 'sending' with a lease, attempts + 1.  Returns
- * them as deliveries allocated in cxt (a list through ->next).
+ * Move the events large transactions left in webhook_outbox into
+ * webhook_queue, a few batches at a time, oldest first, in the caller's
+ * transaction: their ids, bodies and times are those fixed at commit.
+ */
+static void
+unpack_outbox(void)
+{
+	static SPIPlanPtr plan = NULL;
+	int			ret;
+
+	ret = SPI_execute_plan(kept_plan(&plan,
+									 "WITH o AS (DELETE FROM " FI_SCHEMA ".webhook_outbox "
+									 "WHERE id IN (SELECT id FROM " FI_SCHEMA ".webhook_outbox "
+									 "ORDER BY id LIMIT 8 FOR UPDATE SKIP LOCKED) RETURNING *) "
+									 "INSERT INTO " FI_SCHEMA ".webhook_queue (event_id, webhook, "
+									 "doctype, docname, event, method, url, headers, body, sign, "
+									 "timeout_ms, doc_user, status, last_error, created_at, "
+									 "next_attempt_at) "
+									 "SELECT x.i, x.w, x.d, x.n, x.e, x.m, x.u, x.h::jsonb, x.b, x.s, "
+									 "x.t, x.us, x.st, x.er, o.created_at, o.created_at FROM o, "
+									 "unnest(o.event_id, o.webhook, o.doctype, o.docname, o.event, "
+									 "o.method, o.url, o.headers, o.body, o.sign, o.timeout_ms, "
+									 "o.doc_user, o.status, o.last_error) WITH ORDINALITY "
+									 "AS x(i, w, d, n, e, m, u, h, b, s, t, us, st, er, k) "
+									 "ORDER BY o.id, x.k",
+									 0, NULL),
+						   NULL, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "moving webhook events from the outbox failed: %s",
+			 SPI_result_code_string(ret));
+}
+
+/*
+ * Claim up to n due rows: 'sending' with a lease, attempts + 1.  A claimed
+ * row is due again when its lease ends (next_attempt_at moves there), so
+ * pending and claimed rows are found alike, in due order, by one range of
+ * the partial index webhook_queue_due; the scan stops after n rows.
+ * Returns them as deliveries allocated in cxt (a list through ->next).
  */
 static FiDelivery *
 claim(int n, MemoryContext cxt, FiDelivery **failed_setup)
 {
+	static SPIPlanPtr plan = NULL;
 	FiDelivery *list = NULL;
 	Oid			argtypes[1] = {INT4OID};
 	Datum		args[1] = {Int32GetDatum(n)};
+	MemoryContext memo_cxt;
+	SecretMemo *memo = NULL;
 	int			ret;
 
 	xact_spi_begin();
-	ret = SPI_execute_with_args(
-								"UPDATE " FI_SCHEMA ".webhook_queue q SET status = 'sending', "
-								"attempts = q.attempts + 1, "
-								"lease_until = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5) "
-								"WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".webhook_queue "
-								"WHERE (status = 'pending' AND next_attempt_at <= now()) "
-								"OR (status = 'sending' AND lease_until < now()) "
-								"ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-								"RETURNING q.id, q.event_id, q.webhook, q.doctype, q.docname, q.method, "
-								"q.url, q.headers, q.body, q.sign, q.timeout_ms, q.attempts, q.doc_user",
-								1, argtypes, args, NULL, false, 0);
+	unpack_outbox();
+	memo_cxt = AllocSetContextCreate(CurrentMemoryContext, "webhook secrets",
+									 ALLOCSET_SMALL_SIZES);
+	ret = SPI_execute_plan(kept_plan(&plan,
+									 "UPDATE " FI_SCHEMA ".webhook_queue q SET status = 'sending', "
+									 "attempts = q.attempts + 1, "
+									 "lease_until = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5), "
+									 "next_attempt_at = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5) "
+									 "WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".webhook_queue "
+									 "WHERE status IN ('pending', 'sending') AND next_attempt_at <= now() "
+									 "ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+									 "RETURNING q.id, q.event_id, q.webhook, q.doctype, q.docname, q.method, "
+									 "q.url, q.headers, q.body, q.sign, q.timeout_ms, q.attempts, q.doc_user",
+									 1, argtypes),
+						   args, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "claiming webhook events failed: %s", SPI_result_code_string(ret));
 	{
@@ -584,18 +669,18 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup)
 			d->user = getstr(tup, desc, 13, dcxt);
 			if (DatumGetBool(SPI_getbinval(tup, desc, 10, &isnull)))
 			{
-				char	   *why;
+				SecretMemo *m = secret_of(&memo, d->webhook, memo_cxt);
 
-				d->secret = webhook_secret(d->webhook, dcxt, &why);
-				if (d->secret == NULL)
+				if (m->secret == NULL)
 				{
-					d->error = MemoryContextStrdup(dcxt, why);
+					d->error = MemoryContextStrdup(dcxt, m->why);
 					d->no_retry = true;
 					d->done = true;
 					d->next = *failed_setup;
 					*failed_setup = d;
 					continue;
 				}
+				d->secret = MemoryContextStrdup(dcxt, m->secret);
 			}
 			if (d->url == NULL || fi_webhook_url_problem(d->url))
 			{
@@ -611,6 +696,10 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup)
 			list = d;
 		}
 	}
+	for (SecretMemo *m = memo; m; m = m->next)
+		if (m->secret)
+			explicit_bzero(m->secret, strlen(m->secret));
+	MemoryContextDelete(memo_cxt);
 	xact_spi_end();
 	return list;
 }
@@ -630,6 +719,7 @@ http_status_text(FiDelivery *d)
 static void
 record(FiDelivery *done)
 {
+	static SPIPlanPtr plan = NULL;
 	int			n = 0;
 	Datum	   *ids,
 			   *statuses,
@@ -720,13 +810,15 @@ record(FiDelivery *done)
 													 -1, false, TYPALIGN_INT));
 		args[4] = PointerGetDatum(construct_array(delays, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
 	}
-	ret = SPI_execute_with_args("UPDATE " FI_SCHEMA ".webhook_queue q SET status = r.st, "
-								"last_status = r.code, last_error = r.err, lease_until = NULL, "
-								"delivered_at = CASE WHEN r.st = 'delivered' THEN now() END, "
-								"next_attempt_at = now() + make_interval(secs => r.delay / 1000.0) "
-								"FROM unnest($1, $2, $3, $4, $5) AS r(id, st, code, err, delay) "
-								"WHERE q.id = r.id AND q.status = 'sending'",
-								5, types, args, NULL, false, 0);
+	ret = SPI_execute_plan(kept_plan(&plan,
+									 "UPDATE " FI_SCHEMA ".webhook_queue q SET status = r.st, "
+									 "last_status = r.code, last_error = r.err, lease_until = NULL, "
+									 "delivered_at = CASE WHEN r.st = 'delivered' THEN now() END, "
+									 "next_attempt_at = now() + make_interval(secs => r.delay / 1000.0) "
+									 "FROM unnest($1, $2, $3, $4, $5) AS r(id, st, code, err, delay) "
+									 "WHERE q.id = r.id AND q.status = 'sending'",
+									 5, types),
+						   args, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE)
 		elog(ERROR, "recording webhook outcomes failed: %s", SPI_result_code_string(ret));
 	xact_spi_end();
@@ -745,7 +837,8 @@ release(FiDelivery *list)
 		appendStringInfo(&ids, "%s" INT64_FORMAT, ids.len ? "," : "", d->id);
 	xact_spi_begin();
 	SPI_execute(psprintf("UPDATE " FI_SCHEMA ".webhook_queue SET status = 'pending', "
-						 "attempts = greatest(attempts - 1, 0), lease_until = NULL "
+						 "attempts = greatest(attempts - 1, 0), lease_until = NULL, "
+						 "next_attempt_at = now() "
 						 "WHERE id IN (%s) AND status = 'sending'", ids.data), false, 0);
 	xact_spi_end();
 }
@@ -754,14 +847,17 @@ release(FiDelivery *list)
 static int64
 next_due_ms(void)
 {
+	static SPIPlanPtr plan = NULL;
 	int64		ms = -1;
 
 	xact_spi_begin();
-	/* a pending row is due at next_attempt_at, a claimed one when its lease ends */
-	if (SPI_execute("SELECT greatest(0, extract(epoch FROM min(CASE WHEN status = 'sending' "
-					"THEN lease_until ELSE next_attempt_at END) - now()) * 1000)::bigint "
-					"FROM " FI_SCHEMA ".webhook_queue WHERE status IN ('pending', 'sending')",
-					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	/* a pending row is due at next_attempt_at, a claimed one when its lease ends (the same) */
+	if (SPI_execute_plan(kept_plan(&plan,
+								   "SELECT CASE WHEN EXISTS (SELECT FROM " FI_SCHEMA ".webhook_outbox) "
+								   "THEN 0 ELSE greatest(0, extract(epoch FROM min(next_attempt_at) - now()) "
+								   "* 1000)::bigint END FROM " FI_SCHEMA ".webhook_queue "
+								   "WHERE status IN ('pending', 'sending')", 0, NULL),
+						 NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

@@ -4,6 +4,8 @@
 #   test/run.sh test    packages, build, install, throwaway cluster, all tests
 #   test/run.sh demo    the same set-up, then the guided tour (test/demo.sh)
 #   test/run.sh bench-webhooks   the same set-up, then bench/webhooks/bench.sh
+#   test/run.sh run CMD...       the same set-up, then CMD with PGHOST/PGPORT set
+#                                (experiments against a throwaway site)
 #
 # The cluster lives in a temp directory on a private port and unix socket,
 # with the library preloaded, and is stopped (and removed) on exit, also on
@@ -156,5 +158,6 @@ case "$MODE" in
     test) run_tests ;;
     demo) bash "$ROOT/test/demo.sh" ;;
     bench-webhooks) bash "$ROOT/bench/webhooks/bench.sh" ;;
-    *) echo "usage: $0 test|demo|bench-webhooks" >&2; exit 2 ;;
+    run) shift; "$@" ;;
+    *) echo "usage: $0 test|demo|bench-webhooks|run CMD..." >&2; exit 2 ;;
 esac
