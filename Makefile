@@ -12,6 +12,7 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).co
 MODULE_big = frappe_integrations
 OBJS = \
 	src/frappe_integrations.o \
+	src/spi_plans.o \
 	src/meta.o \
 	src/secrets.o \
 	src/template.o \

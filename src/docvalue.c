@@ -54,6 +54,7 @@ typedef struct DocShape
 	DocKey	   *keys;
 	int			user_tags;		/* attnums of _user_tags, _liked_by (0: none) */
 	int			liked_by;
+	int			hint;			/* where column_of looks first */
 	Datum	   *values;			/* one row, deformed once */
 	bool	   *nulls;
 } DocShape;
@@ -76,16 +77,23 @@ wanted(const DocFields *only, const char *key)
 	return false;
 }
 
+/*
+ * The column named, searched from just after the one found last (*hint):
+ * a table's columns mostly follow its DocType's field order, so a wide
+ * table's keys are found in one pass, not one pass each.
+ */
 static int
-column_of(TupleDesc desc, const char *name, Oid *typid)
+column_of(TupleDesc desc, const char *name, Oid *typid, int *hint)
 {
-	for (int i = 0; i < desc->natts; i++)
+	for (int k = 0; k < desc->natts; k++)
 	{
+		int			i = (*hint + k) % desc->natts;
 		Form_pg_attribute a = TupleDescAttr(desc, i);
 
 		if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0)
 		{
 			*typid = a->atttypid;
+			*hint = i + 1;
 			return i + 1;
 		}
 	}
@@ -100,7 +108,7 @@ shape_add(DocShape *s, TupleDesc desc, const char *key, const FiDocField *df)
 
 	k->key = key;
 	k->df = df;
-	k->attnum = column_of(desc, key, &k->typid);
+	k->attnum = column_of(desc, key, &k->typid, &s->hint);
 }
 
 static DocShape *
@@ -132,8 +140,8 @@ shape_for(const FiDocMeta *meta, TupleDesc desc, const DocFields *only)
 		if (!dup)
 			shape_add(s, desc, df->fieldname, df);
 	}
-	s->user_tags = wanted(only, "_user_tags") ? column_of(desc, "_user_tags", &typid) : 0;
-	s->liked_by = wanted(only, "_liked_by") ? column_of(desc, "_liked_by", &typid) : 0;
+	s->user_tags = wanted(only, "_user_tags") ? column_of(desc, "_user_tags", &typid, &s->hint) : 0;
+	s->liked_by = wanted(only, "_liked_by") ? column_of(desc, "_liked_by", &typid, &s->hint) : 0;
 	s->values = palloc(sizeof(Datum) * desc->natts);
 	s->nulls = palloc(sizeof(bool) * desc->natts);
 	return s;
@@ -454,7 +462,7 @@ add_children(FiTpl *t, const FiDocMeta *meta, const char *const *names, FiVal **
 		args[0] = CStringGetTextDatum(meta->name);
 		args[1] = CStringGetTextDatum(df->fieldname);
 		args[2] = names_array(names, n);
-		ret = SPI_execute_with_args(psprintf("SELECT * FROM %s WHERE parenttype = $1 "
+		ret = fi_spi_execute(psprintf("SELECT * FROM %s WHERE parenttype = $1 "
 											 "AND parentfield = $2 AND parent = ANY($3) "
 											 "ORDER BY parent, idx",
 											 fi_site_table(psprintf("tab%s", df->options))),
@@ -541,7 +549,7 @@ fetch_parents(FiTpl *t, FiDocFetch *f, const DocFields *only, HTAB *index,
 	int			ret,
 				ncol;
 
-	ret = SPI_execute_with_args(psprintf("SELECT %s FROM %s WHERE %s",
+	ret = fi_spi_execute(psprintf("SELECT %s FROM %s WHERE %s",
 										 select_list(f->meta, only),
 										 fi_site_table(psprintf("tab%s", f->meta->name)),
 										 where),

@@ -32,6 +32,10 @@ extern char *fi_site_table(const char *table);
 /* Is rel one of the Frappe tables named, in the site schema? */
 extern Oid	fi_site_table_oid(const char *table, bool missing_ok);
 
+/* SPI_execute_with_args, the plan kept per process for the same text (spi_plans.c) */
+extern int	fi_spi_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
+						   const char *nulls, bool read_only, long count);
+
 /* ---- templates and conditions (template.c over src/engine/tpl.h) ---- */
 
 #include "engine/tpl.h"

@@ -239,7 +239,7 @@ fi_get_password(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(psprintf("SELECT password FROM %s WHERE doctype = $1 AND name = $2 "
+	ret = fi_spi_execute(psprintf("SELECT password FROM %s WHERE doctype = $1 AND name = $2 "
 										 "AND fieldname = $3 AND encrypted = 1 LIMIT 1",
 										 fi_site_table("__Auth")),
 								3, argtypes, args, NULL, true, 1);

@@ -60,7 +60,7 @@ site_time_zone(void)
 		char	   *q = psprintf("SELECT value FROM %s WHERE doctype = 'System Settings' "
 								 "AND field = 'time_zone'", fi_site_table("tabSingles"));
 
-		if (SPI_execute(q, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		if (fi_spi_execute(q, 0, NULL, NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 		{
 			char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 

@@ -553,7 +553,7 @@ batch_write(QueueBatch *b)
 	args[11] = text_array(b->user, b->user_null, b->n, TEXTOID);
 	args[12] = text_array(b->status, NULL, b->n, TEXTOID);
 	args[13] = text_array(b->error, b->error_null, b->n, TEXTOID);
-	ret = SPI_execute_with_args(b->outbox ? outbox_sql : queue_sql, 14, types, args, NULL,
+	ret = fi_spi_execute(b->outbox ? outbox_sql : queue_sql, 14, types, args, NULL,
 								false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "writing integrations.%s failed: %s",
@@ -607,7 +607,7 @@ fi_webhook_log_many(int n, const char **webhook, const char **doctype, const cha
 		types[c] = TEXTARRAYOID;
 		args[c] = text_array(d, nulls, n, TEXTOID);
 	}
-	ret = SPI_execute_with_args(psprintf("INSERT INTO %s (name, creation, modified, owner, "
+	ret = fi_spi_execute(psprintf("INSERT INTO %s (name, creation, modified, owner, "
 										 "modified_by, docstatus, idx, webhook, reference_document, "
 										 "url, headers, data, \"user\", response, error%s) "
 										 "SELECT " FI_SCHEMA ".random_name(), " FI_SCHEMA ".site_now(), "

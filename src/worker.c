@@ -56,6 +56,9 @@
 #define IDLE_EXIT_MS		30000	/* nothing due for this long: leave */
 #define SCAN_INTERVAL_MS	60000
 #define RESULT_FLUSH_MS		20
+/* longest wait on the network with requests in flight: a commit sets the
+ * latch, which libcurl's poll does not see, so look at it this often */
+#define SEND_POLL_MS		2
 
 /* settings */
 int			fi_worker_concurrency = 32;
@@ -1037,7 +1040,7 @@ fi_webhook_worker_main(Datum arg)
 
 		/* the network */
 		fin = fi_sender_run(sender, (results || (backlog && fi_sender_inflight(sender) <
-												  fi_worker_concurrency)) ? 0 : 20);
+												  fi_worker_concurrency)) ? 0 : SEND_POLL_MS);
 		while (fin)
 		{
 			FiDelivery *next = fin->next;
