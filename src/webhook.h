@@ -103,7 +103,7 @@ typedef struct FiRequest
 /* worker.c */
 extern void fi_worker_init(void);
 extern bool fi_worker_preloaded(void);
-extern void fi_worker_wake(void);
+extern void fi_worker_wake(bool outbox);
 
 /* webhook_flush.c (returns how many events were queued to send) */
 extern bool fi_blank(const char *s);
@@ -120,7 +120,7 @@ extern void fi_webhook_log_many(int n, const char **webhook, const char **doctyp
 								const char **error);
 extern FiWebhookConfig *fi_webhook_load_config(const char *only_name);
 extern uint32 fi_webhook_events_wanted(FiWebhookConfig *cfg, const char *doctype);
-extern int64 fi_webhook_flush(FiNote *notes, int n);
+extern int64 fi_webhook_flush(FiNote *notes, int n, bool *outbox);
 
 /* docvalue.c: documents read set-wise (fi_docs_fetch) */
 typedef struct FiDocFetch

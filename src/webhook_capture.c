@@ -41,6 +41,7 @@ static int	nnotes = 0;
 static int	notes_cap = 0;
 static bool flushing = false;
 static bool wake_at_commit = false;
+static bool wake_outbox = false;	/* the events went to webhook_outbox */
 
 /* note counts at the start of each open savepoint */
 typedef struct SubMark
@@ -94,6 +95,7 @@ reset_xact_state(void)
 	xact_session = NULL;
 	flushing = false;
 	wake_at_commit = false;
+	wake_outbox = false;
 }
 
 /* the configuration changed: read it again when next asked */
@@ -169,7 +171,7 @@ webhook_xact_cb(XactEvent event, void *arg)
 			if (nnotes > 0 && !flushing)
 			{
 				flushing = true;
-				if (fi_webhook_flush(notes, nnotes) > 0)
+				if (fi_webhook_flush(notes, nnotes, &wake_outbox) > 0)
 					wake_at_commit = true;
 				nnotes = 0;
 				flushing = false;
@@ -177,7 +179,7 @@ webhook_xact_cb(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_COMMIT:
 			if (wake_at_commit)
-				fi_worker_wake();
+				fi_worker_wake(wake_outbox);
 			reset_xact_state();
 			break;
 		case XACT_EVENT_ABORT:

@@ -35,6 +35,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 #include "utils/uuid.h"
 
 #include "frappe_integrations.h"
@@ -435,6 +436,7 @@ typedef struct QueueBatch
 {
 	int			n;
 	bool		outbox;			/* a large transaction: batches go to webhook_outbox */
+	TimestampTz queued_at;		/* the events' created_at: the commit's flush */
 	pg_uuid_t  *ids;			/* event ids, made here (fixed at commit) */
 	Datum	   *event_id,
 			   *webhook,
@@ -521,19 +523,20 @@ batch_write(QueueBatch *b)
 {
 	static const char *const queue_sql =
 		"INSERT INTO " FI_SCHEMA ".webhook_queue (event_id, webhook, doctype, docname, "
-		"event, method, url, headers, body, sign, timeout_ms, doc_user, status, last_error) "
-		"SELECT i, w, d, n, e, m, u, h::jsonb, b, s, t, us, st, er FROM "
+		"event, method, url, headers, body, sign, timeout_ms, doc_user, status, last_error, "
+		"created_at, next_attempt_at) "
+		"SELECT i, w, d, n, e, m, u, h::jsonb, b, s, t, us, st, er, $15, $15 FROM "
 		"unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
 		"AS x(i, w, d, n, e, m, u, h, b, s, t, us, st, er)";
 	static const char *const outbox_sql =
 		"INSERT INTO " FI_SCHEMA ".webhook_outbox (event_id, webhook, doctype, docname, "
 		"event, method, url, headers, body, sign, timeout_ms, doc_user, status, last_error, "
-		"events) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-		"cardinality($1))";
-	Oid			types[14] = {UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+		"created_at, events) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+		"$14, $15, cardinality($1))";
+	Oid			types[15] = {UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BYTEAARRAYOID, BOOLARRAYOID,
-	INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
-	Datum		args[14];
+	INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZOID};
+	Datum		args[15];
 	int			ret;
 
 	if (b->n == 0)
@@ -553,7 +556,9 @@ batch_write(QueueBatch *b)
 	args[11] = text_array(b->user, b->user_null, b->n, TEXTOID);
 	args[12] = text_array(b->status, NULL, b->n, TEXTOID);
 	args[13] = text_array(b->error, b->error_null, b->n, TEXTOID);
-	ret = fi_spi_execute(b->outbox ? outbox_sql : queue_sql, 14, types, args, NULL,
+	/* created when queued, at commit (now() is the transaction's start) */
+	args[14] = TimestampTzGetDatum(b->queued_at);
+	ret = fi_spi_execute(b->outbox ? outbox_sql : queue_sql, 15, types, args, NULL,
 								false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "writing integrations.%s failed: %s",
@@ -1019,7 +1024,7 @@ fold_notes(FiNote *notes, int n, MemoryContext cxt, int *nagg_out)
 }
 
 static int64
-flush_all(FiNote *notes, int n, MemoryContext cxt)
+flush_all(FiNote *notes, int n, MemoryContext cxt, bool *outbox)
 {
 	FiWebhookConfig *cfg;
 	DocAgg	  **order;
@@ -1036,7 +1041,8 @@ flush_all(FiNote *notes, int n, MemoryContext cxt)
 	memset(&fs, 0, sizeof(fs));
 	fs.cfg = cfg;
 	batch_init(&fs.batch, FLUSH_BATCH);
-	fs.batch.outbox = nagg > OUTBOX_MIN_DOCS;
+	fs.batch.outbox = *outbox = nagg > OUTBOX_MIN_DOCS;
+	fs.batch.queued_at = GetCurrentTimestamp();
 
 	/* the DocTypes noted, in order of first appearance (a handful) */
 	doctypes = palloc(sizeof(char *) * Max(nagg, 1));
@@ -1074,7 +1080,7 @@ flush_all(FiNote *notes, int n, MemoryContext cxt)
 }
 
 int64
-fi_webhook_flush(FiNote *notes, int n)
+fi_webhook_flush(FiNote *notes, int n, bool *outbox)
 {
 	static bool warned = false;
 	volatile int64 queued = 0;
@@ -1083,6 +1089,7 @@ fi_webhook_flush(FiNote *notes, int n)
 	MemoryContext cxt,
 				old;
 
+	*outbox = false;
 	cxt = AllocSetContextCreate(CurTransactionContext, "frappe_integrations webhook flush",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
@@ -1094,7 +1101,7 @@ fi_webhook_flush(FiNote *notes, int n)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	PG_TRY();
 	{
-		queued = flush_all(notes, n, cxt);
+		queued = flush_all(notes, n, cxt, outbox);
 	}
 	PG_FINALLY();
 	{

@@ -59,6 +59,9 @@
 /* longest wait on the network with requests in flight: a commit sets the
  * latch, which libcurl's poll does not see, so look at it this often */
 #define SEND_POLL_MS		2
+#define RECORD_BATCH		256	/* outcomes written at once when this many wait */
+#define UNPACK_CHECK_MS		5000	/* the outbox looked at this often at least */
+#define DUE_RECHECK_MS		1000	/* the queue looked at this often when idle */
 
 /* settings */
 int			fi_worker_concurrency = 32;
@@ -74,6 +77,7 @@ typedef struct DbSlot
 	Oid			dboid;
 	pid_t		pid;
 	Latch	   *latch;
+	bool		outbox;			/* a commit wrote webhook_outbox rows */
 } DbSlot;
 
 typedef struct WorkerShmem
@@ -188,7 +192,7 @@ fi_worker_preloaded(void)
  * the launcher for one.
  */
 void
-fi_worker_wake(void)
+fi_worker_wake(bool outbox)
 {
 	Latch	   *latch = NULL;
 
@@ -199,6 +203,7 @@ fi_worker_wake(void)
 		if (wshm->slots[i].dboid == MyDatabaseId && wshm->slots[i].latch)
 		{
 			latch = wshm->slots[i].latch;
+			wshm->slots[i].outbox |= outbox;
 			break;
 		}
 	if (latch == NULL)
@@ -430,6 +435,7 @@ fi_launcher_main(Datum arg)
 
 static volatile sig_atomic_t got_sigterm = false;
 static int64 next_due_ms(void);
+static int64 due_ms_query(void);
 
 static void
 worker_sigterm(SIGNAL_ARGS)
@@ -500,10 +506,10 @@ webhook_secret(const char *webhook, MemoryContext cxt, char **why)
 		*why = "the site has no __Auth table for the webhook secret";
 		return NULL;
 	}
-	ret = SPI_execute_with_args(psprintf("SELECT password FROM %s WHERE doctype = 'Webhook' "
-										 "AND name = $1 AND fieldname = 'webhook_secret'",
-										 fi_site_table("__Auth")),
-								1, argtypes, args, NULL, true, 1);
+	ret = fi_spi_execute(psprintf("SELECT password FROM %s WHERE doctype = 'Webhook' "
+								  "AND name = $1 AND fieldname = 'webhook_secret'",
+								  fi_site_table("__Auth")),
+						 1, argtypes, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed == 0 ||
 		(token = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)) == NULL ||
 		token[0] == '\0')
@@ -576,7 +582,7 @@ secret_of(SecretMemo **memo, const char *webhook, MemoryContext cxt)
  * webhook_queue, a few batches at a time, oldest first, in the caller's
  * transaction: their ids, bodies and times are those fixed at commit.
  */
-static void
+static uint64
 unpack_outbox(void)
 {
 	static SPIPlanPtr plan = NULL;
@@ -602,6 +608,7 @@ unpack_outbox(void)
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "moving webhook events from the outbox failed: %s",
 			 SPI_result_code_string(ret));
+	return SPI_processed;
 }
 
 /*
@@ -612,7 +619,8 @@ unpack_outbox(void)
  * Returns them as deliveries allocated in cxt (a list through ->next).
  */
 static FiDelivery *
-claim(int n, MemoryContext cxt, FiDelivery **failed_setup)
+claim(int n, MemoryContext cxt, FiDelivery **failed_setup, bool *unpack, int *nclaimed,
+	  int64 *due_ms)
 {
 	static SPIPlanPtr plan = NULL;
 	FiDelivery *list = NULL;
@@ -623,7 +631,9 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup)
 	int			ret;
 
 	xact_spi_begin();
-	unpack_outbox();
+	/* the outbox only when a commit wrote to it (or it may hold events) */
+	if (*unpack)
+		*unpack = unpack_outbox() > 0;
 	memo_cxt = AllocSetContextCreate(CurrentMemoryContext, "webhook secrets",
 									 ALLOCSET_SMALL_SIZES);
 	ret = SPI_execute_plan(kept_plan(&plan,
@@ -644,6 +654,7 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup)
 		SPITupleTable *tt = SPI_tuptable;
 		uint64		rows = SPI_processed;
 
+		*nclaimed = (int) rows;
 		for (uint64 r = 0; r < rows; r++)
 		{
 			HeapTuple	tup = tt->vals[r];
@@ -703,6 +714,7 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup)
 		if (m->secret)
 			explicit_bzero(m->secret, strlen(m->secret));
 	MemoryContextDelete(memo_cxt);
+	*due_ms = due_ms_query();	/* what is left, for the worker's next wait */
 	xact_spi_end();
 	return list;
 }
@@ -720,7 +732,7 @@ http_status_text(FiDelivery *d)
  * new status, and a tabWebhook Request Log row per attempt.
  */
 static void
-record(FiDelivery *done)
+record(FiDelivery *done, int64 *due_ms)
 {
 	static SPIPlanPtr plan = NULL;
 	int			n = 0;
@@ -824,6 +836,7 @@ record(FiDelivery *done)
 						   args, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE)
 		elog(ERROR, "recording webhook outcomes failed: %s", SPI_result_code_string(ret));
+	*due_ms = due_ms_query();	/* retries just scheduled among them */
 	xact_spi_end();
 }
 
@@ -846,19 +859,21 @@ release(FiDelivery *list)
 	xact_spi_end();
 }
 
-/* milliseconds until the next row comes due (-1: none pending) */
+/*
+ * Milliseconds until the next row comes due (-1: none pending; 0 also while
+ * the outbox holds events), in the caller's transaction.  A pending row is
+ * due at next_attempt_at, a claimed one when its lease ends (the same).
+ */
 static int64
-next_due_ms(void)
+due_ms_query(void)
 {
 	static SPIPlanPtr plan = NULL;
 	int64		ms = -1;
 
-	xact_spi_begin();
-	/* a pending row is due at next_attempt_at, a claimed one when its lease ends (the same) */
 	if (SPI_execute_plan(kept_plan(&plan,
 								   "SELECT CASE WHEN EXISTS (SELECT FROM " FI_SCHEMA ".webhook_outbox) "
-								   "THEN 0 ELSE greatest(0, extract(epoch FROM min(next_attempt_at) - now()) "
-								   "* 1000)::bigint END FROM " FI_SCHEMA ".webhook_queue "
+								   "THEN 0 ELSE greatest(0, extract(epoch FROM min(next_attempt_at) - "
+								   "clock_timestamp()) * 1000)::bigint END FROM " FI_SCHEMA ".webhook_queue "
 								   "WHERE status IN ('pending', 'sending')", 0, NULL),
 						 NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
@@ -868,6 +883,17 @@ next_due_ms(void)
 		if (!isnull)
 			ms = DatumGetInt64(d);
 	}
+	return ms;
+}
+
+/* the same in a transaction of its own */
+static int64
+next_due_ms(void)
+{
+	int64		ms;
+
+	xact_spi_begin();
+	ms = due_ms_query();
 	xact_spi_end();
 	return ms;
 }
@@ -887,6 +913,24 @@ retention(void)
 	xact_spi_end();
 }
 
+/* did a commit write webhook_outbox rows since we last looked? */
+static bool
+take_outbox_flag(void)
+{
+	bool		v = false;
+
+	SpinLockAcquire(&wshm->mutex);
+	for (int i = 0; i < MAX_DB_WORKERS; i++)
+		if (wshm->slots[i].pid == MyProcPid)
+		{
+			v = wshm->slots[i].outbox;
+			wshm->slots[i].outbox = false;
+			break;
+		}
+	SpinLockRelease(&wshm->mutex);
+	return v;
+}
+
 static void
 register_slot(Oid dboid, bool on)
 {
@@ -900,6 +944,7 @@ register_slot(Oid dboid, bool on)
 			s->dboid = dboid;
 			s->pid = MyProcPid;
 			s->latch = MyLatch;
+			s->outbox = false;
 			break;
 		}
 		if (!on && s->dboid == dboid && s->pid == MyProcPid)
@@ -934,9 +979,14 @@ fi_webhook_worker_main(Datum arg)
 	TimestampTz idle_since,
 				next_retention = 0,
 				next_ext_check = 0,
-				last_record;
+				first_result = 0,
+				next_unpack = 0,
+				due_seen;
+	int			nresults = 0;
+	int64		due_ms = -1;	/* as of due_seen: when the next row comes due */
 	bool		check_due = true;
 	bool		claimed_nothing = false;
+	bool		unpack = true;	/* look in the outbox (at start: events of a crash) */
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, worker_sigterm);
@@ -963,7 +1013,7 @@ fi_webhook_worker_main(Datum arg)
 	cxt = AllocSetContextCreate(TopMemoryContext, "frappe_integrations webhook worker",
 								ALLOCSET_DEFAULT_SIZES);
 	sender = fi_sender_new(fi_worker_concurrency, fi_ca_bundle);
-	idle_since = last_record = GetCurrentTimestamp();
+	idle_since = due_seen = GetCurrentTimestamp();
 
 	while (!got_sigterm)
 	{
@@ -995,10 +1045,22 @@ fi_webhook_worker_main(Datum arg)
 		if (check_due && nbacklog < fi_worker_concurrency * 2)
 		{
 			FiDelivery *failed = NULL;
-			FiDelivery *batch = claim(fi_worker_concurrency * 4 - nbacklog, cxt, &failed);
+			FiDelivery *batch;
+			int			want = fi_worker_concurrency * 4 - nbacklog,
+						got = 0;
 
-			check_due = batch != NULL || failed != NULL;
-			claimed_nothing = !check_due;
+			now = GetCurrentTimestamp();
+			if (take_outbox_flag() || now >= next_unpack)
+			{
+				unpack = true;
+				next_unpack = TimestampTzPlusMilliseconds(now, UNPACK_CHECK_MS);
+			}
+			batch = claim(want, cxt, &failed, &unpack, &got, &due_ms);
+			due_seen = GetCurrentTimestamp();
+
+			/* fewer than asked: every due row is taken (unless the outbox has more) */
+			check_due = got == want || unpack;
+			claimed_nothing = got == 0;
 			while (batch)
 			{
 				FiDelivery *next = batch->next;
@@ -1016,8 +1078,11 @@ fi_webhook_worker_main(Datum arg)
 			{
 				FiDelivery *next = failed->next;
 
+				if (results == NULL)
+					first_result = GetCurrentTimestamp();
 				failed->next = results;
 				results = failed;
+				nresults++;
 				failed = next;
 			}
 		}
@@ -1033,8 +1098,11 @@ fi_webhook_worker_main(Datum arg)
 			fi_sender_add(sender, d);
 			if (d->done)
 			{
+				if (results == NULL)
+					first_result = GetCurrentTimestamp();
 				d->next = results;
 				results = d;
+				nresults++;
 			}
 		}
 
@@ -1045,23 +1113,34 @@ fi_webhook_worker_main(Datum arg)
 		{
 			FiDelivery *next = fin->next;
 
+			if (results == NULL)
+				first_result = GetCurrentTimestamp();
 			fin->next = results;
 			results = fin;
+			nresults++;
 			fin = next;
 		}
 		now = GetCurrentTimestamp();
-		if (results && ((fi_sender_inflight(sender) == 0 && backlog == NULL) ||
-						TimestampDifferenceExceeds(last_record, now, RESULT_FLUSH_MS)))
+
+		/*
+		 * Outcomes are written a batch at a time: when many are waiting, or
+		 * the oldest has waited RESULT_FLUSH_MS (what the sender saw is not
+		 * held back by it; the queue's status lags by that much at most).
+		 */
+		if (results && (nresults >= RECORD_BATCH ||
+						TimestampDifferenceExceeds(first_result, now, RESULT_FLUSH_MS)))
 		{
-			record(results);
+			record(results, &due_ms);
+			due_seen = GetCurrentTimestamp();
 			for (FiDelivery *d = results, *next; d; d = next)
 			{
 				next = d->next;
 				MemoryContextDelete(GetMemoryChunkContext(d));
 			}
 			results = NULL;
-			last_record = now;
-			check_due = true;	/* retries may be due, room was made */
+			nresults = 0;
+			if (due_ms == 0)
+				check_due = true;	/* a retry is due at once */
 		}
 		if (fi_sender_inflight(sender) > 0 || backlog)
 		{
@@ -1083,25 +1162,42 @@ fi_webhook_worker_main(Datum arg)
 			next_retention = TimestampTzPlusMilliseconds(now, 3600 * 1000);
 		}
 		{
-			int64		due = fi_deliver ? next_due_ms() : -1;
+			/* when the next row comes due, as the last claim or record saw it */
+			int64		due = !fi_deliver ? -1 : due_ms < 0 ? -1 :
+				Max(0, due_ms - (now - due_seen) / 1000);
 			long		wait;
 			int			rc;
 
 			if (due == 0 && !claimed_nothing)
 			{
+				unpack = true;	/* it may be the outbox that holds them */
 				check_due = true;
 				continue;
 			}
 			if (due == 0)
 				due = 10;		/* due but not claimable (locked): look again soon */
-			if (due < 0 && TimestampDifferenceExceeds(idle_since, now, IDLE_EXIT_MS))
+			if (due < 0 && results == NULL &&
+				TimestampDifferenceExceeds(idle_since, now, IDLE_EXIT_MS))
 				break;			/* nothing pending: leave until a commit wakes the launcher */
 			wait = due < 0 ? IDLE_EXIT_MS : (long) Min(due, IDLE_EXIT_MS);
+			if (results)		/* outcomes to write when RESULT_FLUSH_MS is up */
+				wait = Min(wait, Max(1, RESULT_FLUSH_MS - (now - first_result) / 1000));
+			/* rows made due by others (retry_webhook_events) are seen this often */
+			wait = Min(wait, DUE_RECHECK_MS);
 			rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait,
 						   PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
-			check_due = true;
-			(void) rc;
+			if (rc & WL_LATCH_SET)
+				check_due = true;	/* a commit queued events */
+			else if (results == NULL || due >= 0)
+			{
+				/* the wait ran out: look at the queue again (and maybe claim) */
+				due_ms = next_due_ms();
+				due_seen = GetCurrentTimestamp();
+				check_due = due_ms == 0;
+				if (due_ms == 0)
+					unpack = true;
+			}
 		}
 	}
 
@@ -1110,7 +1206,7 @@ fi_webhook_worker_main(Datum arg)
 		FiDelivery *aborted = fi_sender_abort_all(sender);
 
 		if (results)
-			record(results);
+			record(results, &due_ms);
 		while (backlog)
 		{
 			FiDelivery *next = backlog->next;
