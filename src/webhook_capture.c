@@ -336,6 +336,21 @@ snapshot_deleted(const char *doctype, HeapTuple tup, TupleDesc desc, FiVal **doc
 	SPI_finish();
 }
 
+PG_FUNCTION_INFO_V1(fi_webhook_wake_at_commit);
+
+/*
+ * integrations.wake_webhook_worker() -- when this transaction commits, wake
+ * the database's webhook worker (or have the launcher start one): for
+ * events made due other than by a commit that fired webhooks
+ * (retry_webhook_events).
+ */
+Datum
+fi_webhook_wake_at_commit(PG_FUNCTION_ARGS)
+{
+	wake_at_commit = true;
+	PG_RETURN_VOID();
+}
+
 PG_FUNCTION_INFO_V1(fi_webhook_capture);
 
 /*

@@ -4,7 +4,7 @@
 # starts the throwaway cluster); every figure is measured in this run.
 #
 #  (a) trigger overhead: 100,000-row INSERT and UPDATE of "tabSales Invoice"
-#      with one enabled webhook vs none (best of 3 interleaved rounds), commit
+#      with one enabled webhook vs none (best of 5 interleaved rounds), commit
 #      included (the payloads are rendered and queued at commit).
 #  (b) delivery rate: 20,000 queued events to a fast local receiver (nginx
 #      answering 204 when installed, else node), signing and logging on;
@@ -50,7 +50,7 @@ UPD="UPDATE \"tabSales Invoice\" SET grand_total = grand_total + 1"
 best() { printf '%s\n' "$@" | sort -g | head -1; }
 if part a; then
 bi=(); bu=(); wi=(); wu=()
-for round in 1 2 3; do
+for round in 1 2 3 4 5; do
     q $DB "DELETE FROM \"tabWebhook\"; TRUNCATE \"tabSales Invoice\"; TRUNCATE integrations.webhook_queue, integrations.webhook_outbox" >/dev/null
     q $DB "CHECKPOINT" >/dev/null
     t0=$(now); q $DB "$INS" >/dev/null; t1=$(now); q $DB "$UPD" >/dev/null; t2=$(now)
@@ -64,7 +64,7 @@ done
 QUEUED=$(q $DB "SELECT (SELECT count(*) FROM integrations.webhook_queue) + (SELECT coalesce(sum(events), 0) FROM integrations.webhook_outbox)")
 q $DB "ANALYZE \"tabSales Invoice\"" >/dev/null
 BI=$(best "${bi[@]}"); BU=$(best "${bu[@]}"); WI=$(best "${wi[@]}"); WU=$(best "${wu[@]}")
-printf '(a) trigger overhead, %d rows, one enabled on_update webhook (best of 3 rounds; commit included):\n' "$N"
+printf '(a) trigger overhead, %d rows, one enabled on_update webhook (best of 5 interleaved rounds; commit included):\n' "$N"
 printf '    INSERT: bare %.2f s, with the webhook %.2f s: %.2fx   (target <= 1.5x)\n' "$BI" "$WI" "$(calc "$WI / $BI")"
 printf '    UPDATE: bare %.2f s, with the webhook %.2f s: %.2fx   (target <= 1.5x)\n' "$BU" "$WU" "$(calc "$WU / $BU")"
 printf '    (%d events queued by the last round, one per document per statement, in %s outbox rows)\n' "$QUEUED" "$(q $DB "SELECT count(*) FROM integrations.webhook_outbox")"
