@@ -26,6 +26,19 @@ conf() {	# conf <setting> <value>: ALTER SYSTEM + reload
     "$FI_PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM SET $1 = '$2'" -c "SELECT pg_reload_conf()" >/dev/null
 }
 now() { date +%s.%N; }
+# the machine's CPU between two points: busy and stolen (by the hypervisor) shares
+cpu_snap() { head -1 /proc/stat; }
+cpu_since() {	# cpu_since "<snapshot>": "busy NN%, steal NN%"
+    "$FI_PY" - "$1" "$(cpu_snap)" <<'PY'
+import sys
+a = [int(x) for x in sys.argv[1].split()[1:]]
+b = [int(x) for x in sys.argv[2].split()[1:]]
+d = [y - x for x, y in zip(a, b)]
+total = sum(d[:8]) or 1
+idle = d[3] + d[4]
+print("CPU busy %d%%, stolen %d%%" % (round(100 * (total - idle) / total), round(100 * d[7] / total)))
+PY
+}
 elapsed() { "$FI_PY" -c "print($2 - $1)"; }
 calc() { "$FI_PY" -c "print($1)"; }
 newdb $DB
@@ -49,6 +62,7 @@ INS="INSERT INTO \"tabSales Invoice\" (name, customer, grand_total, status, docs
 UPD="UPDATE \"tabSales Invoice\" SET grand_total = grand_total + 1"
 best() { printf '%s\n' "$@" | sort -g | head -1; }
 if part a; then
+C0=$(cpu_snap)
 bi=(); bu=(); wi=(); wu=()
 for round in 1 2 3 4 5; do
     q $DB "DELETE FROM \"tabWebhook\"; TRUNCATE \"tabSales Invoice\"; TRUNCATE integrations.webhook_queue, integrations.webhook_outbox" >/dev/null
@@ -67,7 +81,7 @@ BI=$(best "${bi[@]}"); BU=$(best "${bu[@]}"); WI=$(best "${wi[@]}"); WU=$(best "
 printf '(a) trigger overhead, %d rows, one enabled on_update webhook (best of 5 interleaved rounds; commit included):\n' "$N"
 printf '    INSERT: bare %.2f s, with the webhook %.2f s: %.2fx   (target <= 1.5x)\n' "$BI" "$WI" "$(calc "$WI / $BI")"
 printf '    UPDATE: bare %.2f s, with the webhook %.2f s: %.2fx   (target <= 1.5x)\n' "$BU" "$WU" "$(calc "$WU / $BU")"
-printf '    (%d events queued by the last round, one per document per statement, in %s outbox rows)\n' "$QUEUED" "$(q $DB "SELECT count(*) FROM integrations.webhook_outbox")"
+printf '    (%d events queued by the last round, one per document per statement, in %s outbox rows; %s)\n' "$QUEUED" "$(q $DB "SELECT count(*) FROM integrations.webhook_outbox")" "$(cpu_since "$C0")"
 else
     q $DB "INSERT INTO \"tabSales Invoice\" (name, customer, grand_total, status, docstatus, posting_date, modified_by) SELECT 'B-' || g, 'Customer ' || (g % 97), g * 1.5, 'Draft', 0, DATE '2024-05-06', 'jane@example.com' FROM generate_series(1, $N) g" >/dev/null
 fi
@@ -200,8 +214,11 @@ cat > "$W/load.sql" <<'SQL'
 \set id random(1, 1000)
 UPDATE "tabSales Invoice" SET grand_total = grand_total + 1 WHERE name = 'B-' || :id;
 SQL
+C0=$(cpu_snap)
 pgbench -n -c 8 -j 2 -R 1000 -T 10 -f "$W/load.sql" $DB > "$W/pgbench.out" 2>&1
+CPU=$(cpu_since "$C0")
 latency "1,000 events/s for 10 s (pgbench -R 1000)"
+echo "      ($CPU during the load)"
 fi
 conf frappe_integrations.deliver off
 kill -TERM $RCV ${NGX_PID:-} 2>/dev/null
