@@ -59,6 +59,7 @@
 /* longest wait on the network with requests in flight: a commit sets the
  * latch, which libcurl's poll does not see, so look at it this often */
 #define SEND_POLL_MS		2
+#define CLAIM_GAP_MS		2	/* under load, claims this far apart at least */
 #define RECORD_BATCH		256	/* outcomes written at once when this many wait */
 #define UNPACK_CHECK_MS		5000	/* the outbox looked at this often at least */
 #define DUE_RECHECK_MS		1000	/* the queue looked at this often when idle */
@@ -983,6 +984,9 @@ fi_webhook_worker_main(Datum arg)
 				next_unpack = 0,
 				due_seen;
 	int			nresults = 0;
+	int			last_claim_got = 0;
+	long		claim_wait;
+	TimestampTz last_claim = 0;
 	int64		due_ms = -1;	/* as of due_seen: when the next row comes due */
 	bool		check_due = true;
 	bool		claimed_nothing = false;
@@ -1042,7 +1046,21 @@ fi_webhook_worker_main(Datum arg)
 		 */
 		if (!fi_deliver)
 			check_due = false;
-		if (check_due && nbacklog < fi_worker_concurrency * 2)
+		/*
+		 * Under load, claims are paced CLAIM_GAP_MS apart so that each
+		 * takes the several events committed meanwhile (a claim is a
+		 * transaction; one per event cost most of the worker's time).  An
+		 * event arriving at an idle worker is claimed at once.
+		 */
+		claim_wait = 0;
+		if (check_due && last_claim_got > 0)
+		{
+			long		since = (long) ((GetCurrentTimestamp() - last_claim) / 1000);
+
+			if (since < CLAIM_GAP_MS)
+				claim_wait = CLAIM_GAP_MS - since;
+		}
+		if (check_due && claim_wait == 0 && nbacklog < fi_worker_concurrency * 2)
 		{
 			FiDelivery *failed = NULL;
 			FiDelivery *batch;
@@ -1056,7 +1074,8 @@ fi_webhook_worker_main(Datum arg)
 				next_unpack = TimestampTzPlusMilliseconds(now, UNPACK_CHECK_MS);
 			}
 			batch = claim(want, cxt, &failed, &unpack, &got, &due_ms);
-			due_seen = GetCurrentTimestamp();
+			due_seen = last_claim = GetCurrentTimestamp();
+			last_claim_got = got;
 
 			/* fewer than asked: every due row is taken (unless the outbox has more) */
 			check_due = got == want || unpack;
@@ -1152,6 +1171,14 @@ fi_webhook_worker_main(Datum arg)
 				ResetLatch(MyLatch);
 				check_due = true;
 			}
+			continue;
+		}
+		if (check_due && claim_wait > 0)
+		{
+			/* the next claim's time has not come: wait for it (or SIGTERM) */
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 claim_wait, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
 			continue;
 		}
 		if (check_due)
