@@ -126,6 +126,25 @@ UPDATE "tabSales Invoice" SET grand_total = 6 WHERE name = 'SINV-3';
 RESET frappe_integrations.webhooks;
 SELECT count(*) AS queued_while_off FROM integrations.webhook_queue;
 
+-- the document as it stands at commit, also when its row changed after the
+-- trigger saw it (the row id noted is stale: read by name) or when that
+-- change was rolled back to a savepoint (the row noted is current again)
+BEGIN;
+UPDATE "tabSales Invoice" SET grand_total = 7 WHERE name = 'SINV-3';
+SET LOCAL frappe_integrations.webhooks = off;
+UPDATE "tabSales Invoice" SET grand_total = 8 WHERE name = 'SINV-3';
+COMMIT;
+SELECT docname, body FROM pg_temp.q();
+TRUNCATE integrations.webhook_queue;
+BEGIN;
+UPDATE "tabSales Invoice" SET grand_total = 9 WHERE name = 'SINV-3';
+SAVEPOINT s;
+UPDATE "tabSales Invoice" SET grand_total = 10 WHERE name = 'SINV-3';
+ROLLBACK TO s;
+COMMIT;
+SELECT docname, body FROM pg_temp.q();
+TRUNCATE integrations.webhook_queue;
+
 -- a bulk statement: one row per document
 UPDATE "tabSales Invoice" SET grand_total = grand_total + 1;
 SELECT docname, body FROM pg_temp.q();

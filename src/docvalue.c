@@ -19,15 +19,21 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "lib/stringinfo.h"
 #include "utils/hsearch.h"
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "frappe_integrations.h"
@@ -284,15 +290,14 @@ datum_value(FiTpl *t, Datum d, Oid typid, const FiDocField *df, bool dates_as_st
 }
 
 /* the dict of one row; the Table fields are left to the caller */
+/* the dict of the row whose columns are in s->values / s->nulls */
 static FiVal *
-row_dict(FiTpl *t, DocShape *s, HeapTuple tup, TupleDesc desc, bool dates_as_str)
+row_dict_deformed(FiTpl *t, DocShape *s, bool dates_as_str)
 {
 	FiVal	   *doc = checked(fi_val_dict(t));
 	const char *dt = s->meta->name;
 
 	fi_val_set(t, doc, "doctype", 7, str_value(t, dt, strlen(dt)));
-	/* every column at once: wide rows make one-by-one access quadratic */
-	heap_deform_tuple(tup, desc, s->values, s->nulls);
 	for (int i = 0; i < s->nkeys; i++)
 	{
 		DocKey	   *k = &s->keys[i];
@@ -305,6 +310,14 @@ row_dict(FiTpl *t, DocShape *s, HeapTuple tup, TupleDesc desc, bool dates_as_str
 		fi_val_set(t, doc, k->key, strlen(k->key), v);
 	}
 	return doc;
+}
+
+static FiVal *
+row_dict(FiTpl *t, DocShape *s, HeapTuple tup, TupleDesc desc, bool dates_as_str)
+{
+	/* every column at once: wide rows make one-by-one access quadratic */
+	heap_deform_tuple(tup, desc, s->values, s->nulls);
+	return row_dict_deformed(t, s, dates_as_str);
 }
 
 /*
@@ -579,6 +592,82 @@ fetch_parents(FiTpl *t, FiDocFetch *f, const DocFields *only, HTAB *index,
 	SPI_freetuptable(tt);
 }
 
+typedef struct TidIx
+{
+	ItemPointerData tid;
+	int			ix;
+} TidIx;
+
+static int
+tidix_cmp(const void *a, const void *b)
+{
+	return ItemPointerCompare(&((TidIx *) unconstify(void *, a))->tid,
+							  &((TidIx *) unconstify(void *, b))->tid);
+}
+
+/*
+ * The parents whose row ids are known, read straight from the table (no
+ * query: at commit a bulk statement's 100,000 documents were mostly the
+ * executor's projection and copying).  A row id is only a hint: a row
+ * changed since it was noted is not visible there (or, its slot reused,
+ * holds another name), and is left for the read by name.  Only the
+ * columns up to the last one wanted are deformed.
+ */
+static void
+fetch_by_tid(FiTpl *t, FiDocFetch *f, const DocFields *only, char **extras, int *found)
+{
+	Oid			relid = fi_site_table_oid(psprintf("tab%s", f->meta->name), false);
+	Relation	rel = table_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	DocShape   *shape = shape_for(f->meta, desc, only);
+	Oid			name_type;
+	int			hint = 0;
+	int			ncol = column_of(desc, "name", &name_type, &hint);
+	int			maxatt = Max(ncol, Max(shape->user_tags, shape->liked_by));
+	TidIx	   *order = palloc(sizeof(TidIx) * f->n);
+	int			n = 0;
+	Datum	   *own_values = shape->values;
+	bool	   *own_nulls = shape->nulls;
+
+	for (int k = 0; k < shape->nkeys; k++)
+		maxatt = Max(maxatt, shape->keys[k].attnum);
+	for (int i = 0; i < f->n; i++)
+		if (ItemPointerIsValid(&f->tids[i]))
+		{
+			order[n].tid = f->tids[i];
+			order[n++].ix = i;
+		}
+	qsort(order, n, sizeof(TidIx), tidix_cmp);	/* page by page */
+	for (int k = 0; k < n && ncol > 0; k++)
+	{
+		int			i = order[k].ix;
+		char	   *name;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!table_tuple_fetch_row_version(rel, &order[k].tid, GetActiveSnapshot(), slot))
+			continue;
+		slot_getsomeattrs(slot, maxatt);
+		if (slot->tts_isnull[ncol - 1])
+			continue;
+		name = TextDatumGetCString(slot->tts_values[ncol - 1]);
+		if (strcmp(name, f->names[i]) != 0 || (f->docs ? f->docs[i] : f->cdocs[i]) != NULL)
+			continue;
+		shape->values = slot->tts_values;
+		shape->nulls = slot->tts_isnull;
+		if (f->docs)
+			f->docs[i] = row_dict_deformed(t, shape, true);
+		if (f->cdocs)
+			f->cdocs[i] = row_dict_deformed(t, shape, false);
+		row_extras_get(shape, desc, &extras[2 * i]);
+		(*found)++;
+	}
+	shape->values = own_values;
+	shape->nulls = own_nulls;
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+}
+
 /*
  * The documents asked for (NULL where there is no such row), children
  * included, as payload dicts (f->docs) and/or as a condition sees them
@@ -611,16 +700,7 @@ fi_docs_fetch(FiTpl *t, FiDocFetch *f)
 	f->by_tid = 0;
 	if (ntids > 0)
 	{
-		Datum	   *elems = palloc(sizeof(Datum) * ntids);
-		int			k = 0;
-
-		for (int i = 0; i < f->n; i++)
-			if (ItemPointerIsValid(&f->tids[i]))
-				elems[k++] = PointerGetDatum(&f->tids[i]);
-		fetch_parents(t, f, only, index, "ctid = ANY($1)",
-					  PointerGetDatum(construct_array(elems, k, TIDOID, sizeof(ItemPointerData),
-													  false, TYPALIGN_SHORT)),
-					  TIDARRAYOID, extras, &found);
+		fetch_by_tid(t, f, only, extras, &found);
 		f->by_tid = found;
 	}
 	if (found < f->n)
