@@ -549,24 +549,23 @@ select_list(const FiDocMeta *meta, const DocFields *only)
 }
 
 /*
- * Read the parents asked for: by row id where one is known (a TID scan),
- * then by name for the rest (a row id is only a hint: the row may have
- * changed since it was noted, and a stale id finds nothing visible).
+ * Read the parents named (those fetch_by_tid did not find) with one query.
  */
 static void
-fetch_parents(FiTpl *t, FiDocFetch *f, const DocFields *only, HTAB *index,
-			  const char *where, Datum arg, Oid argtype, char **extras, int *found)
+fetch_by_name(FiTpl *t, FiDocFetch *f, const DocFields *only, HTAB *index,
+			  const char *const *names, int n, char **extras, int *found)
 {
 	SPITupleTable *tt;
 	DocShape   *shape = NULL;
+	Oid			argtype = TEXTARRAYOID;
+	Datum		arg = names_array(names, n);
 	int			ret,
 				ncol;
 
-	ret = fi_spi_execute(psprintf("SELECT %s FROM %s WHERE %s",
-										 select_list(f->meta, only),
-										 fi_site_table(psprintf("tab%s", f->meta->name)),
-										 where),
-								1, &argtype, &arg, NULL, true, 0);
+	ret = fi_spi_execute(psprintf("SELECT %s FROM %s WHERE name = ANY($1)",
+								  select_list(f->meta, only),
+								  fi_site_table(psprintf("tab%s", f->meta->name))),
+						 1, &argtype, &arg, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "reading \"tab%s\" failed: %s", f->meta->name, SPI_result_code_string(ret));
 	tt = SPI_tuptable;
@@ -712,8 +711,7 @@ fi_docs_fetch(FiTpl *t, FiDocFetch *f)
 		for (int i = 0; i < f->n; i++)
 			if ((f->docs ? f->docs[i] : f->cdocs[i]) == NULL)
 				rest[nrest++] = f->names[i];
-		fetch_parents(t, f, only, index, "name = ANY($1)", names_array(rest, nrest),
-					  TEXTARRAYOID, extras, &found);
+		fetch_by_name(t, f, only, index, rest, nrest, extras, &found);
 	}
 	hash_destroy(index);
 	add_children(t, f->meta, f->names, f->docs, f->cdocs, f->n, only);

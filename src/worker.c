@@ -536,23 +536,6 @@ webhook_secret(const char *webhook, MemoryContext cxt, char **why)
 	return secret;
 }
 
-/* a statement of the worker's, planned once per process */
-static SPIPlanPtr
-kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
-{
-	if (*plan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
-
-		if (p == NULL)
-			elog(ERROR, "preparing a statement of the webhook worker failed: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		*plan = p;
-	}
-	return *plan;
-}
-
 /* the secrets of the webhooks of one claimed batch, read once each */
 typedef struct SecretMemo
 {
@@ -586,26 +569,23 @@ secret_of(SecretMemo **memo, const char *webhook, MemoryContext cxt)
 static uint64
 unpack_outbox(void)
 {
-	static SPIPlanPtr plan = NULL;
 	int			ret;
 
-	ret = SPI_execute_plan(kept_plan(&plan,
-									 "WITH o AS (DELETE FROM " FI_SCHEMA ".webhook_outbox "
-									 "WHERE id IN (SELECT id FROM " FI_SCHEMA ".webhook_outbox "
-									 "ORDER BY id LIMIT 8 FOR UPDATE SKIP LOCKED) RETURNING *) "
-									 "INSERT INTO " FI_SCHEMA ".webhook_queue (event_id, webhook, "
-									 "doctype, docname, event, method, url, headers, body, sign, "
-									 "timeout_ms, doc_user, status, last_error, created_at, "
-									 "next_attempt_at) "
-									 "SELECT x.i, x.w, x.d, x.n, x.e, x.m, x.u, x.h::jsonb, x.b, x.s, "
-									 "x.t, x.us, x.st, x.er, o.created_at, o.created_at FROM o, "
-									 "unnest(o.event_id, o.webhook, o.doctype, o.docname, o.event, "
-									 "o.method, o.url, o.headers, o.body, o.sign, o.timeout_ms, "
-									 "o.doc_user, o.status, o.last_error) WITH ORDINALITY "
-									 "AS x(i, w, d, n, e, m, u, h, b, s, t, us, st, er, k) "
-									 "ORDER BY o.id, x.k",
-									 0, NULL),
-						   NULL, NULL, false, 0);
+	ret = fi_spi_execute("WITH o AS (DELETE FROM " FI_SCHEMA ".webhook_outbox "
+						 "WHERE id IN (SELECT id FROM " FI_SCHEMA ".webhook_outbox "
+						 "ORDER BY id LIMIT 8 FOR UPDATE SKIP LOCKED) RETURNING *) "
+						 "INSERT INTO " FI_SCHEMA ".webhook_queue (event_id, webhook, "
+						 "doctype, docname, event, method, url, headers, body, sign, "
+						 "timeout_ms, doc_user, status, last_error, created_at, "
+						 "next_attempt_at) "
+						 "SELECT x.i, x.w, x.d, x.n, x.e, x.m, x.u, x.h::jsonb, x.b, x.s, "
+						 "x.t, x.us, x.st, x.er, o.created_at, o.created_at FROM o, "
+						 "unnest(o.event_id, o.webhook, o.doctype, o.docname, o.event, "
+						 "o.method, o.url, o.headers, o.body, o.sign, o.timeout_ms, "
+						 "o.doc_user, o.status, o.last_error) WITH ORDINALITY "
+						 "AS x(i, w, d, n, e, m, u, h, b, s, t, us, st, er, k) "
+						 "ORDER BY o.id, x.k",
+						 0, NULL, NULL, NULL, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "moving webhook events from the outbox failed: %s",
 			 SPI_result_code_string(ret));
@@ -623,7 +603,6 @@ static FiDelivery *
 claim(int n, MemoryContext cxt, FiDelivery **failed_setup, bool *unpack, int *nclaimed,
 	  int64 *due_ms)
 {
-	static SPIPlanPtr plan = NULL;
 	FiDelivery *list = NULL;
 	Oid			argtypes[1] = {INT4OID};
 	Datum		args[1] = {Int32GetDatum(n)};
@@ -637,18 +616,16 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup, bool *unpack, int *nc
 		*unpack = unpack_outbox() > 0;
 	memo_cxt = AllocSetContextCreate(CurrentMemoryContext, "webhook secrets",
 									 ALLOCSET_SMALL_SIZES);
-	ret = SPI_execute_plan(kept_plan(&plan,
-									 "UPDATE " FI_SCHEMA ".webhook_queue q SET status = 'sending', "
-									 "attempts = q.attempts + 1, "
-									 "lease_until = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5), "
-									 "next_attempt_at = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5) "
-									 "WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".webhook_queue "
-									 "WHERE status IN ('pending', 'sending') AND next_attempt_at <= now() "
-									 "ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-									 "RETURNING q.id, q.event_id, q.webhook, q.doctype, q.docname, q.method, "
-									 "q.url, q.headers, q.body, q.sign, q.timeout_ms, q.attempts, q.doc_user",
-									 1, argtypes),
-						   args, NULL, false, 0);
+	ret = fi_spi_execute("UPDATE " FI_SCHEMA ".webhook_queue q SET status = 'sending', "
+						 "attempts = q.attempts + 1, "
+						 "lease_until = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5), "
+						 "next_attempt_at = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5) "
+						 "WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".webhook_queue "
+						 "WHERE status IN ('pending', 'sending') AND next_attempt_at <= now() "
+						 "ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+						 "RETURNING q.id, q.event_id, q.webhook, q.doctype, q.docname, q.method, "
+						 "q.url, q.headers, q.body, q.sign, q.timeout_ms, q.attempts, q.doc_user",
+						 1, argtypes, args, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "claiming webhook events failed: %s", SPI_result_code_string(ret));
 	{
@@ -735,7 +712,6 @@ http_status_text(FiDelivery *d)
 static void
 record(FiDelivery *done, int64 *due_ms)
 {
-	static SPIPlanPtr plan = NULL;
 	int			n = 0;
 	Datum	   *ids,
 			   *statuses,
@@ -826,15 +802,13 @@ record(FiDelivery *done, int64 *due_ms)
 													 -1, false, TYPALIGN_INT));
 		args[4] = PointerGetDatum(construct_array(delays, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
 	}
-	ret = SPI_execute_plan(kept_plan(&plan,
-									 "UPDATE " FI_SCHEMA ".webhook_queue q SET status = r.st, "
-									 "last_status = r.code, last_error = r.err, lease_until = NULL, "
-									 "delivered_at = CASE WHEN r.st = 'delivered' THEN now() END, "
-									 "next_attempt_at = now() + make_interval(secs => r.delay / 1000.0) "
-									 "FROM unnest($1, $2, $3, $4, $5) AS r(id, st, code, err, delay) "
-									 "WHERE q.id = r.id AND q.status = 'sending'",
-									 5, types),
-						   args, NULL, false, 0);
+	ret = fi_spi_execute("UPDATE " FI_SCHEMA ".webhook_queue q SET status = r.st, "
+						 "last_status = r.code, last_error = r.err, lease_until = NULL, "
+						 "delivered_at = CASE WHEN r.st = 'delivered' THEN now() END, "
+						 "next_attempt_at = now() + make_interval(secs => r.delay / 1000.0) "
+						 "FROM unnest($1, $2, $3, $4, $5) AS r(id, st, code, err, delay) "
+						 "WHERE q.id = r.id AND q.status = 'sending'",
+						 5, types, args, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE)
 		elog(ERROR, "recording webhook outcomes failed: %s", SPI_result_code_string(ret));
 	*due_ms = due_ms_query();	/* retries just scheduled among them */
@@ -868,45 +842,43 @@ release(FiDelivery *list)
 static int64
 due_ms_query(void)
 {
-	static SPIPlanPtr plan = NULL;
 	int64		ms = -1;
 
-	if (SPI_execute_plan(kept_plan(&plan,
-								   "SELECT CASE WHEN EXISTS (SELECT FROM " FI_SCHEMA ".webhook_outbox) "
-								   "THEN 0 ELSE greatest(0, extract(epoch FROM min(next_attempt_at) - "
-								   "clock_timestamp()) * 1000)::bigint END FROM " FI_SCHEMA ".webhook_queue "
-								   "WHERE status IN ('pending', 'sending')", 0, NULL),
-						 NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-			ms = DatumGetInt64(d);
-	}
-	return ms;
-}
-
-/* the same in a transaction of its own */
-static int64
-next_due_ms(void)
-{
-	int64		ms;
-
-	xact_spi_begin();
-	ms = due_ms_query();
-	xact_spi_end();
-	return ms;
-}
-
-static void
-retention(void)
-{
-	char	   *days = psprintf("%d", fi_log_retention_days);
-
-	xact_spi_begin();
-	SPI_execute(psprintf("DELETE FROM " FI_SCHEMA ".webhook_queue WHERE status = 'delivered' "
-						 "AND delivered_at < now() - interval '%s days'", days), false, 0);
+	if (fi_spi_execute("SELECT CASE WHEN EXISTS (SELECT FROM " FI_SCHEMA ".webhook_outbox) "
+					   "THEN 0 ELSE greatest(0, extract(epoch FROM min(next_attempt_at) - "
+					   "clock_timestamp()) * 1000)::bigint END FROM " FI_SCHEMA ".webhook_queue "
+					   "WHERE status IN ('pending', 'sending')",
+					   0, NULL, NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+					   {
+					   bool		isnull;
+					   Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+					   
+					   if (!isnull)
+					   ms = DatumGetInt64(d);
+					   }
+					   return ms;
+					   }
+					   
+					   /* the same in a transaction of its own */
+					   static int64
+					   next_due_ms(void)
+					   {
+					   int64		ms;
+					   
+					   xact_spi_begin();
+					   ms = due_ms_query();
+					   xact_spi_end();
+					   return ms;
+					   }
+					   
+					   static void
+					   retention(void)
+					   {
+					   char	   *days = psprintf("%d", fi_log_retention_days);
+					   
+					   xact_spi_begin();
+					   SPI_execute(psprintf("DELETE FROM " FI_SCHEMA ".webhook_queue WHERE status = 'delivered' "
+					   "AND delivered_at < now() - interval '%s days'", days), false, 0);
 	if (OidIsValid(fi_site_table_oid("tabWebhook Request Log", true)))
 		SPI_execute(psprintf("DELETE FROM %s WHERE modified < " FI_SCHEMA ".site_now() - "
 							 "interval '%s days'", fi_site_table("tabWebhook Request Log"), days),
@@ -967,23 +939,40 @@ unregister_slot(int code, Datum arg)
 
 PGDLLEXPORT void fi_webhook_worker_main(Datum arg);
 
+
+/* deliveries whose outcome is known, waiting to be recorded */
+typedef struct Outcomes
+{
+	FiDelivery *list;
+	int			n;
+	TimestampTz first;			/* when the oldest of them came */
+} Outcomes;
+
+static void
+outcomes_add(Outcomes *o, FiDelivery *d)
+{
+	if (o->list == NULL)
+		o->first = GetCurrentTimestamp();
+	d->next = o->list;
+	o->list = d;
+	o->n++;
+}
+
 void
 fi_webhook_worker_main(Datum arg)
 {
 	Oid			dboid = DatumGetObjectId(arg);
 	MemoryContext cxt;
 	FiSender   *sender;
-	FiDelivery *results = NULL;
+	Outcomes	results = {NULL, 0, 0};
 	FiDelivery *backlog = NULL,
 			   *backlog_tail = NULL;
 	int			nbacklog = 0;
 	TimestampTz idle_since,
 				next_retention = 0,
 				next_ext_check = 0,
-				first_result = 0,
 				next_unpack = 0,
 				due_seen;
-	int			nresults = 0;
 	int			last_claim_got = 0;
 	long		claim_wait;
 	TimestampTz last_claim = 0;
@@ -1097,11 +1086,7 @@ fi_webhook_worker_main(Datum arg)
 			{
 				FiDelivery *next = failed->next;
 
-				if (results == NULL)
-					first_result = GetCurrentTimestamp();
-				failed->next = results;
-				results = failed;
-				nresults++;
+				outcomes_add(&results, failed);
 				failed = next;
 			}
 		}
@@ -1116,27 +1101,17 @@ fi_webhook_worker_main(Datum arg)
 			d->next = NULL;
 			fi_sender_add(sender, d);
 			if (d->done)
-			{
-				if (results == NULL)
-					first_result = GetCurrentTimestamp();
-				d->next = results;
-				results = d;
-				nresults++;
-			}
+				outcomes_add(&results, d);
 		}
 
 		/* the network */
-		fin = fi_sender_run(sender, (results || (backlog && fi_sender_inflight(sender) <
+		fin = fi_sender_run(sender, (results.list || (backlog && fi_sender_inflight(sender) <
 												  fi_worker_concurrency)) ? 0 : SEND_POLL_MS);
 		while (fin)
 		{
 			FiDelivery *next = fin->next;
 
-			if (results == NULL)
-				first_result = GetCurrentTimestamp();
-			fin->next = results;
-			results = fin;
-			nresults++;
+			outcomes_add(&results, fin);
 			fin = next;
 		}
 		now = GetCurrentTimestamp();
@@ -1146,18 +1121,18 @@ fi_webhook_worker_main(Datum arg)
 		 * the oldest has waited RESULT_FLUSH_MS (what the sender saw is not
 		 * held back by it; the queue's status lags by that much at most).
 		 */
-		if (results && (nresults >= RECORD_BATCH ||
-						TimestampDifferenceExceeds(first_result, now, RESULT_FLUSH_MS)))
+		if (results.list && (results.n >= RECORD_BATCH ||
+							 TimestampDifferenceExceeds(results.first, now, RESULT_FLUSH_MS)))
 		{
-			record(results, &due_ms);
+			record(results.list, &due_ms);
 			due_seen = GetCurrentTimestamp();
-			for (FiDelivery *d = results, *next; d; d = next)
+			for (FiDelivery *d = results.list, *next; d; d = next)
 			{
 				next = d->next;
 				MemoryContextDelete(GetMemoryChunkContext(d));
 			}
-			results = NULL;
-			nresults = 0;
+			results.list = NULL;
+			results.n = 0;
 			if (due_ms == 0)
 				check_due = true;	/* a retry is due at once */
 		}
@@ -1203,12 +1178,12 @@ fi_webhook_worker_main(Datum arg)
 			}
 			if (due == 0)
 				due = 10;		/* due but not claimable (locked): look again soon */
-			if (due < 0 && results == NULL &&
+			if (due < 0 && results.list == NULL &&
 				TimestampDifferenceExceeds(idle_since, now, IDLE_EXIT_MS))
 				break;			/* nothing pending: leave until a commit wakes the launcher */
 			wait = due < 0 ? IDLE_EXIT_MS : (long) Min(due, IDLE_EXIT_MS);
-			if (results)		/* outcomes to write when RESULT_FLUSH_MS is up */
-				wait = Min(wait, Max(1, RESULT_FLUSH_MS - (now - first_result) / 1000));
+			if (results.list)	/* outcomes to write when RESULT_FLUSH_MS is up */
+				wait = Min(wait, Max(1, RESULT_FLUSH_MS - (now - results.first) / 1000));
 			/* rows made due by others (retry_webhook_events) are seen this often */
 			wait = Min(wait, DUE_RECHECK_MS);
 			rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, wait,
@@ -1216,7 +1191,7 @@ fi_webhook_worker_main(Datum arg)
 			ResetLatch(MyLatch);
 			if (rc & WL_LATCH_SET)
 				check_due = true;	/* a commit queued events */
-			else if (results == NULL || due >= 0)
+			else if (results.list == NULL || due >= 0)
 			{
 				/* the wait ran out: look at the queue again (and maybe claim) */
 				due_ms = next_due_ms();
@@ -1232,8 +1207,8 @@ fi_webhook_worker_main(Datum arg)
 	{
 		FiDelivery *aborted = fi_sender_abort_all(sender);
 
-		if (results)
-			record(results, &due_ms);
+		if (results.list)
+			record(results.list, &due_ms);
 		while (backlog)
 		{
 			FiDelivery *next = backlog->next;
