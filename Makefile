@@ -25,6 +25,8 @@ OBJS = \
 	src/engine/codec.o \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \
+	src/engine/csv.o \
+	src/engine/importval.o \
 	src/engine/tpl_value.o \
 	src/engine/tpl_text.o \
 	src/engine/tpl_parse.o \
@@ -77,6 +79,11 @@ test/unit/engine_test: test/unit/engine_test.c src/engine/codec.c src/engine/sec
 	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/engine_test.c \
 		src/engine/codec.c src/engine/secretfmt.c -lcrypto -largon2
 
+# the import engines (CSV reader, value rules), for the differential tests
+test/unit/import_driver: test/unit/import_driver.c src/engine/csv.c src/engine/importval.c src/engine/csv.h src/engine/importval.h
+	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/import_driver.c \
+		src/engine/csv.c src/engine/importval.c
+
 test/unit/pyfloat_driver: test/unit/pyfloat_driver.c src/engine/pyjson.c src/engine/pyjson.h
 	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/pyfloat_driver.c \
 		src/engine/pyjson.c -lm
@@ -89,7 +96,7 @@ test/template/tpl_driver: test/template/tpl_driver.c $(TPL_SRCS) src/engine/*.h
 	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ \
 		test/template/tpl_driver.c $(TPL_SRCS) -lm
 
-EXTRA_CLEAN = test/template/tpl_driver test/fuzz/template_fuzz test/unit/engine_test test/unit/pyfloat_driver test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
+EXTRA_CLEAN = test/unit/import_driver test/template/tpl_driver test/fuzz/template_fuzz test/unit/engine_test test/unit/pyfloat_driver test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
 
 # fuzz the engines' parsers with libFuzzer (needs clang); FUZZ_SECONDS each run
 FUZZ_SECONDS ?= 60
