@@ -22,6 +22,10 @@ OBJS = \
 	src/webhook_sync.o \
 	src/delivery.o \
 	src/worker.o \
+	src/import.o \
+	src/import_values.o \
+	src/import_naming.o \
+	src/import_write.o \
 	src/engine/codec.o \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \

@@ -135,6 +135,8 @@ run_tests() {
             --use-existing --dbname=fi_regress $tests | tee "$FI_TMP/regress.out"; then
         :
     fi
+    # FI_REGRESS_OUT=dir keeps pg_regress's results (to review or adopt expected output)
+    [ -n "${FI_REGRESS_OUT:-}" ] && cp -r "$FI_TMP/regress/." "$FI_REGRESS_OUT/"
     rpass=$(grep -cE '^(ok|test) .* ok( |$)|^ok [0-9]+ ' "$FI_TMP/regress.out" || true)
     rfail=$(grep -cE 'FAILED|failed \(ignored\)|^not ok' "$FI_TMP/regress.out" || true)
 

@@ -1,0 +1,1071 @@
+/*
+ * import_values.c
+ *		Data Import: cells to column values, defaults and checks.
+ *
+ * Each cell is read by its field's type with Frappe's rules (importval.h)
+ * and turned into the column's value without a detour through text where
+ * the type allows (bigint, smallint, date, timestamp, time, varchar, text);
+ * other column types go through their input function.  Problems are
+ * collected per document as {row, column, value, message}: a document
+ * with any problem is not written.  Link values and unique values are
+ * checked set-wise, one query per column per batch.
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "catalog/heap.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_relation.h"
+#include "rewrite/rewriteHandler.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/timestamp.h"
+
+#include "import.h"
+#include "engine/csv.h"
+
+#define LINK_CACHE_MAX	100000
+
+/* ---- errors ---- */
+
+void
+imp_doc_error(ImpRun *run, ImpDoc *doc, long row, const char *column, const char *value,
+			  const char *fmt,...)
+{
+	MemoryContext old = MemoryContextSwitchTo(run->cxt);
+	ImpError   *e = palloc0(sizeof(ImpError));
+	StringInfoData buf;
+	va_list		ap;
+
+	initStringInfo(&buf);
+	for (;;)
+	{
+		int			needed;
+
+		va_start(ap, fmt);
+		needed = appendStringInfoVA(&buf, fmt, ap);
+		va_end(ap);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	e->row = row;
+	e->column = column ? pstrdup(column) : NULL;
+	/* a 100 MB cell is not repeated whole in the result */
+	if (value != NULL && strlen(value) > 200)
+		e->value = psprintf("%.*s...", pg_mbcliplen(value, strlen(value), 200), value);
+	else
+		e->value = value ? pstrdup(value) : NULL;
+	e->message = buf.data;
+	doc->errors = lappend(doc->errors, e);
+	doc->failed = true;
+	MemoryContextSwitchTo(old);
+}
+
+/* ---- the tables ---- */
+
+static ImpKind
+kind_of(const char *fieldtype)
+{
+	if (strcmp(fieldtype, "Int") == 0 || strcmp(fieldtype, "Long Int") == 0)
+		return IK_INT;
+	if (strcmp(fieldtype, "Check") == 0)
+		return IK_CHECK;
+	if (strcmp(fieldtype, "Float") == 0 || strcmp(fieldtype, "Currency") == 0 ||
+		strcmp(fieldtype, "Percent") == 0 || strcmp(fieldtype, "Rating") == 0)
+		return IK_NUMBER;
+	if (strcmp(fieldtype, "Duration") == 0)
+		return IK_DURATION;
+	if (strcmp(fieldtype, "Date") == 0)
+		return IK_DATE;
+	if (strcmp(fieldtype, "Datetime") == 0)
+		return IK_DATETIME;
+	if (strcmp(fieldtype, "Time") == 0)
+		return IK_TIME;
+	return IK_TEXT;
+}
+
+static bool
+cell_datum(ImpRun *run, ImpField *f, const char *s, Datum *out, char **why);
+
+/* the field's default (frappe.new_doc: get_static_default_value and the dynamic ones) */
+static void
+resolve_default(ImpRun *run, ImpTable *t, ImpField *f)
+{
+	const FiDocField *df = f->df;
+	const char *d = df->default_value;
+
+	f->defkind = DEF_NONE;
+	if (d != NULL && *d != '\0')
+	{
+		char	   *why;
+
+		if (strcmp(d, "__user") == 0)
+			f->defkind = DEF_USER;
+		else if (strcmp(d, "Today") == 0 || strcmp(d, "__today") == 0)
+			f->defkind = DEF_TODAY;
+		else if (pg_strcasecmp(d, "now") == 0 && (f->kind == IK_DATETIME || f->kind == IK_TIME))
+			f->defkind = DEF_NOW;
+		else if (d[0] == ':' || strcmp(d, "_Login") == 0 || strcmp(d, "_Full Name") == 0 ||
+				 pg_strcasecmp(d, "now") == 0)
+			f->defkind = DEF_NONE;
+		else if (strchr(d, '{') != NULL && !t->child && t->meta->title_field != NULL &&
+				 strcmp(t->meta->title_field, df->fieldname) == 0)
+			f->defkind = DEF_TITLE;
+		else if (cell_datum(run, f, d, &f->defvalue, &why))
+			f->defkind = DEF_VALUE;
+	}
+	else if (f->is_select && f->noptions > 0 && f->options[0][0] != '\0' &&
+			 !(df->options && (strcmp(df->options, "[Select]") == 0)))
+	{
+		char	   *why;
+
+		/* a Select without a default takes its first option */
+		if (cell_datum(run, f, f->options[0], &f->defvalue, &why))
+			f->defkind = DEF_VALUE;
+	}
+}
+
+static int
+attno_of(ImpTable *t, const char *col)
+{
+	AttrNumber	a = attnameAttNum(t->rel, col, false);
+
+	return a == InvalidAttrNumber ? 0 : a;
+}
+
+static void
+setup_field(ImpRun *run, ImpTable *t, ImpField *f)
+{
+	const FiDocField *df = f->df;
+	Form_pg_attribute att;
+	Oid			infunc;
+
+	f->fieldname = df->fieldname;
+	f->label = df->label ? df->label : df->fieldname;
+	f->kind = kind_of(df->fieldtype);
+	f->attno = attno_of(t, df->fieldname);
+	if (f->attno <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("field \"%s\" of %s has no column in table \"tab%s\"", df->fieldname,
+						t->doctype, t->doctype),
+				 errhint("The table is behind its DocType: run bench migrate.")));
+	att = TupleDescAttr(RelationGetDescr(t->rel), f->attno - 1);
+	f->typid = att->atttypid;
+	f->typmod = att->atttypmod;
+	f->maxchars = (f->typid == VARCHAROID && f->typmod > VARHDRSZ) ? f->typmod - VARHDRSZ : -1;
+	getTypeInputInfo(f->typid, &infunc, &f->typioparam);
+	fmgr_info_cxt(infunc, &f->infunc, run->cxt);
+	f->reqd = df->reqd;
+	f->unique = df->unique;
+	f->is_link = strcmp(df->fieldtype, "Link") == 0 && df->options != NULL && *df->options != '\0';
+	f->link_doctype = df->options;
+	f->is_select = strcmp(df->fieldtype, "Select") == 0;
+	if (f->is_select && df->options != NULL)
+	{
+		List	   *opts = NIL;
+		char	   *copy = pstrdup(df->options);
+		char	   *line = copy;
+		ListCell   *lc;
+		int			i = 0;
+
+		for (;;)
+		{
+			char	   *nl = strchr(line, '\n');
+
+			if (nl)
+				*nl = '\0';
+			opts = lappend(opts, line);
+			if (!nl)
+				break;
+			line = nl + 1;
+		}
+		f->options = palloc(sizeof(char *) * list_length(opts));
+		foreach(lc, opts)
+			f->options[i++] = lfirst(lc);
+		f->noptions = i;
+	}
+	f->has_datefmt = false;
+	resolve_default(run, t, f);
+}
+
+void
+imp_prepare_table(ImpRun *run, ImpTable *t)
+{
+	char	   *relname = psprintf("tab%s", t->doctype);
+	TupleDesc	desc;
+	AclMode		need = run->update ? (ACL_SELECT | ACL_UPDATE) : ACL_INSERT;
+	AclResult	acl;
+	MemoryContext old = MemoryContextSwitchTo(run->cxt);
+
+	if (t->child && run->update)
+		need |= ACL_INSERT | ACL_DELETE;
+	t->relid = fi_site_table_oid(relname, false);
+	t->rel = table_open(t->relid, RowExclusiveLock);
+	if (t->rel->rd_rel->relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a plain table", relname)));
+	if (check_enable_rls(t->relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table \"%s\" has row-level security, which the import does not apply", relname),
+				 errhint("Import as a role the policies do not restrict (BYPASSRLS).")));
+	for (AclMode bit = ACL_INSERT; bit <= ACL_DELETE; bit <<= 1)
+	{
+		if ((need & bit) && (acl = pg_class_aclcheck(t->relid, GetUserId(), bit)) != ACLCHECK_OK)
+			aclcheck_error(acl, OBJECT_TABLE, relname);
+	}
+	desc = RelationGetDescr(t->rel);
+
+	/* the standard columns */
+	t->a_name = attno_of(t, "name");
+	t->a_owner = attno_of(t, "owner");
+	t->a_creation = attno_of(t, "creation");
+	t->a_modified = attno_of(t, "modified");
+	t->a_modified_by = attno_of(t, "modified_by");
+	t->a_docstatus = attno_of(t, "docstatus");
+	t->a_idx = attno_of(t, "idx");
+	t->a_parent = attno_of(t, "parent");
+	t->a_parentfield = attno_of(t, "parentfield");
+	t->a_parenttype = attno_of(t, "parenttype");
+	if (t->a_name == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("table \"%s\" has no name column", relname)));
+	t->name_typid = TupleDescAttr(desc, t->a_name - 1)->atttypid;
+
+	/* the fields from the file, then those with a default or mandatory */
+	for (int i = 0; i < t->nmapped; i++)
+		setup_field(run, t, &t->fields[i]);
+	for (int i = 0; i < t->meta->nfields; i++)
+	{
+		const FiDocField *df = &t->meta->fields[i];
+		bool		mapped = false;
+		ImpField   *f;
+
+		if (!fi_fieldtype_has_column(df->fieldtype) || df->is_virtual)
+			continue;
+		for (int j = 0; j < t->nmapped; j++)
+			if (t->fields[j].df == df)
+				mapped = true;
+		if (mapped || attno_of(t, df->fieldname) == 0)
+			continue;
+		f = &t->fields[t->nfields];
+		memset(f, 0, sizeof(*f));
+		f->df = df;
+		f->col = -1;
+		setup_field(run, t, f);
+		if (f->defkind != DEF_NONE || f->reqd || (f->kind == IK_TIME))
+			t->nfields++;
+	}
+
+	/* the column defaults of the table, for every other column */
+	t->base_values = palloc0(sizeof(Datum) * desc->natts);
+	t->base_nulls = palloc(sizeof(bool) * desc->natts);
+	t->base_exprs = palloc0(sizeof(ExprState *) * desc->natts);
+	for (int a = 0; a < desc->natts; a++)
+	{
+		Node	   *expr;
+
+		t->base_nulls[a] = true;
+		if (TupleDescAttr(desc, a)->attisdropped)
+			continue;
+#if PG_VERSION_NUM >= 120000
+		if (TupleDescAttr(desc, a)->attgenerated)
+			continue;
+#endif
+		expr = build_column_default(t->rel, a + 1);
+		if (expr == NULL)
+			continue;
+		expr = eval_const_expressions(NULL, expr);
+		if (IsA(expr, Const))
+		{
+			Const	   *c = (Const *) expr;
+
+			t->base_nulls[a] = c->constisnull;
+			t->base_values[a] = c->constvalue;
+		}
+		else
+			t->base_exprs[a] = ExecInitExpr(expression_planner((Expr *) expr), NULL);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* ---- date formats ---- */
+
+/*
+ * Frappe guesses a Date/Datetime column's format from all its values, the
+ * most frequent guess winning: a first pass over the rest of the file.
+ */
+void
+imp_guess_date_formats(ImpRun *run, ImpTable *t, const char *data, size_t len)
+{
+	FiCsvReader r;
+	int			ndate = 0;
+	long	  **counts;
+	int			nfmt = FI_NDATE_FORMATS * (FI_NTIME_FORMATS + 1);
+	int			rc;
+
+	for (int i = 0; i < t->nmapped; i++)
+		if (t->fields[i].kind == IK_DATE || t->fields[i].kind == IK_DATETIME)
+			ndate++;
+	if (ndate == 0)
+		return;
+	counts = palloc0(sizeof(long *) * t->nmapped);
+	for (int i = 0; i < t->nmapped; i++)
+		if (t->fields[i].kind == IK_DATE || t->fields[i].kind == IK_DATETIME)
+			counts[i] = palloc0(sizeof(long) * nfmt);
+	fi_csv_init(&r, data, len);
+	PG_TRY();
+	{
+		while ((rc = fi_csv_next(&r)) == 1)
+		{
+			CHECK_FOR_INTERRUPTS();
+			for (int i = 0; i < t->nmapped; i++)
+			{
+				ImpField   *f = &t->fields[i];
+				size_t		b,
+							l;
+				FiDateFormat g;
+
+				if (counts[i] == NULL || f->col >= r.nfields)
+					continue;
+				l = fi_py_strip(r.buf + r.off[f->col], r.len[f->col], &b);
+				if (l > 0 && fi_guess_date_format(r.buf + r.off[f->col] + b, l, &g))
+					counts[i][g.date * (FI_NTIME_FORMATS + 1) + (g.time + 1)]++;
+			}
+		}
+	}
+	PG_FINALLY();
+	{
+		fi_csv_free(&r);
+	}
+	PG_END_TRY();
+	for (int i = 0; i < t->nmapped; i++)
+	{
+		ImpField   *f = &t->fields[i];
+		int			best = -1,
+					kinds = 0;
+
+		if (counts[i] == NULL)
+			continue;
+		for (int k = 0; k < nfmt; k++)
+		{
+			if (counts[i][k] > 0)
+				kinds++;
+			if (counts[i][k] > 0 && (best < 0 || counts[i][k] > counts[i][best]))
+				best = k;
+		}
+		if (best < 0)
+			continue;
+		f->has_datefmt = true;
+		f->datefmt.date = best / (FI_NTIME_FORMATS + 1);
+		f->datefmt.time = best % (FI_NTIME_FORMATS + 1) - 1;
+		if (kinds > 1)
+		{
+			char		buf[64];
+
+			ereport(NOTICE,
+					(errmsg("the column \"%s\" has %d different date formats; %s, the most common, is used",
+							f->header, kinds, fi_date_format_text(f->datefmt, buf)),
+					 errhint("Values in other formats are reported as errors.")));
+		}
+	}
+}
+
+/* ---- cells ---- */
+
+static Timestamp
+dt_timestamp(const FiDateTime *dt, bool *ok)
+{
+	struct pg_tm tm;
+	Timestamp	ts;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = dt->year;
+	tm.tm_mon = dt->month;
+	tm.tm_mday = dt->day;
+	tm.tm_hour = dt->hour;
+	tm.tm_min = dt->minute;
+	tm.tm_sec = dt->second;
+	*ok = tm2timestamp(&tm, dt->usec, NULL, &ts) == 0;
+	return ts;
+}
+
+/* does a numeric text fit numeric(p, s)?  (digits before the point) */
+static bool
+numeric_fits(const char *s, int32 typmod)
+{
+	int			precision,
+				scale,
+				digits = 0;
+	const char *p = s;
+
+	if (typmod < (int32) VARHDRSZ || strchr(s, 'e') != NULL)
+		return true;			/* unconstrained, or left to numeric_in */
+	precision = ((typmod - VARHDRSZ) >> 16) & 0xffff;
+	scale = (typmod - VARHDRSZ) & 0xffff;
+	if (*p == '-')
+		p++;
+	while (*p == '0')
+		p++;
+	while (*p >= '0' && *p <= '9')
+		p++, digits++;
+	return digits <= precision - scale;
+}
+
+static Datum
+input_text(ImpField *f, const char *s)
+{
+	return InputFunctionCall(&f->infunc, (char *) s, f->typioparam, f->typmod);
+}
+
+/*
+ * One cell to the column's value; false with *why (a message) when the
+ * cell is not a value of the field.
+ */
+static bool
+cell_datum(ImpRun *run, ImpField *f, const char *s, Datum *out, char **why)
+{
+	size_t		n = strlen(s);
+
+	switch (f->kind)
+	{
+		case IK_INT:
+		case IK_CHECK:
+			{
+				int64_t		v;
+
+				if (!(f->kind == IK_CHECK ? fi_parse_check(s, n, &v) : fi_parse_int(s, n, &v)))
+				{
+					*why = psprintf("%s must be %s", f->label,
+									f->kind == IK_CHECK ? "Yes, No, 1 or 0" : "a whole number");
+					return false;
+				}
+				if (f->typid == INT8OID)
+					*out = Int64GetDatum(v);
+				else if (f->typid == INT4OID || f->typid == INT2OID)
+				{
+					int64		lim = f->typid == INT4OID ? PG_INT32_MAX : PG_INT16_MAX;
+
+					if (v > lim || v < -lim - 1)
+					{
+						*why = psprintf("%s is out of range (at most %lld)", f->label, (long long) lim);
+						return false;
+					}
+					*out = f->typid == INT4OID ? Int32GetDatum((int32) v) : Int16GetDatum((int16) v);
+				}
+				else
+					*out = input_text(f, psprintf(INT64_FORMAT, (int64) v));
+				return true;
+			}
+		case IK_NUMBER:
+		case IK_DURATION:
+			{
+				char	   *norm = palloc(n + 2);
+
+				if (f->kind == IK_DURATION)
+				{
+					int64_t		secs;
+
+					if (!fi_parse_duration(s, n, &secs))
+					{
+						*why = psprintf("%s must be a duration like \"1d 2h 3m 4s\"", f->label);
+						return false;
+					}
+					snprintf(norm, n + 2, INT64_FORMAT, (int64) secs);
+				}
+				else if (!fi_parse_number(s, n, norm))
+				{
+					*why = psprintf("%s must be a number", f->label);
+					return false;
+				}
+				if (f->typid == NUMERICOID && !numeric_fits(norm, f->typmod))
+				{
+					*why = psprintf("%s is too large for its column", f->label);
+					return false;
+				}
+				*out = input_text(f, norm);
+				return true;
+			}
+		case IK_DATE:
+		case IK_DATETIME:
+			{
+				FiDateFormat fmt = {3, -1};	/* %Y-%m-%d when nothing was guessed */
+				FiDateTime	dt;
+				char		buf[64];
+				bool		ok;
+
+				if (f->has_datefmt)
+					fmt = f->datefmt;
+				if (!fi_strptime(s, n, fmt, &dt))
+				{
+					*why = psprintf("Value %s must be in %s format", s, fi_date_format_text(fmt, buf));
+					return false;
+				}
+				if (f->typid == DATEOID)
+				{
+					*out = DateADTGetDatum(date2j(dt.year, dt.month, dt.day) - POSTGRES_EPOCH_JDATE);
+					return true;
+				}
+				if (f->typid == TIMESTAMPOID)
+				{
+					Timestamp	ts = dt_timestamp(&dt, &ok);
+
+					if (!ok)
+					{
+						*why = psprintf("%s is out of range", f->label);
+						return false;
+					}
+					*out = TimestampGetDatum(ts);
+					return true;
+				}
+				*out = input_text(f, psprintf("%04d-%02d-%02d %02d:%02d:%02d.%06d", dt.year, dt.month,
+											  dt.day, dt.hour, dt.minute, dt.second, dt.usec));
+				return true;
+			}
+		case IK_TIME:
+			{
+				FiDateTime	dt;
+
+				if (!fi_parse_time(s, n, &dt))
+				{
+					*why = psprintf("%s must be a time like 13:45:00", f->label);
+					return false;
+				}
+				if (f->typid == TIMEOID)
+					*out = TimeADTGetDatum(((((int64) dt.hour * 60 + dt.minute) * 60) + dt.second) *
+										   USECS_PER_SEC + dt.usec);
+				else
+					*out = input_text(f, psprintf("%02d:%02d:%02d.%06d", dt.hour, dt.minute,
+												  dt.second, dt.usec));
+				return true;
+			}
+		case IK_TEXT:
+			if (f->is_select && f->noptions > 0)
+			{
+				bool		found = false;
+
+				for (int i = 0; i < f->noptions && !found; i++)
+					found = (f->options[i][0] != '\0' && strcmp(f->options[i], s) == 0);
+				if (!found)
+				{
+					StringInfoData b;
+					bool		first = true;
+
+					initStringInfo(&b);
+					for (int i = 0; i < f->noptions; i++)
+					{
+						if (f->options[i][0] == '\0')
+							continue;
+						appendStringInfo(&b, "%s%s", first ? "" : ", ", f->options[i]);
+						first = false;
+					}
+					*why = psprintf("%s must be one of %s", f->label, b.data);
+					return false;
+				}
+			}
+			if (f->maxchars >= 0 && (int) n > f->maxchars &&
+				pg_mbstrlen_with_len(s, n) > f->maxchars)
+			{
+				*why = psprintf("%s will get truncated, as max characters allowed is %d",
+								f->label, f->maxchars);
+				return false;
+			}
+			if (f->typid == VARCHAROID || f->typid == TEXTOID || f->typid == BPCHAROID)
+				*out = PointerGetDatum(cstring_to_text_with_len(s, n));
+			else
+				*out = input_text(f, s);
+			return true;
+	}
+	return false;
+}
+
+/* the value of a field of a document as text (for names and titles) */
+char *
+imp_datum_text(ImpField *f, Datum d)
+{
+	Oid			outfunc;
+	bool		isvarlena;
+
+	if (f->typid == VARCHAROID || f->typid == TEXTOID)
+		return TextDatumGetCString(d);
+	getTypeOutputInfo(f->typid, &outfunc, &isvarlena);
+	return OidOutputFunctionCall(outfunc, d);
+}
+
+static Datum
+site_today(ImpRun *run)
+{
+	return DateADTGetDatum((DateADT) (run->now / USECS_PER_DAY) -
+						   (run->now < 0 && run->now % USECS_PER_DAY != 0 ? 1 : 0));
+}
+
+/* a field's value when the file leaves it empty */
+static bool
+default_datum(ImpRun *run, ImpField *f, Datum *out)
+{
+	switch (f->defkind)
+	{
+		case DEF_VALUE:
+			*out = f->defvalue;
+			return true;
+		case DEF_USER:
+			*out = PointerGetDatum(cstring_to_text(run->user));
+			return true;
+		case DEF_TODAY:
+			if (f->typid == DATEOID)
+				*out = site_today(run);
+			else if (f->typid == TIMESTAMPOID)
+				*out = TimestampGetDatum(run->now - run->now % USECS_PER_DAY);
+			else
+				return false;
+			return true;
+		case DEF_NOW:
+			if (f->typid == TIMESTAMPOID)
+				*out = TimestampGetDatum(run->now);
+			else if (f->typid == TIMEOID)
+				*out = TimeADTGetDatum(run->now % USECS_PER_DAY);
+			else
+				return false;
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* "{customer_name} - {posting_date}" with the document's values */
+static char *
+title_from(ImpTable *t, const char *pattern, Datum *values, bool *nulls)
+{
+	StringInfoData b;
+	const char *p = pattern;
+
+	initStringInfo(&b);
+	while (*p)
+	{
+		const char *close;
+
+		if (*p == '{' && (close = strchr(p, '}')) != NULL)
+		{
+			char	   *name = pnstrdup(p + 1, close - p - 1);
+
+			for (int i = 0; i < t->nfields; i++)
+				if (strcmp(t->fields[i].fieldname, name) == 0 && !nulls[i])
+					appendStringInfoString(&b, imp_datum_text(&t->fields[i], values[i]));
+			p = close + 1;
+		}
+		else
+			appendStringInfoChar(&b, *p++);
+	}
+	return b.data;
+}
+
+/* one row of a table: cells to values, defaults, mandatory */
+static void
+convert_row(ImpRun *run, ImpDoc *doc, ImpTable *t, long rowno, char **cells,
+			Datum *values, bool *nulls)
+{
+	for (int i = 0; i < t->nfields; i++)
+	{
+		ImpField   *f = &t->fields[i];
+		const char *s = f->col >= 0 ? cells[f->col] : NULL;
+		char	   *why;
+
+		nulls[i] = true;
+		if (s != NULL)
+		{
+			if (cell_datum(run, f, s, &values[i], &why))
+				nulls[i] = false;
+			else
+				imp_doc_error(run, doc, rowno, f->header, s, "%s", why);
+			continue;
+		}
+		if (run->update && f->col < 0)
+			continue;			/* Update changes only the columns in the file */
+		if (!run->update && default_datum(run, f, &values[i]))
+			nulls[i] = false;
+	}
+	for (int i = 0; i < t->nfields; i++)
+	{
+		ImpField   *f = &t->fields[i];
+
+		if (f->defkind == DEF_TITLE && nulls[i] && !run->update)
+		{
+			values[i] = PointerGetDatum(cstring_to_text(title_from(t, f->df->default_value, values, nulls)));
+			nulls[i] = false;
+		}
+		/*
+		 * Mandatory.  A number left empty is stored as 0 (its column's
+		 * default, as Frappe stores None), which Frappe's own check accepts
+		 * when the document is next saved; ERPNext's controllers compute
+		 * such totals, which SQL cannot run.
+		 */
+		if (f->reqd && nulls[i] && !run->update && !(f->col >= 0 && cells[f->col] != NULL) &&
+			(f->kind == IK_TEXT || f->kind == IK_DATE || f->kind == IK_DATETIME || f->kind == IK_TIME))
+			imp_doc_error(run, doc, rowno, f->col >= 0 ? f->header : NULL, NULL,
+						  "Value missing for %s: %s", t->doctype, f->label);
+	}
+}
+
+/*
+ * A document's values: the parent's from its first row, a child row from
+ * every row with a value in that table's columns.
+ */
+void
+imp_convert_doc(ImpRun *run, ImpDoc *doc)
+{
+	ImpTable   *t0 = &run->tables[0];
+	ListCell   *lc;
+	const char *ds;
+
+	doc->values = palloc0(sizeof(Datum) * (t0->nfields + 1));
+	doc->nulls = palloc0(sizeof(bool) * (t0->nfields + 1));
+	convert_row(run, doc, t0, doc->row, doc->cells, doc->values, doc->nulls);
+
+	doc->owner = (char *) run->user;
+	if (t0->owner_col >= 0 && doc->cells[t0->owner_col] != NULL)
+		doc->owner = doc->cells[t0->owner_col];
+	doc->docstatus = run->submit ? 1 : 0;
+	if (t0->docstatus_col >= 0 && (ds = doc->cells[t0->docstatus_col]) != NULL)
+	{
+		if (strcmp(ds, "0") == 0 || (strcmp(ds, "1") == 0 && run->meta->is_submittable))
+			doc->docstatus = (int16) atoi(ds);
+		else
+			imp_doc_error(run, doc, doc->row, run->headers[t0->docstatus_col], ds,
+						  "Document Status must be 0 (Draft)%s", run->meta->is_submittable ? " or 1 (Submitted)" : "");
+	}
+	doc->supplied_name = t0->id_col >= 0 && doc->cells[t0->id_col] != NULL;
+	doc->name = doc->supplied_name ? doc->cells[t0->id_col] : NULL;
+
+	foreach(lc, doc->rows)
+	{
+		ImpRow	   *row = lfirst(lc);
+
+		for (int ti = 1; ti < run->ntables; ti++)
+		{
+			ImpTable   *t = &run->tables[ti];
+			bool		any = (t->id_col >= 0 && row->cells[t->id_col] != NULL);
+			ImpChild   *ch;
+			int			idx = 1;
+			ListCell   *lc2;
+
+			for (int i = 0; i < t->nmapped && !any; i++)
+				any = row->cells[t->fields[i].col] != NULL;
+			if (!any)
+				continue;		/* a child group with no value is skipped */
+			ch = palloc0(sizeof(ImpChild));
+			ch->table = ti;
+			ch->row = row->row;
+			ch->cells = row->cells;
+			ch->values = palloc0(sizeof(Datum) * (t->nfields + 1));
+			ch->nulls = palloc0(sizeof(bool) * (t->nfields + 1));
+			convert_row(run, doc, t, row->row, row->cells, ch->values, ch->nulls);
+			if (t->id_col >= 0 && row->cells[t->id_col] != NULL)
+				ch->name = row->cells[t->id_col];
+			foreach(lc2, doc->children)
+				if (((ImpChild *) lfirst(lc2))->table == ti)
+					idx++;
+			ch->idx = idx;
+			doc->children = lappend(doc->children, ch);
+		}
+	}
+
+	/* a mandatory Table field needs a row (Insert; Update only when given) */
+	for (int i = 0; i < run->meta->nfields; i++)
+	{
+		const FiDocField *df = &run->meta->fields[i];
+		bool		given = false,
+					has_rows = false;
+
+		if (!fi_fieldtype_is_table(df->fieldtype) || !df->reqd)
+			continue;
+		for (int ti = 1; ti < run->ntables; ti++)
+			if (run->tables[ti].tdf == df)
+				given = true;
+		foreach(lc, doc->children)
+			if (run->tables[((ImpChild *) lfirst(lc))->table].tdf == df)
+				has_rows = true;
+		if (!has_rows && (!run->update || given))
+			imp_doc_error(run, doc, doc->row, NULL, NULL, "Value missing for %s: %s",
+						  run->doctype, df->label ? df->label : df->fieldname);
+	}
+}
+
+/* ---- set-wise checks ---- */
+
+/* sets of values (kept inline: a value longer than KEYMAX - 1 is never looked up) */
+#define KEYMAX	256
+
+static HTAB *
+string_set(const char *name, long size)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = KEYMAX;
+	ctl.entrysize = KEYMAX;
+	ctl.hcxt = CurrentMemoryContext;
+#if PG_VERSION_NUM >= 140000
+	return hash_create(name, size, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+#else
+	return hash_create(name, size, &ctl, HASH_ELEM | HASH_CONTEXT);
+#endif
+}
+
+/* every (row, value) of field i of table t among the batch's live documents */
+typedef void (*ValueVisitor) (ImpRun *run, ImpDoc *doc, long row, ImpField *f, const char *value, void *arg);
+
+static void
+visit_values(ImpRun *run, ImpDoc **docs, int n, int ti, int fi, ValueVisitor fn, void *arg)
+{
+	ImpTable   *t = &run->tables[ti];
+	ImpField   *f = &t->fields[fi];
+
+	for (int d = 0; d < n; d++)
+	{
+		ImpDoc	   *doc = docs[d];
+		ListCell   *lc;
+
+		if (doc->values == NULL)
+			continue;			/* refused before its cells were read (a ragged row) */
+		if (ti == 0)
+		{
+			if (f->col >= 0 && doc->cells[f->col] != NULL)
+				fn(run, doc, doc->row, f, doc->cells[f->col], arg);
+			else if (f->col < 0 && !doc->nulls[fi] && f->is_link)
+				fn(run, doc, doc->row, f, imp_datum_text(f, doc->values[fi]), arg);
+			continue;
+		}
+		foreach(lc, doc->children)
+		{
+			ImpChild   *ch = lfirst(lc);
+
+			if (ch->table != ti)
+				continue;
+			if (f->col >= 0 && ch->cells[f->col] != NULL)
+				fn(run, doc, ch->row, f, ch->cells[f->col], arg);
+			else if (f->col < 0 && !ch->nulls[fi] && f->is_link)
+				fn(run, doc, ch->row, f, imp_datum_text(f, ch->values[fi]), arg);
+		}
+	}
+}
+
+typedef struct Collect
+{
+	HTAB	   *seen;
+	List	   *values;
+	HTAB	   *known;
+} Collect;
+
+static void
+collect_value(ImpRun *run, ImpDoc *doc, long row, ImpField *f, const char *value, void *arg)
+{
+	Collect    *c = arg;
+	bool		found;
+
+	if (strlen(value) >= KEYMAX)
+	{
+		/* longer than any name: cannot exist (and would not fit the hash key) */
+		imp_doc_error(run, doc, row, f->header, value, "Value %s missing for %s", value, f->link_doctype);
+		return;
+	}
+	if (c->known && hash_search(c->known, value, HASH_FIND, NULL) != NULL)
+		return;
+	hash_search(c->seen, value, HASH_ENTER, &found);
+	if (!found)
+		c->values = lappend(c->values, (void *) value);
+}
+
+static void
+flag_missing(ImpRun *run, ImpDoc *doc, long row, ImpField *f, const char *value, void *arg)
+{
+	HTAB	   *missing = arg;
+
+	if (strlen(value) < KEYMAX && hash_search(missing, value, HASH_FIND, NULL) != NULL)
+		imp_doc_error(run, doc, row, f->header, value, "Value %s missing for %s", value, f->link_doctype);
+}
+
+static Datum
+text_array(List *values)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(list_length(values), 1));
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, values)
+		d[i++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(d, i, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* Link values: which do not exist, one query per column per batch */
+static void
+check_links(ImpRun *run, ImpDoc **docs, int n, int ti, int fi)
+{
+	ImpField   *f = &run->tables[ti].fields[fi];
+	Collect		c;
+	HTAB	   *missing;
+	Oid			target;
+	char	   *sql;
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		args[1];
+	Oid			nametype;
+
+	if (f->link_known == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(run->cxt);
+
+		f->link_known = string_set("import link values", 1024);
+		MemoryContextSwitchTo(old);
+	}
+	memset(&c, 0, sizeof(c));
+	c.seen = string_set("import batch values", 256);
+	c.known = f->link_known;
+	visit_values(run, docs, n, ti, fi, collect_value, &c);
+	if (c.values == NIL)
+		return;
+	missing = string_set("import missing values", 64);
+	target = fi_site_table_oid(psprintf("tab%s", f->link_doctype), true);
+	if (!OidIsValid(target))
+	{
+		ListCell   *lc;
+
+		/* no table: nothing can exist (a Single or a missing DocType) */
+		foreach(lc, c.values)
+			hash_search(missing, lfirst(lc), HASH_ENTER, NULL);
+	}
+	else
+	{
+		nametype = get_atttype(target, get_attnum(target, "name"));
+		sql = psprintf("SELECT v FROM unnest($1::text[]) AS v WHERE NOT EXISTS "
+					   "(SELECT 1 FROM %s t WHERE t.name %s v)",
+					   fi_site_table(psprintf("tab%s", f->link_doctype)),
+					   (nametype == VARCHAROID || nametype == TEXTOID) ? "=" : "::text =");
+		args[0] = text_array(c.values);
+		if (fi_spi_execute(sql, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "Link check failed");
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			char	   *v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+			hash_search(missing, v, HASH_ENTER, NULL);
+		}
+		/* the values that exist are remembered for the next batches */
+		if (f->nlinkknown < LINK_CACHE_MAX)
+		{
+			ListCell   *lc;
+			MemoryContext old = MemoryContextSwitchTo(run->cxt);
+
+			foreach(lc, c.values)
+			{
+				if (hash_search(missing, lfirst(lc), HASH_FIND, NULL) == NULL &&
+					f->nlinkknown < LINK_CACHE_MAX)
+				{
+					hash_search(f->link_known, lfirst(lc), HASH_ENTER, NULL);
+					f->nlinkknown++;
+				}
+			}
+			MemoryContextSwitchTo(old);
+		}
+	}
+	if (hash_get_num_entries(missing) > 0)
+		visit_values(run, docs, n, ti, fi, flag_missing, missing);
+}
+
+typedef struct UniqueCheck
+{
+	HTAB	   *seen;
+	HTAB	   *existing;
+	List	   *values;
+	bool		second_pass;
+} UniqueCheck;
+
+static void
+unique_visit(ImpRun *run, ImpDoc *doc, long row, ImpField *f, const char *value, void *arg)
+{
+	UniqueCheck *u = arg;
+	bool		found;
+
+	if (strlen(value) >= KEYMAX)
+		return;
+	if (!u->second_pass)
+	{
+		hash_search(u->seen, value, HASH_ENTER, &found);
+		if (found)
+			imp_doc_error(run, doc, row, f->header, value, "%s %s is not unique: it is on an earlier row",
+						  f->label, value);
+		else
+			u->values = lappend(u->values, (void *) value);
+	}
+	else if (hash_search(u->existing, value, HASH_FIND, NULL) != NULL)
+		imp_doc_error(run, doc, row, f->header, value, "%s %s already exists in %s", f->label, value,
+					  run->tables[0].doctype);
+}
+
+/* a unique field: not twice in the batch, not already in the table */
+static void
+check_unique(ImpRun *run, ImpDoc **docs, int n, int ti, int fi)
+{
+	ImpTable   *t = &run->tables[ti];
+	ImpField   *f = &t->fields[fi];
+	UniqueCheck u;
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		args[1];
+
+	memset(&u, 0, sizeof(u));
+	u.seen = string_set("import unique values", 256);
+	u.existing = string_set("import existing values", 64);
+	visit_values(run, docs, n, ti, fi, unique_visit, &u);
+	if (u.values == NIL)
+		return;
+	args[0] = text_array(u.values);
+	if (fi_spi_execute(psprintf("SELECT %s::text FROM %s WHERE %s::text = ANY($1)",
+								quote_identifier(f->fieldname),
+								fi_site_table(psprintf("tab%s", t->doctype)),
+								quote_identifier(f->fieldname)),
+					   1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "unique check failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+		hash_search(u.existing, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
+					HASH_ENTER, NULL);
+	u.second_pass = true;
+	if (hash_get_num_entries(u.existing) > 0)
+		visit_values(run, docs, n, ti, fi, unique_visit, &u);
+}
+
+void
+imp_check_batch(ImpRun *run, ImpDoc **docs, int n)
+{
+	for (int ti = 0; ti < run->ntables; ti++)
+	{
+		ImpTable   *t = &run->tables[ti];
+
+		for (int fi = 0; fi < t->nfields; fi++)
+		{
+			ImpField   *f = &t->fields[fi];
+
+			if (f->is_link)
+				check_links(run, docs, n, ti, fi);
+			/* (the field that names the document is checked as the name) */
+			if (f->unique && !run->update && f->col >= 0 &&
+				!(ti == 0 && run->meta->autoname && pg_strncasecmp(run->meta->autoname, "field:", 6) == 0 &&
+				  strcmp(run->meta->autoname + 6, f->fieldname) == 0))
+				check_unique(run, docs, n, ti, fi);
+		}
+	}
+}

@@ -1,0 +1,666 @@
+/*
+ * import_write.c
+ *		Data Import: writing documents.
+ *
+ * Insert writes rows the way COPY FROM does: tuples built from the values
+ * directly, table_multi_insert per 1,000 rows, then each row's index
+ * entries and AFTER ROW triggers; a table with BEFORE ROW triggers is
+ * written a row at a time after them.  CHECK and NOT NULL constraints are
+ * checked as for any INSERT.  Row-level triggers that are only the
+ * extension's webhook triggers are skipped unless the import asks for
+ * webhooks; any other trigger fires (with webhooks off, ours do nothing).
+ *
+ * Update (Frappe's rule): the document is found by its ID; only the
+ * non-empty cells change it; a child table present in the file is
+ * replaced by the file's rows (rows with an existing ID are updated,
+ * others inserted, the table's rows not in the file deleted).  A document
+ * the file does not change is left alone (no new modified).
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "import.h"
+
+#define WRITER_ROWS		1000
+#define CAPTURE_TRIGGER		"frappe_integrations_webhook"
+#define CHILD_TRIGGER		"frappe_integrations_webhook_child"
+
+struct ImpWriter
+{
+	ImpRun	   *run;
+	ImpTable   *t;
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot **slots;
+	int			nused;
+	int			nslots;
+	BulkInsertState bistate;
+	CommandId	cid;
+	bool		br_triggers;
+	bool		ar_triggers;
+	bool		any_triggers;
+};
+
+/* are the row triggers on INSERT only the extension's webhook triggers? */
+static bool
+only_webhook_triggers(TriggerDesc *td)
+{
+	for (int i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *tg = &td->triggers[i];
+
+		if (tg->tgenabled == TRIGGER_DISABLED)
+			continue;
+		if (strcmp(tg->tgname, CAPTURE_TRIGGER) != 0 && strcmp(tg->tgname, CHILD_TRIGGER) != 0)
+			return false;
+	}
+	return true;
+}
+
+ImpWriter *
+imp_writer_begin(ImpRun *run, ImpTable *t)
+{
+	ImpWriter  *w = palloc0(sizeof(ImpWriter));
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	TriggerDesc *td;
+
+	w->run = run;
+	w->t = t;
+	w->rel = t->rel;
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(t->rel);
+	rte->relkind = t->rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+#if PG_VERSION_NUM >= 160000
+	{
+		RTEPermissionInfo *perm = makeNode(RTEPermissionInfo);
+
+		perm->relid = rte->relid;
+		perm->inh = false;
+		perm->requiredPerms = ACL_INSERT;
+		rte->perminfoindex = 1;
+		ExecInitRangeTable(estate, list_make1(rte), list_make1(perm));
+	}
+#else
+	rte->requiredPerms = ACL_INSERT;
+	ExecInitRangeTable(estate, list_make1(rte));
+#endif
+#if PG_VERSION_NUM >= 140000
+	ExecInitResultRelation(estate, rri, 1);
+#else
+	InitResultRelInfo(rri, t->rel, 1, NULL, 0);
+	estate->es_result_relations = rri;
+	estate->es_num_result_relations = 1;
+	estate->es_result_relation_info = rri;
+#endif
+	ExecOpenIndices(rri, false);
+	w->cid = GetCurrentCommandId(true);
+	estate->es_output_cid = w->cid;
+	w->estate = estate;
+	w->rri = rri;
+
+	td = rri->ri_TrigDesc;
+	if (td != NULL && !run->webhooks && only_webhook_triggers(td))
+		rri->ri_TrigDesc = td = NULL;	/* Frappe fires no webhook for an import */
+	w->br_triggers = td != NULL && td->trig_insert_before_row;
+	w->ar_triggers = td != NULL && (td->trig_insert_after_row || td->trig_insert_new_table);
+	w->any_triggers = w->br_triggers || w->ar_triggers;
+	if (w->any_triggers)
+		AfterTriggerBeginQuery();
+	w->nslots = w->br_triggers ? 1 : WRITER_ROWS;
+	w->slots = palloc0(sizeof(TupleTableSlot *) * w->nslots);
+	w->bistate = GetBulkInsertState();
+	return w;
+}
+
+static void
+after_insert(ImpWriter *w, TupleTableSlot *slot)
+{
+	List	   *recheck = NIL;
+
+	if (w->rri->ri_NumIndices > 0)
+#if PG_VERSION_NUM >= 160000
+		recheck = ExecInsertIndexTuples(w->rri, slot, w->estate, false, false, NULL, NIL, false);
+#elif PG_VERSION_NUM >= 140000
+		recheck = ExecInsertIndexTuples(w->rri, slot, w->estate, false, false, NULL, NIL);
+#else
+		recheck = ExecInsertIndexTuples(slot, w->estate, false, NULL, NIL);
+#endif
+	if (w->ar_triggers)
+		ExecARInsertTriggers(w->estate, w->rri, slot, recheck, NULL);
+	list_free(recheck);
+	ResetPerTupleExprContext(w->estate);
+}
+
+static void
+writer_flush(ImpWriter *w)
+{
+	if (w->nused == 0)
+		return;
+	table_multi_insert(w->rel, w->slots, w->nused, w->cid, 0, w->bistate);
+	for (int i = 0; i < w->nused; i++)
+	{
+		after_insert(w, w->slots[i]);
+		ExecClearTuple(w->slots[i]);
+	}
+	w->nused = 0;
+}
+
+void
+imp_writer_put(ImpWriter *w, Datum *values, bool *nulls)
+{
+	TupleTableSlot *slot;
+	int			natts = RelationGetDescr(w->rel)->natts;
+
+	CHECK_FOR_INTERRUPTS();
+	if (w->slots[w->nused] == NULL)
+		w->slots[w->nused] = table_slot_create(w->rel, &w->estate->es_tupleTable);
+	slot = w->slots[w->nused];
+	ExecClearTuple(slot);
+	memcpy(slot->tts_values, values, sizeof(Datum) * natts);
+	memcpy(slot->tts_isnull, nulls, sizeof(bool) * natts);
+	ExecStoreVirtualTuple(slot);
+	if (w->br_triggers)
+	{
+		if (!ExecBRInsertTriggers(w->estate, w->rri, slot))
+			return;				/* a trigger skipped the row */
+	}
+	if (w->rel->rd_att->constr)
+		ExecConstraints(w->rri, slot, w->estate);
+	if (w->br_triggers)
+	{
+		/* a trigger may read the table: one row at a time, as COPY */
+		table_tuple_insert(w->rel, slot, w->cid, 0, w->bistate);
+		after_insert(w, slot);
+		ExecClearTuple(slot);
+		return;
+	}
+	if (++w->nused == w->nslots)
+		writer_flush(w);
+}
+
+void
+imp_writer_end(ImpWriter *w)
+{
+	writer_flush(w);
+	if (w->any_triggers)
+		AfterTriggerEndQuery(w->estate);
+	FreeBulkInsertState(w->bistate);
+#if PG_VERSION_NUM >= 140000
+	ExecCloseResultRelations(w->estate);
+	ExecCloseRangeTableRelations(w->estate);
+#else
+	ExecCloseIndices(w->rri);
+	ExecCleanUpTriggerState(w->estate);
+#endif
+	ExecResetTupleTable(w->estate->es_tupleTable, false);
+	FreeExecutorState(w->estate);
+}
+
+/* ---- rows ---- */
+
+/* a row of table t: the table's defaults, then the fields' values */
+static void
+fill_row(ImpWriter *w, ImpTable *t, Datum *values, bool *nulls, Datum *fv, bool *fn)
+{
+	int			natts = RelationGetDescr(t->rel)->natts;
+
+	memcpy(values, t->base_values, sizeof(Datum) * natts);
+	memcpy(nulls, t->base_nulls, sizeof(bool) * natts);
+	for (int a = 0; a < natts; a++)
+		if (t->base_exprs[a] != NULL)
+			values[a] = ExecEvalExprSwitchContext(t->base_exprs[a],
+												  GetPerTupleExprContext(w->estate), &nulls[a]);
+	for (int i = 0; i < t->nfields; i++)
+	{
+		if (fn[i])
+			continue;
+		values[t->fields[i].attno - 1] = fv[i];
+		nulls[t->fields[i].attno - 1] = false;
+	}
+}
+
+static void
+set_att(Datum *values, bool *nulls, int attno, Datum v)
+{
+	if (attno > 0)
+	{
+		values[attno - 1] = v;
+		nulls[attno - 1] = false;
+	}
+}
+
+void
+imp_insert_batch(ImpRun *run, ImpDoc **docs, int n)
+{
+	ImpWriter **writers = palloc0(sizeof(ImpWriter *) * run->ntables);
+	ImpTable   *t0 = &run->tables[0];
+	Datum	   *values;
+	bool	   *nulls;
+	int			maxatts = 0;
+	Datum		now = TimestampGetDatum(run->now);
+	Datum		doctype = CStringGetTextDatum(run->doctype);
+
+	for (int ti = 0; ti < run->ntables; ti++)
+		maxatts = Max(maxatts, RelationGetDescr(run->tables[ti].rel)->natts);
+	values = palloc(sizeof(Datum) * maxatts);
+	nulls = palloc(sizeof(bool) * maxatts);
+	writers[0] = imp_writer_begin(run, t0);
+	for (int i = 0; i < n; i++)
+	{
+		ImpDoc	   *doc = docs[i];
+		Datum		owner,
+					user;
+		ListCell   *lc;
+
+		if (doc->failed)
+			continue;
+		owner = CStringGetTextDatum(doc->owner);
+		user = CStringGetTextDatum(run->user);
+		fill_row(writers[0], t0, values, nulls, doc->values, doc->nulls);
+		set_att(values, nulls, t0->a_name, doc->name_datum);
+		set_att(values, nulls, t0->a_owner, owner);
+		set_att(values, nulls, t0->a_modified_by, user);
+		set_att(values, nulls, t0->a_creation, now);
+		set_att(values, nulls, t0->a_modified, now);
+		set_att(values, nulls, t0->a_docstatus, Int16GetDatum(doc->docstatus));
+		set_att(values, nulls, t0->a_idx, Int64GetDatum(0));
+		imp_writer_put(writers[0], values, nulls);
+
+		foreach(lc, doc->children)
+		{
+			ImpChild   *ch = lfirst(lc);
+			ImpTable   *t = &run->tables[ch->table];
+
+			if (writers[ch->table] == NULL)
+				writers[ch->table] = imp_writer_begin(run, t);
+			fill_row(writers[ch->table], t, values, nulls, ch->values, ch->nulls);
+			set_att(values, nulls, t->a_name, CStringGetTextDatum(ch->name ? ch->name : imp_hash_name()));
+			set_att(values, nulls, t->a_owner, owner);
+			set_att(values, nulls, t->a_modified_by, user);
+			set_att(values, nulls, t->a_creation, now);
+			set_att(values, nulls, t->a_modified, now);
+			set_att(values, nulls, t->a_docstatus, Int16GetDatum(doc->docstatus));
+			set_att(values, nulls, t->a_idx, Int64GetDatum(ch->idx));
+			set_att(values, nulls, t->a_parent, CStringGetTextDatum(doc->name));
+			set_att(values, nulls, t->a_parenttype, doctype);
+			set_att(values, nulls, t->a_parentfield, CStringGetTextDatum(t->parentfield));
+			imp_writer_put(writers[ch->table], values, nulls);
+		}
+	}
+	for (int ti = 0; ti < run->ntables; ti++)
+		if (writers[ti] != NULL)
+			imp_writer_end(writers[ti]);
+}
+
+/* ---- Update ---- */
+
+/* the field's value as text, for comparing with what the table holds */
+static char *
+value_text(ImpField *f, Datum d)
+{
+	return imp_datum_text(f, d);
+}
+
+/* the SQL type a parameter of field f is passed as */
+static Oid
+param_type(ImpField *f)
+{
+	return (f->typid == VARCHAROID || f->typid == BPCHAROID) ? TEXTOID : f->typid;
+}
+
+typedef struct Existing
+{
+	int16		docstatus;
+	char	  **texts;			/* per mapped field: the stored value as text (NULL: null) */
+} Existing;
+
+/*
+ * The stored rows of a table for a set of names (parent) or parents
+ * (child rows, with their names and order), as text.
+ */
+static void
+read_stored(ImpRun *run, ImpTable *t, const char *key, Datum keys)
+{
+	StringInfoData sql;
+	Oid			types[3] = {TEXTARRAYOID, TEXTOID, TEXTOID};
+	Datum		args[3];
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT name::text, docstatus");
+	if (t->child)
+		appendStringInfoString(&sql, ", parent");
+	for (int i = 0; i < t->nmapped; i++)
+		appendStringInfo(&sql, ", %s::text", quote_identifier(t->fields[i].fieldname));
+	appendStringInfo(&sql, " FROM %s WHERE %s = ANY($1)", fi_site_table(psprintf("tab%s", t->doctype)), key);
+	args[0] = keys;
+	if (t->child)
+	{
+		appendStringInfoString(&sql, " AND parenttype = $2 AND parentfield = $3 ORDER BY parent, idx");
+		args[1] = CStringGetTextDatum(run->doctype);
+		args[2] = CStringGetTextDatum(t->parentfield);
+	}
+	if (fi_spi_execute(sql.data, t->child ? 3 : 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the stored documents");
+}
+
+static bool
+same_text(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* would this row (values of the mapped fields) change the stored one? */
+static bool
+row_changes(ImpTable *t, Datum *values, bool *nulls, SPITupleTable *tt, uint64 r, int first)
+{
+	for (int i = 0; i < t->nmapped; i++)
+	{
+		char	   *stored;
+
+		if (nulls[i])
+			continue;			/* an empty cell leaves the value */
+		stored = SPI_getvalue(tt->vals[r], tt->tupdesc, first + i);
+		if (!same_text(stored, value_text(&t->fields[i], values[i])))
+			return true;
+	}
+	return false;
+}
+
+/* UPDATE one row: the non-empty cells, then modified / modified_by (and idx) */
+static void
+update_row(ImpRun *run, ImpTable *t, const char *name, Datum *values, bool *nulls, int idx)
+{
+	StringInfoData sql;
+	int			np = t->nmapped + 4;
+	Oid		   *types = palloc(sizeof(Oid) * np);
+	Datum	   *args = palloc0(sizeof(Datum) * np);
+	char	   *an = palloc(np + 1);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s SET modified = $2, modified_by = $3",
+					 fi_site_table(psprintf("tab%s", t->doctype)));
+	types[0] = TEXTOID;
+	args[0] = CStringGetTextDatum(name);
+	types[1] = TIMESTAMPOID;
+	args[1] = TimestampGetDatum(run->now);
+	types[2] = TEXTOID;
+	args[2] = CStringGetTextDatum(run->user);
+	types[3] = INT8OID;
+	args[3] = Int64GetDatum(idx);
+	memset(an, ' ', np);
+	an[np] = '\0';
+	if (t->child)
+		appendStringInfoString(&sql, ", idx = $4");
+	for (int i = 0; i < t->nmapped; i++)
+	{
+		const char *col = quote_identifier(t->fields[i].fieldname);
+
+		types[4 + i] = param_type(&t->fields[i]);
+		args[4 + i] = values[i];
+		an[4 + i] = nulls[i] ? 'n' : ' ';
+		appendStringInfo(&sql, ", %s = COALESCE($%d, %s)", col, 5 + i, col);
+	}
+	appendStringInfoString(&sql, " WHERE name = $1");
+	if (fi_spi_execute(sql.data, np, types, args, an, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update %s %s", t->doctype, name);
+}
+
+/* a changed field of a submitted document must allow it */
+static bool
+submitted_check(ImpRun *run, ImpDoc *doc, ImpTable *t, Datum *values, bool *nulls,
+				SPITupleTable *tt, uint64 r, int first)
+{
+	for (int i = 0; i < t->nmapped; i++)
+	{
+		char	   *stored;
+
+		if (nulls[i] || t->fields[i].df->allow_on_submit)
+			continue;
+		stored = SPI_getvalue(tt->vals[r], tt->tupdesc, first + i);
+		if (!same_text(stored, value_text(&t->fields[i], values[i])))
+		{
+			imp_doc_error(run, doc, doc->row, t->fields[i].header, NULL,
+						  "Not allowed to change %s after submission", t->fields[i].label);
+			return false;
+		}
+	}
+	return true;
+}
+
+void
+imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
+{
+	ImpTable   *t0 = &run->tables[0];
+	const char *autoname = run->meta->autoname ? run->meta->autoname : "";
+	Datum	   *names = palloc(sizeof(Datum) * n);
+	int			k = 0;
+	Datum		namearr;
+	SPITupleTable *ptt;
+	uint64		nparents;
+	int		   *stored_row = palloc(sizeof(int) * n);
+	bool		any_children = run->ntables > 1;
+
+	/* the IDs */
+	for (int i = 0; i < n; i++)
+	{
+		ImpDoc	   *doc = docs[i];
+
+		if (doc->failed)
+			continue;
+		if (!doc->supplied_name && pg_strncasecmp(autoname, "field:", 6) == 0)
+		{
+			for (int f = 0; f < t0->nmapped; f++)
+				if (strcmp(t0->fields[f].fieldname, autoname + 6) == 0 && !doc->nulls[f])
+					doc->name = imp_datum_text(&t0->fields[f], doc->values[f]);
+		}
+		if (doc->name == NULL)
+		{
+			imp_doc_error(run, doc, doc->row, NULL, NULL,
+						  "an ID is required to update a document (an \"ID\" column)");
+			continue;
+		}
+		names[k++] = CStringGetTextDatum(doc->name);
+	}
+	if (k == 0)
+		return;
+	namearr = PointerGetDatum(construct_array(names, k, TEXTOID, -1, false, TYPALIGN_INT));
+	read_stored(run, t0, "name::text", namearr);
+	ptt = SPI_tuptable;
+	nparents = SPI_processed;
+	for (int i = 0; i < n; i++)
+	{
+		stored_row[i] = -1;
+		if (docs[i]->failed)
+			continue;
+		for (uint64 r = 0; r < nparents; r++)
+			if (strcmp(SPI_getvalue(ptt->vals[r], ptt->tupdesc, 1), docs[i]->name) == 0)
+				stored_row[i] = (int) r;
+		if (stored_row[i] < 0)
+			imp_doc_error(run, docs[i], docs[i]->row, NULL, docs[i]->name, "%s %s not found",
+						  run->doctype, docs[i]->name);
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		ImpDoc	   *doc = docs[i];
+		bool		isnull;
+		int16		docstatus;
+		bool		changed;
+		List	   *child_plans = NIL;
+
+		if (doc->failed)
+			continue;
+		docstatus = DatumGetInt16(SPI_getbinval(ptt->vals[stored_row[i]], ptt->tupdesc, 2, &isnull));
+		if (docstatus == 2)
+		{
+			imp_doc_error(run, doc, doc->row, NULL, doc->name, "Cannot edit cancelled document");
+			continue;
+		}
+		if (docstatus == 1 && !submitted_check(run, doc, t0, doc->values, doc->nulls, ptt, stored_row[i], 3))
+			continue;
+		changed = row_changes(t0, doc->values, doc->nulls, ptt, stored_row[i], 3);
+
+		/* child tables in the file: replaced by the file's rows */
+		for (int ti = 1; any_children && ti < run->ntables; ti++)
+		{
+			ImpTable   *t = &run->tables[ti];
+			Datum		parent;
+			Datum		one = CStringGetTextDatum(doc->name);
+			SPITupleTable *ctt;
+			uint64		nstored;
+			ListCell   *lc;
+			int			pos = 0;
+			bool		tchanged = false;
+
+			parent = PointerGetDatum(construct_array(&one, 1, TEXTOID, -1, false, TYPALIGN_INT));
+			read_stored(run, t, "parent", parent);
+			ctt = SPI_tuptable;
+			nstored = SPI_processed;
+			foreach(lc, doc->children)
+			{
+				ImpChild   *ch = lfirst(lc);
+				bool		found = false;
+
+				if (ch->table != ti)
+					continue;
+				if (ch->name != NULL)
+				{
+					for (uint64 r = 0; r < nstored; r++)
+						if (strcmp(SPI_getvalue(ctt->vals[r], ctt->tupdesc, 1), ch->name) == 0)
+						{
+							found = true;
+							if ((uint64) pos != r || row_changes(t, ch->values, ch->nulls, ctt, r, 4))
+								tchanged = true;
+						}
+				}
+				if (!found)
+					tchanged = true;
+				pos++;
+			}
+			if ((uint64) pos != nstored)
+				tchanged = true;
+			if (tchanged)
+			{
+				if (docstatus == 1 && !t->tdf->allow_on_submit)
+				{
+					imp_doc_error(run, doc, doc->row, NULL, NULL,
+								  "Not allowed to change %s after submission", t->tlabel);
+					break;
+				}
+				child_plans = lappend_int(child_plans, ti);
+				changed = true;
+			}
+			SPI_freetuptable(ctt);
+		}
+		if (doc->failed)
+			continue;
+		if (!changed)
+		{
+			doc->skipped = true;
+			continue;
+		}
+
+		/* write: the parent, then each replaced child table */
+		update_row(run, t0, doc->name, doc->values, doc->nulls, 0);
+		{
+			ListCell   *lc;
+
+			foreach(lc, child_plans)
+			{
+				int			ti = lfirst_int(lc);
+				ImpTable   *t = &run->tables[ti];
+				List	   *keep = NIL;
+				ListCell   *lc2;
+				Datum	   *kd;
+				int			nk = 0;
+				Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID};
+				Datum		args[4];
+				ImpWriter  *w = NULL;
+				int			natts = RelationGetDescr(t->rel)->natts;
+				Datum	   *values = palloc(sizeof(Datum) * natts);
+				bool	   *nulls = palloc(sizeof(bool) * natts);
+				int			idx = 0;
+				Datum		one = CStringGetTextDatum(doc->name);
+				SPITupleTable *ctt;
+				uint64		nstored;
+
+				read_stored(run, t, "parent",
+							PointerGetDatum(construct_array(&one, 1, TEXTOID, -1, false, TYPALIGN_INT)));
+				ctt = SPI_tuptable;
+				nstored = SPI_processed;
+				foreach(lc2, doc->children)
+				{
+					ImpChild   *ch = lfirst(lc2);
+
+					if (ch->table == ti && ch->name != NULL)
+						keep = lappend(keep, ch->name);
+				}
+				kd = palloc(sizeof(Datum) * (list_length(keep) + 1));
+				foreach(lc2, keep)
+					kd[nk++] = CStringGetTextDatum(lfirst(lc2));
+				args[0] = one;
+				args[1] = CStringGetTextDatum(run->doctype);
+				args[2] = CStringGetTextDatum(t->parentfield);
+				args[3] = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT));
+				fi_spi_execute(psprintf("DELETE FROM %s WHERE parent = $1 AND parenttype = $2 AND "
+										"parentfield = $3 AND NOT (name::text = ANY($4))",
+										fi_site_table(psprintf("tab%s", t->doctype))),
+							   4, types, args, NULL, false, 0);
+				foreach(lc2, doc->children)
+				{
+					ImpChild   *ch = lfirst(lc2);
+					bool		exists = false;
+
+					if (ch->table != ti)
+						continue;
+					idx++;
+					for (uint64 r = 0; ch->name != NULL && r < nstored; r++)
+						if (strcmp(SPI_getvalue(ctt->vals[r], ctt->tupdesc, 1), ch->name) == 0)
+							exists = true;
+					if (exists)
+					{
+						update_row(run, t, ch->name, ch->values, ch->nulls, idx);
+						continue;
+					}
+					if (w == NULL)
+						w = imp_writer_begin(run, t);
+					fill_row(w, t, values, nulls, ch->values, ch->nulls);
+					set_att(values, nulls, t->a_name, CStringGetTextDatum(ch->name ? ch->name : imp_hash_name()));
+					set_att(values, nulls, t->a_owner, CStringGetTextDatum(run->user));
+					set_att(values, nulls, t->a_modified_by, CStringGetTextDatum(run->user));
+					set_att(values, nulls, t->a_creation, TimestampGetDatum(run->now));
+					set_att(values, nulls, t->a_modified, TimestampGetDatum(run->now));
+					set_att(values, nulls, t->a_docstatus, Int16GetDatum(docstatus));
+					set_att(values, nulls, t->a_idx, Int64GetDatum(idx));
+					set_att(values, nulls, t->a_parent, one);
+					set_att(values, nulls, t->a_parenttype, CStringGetTextDatum(run->doctype));
+					set_att(values, nulls, t->a_parentfield, CStringGetTextDatum(t->parentfield));
+					imp_writer_put(w, values, nulls);
+				}
+				if (w != NULL)
+					imp_writer_end(w);
+				SPI_freetuptable(ctt);
+			}
+		}
+		doc->updated = true;
+	}
+}
