@@ -64,7 +64,7 @@ include $(PGXS)
 # and every object when a header does (the engine's structs are shared)
 $(OBJS): $(EXTENSION).control $(wildcard src/*.h src/engine/*.h)
 
-.PHONY: test demo unit bench-webhooks
+.PHONY: test demo unit bench-webhooks bench-import
 test:
 	bash test/run.sh test
 
@@ -74,6 +74,10 @@ demo:
 # webhook costs and delivery figures (a throwaway cluster, like make test)
 bench-webhooks:
 	bash test/run.sh bench-webhooks
+
+# import vs COPY of the same rows (a throwaway cluster)
+bench-import:
+	bash test/run.sh bench-import
 
 # the pure engines, built and tested without a server
 unit: test/unit/engine_test

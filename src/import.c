@@ -628,7 +628,7 @@ run_batch(ImpRun *run, ImpDoc **docs, int n)
 {
 	MemoryContext old = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
-	ErrorData  *edata = NULL;
+	ErrorData  *volatile edata = NULL;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(old);
@@ -649,6 +649,8 @@ run_batch(ImpRun *run, ImpDoc **docs, int n)
 		CurrentResourceOwner = owner;
 		if (fatal_for_run(edata->sqlerrcode))
 			ReThrowError(edata);
+		elog(DEBUG1, "import of %s: a batch of %d documents failed (%s); one document at a time",
+			 run->doctype, n, edata->message);
 	}
 	PG_END_TRY();
 

@@ -4,6 +4,7 @@
 #   test/run.sh test    packages, build, install, throwaway cluster, all tests
 #   test/run.sh demo    the same set-up, then the guided tour (test/demo.sh)
 #   test/run.sh bench-webhooks   the same set-up, then bench/webhooks/bench.sh
+#   test/run.sh bench-import     the same set-up, then bench/import/bench.sh
 #   test/run.sh run CMD...       the same set-up, then CMD with PGHOST/PGPORT set
 #                                (experiments against a throwaway site)
 #
@@ -160,6 +161,7 @@ case "$MODE" in
     test) run_tests ;;
     demo) bash "$ROOT/test/demo.sh" ;;
     bench-webhooks) bash "$ROOT/bench/webhooks/bench.sh" ;;
+    bench-import) bash "$ROOT/bench/import/bench.sh" ;;
     run) shift; "$@" ;;
-    *) echo "usage: $0 test|demo|bench-webhooks|run CMD..." >&2; exit 2 ;;
+    *) echo "usage: $0 test|demo|bench-webhooks|bench-import|run CMD..." >&2; exit 2 ;;
 esac

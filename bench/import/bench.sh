@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# bench/import: integrations.import_csv_file against COPY FROM of the same rows
+# into the same tables, in the same run.  Run by `make bench-import`
+# (test/run.sh starts the throwaway cluster).
+#
+#  (a) 100,000 Items: 12 columns, label headers, named by item_code, 3 Link
+#      columns checked (Item Group, UOM, Brand); COPY gets the same rows with
+#      fieldname columns, the names and the standard columns.
+#  (b) 20,000 Sales Invoices with 5 item rows each, named by the naming
+#      series through tabSeries; COPY gets both tables' rows, names made.
+#  Each is the median of BENCH_ROUNDS (3) rounds, COPY and import alternating,
+#  the table emptied before each.  Then the import's peak backend memory:
+#  VmHWM of the backend less the shared memory it touched, against the size
+#  of the file.
+source "$FI_ROOT/test/lib.sh"
+DB=fi_bench_import
+W=$FI_TMP/bench_import
+mkdir -p "$W"
+chmod 755 "$W"
+NI=${BENCH_ITEMS:-100000}
+NS=${BENCH_INVOICES:-20000}
+ROUNDS=${BENCH_ROUNDS:-3}
+now() { date +%s.%N; }
+calc() { "$FI_PY" -c "print($1)"; }
+median() { "$FI_PY" -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
+timed() {	# timed <sql...>: seconds for the statements, one session
+    local t0 t1
+    t0=$(now)
+    "$FI_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d $DB "$@" >/dev/null
+    t1=$(now)
+    calc "$t1 - $t0"
+}
+cpu_snap() { head -1 /proc/stat; }
+cpu_since() {
+    "$FI_PY" - "$1" "$(cpu_snap)" <<'PY'
+import sys
+a = [int(x) for x in sys.argv[1].split()[1:]]
+b = [int(x) for x in sys.argv[2].split()[1:]]
+d = [y - x for x, y in zip(a, b)]
+total = sum(d[:8]) or 1
+print("CPU stolen by the hypervisor: %d%%" % round(100 * d[7] / total))
+PY
+}
+
+newdb $DB
+"$FI_PY" "$FI_ROOT/bench/import/gen.py" "$W" "$NI" "$NS"
+chmod 644 "$W"/*.csv
+q $DB "INSERT INTO \"tabItem Group\"(name) VALUES ('Products'), ('Services'), ('Raw Material'), ('Sub Assemblies');
+       INSERT INTO \"tabUOM\"(name) VALUES ('Nos'), ('Kg'), ('Box');
+       INSERT INTO \"tabBrand\"(name) VALUES ('Acme'), ('Globex'), ('Initech'), ('Umbrella');
+       INSERT INTO \"tabCompany\"(name) VALUES ('ACME Ltd');
+       INSERT INTO \"tabCurrency\"(name) VALUES ('INR');
+       INSERT INTO \"tabPrice List\"(name) VALUES ('Standard Selling');
+       INSERT INTO \"tabAccount\"(name) VALUES ('Debtors - A'), ('Sales - A');
+       INSERT INTO \"tabCost Center\"(name) VALUES ('Main - A');
+       INSERT INTO \"tabCustomer\"(name, customer_name) SELECT 'Customer ' || g, 'Customer ' || g FROM generate_series(0, 49) g"
+echo "bench/import: $(nproc) cores; tabItem $(q $DB "SELECT count(*) FROM information_schema.columns WHERE table_name = 'tabItem'") columns, tabSales Invoice $(q $DB "SELECT count(*) FROM information_schema.columns WHERE table_name = 'tabSales Invoice'"), tabSales Invoice Item $(q $DB "SELECT count(*) FROM information_schema.columns WHERE table_name = 'tabSales Invoice Item'"); files: items $(du -h "$W/items.csv" | cut -f1), invoices $(du -h "$W/si.csv" | cut -f1)"
+
+ITEM_COLS='name, creation, modified, owner, modified_by, docstatus, idx, item_code, item_name, item_group, stock_uom, brand, description, is_stock_item, standard_rate, valuation_rate, shelf_life_in_days, weight_per_unit, end_of_life'
+SI_COLS='name, creation, modified, owner, modified_by, docstatus, idx, naming_series, customer, company, posting_date, currency, conversion_rate, selling_price_list, price_list_currency, plc_conversion_rate, debit_to, grand_total'
+SII_COLS='name, creation, modified, owner, modified_by, docstatus, idx, parent, parentfield, parenttype, item_code, item_name, qty, rate, amount, uom, conversion_factor, income_account, cost_center'
+RESET_ITEMS='TRUNCATE "tabItem"; CHECKPOINT;'
+RESET_SI='TRUNCATE "tabSales Invoice", "tabSales Invoice Item"; DELETE FROM "tabSeries"; CHECKPOINT;'
+
+# ---- (a) Items
+CPU=$(cpu_snap)
+copy_t=() imp_t=()
+for r in $(seq 1 "$ROUNDS"); do
+    q $DB "$RESET_ITEMS" >/dev/null
+    copy_t+=("$(timed -c "COPY \"tabItem\" ($ITEM_COLS) FROM '$W/items_copy.csv' CSV")")
+    q $DB "$RESET_ITEMS" >/dev/null
+    imp_t+=("$(timed -c "SELECT integrations.import_csv_file('Item', '$W/items.csv', 'Insert New Records', '{\"progress_seconds\": -1}')")")
+done
+got=$(q $DB "SELECT count(*) FROM \"tabItem\" WHERE item_group IS NOT NULL AND standard_rate > 0")
+[ "$got" = "$NI" ] || { echo "the import wrote $got Items, not $NI"; exit 1; }
+ct=$(median "${copy_t[@]}") it=$(median "${imp_t[@]}")
+echo "(a) $NI Items:  COPY $(calc "round($NI / $ct)") rows/s, import_csv_file $(calc "round($NI / $it)") rows/s  ->  import/COPY = $(calc "round($ct / $it, 2)")   (rounds: COPY ${copy_t[*]} s; import ${imp_t[*]} s; $(cpu_since "$CPU"))"
+
+# ---- (b) Sales Invoices with 5 items each (the Items stay: Item is a Link)
+CPU=$(cpu_snap)
+copy_t=() imp_t=()
+NROWS=$((NS * 6))
+for r in $(seq 1 "$ROUNDS"); do
+    q $DB "$RESET_SI" >/dev/null
+    copy_t+=("$(timed -c "COPY \"tabSales Invoice\" ($SI_COLS) FROM '$W/si_copy.csv' CSV" \
+                      -c "COPY \"tabSales Invoice Item\" ($SII_COLS) FROM '$W/sii_copy.csv' CSV")")
+    q $DB "$RESET_SI" >/dev/null
+    imp_t+=("$(timed -c "SELECT integrations.import_csv_file('Sales Invoice', '$W/si.csv', 'Insert New Records', '{\"progress_seconds\": -1}')")")
+done
+got=$(q $DB "SELECT count(*) FROM \"tabSales Invoice\" s WHERE (SELECT count(*) FROM \"tabSales Invoice Item\" i WHERE i.parent = s.name) = 5")
+[ "$got" = "$NS" ] || { echo "the import wrote $got invoices with 5 items, not $NS"; exit 1; }
+series=$(q $DB "SELECT name || '=' || current FROM \"tabSeries\"")
+ct=$(median "${copy_t[@]}") it=$(median "${imp_t[@]}")
+echo "(b) $NS Sales Invoices + $((NS * 5)) items ($NROWS rows):  COPY $(calc "round($NROWS / $ct)") rows/s, import_csv_file $(calc "round($NROWS / $it)") rows/s  ->  import/COPY = $(calc "round($ct / $it, 2)")   (series $series; rounds: COPY ${copy_t[*]} s; import ${imp_t[*]} s; $(cpu_since "$CPU"))"
+
+# ---- peak backend memory of an import
+peak() {	# peak <reset sql> <import call>: "peak private MB" of a fresh backend
+    q $DB "$1" >/dev/null
+    "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -d $DB \
+        -c "SELECT $2 IS NOT NULL" \
+        -c "SELECT pg_read_file('/proc/' || pg_backend_pid() || '/status')" | "$FI_PY" -c '
+import sys, re
+s = sys.stdin.read()
+kb = lambda k: int(re.search(k + r":\s+(\d+)", s).group(1))
+print("%.1f" % ((kb("VmHWM") - kb("RssShmem")) / 1024.0))'
+}
+base=$(peak "SELECT 1" "1")
+pi=$(peak "$RESET_ITEMS" "integrations.import_csv_file('Item', '$W/items.csv', 'Insert New Records', '{\"progress_seconds\": -1}')")
+ps=$(peak "$RESET_SI" "integrations.import_csv_file('Sales Invoice', '$W/si.csv', 'Insert New Records', '{\"progress_seconds\": -1}')")
+echo "peak backend memory (VmHWM less shared memory): idle backend $base MB; Items import $pi MB for a $(calc "round($(stat -c %s "$W/items.csv") / 1048576, 1)") MB file; Sales Invoice import $ps MB for a $(calc "round($(stat -c %s "$W/si.csv") / 1048576, 1)") MB file"
