@@ -104,7 +104,7 @@ test/template/tpl_driver: test/template/tpl_driver.c $(TPL_SRCS) src/engine/*.h
 	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ \
 		test/template/tpl_driver.c $(TPL_SRCS) -lm
 
-EXTRA_CLEAN = test/unit/import_driver test/template/tpl_driver test/fuzz/template_fuzz test/unit/engine_test test/unit/pyfloat_driver test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
+EXTRA_CLEAN = test/unit/import_driver test/fuzz/import_fuzz test/template/tpl_driver test/fuzz/template_fuzz test/unit/engine_test test/unit/pyfloat_driver test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
 
 # fuzz the engines' parsers with libFuzzer (needs clang); FUZZ_SECONDS each run
 FUZZ_SECONDS ?= 60
@@ -123,10 +123,21 @@ test/fuzz/template_fuzz: test/fuzz/template_fuzz.c $(TPL_SRCS) src/engine/*.h
 bench: test/template/tpl_driver
 	/usr/bin/python3 bench/template/bench.py test/template/tpl_driver 300
 
-.PHONY: fuzz fuzz-template
+test/fuzz/import_fuzz: test/fuzz/import_fuzz.c src/engine/csv.c src/engine/importval.c src/engine/csv.h src/engine/importval.h
+	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -Isrc -o $@ \
+		test/fuzz/import_fuzz.c src/engine/csv.c src/engine/importval.c
+
+.PHONY: fuzz fuzz-template fuzz-import
 fuzz: test/fuzz/engine_fuzz
 	mkdir -p tmp_check/fuzz-corpus
 	test/fuzz/engine_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=512 tmp_check/fuzz-corpus
+
+# the CSV reader and the value rules; seeds: CSV-ish text
+fuzz-import: test/fuzz/import_fuzz
+	mkdir -p tmp_check/fuzz-import
+	printf 'a,"b""c",d\r\n\n"x\ny",1,234.5\n31-12-2030,1d 2h,10:30 PM\n' > tmp_check/fuzz-import/seed1
+	test/fuzz/import_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 tmp_check/fuzz-import
 
 # seeds: every source of the differential corpus
 fuzz-template: test/fuzz/template_fuzz

@@ -216,6 +216,7 @@ take_numbers(const char *key, int64 n)
 	Oid			types[2] = {TEXTOID, INT8OID};
 	Datum		args[2];
 	bool		isnull;
+	int64		last;
 
 	if (strlen(key) > 100)
 		ereport(ERROR,
@@ -230,7 +231,9 @@ take_numbers(const char *key, int64 n)
 								fi_site_table("tabSeries")), 2, types, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING ||
 		SPI_processed != 1)
 		elog(ERROR, "could not take numbers of series \"%s\"", key);
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	last = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);	/* (kept until SPI_finish otherwise: memory would grow per batch) */
+	return last;
 }
 
 static int
@@ -291,8 +294,6 @@ check_taken(ImpRun *run, ImpDoc **docs, int n, bool *given)
 								fi_site_table(psprintf("tab%s", run->doctype))),
 					   1, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "name check failed");
-	if (SPI_processed == 0)
-		return;
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		char	   *taken = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
@@ -302,6 +303,7 @@ check_taken(ImpRun *run, ImpDoc **docs, int n, bool *given)
 				imp_doc_error(run, docs[i], docs[i]->row, NULL, taken, "%s %s already exists",
 							  run->doctype, taken);
 	}
+	SPI_freetuptable(SPI_tuptable);
 }
 
 void
@@ -451,6 +453,7 @@ imp_name_batch(ImpRun *run, ImpDoc **docs, int n)
 			docs[i]->name_datum = SPI_getbinval(SPI_tuptable->vals[r++], SPI_tuptable->tupdesc, 1, &isnull);
 			docs[i]->name = psprintf(INT64_FORMAT, DatumGetInt64(docs[i]->name_datum));
 		}
+		SPI_freetuptable(SPI_tuptable);
 		return;
 	}
 

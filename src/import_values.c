@@ -37,7 +37,7 @@
 #include "import.h"
 #include "engine/csv.h"
 
-#define LINK_CACHE_MAX	100000
+#define LINK_CACHE_MAX	10000	/* values remembered per Link column (KEYMAX bytes each) */
 
 /* ---- errors ---- */
 
@@ -969,6 +969,7 @@ check_links(ImpRun *run, ImpDoc **docs, int n, int ti, int fi)
 
 			hash_search(missing, v, HASH_ENTER, NULL);
 		}
+		SPI_freetuptable(SPI_tuptable);	/* (kept until SPI_finish otherwise) */
 		/* the values that exist are remembered for the next batches */
 		if (f->nlinkknown < LINK_CACHE_MAX)
 		{
@@ -1047,6 +1048,7 @@ check_unique(ImpRun *run, ImpDoc **docs, int n, int ti, int fi)
 	for (uint64 i = 0; i < SPI_processed; i++)
 		hash_search(u.existing, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
 					HASH_ENTER, NULL);
+	SPI_freetuptable(SPI_tuptable);
 	u.second_pass = true;
 	if (hash_get_num_entries(u.existing) > 0)
 		visit_values(run, docs, n, ti, fi, unique_visit, &u);

@@ -663,4 +663,5 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 		}
 		doc->updated = true;
 	}
+	SPI_freetuptable(ptt);
 }

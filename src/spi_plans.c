@@ -79,14 +79,24 @@ plan_for(const char *sql, int nargs, Oid *argtypes)
 /*
  * SPI_execute_with_args with the plan kept for the next call of the same
  * text (nulls as SPI's: NULL or a string of ' ' and 'n').
+ *
+ * Unlike SPI's own calls, this returns in the caller's memory context: SPI
+ * leaves the procedure's context current, which lives until SPI_finish, so
+ * a loop that allocates after each call (an import's batches) grew with
+ * every batch.
  */
 int
 fi_spi_execute(const char *sql, int nargs, Oid *argtypes, Datum *values, const char *nulls,
 			   bool read_only, long count)
 {
+	MemoryContext cxt = CurrentMemoryContext;
 	SPIPlanPtr	p = plan_for(sql, nargs, argtypes);
+	int			ret;
 
 	if (p == NULL)
-		return SPI_execute_with_args(sql, nargs, argtypes, values, nulls, read_only, count);
-	return SPI_execute_plan(p, values, nulls, read_only, count);
+		ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, read_only, count);
+	else
+		ret = SPI_execute_plan(p, values, nulls, read_only, count);
+	MemoryContextSwitchTo(cxt);
+	return ret;
 }

@@ -269,7 +269,7 @@ class Site:
         self.emit("CREATE TABLE %s (\n  %s\n);" % (table, ",\n  ".join(cols)))
         if autoinc:
             seq = d["name"].lower().replace(" ", "_").replace("-", "_") + "_id_seq"
-            self.emit("CREATE SEQUENCE IF NOT EXISTS %s NO CACHE;" % q(seq))
+            self.emit("CREATE SEQUENCE IF NOT EXISTS %s CACHE 1;" % q(seq))
         for f in indexes:
             # Frappe names a PG index by the fieldname alone (facts §2.2)
             self.emit("CREATE INDEX IF NOT EXISTS %s ON %s (%s);" % (q(f), table, q(f)))
