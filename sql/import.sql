@@ -29,6 +29,26 @@ SELECT name, item_name, item_group, stock_uom, brand, is_stock_item, standard_ra
        owner, modified_by, docstatus, idx, is_sales_item, disabled, creation = modified AS same_times
   FROM "tabItem" ORDER BY name;
 
+-- the standard columns: creation/modified on the site's clock (System Settings: Asia/Kolkata)
+SELECT bool_and(abs(extract(epoch FROM creation - integrations.site_now())) < 600) AS site_clock
+  FROM "tabItem";
+
+-- Custom Fields are imported like standard ones (Duration, Time, Datetime among them)
+INSERT INTO "tabCustom Field"(name, dt, fieldname, label, fieldtype, insert_after) VALUES
+  ('Item-custom_colour', 'Item', 'custom_colour', 'Colour', 'Data', 'item_name'),
+  ('Item-custom_lead', 'Item', 'custom_lead', 'Lead Time', 'Duration', 'custom_colour'),
+  ('Item-custom_cutoff', 'Item', 'custom_cutoff', 'Cut-off', 'Time', 'custom_lead'),
+  ('Item-custom_checked_at', 'Item', 'custom_checked_at', 'Checked At', 'Datetime', 'custom_cutoff');
+ALTER TABLE "tabItem" ADD COLUMN custom_colour varchar(140), ADD COLUMN custom_lead decimal(21,9),
+  ADD COLUMN custom_cutoff time(6), ADD COLUMN custom_checked_at timestamp(6);
+SELECT integrations.import_csv('Item', $csv$Item Code,Item Group,Default Unit of Measure,Colour,Lead Time,Cut-off,Checked At
+K1,Products,Nos,Red,1d 2h,5:30 PM,05/06/2024 17:45
+K2,Products,Nos,Blue,45m,17:30:15,13/06/2024 08:00
+K3,Products,Nos,Green,90,25:00,2024-06-13
+$csv$)->'errors' AS custom_field_errors;
+SELECT name, custom_colour, custom_lead, custom_cutoff, custom_checked_at FROM "tabItem"
+ WHERE name LIKE 'K%' ORDER BY name;
+
 -- fieldnames, "Label (fieldname)", ID forms; unmatched and repeated headers are skipped with a warning
 SELECT jsonb_pretty(integrations.import_csv('Item', $csv$item_code,Item Name (item_name),item_group,stock_uom,Whatever,item_group
 B1,Blue,Products,Nos,zzz,Services
@@ -157,6 +177,9 @@ SELECT integrations.import_csv('Customer', E'Customer Name\nDee\n')->>'inserted'
 SELECT name ~ '^[0-9a-v]{10}$' AS hash_name FROM "tabCustomer" WHERE customer_name = 'Dee';
 -- a supplied ID is kept whatever the rule
 SELECT integrations.import_csv('Customer', E'ID,Customer Name\nMY-ID,Eve\n')->>'inserted' AS inserted;
+-- prompt: the name must be given
+UPDATE "tabProperty Setter" SET value = 'prompt' WHERE name = 'Customer-main-autoname';
+SELECT integrations.import_csv('Customer', E'Customer Name\nFay\n')->'errors'->0->>'message' AS prompt;
 SELECT name FROM "tabCustomer" WHERE customer_name = 'Eve';
 DELETE FROM "tabProperty Setter" WHERE name = 'Customer-main-autoname';
 SELECT integrations.import_template('Sales Invoice', '{"mandatory_only": true, "children": true}');

@@ -54,73 +54,67 @@ static const char *const blocked_doctypes[] = {
 
 /* ---- options ---- */
 
-static bool
-opt_bool(Jsonb *opts, const char *key, bool dflt)
+/* options->key, or NULL when absent or null */
+static JsonbValue *
+opt_find(Jsonb *opts, const char *key)
 {
 	JsonbValue	k,
 			   *v;
 
 	if (opts == NULL)
-		return dflt;
+		return NULL;
 	k.type = jbvString;
 	k.val.string.val = (char *) key;
 	k.val.string.len = strlen(key);
 	v = findJsonbValueFromContainer(&opts->root, JB_FOBJECT, &k);
-	if (v == NULL || v->type == jbvNull)
-		return dflt;
-	if (v->type == jbvBool)
-		return v->val.boolean;
+	return (v == NULL || v->type == jbvNull) ? NULL : v;
+}
+
+static void
+opt_refuse(const char *key, const char *what)
+{
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("option \"%s\" must be true or false", key)));
-	return dflt;
+			 errmsg("option \"%s\" must be %s", key, what)));
+}
+
+static bool
+opt_bool(Jsonb *opts, const char *key, bool dflt)
+{
+	JsonbValue *v = opt_find(opts, key);
+
+	if (v == NULL)
+		return dflt;
+	if (v->type != jbvBool)
+		opt_refuse(key, "true or false");
+	return v->val.boolean;
 }
 
 static char *
 opt_text(Jsonb *opts, const char *key)
 {
-	JsonbValue	k,
-			   *v;
+	JsonbValue *v = opt_find(opts, key);
 
-	if (opts == NULL)
-		return NULL;
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	v = findJsonbValueFromContainer(&opts->root, JB_FOBJECT, &k);
-	if (v == NULL || v->type == jbvNull)
+	if (v == NULL)
 		return NULL;
 	if (v->type != jbvString)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" must be a string", key)));
+		opt_refuse(key, "a string");
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
 static double
 opt_number(Jsonb *opts, const char *key, double dflt, double lo, double hi)
 {
-	JsonbValue	k,
-			   *v;
+	JsonbValue *v = opt_find(opts, key);
 	double		d;
 
-	if (opts == NULL)
-		return dflt;
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	v = findJsonbValueFromContainer(&opts->root, JB_FOBJECT, &k);
-	if (v == NULL || v->type == jbvNull)
+	if (v == NULL)
 		return dflt;
 	if (v->type != jbvNumeric)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" must be a number", key)));
+		opt_refuse(key, "a number");
 	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
 	if (d < lo || d > hi)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"%s\" must be between %g and %g", key, lo, hi)));
+		opt_refuse(key, psprintf("between %g and %g", lo, hi));
 	return d;
 }
 
@@ -169,23 +163,18 @@ static char *
 column_override(Jsonb *opts, int col)
 {
 	JsonbValue	k,
-			   *map,
+			   *map = opt_find(opts, "column_to_field_map"),
 			   *v;
 	char		key[16];
 
-	if (opts == NULL)
-		return NULL;
-	k.type = jbvString;
-	k.val.string.val = "column_to_field_map";
-	k.val.string.len = strlen(k.val.string.val);
-	map = findJsonbValueFromContainer(&opts->root, JB_FOBJECT, &k);
-	if (map == NULL || map->type == jbvNull)
+	if (map == NULL)
 		return NULL;
 	if (map->type != jbvBinary || !JsonContainerIsObject(map->val.binary.data))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("option \"column_to_field_map\" must be an object of column index to field")));
 	snprintf(key, sizeof(key), "%d", col);
+	k.type = jbvString;
 	k.val.string.val = key;
 	k.val.string.len = strlen(key);
 	v = findJsonbValueFromContainer(map->val.binary.data, JB_FOBJECT, &k);
@@ -417,29 +406,13 @@ match_title(ImpRun *run, const char *title, int *table, const FiDocField **field
 	return CK_SKIP;
 }
 
+/* a warning of the run (the message made by the caller) */
 static void
-warn(ImpRun *run, const char *fmt,...) pg_attribute_printf(2, 3);
-
-static void
-warn(ImpRun *run, const char *fmt,...)
+warn(ImpRun *run, const char *message)
 {
-	va_list		ap;
-	StringInfoData buf;
 	MemoryContext old = MemoryContextSwitchTo(run->cxt);
 
-	initStringInfo(&buf);
-	for (;;)
-	{
-		int			needed;
-
-		va_start(ap, fmt);
-		needed = appendStringInfoVA(&buf, fmt, ap);
-		va_end(ap);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&buf, needed);
-	}
-	run->warnings = lappend(run->warnings, buf.data);
+	run->warnings = lappend(run->warnings, pstrdup(message));
 	MemoryContextSwitchTo(old);
 }
 
@@ -480,19 +453,19 @@ map_header(ImpRun *run, FiCsvReader *r, Jsonb *opts)
 		run->headers[c] = title;
 		if (streq(over, "Don't Import"))
 		{
-			warn(run, "column %d (\"%s\") is not imported (column_to_field_map)", c + 1, title);
+			warn(run, psprintf("column %d (\"%s\") is not imported (column_to_field_map)", c + 1, title));
 			continue;
 		}
 		if (len == 0 && over == NULL)
 		{
-			warn(run, "column %d has no title and is skipped", c + 1);
+			warn(run, psprintf("column %d has no title and is skipped", c + 1));
 			continue;
 		}
 		kind = match_title(run, key, &t, &df);
 		if (t < 0)
 		{
-			warn(run, "column %d (\"%s\") matches no field of %s and is skipped", c + 1,
-				 title, run->doctype);
+			warn(run, psprintf("column %d (\"%s\") matches no field of %s and is skipped", c + 1,
+							   title, run->doctype));
 			continue;
 		}
 		tab = &run->tables[t];
@@ -511,7 +484,8 @@ map_header(ImpRun *run, FiCsvReader *r, Jsonb *opts)
 			dup = true;
 		if (dup)
 		{
-			warn(run, "column %d (\"%s\") repeats an earlier column and is skipped", c + 1, title);
+			warn(run, psprintf("column %d (\"%s\") repeats an earlier column and is skipped",
+							   c + 1, title));
 			continue;
 		}
 		switch (kind)

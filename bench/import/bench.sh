@@ -106,6 +106,8 @@ kb = lambda k: int(re.search(k + r":\s+(\d+)", s).group(1))
 print("%.1f" % ((kb("VmHWM") - kb("RssShmem")) / 1024.0))'
 }
 base=$(peak "SELECT 1" "1")
+head -n $((NI / 2 + 1)) "$W/items.csv" > "$W/items_half.csv"; chmod 644 "$W/items_half.csv"
+ph=$(peak "$RESET_ITEMS" "integrations.import_csv_file('Item', '$W/items_half.csv', 'Insert New Records', '{\"progress_seconds\": -1}')")
 pi=$(peak "$RESET_ITEMS" "integrations.import_csv_file('Item', '$W/items.csv', 'Insert New Records', '{\"progress_seconds\": -1}')")
 ps=$(peak "$RESET_SI" "integrations.import_csv_file('Sales Invoice', '$W/si.csv', 'Insert New Records', '{\"progress_seconds\": -1}')")
-echo "peak backend memory (VmHWM less shared memory): idle backend $base MB; Items import $pi MB for a $(calc "round($(stat -c %s "$W/items.csv") / 1048576, 1)") MB file; Sales Invoice import $ps MB for a $(calc "round($(stat -c %s "$W/si.csv") / 1048576, 1)") MB file"
+echo "peak backend memory (VmHWM less shared memory): idle backend $base MB; Items import $pi MB for a $(calc "round($(stat -c %s "$W/items.csv") / 1048576, 1)") MB file ($ph MB for its first half, $(calc "round($(stat -c %s "$W/items_half.csv") / 1048576, 1)") MB); Sales Invoice import $ps MB for a $(calc "round($(stat -c %s "$W/si.csv") / 1048576, 1)") MB file"
