@@ -133,6 +133,20 @@ SELECT integrations.import_csv('Sales Invoice', format($csv$ID,ID (Items),Item N
 $csv$, :'inv', :'keep'), 'Update Existing Records') - 'warnings' AS replaced;
 SELECT idx, item_name, qty, name = :'keep' AS kept_id, uom FROM "tabSales Invoice Item"
  WHERE parent = :'inv' ORDER BY idx;
+-- two documents in one file: the first as stored (unchanged), the second gets a row
+SELECT name AS inv2 FROM "tabSales Invoice" WHERE name <> :'inv' \gset
+UPDATE "tabSales Invoice" SET docstatus = 0 WHERE name = :'inv2';
+UPDATE "tabSales Invoice Item" SET docstatus = 0 WHERE parent = :'inv2';
+SELECT name AS newrow FROM "tabSales Invoice Item" WHERE parent = :'inv' AND idx = 2 \gset
+SELECT name AS thing FROM "tabSales Invoice Item" WHERE parent = :'inv2' \gset
+SELECT integrations.import_csv('Sales Invoice', format($csv$ID,ID (Items),Item Name (Items),Quantity (Items)
+%s,%s,Gadget v2,4
+,%s,New line,7
+%s,%s,Thing,3
+,,Extra,1
+$csv$, :'inv', :'keep', :'newrow', :'inv2', :'thing'), 'Update Existing Records') - 'warnings' AS two_docs;
+SELECT parent = :'inv2' AS second, idx, item_name, qty FROM "tabSales Invoice Item"
+ WHERE parent IN (:'inv', :'inv2') ORDER BY 1, idx;
 
 -- Data Import Log, as Frappe records a run
 INSERT INTO "tabData Import"(name, reference_doctype, import_type, status)

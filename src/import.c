@@ -708,9 +708,20 @@ note_outcome(ImpRun *run, ImpDoc *doc)
 		run->failed++;
 		foreach(lc, doc->errors)
 		{
+			ImpError   *e = lfirst(lc),
+					   *k;
+			MemoryContext old;
+
 			if (run->nerrors_kept >= MAX_ERRORS_KEPT)
 				break;
-			run->errors = lappend(run->errors, lfirst(lc));
+			old = MemoryContextSwitchTo(run->cxt);
+			k = palloc(sizeof(ImpError));
+			k->row = e->row;
+			k->column = e->column ? pstrdup(e->column) : NULL;
+			k->value = e->value ? pstrdup(e->value) : NULL;
+			k->message = pstrdup(e->message);
+			run->errors = lappend(run->errors, k);
+			MemoryContextSwitchTo(old);
 			run->nerrors_kept++;
 		}
 	}

@@ -45,7 +45,8 @@ void
 imp_doc_error(ImpRun *run, ImpDoc *doc, long row, const char *column, const char *value,
 			  const char *fmt,...)
 {
-	MemoryContext old = MemoryContextSwitchTo(run->cxt);
+	/* with the batch: the result keeps copies of the first MAX_ERRORS_KEPT */
+	MemoryContext old = MemoryContextSwitchTo(run->batch_cxt);
 	ImpError   *e = palloc0(sizeof(ImpError));
 	StringInfoData buf;
 	va_list		ap;

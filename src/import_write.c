@@ -354,7 +354,7 @@ read_stored(ImpRun *run, ImpTable *t, const char *key, Datum keys)
 	args[0] = keys;
 	if (t->child)
 	{
-		appendStringInfoString(&sql, " AND parenttype = $2 AND parentfield = $3 ORDER BY parent, idx");
+		appendStringInfoString(&sql, " AND parenttype = $2 AND parentfield = $3 ORDER BY parent COLLATE \"C\", idx");
 		args[1] = CStringGetTextDatum(run->doctype);
 		args[2] = CStringGetTextDatum(t->parentfield);
 	}
@@ -446,6 +446,48 @@ submitted_check(ImpRun *run, ImpDoc *doc, ImpTable *t, Datum *values, bool *null
 	return true;
 }
 
+/* the stored child rows of one table for a batch: rows [first, first + count) per parent */
+typedef struct StoredChildren
+{
+	SPITupleTable *tt;
+	uint64		n;
+} StoredChildren;
+
+/* the stored rows of parent (rows are ordered by parent, idx): *first and the count */
+static uint64
+stored_rows_of(StoredChildren *sc, const char *parent, uint64 *first)
+{
+	uint64		lo = 0,
+				hi = sc->n;
+
+	/* binary search on parent (column 3, the order of the query) */
+	while (lo < hi)
+	{
+		uint64		mid = (lo + hi) / 2;
+
+		if (strcmp(SPI_getvalue(sc->tt->vals[mid], sc->tt->tupdesc, 3), parent) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	while (hi < sc->n && strcmp(SPI_getvalue(sc->tt->vals[hi], sc->tt->tupdesc, 3), parent) == 0)
+		hi++;
+	return hi - lo;
+}
+
+/* is child row name among the stored rows [first, first + count)?  (its position) */
+static int64
+stored_position(StoredChildren *sc, uint64 first, uint64 count, const char *name)
+{
+	if (name == NULL)
+		return -1;
+	for (uint64 r = first; r < first + count; r++)
+		if (strcmp(SPI_getvalue(sc->tt->vals[r], sc->tt->tupdesc, 1), name) == 0)
+			return (int64) (r - first);
+	return -1;
+}
+
 void
 imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 {
@@ -457,7 +499,14 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 	SPITupleTable *ptt;
 	uint64		nparents;
 	int		   *stored_row = palloc(sizeof(int) * n);
-	bool		any_children = run->ntables > 1;
+	int16	   *docstatus = palloc0(sizeof(int16) * n);
+	bool	  **replace = palloc0(sizeof(bool *) * n);	/* per doc, per table */
+	StoredChildren *sc = palloc0(sizeof(StoredChildren) * run->ntables);
+	Oid			ctypes[4] = {TEXTARRAYOID, TEXTOID, TEXTOID, TEXTARRAYOID};
+	Datum		cargs[4];
+	Datum		doctype = CStringGetTextDatum(run->doctype);
+	Datum		user = CStringGetTextDatum(run->user);
+	Datum		now = TimestampGetDatum(run->now);
 
 	/* the IDs */
 	for (int i = 0; i < n; i++)
@@ -483,9 +532,17 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 	if (k == 0)
 		return;
 	namearr = PointerGetDatum(construct_array(names, k, TEXTOID, -1, false, TYPALIGN_INT));
+
+	/* what is stored: the parents, and the rows of each child table in the file (a query each) */
 	read_stored(run, t0, "name::text", namearr);
 	ptt = SPI_tuptable;
 	nparents = SPI_processed;
+	for (int ti = 1; ti < run->ntables; ti++)
+	{
+		read_stored(run, &run->tables[ti], "parent", namearr);
+		sc[ti].tt = SPI_tuptable;
+		sc[ti].n = SPI_processed;
+	}
 	for (int i = 0; i < n; i++)
 	{
 		stored_row[i] = -1;
@@ -499,169 +556,159 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 						  run->doctype, docs[i]->name);
 	}
 
+	/* what changes: refused on submitted / cancelled documents as Frappe refuses it */
 	for (int i = 0; i < n; i++)
 	{
 		ImpDoc	   *doc = docs[i];
 		bool		isnull;
-		int16		docstatus;
 		bool		changed;
-		List	   *child_plans = NIL;
 
 		if (doc->failed)
 			continue;
-		docstatus = DatumGetInt16(SPI_getbinval(ptt->vals[stored_row[i]], ptt->tupdesc, 2, &isnull));
-		if (docstatus == 2)
+		docstatus[i] = DatumGetInt16(SPI_getbinval(ptt->vals[stored_row[i]], ptt->tupdesc, 2, &isnull));
+		if (docstatus[i] == 2)
 		{
 			imp_doc_error(run, doc, doc->row, NULL, doc->name, "Cannot edit cancelled document");
 			continue;
 		}
-		if (docstatus == 1 && !submitted_check(run, doc, t0, doc->values, doc->nulls, ptt, stored_row[i], 3))
+		if (docstatus[i] == 1 &&
+			!submitted_check(run, doc, t0, doc->values, doc->nulls, ptt, stored_row[i], 3))
 			continue;
 		changed = row_changes(t0, doc->values, doc->nulls, ptt, stored_row[i], 3);
-
-		/* child tables in the file: replaced by the file's rows */
-		for (int ti = 1; any_children && ti < run->ntables; ti++)
+		replace[i] = palloc0(sizeof(bool) * run->ntables);
+		for (int ti = 1; ti < run->ntables; ti++)
 		{
 			ImpTable   *t = &run->tables[ti];
-			Datum		parent;
-			Datum		one = CStringGetTextDatum(doc->name);
-			SPITupleTable *ctt;
-			uint64		nstored;
+			uint64		first,
+						nstored = stored_rows_of(&sc[ti], doc->name, &first);
 			ListCell   *lc;
-			int			pos = 0;
+			int64		pos = 0;
 			bool		tchanged = false;
 
-			parent = PointerGetDatum(construct_array(&one, 1, TEXTOID, -1, false, TYPALIGN_INT));
-			read_stored(run, t, "parent", parent);
-			ctt = SPI_tuptable;
-			nstored = SPI_processed;
 			foreach(lc, doc->children)
 			{
 				ImpChild   *ch = lfirst(lc);
-				bool		found = false;
+				int64		at;
 
 				if (ch->table != ti)
 					continue;
-				if (ch->name != NULL)
-				{
-					for (uint64 r = 0; r < nstored; r++)
-						if (strcmp(SPI_getvalue(ctt->vals[r], ctt->tupdesc, 1), ch->name) == 0)
-						{
-							found = true;
-							if ((uint64) pos != r || row_changes(t, ch->values, ch->nulls, ctt, r, 4))
-								tchanged = true;
-						}
-				}
-				if (!found)
+				at = stored_position(&sc[ti], first, nstored, ch->name);
+				if (at != pos ||
+					row_changes(t, ch->values, ch->nulls, sc[ti].tt, first + at, 4))
 					tchanged = true;
 				pos++;
 			}
 			if ((uint64) pos != nstored)
 				tchanged = true;
-			if (tchanged)
+			if (!tchanged)
+				continue;
+			if (docstatus[i] == 1 && !t->tdf->allow_on_submit)
 			{
-				if (docstatus == 1 && !t->tdf->allow_on_submit)
-				{
-					imp_doc_error(run, doc, doc->row, NULL, NULL,
-								  "Not allowed to change %s after submission", t->tlabel);
-					break;
-				}
-				child_plans = lappend_int(child_plans, ti);
-				changed = true;
+				imp_doc_error(run, doc, doc->row, NULL, NULL,
+							  "Not allowed to change %s after submission", t->tlabel);
+				break;
 			}
-			SPI_freetuptable(ctt);
+			replace[i][ti] = changed = true;
 		}
-		if (doc->failed)
-			continue;
-		if (!changed)
-		{
+		if (!doc->failed && !changed)
 			doc->skipped = true;
-			continue;
-		}
+	}
 
-		/* write: the parent, then each replaced child table */
-		update_row(run, t0, doc->name, doc->values, doc->nulls, 0);
+	/* write: the parents, then each replaced child table (one DELETE a table) */
+	for (int i = 0; i < n; i++)
+		if (!docs[i]->failed && !docs[i]->skipped)
 		{
-			ListCell   *lc;
+			update_row(run, t0, docs[i]->name, docs[i]->values, docs[i]->nulls, 0);
+			docs[i]->updated = true;
+		}
+	for (int ti = 1; ti < run->ntables; ti++)
+	{
+		ImpTable   *t = &run->tables[ti];
+		List	   *parents = NIL,
+				   *keep = NIL;
+		ImpWriter  *w = NULL;
+		int			natts = RelationGetDescr(t->rel)->natts;
+		Datum	   *values = palloc(sizeof(Datum) * natts);
+		bool	   *nulls = palloc(sizeof(bool) * natts);
+		ListCell   *lc;
 
-			foreach(lc, child_plans)
+		for (int i = 0; i < n; i++)
+		{
+			if (docs[i]->failed || docs[i]->skipped || !replace[i][ti])
+				continue;
+			parents = lappend(parents, docs[i]->name);
+			foreach(lc, docs[i]->children)
 			{
-				int			ti = lfirst_int(lc);
-				ImpTable   *t = &run->tables[ti];
-				List	   *keep = NIL;
-				ListCell   *lc2;
-				Datum	   *kd;
-				int			nk = 0;
-				Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID};
-				Datum		args[4];
-				ImpWriter  *w = NULL;
-				int			natts = RelationGetDescr(t->rel)->natts;
-				Datum	   *values = palloc(sizeof(Datum) * natts);
-				bool	   *nulls = palloc(sizeof(bool) * natts);
-				int			idx = 0;
-				Datum		one = CStringGetTextDatum(doc->name);
-				SPITupleTable *ctt;
-				uint64		nstored;
+				ImpChild   *ch = lfirst(lc);
 
-				read_stored(run, t, "parent",
-							PointerGetDatum(construct_array(&one, 1, TEXTOID, -1, false, TYPALIGN_INT)));
-				ctt = SPI_tuptable;
-				nstored = SPI_processed;
-				foreach(lc2, doc->children)
-				{
-					ImpChild   *ch = lfirst(lc2);
-
-					if (ch->table == ti && ch->name != NULL)
-						keep = lappend(keep, ch->name);
-				}
-				kd = palloc(sizeof(Datum) * (list_length(keep) + 1));
-				foreach(lc2, keep)
-					kd[nk++] = CStringGetTextDatum(lfirst(lc2));
-				args[0] = one;
-				args[1] = CStringGetTextDatum(run->doctype);
-				args[2] = CStringGetTextDatum(t->parentfield);
-				args[3] = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT));
-				fi_spi_execute(psprintf("DELETE FROM %s WHERE parent = $1 AND parenttype = $2 AND "
-										"parentfield = $3 AND NOT (name::text = ANY($4))",
-										fi_site_table(psprintf("tab%s", t->doctype))),
-							   4, types, args, NULL, false, 0);
-				foreach(lc2, doc->children)
-				{
-					ImpChild   *ch = lfirst(lc2);
-					bool		exists = false;
-
-					if (ch->table != ti)
-						continue;
-					idx++;
-					for (uint64 r = 0; ch->name != NULL && r < nstored; r++)
-						if (strcmp(SPI_getvalue(ctt->vals[r], ctt->tupdesc, 1), ch->name) == 0)
-							exists = true;
-					if (exists)
-					{
-						update_row(run, t, ch->name, ch->values, ch->nulls, idx);
-						continue;
-					}
-					if (w == NULL)
-						w = imp_writer_begin(run, t);
-					fill_row(w, t, values, nulls, ch->values, ch->nulls);
-					set_att(values, nulls, t->a_name, CStringGetTextDatum(ch->name ? ch->name : imp_hash_name()));
-					set_att(values, nulls, t->a_owner, CStringGetTextDatum(run->user));
-					set_att(values, nulls, t->a_modified_by, CStringGetTextDatum(run->user));
-					set_att(values, nulls, t->a_creation, TimestampGetDatum(run->now));
-					set_att(values, nulls, t->a_modified, TimestampGetDatum(run->now));
-					set_att(values, nulls, t->a_docstatus, Int16GetDatum(docstatus));
-					set_att(values, nulls, t->a_idx, Int64GetDatum(idx));
-					set_att(values, nulls, t->a_parent, one);
-					set_att(values, nulls, t->a_parenttype, CStringGetTextDatum(run->doctype));
-					set_att(values, nulls, t->a_parentfield, CStringGetTextDatum(t->parentfield));
-					imp_writer_put(w, values, nulls);
-				}
-				if (w != NULL)
-					imp_writer_end(w);
-				SPI_freetuptable(ctt);
+				if (ch->table == ti && ch->name != NULL)
+					keep = lappend(keep, ch->name);
 			}
 		}
-		doc->updated = true;
+		if (parents == NIL)
+			continue;
+		{
+			Datum	   *pd = palloc(sizeof(Datum) * list_length(parents));
+			Datum	   *kd = palloc(sizeof(Datum) * (list_length(keep) + 1));
+			int			np = 0,
+						nk = 0;
+
+			foreach(lc, parents)
+				pd[np++] = CStringGetTextDatum(lfirst(lc));
+			foreach(lc, keep)
+				kd[nk++] = CStringGetTextDatum(lfirst(lc));
+			cargs[0] = PointerGetDatum(construct_array(pd, np, TEXTOID, -1, false, TYPALIGN_INT));
+			cargs[1] = doctype;
+			cargs[2] = CStringGetTextDatum(t->parentfield);
+			cargs[3] = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT));
+			fi_spi_execute(psprintf("DELETE FROM %s WHERE parent = ANY($1) AND parenttype = $2 AND "
+									"parentfield = $3 AND NOT (name::text = ANY($4))",
+									fi_site_table(psprintf("tab%s", t->doctype))),
+						   4, ctypes, cargs, NULL, false, 0);
+		}
+		for (int i = 0; i < n; i++)
+		{
+			int			idx = 0;
+			uint64		first,
+						nstored;
+			Datum		parent;
+
+			if (docs[i]->failed || docs[i]->skipped || !replace[i][ti])
+				continue;
+			nstored = stored_rows_of(&sc[ti], docs[i]->name, &first);
+			parent = CStringGetTextDatum(docs[i]->name);
+			foreach(lc, docs[i]->children)
+			{
+				ImpChild   *ch = lfirst(lc);
+
+				if (ch->table != ti)
+					continue;
+				idx++;
+				if (stored_position(&sc[ti], first, nstored, ch->name) >= 0)
+				{
+					update_row(run, t, ch->name, ch->values, ch->nulls, idx);
+					continue;
+				}
+				if (w == NULL)
+					w = imp_writer_begin(run, t);
+				fill_row(w, t, values, nulls, ch->values, ch->nulls);
+				set_att(values, nulls, t->a_name, CStringGetTextDatum(ch->name ? ch->name : imp_hash_name()));
+				set_att(values, nulls, t->a_owner, user);
+				set_att(values, nulls, t->a_modified_by, user);
+				set_att(values, nulls, t->a_creation, now);
+				set_att(values, nulls, t->a_modified, now);
+				set_att(values, nulls, t->a_docstatus, Int16GetDatum(docstatus[i]));
+				set_att(values, nulls, t->a_idx, Int64GetDatum(idx));
+				set_att(values, nulls, t->a_parent, parent);
+				set_att(values, nulls, t->a_parenttype, doctype);
+				set_att(values, nulls, t->a_parentfield, CStringGetTextDatum(t->parentfield));
+				imp_writer_put(w, values, nulls);
+			}
+		}
+		if (w != NULL)
+			imp_writer_end(w);
 	}
+	for (int ti = 1; ti < run->ntables; ti++)
+		SPI_freetuptable(sc[ti].tt);
 	SPI_freetuptable(ptt);
 }
