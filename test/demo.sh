@@ -129,5 +129,24 @@ run "SELECT webhook, docname, event, status, attempts, last_status FROM integrat
 run "SELECT webhook, reference_document, response, error = '' AS success FROM \"tabWebhook Request Log\""
 run "SELECT webhook, usable, pending, failed, last_success IS NOT NULL AS delivered FROM integrations.webhook_status"
 
+step "9. Data Import from SQL, with Frappe's rules"
+say "A CSV as a user fills Frappe's Data Import template: labels as headers, the invoice's item rows
+under it (empty parent columns), a date in the user's format. One invoice has a Price List the site
+does not have: it fails alone, with the row, the column and the reason; the other is named by its
+naming series through tabSeries, as Frappe would name it."
+run "INSERT INTO \"tabItem Group\"(name) VALUES ('Products'); INSERT INTO \"tabUOM\"(name) VALUES ('Nos');
+     INSERT INTO \"tabCompany\"(name) VALUES ('ACME Ltd'); INSERT INTO \"tabCurrency\"(name) VALUES ('INR');
+     INSERT INTO \"tabPrice List\"(name) VALUES ('Standard Selling');
+     INSERT INTO \"tabAccount\"(name) VALUES ('Debtors - A'), ('Sales - A');
+     INSERT INTO \"tabCost Center\"(name) VALUES ('Main - A')"
+run "SELECT jsonb_pretty(integrations.import_csv('Sales Invoice', \$csv\$Company,Posting Date,Currency,Price List,Price List Currency,Debit To,Item Name (Items),Quantity (Items),Rate (Items),UOM (Items),Income Account (Items),Cost Center (Items)
+ACME Ltd,28-11-2026,INR,Standard Selling,INR,Debtors - A,Widget,2,\"1,250.00\",Nos,Sales - A,Main - A
+,,,,,,Gadget,1,99.50,Nos,Sales - A,Main - A
+ACME Ltd,29-11-2026,INR,Wholesale,INR,Debtors - A,Thing,3,10,Nos,Sales - A,Main - A
+\$csv\$) - 'warnings')"
+run "SELECT s.name, s.posting_date, i.idx, i.item_name, i.qty, i.rate FROM \"tabSales Invoice\" s
+     JOIN \"tabSales Invoice Item\" i ON i.parent = s.name WHERE s.company = 'ACME Ltd' ORDER BY s.name, i.idx"
+run "SELECT name, current FROM \"tabSeries\""
+
 step "Done"
-say "That was metadata, secrets, signatures, templates and webhooks. The cluster is now stopped and removed."
+say "That was metadata, secrets, signatures, templates, webhooks and Data Import. The cluster is now stopped and removed."
