@@ -191,6 +191,11 @@ SELECT integrations.import_csv('Customer', E'Customer Name\nDee\n')->>'inserted'
 SELECT name ~ '^[0-9a-v]{10}$' AS hash_name FROM "tabCustomer" WHERE customer_name = 'Dee';
 -- a supplied ID is kept whatever the rule
 SELECT integrations.import_csv('Customer', E'ID,Customer Name\nMY-ID,Eve\n')->>'inserted' AS inserted;
+-- a series as the autoname itself: PREFIX-.YY.-.###
+UPDATE "tabProperty Setter" SET value = 'CU-.YY.-.###' WHERE name = 'Customer-main-autoname';
+SELECT integrations.import_csv('Customer', E'Customer Name\nGus\nHal\n')->>'inserted' AS inserted;
+SELECT name = 'CU-' || to_char(now() AT TIME ZONE 'Asia/Kolkata', 'YY') || '-00' || right(name, 1) AS series_name,
+       right(name, 1) AS n FROM "tabCustomer" WHERE customer_name IN ('Gus', 'Hal') ORDER BY name;
 -- prompt: the name must be given
 UPDATE "tabProperty Setter" SET value = 'prompt' WHERE name = 'Customer-main-autoname';
 SELECT integrations.import_csv('Customer', E'Customer Name\nFay\n')->'errors'->0->>'message' AS prompt;

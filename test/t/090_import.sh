@@ -98,6 +98,12 @@ t_like "$(cat "$W/cancel.out")" "canceling statement due to user request" "Ctrl-
 t_is "$(q $DB "SELECT count(*) FROM \"tabBrand\"")" "0" "and leaves nothing of it behind"
 rm -f "$W/million.csv"
 
+# ---- progress: a NOTICE per batch with progress_seconds 0
+OUT=$("$FI_PGBIN/psql" -X -q -d $DB -c "SELECT integrations.import_csv('UOM', 'ID' || chr(10) || (SELECT string_agg('U-' || g, chr(10)) FROM generate_series(1, 2500) g), 'Insert New Records', '{\"batch_size\": 1000, \"progress_seconds\": 0}') IS NOT NULL" 2>&1 >/dev/null)
+t_is "$(printf '%s\n' "$OUT" | sed -E 's/[0-9]+ rows\/s/N rows\/s/')" "NOTICE:  import of UOM: 1001 rows read, 1000 documents done (0 failed), N rows/s
+NOTICE:  import of UOM: 2001 rows read, 2000 documents done (0 failed), N rows/s
+NOTICE:  import of UOM: 2500 rows read, 2500 documents done (0 failed), N rows/s" "progress NOTICEs: rows, documents, failures, rate"
+
 # ---- concurrent imports and a Frappe-style session share the naming series
 "$FI_PY" - "$W" <<'PY'
 import sys
