@@ -26,6 +26,7 @@ OBJS = \
 	src/import_values.o \
 	src/import_naming.o \
 	src/import_write.o \
+	src/export.o \
 	src/engine/codec.o \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \

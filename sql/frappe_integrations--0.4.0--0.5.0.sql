@@ -1,4 +1,4 @@
--- frappe_integrations 0.4.0 -> 0.5.0: Data Import from SQL.
+-- frappe_integrations 0.4.0 -> 0.5.0: Data Import and Export from SQL.
 \echo Use "ALTER EXTENSION frappe_integrations UPDATE TO '0.5.0'" to load this file. \quit
 
 -- Frappe's Data Import: CSV text into a DocType, with its children.  The
@@ -30,3 +30,21 @@ AS 'MODULE_PATHNAME', 'fi_import_template'
 LANGUAGE C STABLE;
 COMMENT ON FUNCTION integrations.import_template(text, jsonb) IS
 'The Data Import template header of a DocType (options: children, mandatory_only)';
+
+-- Data Export in the Data Import template layout (it imports back unchanged).
+-- The caller's own privileges on the site's tables apply.
+CREATE FUNCTION integrations.export_csv(doctype text, options jsonb DEFAULT '{}')
+RETURNS text
+AS 'MODULE_PATHNAME', 'fi_export_csv'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION integrations.export_csv(text, jsonb) IS
+'Export a DocType as CSV in Frappe''s Data Import layout (options: fields, filters, order_by, limit, children, header, escape_formulas)';
+
+-- The same into a file on the server, streamed: superuser or pg_write_server_files only.
+CREATE FUNCTION integrations.export_csv_file(doctype text, path text, options jsonb DEFAULT '{}')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'fi_export_csv_file'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION integrations.export_csv_file(text, text, jsonb) IS
+'Export a DocType as CSV into a file on the database server (superuser or pg_write_server_files); returns the lines written';
+REVOKE ALL ON FUNCTION integrations.export_csv_file(text, text, jsonb) FROM PUBLIC;

@@ -1,0 +1,1074 @@
+/*
+ * export.c
+ *		Data Export from SQL: integrations.export_csv and export_csv_file in
+ *		the layout of Frappe's Data Import template (frappe-facts 8.7), so
+ *		that the file imports back unchanged.
+ *
+ * The query is built from the DocType's meta only: every field, filter and
+ * order_by term is checked against it and quoted, every value is a
+ * parameter.  Documents are read through a cursor 1,000 at a time, their
+ * child rows with one query per table per batch, and written with Python's
+ * csv QUOTE_NONNUMERIC rules (strings and None quoted, numbers bare, CRLF).
+ * export_csv_file writes each batch to the file as it goes: memory stays
+ * flat whatever the size.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/formatting.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "frappe_integrations.h"
+
+#define EXPORT_BATCH	1000
+
+static const char *const std_columns[] = {
+	"name", "owner", "creation", "modified", "modified_by", "docstatus", "idx"
+};
+
+/* one exported column */
+typedef struct ExCol
+{
+	const char *fieldname;		/* the column */
+	const char *title;			/* its header */
+	const char *fieldtype;		/* NULL: a standard column */
+} ExCol;
+
+/* the DocType or one of its child tables */
+typedef struct ExTable
+{
+	const FiDocMeta *meta;
+	const FiDocField *tdf;		/* child: the Table field */
+	int			ncols;			/* the first is the ID */
+	ExCol	   *cols;
+} ExTable;
+
+typedef struct Export
+{
+	const FiDocMeta *meta;
+	int			ntables;
+	ExTable    *tables;
+	int			ncsv;
+	bool		escape_formulas;
+	bool		by_fieldname;
+	/* the parent query */
+	StringInfoData where;
+	int			nparams;
+	Oid			ptypes[100];
+	Datum		pvalues[100];
+	char	   *order_by;
+	long		limit;
+	/* output */
+	StringInfoData out;
+	FILE	   *file;
+	const char *path;
+	long		rows;
+} Export;
+
+static bool
+has_column(const FiDocField *df)
+{
+	return fi_fieldtype_has_column(df->fieldtype) && !df->is_virtual;
+}
+
+static bool
+is_std(const char *name)
+{
+	for (int i = 0; i < (int) lengthof(std_columns); i++)
+		if (strcmp(std_columns[i], name) == 0)
+			return true;
+	return false;
+}
+
+static bool
+label_repeats(const FiDocMeta *meta, const FiDocField *df)
+{
+	if (df->label == NULL)
+		return true;
+	for (int i = 0; i < meta->nfields; i++)
+		if (&meta->fields[i] != df && has_column(&meta->fields[i]) && meta->fields[i].label &&
+			strcmp(meta->fields[i].label, df->label) == 0)
+			return true;
+	return false;
+}
+
+static const FiDocField *
+table_field(const FiDocMeta *meta, const char *name)
+{
+	const FiDocField *df = fi_meta_field(meta, name);
+
+	return (df && fi_fieldtype_is_table(df->fieldtype)) ? df : NULL;
+}
+
+static ExTable *
+add_table(Export *ex, const FiDocField *tdf)
+{
+	ExTable    *t;
+
+	for (int i = 1; i < ex->ntables; i++)
+		if (ex->tables[i].tdf == tdf)
+			return &ex->tables[i];
+	t = &ex->tables[ex->ntables++];
+	memset(t, 0, sizeof(*t));
+	t->tdf = tdf;
+	t->meta = fi_get_meta(tdf->options, false);
+	t->cols = palloc0(sizeof(ExCol) * (t->meta->nfields + 1));
+	t->cols[0].fieldname = "name";
+	t->ncols = 1;
+	return t;
+}
+
+static void
+add_col(Export *ex, ExTable *t, const FiDocField *df)
+{
+	const char *tl;
+
+	for (int i = 1; i < t->ncols; i++)
+		if (strcmp(t->cols[i].fieldname, df->fieldname) == 0)
+			return;
+	t->cols[t->ncols].fieldname = df->fieldname;
+	t->cols[t->ncols].fieldtype = df->fieldtype;
+	if (t->tdf == NULL)
+		t->cols[t->ncols].title = (ex->by_fieldname || label_repeats(t->meta, df)) ? df->fieldname : df->label;
+	else
+	{
+		tl = t->tdf->label ? t->tdf->label : t->tdf->fieldname;
+		t->cols[t->ncols].title = (ex->by_fieldname || label_repeats(t->meta, df)) ?
+			psprintf("%s.%s", t->tdf->fieldname, df->fieldname) : psprintf("%s (%s)", df->label, tl);
+	}
+	t->ncols++;
+}
+
+/* ---- options ---- */
+
+static JsonbValue *
+opt(Jsonb *opts, const char *key)
+{
+	JsonbValue	k,
+			   *v;
+
+	if (opts == NULL)
+		return NULL;
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	v = findJsonbValueFromContainer(&opts->root, JB_FOBJECT, &k);
+	return (v == NULL || v->type == jbvNull) ? NULL : v;
+}
+
+static void
+bad_option(const char *key, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("option \"%s\" must be %s", key, what)));
+}
+
+/* the elements of a JSON array (values of a jbvBinary array) */
+static List *
+array_items(JsonbValue *v, const char *what)
+{
+	JsonbIterator *it;
+	JsonbValue	e;
+	JsonbIteratorToken tok;
+	List	   *out = NIL;
+
+	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		bad_option(what, "an array");
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+	{
+		if (tok == WJB_ELEM)
+		{
+			JsonbValue *copy = palloc(sizeof(JsonbValue));
+
+			*copy = e;
+			out = lappend(out, copy);
+		}
+	}
+	return out;
+}
+
+static char *
+jstr(JsonbValue *v)
+{
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/* the fields to export: options.fields, else every field with a column */
+static void
+choose_fields(Export *ex, Jsonb *opts)
+{
+	JsonbValue *fields = opt(opts, "fields");
+	JsonbValue *children = opt(opts, "children");
+	ExTable    *t0 = &ex->tables[0];
+	ListCell   *lc;
+
+	if (fields == NULL)
+	{
+		for (int i = 0; i < ex->meta->nfields; i++)
+			if (has_column(&ex->meta->fields[i]))
+				add_col(ex, t0, &ex->meta->fields[i]);
+	}
+	else
+	{
+		foreach(lc, array_items(fields, "fields"))
+		{
+			JsonbValue *e = lfirst(lc);
+			char	   *name,
+					   *dot;
+			const FiDocField *df;
+
+			if (e->type != jbvString)
+				bad_option("fields", "an array of field names");
+			name = jstr(e);
+			dot = strchr(name, '.');
+			if (dot == NULL)
+			{
+				if (strcmp(name, "name") == 0)
+					continue;	/* the ID column is always there */
+				df = fi_meta_field(ex->meta, name);
+				if (df == NULL || !has_column(df))
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_COLUMN),
+							 errmsg("%s has no field \"%s\"", ex->meta->name, name),
+							 errhint("A child table's field is written \"table_fieldname.fieldname\".")));
+				add_col(ex, t0, df);
+			}
+			else
+			{
+				const FiDocField *tdf;
+				ExTable    *t;
+
+				*dot = '\0';
+				tdf = table_field(ex->meta, name);
+				if (tdf == NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_COLUMN),
+							 errmsg("%s has no table field \"%s\"", ex->meta->name, name)));
+				t = add_table(ex, tdf);
+				if (strcmp(dot + 1, "name") == 0)
+					continue;
+				df = fi_meta_field(t->meta, dot + 1);
+				if (df == NULL || !has_column(df))
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_COLUMN),
+							 errmsg("%s has no field \"%s\"", t->meta->name, dot + 1)));
+				add_col(ex, t, df);
+			}
+		}
+	}
+
+	/* children: true (every table) or a list of Table fields */
+	if (children != NULL)
+	{
+		List	   *names = NIL;
+
+		if (children->type == jbvBool)
+		{
+			if (children->val.boolean)
+				for (int i = 0; i < ex->meta->nfields; i++)
+					if (fi_fieldtype_is_table(ex->meta->fields[i].fieldtype) &&
+						fi_get_meta(ex->meta->fields[i].options, true) != NULL)
+						names = lappend(names, ex->meta->fields[i].fieldname);
+		}
+		else
+			foreach(lc, array_items(children, "children"))
+			{
+				if (((JsonbValue *) lfirst(lc))->type != jbvString)
+					bad_option("children", "true or an array of table field names");
+				names = lappend(names, jstr(lfirst(lc)));
+			}
+		foreach(lc, names)
+		{
+			const FiDocField *tdf = table_field(ex->meta, lfirst(lc));
+			ExTable    *t;
+
+			if (tdf == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("%s has no table field \"%s\"", ex->meta->name, (char *) lfirst(lc))));
+			t = add_table(ex, tdf);
+			if (t->ncols == 1)
+				for (int i = 0; i < t->meta->nfields; i++)
+					if (has_column(&t->meta->fields[i]))
+						add_col(ex, t, &t->meta->fields[i]);
+		}
+	}
+}
+
+/* ---- filters ---- */
+
+/* a column of the DocType a filter or order_by may name: its SQL type */
+static Oid
+filter_column(Export *ex, const char *name, int32 *typmod)
+{
+	Oid			relid = fi_site_table_oid(psprintf("tab%s", ex->meta->name), false);
+	AttrNumber	att;
+	const FiDocField *df = fi_meta_field(ex->meta, name);
+	Oid			typid,
+				coll;
+
+	if (!is_std(name) && (df == NULL || !has_column(df)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s has no field \"%s\"", ex->meta->name, name),
+				 errhint("Filters and order_by name fields of the DocType exported (a child table's "
+						 "fields cannot be used).")));
+	att = get_attnum(relid, name);
+	if (att == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("field \"%s\" of %s has no column", name, ex->meta->name)));
+	get_atttypetypmodcoll(relid, att, &typid, typmod, &coll);
+	return typid;
+}
+
+static int
+add_param(Export *ex, Oid type, Datum value)
+{
+	if (ex->nparams >= (int) lengthof(ex->pvalues))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many filter values (at most %d)", (int) lengthof(ex->pvalues))));
+	ex->ptypes[ex->nparams] = type;
+	ex->pvalues[ex->nparams] = value;
+	return ++ex->nparams;
+}
+
+/* a scalar filter value as text (strings, numbers, booleans) */
+static char *
+scalar_text(JsonbValue *v, const char *field, const char *op)
+{
+	switch (v->type)
+	{
+		case jbvString:
+			return jstr(v);
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+		case jbvBool:
+			return v->val.boolean ? "1" : "0";
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the value of the filter on \"%s\" (%s) must be a string or a number",
+							field, op)));
+	}
+	return NULL;
+}
+
+static void
+add_filter(Export *ex, const char *field, const char *op_in, JsonbValue *value)
+{
+	int32		typmod;
+	Oid			typid = filter_column(ex, field, &typmod);
+	char	   *type = format_type_be(typid);
+	const char *col = quote_identifier(field);
+	char	   *op = asc_tolower(op_in, strlen(op_in));
+	StringInfo	w = &ex->where;
+	int			p;
+
+	appendStringInfoString(w, w->len ? " AND " : " WHERE ");
+	if (strcmp(op, "=") == 0 || strcmp(op, "<") == 0 || strcmp(op, ">") == 0 ||
+		strcmp(op, "<=") == 0 || strcmp(op, ">=") == 0)
+	{
+		p = add_param(ex, TEXTOID, CStringGetTextDatum(scalar_text(value, field, op)));
+		appendStringInfo(w, "%s %s $%d::%s", col, op, p, type);
+	}
+	else if (strcmp(op, "!=") == 0)
+	{
+		p = add_param(ex, TEXTOID, CStringGetTextDatum(scalar_text(value, field, op)));
+		appendStringInfo(w, "%s IS DISTINCT FROM $%d::%s", col, p, type);
+	}
+	else if (strcmp(op, "like") == 0 || strcmp(op, "not like") == 0)
+	{
+		p = add_param(ex, TEXTOID, CStringGetTextDatum(scalar_text(value, field, op)));
+		appendStringInfo(w, "%s%s::text LIKE $%d", op[0] == 'n' ? "NOT " : "", col, p);
+	}
+	else if (strcmp(op, "in") == 0 || strcmp(op, "not in") == 0)
+	{
+		List	   *items = NIL;
+		Datum	   *d;
+		int			n = 0;
+		ListCell   *lc;
+
+		if (value->type == jbvString)
+		{
+			/* Frappe also takes "a, b, c" */
+			char	   *s = jstr(value);
+			char	   *tok;
+
+			for (tok = strtok(s, ","); tok; tok = strtok(NULL, ","))
+			{
+				JsonbValue *e = palloc(sizeof(JsonbValue));
+
+				while (*tok == ' ')
+					tok++;
+				e->type = jbvString;
+				e->val.string.val = tok;
+				e->val.string.len = strlen(tok);
+				while (e->val.string.len > 0 && tok[e->val.string.len - 1] == ' ')
+					e->val.string.len--;
+				items = lappend(items, e);
+			}
+		}
+		else if (value->type == jbvBinary && JsonContainerIsArray(value->val.binary.data))
+			items = array_items(value, "filters");
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the value of the filter on \"%s\" (%s) must be a list", field, op)));
+		d = palloc(sizeof(Datum) * (list_length(items) + 1));
+		foreach(lc, items)
+			d[n++] = CStringGetTextDatum(scalar_text(lfirst(lc), field, op));
+		p = add_param(ex, TEXTARRAYOID,
+					  PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT)));
+		if (op[0] == 'n')
+			appendStringInfo(w, "(%s IS NULL OR NOT (%s = ANY($%d::%s[])))", col, col, p, type);
+		else
+			appendStringInfo(w, "%s = ANY($%d::%s[])", col, p, type);
+	}
+	else if (strcmp(op, "between") == 0)
+	{
+		List	   *items;
+		int			p2;
+
+		if (value->type != jbvBinary || !JsonContainerIsArray(value->val.binary.data) ||
+			list_length(items = array_items(value, "filters")) != 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the value of the filter on \"%s\" (between) must be a list of two values", field)));
+		p = add_param(ex, TEXTOID, CStringGetTextDatum(scalar_text(linitial(items), field, op)));
+		p2 = add_param(ex, TEXTOID, CStringGetTextDatum(scalar_text(lsecond(items), field, op)));
+		appendStringInfo(w, "%s BETWEEN $%d::%s AND $%d::%s", col, p, type, p2, type);
+	}
+	else if (strcmp(op, "is") == 0)
+	{
+		char	   *what = value->type == jbvString ? jstr(value) : "";
+
+		if (strcmp(what, "set") == 0)
+			appendStringInfo(w, "(%s IS NOT NULL AND %s::text <> '')", col, col);
+		else if (strcmp(what, "not set") == 0)
+			appendStringInfo(w, "(%s IS NULL OR %s::text = '')", col, col);
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the value of the filter on \"%s\" (is) must be \"set\" or \"not set\"", field)));
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown filter operator \"%s\" (on \"%s\")", op_in, field),
+				 errhint("Operators: =, !=, <, >, <=, >=, like, not like, in, not in, between, is.")));
+}
+
+/* Frappe's filters: {"field": value | [op, value]} or [[field, op, value] | [doctype, field, op, value]] */
+static void
+parse_filters(Export *ex, Jsonb *opts)
+{
+	JsonbValue *f = opt(opts, "filters");
+	ListCell   *lc;
+
+	if (f == NULL)
+		return;
+	if (f->type == jbvBinary && JsonContainerIsObject(f->val.binary.data))
+	{
+		JsonbIterator *it = JsonbIteratorInit(f->val.binary.data);
+		JsonbValue	k,
+					v;
+		JsonbIteratorToken tok;
+		char	   *key = NULL;
+
+		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+		{
+			if (tok == WJB_KEY)
+				key = jstr(&k);
+			else if (tok == WJB_VALUE)
+			{
+				v = k;
+				if (v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data))
+				{
+					List	   *items = array_items(&v, "filters");
+
+					if (list_length(items) != 2 || ((JsonbValue *) linitial(items))->type != jbvString)
+						ereport(ERROR,
+								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+								 errmsg("the filter on \"%s\" must be a value or [operator, value]", key)));
+					add_filter(ex, key, jstr(linitial(items)), lsecond(items));
+				}
+				else
+					add_filter(ex, key, "=", &v);
+			}
+		}
+		return;
+	}
+	foreach(lc, array_items(f, "filters"))
+	{
+		JsonbValue *e = lfirst(lc);
+		List	   *items;
+		int			n;
+		int			base;
+
+		if (e->type != jbvBinary || !JsonContainerIsArray(e->val.binary.data))
+			bad_option("filters", "an object or a list of [field, operator, value]");
+		items = array_items(e, "filters");
+		n = list_length(items);
+		if (n != 3 && n != 4)
+			bad_option("filters", "an object or a list of [field, operator, value]");
+		base = n - 3;
+		for (int i = 0; i < 2 + base; i++)
+			if (((JsonbValue *) list_nth(items, i))->type != jbvString)
+				bad_option("filters", "an object or a list of [field, operator, value]");
+		if (n == 4 && strcmp(jstr(linitial(items)), ex->meta->name) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("a filter names a field of %s, not of %s", jstr(linitial(items)), ex->meta->name),
+					 errhint("Filters apply to the DocType exported.")));
+		add_filter(ex, jstr(list_nth(items, base)), jstr(list_nth(items, base + 1)),
+				   list_nth(items, base + 2));
+	}
+}
+
+/* "field [asc|desc], ..." checked term by term */
+static char *
+parse_order_by(Export *ex, Jsonb *opts)
+{
+	JsonbValue *v = opt(opts, "order_by");
+	StringInfoData b;
+	char	   *s,
+			   *part,
+			   *save = NULL;
+
+	if (v == NULL)
+		return "creation DESC, name DESC";	/* Frappe's template export: newest first */
+	if (v->type != jbvString)
+		bad_option("order_by", "a string such as \"modified desc\"");
+	initStringInfo(&b);
+	s = jstr(v);
+	for (part = strtok_r(s, ",", &save); part; part = strtok_r(NULL, ",", &save))
+	{
+		char	   *w1,
+				   *w2,
+				   *w3,
+				   *save2 = NULL;
+		int32		typmod;
+
+		w1 = strtok_r(part, " \t\n", &save2);
+		w2 = w1 ? strtok_r(NULL, " \t\n", &save2) : NULL;
+		w3 = w2 ? strtok_r(NULL, " \t\n", &save2) : NULL;
+		if (w1 == NULL || w3 != NULL ||
+			(w2 && pg_strcasecmp(w2, "asc") != 0 && pg_strcasecmp(w2, "desc") != 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("order_by must be fields each with an optional asc or desc"),
+					 errdetail("\"%s\" is not.", v->val.string.val)));
+		(void) filter_column(ex, w1, &typmod);
+		appendStringInfo(&b, "%s%s %s", b.len ? ", " : "", quote_identifier(w1),
+						 w2 && pg_strcasecmp(w2, "desc") == 0 ? "DESC" : "ASC");
+	}
+	if (b.len == 0)
+		bad_option("order_by", "a string such as \"modified desc\"");
+	appendStringInfoString(&b, ", name");
+	return b.data;
+}
+
+/* ---- values as Frappe writes them ---- */
+
+static void
+put_quoted(Export *ex, const char *s, bool formula_check)
+{
+	StringInfo	o = &ex->out;
+
+	appendStringInfoChar(o, '"');
+	if (formula_check && ex->escape_formulas &&
+		(s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r'))
+		appendStringInfoChar(o, '\'');
+	for (; *s; s++)
+	{
+		if (*s == '"')
+			appendStringInfoChar(o, '"');
+		appendStringInfoChar(o, *s);
+	}
+	appendStringInfoChar(o, '"');
+}
+
+/* numeric text as Python's repr of the float Frappe reads: "1234.500000000" -> 1234.5 */
+static void
+put_number(Export *ex, const char *s)
+{
+	const char *dot = strchr(s, '.');
+	int			n = strlen(s);
+
+	if (dot != NULL)
+	{
+		while (n > (dot - s) + 2 && s[n - 1] == '0')
+			n--;
+		appendBinaryStringInfo(&ex->out, s, n);
+	}
+	else
+		appendStringInfo(&ex->out, "%s.0", s);
+}
+
+/* Frappe's format_duration */
+static char *
+format_duration(int64 secs)
+{
+	StringInfoData b;
+	int64		d = secs / 86400,
+				h = secs % 86400 / 3600,
+				m = secs % 3600 / 60,
+				s = secs % 60;
+
+	initStringInfo(&b);
+	if (d)
+		appendStringInfo(&b, INT64_FORMAT "d", d);
+	if (h)
+		appendStringInfo(&b, "%s" INT64_FORMAT "h", b.len ? " " : "", h);
+	if (m)
+		appendStringInfo(&b, "%s" INT64_FORMAT "m", b.len ? " " : "", m);
+	if (s)
+		appendStringInfo(&b, "%s" INT64_FORMAT "s", b.len ? " " : "", s);
+	return b.data;
+}
+
+static void
+put_value(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, att, &isnull);
+	Oid			typid = SPI_gettypeid(desc, att);
+
+	if (isnull)
+	{
+		put_quoted(ex, "", false);
+		return;
+	}
+	if (c->fieldtype && strcmp(c->fieldtype, "Duration") == 0 && typid == NUMERICOID)
+	{
+		int64		secs = DatumGetInt64(DirectFunctionCall1(numeric_int8, d));
+
+		put_quoted(ex, format_duration(secs), false);
+		return;
+	}
+	switch (typid)
+	{
+		case INT2OID:
+			appendStringInfo(&ex->out, "%d", DatumGetInt16(d));
+			return;
+		case INT4OID:
+			appendStringInfo(&ex->out, "%d", DatumGetInt32(d));
+			return;
+		case INT8OID:
+			appendStringInfo(&ex->out, INT64_FORMAT, DatumGetInt64(d));
+			return;
+		case NUMERICOID:
+			put_number(ex, DatumGetCString(DirectFunctionCall1(numeric_out, d)));
+			return;
+		case FLOAT8OID:
+		case FLOAT4OID:
+			appendStringInfoString(&ex->out, SPI_getvalue(tup, desc, att));
+			return;
+		case DATEOID:
+			{
+				int			y,
+							m,
+							dd;
+
+				j2date(DatumGetDateADT(d) + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
+				appendStringInfo(&ex->out, "\"%04d-%02d-%02d\"", y, m, dd);
+				return;
+			}
+		case TIMESTAMPOID:
+			{
+				struct pg_tm tm;
+				fsec_t		fsec;
+
+				if (timestamp2tm(DatumGetTimestamp(d), NULL, &tm, &fsec, NULL, NULL) != 0)
+					break;
+				/* str(datetime): microseconds only when not zero */
+				appendStringInfo(&ex->out, "\"%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year, tm.tm_mon,
+								 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+				if (fsec)
+					appendStringInfo(&ex->out, ".%06d", (int) fsec);
+				appendStringInfoChar(&ex->out, '"');
+				return;
+			}
+		case TIMEOID:
+			{
+				TimeADT		t = DatumGetTimeADT(d);
+				int64		us = t % USECS_PER_SEC;
+
+				t /= USECS_PER_SEC;
+				appendStringInfo(&ex->out, "\"%02d:%02d:%02d", (int) (t / 3600), (int) (t / 60 % 60),
+								 (int) (t % 60));
+				if (us)
+					appendStringInfo(&ex->out, ".%06d", (int) us);
+				appendStringInfoChar(&ex->out, '"');
+				return;
+			}
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+			put_quoted(ex, TextDatumGetCString(d), true);
+			return;
+		default:
+			break;
+	}
+	put_quoted(ex, SPI_getvalue(tup, desc, att), true);
+}
+
+/* ---- output ---- */
+
+static void
+flush_out(Export *ex)
+{
+	if (ex->file == NULL || ex->out.len == 0)
+		return;
+	if (fwrite(ex->out.data, 1, ex->out.len, ex->file) != (size_t) ex->out.len)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write file \"%s\": %m", ex->path)));
+	resetStringInfo(&ex->out);
+}
+
+static void
+put_header(Export *ex)
+{
+	bool		first = true;
+
+	for (int t = 0; t < ex->ntables; t++)
+	{
+		ExTable    *tb = &ex->tables[t];
+
+		for (int i = 0; i < tb->ncols; i++)
+		{
+			const char *title = tb->cols[i].title;
+
+			if (i == 0)
+			{
+				const char *tl = tb->tdf ? (tb->tdf->label ? tb->tdf->label : tb->tdf->fieldname) : NULL;
+
+				if (ex->by_fieldname)
+					title = tb->tdf ? psprintf("%s.name", tb->tdf->fieldname) : "name";
+				else
+					title = tb->tdf ? psprintf("ID (%s)", tl) : "ID";
+			}
+			if (!first)
+				appendStringInfoChar(&ex->out, ',');
+			first = false;
+			put_quoted(ex, title, false);
+		}
+	}
+	appendStringInfoString(&ex->out, "\r\n");
+}
+
+/* the child rows of a batch, per table: fetched once, ordered by parent */
+typedef struct ExChildren
+{
+	SPITupleTable *tt;
+	uint64		n;
+} ExChildren;
+
+static char *
+child_sql(Export *ex, ExTable *t)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfoString(&b, "SELECT parent::text");
+	for (int i = 0; i < t->ncols; i++)
+		appendStringInfo(&b, ", %s", quote_identifier(t->cols[i].fieldname));
+	appendStringInfo(&b, " FROM %s WHERE parent = ANY($1) AND parenttype = $2 AND parentfield = $3 "
+					 "ORDER BY parent COLLATE \"C\", idx",
+					 fi_site_table(psprintf("tab%s", t->meta->name)));
+	return b.data;
+}
+
+static uint64
+rows_of(ExChildren *c, const char *parent, uint64 *first)
+{
+	uint64		lo = 0,
+				hi = c->n;
+
+	while (lo < hi)
+	{
+		uint64		mid = (lo + hi) / 2;
+
+		if (strcmp(SPI_getvalue(c->tt->vals[mid], c->tt->tupdesc, 1), parent) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	while (hi < c->n && strcmp(SPI_getvalue(c->tt->vals[hi], c->tt->tupdesc, 1), parent) == 0)
+		hi++;
+	return hi - lo;
+}
+
+/* one batch of parents: their lines, the first child row of each table on the parent's line */
+static void
+put_batch(Export *ex, SPITupleTable *ptt, uint64 np, MemoryContext batch_cxt)
+{
+	ExChildren *ch = palloc0(sizeof(ExChildren) * ex->ntables);
+	char	  **names = palloc(sizeof(char *) * (np + 1));
+
+	for (uint64 r = 0; r < np; r++)
+		names[r] = SPI_getvalue(ptt->vals[r], ptt->tupdesc, 1);
+	for (int t = 1; t < ex->ntables; t++)
+	{
+		Datum	   *d = palloc(sizeof(Datum) * (np + 1));
+		Oid			types[3] = {TEXTARRAYOID, TEXTOID, TEXTOID};
+		Datum		args[3];
+
+		for (uint64 r = 0; r < np; r++)
+			d[r] = CStringGetTextDatum(names[r]);
+		args[0] = PointerGetDatum(construct_array(d, (int) np, TEXTOID, -1, false, TYPALIGN_INT));
+		args[1] = CStringGetTextDatum(ex->meta->name);
+		args[2] = CStringGetTextDatum(ex->tables[t].tdf->fieldname);
+		if (fi_spi_execute(child_sql(ex, &ex->tables[t]), 3, types, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the child rows");
+		ch[t].tt = SPI_tuptable;
+		ch[t].n = SPI_processed;
+	}
+	for (uint64 r = 0; r < np; r++)
+	{
+		uint64		lines = 1;
+		uint64	   *first = palloc0(sizeof(uint64) * ex->ntables);
+		uint64	   *count = palloc0(sizeof(uint64) * ex->ntables);
+
+		CHECK_FOR_INTERRUPTS();
+		for (int t = 1; t < ex->ntables; t++)
+		{
+			count[t] = rows_of(&ch[t], names[r], &first[t]);
+			lines = Max(lines, count[t]);
+		}
+		for (uint64 line = 0; line < lines; line++)
+		{
+			bool		firstcell = true;
+
+			for (int t = 0; t < ex->ntables; t++)
+			{
+				ExTable    *tb = &ex->tables[t];
+
+				for (int i = 0; i < tb->ncols; i++)
+				{
+					if (!firstcell)
+						appendStringInfoChar(&ex->out, ',');
+					firstcell = false;
+					if (t == 0 && line == 0)
+						put_value(ex, &tb->cols[i], ptt->vals[r], ptt->tupdesc, i + 1);
+					else if (t > 0 && line < count[t])
+						put_value(ex, &tb->cols[i], ch[t].tt->vals[first[t] + line], ch[t].tt->tupdesc, i + 2);
+					else
+						put_quoted(ex, "", false);
+				}
+			}
+			appendStringInfoString(&ex->out, "\r\n");
+			ex->rows++;
+		}
+		if (ex->file != NULL && ex->out.len > 1024 * 1024)
+			flush_out(ex);
+	}
+	for (int t = 1; t < ex->ntables; t++)
+		SPI_freetuptable(ch[t].tt);
+}
+
+static void
+run_export(Export *ex, const char *doctype, Jsonb *opts)
+{
+	JsonbValue *v;
+	StringInfoData sql;
+	Portal		portal;
+	MemoryContext batch_cxt,
+				old;
+	static const char *const known[] = {
+		"fields", "filters", "order_by", "limit", "children", "header", "escape_formulas", "format"
+	};
+
+	fi_check_version();
+	if (opts != NULL && !JB_ROOT_IS_OBJECT(opts))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options must be a JSON object")));
+	if (opts != NULL)
+	{
+		JsonbIterator *it = JsonbIteratorInit(&opts->root);
+		JsonbValue	k;
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+			if (tok == WJB_KEY)
+			{
+				bool		ok = false;
+
+				for (int i = 0; i < (int) lengthof(known); i++)
+					ok |= ((int) strlen(known[i]) == k.val.string.len &&
+						   memcmp(known[i], k.val.string.val, k.val.string.len) == 0);
+				if (!ok)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("unknown option \"%.*s\"", k.val.string.len, k.val.string.val),
+							 errhint("Options: fields, filters, order_by, limit, children, header, "
+									 "escape_formulas, format.")));
+			}
+	}
+	ex->meta = fi_get_meta(doctype, false);
+	if (ex->meta->istable || ex->meta->issingle || ex->meta->is_virtual)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is a %s and is not exported alone", ex->meta->name,
+						ex->meta->istable ? "child table" : ex->meta->issingle ? "Single" : "virtual DocType"),
+				 errhint("Export its parent with options.children.")));
+	if ((v = opt(opts, "format")) != NULL &&
+		(v->type != jbvString || strcmp(jstr(v), "import") != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("format must be \"import\" (the Data Import layout)"),
+				 errhint("The Report Builder layout (\"report\") is not built yet.")));
+	if ((v = opt(opts, "header")) != NULL)
+	{
+		if (v->type != jbvString || (strcmp(jstr(v), "label") != 0 && strcmp(jstr(v), "fieldname") != 0))
+			bad_option("header", "\"label\" or \"fieldname\"");
+		ex->by_fieldname = strcmp(jstr(v), "fieldname") == 0;
+	}
+	if ((v = opt(opts, "escape_formulas")) != NULL)
+	{
+		if (v->type != jbvBool)
+			bad_option("escape_formulas", "true or false");
+		ex->escape_formulas = v->val.boolean;
+	}
+	ex->limit = -1;
+	if ((v = opt(opts, "limit")) != NULL)
+	{
+		double		l;
+
+		if (v->type != jbvNumeric)
+			bad_option("limit", "a whole number of at least 0");
+		l = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+		if (l < 0 || l != (double) (long) l)
+			bad_option("limit", "a whole number of at least 0");
+		ex->limit = (long) l;
+	}
+	ex->tables = palloc0(sizeof(ExTable) * (ex->meta->nfields + 1));
+	ex->tables[0].meta = ex->meta;
+	ex->tables[0].cols = palloc0(sizeof(ExCol) * (ex->meta->nfields + 1));
+	ex->tables[0].cols[0].fieldname = "name";
+	ex->tables[0].ncols = 1;
+	ex->ntables = 1;
+	initStringInfo(&ex->where);
+	choose_fields(ex, opts);
+	parse_filters(ex, opts);
+	ex->order_by = parse_order_by(ex, opts);
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT name::text");
+	for (int i = 1; i < ex->tables[0].ncols; i++)
+		appendStringInfo(&sql, ", %s", quote_identifier(ex->tables[0].cols[i].fieldname));
+	appendStringInfo(&sql, " FROM %s%s ORDER BY %s", fi_site_table(psprintf("tab%s", ex->meta->name)),
+					 ex->where.data, ex->order_by);
+	if (ex->limit >= 0)
+		appendStringInfo(&sql, " LIMIT %ld", ex->limit);
+
+	initStringInfo(&ex->out);
+	put_header(ex);
+	flush_out(ex);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	portal = SPI_cursor_open_with_args(NULL, sql.data, ex->nparams, ex->ptypes, ex->pvalues, NULL,
+									   true, CURSOR_OPT_NO_SCROLL);
+	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "export batch", ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		SPITupleTable *ptt;
+		uint64		n;
+
+		CHECK_FOR_INTERRUPTS();
+		SPI_cursor_fetch(portal, true, EXPORT_BATCH);
+		ptt = SPI_tuptable;
+		n = SPI_processed;
+		if (n == 0)
+			break;
+		old = MemoryContextSwitchTo(batch_cxt);
+		put_batch(ex, ptt, n, batch_cxt);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(batch_cxt);
+		SPI_freetuptable(ptt);
+		flush_out(ex);
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+}
+
+PG_FUNCTION_INFO_V1(fi_export_csv);
+
+/* integrations.export_csv(doctype text, options jsonb default '{}') returns text */
+Datum
+fi_export_csv(PG_FUNCTION_ARGS)
+{
+	Export		ex;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("doctype must not be null")));
+	memset(&ex, 0, sizeof(ex));
+	run_export(&ex, text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1));
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(ex.out.data, ex.out.len));
+}
+
+PG_FUNCTION_INFO_V1(fi_export_csv_file);
+
+/*
+ * integrations.export_csv_file(doctype text, path text, options jsonb default '{}')
+ * returns bigint: the CSV lines written after the header.  Superuser or
+ * pg_write_server_files only; the path must be absolute.
+ */
+Datum
+fi_export_csv_file(PG_FUNCTION_ARGS)
+{
+	Export		ex;
+	char	   *path;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("doctype and path must not be null")));
+	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_WRITE_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to write a server file"),
+				 errdetail("Only superusers and members of pg_write_server_files may export to a "
+						   "server file."),
+				 errhint("Use integrations.export_csv, which returns the text.")));
+	path = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (!is_absolute_path(path))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("relative path not allowed for export_csv_file: \"%s\"", path)));
+	memset(&ex, 0, sizeof(ex));
+	ex.path = path;
+	ex.file = AllocateFile(path, PG_BINARY_W);
+	if (ex.file == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open file \"%s\" for writing: %m", path)));
+	run_export(&ex, text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2));
+	flush_out(&ex);
+	if (FreeFile(ex.file) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not close file \"%s\": %m", path)));
+	PG_RETURN_INT64(ex.rows);
+}
