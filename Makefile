@@ -65,7 +65,7 @@ include $(PGXS)
 # and every object when a header does (the engine's structs are shared)
 $(OBJS): $(EXTENSION).control $(wildcard src/*.h src/engine/*.h)
 
-.PHONY: test demo unit bench-webhooks bench-import
+.PHONY: test demo unit bench-webhooks bench-import bench-export
 test:
 	bash test/run.sh test
 
@@ -79,6 +79,10 @@ bench-webhooks:
 # import vs COPY of the same rows (a throwaway cluster)
 bench-import:
 	bash test/run.sh bench-import
+
+# export vs COPY (SELECT ...) TO of the same columns (a throwaway cluster)
+bench-export:
+	bash test/run.sh bench-export
 
 # the pure engines, built and tested without a server
 unit: test/unit/engine_test

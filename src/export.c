@@ -787,11 +787,16 @@ child_sql(Export *ex, ExTable *t)
 	StringInfoData b;
 
 	initStringInfo(&b);
-	appendStringInfoString(&b, "SELECT parent::text");
+	appendStringInfoString(&b, "SELECT c.parent::text");
 	for (int i = 0; i < t->ncols; i++)
-		appendStringInfo(&b, ", %s", quote_identifier(t->cols[i].fieldname));
-	appendStringInfo(&b, " FROM %s WHERE parent = ANY($1) AND parenttype = $2 AND parentfield = $3 "
-					 "ORDER BY parent COLLATE \"C\", idx",
+		appendStringInfo(&b, ", c.%s", quote_identifier(t->cols[i].fieldname));
+	/*
+	 * A join with the batch's names, not parent = ANY($1): Frappe's PG schema
+	 * has no index on parent, and a kept generic plan compares each row with
+	 * every name of the array (1,000 per row); the join hashes them.
+	 */
+	appendStringInfo(&b, " FROM %s c JOIN unnest($1::text[]) AS p(name) ON c.parent = p.name "
+					 "WHERE c.parenttype = $2 AND c.parentfield = $3 ORDER BY c.parent COLLATE \"C\", c.idx",
 					 fi_site_table(psprintf("tab%s", t->meta->name)));
 	return b.data;
 }

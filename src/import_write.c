@@ -345,16 +345,18 @@ read_stored(ImpRun *run, ImpTable *t, const char *key, Datum keys)
 	Datum		args[3];
 
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT name::text, docstatus");
+	appendStringInfoString(&sql, "SELECT t.name::text, t.docstatus");
 	if (t->child)
-		appendStringInfoString(&sql, ", parent");
+		appendStringInfoString(&sql, ", t.parent");
 	for (int i = 0; i < t->nmapped; i++)
-		appendStringInfo(&sql, ", %s::text", quote_identifier(t->fields[i].fieldname));
-	appendStringInfo(&sql, " FROM %s WHERE %s = ANY($1)", fi_site_table(psprintf("tab%s", t->doctype)), key);
+		appendStringInfo(&sql, ", t.%s::text", quote_identifier(t->fields[i].fieldname));
+	/* a join with the names (hashed), not = ANY($1): child tables have no index on parent */
+	appendStringInfo(&sql, " FROM %s t JOIN unnest($1::text[]) AS k(v) ON t.%s = k.v",
+					 fi_site_table(psprintf("tab%s", t->doctype)), key);
 	args[0] = keys;
 	if (t->child)
 	{
-		appendStringInfoString(&sql, " AND parenttype = $2 AND parentfield = $3 ORDER BY parent COLLATE \"C\", idx");
+		appendStringInfoString(&sql, " WHERE t.parenttype = $2 AND t.parentfield = $3 ORDER BY t.parent COLLATE \"C\", t.idx");
 		args[1] = CStringGetTextDatum(run->doctype);
 		args[2] = CStringGetTextDatum(t->parentfield);
 	}
@@ -661,7 +663,7 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 			cargs[1] = doctype;
 			cargs[2] = CStringGetTextDatum(t->parentfield);
 			cargs[3] = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT));
-			fi_spi_execute(psprintf("DELETE FROM %s WHERE parent = ANY($1) AND parenttype = $2 AND "
+			fi_spi_execute(psprintf("DELETE FROM %s WHERE parent IN (SELECT unnest($1::text[])) AND parenttype = $2 AND "
 									"parentfield = $3 AND NOT (name::text = ANY($4))",
 									fi_site_table(psprintf("tab%s", t->doctype))),
 						   4, ctypes, cargs, NULL, false, 0);
