@@ -68,7 +68,8 @@ typedef struct Export
 	int			nparams;
 	Oid			ptypes[100];
 	Datum		pvalues[100];
-	char	   *order_by;
+	List	   *order_cols;		/* quoted column names */
+	List	   *order_desc;		/* int: 1 for DESC */
 	long		limit;
 	/* output */
 	StringInfoData out;
@@ -542,20 +543,24 @@ parse_filters(Export *ex, Jsonb *opts)
 }
 
 /* "field [asc|desc], ..." checked term by term */
-static char *
+static void
 parse_order_by(Export *ex, Jsonb *opts)
 {
 	JsonbValue *v = opt(opts, "order_by");
-	StringInfoData b;
 	char	   *s,
 			   *part,
 			   *save = NULL;
+	bool		has_name = false;
 
 	if (v == NULL)
-		return "creation DESC, name DESC";	/* Frappe's template export: newest first */
+	{
+		/* Frappe's template export: newest first */
+		ex->order_cols = list_make2("creation", "name");
+		ex->order_desc = list_make2_int(1, 1);
+		return;
+	}
 	if (v->type != jbvString)
 		bad_option("order_by", "a string such as \"modified desc\"");
-	initStringInfo(&b);
 	s = jstr(v);
 	for (part = strtok_r(s, ",", &save); part; part = strtok_r(NULL, ",", &save))
 	{
@@ -575,12 +580,32 @@ parse_order_by(Export *ex, Jsonb *opts)
 					 errmsg("order_by must be fields each with an optional asc or desc"),
 					 errdetail("\"%s\" is not.", v->val.string.val)));
 		(void) filter_column(ex, w1, &typmod);
-		appendStringInfo(&b, "%s%s %s", b.len ? ", " : "", quote_identifier(w1),
-						 w2 && pg_strcasecmp(w2, "desc") == 0 ? "DESC" : "ASC");
+		has_name |= strcmp(w1, "name") == 0;
+		ex->order_cols = lappend(ex->order_cols, (char *) quote_identifier(w1));
+		ex->order_desc = lappend_int(ex->order_desc, w2 && pg_strcasecmp(w2, "desc") == 0);
 	}
-	if (b.len == 0)
+	if (ex->order_cols == NIL)
 		bad_option("order_by", "a string such as \"modified desc\"");
-	appendStringInfoString(&b, ", name");
+	if (!has_name)
+	{
+		/* a total order: child rows are read in the same order as their parents */
+		ex->order_cols = lappend(ex->order_cols, "name");
+		ex->order_desc = lappend_int(ex->order_desc, 0);
+	}
+}
+
+/* the ORDER BY list, its columns prefixed ("p.") */
+static char *
+order_sql(Export *ex, const char *prefix)
+{
+	StringInfoData b;
+	ListCell   *c,
+			   *d;
+
+	initStringInfo(&b);
+	forboth(c, ex->order_cols, d, ex->order_desc)
+		appendStringInfo(&b, "%s%s%s %s", b.len ? ", " : "", prefix, (char *) lfirst(c),
+						 lfirst_int(d) ? "DESC" : "ASC");
 	return b.data;
 }
 
@@ -774,90 +799,99 @@ put_header(Export *ex)
 	appendStringInfoString(&ex->out, "\r\n");
 }
 
-/* the child rows of a batch, per table: fetched once, ordered by parent */
-typedef struct ExChildren
+/*
+ * The child rows of one table, read by a cursor of their own in the
+ * parents' order (joined with the parents' query): each parent's rows are
+ * taken as the parent comes, in one pass over the child table.
+ */
+typedef struct ExStream
 {
+	Portal		portal;
 	SPITupleTable *tt;
-	uint64		n;
-} ExChildren;
+	uint64		n,
+				pos;
+	bool		done;
+	TupleDesc	desc;			/* a copy, for the rows kept */
+} ExStream;
 
 static char *
-child_sql(Export *ex, ExTable *t)
+child_sql(Export *ex, ExTable *t, const char *parent_sql)
 {
 	StringInfoData b;
+	ListCell   *c;
 
 	initStringInfo(&b);
 	appendStringInfoString(&b, "SELECT c.parent::text");
 	for (int i = 0; i < t->ncols; i++)
 		appendStringInfo(&b, ", c.%s", quote_identifier(t->cols[i].fieldname));
-	/*
-	 * A join with the batch's names, not parent = ANY($1): Frappe's PG schema
-	 * has no index on parent, and a kept generic plan compares each row with
-	 * every name of the array (1,000 per row); the join hashes them.
-	 */
-	appendStringInfo(&b, " FROM %s c JOIN unnest($1::text[]) AS p(name) ON c.parent = p.name "
-					 "WHERE c.parenttype = $2 AND c.parentfield = $3 ORDER BY c.parent COLLATE \"C\", c.idx",
-					 fi_site_table(psprintf("tab%s", t->meta->name)));
+	appendStringInfo(&b, " FROM %s c JOIN (SELECT name", fi_site_table(psprintf("tab%s", t->meta->name)));
+	foreach(c, ex->order_cols)
+		if (strcmp(lfirst(c), "name") != 0)
+			appendStringInfo(&b, ", %s", (char *) lfirst(c));
+	appendStringInfo(&b, " FROM %s) p ON c.parent = p.name::text WHERE c.parenttype = %s AND "
+					 "c.parentfield = %s ORDER BY %s, c.idx",
+					 parent_sql, quote_literal_cstr(ex->meta->name),
+					 quote_literal_cstr(t->tdf->fieldname), order_sql(ex, "p."));
 	return b.data;
 }
 
-static uint64
-rows_of(ExChildren *c, const char *parent, uint64 *first)
+/* the rows of the stream that belong to parent (copied), in idx order */
+static List *
+stream_rows(ExStream *st, const char *parent)
 {
-	uint64		lo = 0,
-				hi = c->n;
+	List	   *rows = NIL;
 
-	while (lo < hi)
+	for (;;)
 	{
-		uint64		mid = (lo + hi) / 2;
+		if (st->pos == st->n)
+		{
+			MemoryContext cxt = CurrentMemoryContext;
 
-		if (strcmp(SPI_getvalue(c->tt->vals[mid], c->tt->tupdesc, 1), parent) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+			if (st->done)
+				break;
+			if (st->tt)
+				SPI_freetuptable(st->tt);
+			SPI_cursor_fetch(st->portal, true, EXPORT_BATCH * 5);
+			MemoryContextSwitchTo(cxt);
+			st->tt = SPI_tuptable;
+			st->n = SPI_processed;
+			st->pos = 0;
+			if (st->n == 0)
+			{
+				st->done = true;
+				break;
+			}
+			if (st->desc == NULL)
+			{
+				MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+				st->desc = CreateTupleDescCopy(st->tt->tupdesc);
+				MemoryContextSwitchTo(old);
+			}
+		}
+		if (strcmp(SPI_getvalue(st->tt->vals[st->pos], st->tt->tupdesc, 1), parent) != 0)
+			break;
+		rows = lappend(rows, heap_copytuple(st->tt->vals[st->pos]));
+		st->pos++;
 	}
-	*first = lo;
-	while (hi < c->n && strcmp(SPI_getvalue(c->tt->vals[hi], c->tt->tupdesc, 1), parent) == 0)
-		hi++;
-	return hi - lo;
+	return rows;
 }
 
 /* one batch of parents: their lines, the first child row of each table on the parent's line */
 static void
-put_batch(Export *ex, SPITupleTable *ptt, uint64 np, MemoryContext batch_cxt)
+put_batch(Export *ex, SPITupleTable *ptt, uint64 np, ExStream *streams)
 {
-	ExChildren *ch = palloc0(sizeof(ExChildren) * ex->ntables);
-	char	  **names = palloc(sizeof(char *) * (np + 1));
-
-	for (uint64 r = 0; r < np; r++)
-		names[r] = SPI_getvalue(ptt->vals[r], ptt->tupdesc, 1);
-	for (int t = 1; t < ex->ntables; t++)
-	{
-		Datum	   *d = palloc(sizeof(Datum) * (np + 1));
-		Oid			types[3] = {TEXTARRAYOID, TEXTOID, TEXTOID};
-		Datum		args[3];
-
-		for (uint64 r = 0; r < np; r++)
-			d[r] = CStringGetTextDatum(names[r]);
-		args[0] = PointerGetDatum(construct_array(d, (int) np, TEXTOID, -1, false, TYPALIGN_INT));
-		args[1] = CStringGetTextDatum(ex->meta->name);
-		args[2] = CStringGetTextDatum(ex->tables[t].tdf->fieldname);
-		if (fi_spi_execute(child_sql(ex, &ex->tables[t]), 3, types, args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read the child rows");
-		ch[t].tt = SPI_tuptable;
-		ch[t].n = SPI_processed;
-	}
 	for (uint64 r = 0; r < np; r++)
 	{
+		char	   *name = SPI_getvalue(ptt->vals[r], ptt->tupdesc, 1);
 		uint64		lines = 1;
-		uint64	   *first = palloc0(sizeof(uint64) * ex->ntables);
-		uint64	   *count = palloc0(sizeof(uint64) * ex->ntables);
+		List	  **rows = palloc0(sizeof(List *) * ex->ntables);
 
 		CHECK_FOR_INTERRUPTS();
 		for (int t = 1; t < ex->ntables; t++)
 		{
-			count[t] = rows_of(&ch[t], names[r], &first[t]);
-			lines = Max(lines, count[t]);
+			rows[t] = stream_rows(&streams[t], name);
+			lines = Max(lines, (uint64) list_length(rows[t]));
 		}
 		for (uint64 line = 0; line < lines; line++)
 		{
@@ -874,8 +908,8 @@ put_batch(Export *ex, SPITupleTable *ptt, uint64 np, MemoryContext batch_cxt)
 					firstcell = false;
 					if (t == 0 && line == 0)
 						put_value(ex, &tb->cols[i], ptt->vals[r], ptt->tupdesc, i + 1);
-					else if (t > 0 && line < count[t])
-						put_value(ex, &tb->cols[i], ch[t].tt->vals[first[t] + line], ch[t].tt->tupdesc, i + 2);
+					else if (t > 0 && line < (uint64) list_length(rows[t]))
+						put_value(ex, &tb->cols[i], list_nth(rows[t], (int) line), streams[t].desc, i + 2);
 					else
 						put_quoted(ex, "", false);
 				}
@@ -886,16 +920,16 @@ put_batch(Export *ex, SPITupleTable *ptt, uint64 np, MemoryContext batch_cxt)
 		if (ex->file != NULL && ex->out.len > 1024 * 1024)
 			flush_out(ex);
 	}
-	for (int t = 1; t < ex->ntables; t++)
-		SPI_freetuptable(ch[t].tt);
 }
 
 static void
 run_export(Export *ex, const char *doctype, Jsonb *opts)
 {
 	JsonbValue *v;
-	StringInfoData sql;
+	StringInfoData sql,
+				from;
 	Portal		portal;
+	ExStream   *streams;
 	MemoryContext batch_cxt,
 				old;
 	static const char *const known[] = {
@@ -975,16 +1009,19 @@ run_export(Export *ex, const char *doctype, Jsonb *opts)
 	initStringInfo(&ex->where);
 	choose_fields(ex, opts);
 	parse_filters(ex, opts);
-	ex->order_by = parse_order_by(ex, opts);
+	parse_order_by(ex, opts);
 
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT name::text");
 	for (int i = 1; i < ex->tables[0].ncols; i++)
 		appendStringInfo(&sql, ", %s", quote_identifier(ex->tables[0].cols[i].fieldname));
-	appendStringInfo(&sql, " FROM %s%s ORDER BY %s", fi_site_table(psprintf("tab%s", ex->meta->name)),
-					 ex->where.data, ex->order_by);
+	/* the parents' FROM ... ORDER BY ... LIMIT, shared with the child streams */
+	initStringInfo(&from);
+	appendStringInfo(&from, "%s%s ORDER BY %s", fi_site_table(psprintf("tab%s", ex->meta->name)),
+					 ex->where.data, order_sql(ex, ""));
 	if (ex->limit >= 0)
-		appendStringInfo(&sql, " LIMIT %ld", ex->limit);
+		appendStringInfo(&from, " LIMIT %ld", ex->limit);
+	appendStringInfo(&sql, " FROM %s", from.data);
 
 	initStringInfo(&ex->out);
 	put_header(ex);
@@ -993,6 +1030,11 @@ run_export(Export *ex, const char *doctype, Jsonb *opts)
 		elog(ERROR, "SPI_connect failed");
 	portal = SPI_cursor_open_with_args(NULL, sql.data, ex->nparams, ex->ptypes, ex->pvalues, NULL,
 									   true, CURSOR_OPT_NO_SCROLL);
+	streams = palloc0(sizeof(ExStream) * ex->ntables);
+	for (int t = 1; t < ex->ntables; t++)
+		streams[t].portal = SPI_cursor_open_with_args(NULL, child_sql(ex, &ex->tables[t], from.data),
+													  ex->nparams, ex->ptypes, ex->pvalues, NULL,
+													  true, CURSOR_OPT_NO_SCROLL);
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "export batch", ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
@@ -1006,12 +1048,14 @@ run_export(Export *ex, const char *doctype, Jsonb *opts)
 		if (n == 0)
 			break;
 		old = MemoryContextSwitchTo(batch_cxt);
-		put_batch(ex, ptt, n, batch_cxt);
+		put_batch(ex, ptt, n, streams);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(batch_cxt);
 		SPI_freetuptable(ptt);
 		flush_out(ex);
 	}
+	for (int t = 1; t < ex->ntables; t++)
+		SPI_cursor_close(streams[t].portal);
 	SPI_cursor_close(portal);
 	SPI_finish();
 }
