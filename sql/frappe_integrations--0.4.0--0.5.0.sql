@@ -48,3 +48,17 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION integrations.export_csv_file(text, text, jsonb) IS
 'Export a DocType as CSV into a file on the database server (superuser or pg_write_server_files); returns the lines written';
 REVOKE ALL ON FUNCTION integrations.export_csv_file(text, text, jsonb) FROM PUBLIC;
+
+-- What bench export-json and bench export-doc write, as jsonb.
+CREATE FUNCTION integrations.export_json(doctype text, options jsonb DEFAULT '{}')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'fi_export_json'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION integrations.export_json(text, jsonb) IS
+'Documents as bench export-json writes them (options: name, filters, order_by, limit)';
+CREATE FUNCTION integrations.export_doc(doctype text, name text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'fi_export_doc'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION integrations.export_doc(text, text) IS
+'A document as bench export-doc writes it';

@@ -1121,3 +1121,247 @@ fi_export_csv_file(PG_FUNCTION_ARGS)
 				 errmsg("could not close file \"%s\": %m", path)));
 	PG_RETURN_INT64(ex.rows);
 }
+
+/* ---- JSON: bench export-json and export-doc shapes (facts 9.3, 9.4) ---- */
+
+#include "webhook.h"
+#include "engine/tpl_int.h"
+
+static bool
+in_list(const char *key, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(key, *list) == 0)
+			return true;
+	return false;
+}
+
+/* a copy of document d without the keys dropped (and without nulls when asked) */
+static FiVal *
+doc_shape(FiTpl *t, FiVal *d, const char *const *drop, const char *const *child_drop, bool no_nulls)
+{
+	FiVal	   *out = fi_new(t, FV_DICT);
+
+	for (int i = 0; i < d->u.d.n; i++)
+	{
+		FiVal	   *k = d->u.d.k[i],
+				   *v = d->u.d.v[i];
+		char	   *key = pnstrdup(k->u.s.p, k->u.s.n);
+
+		if (in_list(key, drop) || (no_nulls && v->type == FV_NONE))
+			continue;
+		if (v->type == FV_LIST && child_drop != NULL)
+		{
+			FiVal	   *l = fi_mklist(t, FV_LIST, v->u.l.n);
+
+			for (int j = 0; j < v->u.l.n; j++)
+				fi_list_push(t, l, v->u.l.v[j]->type == FV_DICT ?
+							 doc_shape(t, v->u.l.v[j], child_drop, NULL, no_nulls) : v->u.l.v[j]);
+			v = l;
+		}
+		fi_dict_put(t, out, k, v);
+	}
+	return out;
+}
+
+static const char *const json_drop[] = {"modified_by", "creation", "owner", "idx", "lft", "rgt", NULL};
+static const char *const json_child_drop[] = {"docstatus", "doctype", "modified", "name", NULL};
+static const char *const doc_drop[] = {NULL};
+static const char *const doc_child_drop[] = {
+	"doctype", "name", "owner", "creation", "modified", "modified_by", "docstatus", "idx",
+	"parent", "parentfield", "parenttype", NULL
+};
+
+/* the documents named, in the shape asked, appended to out as JSON values */
+static void
+docs_json(const FiDocMeta *meta, const char *const *names, int n, bool doc_form, StringInfo out)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "export json", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	FiTpl	   *t = fi_template_session(fi_site_now_usec());
+	FiVal	  **docs = palloc0(sizeof(FiVal *) * n);
+	FiDocFetch	f = {.meta = meta, .names = names, .n = n, .docs = docs};
+
+	fi_docs_fetch(t, &f);
+	for (int i = 0; i < n; i++)
+	{
+		const char *text;
+		size_t		len;
+
+		if (docs[i] == NULL)
+			continue;
+		if (fi_tpl_dumps(t, doc_shape(t, docs[i], doc_form ? doc_drop : json_drop,
+									  doc_form ? doc_child_drop : json_child_drop, doc_form),
+						 &text, &len) != FI_TPL_OK)
+			fi_template_error(t, "JSON");
+		if (out->len > 1)
+			appendStringInfoString(out, ", ");
+		appendBinaryStringInfo(out, text, len);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+}
+
+PG_FUNCTION_INFO_V1(fi_export_json);
+
+/*
+ * integrations.export_json(doctype text, options jsonb default '{}') returns jsonb
+ *
+ * What `bench export-json` writes: a list of as_dict() documents (creation
+ * ascending) without modified_by, creation, owner, idx, lft, rgt, their
+ * child rows without docstatus, doctype, modified, name.  Options: name,
+ * filters, order_by, limit.
+ */
+Datum
+fi_export_json(PG_FUNCTION_ARGS)
+{
+	Export		ex;
+	Jsonb	   *opts = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	JsonbValue *v;
+	StringInfoData sql,
+				out;
+	Portal		portal;
+	static const char *const known[] = {"name", "filters", "order_by", "limit"};
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("doctype must not be null")));
+	fi_check_version();
+	memset(&ex, 0, sizeof(ex));
+	if (opts != NULL)
+	{
+		JsonbIterator *it;
+		JsonbValue	k;
+		JsonbIteratorToken tok;
+
+		if (!JB_ROOT_IS_OBJECT(opts))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("options must be a JSON object")));
+		it = JsonbIteratorInit(&opts->root);
+		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+			if (tok == WJB_KEY)
+			{
+				bool		ok = false;
+
+				for (int i = 0; i < (int) lengthof(known); i++)
+					ok |= ((int) strlen(known[i]) == k.val.string.len &&
+						   memcmp(known[i], k.val.string.val, k.val.string.len) == 0);
+				if (!ok)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("unknown option \"%.*s\"", k.val.string.len, k.val.string.val),
+							 errhint("Options: name, filters, order_by, limit.")));
+			}
+	}
+	ex.meta = fi_get_meta(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
+	if (ex.meta->istable || ex.meta->issingle || ex.meta->is_virtual)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s is a %s and is not exported alone", ex.meta->name,
+						ex.meta->istable ? "child table" : ex.meta->issingle ? "Single" : "virtual DocType")));
+	initStringInfo(&ex.where);
+	parse_filters(&ex, opts);
+	if ((v = opt(opts, "name")) != NULL)
+	{
+		if (v->type != jbvString)
+			bad_option("name", "a document name");
+		add_filter(&ex, "name", "=", v);
+	}
+	if (opt(opts, "order_by") == NULL)
+	{
+		ex.order_cols = list_make2("creation", "name");
+		ex.order_desc = list_make2_int(0, 0);
+	}
+	else
+		parse_order_by(&ex, opts);
+	ex.limit = -1;
+	if ((v = opt(opts, "limit")) != NULL)
+	{
+		double		l;
+
+		if (v->type != jbvNumeric)
+			bad_option("limit", "a whole number of at least 0");
+		l = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+		if (l < 0 || l != (double) (long) l)
+			bad_option("limit", "a whole number of at least 0");
+		ex.limit = (long) l;
+	}
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT name::text FROM %s%s ORDER BY %s",
+					 fi_site_table(psprintf("tab%s", ex.meta->name)), ex.where.data, order_sql(&ex, ""));
+	if (ex.limit >= 0)
+		appendStringInfo(&sql, " LIMIT %ld", ex.limit);
+	initStringInfo(&out);
+	appendStringInfoChar(&out, '[');
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	portal = SPI_cursor_open_with_args(NULL, sql.data, ex.nparams, ex.ptypes, ex.pvalues, NULL,
+									   true, CURSOR_OPT_NO_SCROLL);
+	for (;;)
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+		SPITupleTable *tt;
+		uint64		n;
+		const char **names;
+
+		CHECK_FOR_INTERRUPTS();
+		SPI_cursor_fetch(portal, true, 500);
+		MemoryContextSwitchTo(cxt);		/* (SPI leaves its own context current) */
+		tt = SPI_tuptable;
+		n = SPI_processed;
+		if (n == 0)
+			break;
+		names = palloc(sizeof(char *) * n);
+		for (uint64 i = 0; i < n; i++)
+			names[i] = SPI_getvalue(tt->vals[i], tt->tupdesc, 1);
+		docs_json(ex.meta, names, (int) n, false, &out);
+		SPI_freetuptable(tt);
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	appendStringInfoChar(&out, ']');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data)));
+}
+
+PG_FUNCTION_INFO_V1(fi_export_doc);
+
+/*
+ * integrations.export_doc(doctype text, name text) returns jsonb
+ *
+ * What `bench export-doc` writes: as_dict(no_nulls=True), child rows
+ * without doctype, name, owner, creation, modified, modified_by, docstatus,
+ * idx, parent, parentfield, parenttype.
+ */
+Datum
+fi_export_doc(PG_FUNCTION_ARGS)
+{
+	const FiDocMeta *meta;
+	const char *name;
+	StringInfoData out;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("doctype and name must not be null")));
+	fi_check_version();
+	meta = fi_get_meta(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
+	if (meta->istable || meta->issingle || meta->is_virtual)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s is a %s and is not exported alone", meta->name,
+						meta->istable ? "child table" : meta->issingle ? "Single" : "virtual DocType")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	initStringInfo(&out);
+	appendStringInfoChar(&out, '[');
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	docs_json(meta, &name, 1, true, &out);
+	SPI_finish();
+	if (out.len == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("%s %s not found", meta->name, name)));
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data + 1)));
+}

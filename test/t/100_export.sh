@@ -107,6 +107,30 @@ t_is "$(q $DB "SELECT count(*) FROM \"tabItem\"")" "3" "and the table is untouch
 t_is "$(q $DB "SELECT count(*) FROM regexp_split_to_table(integrations.export_csv('Item', '{\"filters\": {\"item_name\": \"x'' OR ''1''=''1\"}}'), E'\r\n') l WHERE l <> ''")" "1" \
      "a quote in a filter value is a value (only the header comes back)"
 
+# export_json: bench export-json's shape; export_doc: bench export-doc's
+J=$(q $DB "SELECT integrations.export_json('Sales Invoice')")
+t_is "$($FI_PY -c '
+import json, sys
+docs = json.loads(sys.argv[1])
+d = docs[0]
+print(len(docs), d["doctype"], d["customer"], d["posting_date"], d["posting_time"], type(d["grand_total"]).__name__,
+      sorted(k for k in ("modified_by", "creation", "owner", "idx", "name", "modified", "docstatus") if k in d),
+      len(d["items"]), sorted(set(d["items"][0]) & {"docstatus", "doctype", "modified", "name", "parent", "parentfield", "idx"}),
+      d["items"][0]["item_name"], d["items"][0]["qty"], d["taxes"])' "$J")" \
+     "2 Sales Invoice CUST-A 2024-05-06 10:30:15.250000 float ['docstatus', 'modified', 'name'] 2 ['idx', 'parent', 'parentfield'] Apple 2.0 []" \
+     "export_json: creation order, keys dropped as bench export-json drops them, child rows too"
+t_is "$(q $DB "SELECT jsonb_array_length(integrations.export_json('Item', '{\"filters\": {\"item_group\": \"Products\"}, \"limit\": 1}'))")" "1" "export_json: filters and limit"
+D=$(q $DB "SELECT integrations.export_doc('Sales Invoice', (SELECT name FROM \"tabSales Invoice\" ORDER BY name LIMIT 1))")
+t_is "$($FI_PY -c '
+import json, sys
+d = json.loads(sys.argv[1])
+print(d["name"], d["owner"], "remarks" in d, None in d.values(),
+      sorted(set(d["items"][0]) & {"doctype", "name", "owner", "creation", "modified", "modified_by", "docstatus", "idx", "parent", "parentfield", "parenttype"}),
+      d["items"][0]["qty"], d["items"][1]["item_name"])' "$D" | sed -E 's/ACC-SINV-[0-9]{4}-/ACC-SINV-Y-/')" \
+     "ACC-SINV-Y-00001 Administrator False False [] 2.0 Pear" \
+     "export_doc: no nulls, child rows without their standard keys"
+t_is "$(q_err $DB "SELECT integrations.export_doc('Item', 'nope')")" "P0002: Item nope not found" "export_doc: a missing document"
+
 # server files
 t_is "$(q $DB "SELECT integrations.export_csv_file('Sales Invoice', '$W/si.csv', '{\"children\": true}')")" "3" "export_csv_file: the lines written"
 t_is "$(tr -d '\r' < "$W/si.csv" | head -c 30)" '"ID","Title","Series","Custome' "the file holds the CSV"
