@@ -63,6 +63,8 @@ typedef struct Export
 	int			ncsv;
 	bool		escape_formulas;
 	bool		by_fieldname;
+	bool		report;			/* format "report": Report Builder's layout */
+	int			owner_att;		/* report: the owner column of the parent query */
 	/* the parent query */
 	StringInfoData where;
 	int			nparams;
@@ -768,10 +770,41 @@ flush_out(Export *ex)
 	resetStringInfo(&ex->out);
 }
 
+/* Report Builder's header: Sr, ID, labels, child labels with the child DocType, Owner */
+static void
+put_report_header(Export *ex)
+{
+	put_quoted(ex, "Sr", false);
+	for (int t = 0; t < ex->ntables; t++)
+	{
+		ExTable    *tb = &ex->tables[t];
+
+		for (int i = 0; i < tb->ncols; i++)
+		{
+			const FiDocField *df = i ? fi_meta_field(tb->meta, tb->cols[i].fieldname) : NULL;
+			const char *label = i == 0 ? "ID" : (df && df->label ? df->label : tb->cols[i].fieldname);
+
+			if (t > 0 && i == 0)
+				label = "ID";
+			appendStringInfoChar(&ex->out, ',');
+			put_quoted(ex, t > 0 ? psprintf("%s (%s)", label, tb->meta->name) : label, false);
+		}
+	}
+	appendStringInfoChar(&ex->out, ',');
+	put_quoted(ex, "Owner", false);
+	appendStringInfoString(&ex->out, "\r\n");
+}
+
 static void
 put_header(Export *ex)
 {
 	bool		first = true;
+
+	if (ex->report)
+	{
+		put_report_header(ex);
+		return;
+	}
 
 	for (int t = 0; t < ex->ntables; t++)
 	{
@@ -897,6 +930,33 @@ put_batch(Export *ex, SPITupleTable *ptt, uint64 np, ExStream *streams)
 		{
 			bool		firstcell = true;
 
+			if (ex->report)
+			{
+				/* a row per child row, the parent's values on each, after a serial number */
+				static const ExCol owner = {"owner", "Owner", NULL};
+
+				appendStringInfo(&ex->out, "%ld", ex->rows + 1);
+				for (int t = 0; t < ex->ntables; t++)
+				{
+					ExTable    *tb = &ex->tables[t];
+
+					for (int i = 0; i < tb->ncols; i++)
+					{
+						appendStringInfoChar(&ex->out, ',');
+						if (t == 0)
+							put_value(ex, &tb->cols[i], ptt->vals[r], ptt->tupdesc, i + 1);
+						else if (line < (uint64) list_length(rows[t]))
+							put_value(ex, &tb->cols[i], list_nth(rows[t], (int) line), streams[t].desc, i + 2);
+						else
+							put_quoted(ex, "", false);
+					}
+				}
+				appendStringInfoChar(&ex->out, ',');
+				put_value(ex, &owner, ptt->vals[r], ptt->tupdesc, ex->owner_att);
+				appendStringInfoString(&ex->out, "\r\n");
+				ex->rows++;
+				continue;
+			}
 			for (int t = 0; t < ex->ntables; t++)
 			{
 				ExTable    *tb = &ex->tables[t];
@@ -970,12 +1030,12 @@ run_export(Export *ex, const char *doctype, Jsonb *opts)
 				 errmsg("%s is a %s and is not exported alone", ex->meta->name,
 						ex->meta->istable ? "child table" : ex->meta->issingle ? "Single" : "virtual DocType"),
 				 errhint("Export its parent with options.children.")));
-	if ((v = opt(opts, "format")) != NULL &&
-		(v->type != jbvString || strcmp(jstr(v), "import") != 0))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("format must be \"import\" (the Data Import layout)"),
-				 errhint("The Report Builder layout (\"report\") is not built yet.")));
+	if ((v = opt(opts, "format")) != NULL)
+	{
+		if (v->type != jbvString || (strcmp(jstr(v), "import") != 0 && strcmp(jstr(v), "report") != 0))
+			bad_option("format", "\"import\" (the Data Import layout) or \"report\" (Report Builder's)");
+		ex->report = strcmp(jstr(v), "report") == 0;
+	}
 	if ((v = opt(opts, "header")) != NULL)
 	{
 		if (v->type != jbvString || (strcmp(jstr(v), "label") != 0 && strcmp(jstr(v), "fieldname") != 0))
@@ -1008,6 +1068,11 @@ run_export(Export *ex, const char *doctype, Jsonb *opts)
 	ex->ntables = 1;
 	initStringInfo(&ex->where);
 	choose_fields(ex, opts);
+	if (ex->report && ex->ntables > 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the report format takes the fields of one child table at most"),
+				 errhint("Report Builder joins the parent with one child table: a row per child row.")));
 	parse_filters(ex, opts);
 	parse_order_by(ex, opts);
 
@@ -1015,6 +1080,12 @@ run_export(Export *ex, const char *doctype, Jsonb *opts)
 	appendStringInfoString(&sql, "SELECT name::text");
 	for (int i = 1; i < ex->tables[0].ncols; i++)
 		appendStringInfo(&sql, ", %s", quote_identifier(ex->tables[0].cols[i].fieldname));
+	if (ex->report)
+	{
+		/* Report Builder appends owner (its "own records" check) as the last column */
+		appendStringInfoString(&sql, ", owner");
+		ex->owner_att = ex->tables[0].ncols + 1;
+	}
 	/* the parents' FROM ... ORDER BY ... LIMIT, shared with the child streams */
 	initStringInfo(&from);
 	appendStringInfo(&from, "%s%s ORDER BY %s", fi_site_table(psprintf("tab%s", ex->meta->name)),

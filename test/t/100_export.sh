@@ -53,6 +53,16 @@ lines\",1,30
 \"I-2\",\"Pear ü 日本\",\"'=1+2\",0,0
 \"I-3\",\"Plum\",\"\",1,0" "fieldname headers, quotes and newlines, formulas made inert"
 
+# format report: Report Builder's layout (Sr, labels, child labels with the child DocType, Owner last)
+OUT=$(q $DB "SELECT integrations.export_csv('Sales Invoice', '{\"format\": \"report\", \"fields\": [\"customer\", \"items.item_name\", \"items.qty\"], \"order_by\": \"posting_date asc\"}')" | tr -d '\r' | sed -E 's/ACC-SINV-[0-9]{4}-/ACC-SINV-Y-/g; s/"[0-9a-v]{10}"/"<hash>"/g')
+t_is "$OUT" "\"Sr\",\"ID\",\"Customer\",\"ID (Sales Invoice Item)\",\"Item Name (Sales Invoice Item)\",\"Quantity (Sales Invoice Item)\",\"Owner\"
+1,\"ACC-SINV-Y-00001\",\"CUST-A\",\"<hash>\",\"Apple\",2.0,\"Administrator\"
+2,\"ACC-SINV-Y-00001\",\"CUST-A\",\"<hash>\",\"Pear\",1.0,\"Administrator\"
+3,\"ACC-SINV-Y-00002\",\"CUST-B\",\"<hash>\",\"Plum\",5.0,\"Administrator\"" \
+     "format report: a row per child row, serial numbers, the child DocType in the label, Owner last"
+t_is "$(q_err $DB "SELECT integrations.export_csv('Sales Invoice', '{\"format\": \"report\", \"children\": true}')")" \
+     "0A000: the report format takes the fields of one child table at most" "format report: one child table at most"
+
 # filters (dict and list forms), limit
 ids() { q $DB "SELECT string_agg(split_part(l, ',', 1), ' ') FROM regexp_split_to_table(integrations.export_csv('Item', '{\"fields\": [\"item_name\"], \"order_by\": \"name\", $1}'), E'\r\n') l WHERE l LIKE '\"I-%'"; }
 t_is "$(ids '"filters": {"item_group": "Products"}')" '"I-1" "I-3"' "filter: dict form"
