@@ -84,6 +84,9 @@ kb = lambda k: int(re.search(k + r":\s+(\d+)", s).group(1))
 print("%.1f" % ((kb("VmHWM") - kb("RssShmem")) / 1024.0))'
 }
 base=$(peak "1")
+ihalf=$(peak "integrations.export_csv_file('Item', '$W/m.csv', '{\"limit\": $((NI / 2))}')")
+ifull=$(peak "integrations.export_csv_file('Item', '$W/m.csv')")
+isize=$(du -h "$W/m.csv" | cut -f1)
 half=$(peak "integrations.export_csv_file('Sales Invoice', '$W/m.csv', '{\"children\": true, \"limit\": $((NS / 2))}')")
 full=$(peak "integrations.export_csv_file('Sales Invoice', '$W/m.csv', '{\"children\": true}')")
-echo "peak backend memory (VmHWM less shared memory): idle backend $base MB; export_csv_file of all $NS Sales Invoices with every column and child table: $full MB ($(du -h "$W/m.csv" | cut -f1) file), of half of them: $half MB"
+echo "peak backend memory (VmHWM less shared memory): idle backend $base MB; export_csv_file of all $NI Items, every column: $ifull MB ($isize file), of half of them: $ihalf MB; of all $NS Sales Invoices with every column and all 9 child tables: $full MB ($(du -h "$W/m.csv" | cut -f1) file), of half of them: $half MB"
