@@ -1070,7 +1070,7 @@ run_export(Export *ex, const char *doctype, Jsonb *opts)
 	choose_fields(ex, opts);
 	if (ex->report && ex->ntables > 2)
 		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the report format takes the fields of one child table at most"),
 				 errhint("Report Builder joins the parent with one child table: a row per child row.")));
 	parse_filters(ex, opts);
@@ -1329,7 +1329,7 @@ fi_export_json(PG_FUNCTION_ARGS)
 	ex.meta = fi_get_meta(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
 	if (ex.meta->istable || ex.meta->issingle || ex.meta->is_virtual)
 		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s is a %s and is not exported alone", ex.meta->name,
 						ex.meta->istable ? "child table" : ex.meta->issingle ? "Single" : "virtual DocType")));
 	initStringInfo(&ex.where);
@@ -1420,7 +1420,7 @@ fi_export_doc(PG_FUNCTION_ARGS)
 	meta = fi_get_meta(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
 	if (meta->istable || meta->issingle || meta->is_virtual)
 		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s is a %s and is not exported alone", meta->name,
 						meta->istable ? "child table" : meta->issingle ? "Single" : "virtual DocType")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(1));

@@ -61,7 +61,7 @@ t_is "$OUT" "\"Sr\",\"ID\",\"Customer\",\"ID (Sales Invoice Item)\",\"Item Name 
 3,\"ACC-SINV-Y-00002\",\"CUST-B\",\"<hash>\",\"Plum\",5.0,\"Administrator\"" \
      "format report: a row per child row, serial numbers, the child DocType in the label, Owner last"
 t_is "$(q_err $DB "SELECT integrations.export_csv('Sales Invoice', '{\"format\": \"report\", \"children\": true}')")" \
-     "0A000: the report format takes the fields of one child table at most" "format report: one child table at most"
+     "22023: the report format takes the fields of one child table at most" "format report: one child table at most"
 
 # filters (dict and list forms), limit
 ids() { q $DB "SELECT string_agg(split_part(l, ',', 1), ' ') FROM regexp_split_to_table(integrations.export_csv('Item', '{\"fields\": [\"item_name\"], \"order_by\": \"name\", $1}'), E'\r\n') l WHERE l LIKE '\"I-%'"; }
@@ -151,6 +151,10 @@ q $DB "CREATE ROLE fi_exp_writer LOGIN IN ROLE pg_write_server_files; CREATE ROL
 t_is "$(PGUSER=fi_exp_writer q $DB "SELECT integrations.export_csv_file('Item', '$W/items.csv')")" "3" "a member of pg_write_server_files writes a server file"
 t_is "$(PGUSER=fi_exp_nobody q_err $DB "SELECT integrations.export_csv_file('Item', '$W/x.csv')")" \
      "42501: permission denied to write a server file" "anyone else is refused, even when granted EXECUTE"
+t_like "$(q_err $DB "SELECT integrations.export_csv_file('Item', '/proc/no/such.csv')")" \
+     '^58P01: could not open file "/proc/no/such.csv" for writing' "a path the server cannot write: a clear error"
+t_is "$(q_err $DB "SELECT integrations.export_csv('Sales Invoice Item')")" \
+     "22023: Sales Invoice Item is a child table and is not exported alone" "a child table alone is refused"
 t_is "$(q_err $DB "SELECT integrations.export_csv_file('Item', 'relative.csv')")" \
      '42602: relative path not allowed for export_csv_file: "relative.csv"' "a relative path is refused"
 t_done
