@@ -27,6 +27,7 @@ OBJS = \
 	src/import_naming.o \
 	src/import_write.o \
 	src/export.o \
+	src/auth.o \
 	src/engine/codec.o \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \
