@@ -66,7 +66,7 @@ include $(PGXS)
 # and every object when a header does (the engine's structs are shared)
 $(OBJS): $(EXTENSION).control $(wildcard src/*.h src/engine/*.h)
 
-.PHONY: test demo unit bench-webhooks bench-import bench-export
+.PHONY: test demo unit bench-webhooks bench-import bench-export bench-auth
 test:
 	bash test/run.sh test
 
@@ -84,6 +84,10 @@ bench-import:
 # export vs COPY (SELECT ...) TO of the same columns (a throwaway cluster)
 bench-export:
 	bash test/run.sh bench-export
+
+# token validation vs a primary-key SELECT (pgbench; a throwaway cluster)
+bench-auth:
+	bash test/run.sh bench-auth
 
 # the pure engines, built and tested without a server
 unit: test/unit/engine_test

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench/auth: validate_bearer_token and authenticate('token key:secret') calls
+# per second against a plain primary-key SELECT of the same table, in the
+# same run (pgbench, BENCH_CLIENTS clients, BENCH_SECONDS each, random keys
+# among 10,000).  Run by `make bench-auth`.
+source "$FI_ROOT/test/lib.sh"
+DB=fi_bench_auth
+W=$FI_TMP/bench_auth
+mkdir -p "$W"
+SECS=${BENCH_SECONDS:-10}
+CLIENTS=${BENCH_CLIENTS:-2}
+KEY='cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4='
+export PGOPTIONS="-c frappe_integrations.encryption_key=$KEY"
+calc() { "$FI_PY" -c "print($1)"; }
+newdb $DB
+q $DB "INSERT INTO \"tabOAuth Client\"(name, client_id, app_name, scopes, default_redirect_uri) VALUES ('cl1', 'cl1', 'App', 'all openid', 'https://app/cb');
+       INSERT INTO \"tabUser\"(name, email, first_name, enabled, api_key, api_secret)
+         SELECT 'u' || g || '@example.com', 'u' || g || '@example.com', 'U', 1, 'k' || g, '******' FROM generate_series(1, 10000) g;
+       INSERT INTO \"__Auth\" SELECT 'User', 'u' || g || '@example.com', 'api_secret', integrations.fernet_encrypt('s' || g), 1 FROM generate_series(1, 10000) g;
+       INSERT INTO \"tabOAuth Bearer Token\"(name, access_token, client, \"user\", scopes, expiration_time, expires_in, status)
+         SELECT 'tok' || g, 'tok' || g, 'cl1', 'u' || g || '@example.com', 'all openid', now()::timestamp + interval '1 day', 3600, 'Active' FROM generate_series(1, 10000) g" >/dev/null
+q $DB "VACUUM ANALYZE" >/dev/null
+cat > "$W/plain_token.sql" <<'SQL'
+\set r random(1, 10000)
+SELECT "user" FROM "tabOAuth Bearer Token" WHERE name = 'tok' || :r;
+SQL
+cat > "$W/bearer.sql" <<'SQL'
+\set r random(1, 10000)
+SELECT integrations.validate_bearer_token('tok' || :r);
+SQL
+cat > "$W/plain_user.sql" <<'SQL'
+\set r random(1, 10000)
+SELECT name FROM "tabUser" WHERE api_key = 'k' || :r;
+SQL
+cat > "$W/apikey.sql" <<'SQL'
+\set r random(1, 10000)
+SELECT user_name FROM integrations.authenticate('token k' || :r::int || chr(58) || 's' || :r::int);
+SQL
+[ "$(q $DB "SELECT integrations.validate_bearer_token('tok7') || ' ' || (SELECT user_name FROM integrations.authenticate('token k7:s7'))")" = "u7@example.com u7@example.com" ] \
+    || { echo "the bench data does not authenticate"; exit 1; }
+tps() { "$FI_PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" -f "$W/$1.sql" $DB 2>"$W/$1.err" | sed -n 's/^tps = \([0-9.]*\).*/\1/p'; }
+echo "bench/auth: $(nproc) cores, $CLIENTS clients, ${SECS} s per run, 10,000 users and tokens"
+p1=$(tps plain_token); b=$(tps bearer); p2=$(tps plain_token)
+echo "bearer: plain SELECT by token $p1 / $p2 tps, validate_bearer_token $b tps  ->  $(calc "round($b / (($p1 + $p2) / 2), 2)") (target >= 0.8)"
+p1=$(tps plain_user); a=$(tps apikey); p2=$(tps plain_user)
+echo "api key: plain SELECT by api_key $p1 / $p2 tps, authenticate('token k:s') $a tps  ->  $(calc "round($a / (($p1 + $p2) / 2), 2)") (target >= 0.5)"
+[ -n "$a" ] || head -5 "$W/apikey.err"
