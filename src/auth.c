@@ -14,7 +14,21 @@
 
 #include <openssl/crypto.h>
 
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "parser/parse_relation.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -128,42 +142,130 @@ api_key_user(const char *source, const char *key, size_t keylen, const char *sec
 	return user;
 }
 
+/*
+ * One row of a site table by its name (primary key), read through the index
+ * without the executor: the columns asked for, as text (NULL when null).
+ * The caller's SELECT privilege is checked, as a query would; a table under
+ * row-level security is read with a query instead (*fallback).
+ */
+static bool
+row_by_name(const char *table, const char *name, size_t namelen, int ncols,
+			const char *const *cols, char **out, bool *fallback)
+{
+	Oid			relid = fi_site_table_oid(table, false);
+	Relation	rel,
+				idx;
+	Oid			pkey;
+	ScanKeyData key;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	bool		found;
+	AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+
+	*fallback = false;
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, table);
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+	{
+		*fallback = true;
+		return false;
+	}
+	rel = table_open(relid, AccessShareLock);
+	pkey = RelationGetPrimaryKeyIndex(rel);
+	if (!OidIsValid(pkey))
+	{
+		table_close(rel, AccessShareLock);
+		*fallback = true;
+		return false;
+	}
+	idx = index_open(pkey, AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ,
+				PointerGetDatum(cstring_to_text_with_len(name, namelen)));
+	key.sk_collation = idx->rd_indcollation[0];
+	scan = index_beginscan(rel, idx, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	slot = table_slot_create(rel, NULL);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	if (found)
+	{
+		for (int i = 0; i < ncols; i++)
+		{
+			AttrNumber	a = attnameAttNum(rel, cols[i], false);
+			bool		isnull = true;
+			Datum		d = (a > 0) ? slot_getattr(slot, a, &isnull) : (Datum) 0;
+
+			if (a <= 0 || isnull)
+				out[i] = NULL;
+			else
+			{
+				Oid			typout;
+				bool		varlena;
+
+				getTypeOutputInfo(TupleDescAttr(RelationGetDescr(rel), a - 1)->atttypid, &typout, &varlena);
+				out[i] = OidOutputFunctionCall(typout, d);
+			}
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(idx, AccessShareLock);
+	table_close(rel, NoLock);
+	return found;
+}
+
 /* the token's user and scopes, or NULL (facts 4: validate_bearer_token) */
 static char *
 bearer_user(const char *token, size_t len, ArrayType *required, char **scopes_out)
 {
-	Oid			t[2] = {TEXTOID, TIMESTAMPOID};
-	Datum		v[2];
+	static const char *const tcols[] = {"user", "scopes", "client", "status", "expiration_time"};
+	static const char *const ccols[] = {"scopes"};
+	static const char *const ucols[] = {"enabled"};
+	char	   *tv[5],
+			   *cv[1] = {NULL},
+			   *uv[1] = {NULL};
 	char	   *user,
 			   *scopes,
-			   *client_scopes,
-			   *status,
-			   *live,
-			   *enabled;
+			   *client_scopes;
 	char	   *s,
 			   *save = NULL;
+	bool		fallback;
+	Timestamp	now = (Timestamp) (fi_site_now_usec() -
+								   (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+	Timestamp	expires;
 
-	v[0] = PointerGetDatum(cstring_to_text_with_len(token, len));
-	v[1] = TimestampGetDatum((Timestamp) (fi_site_now_usec() -
-										  (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY));
-	if (fi_spi_execute(psprintf("SELECT t.\"user\"::text, t.scopes, c.scopes, t.status, "
-								"(t.expiration_time > $2)::text, u.enabled::text "
-								"FROM %s t LEFT JOIN %s c ON c.name = t.client "
-								"LEFT JOIN %s u ON u.name = t.\"user\" WHERE t.name = $1",
-								fi_site_table("tabOAuth Bearer Token"), fi_site_table("tabOAuth Client"),
-								fi_site_table("tabUser")),
-					   2, t, v, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the bearer tokens");
-	if (SPI_processed != 1)
+	if (!row_by_name("tabOAuth Bearer Token", token, len, 5, tcols, tv, &fallback))
+	{
+		if (!fallback)
+			return NULL;
+		/* row-level security or no primary key: through a query */
+		{
+			Oid			t[1] = {TEXTOID};
+			Datum		v[1] = {PointerGetDatum(cstring_to_text_with_len(token, len))};
+
+			if (fi_spi_execute(psprintf("SELECT \"user\"::text, scopes, client::text, status, "
+										"expiration_time::text FROM %s WHERE name = $1",
+										fi_site_table("tabOAuth Bearer Token")),
+							   1, t, v, NULL, true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not read the bearer tokens");
+			if (SPI_processed != 1)
+				return NULL;
+			for (int i = 0; i < 5; i++)
+				tv[i] = spi_text(0, i + 1);
+		}
+	}
+	user = tv[0];
+	scopes = tv[1];
+	if (user == NULL || (tv[3] && strcmp(tv[3], "Revoked") == 0) || tv[4] == NULL)
 		return NULL;
-	user = spi_text(0, 1);
-	scopes = spi_text(0, 2);
-	client_scopes = spi_text(0, 3);
-	status = spi_text(0, 4);
-	live = spi_text(0, 5);
-	enabled = spi_text(0, 6);
-	if (user == NULL || (status && strcmp(status, "Revoked") == 0) || live == NULL ||
-		strcmp(live, "true") != 0 || enabled == NULL || strcmp(enabled, "1") != 0)
+	expires = DatumGetTimestamp(DirectFunctionCall3(timestamp_in, CStringGetDatum(tv[4]),
+													ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	if (!(expires > now))
+		return NULL;
+	if (tv[2] == NULL || !row_by_name("tabOAuth Client", tv[2], strlen(tv[2]), 1, ccols, cv, &fallback))
+		return NULL;
+	client_scopes = cv[0];
+	if (!row_by_name("tabUser", user, strlen(user), 1, ucols, uv, &fallback) ||
+		uv[0] == NULL || strcmp(uv[0], "1") != 0)
 		return NULL;
 	/* every scope of the token is one of the client's */
 	for (s = strtok_r(pstrdup(scopes ? scopes : ""), " \t\n", &save); s; s = strtok_r(NULL, " \t\n", &save))
