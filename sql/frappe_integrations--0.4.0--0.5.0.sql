@@ -75,7 +75,7 @@ REVOKE ALL ON FUNCTION integrations.authenticate_one(text, text) FROM PUBLIC;
 CREATE FUNCTION integrations.authenticate(authorization text, source_doctype text DEFAULT 'User')
 RETURNS TABLE (user_name text, method text, scopes text[])
 LANGUAGE sql VOLATILE
-AS $$ SELECT (integrations.authenticate_one($1, $2)).* $$;
+AS $$ SELECT * FROM integrations.authenticate_one($1, $2) $$;
 COMMENT ON FUNCTION integrations.authenticate(text, text) IS
 'Frappe''s validate_auth for an Authorization header (token key:secret, Basic, Bearer): the user, or 22023 (malformed) / 28000 (refused)';
 REVOKE ALL ON FUNCTION integrations.authenticate(text, text) FROM PUBLIC;

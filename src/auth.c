@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "access/genam.h"
+#include "catalog/pg_am.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
@@ -79,16 +80,32 @@ spi_text(int row, int col)
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
 }
 
+static bool row_lookup(const char *table, int nkeys, const char *const *keycols,
+					   const char *const *keys, const size_t *keylens, int ncols,
+					   const char *const *cols, char **out, bool *fallback);
+static bool row_by_name(const char *table, const char *name, size_t namelen, int ncols,
+						const char *const *cols, char **out, bool *fallback);
+
 static bool
 user_enabled(const char *user)
 {
-	Oid			t[1] = {TEXTOID};
-	Datum		v[1] = {CStringGetTextDatum(user)};
+	static const char *const cols[] = {"enabled"};
+	char	   *v[1];
+	bool		fallback;
 
-	if (fi_spi_execute(psprintf("SELECT enabled FROM %s WHERE name = $1", fi_site_table("tabUser")),
-					   1, t, v, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read tabUser");
-	return SPI_processed == 1 && spi_text(0, 1) != NULL && strcmp(spi_text(0, 1), "1") == 0;
+	if (row_by_name("tabUser", user, strlen(user), 1, cols, v, &fallback))
+		return v[0] != NULL && strcmp(v[0], "1") == 0;
+	if (!fallback)
+		return false;
+	{
+		Oid			t[1] = {TEXTOID};
+		Datum		d[1] = {CStringGetTextDatum(user)};
+
+		if (fi_spi_execute(psprintf("SELECT enabled FROM %s WHERE name = $1", fi_site_table("tabUser")),
+						   1, t, d, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read tabUser");
+		return SPI_processed == 1 && spi_text(0, 1) != NULL && strcmp(spi_text(0, 1), "1") == 0;
+	}
 }
 
 /*
@@ -113,26 +130,64 @@ api_key_user(const char *source, const char *key, size_t keylen, const char *sec
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("DocType \"%s\" cannot authenticate requests", source),
 				 errdetail("An authorization source needs api_key, api_secret and user fields.")));
-	v[0] = PointerGetDatum(cstring_to_text_with_len(key, keylen));
-	if (fi_spi_execute(psprintf("SELECT name::text, %s::text FROM %s WHERE api_key = $1 LIMIT 1",
-								is_user ? "name" : "\"user\"", fi_site_table(psprintf("tab%s", source))),
-					   1, t, v, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the API keys");
-	if (SPI_processed == 1)
 	{
-		doc = spi_text(0, 1);
-		user = spi_text(0, 2);
-		v[0] = CStringGetTextDatum(source);
-		v[1] = CStringGetTextDatum(doc);
-		if (fi_spi_execute(psprintf("SELECT password FROM %s WHERE doctype = $1 AND name = $2 AND "
-									"fieldname = 'api_secret' AND encrypted = 1 LIMIT 1",
-									fi_site_table("__Auth")), 2, t, v, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read __Auth");
-		if (SPI_processed == 1)
-		{
-			char	   *token = spi_text(0, 1);
+		static const char *const kc[] = {"api_key"};
+		static const char *const uc[] = {"name", "user"};
+		static const char *const ac[] = {"doctype", "name", "fieldname"};
+		static const char *const pc[] = {"password", "encrypted"};
+		const char *kv[1] = {key};
+		size_t		kl[1] = {keylen};
+		char	   *row[2];
+		bool		fallback;
+		bool		got = row_lookup(psprintf("tab%s", source), 1, kc, kv, kl, is_user ? 1 : 2, uc, row, &fallback);
 
-			plain = fi_decrypt_with_site_key(token, strlen(token));
+		if (fallback)
+		{
+			v[0] = PointerGetDatum(cstring_to_text_with_len(key, keylen));
+			if (fi_spi_execute(psprintf("SELECT name::text, %s::text FROM %s WHERE api_key = $1 LIMIT 1",
+										is_user ? "name" : "\"user\"", fi_site_table(psprintf("tab%s", source))),
+							   1, t, v, NULL, true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not read the API keys");
+			got = SPI_processed == 1;
+			if (got)
+			{
+				row[0] = spi_text(0, 1);
+				row[1] = spi_text(0, 2);
+			}
+		}
+		if (got)
+		{
+			const char *av[3];
+			size_t		al[3];
+			char	   *prow[2];
+
+			doc = row[0];
+			user = is_user ? row[0] : row[1];
+			av[0] = source;
+			av[1] = doc;
+			av[2] = "api_secret";
+			for (int i = 0; i < 3; i++)
+				al[i] = strlen(av[i]);
+			if (row_lookup("__Auth", 3, ac, av, al, 2, pc, prow, &fallback))
+			{
+				if (prow[0] != NULL && prow[1] != NULL && strcmp(prow[1], "1") == 0)
+					plain = fi_decrypt_with_site_key(prow[0], strlen(prow[0]));
+			}
+			else if (fallback)
+			{
+				v[0] = CStringGetTextDatum(source);
+				v[1] = CStringGetTextDatum(doc);
+				if (fi_spi_execute(psprintf("SELECT password FROM %s WHERE doctype = $1 AND name = $2 AND "
+											"fieldname = 'api_secret' AND encrypted = 1 LIMIT 1",
+											fi_site_table("__Auth")), 2, t, v, NULL, true, 1) != SPI_OK_SELECT)
+					elog(ERROR, "could not read __Auth");
+				if (SPI_processed == 1)
+				{
+					char	   *token = spi_text(0, 1);
+
+					plain = fi_decrypt_with_site_key(token, strlen(token));
+				}
+			}
 		}
 	}
 	/* compare even when nothing was found: the time says nothing */
@@ -142,21 +197,50 @@ api_key_user(const char *source, const char *key, size_t keylen, const char *sec
 	return user;
 }
 
+/* a btree index whose leading columns are atts (in order), or InvalidOid */
+static Oid
+index_on(Relation rel, int n, const AttrNumber *atts)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			found = InvalidOid;
+
+	foreach(lc, indexes)
+	{
+		Relation	i = index_open(lfirst_oid(lc), AccessShareLock);
+		bool		ok = i->rd_rel->relam == BTREE_AM_OID && i->rd_index->indnkeyatts >= n &&
+			i->rd_index->indisvalid && RelationGetIndexExpressions(i) == NIL &&
+			RelationGetIndexPredicate(i) == NIL;
+
+		for (int k = 0; ok && k < n; k++)
+			ok = i->rd_index->indkey.values[k] == atts[k];
+		index_close(i, AccessShareLock);
+		if (ok)
+		{
+			found = lfirst_oid(lc);
+			break;
+		}
+	}
+	list_free(indexes);
+	return found;
+}
+
 /*
- * One row of a site table by its name (primary key), read through the index
- * without the executor: the columns asked for, as text (NULL when null).
- * The caller's SELECT privilege is checked, as a query would; a table under
- * row-level security is read with a query instead (*fallback).
+ * One row of a site table by text key columns, read through a btree index
+ * on them without the executor: the columns asked for, as text (NULL when
+ * null).  The caller's SELECT privilege is checked, as a query would; with
+ * row-level security or no such index, *fallback is set and nothing read.
  */
 static bool
-row_by_name(const char *table, const char *name, size_t namelen, int ncols,
-			const char *const *cols, char **out, bool *fallback)
+row_lookup(const char *table, int nkeys, const char *const *keycols, const char *const *keys,
+		   const size_t *keylens, int ncols, const char *const *cols, char **out, bool *fallback)
 {
 	Oid			relid = fi_site_table_oid(table, false);
 	Relation	rel,
 				idx;
-	Oid			pkey;
-	ScanKeyData key;
+	Oid			ixoid;
+	ScanKeyData sk[4];
+	AttrNumber	atts[4];
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
 	bool		found;
@@ -171,19 +255,33 @@ row_by_name(const char *table, const char *name, size_t namelen, int ncols,
 		return false;
 	}
 	rel = table_open(relid, AccessShareLock);
-	pkey = RelationGetPrimaryKeyIndex(rel);
-	if (!OidIsValid(pkey))
+	for (int k = 0; k < nkeys; k++)
+	{
+		atts[k] = attnameAttNum(rel, keycols[k], false);
+		if (atts[k] <= 0 ||
+			!(TupleDescAttr(RelationGetDescr(rel), atts[k] - 1)->atttypid == VARCHAROID ||
+			  TupleDescAttr(RelationGetDescr(rel), atts[k] - 1)->atttypid == TEXTOID))
+			atts[k] = InvalidAttrNumber;
+	}
+	ixoid = InvalidOid;
+	if (atts[0] != InvalidAttrNumber && (nkeys < 2 || atts[1] != InvalidAttrNumber) &&
+		(nkeys < 3 || atts[2] != InvalidAttrNumber))
+		ixoid = index_on(rel, nkeys, atts);
+	if (!OidIsValid(ixoid))
 	{
 		table_close(rel, AccessShareLock);
 		*fallback = true;
 		return false;
 	}
-	idx = index_open(pkey, AccessShareLock);
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ,
-				PointerGetDatum(cstring_to_text_with_len(name, namelen)));
-	key.sk_collation = idx->rd_indcollation[0];
-	scan = index_beginscan(rel, idx, GetActiveSnapshot(), 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
+	idx = index_open(ixoid, AccessShareLock);
+	for (int k = 0; k < nkeys; k++)
+	{
+		ScanKeyInit(&sk[k], k + 1, BTEqualStrategyNumber, F_TEXTEQ,
+					PointerGetDatum(cstring_to_text_with_len(keys[k], keylens[k])));
+		sk[k].sk_collation = idx->rd_indcollation[k];
+	}
+	scan = index_beginscan(rel, idx, GetActiveSnapshot(), nkeys, 0);
+	index_rescan(scan, sk, nkeys, NULL, 0);
 	slot = table_slot_create(rel, NULL);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	if (found)
@@ -211,6 +309,18 @@ row_by_name(const char *table, const char *name, size_t namelen, int ncols,
 	index_close(idx, AccessShareLock);
 	table_close(rel, NoLock);
 	return found;
+}
+
+/* one row by name (the primary key) */
+static bool
+row_by_name(const char *table, const char *name, size_t namelen, int ncols,
+			const char *const *cols, char **out, bool *fallback)
+{
+	static const char *const keycol[] = {"name"};
+	const char *keys[1] = {name};
+	size_t		lens[1] = {namelen};
+
+	return row_lookup(table, 1, keycol, keys, lens, ncols, cols, out, fallback);
 }
 
 /* the token's user and scopes, or NULL (facts 4: validate_bearer_token) */
