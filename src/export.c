@@ -86,6 +86,15 @@ has_column(const FiDocField *df)
 	return fi_fieldtype_has_column(df->fieldtype) && !df->is_virtual;
 }
 
+/* does the DocType's table have this column?  (a Custom Field before bench migrate has none) */
+static bool
+in_table(const FiDocMeta *meta, const char *fieldname)
+{
+	Oid			relid = fi_site_table_oid(psprintf("tab%s", meta->name), false);
+
+	return get_attnum(relid, fieldname) != InvalidAttrNumber;
+}
+
 static bool
 is_std(const char *name)
 {
@@ -222,7 +231,7 @@ choose_fields(Export *ex, Jsonb *opts)
 	if (fields == NULL)
 	{
 		for (int i = 0; i < ex->meta->nfields; i++)
-			if (has_column(&ex->meta->fields[i]))
+			if (has_column(&ex->meta->fields[i]) && in_table(ex->meta, ex->meta->fields[i].fieldname))
 				add_col(ex, t0, &ex->meta->fields[i]);
 	}
 	else
@@ -248,6 +257,11 @@ choose_fields(Export *ex, Jsonb *opts)
 							(errcode(ERRCODE_UNDEFINED_COLUMN),
 							 errmsg("%s has no field \"%s\"", ex->meta->name, name),
 							 errhint("A child table's field is written \"table_fieldname.fieldname\".")));
+				if (!in_table(ex->meta, name))
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_COLUMN),
+							 errmsg("field \"%s\" of %s has no column in its table", name, ex->meta->name),
+							 errhint("The table is behind its DocType: run bench migrate.")));
 				add_col(ex, t0, df);
 			}
 			else
@@ -265,7 +279,7 @@ choose_fields(Export *ex, Jsonb *opts)
 				if (strcmp(dot + 1, "name") == 0)
 					continue;
 				df = fi_meta_field(t->meta, dot + 1);
-				if (df == NULL || !has_column(df))
+				if (df == NULL || !has_column(df) || !in_table(t->meta, dot + 1))
 					ereport(ERROR,
 							(errcode(ERRCODE_UNDEFINED_COLUMN),
 							 errmsg("%s has no field \"%s\"", t->meta->name, dot + 1)));
@@ -306,7 +320,7 @@ choose_fields(Export *ex, Jsonb *opts)
 			t = add_table(ex, tdf);
 			if (t->ncols == 1)
 				for (int i = 0; i < t->meta->nfields; i++)
-					if (has_column(&t->meta->fields[i]))
+					if (has_column(&t->meta->fields[i]) && in_table(t->meta, t->meta->fields[i].fieldname))
 						add_col(ex, t, &t->meta->fields[i]);
 		}
 	}

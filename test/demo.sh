@@ -148,5 +148,12 @@ run "SELECT s.name, s.posting_date, i.idx, i.item_name, i.qty, i.rate FROM \"tab
      JOIN \"tabSales Invoice Item\" i ON i.parent = s.name WHERE s.company = 'ACME Ltd' ORDER BY s.name, i.idx"
 run "SELECT name, current FROM \"tabSeries\""
 
+step "10. Data Export, in the layout the import reads back"
+say "The invoice exported as Frappe's Data Import template lays it out (ID, labels, the item rows under
+the invoice); imported back as an Update, it changes nothing."
+run "SELECT integrations.export_csv('Sales Invoice', '{\"fields\": [\"company\", \"posting_date\", \"items.item_name\", \"items.qty\", \"items.rate\"], \"filters\": {\"company\": \"ACME Ltd\"}}')"
+run "SELECT r->>'status' AS status, r->>'unchanged' AS unchanged, r->>'updated' AS updated
+     FROM integrations.import_csv('Sales Invoice', integrations.export_csv('Sales Invoice', '{\"children\": true, \"filters\": {\"company\": \"ACME Ltd\"}}'), 'Update Existing Records') r"
+
 step "Done"
-say "That was metadata, secrets, signatures, templates, webhooks and Data Import. The cluster is now stopped and removed."
+say "That was metadata, secrets, signatures, templates, webhooks, Data Import and Export. The cluster is now stopped and removed."
