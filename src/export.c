@@ -165,29 +165,6 @@ add_col(Export *ex, ExTable *t, const FiDocField *df)
 
 /* ---- options ---- */
 
-static JsonbValue *
-opt(Jsonb *opts, const char *key)
-{
-	JsonbValue	k,
-			   *v;
-
-	if (opts == NULL)
-		return NULL;
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	v = findJsonbValueFromContainer(&opts->root, JB_FOBJECT, &k);
-	return (v == NULL || v->type == jbvNull) ? NULL : v;
-}
-
-static void
-bad_option(const char *key, const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("option \"%s\" must be %s", key, what)));
-}
-
 /* the elements of a JSON array (values of a jbvBinary array) */
 static List *
 array_items(JsonbValue *v, const char *what)
@@ -198,7 +175,7 @@ array_items(JsonbValue *v, const char *what)
 	List	   *out = NIL;
 
 	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
-		bad_option(what, "an array");
+		fi_opt_refuse(what, "an array");
 	it = JsonbIteratorInit(v->val.binary.data);
 	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
 	{
@@ -223,8 +200,8 @@ jstr(JsonbValue *v)
 static void
 choose_fields(Export *ex, Jsonb *opts)
 {
-	JsonbValue *fields = opt(opts, "fields");
-	JsonbValue *children = opt(opts, "children");
+	JsonbValue *fields = fi_opt_find(opts, "fields");
+	JsonbValue *children = fi_opt_find(opts, "children");
 	ExTable    *t0 = &ex->tables[0];
 	ListCell   *lc;
 
@@ -244,7 +221,7 @@ choose_fields(Export *ex, Jsonb *opts)
 			const FiDocField *df;
 
 			if (e->type != jbvString)
-				bad_option("fields", "an array of field names");
+				fi_opt_refuse("fields", "an array of field names");
 			name = jstr(e);
 			dot = strchr(name, '.');
 			if (dot == NULL)
@@ -305,7 +282,7 @@ choose_fields(Export *ex, Jsonb *opts)
 			foreach(lc, array_items(children, "children"))
 			{
 				if (((JsonbValue *) lfirst(lc))->type != jbvString)
-					bad_option("children", "true or an array of table field names");
+					fi_opt_refuse("children", "true or an array of table field names");
 				names = lappend(names, jstr(lfirst(lc)));
 			}
 		foreach(lc, names)
@@ -495,7 +472,7 @@ add_filter(Export *ex, const char *field, const char *op_in, JsonbValue *value)
 static void
 parse_filters(Export *ex, Jsonb *opts)
 {
-	JsonbValue *f = opt(opts, "filters");
+	JsonbValue *f = fi_opt_find(opts, "filters");
 	ListCell   *lc;
 
 	if (f == NULL)
@@ -539,15 +516,15 @@ parse_filters(Export *ex, Jsonb *opts)
 		int			base;
 
 		if (e->type != jbvBinary || !JsonContainerIsArray(e->val.binary.data))
-			bad_option("filters", "an object or a list of [field, operator, value]");
+			fi_opt_refuse("filters", "an object or a list of [field, operator, value]");
 		items = array_items(e, "filters");
 		n = list_length(items);
 		if (n != 3 && n != 4)
-			bad_option("filters", "an object or a list of [field, operator, value]");
+			fi_opt_refuse("filters", "an object or a list of [field, operator, value]");
 		base = n - 3;
 		for (int i = 0; i < 2 + base; i++)
 			if (((JsonbValue *) list_nth(items, i))->type != jbvString)
-				bad_option("filters", "an object or a list of [field, operator, value]");
+				fi_opt_refuse("filters", "an object or a list of [field, operator, value]");
 		if (n == 4 && strcmp(jstr(linitial(items)), ex->meta->name) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -562,7 +539,7 @@ parse_filters(Export *ex, Jsonb *opts)
 static void
 parse_order_by(Export *ex, Jsonb *opts)
 {
-	JsonbValue *v = opt(opts, "order_by");
+	JsonbValue *v = fi_opt_find(opts, "order_by");
 	char	   *s,
 			   *part,
 			   *save = NULL;
@@ -576,7 +553,7 @@ parse_order_by(Export *ex, Jsonb *opts)
 		return;
 	}
 	if (v->type != jbvString)
-		bad_option("order_by", "a string such as \"modified desc\"");
+		fi_opt_refuse("order_by", "a string such as \"modified desc\"");
 	s = jstr(v);
 	for (part = strtok_r(s, ",", &save); part; part = strtok_r(NULL, ",", &save))
 	{
@@ -601,7 +578,7 @@ parse_order_by(Export *ex, Jsonb *opts)
 		ex->order_desc = lappend_int(ex->order_desc, w2 && pg_strcasecmp(w2, "desc") == 0);
 	}
 	if (ex->order_cols == NIL)
-		bad_option("order_by", "a string such as \"modified desc\"");
+		fi_opt_refuse("order_by", "a string such as \"modified desc\"");
 	if (!has_name)
 	{
 		/* a total order: child rows are read in the same order as their parents */
@@ -1011,32 +988,7 @@ run_export(Export *ex, const char *doctype, Jsonb *opts)
 	};
 
 	fi_check_version();
-	if (opts != NULL && !JB_ROOT_IS_OBJECT(opts))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("options must be a JSON object")));
-	if (opts != NULL)
-	{
-		JsonbIterator *it = JsonbIteratorInit(&opts->root);
-		JsonbValue	k;
-		JsonbIteratorToken tok;
-
-		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-			if (tok == WJB_KEY)
-			{
-				bool		ok = false;
-
-				for (int i = 0; i < (int) lengthof(known); i++)
-					ok |= ((int) strlen(known[i]) == k.val.string.len &&
-						   memcmp(known[i], k.val.string.val, k.val.string.len) == 0);
-				if (!ok)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("unknown option \"%.*s\"", k.val.string.len, k.val.string.val),
-							 errhint("Options: fields, filters, order_by, limit, children, header, "
-									 "escape_formulas, format.")));
-			}
-	}
+	fi_opt_check_keys(opts, known, lengthof(known));
 	ex->meta = fi_get_meta(doctype, false);
 	if (ex->meta->istable || ex->meta->issingle || ex->meta->is_virtual)
 		ereport(ERROR,
@@ -1044,36 +996,25 @@ run_export(Export *ex, const char *doctype, Jsonb *opts)
 				 errmsg("%s is a %s and is not exported alone", ex->meta->name,
 						ex->meta->istable ? "child table" : ex->meta->issingle ? "Single" : "virtual DocType"),
 				 errhint("Export its parent with options.children.")));
-	if ((v = opt(opts, "format")) != NULL)
+	if ((v = fi_opt_find(opts, "format")) != NULL)
 	{
 		if (v->type != jbvString || (strcmp(jstr(v), "import") != 0 && strcmp(jstr(v), "report") != 0))
-			bad_option("format", "\"import\" (the Data Import layout) or \"report\" (Report Builder's)");
+			fi_opt_refuse("format", "\"import\" (the Data Import layout) or \"report\" (Report Builder's)");
 		ex->report = strcmp(jstr(v), "report") == 0;
 	}
-	if ((v = opt(opts, "header")) != NULL)
+	if ((v = fi_opt_find(opts, "header")) != NULL)
 	{
 		if (v->type != jbvString || (strcmp(jstr(v), "label") != 0 && strcmp(jstr(v), "fieldname") != 0))
-			bad_option("header", "\"label\" or \"fieldname\"");
+			fi_opt_refuse("header", "\"label\" or \"fieldname\"");
 		ex->by_fieldname = strcmp(jstr(v), "fieldname") == 0;
 	}
-	if ((v = opt(opts, "escape_formulas")) != NULL)
+	if ((v = fi_opt_find(opts, "escape_formulas")) != NULL)
 	{
 		if (v->type != jbvBool)
-			bad_option("escape_formulas", "true or false");
+			fi_opt_refuse("escape_formulas", "true or false");
 		ex->escape_formulas = v->val.boolean;
 	}
-	ex->limit = -1;
-	if ((v = opt(opts, "limit")) != NULL)
-	{
-		double		l;
-
-		if (v->type != jbvNumeric)
-			bad_option("limit", "a whole number of at least 0");
-		l = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
-		if (l < 0 || l != (double) (long) l)
-			bad_option("limit", "a whole number of at least 0");
-		ex->limit = (long) l;
-	}
+	ex->limit = fi_opt_count(opts, "limit", -1);
 	ex->tables = palloc0(sizeof(ExTable) * (ex->meta->nfields + 1));
 	ex->tables[0].meta = ex->meta;
 	ex->tables[0].cols = palloc0(sizeof(ExCol) * (ex->meta->nfields + 1));
@@ -1314,32 +1255,7 @@ fi_export_json(PG_FUNCTION_ARGS)
 				 errmsg("doctype must not be null")));
 	fi_check_version();
 	memset(&ex, 0, sizeof(ex));
-	if (opts != NULL)
-	{
-		JsonbIterator *it;
-		JsonbValue	k;
-		JsonbIteratorToken tok;
-
-		if (!JB_ROOT_IS_OBJECT(opts))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("options must be a JSON object")));
-		it = JsonbIteratorInit(&opts->root);
-		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-			if (tok == WJB_KEY)
-			{
-				bool		ok = false;
-
-				for (int i = 0; i < (int) lengthof(known); i++)
-					ok |= ((int) strlen(known[i]) == k.val.string.len &&
-						   memcmp(known[i], k.val.string.val, k.val.string.len) == 0);
-				if (!ok)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("unknown option \"%.*s\"", k.val.string.len, k.val.string.val),
-							 errhint("Options: name, filters, order_by, limit.")));
-			}
-	}
+	fi_opt_check_keys(opts, known, lengthof(known));
 	ex.meta = fi_get_meta(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
 	if (ex.meta->istable || ex.meta->issingle || ex.meta->is_virtual)
 		ereport(ERROR,
@@ -1348,31 +1264,20 @@ fi_export_json(PG_FUNCTION_ARGS)
 						ex.meta->istable ? "child table" : ex.meta->issingle ? "Single" : "virtual DocType")));
 	initStringInfo(&ex.where);
 	parse_filters(&ex, opts);
-	if ((v = opt(opts, "name")) != NULL)
+	if ((v = fi_opt_find(opts, "name")) != NULL)
 	{
 		if (v->type != jbvString)
-			bad_option("name", "a document name");
+			fi_opt_refuse("name", "a document name");
 		add_filter(&ex, "name", "=", v);
 	}
-	if (opt(opts, "order_by") == NULL)
+	if (fi_opt_find(opts, "order_by") == NULL)
 	{
 		ex.order_cols = list_make2("creation", "name");
 		ex.order_desc = list_make2_int(0, 0);
 	}
 	else
 		parse_order_by(&ex, opts);
-	ex.limit = -1;
-	if ((v = opt(opts, "limit")) != NULL)
-	{
-		double		l;
-
-		if (v->type != jbvNumeric)
-			bad_option("limit", "a whole number of at least 0");
-		l = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
-		if (l < 0 || l != (double) (long) l)
-			bad_option("limit", "a whole number of at least 0");
-		ex.limit = (long) l;
-	}
+	ex.limit = fi_opt_count(opts, "limit", -1);
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT name::text FROM %s%s ORDER BY %s",
 					 fi_site_table(psprintf("tab%s", ex.meta->name)), ex.where.data, order_sql(&ex, ""));

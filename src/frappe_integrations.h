@@ -113,6 +113,18 @@ extern bool fi_fieldtype_has_column(const char *fieldtype);
 /* Is this a Table / Table MultiSelect field (child rows)? */
 extern bool fi_fieldtype_is_table(const char *fieldtype);
 
+/* ---- jsonb options of the SQL functions (options.c); refusals are 22023 ---- */
+
+#include "utils/jsonb.h"
+
+extern JsonbValue *fi_opt_find(Jsonb *opts, const char *key);	/* NULL: absent or null */
+extern void fi_opt_refuse(const char *key, const char *what) pg_attribute_noreturn();
+extern bool fi_opt_bool(Jsonb *opts, const char *key, bool dflt);
+extern char *fi_opt_text(Jsonb *opts, const char *key);
+extern double fi_opt_number(Jsonb *opts, const char *key, double dflt, double lo, double hi);
+extern long fi_opt_count(Jsonb *opts, const char *key, long dflt);	/* whole, >= 0 */
+extern void fi_opt_check_keys(Jsonb *opts, const char *const *known, int n);
+
 /* ---- secrets (secrets.c) ---- */
 
 /*

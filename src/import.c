@@ -54,116 +54,17 @@ static const char *const blocked_doctypes[] = {
 
 /* ---- options ---- */
 
-/* options->key, or NULL when absent or null */
-static JsonbValue *
-opt_find(Jsonb *opts, const char *key)
-{
-	JsonbValue	k,
-			   *v;
-
-	if (opts == NULL)
-		return NULL;
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	v = findJsonbValueFromContainer(&opts->root, JB_FOBJECT, &k);
-	return (v == NULL || v->type == jbvNull) ? NULL : v;
-}
-
-static void
-opt_refuse(const char *key, const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("option \"%s\" must be %s", key, what)));
-}
-
-static bool
-opt_bool(Jsonb *opts, const char *key, bool dflt)
-{
-	JsonbValue *v = opt_find(opts, key);
-
-	if (v == NULL)
-		return dflt;
-	if (v->type != jbvBool)
-		opt_refuse(key, "true or false");
-	return v->val.boolean;
-}
-
-static char *
-opt_text(Jsonb *opts, const char *key)
-{
-	JsonbValue *v = opt_find(opts, key);
-
-	if (v == NULL)
-		return NULL;
-	if (v->type != jbvString)
-		opt_refuse(key, "a string");
-	return pnstrdup(v->val.string.val, v->val.string.len);
-}
-
-static double
-opt_number(Jsonb *opts, const char *key, double dflt, double lo, double hi)
-{
-	JsonbValue *v = opt_find(opts, key);
-	double		d;
-
-	if (v == NULL)
-		return dflt;
-	if (v->type != jbvNumeric)
-		opt_refuse(key, "a number");
-	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
-	if (d < lo || d > hi)
-		opt_refuse(key, psprintf("between %g and %g", lo, hi));
-	return d;
-}
-
 static const char *const known_options[] = {
 	"user", "atomic", "dry_run", "webhooks", "data_import", "submit_after_import",
 	"column_to_field_map", "batch_size", "progress_seconds"
 };
-
-static void
-check_option_names(Jsonb *opts)
-{
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-
-	if (opts == NULL)
-		return;
-	if (!JB_ROOT_IS_OBJECT(opts))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("options must be a JSON object")));
-	it = JsonbIteratorInit(&opts->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		if (tok == WJB_KEY)
-		{
-			bool		known = false;
-
-			for (int i = 0; i < (int) lengthof(known_options); i++)
-				if ((int) strlen(known_options[i]) == v.val.string.len &&
-					memcmp(known_options[i], v.val.string.val, v.val.string.len) == 0)
-					known = true;
-			if (!known)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("unknown option \"%.*s\"", v.val.string.len, v.val.string.val),
-						 errhint("Options: user, atomic, dry_run, webhooks, data_import, "
-								 "submit_after_import, column_to_field_map, batch_size, "
-								 "progress_seconds.")));
-		}
-	}
-}
 
 /* column_to_field_map["<column index>"], or NULL */
 static char *
 column_override(Jsonb *opts, int col)
 {
 	JsonbValue	k,
-			   *map = opt_find(opts, "column_to_field_map"),
+			   *map = fi_opt_find(opts, "column_to_field_map"),
 			   *v;
 	char		key[16];
 
@@ -1001,7 +902,7 @@ import_run(const char *doctype, const char *data, size_t len, const char *import
 	bool	   *parent_col;
 
 	fi_check_version();
-	check_option_names(opts);
+	fi_opt_check_keys(opts, known_options, lengthof(known_options));
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "frappe_integrations import",
 								ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(cxt);
@@ -1035,21 +936,21 @@ import_run(const char *doctype, const char *data, size_t len, const char *import
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s is a %s DocType and has no table to import into", doctype,
 						run->meta->issingle ? "Single" : "virtual")));
-	run->atomic = opt_bool(opts, "atomic", false);
-	run->dry_run = opt_bool(opts, "dry_run", false);
-	run->webhooks = opt_bool(opts, "webhooks", false);
-	run->submit = opt_bool(opts, "submit_after_import", false);
+	run->atomic = fi_opt_bool(opts, "atomic", false);
+	run->dry_run = fi_opt_bool(opts, "dry_run", false);
+	run->webhooks = fi_opt_bool(opts, "webhooks", false);
+	run->submit = fi_opt_bool(opts, "submit_after_import", false);
 	if (run->submit && !run->meta->is_submittable)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s is not submittable", doctype),
 				 errhint("Leave out submit_after_import.")));
-	run->user = opt_text(opts, "user");
+	run->user = fi_opt_text(opts, "user");
 	if (run->user == NULL)
 		run->user = "Administrator";
-	run->data_import = opt_text(opts, "data_import");
-	run->batch_docs = (int) opt_number(opts, "batch_size", 1000, 1, 100000);
-	every = opt_number(opts, "progress_seconds", 5, -1, 86400);
+	run->data_import = fi_opt_text(opts, "data_import");
+	run->batch_docs = (int) fi_opt_number(opts, "batch_size", 1000, 1, 100000);
+	every = fi_opt_number(opts, "progress_seconds", 5, -1, 86400);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -1367,8 +1268,8 @@ fi_import_template(PG_FUNCTION_ARGS)
 {
 	const FiDocMeta *meta;
 	Jsonb	   *opts = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
-	bool		children = opt_bool(opts, "children", false);
-	bool		mandatory_only = opt_bool(opts, "mandatory_only", false);
+	bool		children = fi_opt_bool(opts, "children", false);
+	bool		mandatory_only = fi_opt_bool(opts, "mandatory_only", false);
 	StringInfoData buf;
 	bool		first = true;
 

@@ -11,7 +11,7 @@ SECS=${BENCH_SECONDS:-10}
 CLIENTS=${BENCH_CLIENTS:-2}
 KEY='cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4='
 export PGOPTIONS="-c frappe_integrations.encryption_key=$KEY"
-calc() { "$FI_PY" -c "print($1)"; }
+source "$FI_ROOT/bench/lib.sh"
 newdb $DB
 q $DB "INSERT INTO \"tabOAuth Client\"(name, client_id, app_name, scopes, default_redirect_uri) VALUES ('cl1', 'cl1', 'App', 'all openid', 'https://app/cb');
        INSERT INTO \"tabUser\"(name, email, first_name, enabled, api_key, api_secret)

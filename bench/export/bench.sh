@@ -16,27 +16,12 @@ chmod 777 "$W"
 NI=${BENCH_ITEMS:-100000}
 NS=${BENCH_INVOICES:-20000}
 ROUNDS=${BENCH_ROUNDS:-3}
-now() { date +%s.%N; }
-calc() { "$FI_PY" -c "print($1)"; }
-median() { "$FI_PY" -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
-timed() {
-    local t0 t1
-    t0=$(now)
-    "$FI_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d $DB "$@" >/dev/null
-    t1=$(now)
-    calc "$t1 - $t0"
-}
+source "$FI_ROOT/bench/lib.sh"
 
 newdb $DB
 "$FI_PY" "$FI_ROOT/bench/import/gen.py" "$W" "$NI" "$NS"
 chmod 644 "$W"/*.csv
-q $DB "INSERT INTO \"tabItem Group\"(name) VALUES ('Products'), ('Services'), ('Raw Material'), ('Sub Assemblies');
-       INSERT INTO \"tabUOM\"(name) VALUES ('Nos'), ('Kg'), ('Box');
-       INSERT INTO \"tabBrand\"(name) VALUES ('Acme'), ('Globex'), ('Initech'), ('Umbrella');
-       INSERT INTO \"tabCompany\"(name) VALUES ('ACME Ltd'); INSERT INTO \"tabCurrency\"(name) VALUES ('INR');
-       INSERT INTO \"tabPrice List\"(name) VALUES ('Standard Selling');
-       INSERT INTO \"tabAccount\"(name) VALUES ('Debtors - A'), ('Sales - A'); INSERT INTO \"tabCost Center\"(name) VALUES ('Main - A');
-       INSERT INTO \"tabCustomer\"(name, customer_name) SELECT 'Customer ' || g, 'Customer ' || g FROM generate_series(0, 49) g"
+q $DB "$BENCH_LINKS"
 q $DB "SELECT integrations.import_csv_file('Item', '$W/items.csv', 'Insert New Records', '{\"progress_seconds\": -1}')->>'inserted'" >/dev/null
 q $DB "SELECT integrations.import_csv_file('Sales Invoice', '$W/si.csv', 'Insert New Records', '{\"progress_seconds\": -1}')->>'inserted'" >/dev/null
 q $DB "VACUUM ANALYZE" >/dev/null
@@ -74,19 +59,10 @@ ct=$(median "${copy_t[@]}") et=$(median "${exp_t[@]}")
 echo "(b) $NS Sales Invoices x 5 items ($NROWS lines, 21 columns):  COPY TO $(calc "round($NROWS / $ct)") rows/s, export_csv_file $(calc "round($NROWS / $et)") rows/s  ->  export/COPY = $(calc "round($ct / $et, 2)")   (rounds: COPY ${copy_t[*]} s; export ${exp_t[*]} s)"
 
 # ---- peak backend memory: the whole export and half of it
-peak() {
-    "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -d $DB \
-        -c "SELECT $1 IS NOT NULL" \
-        -c "SELECT pg_read_file('/proc/' || pg_backend_pid() || '/status')" | "$FI_PY" -c '
-import sys, re
-s = sys.stdin.read()
-kb = lambda k: int(re.search(k + r":\s+(\d+)", s).group(1))
-print("%.1f" % ((kb("VmHWM") - kb("RssShmem")) / 1024.0))'
-}
-base=$(peak "1")
-ihalf=$(peak "integrations.export_csv_file('Item', '$W/m.csv', '{\"limit\": $((NI / 2))}')")
-ifull=$(peak "integrations.export_csv_file('Item', '$W/m.csv')")
+base=$(peak "SELECT 1" "1")
+ihalf=$(peak "SELECT 1" "integrations.export_csv_file('Item', '$W/m.csv', '{\"limit\": $((NI / 2))}')")
+ifull=$(peak "SELECT 1" "integrations.export_csv_file('Item', '$W/m.csv')")
 isize=$(du -h "$W/m.csv" | cut -f1)
-half=$(peak "integrations.export_csv_file('Sales Invoice', '$W/m.csv', '{\"children\": true, \"limit\": $((NS / 2))}')")
-full=$(peak "integrations.export_csv_file('Sales Invoice', '$W/m.csv', '{\"children\": true}')")
+half=$(peak "SELECT 1" "integrations.export_csv_file('Sales Invoice', '$W/m.csv', '{\"children\": true, \"limit\": $((NS / 2))}')")
+full=$(peak "SELECT 1" "integrations.export_csv_file('Sales Invoice', '$W/m.csv', '{\"children\": true}')")
 echo "peak backend memory (VmHWM less shared memory): idle backend $base MB; export_csv_file of all $NI Items, every column: $ifull MB ($isize file), of half of them: $ihalf MB; of all $NS Sales Invoices with every column and all 9 child tables: $full MB ($(du -h "$W/m.csv" | cut -f1) file), of half of them: $half MB"

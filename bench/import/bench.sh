@@ -20,40 +20,12 @@ chmod 755 "$W"
 NI=${BENCH_ITEMS:-100000}
 NS=${BENCH_INVOICES:-20000}
 ROUNDS=${BENCH_ROUNDS:-3}
-now() { date +%s.%N; }
-calc() { "$FI_PY" -c "print($1)"; }
-median() { "$FI_PY" -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
-timed() {	# timed <sql...>: seconds for the statements, one session
-    local t0 t1
-    t0=$(now)
-    "$FI_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d $DB "$@" >/dev/null
-    t1=$(now)
-    calc "$t1 - $t0"
-}
-cpu_snap() { head -1 /proc/stat; }
-cpu_since() {
-    "$FI_PY" - "$1" "$(cpu_snap)" <<'PY'
-import sys
-a = [int(x) for x in sys.argv[1].split()[1:]]
-b = [int(x) for x in sys.argv[2].split()[1:]]
-d = [y - x for x, y in zip(a, b)]
-total = sum(d[:8]) or 1
-print("CPU stolen by the hypervisor: %d%%" % round(100 * d[7] / total))
-PY
-}
+source "$FI_ROOT/bench/lib.sh"
 
 newdb $DB
 "$FI_PY" "$FI_ROOT/bench/import/gen.py" "$W" "$NI" "$NS"
 chmod 644 "$W"/*.csv
-q $DB "INSERT INTO \"tabItem Group\"(name) VALUES ('Products'), ('Services'), ('Raw Material'), ('Sub Assemblies');
-       INSERT INTO \"tabUOM\"(name) VALUES ('Nos'), ('Kg'), ('Box');
-       INSERT INTO \"tabBrand\"(name) VALUES ('Acme'), ('Globex'), ('Initech'), ('Umbrella');
-       INSERT INTO \"tabCompany\"(name) VALUES ('ACME Ltd');
-       INSERT INTO \"tabCurrency\"(name) VALUES ('INR');
-       INSERT INTO \"tabPrice List\"(name) VALUES ('Standard Selling');
-       INSERT INTO \"tabAccount\"(name) VALUES ('Debtors - A'), ('Sales - A');
-       INSERT INTO \"tabCost Center\"(name) VALUES ('Main - A');
-       INSERT INTO \"tabCustomer\"(name, customer_name) SELECT 'Customer ' || g, 'Customer ' || g FROM generate_series(0, 49) g"
+q $DB "$BENCH_LINKS"
 echo "bench/import: $(nproc) cores; tabItem $(q $DB "SELECT count(*) FROM information_schema.columns WHERE table_name = 'tabItem'") columns, tabSales Invoice $(q $DB "SELECT count(*) FROM information_schema.columns WHERE table_name = 'tabSales Invoice'"), tabSales Invoice Item $(q $DB "SELECT count(*) FROM information_schema.columns WHERE table_name = 'tabSales Invoice Item'"); files: items $(du -h "$W/items.csv" | cut -f1), invoices $(du -h "$W/si.csv" | cut -f1)"
 
 ITEM_COLS='name, creation, modified, owner, modified_by, docstatus, idx, item_code, item_name, item_group, stock_uom, brand, description, is_stock_item, standard_rate, valuation_rate, shelf_life_in_days, weight_per_unit, end_of_life'
@@ -95,16 +67,6 @@ ct=$(median "${copy_t[@]}") it=$(median "${imp_t[@]}")
 echo "(b) $NS Sales Invoices + $((NS * 5)) items ($NROWS rows):  COPY $(calc "round($NROWS / $ct)") rows/s, import_csv_file $(calc "round($NROWS / $it)") rows/s  ->  import/COPY = $(calc "round($ct / $it, 2)")   (series $series; rounds: COPY ${copy_t[*]} s; import ${imp_t[*]} s; $(cpu_since "$CPU"))"
 
 # ---- peak backend memory of an import
-peak() {	# peak <reset sql> <import call>: "peak private MB" of a fresh backend
-    q $DB "$1" >/dev/null
-    "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -d $DB \
-        -c "SELECT $2 IS NOT NULL" \
-        -c "SELECT pg_read_file('/proc/' || pg_backend_pid() || '/status')" | "$FI_PY" -c '
-import sys, re
-s = sys.stdin.read()
-kb = lambda k: int(re.search(k + r":\s+(\d+)", s).group(1))
-print("%.1f" % ((kb("VmHWM") - kb("RssShmem")) / 1024.0))'
-}
 base=$(peak "SELECT 1" "1")
 head -n $((NI / 2 + 1)) "$W/items.csv" > "$W/items_half.csv"; chmod 644 "$W/items_half.csv"
 ph=$(peak "$RESET_ITEMS" "integrations.import_csv_file('Item', '$W/items_half.csv', 'Insert New Records', '{\"progress_seconds\": -1}')")

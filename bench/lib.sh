@@ -1,0 +1,49 @@
+# bench/lib.sh -- helpers shared by the benchmarks (sourced after test/lib.sh).
+# Each bench sets DB before calling timed/peak.
+
+now() { date +%s.%N; }
+calc() { "$FI_PY" -c "print($1)"; }
+median() { "$FI_PY" -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
+
+timed() {	# timed <psql args...>: seconds for the statements, in one session
+    local t0 t1
+    t0=$(now)
+    "$FI_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@" >/dev/null
+    t1=$(now)
+    calc "$t1 - $t0"
+}
+
+# the machine's CPU between two points: the share stolen by the hypervisor
+cpu_snap() { head -1 /proc/stat; }
+cpu_since() {	# cpu_since "<snapshot>"
+    "$FI_PY" - "$1" "$(cpu_snap)" <<'PY'
+import sys
+a = [int(x) for x in sys.argv[1].split()[1:]]
+b = [int(x) for x in sys.argv[2].split()[1:]]
+d = [y - x for x, y in zip(a, b)]
+total = sum(d[:8]) or 1
+print("CPU stolen by the hypervisor: %d%%" % round(100 * d[7] / total))
+PY
+}
+
+peak() {	# peak "<setup sql>" "<expression>": MB of a fresh backend's peak (VmHWM less shared memory)
+    q "$DB" "$1" >/dev/null
+    "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -d "$DB" \
+        -c "SELECT $2 IS NOT NULL" \
+        -c "SELECT pg_read_file('/proc/' || pg_backend_pid() || '/status')" | "$FI_PY" -c '
+import sys, re
+s = sys.stdin.read()
+kb = lambda k: int(re.search(k + r":\s+(\d+)", s).group(1))
+print("%.1f" % ((kb("VmHWM") - kb("RssShmem")) / 1024.0))'
+}
+
+# the Link targets the import/export benches' files name (bench/import/gen.py)
+BENCH_LINKS="INSERT INTO \"tabItem Group\"(name) VALUES ('Products'), ('Services'), ('Raw Material'), ('Sub Assemblies');
+       INSERT INTO \"tabUOM\"(name) VALUES ('Nos'), ('Kg'), ('Box');
+       INSERT INTO \"tabBrand\"(name) VALUES ('Acme'), ('Globex'), ('Initech'), ('Umbrella');
+       INSERT INTO \"tabCompany\"(name) VALUES ('ACME Ltd');
+       INSERT INTO \"tabCurrency\"(name) VALUES ('INR');
+       INSERT INTO \"tabPrice List\"(name) VALUES ('Standard Selling');
+       INSERT INTO \"tabAccount\"(name) VALUES ('Debtors - A'), ('Sales - A');
+       INSERT INTO \"tabCost Center\"(name) VALUES ('Main - A');
+       INSERT INTO \"tabCustomer\"(name, customer_name) SELECT 'Customer ' || g, 'Customer ' || g FROM generate_series(0, 49) g"
