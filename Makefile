@@ -29,6 +29,7 @@ OBJS = \
 	src/import_write.o \
 	src/export.o \
 	src/auth.o \
+	src/oauth.o \
 	src/engine/codec.o \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \

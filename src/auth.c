@@ -46,8 +46,8 @@
 #define DUMMY_HASH "$pbkdf2-sha256$29000$N2ZPqVVqjXEuBaCUUipFqA$vJpWkBlwM7bdb5m3NnO8yR3cD0l9P5y3Gx2mH1bYv0o"
 
 /* a == b, in time that depends on neither */
-static bool
-secure_equal(const char *a, size_t an, const char *b, size_t bn)
+bool
+fi_secure_equal(const char *a, size_t an, const char *b, size_t bn)
 {
 	static unsigned char key[32];
 	static bool have_key = false;
@@ -191,7 +191,7 @@ api_key_user(const char *source, const char *key, size_t keylen, const char *sec
 		}
 	}
 	/* compare even when nothing was found: the time says nothing */
-	ok = secure_equal(plain ? plain : "\x01no secret\x01", plain ? strlen(plain) : 11, secret, secretlen);
+	ok = fi_secure_equal(plain ? plain : "\x01no secret\x01", plain ? strlen(plain) : 11, secret, secretlen);
 	if (!ok || plain == NULL || user == NULL || !user_enabled(user))
 		return NULL;
 	return user;

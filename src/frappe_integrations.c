@@ -26,6 +26,7 @@ PG_MODULE_MAGIC;
 
 char	   *fi_encryption_key = NULL;
 char	   *fi_site_schema = NULL;
+char	   *fi_site_url = NULL;
 
 static bool fi_version_ok = false;
 
@@ -66,6 +67,16 @@ _PG_init(void)
 							   PGC_SUSET,
 							   0,
 							   NULL, site_schema_assign, NULL);
+
+	DefineCustomStringVariable("frappe_integrations.site_url",
+							   "The site's public URL (https://erp.example.com).",
+							   "The OAuth provider's issuer (iss) and the base of relative "
+							   "user images, when the Social Login Key \"frappe\" has no base_url.",
+							   &fi_site_url,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("frappe_integrations.webhooks",
 							 "Fire the site's webhooks for changes made in this session.",

@@ -139,4 +139,9 @@ extern char *fi_decrypt_with_site_key(const char *token, size_t toklen);
 /* Fill buf with n bytes from a cryptographically strong source. */
 extern void fi_strong_random(void *buf, size_t n);
 
+/* ---- auth (auth.c) ---- */
+
+/* a == b in a time that depends on neither (HMAC, then CRYPTO_memcmp) */
+extern bool fi_secure_equal(const char *a, size_t an, const char *b, size_t bn);
+
 #endif							/* FRAPPE_INTEGRATIONS_H */

@@ -196,6 +196,7 @@ MINIMAL_CHILDREN = {
     "Has Role": [F("role", "Link", "Role")],
     "OAuth Client Role": [F("role", "Link", "Role")],
     "Query Parameters": [F("key", "Data", reqd=1), F("value", "Data", reqd=1)],
+    "User Social Login": [F("provider", "Data"), F("username", "Data"), F("userid", "Data")],
     "Sales Taxes and Charges": [
         F("charge_type", "Select", "\nActual\nOn Net Total\nOn Previous Row Amount\n"
           "On Previous Row Total\nOn Item Quantity", reqd=1),
