@@ -14,27 +14,13 @@
 
 #include <openssl/crypto.h>
 
-#include "access/genam.h"
-#include "catalog/pg_am.h"
-#include "access/relscan.h"
-#include "access/stratnum.h"
-#include "access/table.h"
-#include "access/tableam.h"
 #include "catalog/pg_type.h"
-#include "executor/tuptable.h"
-#include "parser/parse_relation.h"
-#include "utils/acl.h"
-#include "utils/lsyscache.h"
-#include "utils/fmgroids.h"
-#include "utils/rel.h"
-#include "utils/relcache.h"
-#include "utils/rls.h"
-#include "utils/snapmgr.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "frappe_integrations.h"
@@ -74,17 +60,31 @@ refuse(void)
 			 errmsg("authentication failed")));
 }
 
-static char *
-spi_text(int row, int col)
+/*
+ * The first row of a query (the fallback where a table cannot be read
+ * through its index), as text in the caller's memory; SPI is connected for
+ * it alone.
+ */
+static bool
+query_row(const char *sql, int nargs, Oid *types, Datum *vals, int ncols, char **out)
 {
-	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
-}
+	MemoryContext cxt = CurrentMemoryContext;
+	bool		found;
 
-static bool row_lookup(const char *table, int nkeys, const char *const *keycols,
-					   const char *const *keys, const size_t *keylens, int ncols,
-					   const char *const *cols, char **out, bool *fallback);
-static bool row_by_name(const char *table, const char *name, size_t namelen, int ncols,
-						const char *const *cols, char **out, bool *fallback);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (fi_spi_execute(sql, nargs, types, vals, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the site's tables");
+	found = SPI_processed >= 1;
+	for (int i = 0; i < ncols; i++)
+	{
+		char	   *v = found ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1) : NULL;
+
+		out[i] = v ? MemoryContextStrdup(cxt, v) : NULL;
+	}
+	SPI_finish();
+	return found;
+}
 
 static bool
 user_enabled(const char *user)
@@ -93,7 +93,7 @@ user_enabled(const char *user)
 	char	   *v[1];
 	bool		fallback;
 
-	if (row_by_name("tabUser", user, strlen(user), 1, cols, v, &fallback))
+	if (fi_row_lookup_cached("tabUser", "name", user, strlen(user), 1, cols, v, &fallback))
 		return v[0] != NULL && strcmp(v[0], "1") == 0;
 	if (!fallback)
 		return false;
@@ -101,10 +101,8 @@ user_enabled(const char *user)
 		Oid			t[1] = {TEXTOID};
 		Datum		d[1] = {CStringGetTextDatum(user)};
 
-		if (fi_spi_execute(psprintf("SELECT enabled FROM %s WHERE name = $1", fi_site_table("tabUser")),
-						   1, t, d, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read tabUser");
-		return SPI_processed == 1 && spi_text(0, 1) != NULL && strcmp(spi_text(0, 1), "1") == 0;
+		return query_row(psprintf("SELECT enabled FROM %s WHERE name = $1", fi_site_table("tabUser")),
+						 1, t, d, 1, v) && v[0] != NULL && strcmp(v[0], "1") == 0;
 	}
 }
 
@@ -124,36 +122,44 @@ api_key_user(const char *source, const char *key, size_t keylen, const char *sec
 			   *plain = NULL;
 	bool		ok;
 
-	if (meta == NULL || fi_meta_field(meta, "api_key") == NULL ||
-		fi_meta_field(meta, "api_secret") == NULL || (!is_user && fi_meta_field(meta, "user") == NULL))
+	static const FiDocMeta *checked = NULL;	/* the last meta found fit */
+	bool		enabled_known = false,
+				enabled = false;
+
+	if (meta == NULL || (meta != checked &&
+						 (fi_meta_field(meta, "api_key") == NULL || fi_meta_field(meta, "api_secret") == NULL ||
+						  (!is_user && fi_meta_field(meta, "user") == NULL))))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("DocType \"%s\" cannot authenticate requests", source),
 				 errdetail("An authorization source needs api_key, api_secret and user fields.")));
+	checked = meta;
 	{
 		static const char *const kc[] = {"api_key"};
 		static const char *const uc[] = {"name", "user"};
+		static const char *const uec[] = {"name", "enabled"};	/* User: its own enabled */
 		static const char *const ac[] = {"doctype", "name", "fieldname"};
 		static const char *const pc[] = {"password", "encrypted"};
 		const char *kv[1] = {key};
 		size_t		kl[1] = {keylen};
 		char	   *row[2];
 		bool		fallback;
-		bool		got = row_lookup(psprintf("tab%s", source), 1, kc, kv, kl, is_user ? 1 : 2, uc, row, &fallback);
+		bool		got = is_user ?
+			fi_row_lookup_cached("tabUser", "api_key", key, keylen, 2, uec, row, &fallback) :
+			fi_row_lookup(psprintf("tab%s", source), 1, kc, kv, kl, 2, uc, row, &fallback);
+
+		if (got && is_user)
+		{
+			enabled_known = true;
+			enabled = row[1] != NULL && strcmp(row[1], "1") == 0;
+		}
 
 		if (fallback)
 		{
 			v[0] = PointerGetDatum(cstring_to_text_with_len(key, keylen));
-			if (fi_spi_execute(psprintf("SELECT name::text, %s::text FROM %s WHERE api_key = $1 LIMIT 1",
-										is_user ? "name" : "\"user\"", fi_site_table(psprintf("tab%s", source))),
-							   1, t, v, NULL, true, 1) != SPI_OK_SELECT)
-				elog(ERROR, "could not read the API keys");
-			got = SPI_processed == 1;
-			if (got)
-			{
-				row[0] = spi_text(0, 1);
-				row[1] = spi_text(0, 2);
-			}
+			got = query_row(psprintf("SELECT name::text, %s::text FROM %s WHERE api_key = $1 LIMIT 1",
+									 is_user ? "name" : "\"user\"", fi_site_table(psprintf("tab%s", source))),
+							1, t, v, 2, row);
 		}
 		if (got)
 		{
@@ -168,174 +174,29 @@ api_key_user(const char *source, const char *key, size_t keylen, const char *sec
 			av[2] = "api_secret";
 			for (int i = 0; i < 3; i++)
 				al[i] = strlen(av[i]);
-			if (row_lookup("__Auth", 3, ac, av, al, 2, pc, prow, &fallback))
+			if (fi_row_lookup("__Auth", 3, ac, av, al, 2, pc, prow, &fallback))
 			{
 				if (prow[0] != NULL && prow[1] != NULL && strcmp(prow[1], "1") == 0)
 					plain = fi_decrypt_with_site_key(prow[0], strlen(prow[0]));
 			}
 			else if (fallback)
 			{
+				char	   *token[1];
+
 				v[0] = CStringGetTextDatum(source);
 				v[1] = CStringGetTextDatum(doc);
-				if (fi_spi_execute(psprintf("SELECT password FROM %s WHERE doctype = $1 AND name = $2 AND "
-											"fieldname = 'api_secret' AND encrypted = 1 LIMIT 1",
-											fi_site_table("__Auth")), 2, t, v, NULL, true, 1) != SPI_OK_SELECT)
-					elog(ERROR, "could not read __Auth");
-				if (SPI_processed == 1)
-				{
-					char	   *token = spi_text(0, 1);
-
-					plain = fi_decrypt_with_site_key(token, strlen(token));
-				}
+				if (query_row(psprintf("SELECT password FROM %s WHERE doctype = $1 AND name = $2 AND "
+									   "fieldname = 'api_secret' AND encrypted = 1 LIMIT 1",
+									   fi_site_table("__Auth")), 2, t, v, 1, token) && token[0] != NULL)
+					plain = fi_decrypt_with_site_key(token[0], strlen(token[0]));
 			}
 		}
 	}
 	/* compare even when nothing was found: the time says nothing */
 	ok = fi_secure_equal(plain ? plain : "\x01no secret\x01", plain ? strlen(plain) : 11, secret, secretlen);
-	if (!ok || plain == NULL || user == NULL || !user_enabled(user))
+	if (!ok || plain == NULL || user == NULL || (enabled_known ? !enabled : !user_enabled(user)))
 		return NULL;
 	return user;
-}
-
-/* a btree index whose leading columns are atts (in order), or InvalidOid */
-static Oid
-index_on(Relation rel, int n, const AttrNumber *atts)
-{
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
-	Oid			found = InvalidOid;
-
-	foreach(lc, indexes)
-	{
-		Relation	i = index_open(lfirst_oid(lc), AccessShareLock);
-		bool		ok = i->rd_rel->relam == BTREE_AM_OID && i->rd_index->indnkeyatts >= n &&
-			i->rd_index->indisvalid && RelationGetIndexExpressions(i) == NIL &&
-			RelationGetIndexPredicate(i) == NIL;
-
-		for (int k = 0; ok && k < n; k++)
-			ok = i->rd_index->indkey.values[k] == atts[k];
-		index_close(i, AccessShareLock);
-		if (ok)
-		{
-			found = lfirst_oid(lc);
-			break;
-		}
-	}
-	list_free(indexes);
-	return found;
-}
-
-/*
- * One row of a site table by text key columns, read through a btree index
- * on them without the executor: the columns asked for, as text (NULL when
- * null).  The caller's SELECT privilege is checked, as a query would; with
- * row-level security or no such index, *fallback is set and nothing read.
- */
-static bool
-row_lookup(const char *table, int nkeys, const char *const *keycols, const char *const *keys,
-		   const size_t *keylens, int ncols, const char *const *cols, char **out, bool *fallback)
-{
-	Oid			relid = fi_site_table_oid(table, false);
-	Relation	rel,
-				idx;
-	Oid			ixoid;
-	ScanKeyData sk[4];
-	AttrNumber	atts[4];
-	IndexScanDesc scan;
-	TupleTableSlot *slot;
-	bool		found;
-	AclResult	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
-
-	*fallback = false;
-	if (acl != ACLCHECK_OK)
-		aclcheck_error(acl, OBJECT_TABLE, table);
-	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
-	{
-		*fallback = true;
-		return false;
-	}
-	rel = table_open(relid, AccessShareLock);
-	for (int k = 0; k < nkeys; k++)
-	{
-		atts[k] = attnameAttNum(rel, keycols[k], false);
-		if (atts[k] <= 0 ||
-			!(TupleDescAttr(RelationGetDescr(rel), atts[k] - 1)->atttypid == VARCHAROID ||
-			  TupleDescAttr(RelationGetDescr(rel), atts[k] - 1)->atttypid == TEXTOID))
-			atts[k] = InvalidAttrNumber;
-	}
-	ixoid = InvalidOid;
-	/* by name: the primary key, known to the relcache (no look at each index) */
-	if (nkeys == 1 && strcmp(keycols[0], "name") == 0 && atts[0] != InvalidAttrNumber)
-	{
-		Oid			pk = RelationGetPrimaryKeyIndex(rel);
-
-		if (OidIsValid(pk))
-		{
-			Relation	i = index_open(pk, AccessShareLock);
-
-			if (i->rd_index->indnkeyatts >= 1 && i->rd_index->indkey.values[0] == atts[0] &&
-				i->rd_rel->relam == BTREE_AM_OID)
-				ixoid = pk;
-			index_close(i, AccessShareLock);
-		}
-	}
-	if (!OidIsValid(ixoid) && atts[0] != InvalidAttrNumber && (nkeys < 2 || atts[1] != InvalidAttrNumber) &&
-		(nkeys < 3 || atts[2] != InvalidAttrNumber))
-		ixoid = index_on(rel, nkeys, atts);
-	if (!OidIsValid(ixoid))
-	{
-		table_close(rel, AccessShareLock);
-		*fallback = true;
-		return false;
-	}
-	idx = index_open(ixoid, AccessShareLock);
-	for (int k = 0; k < nkeys; k++)
-	{
-		ScanKeyInit(&sk[k], k + 1, BTEqualStrategyNumber, F_TEXTEQ,
-					PointerGetDatum(cstring_to_text_with_len(keys[k], keylens[k])));
-		sk[k].sk_collation = idx->rd_indcollation[k];
-	}
-	scan = index_beginscan(rel, idx, GetActiveSnapshot(), nkeys, 0);
-	index_rescan(scan, sk, nkeys, NULL, 0);
-	slot = table_slot_create(rel, NULL);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	if (found)
-	{
-		for (int i = 0; i < ncols; i++)
-		{
-			AttrNumber	a = attnameAttNum(rel, cols[i], false);
-			bool		isnull = true;
-			Datum		d = (a > 0) ? slot_getattr(slot, a, &isnull) : (Datum) 0;
-
-			if (a <= 0 || isnull)
-				out[i] = NULL;
-			else
-			{
-				Oid			typout;
-				bool		varlena;
-
-				getTypeOutputInfo(TupleDescAttr(RelationGetDescr(rel), a - 1)->atttypid, &typout, &varlena);
-				out[i] = OidOutputFunctionCall(typout, d);
-			}
-		}
-	}
-	ExecDropSingleTupleTableSlot(slot);
-	index_endscan(scan);
-	index_close(idx, AccessShareLock);
-	table_close(rel, NoLock);
-	return found;
-}
-
-/* one row by name (the primary key) */
-static bool
-row_by_name(const char *table, const char *name, size_t namelen, int ncols,
-			const char *const *cols, char **out, bool *fallback)
-{
-	static const char *const keycol[] = {"name"};
-	const char *keys[1] = {name};
-	size_t		lens[1] = {namelen};
-
-	return row_lookup(table, 1, keycol, keys, lens, ncols, cols, out, fallback);
 }
 
 /* the token's user and scopes, or NULL (facts 4: validate_bearer_token) */
@@ -344,10 +205,8 @@ bearer_user(const char *token, size_t len, ArrayType *required, char **scopes_ou
 {
 	static const char *const tcols[] = {"user", "scopes", "client", "status", "expiration_time"};
 	static const char *const ccols[] = {"scopes"};
-	static const char *const ucols[] = {"enabled"};
 	char	   *tv[5],
-			   *cv[1] = {NULL},
-			   *uv[1] = {NULL};
+			   *cv[1] = {NULL};
 	char	   *user,
 			   *scopes,
 			   *client_scopes;
@@ -358,7 +217,7 @@ bearer_user(const char *token, size_t len, ArrayType *required, char **scopes_ou
 								   (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
 	Timestamp	expires;
 
-	if (!row_by_name("tabOAuth Bearer Token", token, len, 5, tcols, tv, &fallback))
+	if (!fi_row_by_name("tabOAuth Bearer Token", token, len, 5, tcols, tv, &fallback))
 	{
 		if (!fallback)
 			return NULL;
@@ -367,17 +226,10 @@ bearer_user(const char *token, size_t len, ArrayType *required, char **scopes_ou
 			Oid			t[1] = {TEXTOID};
 			Datum		v[1] = {PointerGetDatum(cstring_to_text_with_len(token, len))};
 
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			if (fi_spi_execute(psprintf("SELECT \"user\"::text, scopes, client::text, status, "
-										"expiration_time::text FROM %s WHERE name = $1",
-										fi_site_table("tabOAuth Bearer Token")),
-							   1, t, v, NULL, true, 1) != SPI_OK_SELECT)
-				elog(ERROR, "could not read the bearer tokens");
-			for (int i = 0; i < 5; i++)
-				tv[i] = SPI_processed == 1 ? spi_text(0, i + 1) : NULL;
-			SPI_finish();
-			if (tv[0] == NULL && tv[4] == NULL)
+			if (!query_row(psprintf("SELECT \"user\"::text, scopes, client::text, status, "
+									"expiration_time::text FROM %s WHERE name = $1",
+									fi_site_table("tabOAuth Bearer Token")),
+						   1, t, v, 5, tv))
 				return NULL;
 		}
 	}
@@ -389,11 +241,20 @@ bearer_user(const char *token, size_t len, ArrayType *required, char **scopes_ou
 													ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 	if (!(expires > now))
 		return NULL;
-	if (tv[2] == NULL || !row_by_name("tabOAuth Client", tv[2], strlen(tv[2]), 1, ccols, cv, &fallback))
+	if (tv[2] == NULL)
 		return NULL;
+	if (!fi_row_lookup_cached("tabOAuth Client", "name", tv[2], strlen(tv[2]), 1, ccols, cv, &fallback))
+	{
+		Oid			t[1] = {TEXTOID};
+		Datum		v[1] = {CStringGetTextDatum(tv[2])};
+
+		if (!fallback ||
+			!query_row(psprintf("SELECT scopes FROM %s WHERE name = $1", fi_site_table("tabOAuth Client")),
+					   1, t, v, 1, cv))
+			return NULL;
+	}
 	client_scopes = cv[0];
-	if (!row_by_name("tabUser", user, strlen(user), 1, ucols, uv, &fallback) ||
-		uv[0] == NULL || strcmp(uv[0], "1") != 0)
+	if (!user_enabled(user))
 		return NULL;
 	/* every scope of the token is one of the client's */
 	for (s = strtok_r(pstrdup(scopes ? scopes : ""), " \t\n", &save); s; s = strtok_r(NULL, " \t\n", &save))
@@ -446,20 +307,14 @@ fi_validate_api_key(PG_FUNCTION_ARGS)
 	text	   *key,
 			   *secret;
 	char	   *user;
-	MemoryContext cxt = CurrentMemoryContext;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	fi_check_version();
 	key = PG_GETARG_TEXT_PP(0);
 	secret = PG_GETARG_TEXT_PP(1);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	user = api_key_user(PG_ARGISNULL(2) ? "User" : text_to_cstring(PG_GETARG_TEXT_PP(2)),
 						VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), VARDATA_ANY(secret), VARSIZE_ANY_EXHDR(secret));
-	if (user)
-		user = MemoryContextStrdup(cxt, user);
-	SPI_finish();
 	if (user == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(user));
@@ -508,18 +363,12 @@ fi_check_password(PG_FUNCTION_ARGS)
 	fi_check_version();
 	pwd = PG_GETARG_TEXT_PP(1);
 	v[0] = PointerGetDatum(PG_GETARG_TEXT_PP(0));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (fi_spi_execute(psprintf("SELECT password FROM %s WHERE doctype = 'User' AND name = $1 AND "
-								"fieldname = 'password' AND encrypted = 0 LIMIT 1", fi_site_table("__Auth")),
-					   1, t, v, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read __Auth");
-	if (SPI_processed == 1)
-		hash = spi_text(0, 1);
+	query_row(psprintf("SELECT password FROM %s WHERE doctype = 'User' AND name = $1 AND "
+					   "fieldname = 'password' AND encrypted = 0 LIMIT 1", fi_site_table("__Auth")),
+			  1, t, v, 1, &hash);
 	/* no hash: verify against one anyway, so the time says nothing */
 	err = fi_passlib_verify(VARDATA_ANY(pwd), VARSIZE_ANY_EXHDR(pwd), hash ? hash : DUMMY_HASH,
 							strlen(hash ? hash : DUMMY_HASH), &match);
-	SPI_finish();
 	if (err != FI_SECRET_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -538,6 +387,7 @@ PG_FUNCTION_INFO_V1(fi_authenticate_one);
 Datum
 fi_authenticate_one(PG_FUNCTION_ARGS)
 {
+	static TupleDesc result_desc = NULL;
 	char	   *h,
 			   *sp,
 			   *scheme,
@@ -549,7 +399,6 @@ fi_authenticate_one(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
-	MemoryContext cxt = CurrentMemoryContext;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -569,8 +418,6 @@ fi_authenticate_one(PG_FUNCTION_ARGS)
 	*sp = '\0';
 	scheme = h;
 	cred = sp + 1;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	if (pg_strcasecmp(scheme, "bearer") == 0)
 	{
 		user = bearer_user(cred, strlen(cred), NULL, &scopes);
@@ -606,17 +453,22 @@ fi_authenticate_one(PG_FUNCTION_ARGS)
 			user = api_key_user(source, pair, colon - pair, colon + 1, strlen(colon + 1));
 		scopes = NULL;
 	}
-	if (user != NULL)
-		user = MemoryContextStrdup(cxt, user);
-	if (scopes != NULL)
-		scopes = MemoryContextStrdup(cxt, scopes);
-	SPI_finish();
 	if (user == NULL)
 		refuse();
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "authenticate must return a row");
-	desc = BlessTupleDesc(desc);
+	/* the row type (user_name text, method text, scopes text[]), built once */
+	if (result_desc == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		TupleDesc	d = CreateTemplateTupleDesc(3);
+
+		TupleDescInitEntry(d, 1, "user_name", TEXTOID, -1, 0);
+		TupleDescInitEntry(d, 2, "method", TEXTOID, -1, 0);
+		TupleDescInitEntry(d, 3, "scopes", TEXTARRAYOID, -1, 0);
+		result_desc = BlessTupleDesc(d);
+		MemoryContextSwitchTo(old);
+	}
+	desc = result_desc;
 	values[0] = CStringGetTextDatum(user);
 	values[1] = CStringGetTextDatum(method);
 	{

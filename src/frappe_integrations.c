@@ -39,6 +39,8 @@ static void
 site_schema_assign(const char *newval, void *extra)
 {
 	fi_meta_reset();
+	fi_site_tz_reset();
+	fi_rowread_reset();
 }
 
 /*

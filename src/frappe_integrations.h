@@ -8,6 +8,7 @@
 #define FRAPPE_INTEGRATIONS_H
 
 #include "nodes/pg_list.h"
+#include "utils/relcache.h"
 
 #ifndef FI_EXTVERSION
 #error "FI_EXTVERSION must be defined by the Makefile"
@@ -42,6 +43,9 @@ extern int	fi_spi_execute(const char *sql, int nargs, Oid *argtypes, Datum *valu
 
 /* the transaction's now() on the site's clock (System Settings time_zone) */
 extern int64 fi_site_now_usec(void);
+
+/* forget the cached site time zone (template.c) */
+extern void fi_site_tz_reset(void);
 
 /* an engine session freed with the current memory context (also on ERROR) */
 extern FiTpl *fi_template_session(int64 now_usec);
@@ -138,6 +142,35 @@ extern char *fi_decrypt_with_site_key(const char *token, size_t toklen);
 
 /* Fill buf with n bytes from a cryptographically strong source. */
 extern void fi_strong_random(void *buf, size_t n);
+
+/*
+ * Does the table carry the statement trigger (integrations.meta_invalidate,
+ * attached by sync_meta_triggers) that turns each change into a relcache
+ * invalidation?  Caches of its rows may then outlive the transaction.
+ */
+extern bool fi_has_invalidation_trigger(Relation rel);
+
+/* ---- rows by key through an index (rowread.c) ---- */
+
+/*
+ * One row of a site table by text key columns: the columns asked for, as
+ * text (NULL when null).  False when there is no such row, or (with
+ * *fallback set) when the caller must query instead: row-level security,
+ * no btree index on the keys.
+ */
+extern bool fi_row_lookup(const char *table, int nkeys, const char *const *keycols,
+						  const char *const *keys, const size_t *keylens, int ncols,
+						  const char *const *cols, char **out, bool *fallback);
+/*
+ * By one key, kept across transactions when the table carries the
+ * invalidation trigger (see fi_has_invalidation_trigger).
+ */
+extern bool fi_row_lookup_cached(const char *table, const char *keycol, const char *key, size_t keylen,
+								 int ncols, const char *const *cols, char **out, bool *fallback);
+/* forget what fi_row_lookup knows of the tables (another site schema) */
+extern void fi_rowread_reset(void);
+extern bool fi_row_by_name(const char *table, const char *name, size_t namelen, int ncols,
+						   const char *const *cols, char **out, bool *fallback);
 
 /* ---- auth (auth.c) ---- */
 

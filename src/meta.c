@@ -50,6 +50,14 @@ static const char *const meta_tables[] = {
 };
 #define N_META_TABLES lengthof(meta_tables)
 
+/* the tables that carry the trigger: the metadata; tabSingles (the site's
+ * settings, whose time zone template.c caches); tabUser and tabOAuth Client
+ * (whose rows token validation keeps, rowread.c) */
+static const char *const trigger_tables[] = {
+	"tabDocType", "tabDocField", "tabCustom Field", "tabProperty Setter", "tabSingles",
+	"tabUser", "tabOAuth Client"
+};
+
 typedef struct MetaEntry
 {
 	char		key[META_KEY_LEN];
@@ -155,6 +163,18 @@ meta_triggers_present(void)
 			all = false;
 	}
 	return all;
+}
+
+/* Does this table carry our (enabled) invalidation trigger? */
+bool
+fi_has_invalidation_trigger(Relation rel)
+{
+	if (rel->trigdesc)
+		for (int j = 0; j < rel->trigdesc->numtriggers; j++)
+			if (strcmp(rel->trigdesc->triggers[j].tgname, META_TRIGGER_NAME) == 0 &&
+				rel->trigdesc->triggers[j].tgenabled != TRIGGER_DISABLED)
+				return true;
+	return false;
 }
 
 /* ---- loading ---- */
@@ -739,9 +759,9 @@ fi_sync_meta_triggers(PG_FUNCTION_ARGS)
 	fi_check_version();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	for (i = 0; i < (int) N_META_TABLES; i++)
+	for (i = 0; i < (int) lengthof(trigger_tables); i++)
 	{
-		Oid			relid = fi_site_table_oid(meta_tables[i], true);
+		Oid			relid = fi_site_table_oid(trigger_tables[i], true);
 		Oid			argtypes[1] = {OIDOID};
 		Datum		args[1];
 		int			ret;
@@ -760,7 +780,7 @@ fi_sync_meta_triggers(PG_FUNCTION_ARGS)
 								   " AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s"
 								   " FOR EACH STATEMENT EXECUTE FUNCTION "
 								   FI_SCHEMA ".meta_invalidate()",
-								   fi_site_table(meta_tables[i])),
+								   fi_site_table(trigger_tables[i])),
 						  false, 0);
 		if (ret != SPI_OK_UTILITY)
 			elog(ERROR, "creating trigger failed: %s", SPI_result_code_string(ret));

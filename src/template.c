@@ -10,6 +10,7 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -18,6 +19,7 @@
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -46,30 +48,89 @@ free_session(void *arg)
  * The site's time zone: System Settings' time_zone (tabSingles), else
  * Frappe's default Asia/Kolkata; a zone PostgreSQL does not know gives UTC,
  * as Frappe falls back to UTC for a zone pytz does not know.
+ *
+ * Kept across transactions while tabSingles carries the invalidation
+ * trigger (sync_meta_triggers): a change of it reaches every backend as a
+ * relcache invalidation of tabSingles, which empties the cache.  Without
+ * the trigger it is read once per transaction.
  */
+static char site_tz[128];		/* "" when not cached */
+static Oid	site_tz_relid = InvalidOid;
+static bool site_tz_callback = false;
+
+static void
+site_tz_relcache_cb(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == site_tz_relid)
+		site_tz[0] = '\0';
+}
+
+/* forget the cached zone (another site schema) */
+void
+fi_site_tz_reset(void)
+{
+	site_tz[0] = '\0';
+}
+
 static char *
 site_time_zone(void)
 {
+	static const char *const keycols[] = {"doctype", "field"};
+	static const char *const keys[] = {"System Settings", "time_zone"};
+	static const size_t lens[] = {15, 9};
+	static const char *const cols[] = {"value"};
+	char	   *v[1] = {NULL};
 	char	   *tz = NULL;
+	bool		fallback;
+	Oid			relid;
+	Relation	rel;
+	bool		keep;
 
-	if (!OidIsValid(fi_site_table_oid("tabSingles", true)))
+	if (site_tz[0] != '\0')
+		return pstrdup(site_tz);
+	relid = fi_site_table_oid("tabSingles", true);
+	if (!OidIsValid(relid))
 		return pstrdup("Asia/Kolkata");
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	if (!site_tz_callback)
 	{
-		char	   *q = psprintf("SELECT value FROM %s WHERE doctype = 'System Settings' "
-								 "AND field = 'time_zone'", fi_site_table("tabSingles"));
-
-		if (fi_spi_execute(q, 0, NULL, NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
-		{
-			char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-			if (v && *v)
-				tz = MemoryContextStrdup(TopTransactionContext, v);
-		}
+		CacheRegisterRelcacheCallback(site_tz_relcache_cb, (Datum) 0);
+		site_tz_callback = true;
 	}
-	SPI_finish();
-	return tz ? tz : pstrdup("Asia/Kolkata");
+	rel = table_open(relid, AccessShareLock);
+	keep = fi_has_invalidation_trigger(rel);
+	table_close(rel, AccessShareLock);
+
+	/* through its (doctype, field) index, else a query */
+	if (fi_row_lookup("tabSingles", 2, keycols, keys, lens, 1, cols, v, &fallback))
+		tz = v[0] && *v[0] ? v[0] : NULL;
+	else if (fallback)
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		{
+			char	   *q = psprintf("SELECT value FROM %s WHERE doctype = 'System Settings' "
+									 "AND field = 'time_zone'", fi_site_table("tabSingles"));
+
+			if (fi_spi_execute(q, 0, NULL, NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+			{
+				char	   *val = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+				if (val && *val)
+					tz = MemoryContextStrdup(TopTransactionContext, val);
+			}
+		}
+		SPI_finish();
+		/* row-level security: what this role sees; not for the next one */
+		keep = false;
+	}
+	if (tz == NULL)
+		tz = pstrdup("Asia/Kolkata");
+	if (keep && strlen(tz) < sizeof(site_tz))
+	{
+		site_tz_relid = relid;
+		strlcpy(site_tz, tz, sizeof(site_tz));
+	}
+	return tz;
 }
 
 /*

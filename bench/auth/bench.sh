@@ -39,9 +39,22 @@ SQL
 [ "$(q $DB "SELECT integrations.validate_bearer_token('tok7') || ' ' || (SELECT user_name FROM integrations.authenticate('token k7:s7'))")" = "u7@example.com u7@example.com" ] \
     || { echo "the bench data does not authenticate"; exit 1; }
 tps() { "$FI_PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" -f "$W/$1.sql" $DB 2>"$W/$1.err" | sed -n 's/^tps = \([0-9.]*\).*/\1/p'; }
-echo "bench/auth: $(nproc) cores, $CLIENTS clients, ${SECS} s per run, 10,000 users and tokens"
-p1=$(tps plain_token); b=$(tps bearer); p2=$(tps plain_token)
-echo "bearer: plain SELECT by token $p1 / $p2 tps, validate_bearer_token $b tps  ->  $(calc "round($b / (($p1 + $p2) / 2), 2)") (target >= 0.8)"
-p1=$(tps plain_user); a=$(tps apikey); p2=$(tps plain_user)
-echo "api key: plain SELECT by api_key $p1 / $p2 tps, authenticate('token k:s') $a tps  ->  $(calc "round($a / (($p1 + $p2) / 2), 2)") (target >= 0.5)"
+ROUNDS=${BENCH_ROUNDS:-5}
+echo "bench/auth: $(nproc) cores, $CLIENTS clients, $ROUNDS alternating rounds of ${SECS} s, 10,000 users and tokens"
+# pair() <plain script> <function script>: ROUNDS alternating runs; prints
+# the median plain and function tps and the median of the per-round ratios
+pair() {
+    local p f r ps=() fs=() rs=()
+    for ((r = 0; r < ROUNDS; r++)); do
+        p=$(tps "$1"); f=$(tps "$2")
+        ps+=("$p"); fs+=("$f"); rs+=("$(calc "$f / $p")")
+    done
+    local list
+    list=$(IFS=,; echo "${rs[*]}")
+    echo "$(median "${ps[@]}") $(median "${fs[@]}") $(calc "round($(median "${rs[@]}"), 2)") $(calc "round(min([$list]), 2)")-$(calc "round(max([$list]), 2)")"
+}
+read -r p b r range <<<"$(pair plain_token bearer)"
+echo "bearer: plain SELECT by token $p tps, validate_bearer_token $b tps (medians)  ->  $r (rounds $range; target >= 0.8)"
+read -r p a r range <<<"$(pair plain_user apikey)"
+echo "api key: plain SELECT by api_key $p tps, authenticate('token k:s') $a tps (medians)  ->  $r (rounds $range; target >= 0.5)"
 [ -n "$a" ] || head -5 "$W/apikey.err"

@@ -56,6 +56,35 @@ t_is "$(q $DB "SELECT integrations.validate_bearer_token('tok-ok', ARRAY['openid
 t_is "$(q $DB "SELECT string_agg(coalesce(integrations.validate_bearer_token(t), 'NULL'), ' ' ORDER BY t) FROM unnest(ARRAY['tok-old', 'tok-rev', 'tok-wide', 'tok-off', 'tok-none']) t")" \
      "NULL NULL NULL NULL NULL" "expired, Revoked, scopes beyond the client's, a disabled user, unknown: NULL"
 
+# users and OAuth clients are kept across transactions while their tables
+# carry the invalidation trigger; every change reaches every session at once
+t_is "$(q $DB "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+               WHERE t.tgname = 'frappe_integrations_meta' AND c.relname IN ('tabUser', 'tabOAuth Client', 'tabSingles')")" \
+     "tabOAuth Client tabSingles tabUser" "tabUser, tabOAuth Client and tabSingles carry the invalidation trigger"
+# one session validates again and again (psql -f keeps it); others change rows in between
+coproc VS { "$FI_PGBIN/psql" -X -A -t -q -d $DB 2>&1; }
+ask() { echo "SELECT coalesce(integrations.validate_bearer_token('tok-ok'), 'NULL');" >&"${VS[1]}"; read -r -t 10 line <&"${VS[0]}"; echo "$line"; }
+r1=$(ask); r2=$(ask)
+q $DB "UPDATE \"tabUser\" SET enabled = 0 WHERE name = 'jane@example.com'"
+r3=$(ask)
+q $DB "UPDATE \"tabUser\" SET enabled = 1 WHERE name = 'jane@example.com'; UPDATE \"tabOAuth Client\" SET scopes = 'all' WHERE name = 'cl1'"
+r4=$(ask)
+q $DB "UPDATE \"tabOAuth Client\" SET scopes = 'all openid' WHERE name = 'cl1'"
+r5=$(ask)
+q $DB "UPDATE \"tabSingles\" SET value = 'Pacific/Kiritimati' WHERE doctype = 'System Settings' AND field = 'time_zone'"
+r6=$(ask)
+q $DB "UPDATE \"tabSingles\" SET value = 'Asia/Kolkata' WHERE doctype = 'System Settings' AND field = 'time_zone'"
+r7=$(ask)
+echo "BEGIN; UPDATE \"tabUser\" SET enabled = 0 WHERE name = 'jane@example.com'; SELECT coalesce(integrations.validate_bearer_token('tok-ok'), 'NULL'); ROLLBACK;" >&"${VS[1]}"
+read -r -t 10 r8 <&"${VS[0]}"
+r9=$(ask)
+echo '\q' >&"${VS[1]}"
+wait $VS_PID 2>/dev/null
+t_is "$r1 $r2 | $r3 | $r4 | $r5 | $r6 | $r7 | $r8 $r9" \
+     "jane@example.com jane@example.com | NULL | NULL | jane@example.com | NULL | jane@example.com | NULL jane@example.com" \
+     "a long session sees at once: the user disabled, the client's scopes narrowed, the site's time zone moved 8.5 h ahead (the token expired), each undone; its own rolled-back change"
+q $DB "UPDATE \"tabOAuth Bearer Token\" SET expiration_time = $NOW + interval '1 hour' WHERE name = 'tok-ok'"
+
 # login passwords: hashes python3-passlib made (pbkdf2_sha256 as Frappe writes, argon2)
 HASHES=$(echo '[["pässwörd", "pbkdf2_sha256"], ["argon-pw", "argon2:ID"]]' | $ORACLE passlib-hash)
 H1=$(echo "$HASHES" | $FI_PY -c 'import json,sys; print(json.load(sys.stdin)[0])')
@@ -73,6 +102,20 @@ t_like "$K" '^[0-9a-f]{15}$' "and a 15-char hex api_key"
 t_is "$(q $DB "SELECT user_name FROM integrations.authenticate('token $K:$S')")" "api@example.com" "the new keys authenticate"
 STORED=$(q $DB "SELECT password FROM \"__Auth\" WHERE doctype = 'User' AND name = 'api@example.com' AND fieldname = 'api_secret'")
 t_is "$(printf '["%s"]' "$STORED" | $ORACLE fernet-decrypt "$KEY" | one)" "$S" "python3-cryptography decrypts the stored secret"
+
+# row-level security: the rows are read through a query under the caller's
+# policies (not through the index), and a hidden row is no row
+q $DB "CREATE ROLE fi_rls LOGIN; GRANT USAGE ON SCHEMA integrations TO fi_rls;
+       GRANT SELECT ON \"tabUser\", \"tabOAuth Bearer Token\", \"tabOAuth Client\", \"__Auth\", \"tabSingles\", \"tabDocType\", \"tabDocField\", \"tabCustom Field\", \"tabProperty Setter\" TO fi_rls;
+       GRANT EXECUTE ON FUNCTION integrations.validate_bearer_token(text, text[]), integrations.authenticate(text, text), integrations.validate_api_key(text, text, text) TO fi_rls;
+       ALTER ROLE fi_rls SET frappe_integrations.encryption_key = '$KEY';
+       ALTER TABLE \"tabOAuth Bearer Token\" ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON \"tabOAuth Bearer Token\" USING (name <> 'tok-wide');
+       ALTER TABLE \"tabUser\" ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON \"tabUser\" USING (name <> 'api@example.com');
+       ALTER TABLE \"__Auth\" ENABLE ROW LEVEL SECURITY; CREATE POLICY p ON \"__Auth\" USING (true)" >/dev/null
+t_is "$(PGOPTIONS= PGUSER=fi_rls q $DB "SELECT integrations.validate_bearer_token('tok-ok'), coalesce(integrations.validate_bearer_token('tok-rev'), 'NULL'), (SELECT user_name || ' ' || method FROM integrations.authenticate('token k-jane:s3cret-api')), integrations.validate_api_key('k-jane', 's3cret-api')")" \
+     "jane@example.com|NULL|jane@example.com token|jane@example.com" "under row-level security: bearer, token and validate_api_key read through queries"
+t_is "$(PGOPTIONS= PGUSER=fi_rls q_err $DB "SELECT * FROM integrations.authenticate('token $K:$S')")" "28000: authentication failed" \
+     "a user the policy hides does not authenticate"
 
 # not for PUBLIC
 q $DB "CREATE ROLE fi_auth_plain LOGIN; GRANT USAGE ON SCHEMA integrations TO fi_auth_plain" >/dev/null
