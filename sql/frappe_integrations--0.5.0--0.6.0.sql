@@ -748,12 +748,18 @@ REVOKE ALL ON FUNCTION integrations.oauth_id_token(jsonb, text, text, text, text
 REVOKE ALL ON FUNCTION integrations.oauth_issue_token(jsonb, text, text, boolean, text, text, boolean) FROM PUBLIC;
 
 -- authenticate without its SQL wrapper: a volatile SQL function is not
--- inlined, and its body was parsed and planned again in every transaction
--- (0.26x -> see bench/auth).  The C function returns its one row itself.
-CREATE OR REPLACE FUNCTION integrations.authenticate(authorization text, source_doctype text DEFAULT 'User')
-RETURNS TABLE (user_name text, method text, scopes text[])
+-- inlined, and its body was parsed and planned again in every transaction.
+-- The C function returns its one row itself, of the named row type (whose
+-- descriptor the executor takes from the type cache rather than building it
+-- from OUT parameters at every call).  Same columns as before.
+DROP FUNCTION integrations.authenticate(text, text);
+CREATE FUNCTION integrations.authenticate(authorization text, source_doctype text DEFAULT 'User')
+RETURNS SETOF integrations.auth_identity
 AS 'MODULE_PATHNAME', 'fi_authenticate_one'
 LANGUAGE C VOLATILE ROWS 1;
+COMMENT ON FUNCTION integrations.authenticate(text, text) IS
+'Frappe''s validate_auth for an Authorization header (token key:secret, Basic, Bearer): (user_name, method, scopes), or 22023 (malformed) / 28000 (refused)';
+REVOKE ALL ON FUNCTION integrations.authenticate(text, text) FROM PUBLIC;
 
 -- tabSingles carries the invalidation trigger too: the site's time zone
 -- (System Settings) is then kept across transactions, and a change of it

@@ -174,7 +174,7 @@ api_key_user(const char *source, const char *key, size_t keylen, const char *sec
 			av[2] = "api_secret";
 			for (int i = 0; i < 3; i++)
 				al[i] = strlen(av[i]);
-			if (fi_row_lookup("__Auth", 3, ac, av, al, 2, pc, prow, &fallback))
+			if (fi_row_lookup_keep("__Auth", 3, ac, av, al, 2, pc, prow, &fallback))
 			{
 				if (prow[0] != NULL && prow[1] != NULL && strcmp(prow[1], "1") == 0)
 					plain = fi_decrypt_with_site_key(prow[0], strlen(prow[0]));

@@ -165,6 +165,9 @@ extern bool fi_row_lookup(const char *table, int nkeys, const char *const *keyco
  * By one key, kept across transactions when the table carries the
  * invalidation trigger (see fi_has_invalidation_trigger).
  */
+extern bool fi_row_lookup_keep(const char *table, int nkeys, const char *const *keycols,
+							   const char *const *keys, const size_t *keylens, int ncols,
+							   const char *const *cols, char **out, bool *fallback);
 extern bool fi_row_lookup_cached(const char *table, const char *keycol, const char *key, size_t keylen,
 								 int ncols, const char *const *cols, char **out, bool *fallback);
 /* forget what fi_row_lookup knows of the tables (another site schema) */

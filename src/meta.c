@@ -51,11 +51,11 @@ static const char *const meta_tables[] = {
 #define N_META_TABLES lengthof(meta_tables)
 
 /* the tables that carry the trigger: the metadata; tabSingles (the site's
- * settings, whose time zone template.c caches); tabUser and tabOAuth Client
- * (whose rows token validation keeps, rowread.c) */
+ * settings, whose time zone template.c caches); tabUser, tabOAuth Client
+ * and __Auth (whose rows token validation keeps, rowread.c) */
 static const char *const trigger_tables[] = {
 	"tabDocType", "tabDocField", "tabCustom Field", "tabProperty Setter", "tabSingles",
-	"tabUser", "tabOAuth Client"
+	"tabUser", "tabOAuth Client", "__Auth"
 };
 
 typedef struct MetaEntry

@@ -109,7 +109,7 @@ static bool callback_registered = false;
 
 typedef struct RowCacheEntry
 {
-	char		key[ROW_CACHE_KEYLEN];	/* table|key column|columns|key value */
+	char		key[ROW_CACHE_KEYLEN];	/* see row_cache_key */
 	char	   *vals[ROW_MAX_COLS];
 } RowCacheEntry;
 
@@ -150,29 +150,34 @@ fi_rowread_reset(void)
 	row_cache_clear();
 }
 
-/* the cache key of a one-key lookup, or false when too long to keep */
+/*
+ * The cache key of a lookup: table, key columns, columns, key values, each
+ * ended by \x01; false when too long to keep or a value holds \x01 or NUL.
+ */
 static bool
-row_cache_key(char *buf, const char *table, const char *keycol, int ncols, const char *const *cols,
-			  const char *key, size_t keylen)
+row_cache_key(char *buf, const char *table, int nkeys, const char *const *keycols,
+			  const char *const *keys, const size_t *keylens, int ncols, const char *const *cols)
 {
-	size_t		n = strlen(table) + strlen(keycol) + keylen + 3;
+	size_t		n = 0;
 
+#define PUT(str, len) \
+	do { \
+		if (n + (len) + 1 >= ROW_CACHE_KEYLEN || memchr((str), '\x01', (len)) || memchr((str), '\0', (len))) \
+			return false; \
+		memcpy(buf + n, (str), (len)); \
+		n += (len); \
+		buf[n++] = '\x01'; \
+	} while (0)
+
+	PUT(table, strlen(table));
+	for (int k = 0; k < nkeys; k++)
+		PUT(keycols[k], strlen(keycols[k]));
 	for (int i = 0; i < ncols; i++)
-		n += strlen(cols[i]) + 1;
-	if (n >= ROW_CACHE_KEYLEN || memchr(key, '\0', keylen) != NULL)
-		return false;
-	memset(buf, 0, ROW_CACHE_KEYLEN);
-	strcpy(buf, table);
-	strcat(buf, "|");
-	strcat(buf, keycol);
-	strcat(buf, "|");
-	for (int i = 0; i < ncols; i++)
-	{
-		strcat(buf, cols[i]);
-		strcat(buf, ",");
-	}
-	strcat(buf, "|");
-	memcpy(buf + strlen(buf), key, keylen);
+		PUT(cols[i], strlen(cols[i]));
+	for (int k = 0; k < nkeys; k++)
+		PUT(keys[k], keylens[k]);
+#undef PUT
+	memset(buf + n, 0, ROW_CACHE_KEYLEN - n);
 	return true;
 }
 
@@ -342,8 +347,8 @@ row_lookup(const char *table, int nkeys, const char *const *keycols, const char 
 		*fallback = true;
 		return false;
 	}
-	use_cache = use_cache && nkeys == 1 && p != NULL && p->valid && p->has_trigger &&
-		row_cache_key(ckey, table, keycols[0], ncols, cols, keys[0], keylens[0]);
+	use_cache = use_cache && p != NULL && p->valid && p->has_trigger &&
+		row_cache_key(ckey, table, nkeys, keycols, keys, keylens, ncols, cols);
 	if (use_cache && row_cache != NULL)
 	{
 		RowCacheEntry *e = hash_search(row_cache, ckey, HASH_FIND, NULL);
@@ -419,10 +424,17 @@ fi_row_lookup(const char *table, int nkeys, const char *const *keycols, const ch
 }
 
 /*
- * The same by one key, kept across transactions when the table carries the
+ * The same, kept across transactions when the table carries the
  * invalidation trigger: for rows read far more often than written (users,
- * OAuth clients).
+ * OAuth clients, their secrets as stored).
  */
+bool
+fi_row_lookup_keep(const char *table, int nkeys, const char *const *keycols, const char *const *keys,
+				   const size_t *keylens, int ncols, const char *const *cols, char **out, bool *fallback)
+{
+	return row_lookup(table, nkeys, keycols, keys, keylens, ncols, cols, out, fallback, true);
+}
+
 bool
 fi_row_lookup_cached(const char *table, const char *keycol, const char *key, size_t keylen,
 					 int ncols, const char *const *cols, char **out, bool *fallback)

@@ -78,11 +78,18 @@ r7=$(ask)
 echo "BEGIN; UPDATE \"tabUser\" SET enabled = 0 WHERE name = 'jane@example.com'; SELECT coalesce(integrations.validate_bearer_token('tok-ok'), 'NULL'); ROLLBACK;" >&"${VS[1]}"
 read -r -t 10 r8 <&"${VS[0]}"
 r9=$(ask)
+askk() { echo "SELECT coalesce(integrations.validate_api_key('k-jane', '$1'), 'NULL');" >&"${VS[1]}"; read -r -t 10 line <&"${VS[0]}"; echo "$line"; }
+k1=$(askk s3cret-api)
+q $DB "SELECT integrations.set_password('User', 'jane@example.com', 'api_secret', 'n3w-secret')" >/dev/null
+k2=$(askk s3cret-api); k3=$(askk n3w-secret)
+q $DB "SELECT integrations.set_password('User', 'jane@example.com', 'api_secret', 's3cret-api')" >/dev/null
+k4=$(askk s3cret-api)
 echo '\q' >&"${VS[1]}"
 wait $VS_PID 2>/dev/null
 t_is "$r1 $r2 | $r3 | $r4 | $r5 | $r6 | $r7 | $r8 $r9" \
      "jane@example.com jane@example.com | NULL | NULL | jane@example.com | NULL | jane@example.com | NULL jane@example.com" \
      "a long session sees at once: the user disabled, the client's scopes narrowed, the site's time zone moved 8.5 h ahead (the token expired), each undone; its own rolled-back change"
+t_is "$k1 $k2 $k3 $k4" "jane@example.com NULL jane@example.com jane@example.com" "and a new API secret written to __Auth: the old one refused at once, the new one accepted"
 q $DB "UPDATE \"tabOAuth Bearer Token\" SET expiration_time = $NOW + interval '1 hour' WHERE name = 'tok-ok'"
 
 # login passwords: hashes python3-passlib made (pbkdf2_sha256 as Frappe writes, argon2)
