@@ -9,6 +9,7 @@ ORACLE="$FI_PY $FI_ROOT/test/oracles.py"
 step() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 say() { printf '%s' "$*" | tr '\n' ' ' | fold -s -w 100; echo; }
 run() { printf -- '-- %s\n' "$1"; $PSQL -c "$1"; }
+q() { $PSQL -A -t -c "$1"; }
 
 "$FI_PGBIN/createdb" -T fi_template $DB
 
@@ -155,5 +156,24 @@ run "SELECT integrations.export_csv('Sales Invoice', '{\"fields\": [\"company\",
 run "SELECT r->>'status' AS status, r->>'unchanged' AS unchanged, r->>'updated' AS updated
      FROM integrations.import_csv('Sales Invoice', integrations.export_csv('Sales Invoice', '{\"children\": true, \"filters\": {\"company\": \"ACME Ltd\"}}'), 'Update Existing Records') r"
 
+step "11. Tokens and the OAuth 2 provider, against Frappe's tables"
+say "An API key and secret as Frappe's generate_keys makes them, then a request's Authorization header:"
+SECRET=$(q "SELECT integrations.generate_keys('jane@example.com')")
+APIKEY=$(q "SELECT api_key FROM \"tabUser\" WHERE name = 'jane@example.com'")
+run "SELECT * FROM integrations.authenticate('token $APIKEY:$SECRET')"
+say "An OAuth client (a row of tabOAuth Client, as Frappe's form saves it). The user consents; the app
+exchanges the code with its secret and the PKCE verifier (RFC 7636's example), and gets Frappe's token
+response, with an id_token signed HS256 by the client secret:"
+run "ALTER DATABASE $DB SET frappe_integrations.site_url = 'https://erp.example.com'"
+run "INSERT INTO \"tabOAuth Client\"(name, client_id, app_name, client_secret, scopes, redirect_uris, default_redirect_uri, grant_type, response_type)
+     VALUES ('demoapp001', 'demoapp001', 'Demo App', '0a1b2c3d4e', 'all openid', 'https://app.example/cb', 'https://app.example/cb', 'Authorization Code', 'Code')"
+CODE=$(q "SELECT integrations.oauth_authorize('jane@example.com', '{\"client_id\": \"demoapp001\", \"response_type\": \"code\", \"state\": \"s1\", \"code_challenge\": \"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\", \"code_challenge_method\": \"S256\"}') ->> 'code'")
+run "SELECT name, client, \"user\", validity, code_challenge_method, expiration_time - creation AS lifetime FROM \"tabOAuth Authorization Code\""
+run "SELECT jsonb_pretty(r - 'id_token') AS response, left(r ->> 'id_token', 60) || '…' AS id_token
+     FROM integrations.oauth_token('{\"grant_type\": \"authorization_code\", \"code\": \"$CODE\", \"client_id\": \"demoapp001\", \"client_secret\": \"0a1b2c3d4e\", \"code_verifier\": \"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk\"}') r"
+say "The code served once; a second exchange is refused and changes nothing:"
+run "SELECT integrations.oauth_token('{\"grant_type\": \"authorization_code\", \"code\": \"$CODE\", \"client_id\": \"demoapp001\", \"client_secret\": \"0a1b2c3d4e\", \"code_verifier\": \"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk\"}')" || true
+run "SELECT integrations.validate_bearer_token(name) AS bearer_user, integrations.oauth_introspect(name) - 'exp' AS introspection FROM \"tabOAuth Bearer Token\""
+
 step "Done"
-say "That was metadata, secrets, signatures, templates, webhooks, Data Import and Export. The cluster is now stopped and removed."
+say "That was metadata, secrets, signatures, templates, webhooks, Data Import and Export, tokens and OAuth. The cluster is now stopped and removed."
