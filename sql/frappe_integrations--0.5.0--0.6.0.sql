@@ -712,6 +712,42 @@ COMMENT ON FUNCTION integrations.oauth_userinfo(text) IS
 'The OpenID userinfo of a bearer token with the openid scope (Frappe''s openid_profile)';
 REVOKE ALL ON FUNCTION integrations.oauth_userinfo(text) FROM PUBLIC;
 
+-- frappe.integrations.oauth2.authorize's question: show "Confirm Access",
+-- or go straight to approve?  No when the client skips authorization, or
+-- when OAuth Provider Settings say "Auto" and this user already holds an
+-- Active token of this client (Frappe v15 looks for any Active token of
+-- anyone; develop for one of the user's).
+CREATE FUNCTION integrations.oauth_needs_consent(user_name text, client_id text)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    site text := current_setting('frappe_integrations.site_schema');
+    c jsonb := integrations.oauth_client(client_id);
+    mode text;
+    has_token boolean;
+BEGIN
+    IF c IS NULL THEN
+        PERFORM integrations.oauth_fail('invalid_client', 'client_id is missing or not an OAuth Client', '28000');
+    END IF;
+    IF coalesce((c ->> 'skip_authorization')::int, 0) = 1 THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('SELECT value FROM %I.%I WHERE doctype = ''OAuth Provider Settings'' AND field = ''skip_authorization''',
+                   site, 'tabSingles') INTO mode;
+    IF mode IS DISTINCT FROM 'Auto' THEN
+        RETURN true;
+    END IF;
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.%I WHERE "user" = $1 AND client = $2 AND status = ''Active'' '
+                   'AND expiration_time > $3)', site, 'tabOAuth Bearer Token')
+       INTO has_token USING user_name, client_id, integrations.site_now();
+    RETURN NOT has_token;
+END
+$$;
+COMMENT ON FUNCTION integrations.oauth_needs_consent(text, text) IS
+'Whether Frappe''s authorize would show "Confirm Access" (client skip_authorization; OAuth Provider Settings "Auto" with an Active token of the user)';
+REVOKE ALL ON FUNCTION integrations.oauth_needs_consent(text, text) FROM PUBLIC;
+
 -- frappe.integrations.oauth2.openid_configuration.
 CREATE FUNCTION integrations.oauth_openid_configuration(base_url text DEFAULT NULL)
 RETURNS jsonb

@@ -257,9 +257,29 @@ t_is "$(q $DB "SELECT integrations.oauth_openid_configuration('https://other.exa
 t_is "$(PGOPTIONS='-c frappe_integrations.site_url=' q_err $DB "SELECT integrations.oauth_issuer()")" "55000: the site's URL is not known" \
      "no site URL: a clear error, not an empty issuer"
 
+# ---- 7b. the consent question (OAuth Provider Settings, a Single)
+t_is "$(q $DB "SELECT integrations.oauth_needs_consent('jane@example.com', 'cl1'), integrations.oauth_needs_consent('jane@example.com', 'cl2')")" "f|t" \
+     "consent: not for a client that skips authorization; asked otherwise (Provider Settings unset = Force)"
+q $DB "INSERT INTO \"tabSingles\" VALUES ('OAuth Provider Settings', 'skip_authorization', 'Auto')"
+t_is "$(q $DB "SELECT integrations.oauth_needs_consent('jane@example.com', 'cl2'), integrations.oauth_needs_consent('api@example.com', 'cl2')")" "f|t" \
+     "consent with Auto: not asked again of a user holding an Active token of the client; asked of another user"
+
+# ---- 7c. SQL meta-characters in every argument: refused as values, nothing changed
+EVIL="x''); DELETE FROM \\\"tabOAuth Bearer Token\\\"; --"
+BEFORE=$(snapshot)
+for k in grant_type code redirect_uri code_verifier client_id client_secret refresh_token scope username password; do
+    out=$(token_err "{\"grant_type\": \"authorization_code\", \"code\": \"$C5\", \"client_id\": \"cl1\", \"client_secret\": \"$SECRET\", \"$k\": \"$EVIL\"}")
+    t_like "$out" "^(22023|28000): (invalid_request|invalid_grant|invalid_client|unsupported_grant_type): " "SQL in $k: an OAuth error, nothing run"
+done
+t_is "$(q $DB "SELECT integrations.oauth_revoke('$EVIL'), integrations.oauth_revoke('$EVIL', '$EVIL'), integrations.oauth_introspect('$EVIL', '$EVIL')")" \
+     '{}|{}|{"active": false}' "SQL in revoke's and introspect's arguments"
+t_like "$(q_err $DB "SELECT integrations.oauth_userinfo('$EVIL')")" "^28000: invalid_token" "SQL in userinfo's token"
+t_like "$(q_err $DB "SELECT integrations.oauth_authorize('jane@example.com', '{\"client_id\": \"$EVIL\", \"response_type\": \"code\"}')")" "^28000: invalid_client" "SQL in authorize's client_id"
+t_is "$(snapshot)" "$BEFORE" "and no row changed"
+
 # ---- 8. who may call what: no function PUBLIC may run reads a secret
 q $DB "CREATE ROLE fi_oauth_plain LOGIN; GRANT USAGE ON SCHEMA integrations TO fi_oauth_plain" >/dev/null
-for f in "oauth_token('{}')" "oauth_authorize('a', '{}')" "oauth_revoke('x')" "oauth_introspect('x')" "oauth_userinfo('x')" "oauth_client('cl1')" "oauth_authenticate_client('{}')" "get_password('User', 'a')" "check_password('a', 'b')"; do
+for f in "oauth_needs_consent('a', 'b')" "oauth_token('{}')" "oauth_authorize('a', '{}')" "oauth_revoke('x')" "oauth_introspect('x')" "oauth_userinfo('x')" "oauth_client('cl1')" "oauth_authenticate_client('{}')" "get_password('User', 'a')" "check_password('a', 'b')"; do
     t_like "$(PGOPTIONS= PGUSER=fi_oauth_plain q_err $DB "SELECT integrations.$f")" "^42501: permission denied for function" "a plain role cannot call $f"
 done
 t_is "$(q $DB "SELECT string_agg(p.proname, ' ' ORDER BY p.proname) FROM pg_proc p WHERE p.pronamespace = 'integrations'::regnamespace
