@@ -31,9 +31,11 @@ OBJS = \
 	src/export.o \
 	src/auth.o \
 	src/oauth.o \
+	src/signatures.o \
 	src/engine/codec.o \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \
+	src/engine/sigverify.o \
 	src/engine/csv.o \
 	src/engine/importval.o \
 	src/engine/tpl_value.o \
@@ -96,9 +98,9 @@ bench-auth:
 unit: test/unit/engine_test
 	test/unit/engine_test
 
-test/unit/engine_test: test/unit/engine_test.c src/engine/codec.c src/engine/secretfmt.c src/engine/*.h
+test/unit/engine_test: test/unit/engine_test.c src/engine/codec.c src/engine/secretfmt.c src/engine/sigverify.c src/engine/*.h
 	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/engine_test.c \
-		src/engine/codec.c src/engine/secretfmt.c -lcrypto -largon2
+		src/engine/codec.c src/engine/secretfmt.c src/engine/sigverify.c -lcrypto -largon2
 
 # the import engines (CSV reader, value rules), for the differential tests
 test/unit/import_driver: test/unit/import_driver.c src/engine/csv.c src/engine/importval.c src/engine/csv.h src/engine/importval.h
@@ -124,7 +126,7 @@ FUZZ_SECONDS ?= 60
 test/fuzz/engine_fuzz: test/fuzz/engine_fuzz.c src/engine/*.c src/engine/*.h
 	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Isrc -o $@ \
 		test/fuzz/engine_fuzz.c src/engine/codec.c src/engine/pyjson.c \
-		src/engine/secretfmt.c -lcrypto -largon2 -lm
+		src/engine/secretfmt.c src/engine/sigverify.c -lcrypto -largon2 -lm
 
 test/fuzz/template_fuzz: test/fuzz/template_fuzz.c $(TPL_SRCS) src/engine/*.h
 	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \

@@ -801,3 +801,19 @@ REVOKE ALL ON FUNCTION integrations.authenticate(text, text) FROM PUBLIC;
 -- (System Settings) is then kept across transactions, and a change of it
 -- reaches every session.
 SELECT integrations.sync_meta_triggers();
+
+-- Webhook and payment-gateway signatures (src/engine/sigverify.c).
+CREATE FUNCTION integrations.verify_signature(scheme text, payload bytea, secret text, signature text,
+                                              headers jsonb DEFAULT '{}', tolerance_seconds integer DEFAULT 300)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'fi_verify_signature'
+LANGUAGE C STABLE;
+CREATE FUNCTION integrations.verify_signature(scheme text, payload text, secret text, signature text,
+                                              headers jsonb DEFAULT '{}', tolerance_seconds integer DEFAULT 300)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'fi_verify_signature'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION integrations.verify_signature(text, bytea, text, text, jsonb, integer) IS
+'A webhook or payment signature made with the secret for these bytes? Schemes frappe, standard-webhooks, stripe, razorpay, gocardless; constant time';
+COMMENT ON FUNCTION integrations.verify_signature(text, text, text, text, jsonb, integer) IS
+'verify_signature of the text''s UTF-8 bytes';

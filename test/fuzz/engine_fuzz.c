@@ -15,6 +15,7 @@
 #include "engine/codec.h"
 #include "engine/pyjson.h"
 #include "engine/secretfmt.h"
+#include "engine/sigverify.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	in = (const char *) data + 1;
 	n = size - 1;
-	switch (data[0] % 6)
+	switch (data[0] % 8)
 	{
 		case 0:
 			out = malloc(fi_b64_decoded_maxlen(n) + 1);
@@ -87,6 +88,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fi_pyjson_float(v, txt);
 				if (v == v && v - v == 0 && strtod(txt, NULL) != v)
 					abort();
+			}
+			break;
+		case 6:
+			/* a Stripe-Signature header, and the same as Standard Webhooks' */
+			fi_sig_stripe("whsec_k", 7, (const unsigned char *) "{}", 2, in, n, 1700000000, 300);
+			fi_sig_standard_webhooks("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 38, "msg_1", 5,
+									 "1700000000", 10, (const unsigned char *) "{}", 2, in, n, 1700000000, 300);
+			break;
+		case 7:
+			/* secrets, timestamps and hex/base64 signatures from the input */
+			{
+				size_t		h = n / 2;
+
+				fi_sig_standard_webhooks(in, h, "m", 1, in + h, n - h, data, size, "v1,x", 4, 0, -1);
+				fi_sig_hmac_hex(in, h, data, size, in + h, n - h);
+				fi_sig_hmac_base64(in, h, data, size, in + h, n - h);
 			}
 			break;
 	}

@@ -11,6 +11,7 @@
 
 #include "engine/codec.h"
 #include "engine/secretfmt.h"
+#include "engine/sigverify.h"
 
 static int	n_test = 0,
 			n_fail = 0;
@@ -263,6 +264,37 @@ test_hmac_random(void)
 	}
 }
 
+/* signatures: published vectors (frappe-facts 1.9; Standard Webhooks' own tests) */
+static void
+test_signatures(void)
+{
+	const char *body = "{\"name\": \"ACC-SINV-2024-00001\", \"grand_total\": 1180.0, \"customer\": \"Caf\\u00e9 \\u00dcn\\u00efcode\", \"posting_date\": \"2024-05-06\", \"items\": [{\"item_code\": \"X\", \"qty\": 2.0}]}";
+	const char *fsig = "wZuZTVDmXMQGIXoQbYFinj9NaSIT0lZ1dm0/Ng6+bms=";
+	const char *sw = "{\"test\": 2432232314}";
+	const char *sws = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+	const char *swh = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+
+	ok(fi_sig_hmac_base64("s3cr3t", 6, (const unsigned char *) body, strlen(body), fsig, strlen(fsig)) == FI_SIG_OK,
+	   "frappe: the documented vector");
+	ok(fi_sig_hmac_base64("s3cr3t", 6, (const unsigned char *) body, strlen(body) - 1, fsig, strlen(fsig)) == FI_SIG_MISMATCH,
+	   "frappe: a byte less is a mismatch");
+	ok(fi_sig_hmac_base64("s3cr3t", 6, (const unsigned char *) body, strlen(body), "abc", 3) == FI_SIG_MALFORMED,
+	   "frappe: not 32 bytes of base64 is malformed");
+	ok(fi_sig_standard_webhooks(sws, strlen(sws), "msg_p5jXN8AQM9LWM0D4loKWxJek", 28, "1614265330", 10,
+								(const unsigned char *) sw, strlen(sw), swh, strlen(swh), 1614265330, 300) == FI_SIG_OK,
+	   "standard webhooks: the published vector");
+	ok(fi_sig_standard_webhooks(sws, strlen(sws), "msg_p5jXN8AQM9LWM0D4loKWxJek", 28, "1614265330", 10,
+								(const unsigned char *) sw, strlen(sw), swh, strlen(swh), 1614265330 + 301, 300) == FI_SIG_TOO_OLD,
+	   "standard webhooks: 301 s later, outside 300 s");
+	ok(fi_sig_standard_webhooks("whsec_%%", 8, "m", 1, "1", 1, (const unsigned char *) "", 0, swh, strlen(swh), 1, -1) == FI_SIG_BAD_SECRET,
+	   "standard webhooks: a secret that is not base64");
+	ok(fi_sig_stripe("k", 1, (const unsigned char *) "x", 1, "v1=00", 5, 0, -1) == FI_SIG_MALFORMED,
+	   "stripe: no timestamp is malformed");
+	ok(fi_sig_hmac_hex("k", 1, (const unsigned char *) "x", 1,
+					   "00000000000000000000000000000000000000000000000000000000000000zz", 64) == FI_SIG_MALFORMED,
+	   "hex: a non-hex digit is malformed");
+}
+
 int
 main(void)
 {
@@ -270,6 +302,7 @@ main(void)
 	test_fernet();
 	test_passlib();
 	test_hmac_random();
+	test_signatures();
 	printf("1..%d\n", n_test);
 	return n_fail == 0 ? 0 : 1;
 }
