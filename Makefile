@@ -32,6 +32,7 @@ OBJS = \
 	src/auth.o \
 	src/oauth.o \
 	src/signatures.o \
+	src/http.o \
 	src/engine/codec.o \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \

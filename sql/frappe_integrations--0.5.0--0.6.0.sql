@@ -817,3 +817,60 @@ COMMENT ON FUNCTION integrations.verify_signature(text, bytea, text, text, jsonb
 'A webhook or payment signature made with the secret for these bytes? Schemes frappe, standard-webhooks, stripe, razorpay, gocardless; constant time';
 COMMENT ON FUNCTION integrations.verify_signature(text, text, text, text, jsonb, integer) IS
 'verify_signature of the text''s UTF-8 bytes';
+
+-- Outbound HTTP from SQL (src/http.c): http and https only, TLS verified,
+-- a timeout always, redirects and the response size capped, Ctrl-C stops
+-- it.  Not for PUBLIC: a request leaves the database server.
+CREATE FUNCTION integrations.http_request(method text, url text, headers jsonb DEFAULT '{}',
+                                          body text DEFAULT NULL, timeout_ms integer DEFAULT NULL)
+RETURNS TABLE (status integer, response_headers jsonb, response_body text)
+AS 'MODULE_PATHNAME', 'fi_http_request'
+LANGUAGE C VOLATILE ROWS 1;
+CREATE FUNCTION integrations.http_request(method text, url text, headers jsonb,
+                                          body bytea, timeout_ms integer DEFAULT NULL)
+RETURNS TABLE (status integer, response_headers jsonb, response_body text)
+AS 'MODULE_PATHNAME', 'fi_http_request'
+LANGUAGE C VOLATILE ROWS 1;
+CREATE FUNCTION integrations.http_request_bytes(method text, url text, headers jsonb DEFAULT '{}',
+                                                body bytea DEFAULT NULL, timeout_ms integer DEFAULT NULL)
+RETURNS TABLE (status integer, response_headers jsonb, response_body bytea)
+AS 'MODULE_PATHNAME', 'fi_http_request_bytes'
+LANGUAGE C VOLATILE ROWS 1;
+COMMENT ON FUNCTION integrations.http_request(text, text, jsonb, text, integer) IS
+'One HTTP request (http/https only, TLS verified, timeout, redirects and size capped): status, headers (lower-case names), body text';
+COMMENT ON FUNCTION integrations.http_request(text, text, jsonb, bytea, integer) IS
+'http_request with a binary body';
+COMMENT ON FUNCTION integrations.http_request_bytes(text, text, jsonb, bytea, integer) IS
+'http_request with the response body as bytea';
+REVOKE ALL ON FUNCTION integrations.http_request(text, text, jsonb, text, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.http_request(text, text, jsonb, bytea, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.http_request_bytes(text, text, jsonb, bytea, integer) FROM PUBLIC;
+
+-- Frappe's make_get_request & co: an error status raises; the result by
+-- Content-Type (JSON parsed; "text/plain; charset=utf-8" as parse_qs; other
+-- text as a JSON string; none: NULL).
+CREATE FUNCTION integrations.http_make_request(method text, url text, headers jsonb, body text, timeout_ms integer)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'fi_http_make_request'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION integrations.http_make_request(text, text, jsonb, text, integer) FROM PUBLIC;
+CREATE FUNCTION integrations.http_get(url text, headers jsonb DEFAULT '{}', timeout_ms integer DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql VOLATILE
+AS $$ SELECT integrations.http_make_request('GET', url, headers, NULL::text, timeout_ms) $$;
+CREATE FUNCTION integrations.http_post(url text, body text DEFAULT NULL, headers jsonb DEFAULT '{}', timeout_ms integer DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql VOLATILE
+AS $$ SELECT integrations.http_make_request('POST', url, headers, body, timeout_ms) $$;
+CREATE FUNCTION integrations.http_put(url text, body text DEFAULT NULL, headers jsonb DEFAULT '{}', timeout_ms integer DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql VOLATILE
+AS $$ SELECT integrations.http_make_request('PUT', url, headers, body, timeout_ms) $$;
+CREATE FUNCTION integrations.http_patch(url text, body text DEFAULT NULL, headers jsonb DEFAULT '{}', timeout_ms integer DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql VOLATILE
+AS $$ SELECT integrations.http_make_request('PATCH', url, headers, body, timeout_ms) $$;
+CREATE FUNCTION integrations.http_delete(url text, headers jsonb DEFAULT '{}', timeout_ms integer DEFAULT NULL)
+RETURNS jsonb LANGUAGE sql VOLATILE
+AS $$ SELECT integrations.http_make_request('DELETE', url, headers, NULL::text, timeout_ms) $$;
+REVOKE ALL ON FUNCTION integrations.http_get(text, jsonb, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.http_post(text, text, jsonb, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.http_put(text, text, jsonb, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.http_patch(text, text, jsonb, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.http_delete(text, jsonb, integer) FROM PUBLIC;

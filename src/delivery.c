@@ -37,17 +37,24 @@ struct FiSender
 
 static bool curl_ready = false;
 
-FiSender *
-fi_sender_new(int concurrency, const char *ca_bundle)
+/* libcurl's global set-up, once per process */
+void
+fi_curl_global_init(void)
 {
-	FiSender   *s = palloc0(sizeof(FiSender));
-
 	if (!curl_ready)
 	{
 		if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
 			elog(ERROR, "libcurl could not be initialised");
 		curl_ready = true;
 	}
+}
+
+FiSender *
+fi_sender_new(int concurrency, const char *ca_bundle)
+{
+	FiSender   *s = palloc0(sizeof(FiSender));
+
+	fi_curl_global_init();
 	s->multi = curl_multi_init();
 	if (s->multi == NULL)
 		elog(ERROR, "libcurl could not make a multi handle");

@@ -175,6 +175,13 @@ extern void fi_rowread_reset(void);
 extern bool fi_row_by_name(const char *table, const char *name, size_t namelen, int ncols,
 						   const char *const *cols, char **out, bool *fallback);
 
+/* ---- outbound HTTP (http.c, delivery.c) ---- */
+
+extern void fi_http_init(void);	/* its settings */
+extern void fi_curl_global_init(void);
+/* Python's parse_qs of a query string, as jsonb {"key": ["value", …]} */
+extern Datum fi_parse_qs(const char *qs);
+
 /* ---- auth (auth.c) ---- */
 
 /* a == b in a time that depends on neither (HMAC, then CRYPTO_memcmp) */

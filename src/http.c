@@ -1,0 +1,732 @@
+/*
+ * http.c
+ *		Outbound HTTP from SQL: integrations.http_request and Frappe's
+ *		make_*_request shortcuts, on libcurl.
+ *
+ * Only http and https, also for redirects (at most
+ * frappe_integrations.http_max_redirects); TLS verified against the system
+ * CAs or frappe_integrations.ca_bundle; a timeout always; the response body
+ * capped at frappe_integrations.http_max_response bytes; the transfer runs
+ * on a multi handle polled every 50 ms so that a statement cancel (Ctrl-C)
+ * or statement_timeout stops it at once.  Bad input is refused before
+ * anything is sent.
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/formatting.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+
+#include "frappe_integrations.h"
+#include "engine/csv.h"
+
+extern char *fi_ca_bundle;		/* worker.c: frappe_integrations.ca_bundle */
+
+static int	http_timeout_ms = 30000;
+static int	http_max_response_kb = 10240;
+static int	http_max_redirects = 5;
+
+void
+fi_http_init(void)
+{
+	DefineCustomIntVariable("frappe_integrations.http_timeout",
+							"Default timeout of integrations.http_request.",
+							NULL, &http_timeout_ms, 30000, 1, 600000, PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("frappe_integrations.http_max_response",
+							"Largest response body integrations.http_request accepts.",
+							NULL, &http_max_response_kb, 10240, 1, 1024 * 1024, PGC_SUSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("frappe_integrations.http_max_redirects",
+							"Redirects integrations.http_request follows (to http or https only).",
+							NULL, &http_max_redirects, 5, 0, 20, PGC_USERSET, 0,
+							NULL, NULL, NULL);
+}
+
+typedef struct Transfer
+{
+	StringInfoData body;
+	StringInfoData headers;		/* the last response's header lines */
+	size_t		cap;
+	bool		too_big;
+} Transfer;
+
+static size_t
+on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+	Transfer   *t = (Transfer *) arg;
+	size_t		n = size * nmemb;
+
+	if (t->body.len + n > t->cap)
+	{
+		t->too_big = true;
+		return 0;				/* aborts the transfer */
+	}
+	appendBinaryStringInfo(&t->body, p, n);
+	return n;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+	Transfer   *t = (Transfer *) arg;
+	size_t		n = size * nmemb;
+
+	/* a new status line: the headers of a redirect before it are dropped */
+	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0)
+		resetStringInfo(&t->headers);
+	if (t->headers.len + n < 1024 * 1024)
+		appendBinaryStringInfo(&t->headers, p, n);
+	return n;
+}
+
+/* an RFC 9110 token (a header name) */
+static bool
+is_token(const char *s, int n)
+{
+	if (n == 0)
+		return false;
+	for (int i = 0; i < n; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (!(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL) || c == 0)
+			return false;
+	}
+	return true;
+}
+
+static void
+bad(const char *msg, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s", msg),
+			 detail ? errdetail("%s", detail) : 0));
+}
+
+/* the request's header list from a jsonb object of strings */
+static struct curl_slist *
+header_list(Jsonb *headers)
+{
+	struct curl_slist *list = NULL;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *name = NULL;
+
+	if (headers == NULL)
+		return NULL;
+	if (!JB_ROOT_IS_OBJECT(headers))
+		bad("headers must be a JSON object of strings", NULL);
+	it = JsonbIteratorInit(&headers->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			if (!is_token(v.val.string.val, v.val.string.len))
+			{
+				curl_slist_free_all(list);
+				bad("a header name is not a valid HTTP token",
+					"Header names are letters, digits and !#$%&'*+-.^_`|~; no blanks, colons, CR or LF.");
+			}
+			name = pnstrdup(v.val.string.val, v.val.string.len);
+		}
+		else if (tok == WJB_VALUE)
+		{
+			struct curl_slist *nl;
+			char	   *line;
+
+			if (v.type != jbvString)
+			{
+				curl_slist_free_all(list);
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("the value of header \"%s\" must be a string", name)));
+			}
+			for (int i = 0; i < v.val.string.len; i++)
+				if (v.val.string.val[i] == '\r' || v.val.string.val[i] == '\n' || v.val.string.val[i] == '\0')
+				{
+					curl_slist_free_all(list);
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("the value of header \"%s\" contains a line break", name),
+							 errdetail("CR and LF in a header would let a value inject headers.")));
+				}
+			/* "Name;" sends a header with an empty value (libcurl's rule) */
+			line = v.val.string.len == 0 ? psprintf("%s;", name)
+				: psprintf("%s: %.*s", name, v.val.string.len, v.val.string.val);
+			nl = curl_slist_append(list, line);
+			if (nl == NULL)
+			{
+				curl_slist_free_all(list);
+				elog(ERROR, "out of memory building the request headers");
+			}
+			list = nl;
+		}
+	}
+	return list;
+}
+
+/* the response's headers as a jsonb object, names lower-cased (repeats joined by ", ") */
+static Datum
+headers_jsonb(const char *raw)
+{
+	StringInfoData buf;
+	const char *p = raw;
+	bool		first = true;
+	Datum		obj;
+
+	/* build {"name": "value", ...}; a later repeat is joined with ", " through jsonb_object_agg order */
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	{
+		List	   *names = NIL,
+				   *values = NIL;
+		ListCell   *ln,
+				   *lv;
+
+		while (*p)
+		{
+			const char *eol = strstr(p, "\n");
+			const char *end = eol ? eol : p + strlen(p);
+			const char *colon = memchr(p, ':', end - p);
+
+			if (colon && colon > p && !(end - p >= 5 && memcmp(p, "HTTP/", 5) == 0))
+			{
+				char	   *name = pnstrdup(p, colon - p);
+				const char *vs = colon + 1;
+				const char *ve = end;
+				bool		merged = false;
+
+				while (vs < ve && (*vs == ' ' || *vs == '\t'))
+					vs++;
+				while (ve > vs && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+					ve--;
+				for (char *c = name; *c; c++)
+					*c = pg_ascii_tolower((unsigned char) *c);
+				forboth(ln, names, lv, values)
+				{
+					if (strcmp(lfirst(ln), name) == 0)
+					{
+						lfirst(lv) = psprintf("%s, %.*s", (char *) lfirst(lv), (int) (ve - vs), vs);
+						merged = true;
+						break;
+					}
+				}
+				if (!merged)
+				{
+					names = lappend(names, name);
+					values = lappend(values, pnstrdup(vs, ve - vs));
+				}
+			}
+			p = eol ? eol + 1 : end;
+		}
+		forboth(ln, names, lv, values)
+		{
+			size_t		bad_at;
+			char	   *val = lfirst(lv);
+
+			if (!first)
+				appendStringInfoChar(&buf, ',');
+			first = false;
+			escape_json(&buf, lfirst(ln));
+			appendStringInfoChar(&buf, ':');
+			/* a header value that is not UTF-8 is kept as its Latin-1 reading */
+			if (!fi_utf8_valid(val, strlen(val), &bad_at))
+			{
+				size_t		len = strlen(val),
+							badc;
+				char	   *o = palloc(3 * len + 1);
+				long		l = fi_cp1252_to_utf8((const unsigned char *) val, len, o, &badc);
+
+				if (l < 0)
+					val = "";
+				else
+				{
+					o[l] = '\0';
+					val = o;
+				}
+			}
+			escape_json(&buf, val);
+		}
+	}
+	appendStringInfoChar(&buf, '}');
+	obj = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	return obj;
+}
+
+/* the host of a URL for messages (never its user, password or query) */
+static pg_noinline char *
+url_host(CURLU *u)
+{
+	char	   *h = NULL;
+	char	   *out;
+
+	if (curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || h == NULL)
+		return pstrdup("?");
+	out = pstrdup(h);
+	curl_free(h);
+	return out;
+}
+
+/*
+ * One request; ERROR on bad input, a transport failure, a timeout, an
+ * oversized response, a cancel.
+ */
+static void
+perform(const char *method, const char *url, Jsonb *headers, const char *body, size_t bodylen,
+		int timeout_ms, long *status, Datum *resp_headers, char **resp_body, size_t *resp_len)
+{
+	static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
+	bool		known = false;
+	CURLU	   *u;
+	char	   *scheme = NULL;
+	char	   *host;
+	CURL	   *volatile e = NULL;
+	CURLM	   *volatile m = NULL;
+	struct curl_slist *volatile list = NULL;
+	Transfer	t;
+	volatile CURLcode result = CURLE_OK;
+	char		errbuf[CURL_ERROR_SIZE];
+
+	for (int i = 0; i < (int) lengthof(methods); i++)
+		known = known || strcmp(method, methods[i]) == 0;
+	if (!known)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown HTTP method \"%s\"", method),
+				 errhint("Use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.")));
+	if (timeout_ms < 1 || timeout_ms > 600000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout_ms must be between 1 and 600000"),
+				 errdetail("It was %d.", timeout_ms)));
+	if (strlen(url) > 8192 || strpbrk(url, " \t\r\n") != NULL)
+		bad("malformed URL", "A URL has no blanks or line breaks and is at most 8192 characters.");
+	u = curl_url();
+	if (u == NULL)
+		elog(ERROR, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+	{
+		curl_url_cleanup(u);
+		bad("malformed URL", "Expected http://host/… or https://host/….");
+	}
+	if (pg_strcasecmp(scheme, "http") != 0 && pg_strcasecmp(scheme, "https") != 0)
+	{
+		char	   *s = pstrdup(scheme);
+
+		curl_free(scheme);
+		curl_url_cleanup(u);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("URL scheme \"%s\" is not allowed", s),
+				 errhint("Only http and https.")));
+	}
+	curl_free(scheme);
+	host = url_host(u);
+	curl_url_cleanup(u);
+
+	list = header_list(headers);
+	initStringInfo(&t.body);
+	initStringInfo(&t.headers);
+	t.cap = (size_t) http_max_response_kb * 1024;
+	t.too_big = false;
+	errbuf[0] = '\0';
+
+	PG_TRY();
+	{
+		int			running = 1;
+		CURLMsg    *msg;
+		int			left;
+
+		fi_curl_global_init();
+		e = curl_easy_init();
+		m = curl_multi_init();
+		if (e == NULL || m == NULL)
+			elog(ERROR, "libcurl could not make a transfer");
+		curl_easy_setopt(e, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+		curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, http_max_redirects > 0 ? 1L : 0L);
+		curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long) http_max_redirects);
+		curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) timeout_ms);
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
+		curl_easy_setopt(e, CURLOPT_USERAGENT, "frappe_integrations/" FI_EXTVERSION);
+		curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
+		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+		if (fi_ca_bundle && fi_ca_bundle[0])
+			curl_easy_setopt(e, CURLOPT_CAINFO, fi_ca_bundle);
+		if (strcmp(method, "HEAD") == 0)
+			curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+		else if (strcmp(method, "GET") != 0)
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+		if (body != NULL)
+		{
+			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) bodylen);
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+		}
+		curl_multi_add_handle(m, e);
+		while (running)
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (curl_multi_perform(m, &running) != CURLM_OK)
+				elog(ERROR, "libcurl failed");
+			if (running)
+				curl_multi_poll(m, NULL, 0, 50, NULL);
+		}
+		while ((msg = curl_multi_info_read(m, &left)) != NULL)
+			if (msg->msg == CURLMSG_DONE)
+				result = msg->data.result;
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+	}
+	PG_FINALLY();
+	{
+		if (m && e)
+			curl_multi_remove_handle(m, e);
+		if (e)
+			curl_easy_cleanup(e);
+		if (m)
+			curl_multi_cleanup(m);
+		curl_slist_free_all(list);
+	}
+	PG_END_TRY();
+
+	if (t.too_big)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the response from %s is larger than frappe_integrations.http_max_response (%d kB)",
+						host, http_max_response_kb)));
+	if (result == CURLE_OPERATION_TIMEDOUT)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("HTTP request to %s timed out after %d ms", host, timeout_ms)));
+	if (result == CURLE_UNSUPPORTED_PROTOCOL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("HTTP request to %s was redirected to a scheme other than http or https", host)));
+	if (result == CURLE_TOO_MANY_REDIRECTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("HTTP request to %s was redirected more than %d times", host, http_max_redirects)));
+	if (result != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("HTTP request to %s failed: %s", host,
+						errbuf[0] ? errbuf : curl_easy_strerror(result))));
+	*resp_headers = headers_jsonb(t.headers.data);
+	*resp_body = t.body.data;
+	*resp_len = t.body.len;
+}
+
+static int
+hexdig(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* unquote_plus; a byte sequence that is not UTF-8 becomes U+FFFD (errors="replace") */
+static char *
+unquote_plus(const char *s, size_t n)
+{
+	StringInfoData b;
+	size_t		bad_at;
+
+	initStringInfo(&b);
+	for (size_t i = 0; i < n; i++)
+	{
+		if (s[i] == '+')
+			appendStringInfoChar(&b, ' ');
+		else if (s[i] == '%' && i + 2 < n && hexdig(s[i + 1]) >= 0 && hexdig(s[i + 2]) >= 0)
+		{
+			appendStringInfoChar(&b, (char) (hexdig(s[i + 1]) << 4 | hexdig(s[i + 2])));
+			i += 2;
+		}
+		else
+			appendStringInfoChar(&b, s[i]);
+	}
+	if (memchr(b.data, '\0', b.len) != NULL || !fi_utf8_valid(b.data, b.len, &bad_at))
+	{
+		/* keep it simple: the bad bytes as U+FFFD, byte by byte */
+		StringInfoData r;
+
+		initStringInfo(&r);
+		for (int i = 0; i < b.len; i++)
+		{
+			unsigned char c = (unsigned char) b.data[i];
+
+			if (c == 0 || c >= 0x80)
+				appendStringInfoString(&r, "\xEF\xBF\xBD");
+			else
+				appendStringInfoChar(&r, (char) c);
+		}
+		return r.data;
+	}
+	return b.data;
+}
+
+Datum
+fi_parse_qs(const char *qs)
+{
+	List	   *keys = NIL,
+			   *vals = NIL;		/* list of lists of char * */
+	const char *p = qs;
+	StringInfoData out;
+	ListCell   *lk,
+			   *lv;
+	bool		first = true;
+
+	while (*p)
+	{
+		const char *amp = strchr(p, '&');
+		const char *end = amp ? amp : p + strlen(p);
+		const char *eq = memchr(p, '=', end - p);
+
+		if (eq != NULL && end > eq + 1)	/* keep_blank_values=False */
+		{
+			char	   *k = unquote_plus(p, eq - p);
+			char	   *v = unquote_plus(eq + 1, end - eq - 1);
+			bool		found = false;
+
+			forboth(lk, keys, lv, vals)
+			{
+				if (strcmp(lfirst(lk), k) == 0)
+				{
+					lfirst(lv) = lappend((List *) lfirst(lv), v);
+					found = true;
+					break;
+				}
+			}
+			if (!found)
+			{
+				keys = lappend(keys, k);
+				vals = lappend(vals, list_make1(v));
+			}
+		}
+		p = amp ? amp + 1 : end;
+	}
+	initStringInfo(&out);
+	appendStringInfoChar(&out, '{');
+	forboth(lk, keys, lv, vals)
+	{
+		ListCell   *c;
+		bool		f2 = true;
+
+		if (!first)
+			appendStringInfoChar(&out, ',');
+		first = false;
+		escape_json(&out, lfirst(lk));
+		appendStringInfoString(&out, ":[");
+		foreach(c, (List *) lfirst(lv))
+		{
+			if (!f2)
+				appendStringInfoChar(&out, ',');
+			f2 = false;
+			escape_json(&out, lfirst(c));
+		}
+		appendStringInfoChar(&out, ']');
+	}
+	appendStringInfoChar(&out, '}');
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data));
+}
+
+/* the response body as text: UTF-8 without NUL, else an error */
+static text *
+body_text(const char *b, size_t n)
+{
+	size_t		bad_at;
+
+	if (memchr(b, '\0', n) != NULL || !fi_utf8_valid(b, n, &bad_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("the response body is not UTF-8 text"),
+				 errhint("Use integrations.http_request_bytes for binary responses.")));
+	return cstring_to_text_with_len(b, n);
+}
+
+static void
+request_args(FunctionCallInfo fcinfo, char **method, char **url, Jsonb **headers, char **body, size_t *bodylen,
+			 int *timeout)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		bad("method and url are required", NULL);
+	*method = asc_toupper(text_to_cstring(PG_GETARG_TEXT_PP(0)), VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(0)));
+	*url = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	*headers = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	if (PG_ARGISNULL(3))
+	{
+		*body = NULL;
+		*bodylen = 0;
+	}
+	else
+	{
+		bytea	   *b = PG_GETARG_BYTEA_PP(3);	/* text has the same layout */
+
+		*body = VARDATA_ANY(b);
+		*bodylen = VARSIZE_ANY_EXHDR(b);
+	}
+	*timeout = PG_ARGISNULL(4) ? http_timeout_ms : PG_GETARG_INT32(4);
+}
+
+/*
+ * integrations.http_request(method, url, headers jsonb default '{}', body
+ * text | bytea default NULL, timeout_ms default NULL) returns (status int,
+ * response_headers jsonb, response_body text): one row.  http_request_bytes:
+ * the same with the body as bytea.
+ */
+static Datum
+http_request_common(FunctionCallInfo fcinfo, bool as_bytes)
+{
+	char	   *method,
+			   *url,
+			   *body,
+			   *rb;
+	Jsonb	   *headers;
+	size_t		bodylen,
+				rlen;
+	int			timeout;
+	long		status = 0;
+	Datum		rh;
+	TupleDesc	desc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	fi_check_version();
+	request_args(fcinfo, &method, &url, &headers, &body, &bodylen, &timeout);
+	perform(method, url, headers, body, bodylen, timeout, &status, &rh, &rb, &rlen);
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "http_request must return a row");
+	desc = BlessTupleDesc(desc);
+	values[0] = Int32GetDatum((int32) status);
+	values[1] = rh;
+	if (as_bytes)
+	{
+		bytea	   *b = palloc(VARHDRSZ + rlen);
+
+		SET_VARSIZE(b, VARHDRSZ + rlen);
+		memcpy(VARDATA(b), rb, rlen);
+		values[2] = PointerGetDatum(b);
+	}
+	else
+		values[2] = PointerGetDatum(body_text(rb, rlen));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(fi_http_request);
+PG_FUNCTION_INFO_V1(fi_http_request_bytes);
+
+Datum
+fi_http_request(PG_FUNCTION_ARGS)
+{
+	return http_request_common(fcinfo, false);
+}
+
+Datum
+fi_http_request_bytes(PG_FUNCTION_ARGS)
+{
+	return http_request_common(fcinfo, true);
+}
+
+PG_FUNCTION_INFO_V1(fi_http_make_request);
+
+/*
+ * Frappe's make_request (the http_get/post/put/patch/delete shortcuts):
+ * an HTTP error status raises (raise_for_status); the result by the
+ * response's Content-Type: application/…json → the parsed JSON; exactly
+ * "text/plain; charset=utf-8" → parse_qs's dict of lists; another with a
+ * body → the text as a JSON string; none → NULL.
+ */
+Datum
+fi_http_make_request(PG_FUNCTION_ARGS)
+{
+	char	   *method,
+			   *url,
+			   *body,
+			   *rb;
+	Jsonb	   *headers;
+	size_t		bodylen,
+				rlen;
+	int			timeout;
+	long		status = 0;
+	Datum		rh;
+	Jsonb	   *hj;
+	JsonbValue	k,
+			   *ct;
+	char	   *ctype = NULL;
+
+	fi_check_version();
+	request_args(fcinfo, &method, &url, &headers, &body, &bodylen, &timeout);
+	perform(method, url, headers, body, bodylen, timeout, &status, &rh, &rb, &rlen);
+	if (status >= 400)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("HTTP %ld %s", status, status >= 500 ? "Server Error" : "Client Error"),
+				 errdetail("%s %s answered %ld.", method, url, status)));
+	hj = DatumGetJsonbP(rh);
+	k.type = jbvString;
+	k.val.string.val = "content-type";
+	k.val.string.len = 12;
+	ct = findJsonbValueFromContainer(&hj->root, JB_FOBJECT, &k);
+	if (ct != NULL && ct->type == jbvString)
+		ctype = pnstrdup(ct->val.string.val, ct->val.string.len);
+	if (ctype == NULL)
+		PG_RETURN_NULL();
+	{
+		char	   *semi = strchr(ctype, ';');
+		char	   *base = pnstrdup(ctype, semi ? (size_t) (semi - ctype) : strlen(ctype));
+		int			blen = strlen(base);
+
+		while (blen > 0 && base[blen - 1] == ' ')
+			base[--blen] = '\0';
+		if (pg_strncasecmp(base, "application/", 12) == 0 && blen >= 4 &&
+			pg_strcasecmp(base + blen - 4, "json") == 0)
+		{
+			text	   *t = body_text(rb, rlen);
+
+			PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(text_to_cstring(t))));
+		}
+		if (strcmp(ctype, "text/plain; charset=utf-8") == 0)
+		{
+			/* parse_qs: {"key": ["value", …]}, blank values dropped */
+			text	   *t = body_text(rb, rlen);
+
+			PG_RETURN_DATUM(fi_parse_qs(text_to_cstring(t)));
+		}
+	}
+	if (rlen == 0)
+		PG_RETURN_NULL();
+	{
+		StringInfoData s;
+
+		initStringInfo(&s);
+		escape_json(&s, text_to_cstring(body_text(rb, rlen)));
+		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data)));
+	}
+}
