@@ -15,6 +15,8 @@
 
 #include <curl/curl.h>
 
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -34,6 +36,7 @@ extern char *fi_ca_bundle;		/* worker.c: frappe_integrations.ca_bundle */
 static int	http_timeout_ms = 30000;
 static int	http_max_response_kb = 10240;
 static int	http_max_redirects = 5;
+static bool http_log = false;
 
 void
 fi_http_init(void)
@@ -50,6 +53,143 @@ fi_http_init(void)
 							"Redirects integrations.http_request follows (to http or https only).",
 							NULL, &http_max_redirects, 5, 0, 20, PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("frappe_integrations.http_log",
+							 "Write a tabIntegration Request row for each http_request.",
+							 "Rows belong to the caller's transaction: a request that ends in an error leaves none.",
+							 &http_log, false, PGC_USERSET, 0, NULL, NULL, NULL);
+}
+
+/* a header whose value is a credential: logged as "***" */
+static bool
+secret_header(const char *name)
+{
+	static const char *const exact[] = {"authorization", "proxy-authorization", "cookie", "set-cookie"};
+	static const char *const parts[] = {"token", "secret", "password", "key", "signature", "auth"};
+	char	   *l = pstrdup(name);
+
+	for (char *c = l; *c; c++)
+		*c = pg_ascii_tolower((unsigned char) *c);
+	for (int i = 0; i < (int) lengthof(exact); i++)
+		if (strcmp(l, exact[i]) == 0)
+			return true;
+	for (int i = 0; i < (int) lengthof(parts); i++)
+		if (strstr(l, parts[i]) != NULL)
+			return true;
+	return false;
+}
+
+/* the request's headers for the log, credentials masked */
+static char *
+logged_headers(Jsonb *headers)
+{
+	StringInfoData b;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *name = NULL;
+	bool		first = true;
+
+	initStringInfo(&b);
+	appendStringInfoString(&b, "{");
+	if (headers != NULL && JB_ROOT_IS_OBJECT(headers))
+	{
+		it = JsonbIteratorInit(&headers->root);
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			if (tok == WJB_KEY)
+				name = pnstrdup(v.val.string.val, v.val.string.len);
+			else if (tok == WJB_VALUE && v.type == jbvString)
+			{
+				appendStringInfoString(&b, first ? "\n " : ",\n ");
+				first = false;
+				escape_json(&b, name);
+				appendStringInfoString(&b, ": ");
+				if (secret_header(name))
+					appendStringInfoString(&b, "\"***\"");
+				else
+				{
+					char	   *val = pnstrdup(v.val.string.val, v.val.string.len);
+
+					escape_json(&b, val);
+				}
+			}
+		}
+	}
+	appendStringInfoString(&b, first ? "}" : "\n}");
+	return b.data;
+}
+
+/* the URL without user and password */
+static char *
+logged_url(const char *url)
+{
+	CURLU	   *u = curl_url();
+	char	   *out = NULL,
+			   *res;
+
+	if (u == NULL)
+		return pstrdup(url);
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK)
+	{
+		curl_url_set(u, CURLUPART_USER, NULL, 0);
+		curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+		if (curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK)
+			out = NULL;
+	}
+	res = pstrdup(out ? out : url);
+	if (out)
+		curl_free(out);
+	curl_url_cleanup(u);
+	return res;
+}
+
+/*
+ * One tabIntegration Request row (frappe-facts 7): Completed for a status
+ * below 400 (output = the response), else Failed (error = the response).
+ */
+static void
+log_request(const char *method, const char *url, const char *host, Jsonb *headers,
+			const char *body, size_t bodylen, long status, const char *resp, size_t resplen)
+{
+	Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		vals[9];
+	char		nulls[9];
+	bool		ok = status > 0 && status < 400;
+	size_t		bad_at;
+	char	   *r = (resp && !memchr(resp, '\0', resplen) && fi_utf8_valid(resp, resplen, &bad_at)) ?
+		pnstrdup(resp, resplen) : psprintf("(%zu bytes, not UTF-8 text)", resplen);
+	char	   *b = body == NULL ? NULL :
+		(!memchr(body, '\0', bodylen) && fi_utf8_valid(body, bodylen, &bad_at)) ?
+		pnstrdup(body, bodylen) : psprintf("(%zu bytes, not UTF-8 text)", bodylen);
+
+	if (!OidIsValid(fi_site_table_oid("tabIntegration Request", true)))
+		return;
+	memset(nulls, ' ', sizeof(nulls));
+	vals[0] = CStringGetTextDatum(host);
+	vals[1] = CStringGetTextDatum(ok ? "Completed" : "Failed");
+	vals[2] = CStringGetTextDatum(logged_url(url));
+	vals[3] = CStringGetTextDatum(logged_headers(headers));
+	if (b)
+		vals[4] = CStringGetTextDatum(b);
+	else
+		nulls[4] = 'n';
+	vals[5] = CStringGetTextDatum(r);
+	vals[6] = CStringGetTextDatum(psprintf("%s %ld", method, status));
+	vals[7] = CStringGetTextDatum("Administrator");	/* Frappe: the session's user; here none */
+	vals[8] = CStringGetTextDatum(ok ? "output" : "error");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (fi_spi_execute(psprintf("INSERT INTO %s (name, creation, modified, owner, modified_by, docstatus, idx, "
+								"integration_request_service, status, url, request_headers, data, output, error, "
+								"is_remote_request, request_description) "
+								"SELECT integrations.random_name(), n, n, $8, $8, 0, 0, "
+								"$1, $2, $3, $4, $5, CASE WHEN $9 = 'output' THEN $6 END, "
+								"CASE WHEN $9 = 'error' THEN $6 END, 0, $7 "
+								"FROM (SELECT integrations.site_now() AS n) s",
+								fi_site_table("tabIntegration Request")),
+					   9, types, vals, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write tabIntegration Request");
+	SPI_finish();
 }
 
 typedef struct Transfer
@@ -557,6 +697,20 @@ fi_parse_qs(const char *qs)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data));
 }
 
+static char *
+log_host(const char *url)
+{
+	CURLU	   *u = curl_url();
+	char	   *h;
+
+	if (u == NULL)
+		return pstrdup("?");
+	curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+	h = url_host(u);
+	curl_url_cleanup(u);
+	return h;
+}
+
 /* the response body as text: UTF-8 without NUL, else an error */
 static text *
 body_text(const char *b, size_t n)
@@ -621,6 +775,8 @@ http_request_common(FunctionCallInfo fcinfo, bool as_bytes)
 	fi_check_version();
 	request_args(fcinfo, &method, &url, &headers, &body, &bodylen, &timeout);
 	perform(method, url, headers, body, bodylen, timeout, &status, &rh, &rb, &rlen);
+	if (http_log)
+		log_request(method, url, log_host(url), headers, body, bodylen, status, rb, rlen);
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "http_request must return a row");
 	desc = BlessTupleDesc(desc);
@@ -684,6 +840,8 @@ fi_http_make_request(PG_FUNCTION_ARGS)
 	fi_check_version();
 	request_args(fcinfo, &method, &url, &headers, &body, &bodylen, &timeout);
 	perform(method, url, headers, body, bodylen, timeout, &status, &rh, &rb, &rlen);
+	if (http_log)
+		log_request(method, url, log_host(url), headers, body, bodylen, status, rb, rlen);
 	if (status >= 400)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),

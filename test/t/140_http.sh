@@ -83,6 +83,21 @@ for c in "'GET', 'ftp://127.0.0.1/x'|22023: URL scheme \"ftp\" is not allowed" \
     t_is "$(q_err $DB "SELECT * FROM integrations.http_request($args)")" "$want" "refused: $args"
 done
 t_is "$(q_err $DB "SELECT * FROM integrations.http_request('POST', '$U/echo', '{}', convert_from('\\xc3'::bytea, 'LATIN1'))" | cut -c1-5)" "NO ER" "a body's bytes are sent as they are"
+# optional tabIntegration Request rows (frappe_integrations.http_log)
+q $DB "SET frappe_integrations.http_log = on;
+       SELECT status FROM integrations.http_request('POST', 'http://u:pw@127.0.0.1:$P/echo?a=1', '{\"Authorization\": \"Bearer s3cr3t\", \"X-Api-Key\": \"k\", \"Accept\": \"text/plain\"}', 'payload');
+       SELECT status FROM integrations.http_request('GET', '$U/status/502');
+       SELECT integrations.http_get('$U/json')" >/dev/null
+t_is "$(q $DB "SELECT string_agg(concat_ws(' | ', integration_request_service, status, request_description, url, data, output IS NOT NULL, error), E'\n' ORDER BY request_description) FROM \"tabIntegration Request\"")" \
+     "127.0.0.1 | Completed | GET 200 | $U/json | t
+127.0.0.1 | Failed | GET 502 | $U/status/502 | f | {\"error\": \"x\"}
+127.0.0.1 | Completed | POST 200 | http://127.0.0.1:$P/echo?a=1 | payload | t" \
+     "each request logged as Frappe's Integration Request: Completed with output, Failed with error; the URL without its user and password"
+t_is "$(q $DB "SELECT request_headers FROM \"tabIntegration Request\" WHERE request_description = 'POST 200'" | tr -d '\n')" \
+     '{ "Accept": "text/plain", "X-Api-Key": "***", "Authorization": "***"}' "credentials in the logged headers are masked (jsonb's key order)"
+t_is "$(q $DB "SELECT count(*) FROM \"tabIntegration Request\" WHERE request_headers LIKE '%s3cr3t%' OR url LIKE '%pw%'")" "0" "no secret in any logged row"
+t_is "$(q $DB "SELECT status FROM integrations.http_request('GET', '$U/json'); SELECT count(*) FROM \"tabIntegration Request\"")" "200
+3" "logging is off unless asked for"
 q $DB "CREATE ROLE fi_http_plain LOGIN; GRANT USAGE ON SCHEMA integrations TO fi_http_plain" >/dev/null
 t_like "$(PGOPTIONS= PGUSER=fi_http_plain q_err $DB "SELECT * FROM integrations.http_request('GET', '$U/json')")" "^42501" "not for PUBLIC: a request leaves the server"
 t_done

@@ -71,7 +71,7 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
-        p = self.path
+        p = self.path.split("?")[0]
         if p == "/json":
             self.send(200, b'{"ok": true, "n": 1.5, "s": "caf\\u00e9"}', "application/json; charset=utf-8")
         elif p == "/echo":
