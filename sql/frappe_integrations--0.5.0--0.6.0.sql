@@ -874,3 +874,293 @@ REVOKE ALL ON FUNCTION integrations.http_post(text, text, jsonb, integer) FROM P
 REVOKE ALL ON FUNCTION integrations.http_put(text, text, jsonb, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integrations.http_patch(text, text, jsonb, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integrations.http_delete(text, jsonb, integer) FROM PUBLIC;
+
+-- ------------------------------------------------------------ Connected App
+-- Frappe as an OAuth client (frappe-facts 6), on tabConnected App, tabToken
+-- Cache, tabOAuth Scope, tabQuery Parameters and __Auth, through
+-- integrations.http_request.  Tokens endpoints must be https (requests-
+-- oauthlib's rule), except on the loopback interface.
+
+-- key=value&… of a jsonb object of strings, form-encoded
+CREATE FUNCTION integrations.form_encode(params jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT
+AS $$ SELECT coalesce(string_agg(integrations.url_encode(key) || '=' || integrations.url_encode(value), '&'), '')
+        FROM jsonb_each_text(params) WHERE value IS NOT NULL $$;
+
+-- a Connected App row (jsonb) with its scopes (space-joined) and query parameters (jsonb)
+CREATE FUNCTION integrations.connected_app(app text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    site text := current_setting('frappe_integrations.site_schema');
+    a jsonb;
+    scopes text;
+    qp jsonb;
+BEGIN
+    EXECUTE format('SELECT to_jsonb(c) FROM %I.%I c WHERE name = $1', site, 'tabConnected App') INTO a USING app;
+    IF a IS NULL THEN
+        RAISE EXCEPTION 'Connected App % not found', app USING ERRCODE = 'no_data_found';
+    END IF;
+    EXECUTE format('SELECT string_agg(scope, '' '' ORDER BY idx) FROM %I.%I WHERE parent = $1 AND parenttype = ''Connected App''',
+                   site, 'tabOAuth Scope') INTO scopes USING app;
+    EXECUTE format('SELECT coalesce(jsonb_object_agg(key, value), ''{}'') FROM %I.%I WHERE parent = $1 AND parenttype = ''Connected App''',
+                   site, 'tabQuery Parameters') INTO qp USING app;
+    RETURN a || jsonb_build_object('scope', coalesce(scopes, ''), 'query', qp,
+        'redirect_uri', integrations.oauth_issuer() || '/api/method/frappe.integrations.doctype.connected_app.connected_app.callback/' || app);
+END
+$$;
+
+-- POST a form to the app's token endpoint; the JSON answer, or an error
+CREATE FUNCTION integrations.connected_app_post(a jsonb, form jsonb, auth_header text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    url text := a ->> 'token_uri';
+    r record;
+    j jsonb;
+BEGIN
+    IF url IS NULL OR url = '' THEN
+        RAISE EXCEPTION 'Connected App % has no token_uri', a ->> 'name' USING ERRCODE = 'object_not_in_prerequisite_state',
+              HINT = 'Fill it, or call integrations.connected_app_fetch_openid_configuration.';
+    END IF;
+    IF url !~* '^https://' AND url !~* '^http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]+)?/' THEN
+        RAISE EXCEPTION 'the token_uri of Connected App % must be https', a ->> 'name' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO r FROM integrations.http_request('POST', url,
+        jsonb_build_object('Accept', 'application/json', 'Content-Type', 'application/x-www-form-urlencoded;charset=UTF-8')
+        || CASE WHEN auth_header IS NOT NULL THEN jsonb_build_object('Authorization', auth_header) ELSE '{}' END,
+        integrations.form_encode(form || coalesce(a -> 'query', '{}')));
+    BEGIN
+        j := r.response_body::jsonb;
+    EXCEPTION WHEN OTHERS THEN
+        j := NULL;
+    END;
+    IF r.status >= 400 OR j IS NULL OR jsonb_typeof(j) <> 'object' OR NOT j ? 'access_token' THEN
+        RAISE EXCEPTION 'the token endpoint of Connected App % refused: HTTP %', a ->> 'name', r.status
+            USING ERRCODE = 'invalid_authorization_specification',
+                  DETAIL = left(coalesce(j ->> 'error', '') || ' ' || coalesce(j ->> 'error_description', ''), 500);
+    END IF;
+    IF lower(coalesce(j ->> 'token_type', '')) NOT IN ('bearer', 'mac') THEN
+        RAISE EXCEPTION 'Received an invalid token type.' USING ERRCODE = 'invalid_authorization_specification';
+    END IF;
+    RETURN j;
+END
+$$;
+
+-- Token Cache.update_data: tokens into __Auth, expires_in, scopes, token type; state cleared
+CREATE FUNCTION integrations.token_cache_store(cache_name text, tok jsonb)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    site text := current_setting('frappe_integrations.site_schema');
+    scopes text[];
+BEGIN
+    EXECUTE format('UPDATE %I.%I SET expires_in = $2, token_type = $3, state = NULL, modified = $4 WHERE name = $1',
+                   site, 'tabToken Cache')
+       USING cache_name, coalesce((tok ->> 'expires_in')::numeric::bigint, 0),
+             CASE lower(tok ->> 'token_type') WHEN 'mac' THEN 'MAC' ELSE 'Bearer' END, integrations.site_now();
+    PERFORM integrations.set_password('Token Cache', cache_name, 'access_token', tok ->> 'access_token');
+    IF coalesce(tok ->> 'refresh_token', '') <> '' THEN
+        PERFORM integrations.set_password('Token Cache', cache_name, 'refresh_token', tok ->> 'refresh_token');
+    END IF;
+    IF tok ? 'scope' THEN
+        scopes := CASE jsonb_typeof(tok -> 'scope') WHEN 'array' THEN ARRAY(SELECT jsonb_array_elements_text(tok -> 'scope'))
+                  ELSE regexp_split_to_array(btrim(tok ->> 'scope'), '\s+') END;
+        EXECUTE format('DELETE FROM %I.%I WHERE parent = $1 AND parenttype = ''Token Cache''', site, 'tabOAuth Scope') USING cache_name;
+        EXECUTE format('INSERT INTO %I.%I (name, creation, modified, owner, modified_by, docstatus, idx, parent, parenttype, parentfield, scope) '
+                       'SELECT integrations.random_name(), $2, $2, ''Administrator'', ''Administrator'', 0, i, $1, ''Token Cache'', ''scopes'', s '
+                       'FROM unnest($3::text[]) WITH ORDINALITY AS u(s, i) WHERE s <> ''''', site, 'tabOAuth Scope')
+           USING cache_name, integrations.site_now(), scopes;
+    END IF;
+END
+$$;
+
+-- initiate_web_application_flow: the authorization URL (state, and PKCE
+-- S256 which Frappe v15 lacks; the verifier kept encrypted in __Auth)
+CREATE FUNCTION integrations.connected_app_authorize_url(app text, user_name text, success_uri text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    site text := current_setting('frappe_integrations.site_schema');
+    a jsonb := integrations.connected_app(app);
+    cache_name text := app || '-' || user_name;
+    state text := integrations.generate_token(30);
+    verifier text := integrations.generate_token(64);
+    now_local timestamp := integrations.site_now();
+BEGIN
+    IF coalesce(a ->> 'authorization_uri', '') = '' THEN
+        RAISE EXCEPTION 'Connected App % has no authorization_uri', app USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    EXECUTE format('INSERT INTO %I.%I AS t (name, creation, modified, owner, modified_by, docstatus, idx, "user", connected_app, '
+                   'provider_name, state, success_uri) VALUES ($1, $2, $2, $3, $3, 0, 0, $3, $4, $5, $6, $7) '
+                   'ON CONFLICT (name) DO UPDATE SET state = $6, success_uri = $7, modified = t.modified',
+                   site, 'tabToken Cache')
+       USING cache_name, now_local, user_name, app, a ->> 'provider_name', state, success_uri;
+    EXECUTE format('INSERT INTO %I.%I AS x (doctype, name, fieldname, password, encrypted) VALUES (''Token Cache'', $1, ''code_verifier'', $2, 1) '
+                   'ON CONFLICT (doctype, name, fieldname) DO UPDATE SET password = $2, encrypted = 1', site, '__Auth')
+       USING cache_name, integrations.fernet_encrypt(verifier);
+    RETURN (a ->> 'authorization_uri')
+        || CASE WHEN position('?' IN a ->> 'authorization_uri') > 0 THEN '&' ELSE '?' END
+        || integrations.form_encode(jsonb_build_object('response_type', 'code', 'client_id', a ->> 'client_id',
+               'redirect_uri', a ->> 'redirect_uri', 'scope', a ->> 'scope', 'state', state,
+               'code_challenge', rtrim(translate(encode(sha256(convert_to(verifier, 'UTF8')), 'base64'), '+/', '-_'), '='),
+               'code_challenge_method', 'S256') || (a -> 'query'));
+END
+$$;
+COMMENT ON FUNCTION integrations.connected_app_authorize_url(text, text, text) IS
+'Frappe''s initiate_web_application_flow: the provider''s authorization URL with state and PKCE; the user''s Token Cache keeps the state';
+
+-- callback: the code exchanged (state checked, PKCE verifier sent), the
+-- tokens stored as Frappe stores them; returns where to send the user
+CREATE FUNCTION integrations.connected_app_callback(code text, state text)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    site text := current_setting('frappe_integrations.site_schema');
+    tc jsonb;
+    a jsonb;
+    tok jsonb;
+    verifier text;
+BEGIN
+    IF coalesce(state, '') = '' OR coalesce(code, '') = '' OR length(state) > 140 THEN
+        RAISE EXCEPTION 'Invalid token state! Check if the token has been created by the OAuth user.' USING ERRCODE = 'invalid_authorization_specification';
+    END IF;
+    EXECUTE format('SELECT to_jsonb(t) FROM %I.%I t WHERE state = $1 FOR UPDATE', site, 'tabToken Cache') INTO tc USING state;
+    IF tc IS NULL THEN
+        RAISE EXCEPTION 'Invalid token state! Check if the token has been created by the OAuth user.' USING ERRCODE = 'invalid_authorization_specification';
+    END IF;
+    a := integrations.connected_app(tc ->> 'connected_app');
+    EXECUTE format('SELECT integrations.fernet_decrypt(password) FROM %I.%I WHERE doctype = ''Token Cache'' AND name = $1 '
+                   'AND fieldname = ''code_verifier''', site, '__Auth') INTO verifier USING tc ->> 'name';
+    tok := integrations.connected_app_post(a, jsonb_build_object('grant_type', 'authorization_code', 'code', code,
+               'redirect_uri', a ->> 'redirect_uri', 'client_id', a ->> 'client_id',
+               'client_secret', integrations.connected_app_secret(a ->> 'name'), 'code_verifier', verifier));
+    PERFORM integrations.token_cache_store(tc ->> 'name', tok);
+    EXECUTE format('DELETE FROM %I.%I WHERE doctype = ''Token Cache'' AND name = $1 AND fieldname = ''code_verifier''', site, '__Auth')
+       USING tc ->> 'name';
+    RETURN coalesce(nullif(tc ->> 'success_uri', ''), '/app/connected-app/' || (a ->> 'name'));
+END
+$$;
+COMMENT ON FUNCTION integrations.connected_app_callback(text, text) IS
+'Frappe''s Connected App callback: the code exchanged for tokens (state checked), stored in Token Cache and __Auth; returns the success URI';
+
+-- the app's client secret, or NULL when it has none
+CREATE FUNCTION integrations.connected_app_secret(app text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN integrations.get_password('Connected App', app, 'client_secret');
+EXCEPTION WHEN no_data_found THEN
+    RETURN NULL;
+END
+$$;
+
+-- get_active_token / get_backend_app_token: a valid access token of the
+-- user (NULL: the app's own, client credentials), refreshed when it expires
+-- within a minute.  The Token Cache row is locked while refreshing, so
+-- sessions asking at the same moment wait for one refresh and share it.
+CREATE FUNCTION integrations.connected_app_token(app text, user_name text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    site text := current_setting('frappe_integrations.site_schema');
+    a jsonb := integrations.connected_app(app);
+    cache_name text := app || '-' || coalesce(user_name, '');
+    tc jsonb;
+    left_s numeric;
+    tok jsonb;
+    refresh text;
+    secret text;
+BEGIN
+    IF user_name IS NULL THEN
+        -- the backend token row exists or is made now (then locked either way)
+        EXECUTE format('INSERT INTO %I.%I (name, creation, modified, owner, modified_by, docstatus, idx, connected_app, provider_name, expires_in) '
+                       'VALUES ($1, $2, $2, ''Administrator'', ''Administrator'', 0, 0, $3, $4, 0) ON CONFLICT (name) DO NOTHING',
+                       site, 'tabToken Cache') USING cache_name, integrations.site_now() - interval '1 day', app, a ->> 'provider_name';
+    END IF;
+    EXECUTE format('SELECT to_jsonb(t) FROM %I.%I t WHERE name = $1 FOR UPDATE', site, 'tabToken Cache') INTO tc USING cache_name;
+    IF tc IS NULL THEN
+        RAISE EXCEPTION 're-authorisation required: user % has not connected Connected App %', user_name, app
+            USING ERRCODE = 'invalid_authorization_specification',
+                  HINT = 'Send the user to integrations.connected_app_authorize_url(app, user).';
+    END IF;
+    left_s := extract(epoch FROM ((tc ->> 'modified')::timestamp + make_interval(secs => coalesce((tc ->> 'expires_in')::bigint, 0))
+                                  - integrations.site_now()));
+    IF left_s > 60 THEN
+        BEGIN
+            RETURN integrations.get_password('Token Cache', cache_name, 'access_token');
+        EXCEPTION WHEN no_data_found THEN
+            NULL;
+        END;
+    END IF;
+    secret := integrations.connected_app_secret(app);
+    IF user_name IS NULL THEN
+        tok := integrations.connected_app_post(a, jsonb_build_object('grant_type', 'client_credentials', 'scope', nullif(a ->> 'scope', '')),
+                   'Basic ' || encode(convert_to((a ->> 'client_id') || ':' || coalesce(secret, ''), 'UTF8'), 'base64'));
+    ELSE
+        BEGIN
+            refresh := integrations.get_password('Token Cache', cache_name, 'refresh_token');
+        EXCEPTION WHEN no_data_found THEN
+            RAISE EXCEPTION 're-authorisation required: no refresh token for Connected App % and user %', app, user_name
+                USING ERRCODE = 'invalid_authorization_specification',
+                      HINT = 'Send the user to integrations.connected_app_authorize_url(app, user).';
+        END;
+        BEGIN
+            tok := integrations.connected_app_post(a, jsonb_build_object('grant_type', 'refresh_token', 'refresh_token', refresh,
+                       'scope', nullif(a ->> 'scope', ''), 'redirect_uri', a ->> 'redirect_uri',
+                       'client_id', a ->> 'client_id', 'client_secret', secret));
+        EXCEPTION WHEN invalid_authorization_specification OR connection_failure THEN
+            RAISE EXCEPTION 're-authorisation required: the token of Connected App % for user % could not be refreshed', app, user_name
+                USING ERRCODE = 'invalid_authorization_specification', DETAIL = SQLERRM,
+                      HINT = 'Send the user to integrations.connected_app_authorize_url(app, user).';
+        END;
+    END IF;
+    PERFORM integrations.token_cache_store(cache_name, tok);
+    RETURN tok ->> 'access_token';
+END
+$$;
+COMMENT ON FUNCTION integrations.connected_app_token(text, text) IS
+'A valid access token of the user for the Connected App (NULL user: client credentials), refreshed once when it expires within a minute';
+
+-- connected_app.js "Get OpenID Configuration", done by the server
+CREATE FUNCTION integrations.connected_app_fetch_openid_configuration(app text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    site text := current_setting('frappe_integrations.site_schema');
+    a jsonb := integrations.connected_app(app);
+    c jsonb;
+BEGIN
+    IF coalesce(a ->> 'openid_configuration', '') = '' THEN
+        RAISE EXCEPTION 'Connected App % has no openid_configuration URL', app USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    c := integrations.http_get(a ->> 'openid_configuration');
+    IF c IS NULL OR jsonb_typeof(c) <> 'object' THEN
+        RAISE EXCEPTION 'the OpenID configuration of Connected App % is not a JSON object', app USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    EXECUTE format('UPDATE %I.%I SET authorization_uri = coalesce($2, authorization_uri), token_uri = coalesce($3, token_uri), '
+                   'userinfo_uri = coalesce($4, userinfo_uri), introspection_uri = coalesce($5, introspection_uri), '
+                   'revocation_uri = coalesce($6, revocation_uri), modified = $7 WHERE name = $1', site, 'tabConnected App')
+       USING app, c ->> 'authorization_endpoint', c ->> 'token_endpoint', c ->> 'userinfo_endpoint',
+             c ->> 'introspection_endpoint', c ->> 'revocation_endpoint', integrations.site_now();
+    RETURN c;
+END
+$$;
+
+REVOKE ALL ON FUNCTION integrations.connected_app(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.connected_app_post(jsonb, jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.token_cache_store(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.connected_app_authorize_url(text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.connected_app_callback(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.connected_app_secret(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.connected_app_token(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.connected_app_fetch_openid_configuration(text) FROM PUBLIC;

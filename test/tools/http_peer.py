@@ -51,6 +51,38 @@ def make_certs(d):
                                   serialization.NoEncryption()))
 
 
+# the OAuth provider side (t/150): counts per grant, the last form of each
+OAUTH = {"counts": {}, "forms": {}, "expires_in": 3600, "n": 0}
+OAUTH_LOCK = threading.Lock()
+
+
+def oauth_token(handler, body):
+    import base64
+    from urllib.parse import parse_qs
+    form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+    grant = form.get("grant_type", "")
+    with OAUTH_LOCK:
+        OAUTH["counts"][grant] = OAUTH["counts"].get(grant, 0) + 1
+        OAUTH["forms"][grant] = dict(form, authorization=handler.headers.get("Authorization", ""))
+        OAUTH["n"] += 1
+        n = OAUTH["n"]
+    if grant == "refresh_token":
+        time.sleep(0.3)         # a wide window for sessions racing to refresh
+    ok = ((grant == "authorization_code" and form.get("code", "").startswith("code-")
+           and form.get("client_secret") == "app-secret")
+          or (grant == "refresh_token" and form.get("refresh_token", "").startswith("rt-")
+              and form.get("refresh_token") != "rt-revoked")
+          or (grant == "client_credentials" and handler.headers.get("Authorization") ==
+              "Basic " + base64.b64encode(b"app-client:app-secret").decode()))
+    if not ok:
+        return handler.send(400, b'{"error": "invalid_grant", "error_description": "no"}', "application/json")
+    tok = {"access_token": "at-%d" % n, "token_type": "bearer", "expires_in": OAUTH["expires_in"],
+           "scope": "read write"}
+    if grant != "client_credentials":
+        tok["refresh_token"] = "rt-%d" % n
+    handler.send(200, json.dumps(tok).encode(), "application/json")
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -72,6 +104,22 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
         p = self.path.split("?")[0]
+        if p == "/oauth/token" and self.command == "POST":
+            return oauth_token(self, body)
+        if p == "/oauth/state":
+            with OAUTH_LOCK:
+                return self.send(200, json.dumps(OAUTH).encode(), "application/json")
+        if p == "/oauth/expires_in":
+            OAUTH["expires_in"] = int(body.decode() or 3600)
+            return self.send(200, b"{}", "application/json")
+        if p == "/.well-known/openid-configuration":
+            base = "http://127.0.0.1:%d" % self.server.server_address[1]
+            return self.send(200, json.dumps({"issuer": base, "authorization_endpoint": base + "/oauth/authorize",
+                                              "token_endpoint": base + "/oauth/token",
+                                              "userinfo_endpoint": base + "/oauth/userinfo",
+                                              "revocation_endpoint": base + "/oauth/revoke",
+                                              "introspection_endpoint": base + "/oauth/introspect"}).encode(),
+                             "application/json")
         if p == "/json":
             self.send(200, b'{"ok": true, "n": 1.5, "s": "caf\\u00e9"}', "application/json; charset=utf-8")
         elif p == "/echo":
