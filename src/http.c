@@ -29,6 +29,7 @@
 #include "utils/jsonb.h"
 
 #include "frappe_integrations.h"
+#include "engine/codec.h"
 #include "engine/csv.h"
 
 extern char *fi_ca_bundle;		/* worker.c: frappe_integrations.ca_bundle */
@@ -496,13 +497,7 @@ perform(const char *method, const char *url, Jsonb *headers, const char *body, s
 		if (e == NULL || m == NULL)
 			elog(ERROR, "libcurl could not make a transfer");
 		curl_easy_setopt(e, CURLOPT_URL, url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-		curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
-		curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
+		fi_curl_http_only(e);
 		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, http_max_redirects > 0 ? 1L : 0L);
 		curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long) http_max_redirects);
 		curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -580,18 +575,6 @@ perform(const char *method, const char *url, Jsonb *headers, const char *body, s
 	*resp_len = t.body.len;
 }
 
-static int
-hexdig(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* unquote_plus; a byte sequence that is not UTF-8 becomes U+FFFD (errors="replace") */
 static char *
 unquote_plus(const char *s, size_t n)
@@ -604,9 +587,9 @@ unquote_plus(const char *s, size_t n)
 	{
 		if (s[i] == '+')
 			appendStringInfoChar(&b, ' ');
-		else if (s[i] == '%' && i + 2 < n && hexdig(s[i + 1]) >= 0 && hexdig(s[i + 2]) >= 0)
+		else if (s[i] == '%' && i + 2 < n && fi_hex_value(s[i + 1]) >= 0 && fi_hex_value(s[i + 2]) >= 0)
 		{
-			appendStringInfoChar(&b, (char) (hexdig(s[i + 1]) << 4 | hexdig(s[i + 2])));
+			appendStringInfoChar(&b, (char) (fi_hex_value(s[i + 1]) << 4 | fi_hex_value(s[i + 2])));
 			i += 2;
 		}
 		else
@@ -749,6 +732,34 @@ request_args(FunctionCallInfo fcinfo, char **method, char **url, Jsonb **headers
 	*timeout = PG_ARGISNULL(4) ? http_timeout_ms : PG_GETARG_INT32(4);
 }
 
+/* one request made from a function's arguments, logged when asked */
+typedef struct Exchange
+{
+	char	   *method,
+			   *url,
+			   *body;
+	Jsonb	   *headers;
+	size_t		bodylen;
+	int			timeout;
+	long		status;
+	Datum		resp_headers;
+	char	   *resp;
+	size_t		resplen;
+} Exchange;
+
+static void
+exchange(FunctionCallInfo fcinfo, Exchange *x)
+{
+	fi_check_version();
+	request_args(fcinfo, &x->method, &x->url, &x->headers, &x->body, &x->bodylen, &x->timeout);
+	x->status = 0;
+	perform(x->method, x->url, x->headers, x->body, x->bodylen, x->timeout, &x->status,
+			&x->resp_headers, &x->resp, &x->resplen);
+	if (http_log)
+		log_request(x->method, x->url, log_host(x->url), x->headers, x->body, x->bodylen,
+					x->status, x->resp, x->resplen);
+}
+
 /*
  * integrations.http_request(method, url, headers jsonb default '{}', body
  * text | bytea default NULL, timeout_ms default NULL) returns (status int,
@@ -758,40 +769,27 @@ request_args(FunctionCallInfo fcinfo, char **method, char **url, Jsonb **headers
 static Datum
 http_request_common(FunctionCallInfo fcinfo, bool as_bytes)
 {
-	char	   *method,
-			   *url,
-			   *body,
-			   *rb;
-	Jsonb	   *headers;
-	size_t		bodylen,
-				rlen;
-	int			timeout;
-	long		status = 0;
-	Datum		rh;
+	Exchange	x;
 	TupleDesc	desc;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
-	fi_check_version();
-	request_args(fcinfo, &method, &url, &headers, &body, &bodylen, &timeout);
-	perform(method, url, headers, body, bodylen, timeout, &status, &rh, &rb, &rlen);
-	if (http_log)
-		log_request(method, url, log_host(url), headers, body, bodylen, status, rb, rlen);
+	exchange(fcinfo, &x);
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "http_request must return a row");
 	desc = BlessTupleDesc(desc);
-	values[0] = Int32GetDatum((int32) status);
-	values[1] = rh;
+	values[0] = Int32GetDatum((int32) x.status);
+	values[1] = x.resp_headers;
 	if (as_bytes)
 	{
-		bytea	   *b = palloc(VARHDRSZ + rlen);
+		bytea	   *b = palloc(VARHDRSZ + x.resplen);
 
-		SET_VARSIZE(b, VARHDRSZ + rlen);
-		memcpy(VARDATA(b), rb, rlen);
+		SET_VARSIZE(b, VARHDRSZ + x.resplen);
+		memcpy(VARDATA(b), x.resp, x.resplen);
 		values[2] = PointerGetDatum(b);
 	}
 	else
-		values[2] = PointerGetDatum(body_text(rb, rlen));
+		values[2] = PointerGetDatum(body_text(x.resp, x.resplen));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
@@ -822,32 +820,23 @@ PG_FUNCTION_INFO_V1(fi_http_make_request);
 Datum
 fi_http_make_request(PG_FUNCTION_ARGS)
 {
-	char	   *method,
-			   *url,
-			   *body,
-			   *rb;
-	Jsonb	   *headers;
-	size_t		bodylen,
-				rlen;
-	int			timeout;
-	long		status = 0;
-	Datum		rh;
+	Exchange	x;
 	Jsonb	   *hj;
 	JsonbValue	k,
 			   *ct;
 	char	   *ctype = NULL;
+	char	   *rb;
+	size_t		rlen;
 
-	fi_check_version();
-	request_args(fcinfo, &method, &url, &headers, &body, &bodylen, &timeout);
-	perform(method, url, headers, body, bodylen, timeout, &status, &rh, &rb, &rlen);
-	if (http_log)
-		log_request(method, url, log_host(url), headers, body, bodylen, status, rb, rlen);
-	if (status >= 400)
+	exchange(fcinfo, &x);
+	rb = x.resp;
+	rlen = x.resplen;
+	if (x.status >= 400)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("HTTP %ld %s", status, status >= 500 ? "Server Error" : "Client Error"),
-				 errdetail("%s %s answered %ld.", method, url, status)));
-	hj = DatumGetJsonbP(rh);
+				 errmsg("HTTP %ld %s", x.status, x.status >= 500 ? "Server Error" : "Client Error"),
+				 errdetail("%s to %s answered %ld.", x.method, log_host(x.url), x.status)));
+	hj = DatumGetJsonbP(x.resp_headers);
 	k.type = jbvString;
 	k.val.string.val = "content-type";
 	k.val.string.len = 12;

@@ -36,6 +36,9 @@ extern size_t fi_b64_decoded_maxlen(size_t n);
 extern long fi_b64_decode(const char *in, size_t n, unsigned char *out,
 						  FiB64Variant v);
 
+/* The value of one hex digit (either case), or -1. */
+extern int	fi_hex_value(char c);
+
 /* Lowercase hex of n bytes into out (2n + 1 bytes); NUL-terminates. */
 extern void fi_hex_encode(const unsigned char *in, size_t n, char *out);
 

@@ -59,18 +59,6 @@ hmac3(const unsigned char *key, size_t keylen,
 	return ok;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 64 hex digits into 32 bytes; false when not that */
 static bool
 unhex32(const char *s, size_t n, unsigned char out[FI_SHA256_LEN])
@@ -79,8 +67,8 @@ unhex32(const char *s, size_t n, unsigned char out[FI_SHA256_LEN])
 		return false;
 	for (size_t i = 0; i < FI_SHA256_LEN; i++)
 	{
-		int			h = hexval(s[2 * i]),
-					l = hexval(s[2 * i + 1]);
+		int			h = fi_hex_value(s[2 * i]),
+					l = fi_hex_value(s[2 * i + 1]);
 
 		if (h < 0 || l < 0)
 			return false;
