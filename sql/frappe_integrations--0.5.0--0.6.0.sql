@@ -1164,3 +1164,113 @@ REVOKE ALL ON FUNCTION integrations.connected_app_callback(text, text) FROM PUBL
 REVOKE ALL ON FUNCTION integrations.connected_app_secret(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integrations.connected_app_token(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integrations.connected_app_fetch_openid_configuration(text) FROM PUBLIC;
+
+-- ------------------------------------------------- Integration Request helpers
+-- frappe/integrations/utils.py create_request_log and the Integration Request
+-- methods update_status / handle_success / handle_failure (frappe-facts 7).
+-- JSON fields are written pretty-printed (Frappe: as_json with indent 1).
+
+CREATE FUNCTION integrations.create_request_log(data jsonb, integration_type text DEFAULT NULL,
+                                                service_name text DEFAULT NULL, name text DEFAULT NULL,
+                                                error jsonb DEFAULT NULL, request_headers jsonb DEFAULT NULL,
+                                                output jsonb DEFAULT NULL, reference_doctype text DEFAULT NULL,
+                                                reference_docname text DEFAULT NULL, url text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    site text := current_setting('frappe_integrations.site_schema');
+    n text := coalesce(name, integrations.random_name());
+    now_local timestamp := integrations.site_now();
+BEGIN
+    -- a reference not passed is taken from the data, as Frappe does
+    IF reference_doctype IS NULL AND jsonb_typeof(data) = 'object' THEN
+        reference_doctype := data ->> 'reference_doctype';
+        reference_docname := data ->> 'reference_docname';
+    END IF;
+    EXECUTE format('INSERT INTO %I.%I (name, creation, modified, owner, modified_by, docstatus, idx, '
+                   'integration_request_service, is_remote_request, request_description, status, url, '
+                   'request_headers, data, output, error, reference_doctype, reference_docname) '
+                   'VALUES ($1, $2, $2, ''Administrator'', ''Administrator'', 0, 0, $3, $4, $5, ''Queued'', $6, $7, $8, $9, $10, $11, $12)',
+                   site, 'tabIntegration Request')
+       USING n, now_local, service_name, CASE WHEN integration_type = 'Remote' THEN 1 ELSE 0 END,
+             CASE WHEN integration_type = 'Subscription Notification' THEN integration_type END, url,
+             CASE WHEN request_headers IS NOT NULL THEN jsonb_pretty(request_headers) END,
+             CASE WHEN data IS NOT NULL THEN CASE WHEN jsonb_typeof(data) = 'string' THEN data #>> '{}' ELSE jsonb_pretty(data) END END,
+             CASE WHEN output IS NOT NULL THEN jsonb_pretty(output) END,
+             CASE WHEN error IS NOT NULL THEN jsonb_pretty(error) END,
+             reference_doctype, reference_docname;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION integrations.create_request_log(jsonb, text, text, text, jsonb, jsonb, jsonb, text, text, text) IS
+'Frappe''s create_request_log: a Queued tabIntegration Request row; returns its name';
+
+-- Integration Request.update_status: params merged into data, the status set
+CREATE FUNCTION integrations.integration_request_update_status(name text, params jsonb, status text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    site text := current_setting('frappe_integrations.site_schema');
+    old text;
+    merged jsonb;
+    found_row boolean;
+BEGIN
+    IF status NOT IN ('', 'Queued', 'Authorized', 'Completed', 'Cancelled', 'Failed') THEN
+        RAISE EXCEPTION 'invalid Integration Request status "%"', status USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'Queued, Authorized, Completed, Cancelled or Failed.';
+    END IF;
+    EXECUTE format('SELECT data, true FROM %I.%I WHERE name = $1 FOR UPDATE', site, 'tabIntegration Request')
+       INTO old, found_row USING name;
+    IF found_row IS NULL THEN
+        RAISE EXCEPTION 'Integration Request % not found', name USING ERRCODE = 'no_data_found';
+    END IF;
+    BEGIN
+        merged := coalesce(nullif(old, '')::jsonb, '{}');
+    EXCEPTION WHEN OTHERS THEN
+        RAISE EXCEPTION 'the data of Integration Request % is not JSON', name USING ERRCODE = 'data_exception';
+    END;
+    merged := merged || coalesce(params, '{}');
+    EXECUTE format('UPDATE %I.%I SET data = $2, status = $3, modified = $4 WHERE name = $1', site, 'tabIntegration Request')
+       USING name, jsonb_pretty(merged), status, integrations.site_now();
+END
+$$;
+
+-- handle_success / handle_failure: Completed with output, Failed with error
+CREATE FUNCTION integrations.integration_request_handle_success(name text, response jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    EXECUTE format('UPDATE %I.%I SET status = ''Completed'', output = $2, modified = $3 WHERE name = $1',
+                   current_setting('frappe_integrations.site_schema'), 'tabIntegration Request')
+       USING name, jsonb_pretty(response), integrations.site_now();
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RAISE EXCEPTION 'Integration Request % not found', name USING ERRCODE = 'no_data_found';
+    END IF;
+END
+$$;
+CREATE FUNCTION integrations.integration_request_handle_failure(name text, response jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    EXECUTE format('UPDATE %I.%I SET status = ''Failed'', error = $2, modified = $3 WHERE name = $1',
+                   current_setting('frappe_integrations.site_schema'), 'tabIntegration Request')
+       USING name, jsonb_pretty(response), integrations.site_now();
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RAISE EXCEPTION 'Integration Request % not found', name USING ERRCODE = 'no_data_found';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION integrations.create_request_log(jsonb, text, text, text, jsonb, jsonb, jsonb, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.integration_request_update_status(text, jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.integration_request_handle_success(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.integration_request_handle_failure(text, jsonb) FROM PUBLIC;

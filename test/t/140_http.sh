@@ -98,6 +98,20 @@ t_is "$(q $DB "SELECT request_headers FROM \"tabIntegration Request\" WHERE requ
 t_is "$(q $DB "SELECT count(*) FROM \"tabIntegration Request\" WHERE request_headers LIKE '%s3cr3t%' OR url LIKE '%pw%'")" "0" "no secret in any logged row"
 t_is "$(q $DB "SELECT status FROM integrations.http_request('GET', '$U/json'); SELECT count(*) FROM \"tabIntegration Request\"")" "200
 3" "logging is off unless asked for"
+# Integration Request helpers (create_request_log, update_status, handle_success / handle_failure)
+IR=$(q $DB "SELECT integrations.create_request_log('{\"amount\": 100, \"reference_doctype\": \"Sales Invoice\", \"reference_docname\": \"SINV-1\"}', 'Remote', 'Razorpay')")
+t_like "$IR" '^[0-9a-v]{10}$' "create_request_log: a hash-named row"
+t_is "$(q $DB "SELECT concat_ws(' | ', integration_request_service, is_remote_request, status, reference_doctype, reference_docname) FROM \"tabIntegration Request\" WHERE name = '$IR'")" \
+     "Razorpay | 1 | Queued | Sales Invoice | SINV-1" "Queued, Remote, the reference taken from the data"
+q $DB "SELECT integrations.integration_request_update_status('$IR', '{\"payment_id\": \"pay_1\"}', 'Authorized')" >/dev/null
+t_is "$(q $DB "SELECT status, data::jsonb ->> 'amount', data::jsonb ->> 'payment_id' FROM \"tabIntegration Request\" WHERE name = '$IR'")" "Authorized|100|pay_1" \
+     "update_status merges the params into data and sets the status"
+q $DB "SELECT integrations.integration_request_handle_success('$IR', '{\"captured\": true}')" >/dev/null
+t_is "$(q $DB "SELECT status, output::jsonb ->> 'captured' FROM \"tabIntegration Request\" WHERE name = '$IR'")" "Completed|true" "handle_success: Completed with the output"
+q $DB "SELECT integrations.integration_request_handle_failure('$IR', '{\"error\": \"declined\"}')" >/dev/null
+t_is "$(q $DB "SELECT status, error::jsonb ->> 'error' FROM \"tabIntegration Request\" WHERE name = '$IR'")" "Failed|declined" "handle_failure: Failed with the error"
+t_is "$(q_err $DB "SELECT integrations.integration_request_update_status('$IR', '{}', 'Paid')")" '22023: invalid Integration Request status "Paid"' "an unknown status"
+t_is "$(q_err $DB "SELECT integrations.integration_request_handle_success('nope', '{}')")" "P0002: Integration Request nope not found" "an unknown request"
 q $DB "CREATE ROLE fi_http_plain LOGIN; GRANT USAGE ON SCHEMA integrations TO fi_http_plain" >/dev/null
 t_like "$(PGOPTIONS= PGUSER=fi_http_plain q_err $DB "SELECT * FROM integrations.http_request('GET', '$U/json')")" "^42501" "not for PUBLIC: a request leaves the server"
 t_done
