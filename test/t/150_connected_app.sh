@@ -19,7 +19,7 @@ trap 'kill $PEER_PID 2>/dev/null' EXIT
 for _ in $(seq 50); do [ -s "$FI_TMP/capp_ports" ] && break; sleep 0.1; done
 read -r P _ < "$FI_TMP/capp_ports"
 U=http://127.0.0.1:$P
-state() { curl -s "$U/oauth/state"; }
+state() { $FI_PY -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' "$U/oauth/state"; }
 jf() { $FI_PY -c 'import json,sys
 v=json.load(sys.stdin)
 for k in sys.argv[1].split("."): v = v.get(k) if isinstance(v, dict) else None
