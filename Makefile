@@ -114,7 +114,8 @@ test/unit/pyfloat_driver: test/unit/pyfloat_driver.c src/engine/pyjson.c src/eng
 
 # the template engine, also built alone for the driver, benchmark and fuzzer
 TPL_SRCS = src/engine/tpl_value.c src/engine/tpl_text.c src/engine/tpl_parse.c src/engine/tpl_eval.c \
-	src/engine/tpl_lib.c src/engine/tpl_filters.c src/engine/tpl_builtins.c src/engine/pyjson.c
+	src/engine/tpl_lib.c src/engine/tpl_filters.c src/engine/tpl_builtins.c src/engine/pyjson.c \
+	src/engine/codec.c
 
 test/template/tpl_driver: test/template/tpl_driver.c $(TPL_SRCS) src/engine/*.h
 	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ \

@@ -1238,38 +1238,30 @@ END
 $$;
 
 -- handle_success / handle_failure: Completed with output, Failed with error
+CREATE FUNCTION integrations.integration_request_finish(name text, status text, response jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    EXECUTE format('UPDATE %I.%I SET status = $2, %I = $3, modified = $4 WHERE name = $1',
+                   current_setting('frappe_integrations.site_schema'), 'tabIntegration Request',
+                   CASE status WHEN 'Completed' THEN 'output' ELSE 'error' END)
+       USING name, status, jsonb_pretty(response), integrations.site_now();
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RAISE EXCEPTION 'Integration Request % not found', name USING ERRCODE = 'no_data_found';
+    END IF;
+END
+$$;
 CREATE FUNCTION integrations.integration_request_handle_success(name text, response jsonb)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-AS $$
-DECLARE
-    n integer;
-BEGIN
-    EXECUTE format('UPDATE %I.%I SET status = ''Completed'', output = $2, modified = $3 WHERE name = $1',
-                   current_setting('frappe_integrations.site_schema'), 'tabIntegration Request')
-       USING name, jsonb_pretty(response), integrations.site_now();
-    GET DIAGNOSTICS n = ROW_COUNT;
-    IF n = 0 THEN
-        RAISE EXCEPTION 'Integration Request % not found', name USING ERRCODE = 'no_data_found';
-    END IF;
-END
-$$;
+RETURNS void LANGUAGE sql VOLATILE
+AS $$ SELECT integrations.integration_request_finish(name, 'Completed', response) $$;
 CREATE FUNCTION integrations.integration_request_handle_failure(name text, response jsonb)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-AS $$
-DECLARE
-    n integer;
-BEGIN
-    EXECUTE format('UPDATE %I.%I SET status = ''Failed'', error = $2, modified = $3 WHERE name = $1',
-                   current_setting('frappe_integrations.site_schema'), 'tabIntegration Request')
-       USING name, jsonb_pretty(response), integrations.site_now();
-    GET DIAGNOSTICS n = ROW_COUNT;
-    IF n = 0 THEN
-        RAISE EXCEPTION 'Integration Request % not found', name USING ERRCODE = 'no_data_found';
-    END IF;
-END
-$$;
+RETURNS void LANGUAGE sql VOLATILE
+AS $$ SELECT integrations.integration_request_finish(name, 'Failed', response) $$;
+REVOKE ALL ON FUNCTION integrations.integration_request_finish(text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integrations.create_request_log(jsonb, text, text, text, jsonb, jsonb, jsonb, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integrations.integration_request_update_status(text, jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integrations.integration_request_handle_success(text, jsonb) FROM PUBLIC;

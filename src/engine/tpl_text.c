@@ -16,6 +16,7 @@
 
 #include "engine/tpl_int.h"
 #include "engine/pyjson.h"
+#include "engine/codec.h"
 
 /* ------------------------------------------------------ str() and repr() */
 
@@ -988,18 +989,6 @@ jp_ws(JP *p)
 }
 
 static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 jp_hex4(JP *p, size_t at)
 {
 	int			v = 0;
@@ -1008,7 +997,7 @@ jp_hex4(JP *p, size_t at)
 		return -1;
 	for (int k = 0; k < 4; k++)
 	{
-		int			h = hexval(p->s[at + k]);
+		int			h = fi_hex_value(p->s[at + k]);
 
 		if (h < 0)
 			return -1;
