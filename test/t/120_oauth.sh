@@ -184,7 +184,9 @@ check "{\"grant_type\": \"authorization_code\", \"code\": \"$CO\", $GOOD}" "$BAD
 check "{\"grant_type\": \"authorization_code\", \"code\": \"$C1\", \"code_verifier\": \"$VERIFIER\", $GOOD}" "$BADGRANT" "no redirect_uri for a code bound to a non-default one"
 check "{\"grant_type\": \"authorization_code\", \"code\": \"$C1\", \"code_verifier\": \"$VERIFIER\", \"redirect_uri\": \"https://app.example/cb\", $GOOD}" "$BADGRANT" "another registered redirect_uri"
 check "{\"grant_type\": \"authorization_code\", \"code\": \"$C1\", \"redirect_uri\": \"https://app.example/cb?x=1\", $GOOD}" "$BADGRANT" "no code_verifier for a PKCE code (Frappe deletes the code; we keep it)"
-check "{\"grant_type\": \"authorization_code\", \"code\": \"$C1\", \"code_verifier\": \"${VERIFIER%?}A\", \"redirect_uri\": \"https://app.example/cb?x=1\", $GOOD}" "$BADGRANT" "a wrong code_verifier"
+# change the verifier's last character (to one it is not: a fixed 'A' would be no change one time in 64)
+WRONGV="${VERIFIER%?}A"; [ "$WRONGV" = "$VERIFIER" ] && WRONGV="${VERIFIER%?}B"
+check "{\"grant_type\": \"authorization_code\", \"code\": \"$C1\", \"code_verifier\": \"$WRONGV\", \"redirect_uri\": \"https://app.example/cb?x=1\", $GOOD}" "$BADGRANT" "a wrong code_verifier"
 check "{\"grant_type\": \"authorization_code\", \"code\": \"$C1\", \"code_verifier\": \"$CHALLENGE\", \"redirect_uri\": \"https://app.example/cb?x=1\", $GOOD}" "$BADGRANT" "the challenge sent as the verifier"
 check "{\"grant_type\": \"authorization_code\", \"code\": \"$C1\", \"code_verifier\": \"short\", \"redirect_uri\": \"https://app.example/cb?x=1\", $GOOD}" "22023: invalid_request: code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~" "a malformed code_verifier"
 check "{\"grant_type\": \"authorization_code\", \"code\": \"$(head -c 300 /dev/zero | tr '\0' a)\", $GOOD}" "22023: invalid_request: parameter code is longer than 255 characters" "a code too long"
