@@ -24,6 +24,7 @@ OBJS = \
 	src/webhook_sync.o \
 	src/delivery.o \
 	src/worker.o \
+	src/http_queue.o \
 	src/import.o \
 	src/import_values.o \
 	src/import_naming.o \

@@ -21,6 +21,7 @@
 
 #include "frappe_integrations.h"
 #include "delivery.h"
+#include "http.h"
 #include "engine/codec.h"
 #include "engine/secretfmt.h"
 
@@ -82,6 +83,17 @@ fi_sender_new(int concurrency, const char *ca_bundle)
 	return s;
 }
 
+/* the CA bundle of the transfers started from now on (the setting reloaded) */
+void
+fi_sender_set_ca_bundle(FiSender *s, const char *ca_bundle)
+{
+	/* libcurl copied the old path into the transfers that use it */
+	if (s->ca_bundle)
+		pfree(s->ca_bundle);
+	s->ca_bundle = ca_bundle && ca_bundle[0] ?
+		MemoryContextStrdup(GetMemoryChunkContext(s), ca_bundle) : NULL;
+}
+
 void
 fi_sender_free(FiSender *s)
 {
@@ -102,6 +114,17 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	FiDelivery *d = arg;
 	size_t		n = size * nmemb;
 
+	if (d->http)
+	{
+		/* an async request keeps the whole body, up to its cap */
+		if ((int64) d->response.len + (int64) n > d->max_response)
+		{
+			d->too_big = true;
+			return 0;			/* aborts the transfer */
+		}
+		appendBinaryStringInfo(&d->response, ptr, (int) n);
+		return n;
+	}
 	if (d->response.len < RESPONSE_KEEP)
 		appendBinaryStringInfo(&d->response, ptr, (int) Min(n, (size_t) (RESPONSE_KEEP - d->response.len)));
 	return n;					/* the rest is read and dropped */
@@ -113,6 +136,15 @@ on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 	FiDelivery *d = arg;
 	size_t		n = size * nmemb;
 
+	if (d->http)
+	{
+		/* a new status line: the headers of a redirect before it are dropped */
+		if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0)
+			resetStringInfo(&d->resp_headers);
+		if (d->resp_headers.len + n < 1024 * 1024)
+			appendBinaryStringInfo(&d->resp_headers, ptr, (int) n);
+		return n;
+	}
 	if (n > 12 && pg_strncasecmp(ptr, "Retry-After:", 12) == 0)
 	{
 		const char *v = ptr + 12;
@@ -291,6 +323,54 @@ build_headers(FiDelivery *d, struct curl_slist **list)
 	return true;
 }
 
+/*
+ * The headers of an async request: its JSON object of strings, checked
+ * again here (the row may have been written by hand) without raising.
+ */
+static bool
+http_headers(FiDelivery *d, struct curl_slist **list)
+{
+	Jsonb	   *obj;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *name = NULL;
+
+	obj = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(d->headers_json)));
+	if (!JB_ROOT_IS_OBJECT(obj))
+	{
+		d->error = pstrdup("headers must be a JSON object of strings");
+		return false;
+	}
+	it = JsonbIteratorInit(&obj->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			if (!fi_http_token(v.val.string.val, v.val.string.len))
+			{
+				d->error = pstrdup("a header name is not a valid HTTP token");
+				return false;
+			}
+			name = pnstrdup(v.val.string.val, v.val.string.len);
+		}
+		else if (tok == WJB_VALUE)
+		{
+			if (v.type != jbvString ||
+				memchr(v.val.string.val, '\r', v.val.string.len) ||
+				memchr(v.val.string.val, '\n', v.val.string.len) ||
+				memchr(v.val.string.val, '\0', v.val.string.len))
+			{
+				d->error = psprintf("the value of header \"%s\" is not a string without line breaks", name);
+				return false;
+			}
+			*list = curl_slist_append(*list, v.val.string.len == 0 ? psprintf("%s;", name) :
+									  psprintf("%s: %.*s", name, v.val.string.len, v.val.string.val));
+		}
+	}
+	return true;
+}
+
 void
 fi_sender_add(FiSender *s, FiDelivery *d)
 {
@@ -302,9 +382,13 @@ fi_sender_add(FiSender *s, FiDelivery *d)
 	d->http_status = 0;
 	d->error = NULL;
 	d->retry_after_s = -1;
+	d->too_big = false;
 	initStringInfo(&d->response);
-	if (!build_headers(d, &list))
+	if (d->http)
+		initStringInfo(&d->resp_headers);
+	if (!(d->http ? http_headers(d, &list) : build_headers(d, &list)))
 	{
+		d->no_retry = true;
 		curl_slist_free_all(list);
 		d->done = true;
 		return;
@@ -317,25 +401,31 @@ fi_sender_add(FiSender *s, FiDelivery *d)
 		d->done = true;
 		return;
 	}
-	curl_easy_setopt(e, CURLOPT_URL, d->url);
-	fi_curl_http_only(e);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) d->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) d->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "frappe_integrations/" FI_EXTVERSION);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) d->bodylen);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body);
-	if (strcmp(d->method, "POST") != 0)
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, d->method);
+	if (d->http)
+		fi_http_easy_setup(e, d->method, d->url, list, d->body, d->bodylen, d->timeout_ms,
+						   d->max_redirects, s->ca_bundle);
+	else
+	{
+		curl_easy_setopt(e, CURLOPT_URL, d->url);
+		fi_curl_http_only(e);
+		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+		curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) d->timeout_ms);
+		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) d->timeout_ms);
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
+		curl_easy_setopt(e, CURLOPT_USERAGENT, "frappe_integrations/" FI_EXTVERSION);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) d->bodylen);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body);
+		if (strcmp(d->method, "POST") != 0)
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, d->method);
+		if (s->ca_bundle)
+			curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_bundle);
+	}
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, d);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, d);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, d);
-	if (s->ca_bundle)
-		curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_bundle);
 	d->easy = e;
 	d->hdrs = list;
 	for (int i = 0; i < s->nslots; i++)
@@ -366,6 +456,18 @@ finish(FiSender *s, FiDelivery *d, CURLcode rc)
 
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &d->http_status);
+	else if (d->http)
+	{
+		/* as http_request says it */
+		d->error = d->too_big ?
+			psprintf("the response is larger than frappe_integrations.http_max_response (" INT64_FORMAT " kB)",
+					 d->max_response / 1024) :
+			rc == CURLE_OPERATION_TIMEDOUT ? psprintf("timed out after %d ms", d->timeout_ms) :
+			rc == CURLE_UNSUPPORTED_PROTOCOL ? pstrdup("redirected to a scheme other than http or https") :
+			rc == CURLE_TOO_MANY_REDIRECTS ? psprintf("redirected more than %d times", d->max_redirects) :
+			psprintf("%s", curl_easy_strerror(rc));
+		d->no_retry = true;
+	}
 	else
 	{
 		d->error = psprintf("%s", curl_easy_strerror(rc));

@@ -2,7 +2,8 @@
  * delivery.h
  *		Sending queued webhook requests: many in flight on one libcurl multi
  *		handle (keep-alive, per-host connection cap), signing at send time,
- *		and the retry policy.  Used by the webhook worker (worker.c).
+ *		and the retry policy.  Used by the webhook worker (worker.c), which
+ *		also sends the requests of integrations.http_request_async with it.
  */
 #ifndef FI_DELIVERY_H
 #define FI_DELIVERY_H
@@ -29,6 +30,19 @@ typedef struct FiDelivery
 	int			timeout_ms;
 	int			attempt;		/* 1 for the first */
 
+	/*
+	 * An integrations.http_queue row (http_request_async) rather than a
+	 * webhook event: headers_json is then a JSON object, nothing is signed
+	 * or added, redirects are followed, the whole response is kept (up to
+	 * max_response bytes) with its headers; body NULL sends none.
+	 */
+	bool		http;
+	int			max_redirects;
+	int64		max_response;
+	char	   *integration_request;	/* its tabIntegration Request row, or NULL */
+	bool		too_big;		/* the response passed max_response */
+	StringInfoData resp_headers;	/* the last response's header lines */
+
 	/* the request as sent (for the log; secrets masked) */
 	StringInfoData sent_headers;
 
@@ -37,7 +51,7 @@ typedef struct FiDelivery
 	long		http_status;	/* 0: no response */
 	char	   *error;			/* transport or policy error, or NULL */
 	bool		no_retry;		/* the error is not the network's: do not retry */
-	StringInfoData response;	/* the first bytes of the response body */
+	StringInfoData response;	/* the first bytes of the response body (http: all of it) */
 	int			retry_after_s;	/* from a Retry-After header, -1 if none */
 
 	void	   *easy;			/* CURL * while in flight */
@@ -49,6 +63,7 @@ typedef struct FiSender FiSender;
 
 extern FiSender *fi_sender_new(int concurrency, const char *ca_bundle);
 extern void fi_sender_free(FiSender *s);
+extern void fi_sender_set_ca_bundle(FiSender *s, const char *ca_bundle);
 extern int	fi_sender_inflight(FiSender *s);
 
 /* start sending; on a setup failure the delivery is done at once with error */

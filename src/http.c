@@ -29,35 +29,43 @@
 #include "utils/jsonb.h"
 
 #include "frappe_integrations.h"
+#include "http.h"
 #include "engine/codec.h"
 #include "engine/csv.h"
 
 extern char *fi_ca_bundle;		/* worker.c: frappe_integrations.ca_bundle */
 
-static int	http_timeout_ms = 30000;
-static int	http_max_response_kb = 10240;
-static int	http_max_redirects = 5;
-static bool http_log = false;
+/* settings */
+int			fi_http_timeout_ms = 30000;
+int			fi_http_max_response_kb = 10240;
+int			fi_http_max_redirects = 5;
+bool		fi_http_log = false;
+int			fi_http_retention_s = 86400;
 
 void
 fi_http_init(void)
 {
 	DefineCustomIntVariable("frappe_integrations.http_timeout",
 							"Default timeout of integrations.http_request.",
-							NULL, &http_timeout_ms, 30000, 1, 600000, PGC_USERSET, GUC_UNIT_MS,
+							NULL, &fi_http_timeout_ms, 30000, 1, 600000, PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("frappe_integrations.http_max_response",
 							"Largest response body integrations.http_request accepts.",
-							NULL, &http_max_response_kb, 10240, 1, 1024 * 1024, PGC_SUSET, GUC_UNIT_KB,
+							NULL, &fi_http_max_response_kb, 10240, 1, 1024 * 1024, PGC_SUSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("frappe_integrations.http_max_redirects",
 							"Redirects integrations.http_request follows (to http or https only).",
-							NULL, &http_max_redirects, 5, 0, 20, PGC_USERSET, 0,
+							NULL, &fi_http_max_redirects, 5, 0, 20, PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	DefineCustomBoolVariable("frappe_integrations.http_log",
 							 "Write a tabIntegration Request row for each http_request.",
 							 "Rows belong to the caller's transaction: a request that ends in an error leaves none.",
-							 &http_log, false, PGC_USERSET, 0, NULL, NULL, NULL);
+							 &fi_http_log, false, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("frappe_integrations.http_retention",
+							"How long the results of integrations.http_request_async are kept.",
+							"The worker deletes integrations.http_queue rows this long after they finished.",
+							&fi_http_retention_s, 86400, 1, 10 * 365 * 86400, PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
 }
 
 /* a header whose value is a credential: logged as "***" */
@@ -144,38 +152,52 @@ logged_url(const char *url)
 	return res;
 }
 
+static char *log_host(const char *url);
+
+/* bytes as text for a log column: themselves when UTF-8 without NUL, else a note */
+char *
+fi_http_log_text(const char *b, size_t n)
+{
+	size_t		bad_at;
+
+	if (!memchr(b, '\0', n) && fi_utf8_valid(b, n, &bad_at))
+		return pnstrdup(b, n);
+	return psprintf("(%zu bytes, not UTF-8 text)", n);
+}
+
 /*
  * One tabIntegration Request row (frappe-facts 7): Completed for a status
- * below 400 (output = the response), else Failed (error = the response).
+ * below 400 (output = the response), else Failed (error = the response);
+ * Queued (no response yet) for a request queued to the worker.  Returns the
+ * row's name, or NULL when the site has no such table.
  */
-static void
-log_request(const char *method, const char *url, const char *host, Jsonb *headers,
-			const char *body, size_t bodylen, long status, const char *resp, size_t resplen)
+char *
+fi_http_log_request(const char *method, const char *url, Jsonb *headers, const char *body,
+					size_t bodylen, bool queued, long status, const char *resp, size_t resplen)
 {
 	Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		vals[9];
 	char		nulls[9];
 	bool		ok = status > 0 && status < 400;
-	size_t		bad_at;
-	char	   *r = (resp && !memchr(resp, '\0', resplen) && fi_utf8_valid(resp, resplen, &bad_at)) ?
-		pnstrdup(resp, resplen) : psprintf("(%zu bytes, not UTF-8 text)", resplen);
-	char	   *b = body == NULL ? NULL :
-		(!memchr(body, '\0', bodylen) && fi_utf8_valid(body, bodylen, &bad_at)) ?
-		pnstrdup(body, bodylen) : psprintf("(%zu bytes, not UTF-8 text)", bodylen);
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *name;
 
 	if (!OidIsValid(fi_site_table_oid("tabIntegration Request", true)))
-		return;
+		return NULL;
 	memset(nulls, ' ', sizeof(nulls));
-	vals[0] = CStringGetTextDatum(host);
-	vals[1] = CStringGetTextDatum(ok ? "Completed" : "Failed");
+	vals[0] = CStringGetTextDatum(log_host(url));
+	vals[1] = CStringGetTextDatum(queued ? "Queued" : ok ? "Completed" : "Failed");
 	vals[2] = CStringGetTextDatum(logged_url(url));
 	vals[3] = CStringGetTextDatum(logged_headers(headers));
-	if (b)
-		vals[4] = CStringGetTextDatum(b);
+	if (body)
+		vals[4] = CStringGetTextDatum(fi_http_log_text(body, bodylen));
 	else
 		nulls[4] = 'n';
-	vals[5] = CStringGetTextDatum(r);
-	vals[6] = CStringGetTextDatum(psprintf("%s %ld", method, status));
+	if (queued)
+		nulls[5] = 'n';
+	else
+		vals[5] = CStringGetTextDatum(fi_http_log_text(resp ? resp : "", resp ? resplen : 0));
+	vals[6] = CStringGetTextDatum(queued ? psprintf("%s (queued)", method) : psprintf("%s %ld", method, status));
 	vals[7] = CStringGetTextDatum("Administrator");	/* Frappe: the session's user; here none */
 	vals[8] = CStringGetTextDatum(ok ? "output" : "error");
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -186,11 +208,14 @@ log_request(const char *method, const char *url, const char *host, Jsonb *header
 								"SELECT integrations.random_name(), n, n, $8, $8, 0, 0, "
 								"$1, $2, $3, $4, $5, CASE WHEN $9 = 'output' THEN $6 END, "
 								"CASE WHEN $9 = 'error' THEN $6 END, 0, $7 "
-								"FROM (SELECT integrations.site_now() AS n) s",
+								"FROM (SELECT integrations.site_now() AS n) s RETURNING name",
 								fi_site_table("tabIntegration Request")),
-					   9, types, vals, nulls, false, 0) != SPI_OK_INSERT)
+					   9, types, vals, nulls, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "could not write tabIntegration Request");
+	name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	name = name ? MemoryContextStrdup(caller, name) : NULL;
 	SPI_finish();
+	return name;
 }
 
 typedef struct Transfer
@@ -231,8 +256,8 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
 }
 
 /* an RFC 9110 token (a header name) */
-static bool
-is_token(const char *s, int n)
+bool
+fi_http_token(const char *s, int n)
 {
 	if (n == 0)
 		return false;
@@ -274,7 +299,7 @@ header_list(Jsonb *headers)
 	{
 		if (tok == WJB_KEY)
 		{
-			if (!is_token(v.val.string.val, v.val.string.len))
+			if (!fi_http_token(v.val.string.val, v.val.string.len))
 			{
 				curl_slist_free_all(list);
 				bad("a header name is not a valid HTTP token",
@@ -318,9 +343,29 @@ header_list(Jsonb *headers)
 	return list;
 }
 
+/* a header's bytes as UTF-8: themselves, or else their Latin-1 (cp1252) reading */
+static char *
+as_utf8(char *v)
+{
+	size_t		len = strlen(v),
+				bad_at,
+				badc;
+	char	   *o;
+	long		l;
+
+	if (fi_utf8_valid(v, len, &bad_at))
+		return v;
+	o = palloc(3 * len + 1);
+	l = fi_cp1252_to_utf8((const unsigned char *) v, len, o, &badc);
+	if (l < 0)
+		return "";
+	o[l] = '\0';
+	return o;
+}
+
 /* the response's headers as a jsonb object, names lower-cased (repeats joined by ", ") */
-static Datum
-headers_jsonb(const char *raw)
+Datum
+fi_http_headers_jsonb(const char *raw)
 {
 	StringInfoData buf;
 	const char *p = raw;
@@ -374,31 +419,12 @@ headers_jsonb(const char *raw)
 		}
 		forboth(ln, names, lv, values)
 		{
-			size_t		bad_at;
-			char	   *val = lfirst(lv);
-
 			if (!first)
 				appendStringInfoChar(&buf, ',');
 			first = false;
-			escape_json(&buf, lfirst(ln));
+			escape_json(&buf, as_utf8(lfirst(ln)));
 			appendStringInfoChar(&buf, ':');
-			/* a header value that is not UTF-8 is kept as its Latin-1 reading */
-			if (!fi_utf8_valid(val, strlen(val), &bad_at))
-			{
-				size_t		len = strlen(val),
-							badc;
-				char	   *o = palloc(3 * len + 1);
-				long		l = fi_cp1252_to_utf8((const unsigned char *) val, len, o, &badc);
-
-				if (l < 0)
-					val = "";
-				else
-				{
-					o[l] = '\0';
-					val = o;
-				}
-			}
-			escape_json(&buf, val);
+			escape_json(&buf, as_utf8(lfirst(lv)));
 		}
 	}
 	appendStringInfoChar(&buf, '}');
@@ -421,24 +447,19 @@ url_host(CURLU *u)
 }
 
 /*
- * One request; ERROR on bad input, a transport failure, a timeout, an
- * oversized response, a cancel.
+ * Refuse a request that must not be sent (22023): an unknown method, a
+ * timeout out of range, a URL that is malformed or not http/https, a bad
+ * header.  Returns the URL's host, for messages.  Used before sending here
+ * and before queueing (http_queue.c).
  */
-static void
-perform(const char *method, const char *url, Jsonb *headers, const char *body, size_t bodylen,
-		int timeout_ms, long *status, Datum *resp_headers, char **resp_body, size_t *resp_len)
+char *
+fi_http_check(const char *method, const char *url, Jsonb *headers, int timeout_ms)
 {
 	static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
 	bool		known = false;
 	CURLU	   *u;
 	char	   *scheme = NULL;
 	char	   *host;
-	CURL	   *volatile e = NULL;
-	CURLM	   *volatile m = NULL;
-	struct curl_slist *volatile list = NULL;
-	Transfer	t;
-	volatile CURLcode result = CURLE_OK;
-	char		errbuf[CURL_ERROR_SIZE];
 
 	for (int i = 0; i < (int) lengthof(methods); i++)
 		known = known || strcmp(method, methods[i]) == 0;
@@ -477,11 +498,66 @@ perform(const char *method, const char *url, Jsonb *headers, const char *body, s
 	curl_free(scheme);
 	host = url_host(u);
 	curl_url_cleanup(u);
+	curl_slist_free_all(header_list(headers));
+	return host;
+}
 
+/*
+ * The options of a request made from SQL, sync (here) or queued (the
+ * worker's sender): the URL, http/https only, redirects, the timeout, the
+ * headers, the method and body, TLS trust.  The caller sets the callbacks.
+ */
+void
+fi_http_easy_setup(void *easy, const char *method, const char *url, struct curl_slist *headers,
+				   const char *body, size_t bodylen, int timeout_ms, int max_redirects,
+				   const char *ca_bundle)
+{
+	CURL	   *e = (CURL *) easy;
+
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	fi_curl_http_only(e);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, max_redirects > 0 ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long) max_redirects);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) timeout_ms);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "frappe_integrations/" FI_EXTVERSION);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	if (ca_bundle && ca_bundle[0])
+		curl_easy_setopt(e, CURLOPT_CAINFO, ca_bundle);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	else if (strcmp(method, "GET") != 0)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	if (body != NULL)
+	{
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) bodylen);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+	}
+}
+
+/*
+ * One request; ERROR on bad input, a transport failure, a timeout, an
+ * oversized response, a cancel.
+ */
+static void
+perform(const char *method, const char *url, Jsonb *headers, const char *body, size_t bodylen,
+		int timeout_ms, long *status, Datum *resp_headers, char **resp_body, size_t *resp_len)
+{
+	char	   *host;
+	CURL	   *volatile e = NULL;
+	CURLM	   *volatile m = NULL;
+	struct curl_slist *volatile list = NULL;
+	Transfer	t;
+	volatile CURLcode result = CURLE_OK;
+	char		errbuf[CURL_ERROR_SIZE];
+
+	host = fi_http_check(method, url, headers, timeout_ms);
 	list = header_list(headers);
 	initStringInfo(&t.body);
 	initStringInfo(&t.headers);
-	t.cap = (size_t) http_max_response_kb * 1024;
+	t.cap = (size_t) fi_http_max_response_kb * 1024;
 	t.too_big = false;
 	errbuf[0] = '\0';
 
@@ -496,32 +572,13 @@ perform(const char *method, const char *url, Jsonb *headers, const char *body, s
 		m = curl_multi_init();
 		if (e == NULL || m == NULL)
 			elog(ERROR, "libcurl could not make a transfer");
-		curl_easy_setopt(e, CURLOPT_URL, url);
-		fi_curl_http_only(e);
-		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, http_max_redirects > 0 ? 1L : 0L);
-		curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long) http_max_redirects);
-		curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
-		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) timeout_ms);
-		curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
-		curl_easy_setopt(e, CURLOPT_USERAGENT, "frappe_integrations/" FI_EXTVERSION);
+		fi_http_easy_setup(e, method, url, list, body, bodylen, timeout_ms, fi_http_max_redirects,
+						   fi_ca_bundle);
 		curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
 		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
 		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 		curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
-		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-		if (fi_ca_bundle && fi_ca_bundle[0])
-			curl_easy_setopt(e, CURLOPT_CAINFO, fi_ca_bundle);
-		if (strcmp(method, "HEAD") == 0)
-			curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-		else if (strcmp(method, "GET") != 0)
-			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-		if (body != NULL)
-		{
-			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) bodylen);
-			curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-		}
 		curl_multi_add_handle(m, e);
 		while (running)
 		{
@@ -552,7 +609,7 @@ perform(const char *method, const char *url, Jsonb *headers, const char *body, s
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("the response from %s is larger than frappe_integrations.http_max_response (%d kB)",
-						host, http_max_response_kb)));
+						host, fi_http_max_response_kb)));
 	if (result == CURLE_OPERATION_TIMEDOUT)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
@@ -564,13 +621,13 @@ perform(const char *method, const char *url, Jsonb *headers, const char *body, s
 	if (result == CURLE_TOO_MANY_REDIRECTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("HTTP request to %s was redirected more than %d times", host, http_max_redirects)));
+				 errmsg("HTTP request to %s was redirected more than %d times", host, fi_http_max_redirects)));
 	if (result != CURLE_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("HTTP request to %s failed: %s", host,
 						errbuf[0] ? errbuf : curl_easy_strerror(result))));
-	*resp_headers = headers_jsonb(t.headers.data);
+	*resp_headers = fi_http_headers_jsonb(t.headers.data);
 	*resp_body = t.body.data;
 	*resp_len = t.body.len;
 }
@@ -708,8 +765,8 @@ body_text(const char *b, size_t n)
 	return cstring_to_text_with_len(b, n);
 }
 
-static void
-request_args(FunctionCallInfo fcinfo, char **method, char **url, Jsonb **headers, char **body, size_t *bodylen,
+void
+fi_http_args(FunctionCallInfo fcinfo, char **method, char **url, Jsonb **headers, char **body, size_t *bodylen,
 			 int *timeout)
 {
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -729,7 +786,7 @@ request_args(FunctionCallInfo fcinfo, char **method, char **url, Jsonb **headers
 		*body = VARDATA_ANY(b);
 		*bodylen = VARSIZE_ANY_EXHDR(b);
 	}
-	*timeout = PG_ARGISNULL(4) ? http_timeout_ms : PG_GETARG_INT32(4);
+	*timeout = PG_ARGISNULL(4) ? fi_http_timeout_ms : PG_GETARG_INT32(4);
 }
 
 /* one request made from a function's arguments, logged when asked */
@@ -751,12 +808,12 @@ static void
 exchange(FunctionCallInfo fcinfo, Exchange *x)
 {
 	fi_check_version();
-	request_args(fcinfo, &x->method, &x->url, &x->headers, &x->body, &x->bodylen, &x->timeout);
+	fi_http_args(fcinfo, &x->method, &x->url, &x->headers, &x->body, &x->bodylen, &x->timeout);
 	x->status = 0;
 	perform(x->method, x->url, x->headers, x->body, x->bodylen, x->timeout, &x->status,
 			&x->resp_headers, &x->resp, &x->resplen);
-	if (http_log)
-		log_request(x->method, x->url, log_host(x->url), x->headers, x->body, x->bodylen,
+	if (fi_http_log)
+		(void) fi_http_log_request(x->method, x->url, x->headers, x->body, x->bodylen, false,
 					x->status, x->resp, x->resplen);
 }
 

@@ -104,6 +104,7 @@ typedef struct FiRequest
 extern void fi_worker_init(void);
 extern bool fi_worker_preloaded(void);
 extern void fi_worker_wake(bool outbox);
+extern void fi_worker_wake_at_commit(void);	/* webhook_capture.c: also the side tables */
 
 /* webhook_flush.c (returns how many events were queued to send) */
 extern bool fi_blank(const char *s);

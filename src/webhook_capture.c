@@ -170,9 +170,12 @@ webhook_xact_cb(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_PREPARE:
 			if (nnotes > 0 && !flushing)
 			{
+				bool		outbox = false;
+
 				flushing = true;
-				if (fi_webhook_flush(notes, nnotes, &wake_outbox) > 0)
+				if (fi_webhook_flush(notes, nnotes, &outbox) > 0)
 					wake_at_commit = true;
+				wake_outbox |= outbox;
 				nnotes = 0;
 				flushing = false;
 			}
@@ -334,6 +337,17 @@ snapshot_deleted(const char *doctype, HeapTuple tup, TupleDesc desc, FiVal **doc
 	*doc = fi_doc_from_tuple(xact_session, meta, tup, desc, true);
 	*cond_doc = fi_doc_from_tuple(xact_session, meta, tup, desc, false);
 	SPI_finish();
+}
+
+/*
+ * When this transaction commits, wake the worker and have it look at its
+ * side tables too (the outbox and integrations.http_queue).
+ */
+void
+fi_worker_wake_at_commit(void)
+{
+	wake_at_commit = true;
+	wake_outbox = true;
 }
 
 PG_FUNCTION_INFO_V1(fi_webhook_wake_at_commit);

@@ -16,6 +16,11 @@
  *
  * At-least-once: a claimed row is 'sending' with a lease; a crash leaves the
  * lease to expire and the row is claimed again with the same event id.
+ *
+ * The same worker sends the requests of integrations.http_request_async
+ * (integrations.http_queue, http_queue.c) through the same sender: they are
+ * claimed with the outbox's events, when a commit queued some or one is
+ * due, and recorded in the same transactions.
  */
 #include "postgres.h"
 
@@ -50,6 +55,7 @@
 
 #include "frappe_integrations.h"
 #include "delivery.h"
+#include "http.h"
 #include "webhook.h"
 
 #define MAX_DB_WORKERS		64
@@ -435,6 +441,7 @@ fi_launcher_main(Datum arg)
 /* ---- the per-database worker ---- */
 
 static volatile sig_atomic_t got_sigterm = false;
+static bool http_queue_present = false;	/* integrations.http_queue (0.7.0 on) */
 static int64 next_due_ms(void);
 static int64 due_ms_query(void);
 
@@ -453,9 +460,13 @@ extension_present(void)
 {
 	bool		ok;
 
+	Oid			nsp;
+
 	StartTransactionCommand();
-	ok = OidIsValid(get_namespace_oid(FI_SCHEMA, true)) &&
-		OidIsValid(get_relname_relid("webhook_queue", get_namespace_oid(FI_SCHEMA, true)));
+	nsp = get_namespace_oid(FI_SCHEMA, true);
+	ok = OidIsValid(nsp) && OidIsValid(get_relname_relid("webhook_queue", nsp));
+	/* an older version's objects under this library: no async HTTP until updated */
+	http_queue_present = ok && OidIsValid(get_relname_relid("http_queue", nsp));
 	CommitTransactionCommand();
 	return ok;
 }
@@ -611,12 +622,43 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup, bool *unpack, int *nc
 	int			ret;
 
 	xact_spi_begin();
-	/* the outbox only when a commit wrote to it (or it may hold events) */
+	*nclaimed = 0;
+	/* the side tables only when a commit wrote to them (or they may hold rows) */
 	if (*unpack)
-		*unpack = unpack_outbox() > 0;
+	{
+		bool		side = unpack_outbox() > 0;
+
+		if (http_queue_present)
+		{
+			int			got;
+			FiDelivery *h = fi_http_queue_claim(n, cxt, &got);
+
+			side |= got == n;	/* there may be more */
+			*nclaimed += got;
+			n -= got;
+			while (h)
+			{
+				FiDelivery *next = h->next;
+
+				if (h->done)	/* cannot be sent: its error is its outcome */
+				{
+					h->next = *failed_setup;
+					*failed_setup = h;
+				}
+				else
+				{
+					h->next = list;
+					list = h;
+				}
+				h = next;
+			}
+		}
+		*unpack = side;
+	}
+	args[0] = Int32GetDatum(n);
 	memo_cxt = AllocSetContextCreate(CurrentMemoryContext, "webhook secrets",
 									 ALLOCSET_SMALL_SIZES);
-	ret = fi_spi_execute("UPDATE " FI_SCHEMA ".webhook_queue q SET status = 'sending', "
+	ret = n <= 0 ? SPI_OK_UPDATE_RETURNING : fi_spi_execute("UPDATE " FI_SCHEMA ".webhook_queue q SET status = 'sending', "
 						 "attempts = q.attempts + 1, "
 						 "lease_until = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5), "
 						 "next_attempt_at = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5) "
@@ -628,11 +670,12 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup, bool *unpack, int *nc
 						 1, argtypes, args, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "claiming webhook events failed: %s", SPI_result_code_string(ret));
+	if (n > 0)
 	{
 		SPITupleTable *tt = SPI_tuptable;
 		uint64		rows = SPI_processed;
 
-		*nclaimed = (int) rows;
+		*nclaimed += (int) rows;
 		for (uint64 r = 0; r < rows; r++)
 		{
 			HeapTuple	tup = tt->vals[r];
@@ -725,11 +768,24 @@ record(FiDelivery *done, int64 *due_ms)
 	Datum		args[5];
 	int			ret;
 
+	int			nhttp = 0;
+
 	for (FiDelivery *d = done; d; d = d->next)
-		n++;
-	if (n == 0)
+	{
+		n += !d->http;
+		nhttp += d->http;
+	}
+	if (n + nhttp == 0)
 		return;
 	xact_spi_begin();
+	if (nhttp > 0)
+		fi_http_queue_record(done);
+	if (n == 0)
+	{
+		*due_ms = due_ms_query();
+		xact_spi_end();
+		return;
+	}
 	ids = palloc(sizeof(Datum) * n);
 	statuses = palloc(sizeof(Datum) * n);
 	codes = palloc(sizeof(Datum) * n);
@@ -763,9 +819,12 @@ record(FiDelivery *done, int64 *due_ms)
 	for (FiDelivery *d = done; d; d = d->next)
 	{
 		int64		delay = 0;
-		FiOutcome	o = fi_delivery_outcome(d, fi_max_attempts, fi_retry_base_ms, &delay);
+		FiOutcome	o;
 		char	   *err = NULL;
 
+		if (d->http)
+			continue;			/* recorded above */
+		o = fi_delivery_outcome(d, fi_max_attempts, fi_retry_base_ms, &delay);
 		if (o != FI_OUTCOME_DELIVERED)
 			err = d->error ? d->error : http_status_text(d);
 		ids[n] = Int64GetDatum(d->id);
@@ -825,12 +884,15 @@ release(FiDelivery *list)
 		return;
 	initStringInfo(&ids);
 	for (FiDelivery *d = list; d; d = d->next)
-		appendStringInfo(&ids, "%s" INT64_FORMAT, ids.len ? "," : "", d->id);
+		if (!d->http)
+			appendStringInfo(&ids, "%s" INT64_FORMAT, ids.len ? "," : "", d->id);
 	xact_spi_begin();
-	SPI_execute(psprintf("UPDATE " FI_SCHEMA ".webhook_queue SET status = 'pending', "
-						 "attempts = greatest(attempts - 1, 0), lease_until = NULL, "
-						 "next_attempt_at = now() "
-						 "WHERE id IN (%s) AND status = 'sending'", ids.data), false, 0);
+	if (ids.len > 0)
+		SPI_execute(psprintf("UPDATE " FI_SCHEMA ".webhook_queue SET status = 'pending', "
+							 "attempts = greatest(attempts - 1, 0), lease_until = NULL, "
+							 "next_attempt_at = now() "
+							 "WHERE id IN (%s) AND status = 'sending'", ids.data), false, 0);
+	fi_http_queue_release(list);
 	xact_spi_end();
 }
 
@@ -843,42 +905,63 @@ static int64
 due_ms_query(void)
 {
 	int64		ms = -1;
+	const char *sql;
 
-	if (fi_spi_execute("SELECT CASE WHEN EXISTS (SELECT FROM " FI_SCHEMA ".webhook_outbox) "
-					   "THEN 0 ELSE greatest(0, extract(epoch FROM min(next_attempt_at) - "
-					   "clock_timestamp()) * 1000)::bigint END FROM " FI_SCHEMA ".webhook_queue "
-					   "WHERE status IN ('pending', 'sending')",
-					   0, NULL, NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
-					   {
-					   bool		isnull;
-					   Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-					   
-					   if (!isnull)
-					   ms = DatumGetInt64(d);
-					   }
-					   return ms;
-					   }
-					   
-					   /* the same in a transaction of its own */
-					   static int64
-					   next_due_ms(void)
-					   {
-					   int64		ms;
-					   
-					   xact_spi_begin();
-					   ms = due_ms_query();
-					   xact_spi_end();
-					   return ms;
-					   }
-					   
-					   static void
-					   retention(void)
-					   {
-					   char	   *days = psprintf("%d", fi_log_retention_days);
-					   
-					   xact_spi_begin();
-					   SPI_execute(psprintf("DELETE FROM " FI_SCHEMA ".webhook_queue WHERE status = 'delivered' "
-					   "AND delivered_at < now() - interval '%s days'", days), false, 0);
+	/* a row of either queue is due at next_attempt_at (the oldest first) */
+	if (http_queue_present)
+		sql = "SELECT CASE WHEN EXISTS (SELECT FROM " FI_SCHEMA ".webhook_outbox) THEN 0 "
+			"ELSE greatest(0, extract(epoch FROM least("
+			"(SELECT min(next_attempt_at) FROM " FI_SCHEMA ".webhook_queue "
+			"WHERE status IN ('pending', 'sending')), "
+			"(SELECT min(next_attempt_at) FROM " FI_SCHEMA ".http_queue "
+			"WHERE status IN ('pending', 'sending'))) - clock_timestamp()) * 1000)::bigint END";
+	else
+		sql = "SELECT CASE WHEN EXISTS (SELECT FROM " FI_SCHEMA ".webhook_outbox) "
+			"THEN 0 ELSE greatest(0, extract(epoch FROM min(next_attempt_at) - "
+			"clock_timestamp()) * 1000)::bigint END FROM " FI_SCHEMA ".webhook_queue "
+			"WHERE status IN ('pending', 'sending')";
+	if (fi_spi_execute(sql, 0, NULL, NULL, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			ms = DatumGetInt64(d);
+	}
+	return ms;
+}
+
+/* the same in a transaction of its own */
+static int64
+next_due_ms(void)
+{
+	int64		ms;
+
+	xact_spi_begin();
+	ms = due_ms_query();
+	xact_spi_end();
+	return ms;
+}
+
+/* the results of async HTTP requests past frappe_integrations.http_retention */
+static void
+http_purge(void)
+{
+	if (!http_queue_present)
+		return;
+	xact_spi_begin();
+	fi_http_queue_purge();
+	xact_spi_end();
+}
+
+static void
+retention(void)
+{
+	char	   *days = psprintf("%d", fi_log_retention_days);
+
+	xact_spi_begin();
+	SPI_execute(psprintf("DELETE FROM " FI_SCHEMA ".webhook_queue WHERE status = 'delivered' "
+						 "AND delivered_at < now() - interval '%s days'", days), false, 0);
 	if (OidIsValid(fi_site_table_oid("tabWebhook Request Log", true)))
 		SPI_execute(psprintf("DELETE FROM %s WHERE modified < " FI_SCHEMA ".site_now() - "
 							 "interval '%s days'", fi_site_table("tabWebhook Request Log"), days),
@@ -970,6 +1053,7 @@ fi_webhook_worker_main(Datum arg)
 	int			nbacklog = 0;
 	TimestampTz idle_since,
 				next_retention = 0,
+				next_http_purge = 0,
 				next_ext_check = 0,
 				next_unpack = 0,
 				due_seen;
@@ -990,7 +1074,10 @@ fi_webhook_worker_main(Datum arg)
 		proc_exit(0);
 	/* a probe (not asked for by a commit) with nothing to do leaves at once */
 	if (MyBgworkerEntry->bgw_extra[0] == 0 && next_due_ms() < 0)
+	{
+		http_purge();			/* the results that expired while no worker ran */
 		proc_exit(0);
+	}
 	register_slot(dboid, true);
 	before_shmem_exit(unregister_slot, ObjectIdGetDatum(dboid));
 
@@ -1020,6 +1107,8 @@ fi_webhook_worker_main(Datum arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			fi_sender_set_ca_bundle(sender, fi_ca_bundle);
+			next_http_purge = 0;	/* http_retention may be shorter now */
 		}
 		/* the extension dropped: stop serving this database */
 		if (GetCurrentTimestamp() >= next_ext_check)
@@ -1163,6 +1252,12 @@ fi_webhook_worker_main(Datum arg)
 			retention();
 			next_retention = TimestampTzPlusMilliseconds(now, 3600 * 1000);
 		}
+		if (now >= next_http_purge)
+		{
+			/* async HTTP results: within a minute of expiring (sooner when kept less) */
+			http_purge();
+			next_http_purge = TimestampTzPlusMilliseconds(now, Min(60000, (int64) fi_http_retention_s * 1000));
+		}
 		{
 			/* when the next row comes due, as the last claim or record saw it */
 			int64		due = !fi_deliver ? -1 : due_ms < 0 ? -1 :
@@ -1180,7 +1275,10 @@ fi_webhook_worker_main(Datum arg)
 				due = 10;		/* due but not claimable (locked): look again soon */
 			if (due < 0 && results.list == NULL &&
 				TimestampDifferenceExceeds(idle_since, now, IDLE_EXIT_MS))
+			{
+				http_purge();
 				break;			/* nothing pending: leave until a commit wakes the launcher */
+			}
 			wait = due < 0 ? IDLE_EXIT_MS : (long) Min(due, IDLE_EXIT_MS);
 			if (results.list)	/* outcomes to write when RESULT_FLUSH_MS is up */
 				wait = Min(wait, Max(1, RESULT_FLUSH_MS - (now - results.first) / 1000));

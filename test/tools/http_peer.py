@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A local HTTP(S) peer for test/t/140 (127.0.0.1 only).
+"""A local HTTP(S) peer for test/t/140, 150 and 160 (127.0.0.1 only).
 
   http_peer.py certs DIR          a test CA and a server certificate for
                                   127.0.0.1 it signed (python3-cryptography)
@@ -8,7 +8,8 @@
                                   ports to PORTFILE (https only with CERTDIR)
 
 Paths: /json /echo /qs /text /empty /status/<n> /slow /huge /binary
-/redirect /redirect-ftp /loop
+/redirect /redirect-ftp /loop /sleep/<ms>; the OAuth provider's /oauth/...;
+/hits: how often each other path (with its query) was asked for, as JSON
 """
 import datetime
 import json
@@ -83,6 +84,11 @@ def oauth_token(handler, body):
     handler.send(200, json.dumps(tok).encode(), "application/json")
 
 
+# requests seen per path and query (t/160 proves what was sent, and how often)
+HITS = {}
+HITS_LOCK = threading.Lock()
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -104,6 +110,11 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
         p = self.path.split("?")[0]
+        if p == "/hits":
+            with HITS_LOCK:
+                return self.send(200, json.dumps(HITS).encode(), "application/json")
+        with HITS_LOCK:
+            HITS[self.path] = HITS.get(self.path, 0) + 1
         if p == "/oauth/token" and self.command == "POST":
             return oauth_token(self, body)
         if p == "/oauth/state":
@@ -134,6 +145,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200)
         elif p.startswith("/status/"):
             self.send(int(p[8:]), b'{"error": "x"}', "application/json")
+        elif p.startswith("/sleep/"):
+            time.sleep(int(p[7:]) / 1000)
+            self.send(200, b'{"slept": true}', "application/json")
         elif p == "/slow":
             time.sleep(20)
             self.send(200, b"late", "text/plain")

@@ -1,0 +1,56 @@
+/*
+ * http.h
+ *		What the two forms of integrations.http_request share: the sync one
+ *		(http.c) and the one queued to the worker (http_queue.c, sent by
+ *		delivery.c): the checks, the libcurl options, the settings, the
+ *		response headers as jsonb, the tabIntegration Request rows.
+ */
+#ifndef FI_HTTP_H
+#define FI_HTTP_H
+
+#include "fmgr.h"
+#include "utils/jsonb.h"
+
+struct curl_slist;
+struct FiDelivery;
+
+/* settings (http.c) */
+extern int	fi_http_timeout_ms;
+extern int	fi_http_max_response_kb;
+extern int	fi_http_max_redirects;
+extern bool fi_http_log;
+extern int	fi_http_retention_s;
+
+/* a function's (method, url, headers, body, timeout_ms) arguments; NULL timeout: the setting */
+extern void fi_http_args(FunctionCallInfo fcinfo, char **method, char **url, Jsonb **headers,
+						 char **body, size_t *bodylen, int *timeout);
+
+/* refuse what must not be sent (22023); returns the URL's host */
+extern char *fi_http_check(const char *method, const char *url, Jsonb *headers, int timeout_ms);
+
+/* is s[0..n) an RFC 9110 token (a header name)? */
+extern bool fi_http_token(const char *s, int n);
+
+/* a libcurl easy handle's options for such a request (not its callbacks) */
+extern void fi_http_easy_setup(void *easy, const char *method, const char *url,
+							   struct curl_slist *headers, const char *body, size_t bodylen,
+							   int timeout_ms, int max_redirects, const char *ca_bundle);
+
+/* raw response header lines as a jsonb object, names lower-cased, repeats joined */
+extern Datum fi_http_headers_jsonb(const char *raw);
+
+/* bytes for a text log column: themselves if UTF-8 without NUL, else a note */
+extern char *fi_http_log_text(const char *b, size_t n);
+
+/* a tabIntegration Request row (queued: status Queued, no response); its name or NULL */
+extern char *fi_http_log_request(const char *method, const char *url, Jsonb *headers,
+								 const char *body, size_t bodylen, bool queued, long status,
+								 const char *resp, size_t resplen);
+
+/* the worker's side of integrations.http_queue (http_queue.c), in its transaction, SPI connected */
+extern struct FiDelivery *fi_http_queue_claim(int n, MemoryContext cxt, int *nclaimed);
+extern void fi_http_queue_record(struct FiDelivery *list);
+extern void fi_http_queue_release(struct FiDelivery *list);
+extern void fi_http_queue_purge(void);
+
+#endif							/* FI_HTTP_H */

@@ -1,0 +1,340 @@
+/*
+ * http_queue.c
+ *		The async form of integrations.http_request: http_request_async
+ *		checks a request as the sync form does and queues it in
+ *		integrations.http_queue (sent after commit); the webhook worker
+ *		claims the rows, sends them with its sender (delivery.c) and records
+ *		the responses there, where they are kept for
+ *		frappe_integrations.http_retention.
+ *
+ * One attempt: an HTTP request from SQL need not be idempotent, so a
+ * failure is recorded, not retried.  Only a row whose worker stopped while
+ * sending it (its lease ran out) is sent again, at most three times in all.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#include "frappe_integrations.h"
+#include "delivery.h"
+#include "http.h"
+#include "webhook.h"
+
+#define MAX_SENDS	3			/* the worker stopped mid-send this often: give up */
+
+PG_FUNCTION_INFO_V1(fi_http_request_async);
+
+/*
+ * integrations.http_request_async(method, url, headers, body, timeout_ms)
+ * returns bigint: the id of the integrations.http_queue row.  Refused as
+ * http_request refuses; sent once this transaction commits.  With
+ * frappe_integrations.http_log a Queued tabIntegration Request row is
+ * written now and completed by the worker.
+ */
+Datum
+fi_http_request_async(PG_FUNCTION_ARGS)
+{
+	char	   *method,
+			   *url,
+			   *body;
+	Jsonb	   *headers;
+	size_t		bodylen;
+	int			timeout;
+	char	   *ir = NULL;
+	Oid			types[8] = {TEXTOID, TEXTOID, JSONBOID, BYTEAOID, INT4OID, INT4OID, INT8OID, TEXTOID};
+	Datum		vals[8];
+	char		nulls[8];
+	int64		id;
+	bool		isnull;
+
+	fi_check_version();
+	fi_http_args(fcinfo, &method, &url, &headers, &body, &bodylen, &timeout);
+	(void) fi_http_check(method, url, headers, timeout);
+	if (fi_http_log)
+		ir = fi_http_log_request(method, url, headers, body, bodylen, true, 0, NULL, 0);
+
+	memset(nulls, ' ', sizeof(nulls));
+	vals[0] = CStringGetTextDatum(method);
+	vals[1] = CStringGetTextDatum(url);
+	vals[2] = headers ? JsonbPGetDatum(headers) :
+		DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+	if (body)
+	{
+		bytea	   *b = palloc(VARHDRSZ + bodylen);
+
+		SET_VARSIZE(b, VARHDRSZ + bodylen);
+		memcpy(VARDATA(b), body, bodylen);
+		vals[3] = PointerGetDatum(b);
+	}
+	else
+		nulls[3] = 'n';
+	vals[4] = Int32GetDatum(timeout);
+	vals[5] = Int32GetDatum(fi_http_max_redirects);
+	vals[6] = Int64GetDatum((int64) fi_http_max_response_kb * 1024);
+	if (ir)
+		vals[7] = CStringGetTextDatum(ir);
+	else
+		nulls[7] = 'n';
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* as the caller: INSERT on integrations.http_queue is the privilege */
+	if (fi_spi_execute("INSERT INTO " FI_SCHEMA ".http_queue (method, url, headers, body, "
+					   "timeout_ms, max_redirects, max_response, integration_request) "
+					   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+					   8, types, vals, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != 1)
+		elog(ERROR, "could not queue the HTTP request");
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	fi_worker_wake_at_commit();
+	PG_RETURN_INT64(id);
+}
+
+/* a text column of an SPI row, palloc'd in cxt (NULL stays NULL) */
+static char *
+col(HeapTuple tup, TupleDesc desc, int n, MemoryContext cxt)
+{
+	char	   *v = SPI_getvalue(tup, desc, n);
+
+	return v ? MemoryContextStrdup(cxt, v) : NULL;
+}
+
+/*
+ * Claim up to n due rows: 'sending' with a lease (the timeout and 5 s),
+ * due again when it ends.  Returns them as deliveries allocated in cxt; a
+ * row that cannot be sent comes back done, with its error.
+ */
+FiDelivery *
+fi_http_queue_claim(int n, MemoryContext cxt, int *nclaimed)
+{
+	FiDelivery *list = NULL;
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1] = {Int32GetDatum(n)};
+	int			ret;
+
+	*nclaimed = 0;
+	if (n <= 0)
+		return NULL;
+	ret = fi_spi_execute("UPDATE " FI_SCHEMA ".http_queue q SET status = 'sending', "
+						 "attempts = q.attempts + 1, "
+						 "lease_until = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5), "
+						 "next_attempt_at = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5) "
+						 "WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".http_queue "
+						 "WHERE status IN ('pending', 'sending') AND next_attempt_at <= now() "
+						 "ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+						 "RETURNING q.id, q.method, q.url, q.headers, q.body, q.timeout_ms, "
+						 "q.max_redirects, q.max_response, q.attempts, q.integration_request",
+						 1, argtypes, args, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "claiming queued HTTP requests failed: %s", SPI_result_code_string(ret));
+	*nclaimed = (int) SPI_processed;
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext dcxt = AllocSetContextCreate(cxt, "http request", ALLOCSET_SMALL_SIZES);
+		FiDelivery *d = MemoryContextAllocZero(dcxt, sizeof(FiDelivery));
+		bool		isnull;
+		Datum		b;
+		const char *why;
+
+		d->http = true;
+		d->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		d->method = col(tup, desc, 2, dcxt);
+		d->url = col(tup, desc, 3, dcxt);
+		d->headers_json = col(tup, desc, 4, dcxt);
+		b = SPI_getbinval(tup, desc, 5, &isnull);
+		if (!isnull)
+		{
+			bytea	   *body = DatumGetByteaPP(b);
+
+			d->bodylen = VARSIZE_ANY_EXHDR(body);
+			d->body = MemoryContextAlloc(dcxt, d->bodylen + 1);
+			memcpy(d->body, VARDATA_ANY(body), d->bodylen);
+			d->body[d->bodylen] = '\0';
+		}
+		d->timeout_ms = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
+		d->max_redirects = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
+		d->max_response = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
+		d->attempt = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
+		d->integration_request = col(tup, desc, 10, dcxt);
+		why = fi_webhook_url_problem(d->url);
+		if (why == NULL && d->attempt > MAX_SENDS)
+			why = "the worker stopped while sending this request 3 times";
+		if (why)
+		{
+			d->error = MemoryContextStrdup(dcxt, why);
+			d->no_retry = true;
+			d->done = true;
+		}
+		d->next = list;
+		list = d;
+	}
+	return list;
+}
+
+/*
+ * Write the outcomes of the list's requests (its webhook events are
+ * skipped): 'done' with the response (any status), or 'failed'
+ * with the error when none came; and complete their tabIntegration Request
+ * rows (Completed below 400, else Failed).
+ */
+void
+fi_http_queue_record(FiDelivery *list)
+{
+	int			n = 0,
+				nir = 0,
+				i = 0;
+	Datum	   *ids,
+			   *sts,
+			   *codes,
+			   *hdrs,
+			   *bodies,
+			   *errs,
+			   *irn,
+			   *irst,
+			   *irtxt,
+			   *irdesc;
+	bool	   *nocode,
+			   *nohdr,
+			   *nobody,
+			   *noerr;
+	int			dims[1];
+	int			lbs[1] = {1};
+	Oid			types[6] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID, BYTEAARRAYOID,
+	TEXTARRAYOID};
+	Datum		args[6];
+
+	for (FiDelivery *d = list; d; d = d->next)
+	{
+		n += d->http;
+		nir += d->http && d->integration_request != NULL;
+	}
+	if (n == 0)
+		return;
+	ids = palloc(sizeof(Datum) * n);
+	sts = palloc(sizeof(Datum) * n);
+	codes = palloc(sizeof(Datum) * n);
+	hdrs = palloc(sizeof(Datum) * n);
+	bodies = palloc(sizeof(Datum) * n);
+	errs = palloc(sizeof(Datum) * n);
+	nocode = palloc(sizeof(bool) * n);
+	nohdr = palloc(sizeof(bool) * n);
+	nobody = palloc(sizeof(bool) * n);
+	noerr = palloc(sizeof(bool) * n);
+	irn = palloc(sizeof(Datum) * Max(nir, 1));
+	irst = palloc(sizeof(Datum) * Max(nir, 1));
+	irtxt = palloc(sizeof(Datum) * Max(nir, 1));
+	irdesc = palloc(sizeof(Datum) * Max(nir, 1));
+	nir = 0;
+	for (FiDelivery *d = list; d; d = d->next)
+	{
+		bool		answered = d->error == NULL && d->http_status > 0;
+
+		if (!d->http)
+			continue;			/* a webhook event of the same batch */
+
+		ids[i] = Int64GetDatum(d->id);
+		sts[i] = CStringGetTextDatum(answered ? "done" : "failed");
+		nocode[i] = !answered;
+		codes[i] = Int32GetDatum((int32) d->http_status);
+		nohdr[i] = nobody[i] = !answered;
+		if (answered)
+		{
+			bytea	   *b = palloc(VARHDRSZ + d->response.len);
+
+			hdrs[i] = fi_http_headers_jsonb(d->resp_headers.data ? d->resp_headers.data : "");
+			SET_VARSIZE(b, VARHDRSZ + d->response.len);
+			memcpy(VARDATA(b), d->response.data, d->response.len);
+			bodies[i] = PointerGetDatum(b);
+		}
+		noerr[i] = answered;
+		errs[i] = answered ? (Datum) 0 : CStringGetTextDatum(d->error ? d->error : "no response");
+		if (d->integration_request)
+		{
+			bool		ok = answered && d->http_status < 400;
+
+			irn[nir] = CStringGetTextDatum(d->integration_request);
+			irst[nir] = CStringGetTextDatum(ok ? "Completed" : "Failed");
+			irtxt[nir] = CStringGetTextDatum(answered ? fi_http_log_text(d->response.data, d->response.len) :
+											 d->error ? d->error : "no response");
+			irdesc[nir] = CStringGetTextDatum(answered ? psprintf("%s %ld", d->method, d->http_status) :
+											  psprintf("%s (no response)", d->method));
+			nir++;
+		}
+		i++;
+	}
+	dims[0] = n;
+	args[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array(sts, n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_md_array(codes, nocode, 1, dims, lbs, INT4OID, 4, true,
+												 TYPALIGN_INT));
+	args[3] = PointerGetDatum(construct_md_array(hdrs, nohdr, 1, dims, lbs, JSONBOID, -1, false,
+												 TYPALIGN_INT));
+	args[4] = PointerGetDatum(construct_md_array(bodies, nobody, 1, dims, lbs, BYTEAOID, -1, false,
+												 TYPALIGN_INT));
+	args[5] = PointerGetDatum(construct_md_array(errs, noerr, 1, dims, lbs, TEXTOID, -1, false,
+												 TYPALIGN_INT));
+	if (fi_spi_execute("UPDATE " FI_SCHEMA ".http_queue q SET status = r.st, "
+					   "response_status = r.code, response_headers = r.h, response_body = r.b, "
+					   "error = r.err, lease_until = NULL, finished_at = now() "
+					   "FROM unnest($1, $2, $3, $4, $5, $6) AS r(id, st, code, h, b, err) "
+					   "WHERE q.id = r.id AND q.status = 'sending'",
+					   6, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "recording the responses of queued HTTP requests failed");
+	if (nir > 0 && OidIsValid(fi_site_table_oid("tabIntegration Request", true)))
+	{
+		Oid			irtypes[4] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+		Datum		irargs[4];
+
+		irargs[0] = PointerGetDatum(construct_array(irn, nir, TEXTOID, -1, false, TYPALIGN_INT));
+		irargs[1] = PointerGetDatum(construct_array(irst, nir, TEXTOID, -1, false, TYPALIGN_INT));
+		irargs[2] = PointerGetDatum(construct_array(irtxt, nir, TEXTOID, -1, false, TYPALIGN_INT));
+		irargs[3] = PointerGetDatum(construct_array(irdesc, nir, TEXTOID, -1, false, TYPALIGN_INT));
+		if (fi_spi_execute(psprintf("UPDATE %s i SET status = r.st, "
+									"output = CASE WHEN r.st = 'Completed' THEN r.txt END, "
+									"error = CASE WHEN r.st = 'Failed' THEN r.txt END, "
+									"request_description = r.descr, modified = " FI_SCHEMA ".site_now() "
+									"FROM unnest($1, $2, $3, $4) AS r(name, st, txt, descr) "
+									"WHERE i.name = r.name AND i.status = 'Queued'",
+									fi_site_table("tabIntegration Request")),
+						   4, irtypes, irargs, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "completing tabIntegration Request rows failed");
+	}
+}
+
+/* put the list's claimed requests back (shutdown): due again at once, the send not counted */
+void
+fi_http_queue_release(FiDelivery *list)
+{
+	StringInfoData ids;
+
+	initStringInfo(&ids);
+	for (FiDelivery *d = list; d; d = d->next)
+		if (d->http)
+			appendStringInfo(&ids, "%s" INT64_FORMAT, ids.len ? "," : "", d->id);
+	if (ids.len == 0)
+		return;
+	SPI_execute(psprintf("UPDATE " FI_SCHEMA ".http_queue SET status = 'pending', "
+						 "attempts = greatest(attempts - 1, 0), lease_until = NULL, "
+						 "next_attempt_at = now() WHERE id IN (%s) AND status = 'sending'", ids.data),
+				false, 0);
+}
+
+/* delete the results older than frappe_integrations.http_retention */
+void
+fi_http_queue_purge(void)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		args[1] = {Int32GetDatum(fi_http_retention_s)};
+
+	(void) fi_spi_execute("DELETE FROM " FI_SCHEMA ".http_queue "
+						  "WHERE finished_at < now() - make_interval(secs => $1)",
+						  1, types, args, NULL, false, 0);
+}
