@@ -11,6 +11,9 @@
 #      (c) the same, logging off.
 #  (d) commit-to-receipt latency: idle (one event every 20 ms) and at
 #      1,000 events/s (pgbench -R 1000), p50 and p99.
+#  (e) requests queued by integrations.http_request_async sent by the same
+#      worker to the same receiver: their rate as a ratio of (c)'s webhook
+#      rate (logging off both), measured in the same run.
 source "$FI_ROOT/test/lib.sh"
 DB=fi_bench
 KEY='cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4='
@@ -18,7 +21,7 @@ W=$FI_TMP/bench
 mkdir -p "$W"
 chmod 777 "$W"
 N=${BENCH_ROWS:-100000}
-PARTS=${BENCH_PARTS:-abd}	# which parts to run: a, b (with c), d
+PARTS=${BENCH_PARTS:-abde}	# which parts to run: a, b (with c), d, e (with c)
 part() { case "$PARTS" in *"$1"*) return 0 ;; esac; return 1; }
 NDEL=${BENCH_DELIVERIES:-20000}
 
@@ -170,14 +173,40 @@ rate() {	# rate <label>: queue NDEL events with delivery off, then time their de
     printf '    %s: %d events in %.2f s: %.0f deliveries/s (%s left; %s log rows; %s)\n' "$1" "$NDEL" \
         "$(elapsed $t0 $t1)" "$(calc "$NDEL / ($(elapsed $t0 $t1))")" "$left" \
         "$(q $DB "SELECT count(*) FROM \"tabWebhook Request Log\"")" "$(cpu_since "$c0")"
+    LAST_RATE=$(calc "$NDEL / ($(elapsed $t0 $t1))")
 }
 if part b; then
 echo "(b) delivery rate to a local receiver, $RKIND, signed (target >= 5,000/s):"
 rate "logging on "
+fi
+if part b || part e; then
 echo "(c) the same with logging off (frappe_integrations.log_requests = off):"
 conf frappe_integrations.log_requests off
 rate "logging off"
+WEBHOOK_RATE=$LAST_RATE
 conf frappe_integrations.log_requests on
+fi
+
+# ---- (e) async HTTP: NDEL requests queued with delivery off, then timed
+if part e; then
+echo "(e) http_request_async: $NDEL POSTs of a small JSON body to $RKIND (target: >= 0.8x (c)'s webhook rate):"
+q $DB "TRUNCATE integrations.http_queue" >/dev/null
+q $DB "SELECT count(integrations.http_request_async('POST', 'http://127.0.0.1:$RPORT/async', '{\"Content-Type\": \"application/json\"}', '{\"n\": ' || g || '}')) FROM generate_series(1, $NDEL) g" >/dev/null
+conf frappe_integrations.deliver on
+T0=$(now)
+C0=$(cpu_snap)
+for _ in $(seq 1200); do
+    LEFT=$(q $DB "SELECT count(*) FROM integrations.http_queue WHERE status IN ('pending', 'sending')")
+    [ "$LEFT" = 0 ] && break
+    sleep 0.05
+done
+T1=$(now)
+conf frappe_integrations.deliver off
+HTTP_RATE=$(calc "$NDEL / ($(elapsed $T0 $T1))")
+printf '    %d requests in %.2f s: %.0f requests/s (%s left; %s done with status 204; %s)\n' "$NDEL" "$(elapsed $T0 $T1)" \
+    "$HTTP_RATE" "$LEFT" "$(q $DB "SELECT count(*) FROM integrations.http_queue WHERE status = 'done' AND response_status = 204")" "$(cpu_since "$C0")"
+printf '    ratio to the webhook rate of (c): %.2fx\n' "$(calc "$HTTP_RATE / $WEBHOOK_RATE")"
+q $DB "TRUNCATE integrations.http_queue" >/dev/null
 fi
 
 # ---- (d) latency
