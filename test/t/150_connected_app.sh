@@ -13,11 +13,15 @@ ORACLE="$FI_PY $FI_ROOT/test/oracles.py"
 KEY=$($ORACLE fernet-key)
 export PGOPTIONS="-c frappe_integrations.encryption_key=$KEY"
 q $DB "ALTER DATABASE $DB SET frappe_integrations.site_url = 'https://erp.example.com'" >/dev/null
-$FI_PY "$FI_ROOT/test/tools/http_peer.py" serve "$FI_TMP/capp_ports" &
+CERTS=$FI_TMP/capp_certs
+mkdir -p "$CERTS"
+$FI_PY "$FI_ROOT/test/tools/http_peer.py" certs "$CERTS"
+chmod 644 "$CERTS"/*.pem
+$FI_PY "$FI_ROOT/test/tools/http_peer.py" serve "$FI_TMP/capp_ports" "$CERTS" &
 PEER_PID=$!
 trap 'kill $PEER_PID 2>/dev/null' EXIT
 for _ in $(seq 50); do [ -s "$FI_TMP/capp_ports" ] && break; sleep 0.1; done
-read -r P _ < "$FI_TMP/capp_ports"
+read -r P PS < "$FI_TMP/capp_ports"
 U=http://127.0.0.1:$P
 state() { $FI_PY -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' "$U/oauth/state"; }
 jf() { $FI_PY -c 'import json,sys
@@ -89,6 +93,15 @@ T1=$(q $DB "SELECT integrations.connected_app_token('capp1')"); T2=$(q $DB "SELE
 t_is "$T1 $([ "$T1" = "$T2" ] && echo same) $(state | jf counts.client_credentials) $(q $DB "SELECT count(*) FROM \"tabToken Cache\" WHERE name = 'capp1-' AND \"user\" IS NULL")" \
      "$T1 same 1 1" "client credentials: one token request (HTTP Basic), cached in Token Cache '<app>-' without a user"
 t_like "$T1" '^at-[0-9]+$' "the client-credentials token"
+
+# an https token endpoint: refused with an unknown CA, used once ca_bundle trusts it
+q $DB "UPDATE \"tabConnected App\" SET token_uri = 'https://127.0.0.1:$PS/oauth/token' WHERE name = 'capp1'"
+q $DB "UPDATE \"tabToken Cache\" SET modified = modified - interval '2 hours' WHERE name = 'capp1-'"
+t_like "$(q_err $DB "SELECT integrations.connected_app_token('capp1')")" "^08006: HTTP request to 127.0.0.1 failed: .*(certificate|SSL)" "https token_uri with an unknown CA: refused"
+q $DB "ALTER SYSTEM SET frappe_integrations.ca_bundle = '$CERTS/ca.pem'"; q $DB "SELECT pg_reload_conf()" >/dev/null; sleep 0.5
+T3=$(q $DB "SELECT integrations.connected_app_token('capp1')")
+q $DB "ALTER SYSTEM RESET frappe_integrations.ca_bundle"; q $DB "SELECT pg_reload_conf()" >/dev/null
+t_is "$([ "$T3" != "$T1" ] && echo new) $(state | jf counts.client_credentials)" "new 2" "over https, trusted through ca_bundle: a fresh client-credentials token"
 
 q $DB "UPDATE \"tabConnected App\" SET token_uri = 'http://idp.example.com/token' WHERE name = 'capp1'"
 q $DB "UPDATE \"tabToken Cache\" SET modified = modified - interval '2 hours' WHERE name = 'capp1-'"
