@@ -371,8 +371,8 @@ http_headers(FiDelivery *d, struct curl_slist **list)
 	return true;
 }
 
-void
-fi_sender_add(FiSender *s, FiDelivery *d)
+static void
+sender_add(FiSender *s, FiDelivery *d)
 {
 	CURL	   *e;
 	struct curl_slist *list = NULL;
@@ -449,8 +449,35 @@ fi_sender_add(FiSender *s, FiDelivery *d)
 	s->inflight++;
 }
 
+/*
+ * Everything made for a delivery (its headers, response buffers, error
+ * text) lives in the delivery's own memory context, freed with it once its
+ * outcome is recorded.  (The worker runs these outside any transaction, where
+ * the current context is TopMemoryContext: allocations there were never freed.)
+ */
+void
+fi_sender_add(FiSender *s, FiDelivery *d)
+{
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(d));
+
+	sender_add(s, d);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+finish_in(FiSender *s, FiDelivery *d, CURLcode rc);
+
 static void
 finish(FiSender *s, FiDelivery *d, CURLcode rc)
+{
+	MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(d));
+
+	finish_in(s, d, rc);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+finish_in(FiSender *s, FiDelivery *d, CURLcode rc)
 {
 	CURL	   *e = d->easy;
 

@@ -78,6 +78,26 @@ t_is "$(q $DB "SELECT count(*), count(DISTINCT id), min(response_status), max(re
      "20|20|200|200" "20 queued in one transaction: all done"
 t_is "$($FI_PY -c "print($T1 - $T0 < 4)")" "True" "in flight together: all 20 within 4 s ($($FI_PY -c "print(round($T1 - $T0, 2))") s)"
 
+# the worker's own memory stays flat: 2,000 more requests after 2,000 to warm
+# it up add less than 3 MB (each delivery's buffers once stayed in its
+# TopMemoryContext: ~5 KB a delivery, 10 MB here)
+WPID=$(q $DB "SELECT pid FROM pg_stat_activity WHERE backend_type = 'frappe_integrations webhook worker' AND datname = '$DB'")
+anon() { sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$WPID/status; }
+many() {	# many <n>: queue n requests and wait for them all
+    q $DB "SELECT count(integrations.http_request_async('GET', '$U/json?many=' || g)) FROM generate_series(1, $1) g" >/dev/null
+    for _ in $(seq 300); do
+        [ "$(q $DB "SELECT count(*) FROM integrations.http_queue WHERE status IN ('pending', 'sending')")" = 0 ] && break
+        sleep 0.1
+    done
+}
+many 2000
+M1=$(anon)
+many 2000
+M2=$(anon)
+t_is "$(q $DB "SELECT count(*) FROM integrations.http_queue WHERE url LIKE '%many=%' AND status = 'done'"),$(q $DB "SELECT pid FROM pg_stat_activity WHERE backend_type = 'frappe_integrations webhook worker' AND datname = '$DB'")" \
+     "4000,$WPID" "4,000 requests done by one worker"
+t_is "$($FI_PY -c "print($M2 - $M1 < 3072)")" "True" "its private memory grew $((M2 - M1)) kB over the last 2,000 (< 3 MB)"
+
 # failures: the error kept, status failed, the worker goes on
 ID=$(q $DB "SELECT integrations.http_request_async('GET', '$U/slow', '{}', NULL, 600)")
 t_is "$(result "$ID")" "failed||timed out after 600 ms" "a timeout"
