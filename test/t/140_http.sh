@@ -8,17 +8,8 @@
 source "$FI_ROOT/test/lib.sh"
 DB=fi_http
 newdb $DB
-CERTS=$FI_TMP/http_certs
-mkdir -p "$CERTS"
-$FI_PY "$FI_ROOT/test/tools/http_peer.py" certs "$CERTS"
-chmod 644 "$CERTS"/*.pem
-$FI_PY "$FI_ROOT/test/tools/http_peer.py" serve "$FI_TMP/http_ports" "$CERTS" &
-PEER_PID=$!
+http_peer http
 trap 'kill $PEER_PID 2>/dev/null' EXIT
-for _ in $(seq 50); do [ -s "$FI_TMP/http_ports" ] && break; sleep 0.1; done
-read -r P PS < "$FI_TMP/http_ports"
-U=http://127.0.0.1:$P
-US=https://127.0.0.1:$PS
 
 t_is "$(q $DB "SELECT status, response_headers ->> 'content-type', response_body FROM integrations.http_request('GET', '$U/json')")" \
      '200|application/json; charset=utf-8|{"ok": true, "n": 1.5, "s": "caf\u00e9"}' "GET: status, headers (lower-case names), body"

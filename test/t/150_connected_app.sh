@@ -13,16 +13,8 @@ ORACLE="$FI_PY $FI_ROOT/test/oracles.py"
 KEY=$($ORACLE fernet-key)
 export PGOPTIONS="-c frappe_integrations.encryption_key=$KEY"
 q $DB "ALTER DATABASE $DB SET frappe_integrations.site_url = 'https://erp.example.com'" >/dev/null
-CERTS=$FI_TMP/capp_certs
-mkdir -p "$CERTS"
-$FI_PY "$FI_ROOT/test/tools/http_peer.py" certs "$CERTS"
-chmod 644 "$CERTS"/*.pem
-$FI_PY "$FI_ROOT/test/tools/http_peer.py" serve "$FI_TMP/capp_ports" "$CERTS" &
-PEER_PID=$!
+http_peer capp
 trap 'kill $PEER_PID 2>/dev/null' EXIT
-for _ in $(seq 50); do [ -s "$FI_TMP/capp_ports" ] && break; sleep 0.1; done
-read -r P PS < "$FI_TMP/capp_ports"
-U=http://127.0.0.1:$P
 state() { $FI_PY -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' "$U/oauth/state"; }
 jf() { $FI_PY -c 'import json,sys
 v=json.load(sys.stdin)

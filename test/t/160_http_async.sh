@@ -14,17 +14,8 @@ DB=fi_http_async
 # the worker sends (the test cluster starts with delivery off)
 "$FI_PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM SET frappe_integrations.deliver = on" -c "SELECT pg_reload_conf()" >/dev/null
 newdb $DB
-CERTS=$FI_TMP/http_async_certs
-mkdir -p "$CERTS"
-$FI_PY "$FI_ROOT/test/tools/http_peer.py" certs "$CERTS"
-chmod 644 "$CERTS"/*.pem
-$FI_PY "$FI_ROOT/test/tools/http_peer.py" serve "$FI_TMP/http_async_ports" "$CERTS" &
-PEER_PID=$!
+http_peer http_async
 trap 'kill $PEER_PID 2>/dev/null; "$FI_PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM SET frappe_integrations.deliver = off" -c "SELECT pg_reload_conf()" >/dev/null' EXIT
-for _ in $(seq 50); do [ -s "$FI_TMP/http_async_ports" ] && break; sleep 0.1; done
-read -r P PS < "$FI_TMP/http_async_ports"
-U=http://127.0.0.1:$P
-US=https://127.0.0.1:$PS
 
 hits() {	# hits <path with query>: how often the peer was asked for it
     $FI_PY -c 'import json, sys, urllib.request; print(json.load(urllib.request.urlopen(sys.argv[1])).get(sys.argv[2], 0))' "$U/hits" "$1"
