@@ -46,6 +46,9 @@ t_is "$(hits '/json?rolled=back'),$(hits '/json?b=1'),$(hits '/json?after=1')" "
 ID=$(q $DB "SELECT integrations.http_request_async('PATCH', '$U/echo', '{\"X-Api-Key\": \"k1\", \"Content-Type\": \"application/json\"}', '{\"a\": \"é\"}')")
 t_is "$(result "$ID" "response_body" | $FI_PY -c 'import json,sys; d=json.load(sys.stdin); print(d["method"], d["body"], d["headers"]["x-api-key"], d["headers"]["content-type"], d["headers"]["user-agent"].split("/")[0])')" \
      'PATCH {"a": "é"} k1 application/json frappe_integrations' "PATCH: method, headers and UTF-8 body as sent"
+ID=$(q $DB "SELECT integrations.http_request_async('PUT', '$U/echo', '{}', '\\xc3ff00'::bytea)")
+t_is "$(result "$ID" "response_body" | $FI_PY -c 'import json,sys; d=json.load(sys.stdin); print(d["method"], ascii(d["body"]), d["headers"]["content-length"])')" \
+     "PUT '\\ufffd\\ufffd\\x00' 3" "a body that is not UTF-8 (bytea): its 3 bytes sent as they are"
 ID=$(q $DB "SELECT integrations.http_request_async('GET', '$U/binary')")
 t_is "$(result "$ID" "status" >/dev/null; q $DB "SELECT encode(response_body, 'hex') FROM integrations.http_queue WHERE id = $ID")" "00fffe" "a binary response kept as its bytes"
 t_is "$(q_err $DB "SELECT * FROM integrations.http_result($ID)")" "22021: invalid byte sequence for encoding \"UTF8\": 0x00" \
