@@ -69,6 +69,7 @@
 #define RECORD_BATCH		256	/* outcomes written at once when this many wait */
 #define UNPACK_CHECK_MS		5000	/* the outbox looked at this often at least */
 #define DUE_RECHECK_MS		1000	/* the queue looked at this often when idle */
+#define HOUSEKEEPING_GRACE_MS	300000	/* retention waits this long for an idle moment */
 
 /* settings */
 int			fi_worker_concurrency = 32;
@@ -1094,11 +1095,13 @@ fi_webhook_worker_main(Datum arg)
 								ALLOCSET_DEFAULT_SIZES);
 	sender = fi_sender_new(fi_worker_concurrency, fi_ca_bundle);
 	idle_since = due_seen = GetCurrentTimestamp();
+	next_retention = next_http_purge = idle_since;	/* at the first idle moment */
 
 	while (!got_sigterm)
 	{
 		TimestampTz now;
 		FiDelivery *fin;
+		bool		busy;
 
 		CHECK_FOR_INTERRUPTS();
 		if (!PostmasterIsAlive())
@@ -1108,7 +1111,7 @@ fi_webhook_worker_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 			fi_sender_set_ca_bundle(sender, fi_ca_bundle);
-			next_http_purge = 0;	/* http_retention may be shorter now */
+			next_http_purge = GetCurrentTimestamp();	/* http_retention may be shorter now */
 		}
 		/* the extension dropped: stop serving this database */
 		if (GetCurrentTimestamp() >= next_ext_check)
@@ -1225,6 +1228,22 @@ fi_webhook_worker_main(Datum arg)
 			if (due_ms == 0)
 				check_due = true;	/* a retry is due at once */
 		}
+		/*
+		 * Housekeeping: when nothing is in flight, or (under a load that
+		 * never leaves the worker idle) once it is overdue by a while.
+		 */
+		busy = fi_sender_inflight(sender) > 0 || backlog != NULL;
+		if (now >= TimestampTzPlusMilliseconds(next_retention, busy ? HOUSEKEEPING_GRACE_MS : 0))
+		{
+			retention();
+			next_retention = TimestampTzPlusMilliseconds(now, 3600 * 1000);
+		}
+		if (now >= TimestampTzPlusMilliseconds(next_http_purge, busy ? HOUSEKEEPING_GRACE_MS : 0))
+		{
+			/* async HTTP results: within a minute of expiring (sooner when kept less) */
+			http_purge();
+			next_http_purge = TimestampTzPlusMilliseconds(now, Min(60000, (int64) fi_http_retention_s * 1000));
+		}
 		if (fi_sender_inflight(sender) > 0 || backlog)
 		{
 			idle_since = now;
@@ -1247,17 +1266,6 @@ fi_webhook_worker_main(Datum arg)
 		}
 		if (check_due)
 			continue;
-		if (now >= next_retention)
-		{
-			retention();
-			next_retention = TimestampTzPlusMilliseconds(now, 3600 * 1000);
-		}
-		if (now >= next_http_purge)
-		{
-			/* async HTTP results: within a minute of expiring (sooner when kept less) */
-			http_purge();
-			next_http_purge = TimestampTzPlusMilliseconds(now, Min(60000, (int64) fi_http_retention_s * 1000));
-		}
 		{
 			/* when the next row comes due, as the last claim or record saw it */
 			int64		due = !fi_deliver ? -1 : due_ms < 0 ? -1 :
