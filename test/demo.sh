@@ -175,5 +175,21 @@ say "The code served once; a second exchange is refused and changes nothing:"
 run "SELECT integrations.oauth_token('{\"grant_type\": \"authorization_code\", \"code\": \"$CODE\", \"client_id\": \"demoapp001\", \"client_secret\": \"0a1b2c3d4e\", \"code_verifier\": \"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk\"}')" || true
 run "SELECT integrations.validate_bearer_token(name) AS bearer_user, integrations.oauth_introspect(name) - 'exp' AS introspection FROM \"tabOAuth Bearer Token\""
 
+step "12. HTTP from SQL: at once, or queued to the worker"
+say "A local peer on 127.0.0.1 (test/tools/http_peer.py) stands in for an API. Frappe's make_get_request
+returns the JSON decoded; http_request gives status, headers and body:"
+source "$FI_ROOT/test/tools/http_peer.sh"
+http_peer demo
+trap 'kill $RPID $PEER_PID 2>/dev/null' EXIT
+run "SELECT integrations.http_get('$U/json') AS make_get_request"
+run "SELECT status, response_headers ->> 'content-type' AS content_type, response_body::jsonb -> 'body' AS body_the_api_saw
+     FROM integrations.http_request('POST', '$U/echo', '{\"Content-Type\": \"application/json\"}', '{\"item\": \"X\"}')"
+say "Queued instead: the request is checked now, sent by the worker once the transaction commits (never if
+it rolls back), and its response kept in integrations.http_queue for frappe_integrations.http_retention:"
+AID=$(q "SELECT integrations.http_request_async('POST', '$U/echo', '{\"Content-Type\": \"application/json\"}', '{\"queued\": true}')")
+run "SELECT status, response_status, response_body::jsonb -> 'body' AS body_the_api_saw, error
+     FROM integrations.http_result($AID, 5000)"
+run "SELECT id, method, url, status, attempts, finished_at - created_at AS took FROM integrations.http_queue"
+
 step "Done"
-say "That was metadata, secrets, signatures, templates, webhooks, Data Import and Export, tokens and OAuth. The cluster is now stopped and removed."
+say "That was metadata, secrets, signatures, templates, webhooks, Data Import and Export, tokens, OAuth and HTTP. The cluster is now stopped and removed."
