@@ -154,7 +154,7 @@ fi_worker_init(void)
 							NULL, &fi_log_retention_days, 30, 0, 3650,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("frappe_integrations.deliver",
-							 "Deliver queued webhook events (off: they wait in the queue).",
+							 "Send queued webhook events and HTTP requests (off: they wait in their queues).",
 							 NULL, &fi_deliver, true,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("frappe_integrations.log_requests",
