@@ -27,6 +27,8 @@
 #include "webhook.h"
 
 #define MAX_SENDS	3			/* the worker stopped mid-send this often: give up */
+#define ASYNC_MAX_RESPONSE	((int64) 64 * 1024 * 1024)	/* whatever http_max_response says */
+#define BIG_RESPONSE	(1024 * 1024)	/* recorded in a statement of its own */
 
 PG_FUNCTION_INFO_V1(fi_http_request_async);
 
@@ -161,7 +163,8 @@ fi_http_queue_claim(int n, MemoryContext cxt, int *nclaimed)
 		}
 		d->timeout_ms = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
 		d->max_redirects = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
-		d->max_response = DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
+		/* a response is held in the worker's memory: 64 MB at most */
+		d->max_response = Min(DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull)), ASYNC_MAX_RESPONSE);
 		d->attempt = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
 		d->integration_request = col(tup, desc, 10, dcxt);
 		why = fi_webhook_url_problem(d->url);
@@ -179,14 +182,34 @@ fi_http_queue_claim(int n, MemoryContext cxt, int *nclaimed)
 	return list;
 }
 
+/* the requests record_rows writes: the one given, or every small one */
+static inline bool
+selected(FiDelivery *d, FiDelivery *only)
+{
+	return d->http && (only ? d == only : d->response.len <= BIG_RESPONSE);
+}
+
 /*
  * Write the outcomes of the list's requests (its webhook events are
- * skipped): 'done' with the response (any status), or 'failed'
- * with the error when none came; and complete their tabIntegration Request
- * rows (Completed below 400, else Failed).
+ * skipped): 'done' with the response (any status), or 'failed' with the
+ * error when none came; and complete their tabIntegration Request rows
+ * (Completed below 400, else Failed).  Small responses are written in one
+ * statement, each large one in its own (a statement's arrays stay well
+ * under 1 GB).
  */
+static void record_rows(FiDelivery *list, FiDelivery *only);
+
 void
 fi_http_queue_record(FiDelivery *list)
+{
+	record_rows(list, NULL);
+	for (FiDelivery *d = list; d; d = d->next)
+		if (d->http && d->response.len > BIG_RESPONSE)
+			record_rows(list, d);
+}
+
+static void
+record_rows(FiDelivery *list, FiDelivery *only)
 {
 	int			n = 0,
 				nir = 0,
@@ -213,8 +236,8 @@ fi_http_queue_record(FiDelivery *list)
 
 	for (FiDelivery *d = list; d; d = d->next)
 	{
-		n += d->http;
-		nir += d->http && d->integration_request != NULL;
+		n += selected(d, only);
+		nir += selected(d, only) && d->integration_request != NULL;
 	}
 	if (n == 0)
 		return;
@@ -237,8 +260,8 @@ fi_http_queue_record(FiDelivery *list)
 	{
 		bool		answered = d->error == NULL && d->http_status > 0;
 
-		if (!d->http)
-			continue;			/* a webhook event of the same batch */
+		if (!selected(d, only))
+			continue;			/* a webhook event of the same batch, or another pass's */
 
 		ids[i] = Int64GetDatum(d->id);
 		sts[i] = CStringGetTextDatum(answered ? "done" : "failed");

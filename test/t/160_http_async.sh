@@ -101,6 +101,10 @@ t_like "$(result "$ID")" "^failed\|\|Couldn't connect to server$" "a refused con
 ID=$(PGOPTIONS="-c frappe_integrations.http_max_response=1MB" q $DB "SELECT integrations.http_request_async('GET', '$U/huge')")
 t_is "$(result "$ID")" "failed||the response is larger than frappe_integrations.http_max_response (1024 kB)" \
      "a 64 MB response stops at the cap the queueing session had"
+ID=$(PGOPTIONS="-c frappe_integrations.http_max_response=100MB" q $DB "SELECT integrations.http_request_async('GET', '$U/huge')")
+t_is "$(result "$ID" status),$(q $DB "SELECT max_response, length(response_body), md5(response_body) = md5(repeat('x', 67108864)::bytea) FROM integrations.http_queue WHERE id = $ID")" \
+     "done,104857600|67108864|t" "a 64 MB response (the most a queued request keeps) stored whole, in a statement of its own"
+q $DB "DELETE FROM integrations.http_queue WHERE id = $ID" >/dev/null
 ID=$(q $DB "SELECT integrations.http_request_async('GET', '$U/redirect')")
 t_is "$(result "$ID" "status, response_status, response_body::jsonb ->> 'ok'")" "done|200|true" "a redirect is followed"
 ID=$(q $DB "SELECT integrations.http_request_async('GET', '$U/redirect-ftp')")
