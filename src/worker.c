@@ -631,10 +631,12 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup, bool *unpack, int *nc
 
 		if (http_queue_present)
 		{
+			/* half the batch at most: a burst of requests does not hold up webhooks */
+			int			limit = Max(1, n / 2);
 			int			got;
-			FiDelivery *h = fi_http_queue_claim(n, cxt, &got);
+			FiDelivery *h = fi_http_queue_claim(limit, cxt, &got);
 
-			side |= got == n;	/* there may be more */
+			side |= got == limit;	/* there may be more */
 			*nclaimed += got;
 			n -= got;
 			while (h)
