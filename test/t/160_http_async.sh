@@ -182,6 +182,26 @@ q $DB "CREATE ROLE fi_async_plain LOGIN; GRANT USAGE ON SCHEMA integrations TO f
 t_like "$(PGUSER=fi_async_plain q_err $DB "SELECT integrations.http_request_async('GET', '$U/json')")" "^42501" "a plain role cannot queue a request"
 t_like "$(PGUSER=fi_async_plain q_err $DB "SELECT count(*) FROM integrations.http_queue")" "^42501" "nor read the responses"
 
+# a burst of queued requests does not hold up webhooks: 800 requests of 200 ms
+# each take 5 s at 32 in flight; a webhook fired meanwhile goes out within 2 s
+q $DB "INSERT INTO \"tabWebhook\" (name, webhook_doctype, webhook_docevent, request_url, request_structure, webhook_json, enabled)
+       VALUES ('fair', 'Sales Invoice', 'on_update', '$U/json?hook=fair', 'JSON', '{\"name\": \"{{ doc.name }}\"}', 1)" >/dev/null
+q $DB "SELECT count(integrations.http_request_async('GET', '$U/sleep/200?burst=' || g)) FROM generate_series(1, 800) g" >/dev/null
+sleep 0.5
+T0=$(date +%s.%N)
+q $DB "INSERT INTO \"tabSales Invoice\" (name, customer, grand_total, status, docstatus, posting_date) VALUES ('FAIR-1', 'C', 1, 'Draft', 0, DATE '2024-05-06')" >/dev/null
+for _ in $(seq 100); do [ "$(hits '/json?hook=fair')" != 0 ] && break; sleep 0.05; done
+T1=$(date +%s.%N)
+BURST_LEFT=$(q $DB "SELECT count(*) FROM integrations.http_queue WHERE url LIKE '%burst=%' AND status IN ('pending', 'sending')")
+t_is "$(hits '/json?hook=fair'),$($FI_PY -c "print($T1 - $T0 < 2)"),$([ "$BURST_LEFT" -gt 100 ] && echo burst-pending)" "1,True,burst-pending" \
+     "a webhook fired behind 800 queued requests arrived in $($FI_PY -c "print(round($T1 - $T0, 2))") s, with $BURST_LEFT of them still to send"
+for _ in $(seq 300); do
+    [ "$(q $DB "SELECT count(*) FROM integrations.http_queue WHERE status IN ('pending', 'sending')")" = 0 ] && break
+    sleep 0.1
+done
+t_is "$(q $DB "SELECT count(*) FROM integrations.http_queue WHERE url LIKE '%burst=%' AND status = 'done'")" "800" "and the burst all done"
+q $DB "UPDATE \"tabWebhook\" SET enabled = 0 WHERE name = 'fair'" >/dev/null
+
 # retention: finished rows deleted frappe_integrations.http_retention after they finished
 ID=$(q $DB "SELECT integrations.http_request_async('GET', '$U/json?ret=1')")
 t_is "$(result "$ID" status)" "done" "(a request to expire)"
