@@ -460,7 +460,6 @@ static bool
 extension_present(void)
 {
 	bool		ok;
-
 	Oid			nsp;
 
 	StartTransactionCommand();
@@ -661,16 +660,19 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup, bool *unpack, int *nc
 	args[0] = Int32GetDatum(n);
 	memo_cxt = AllocSetContextCreate(CurrentMemoryContext, "webhook secrets",
 									 ALLOCSET_SMALL_SIZES);
-	ret = n <= 0 ? SPI_OK_UPDATE_RETURNING : fi_spi_execute("UPDATE " FI_SCHEMA ".webhook_queue q SET status = 'sending', "
-						 "attempts = q.attempts + 1, "
-						 "lease_until = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5), "
-						 "next_attempt_at = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5) "
-						 "WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".webhook_queue "
-						 "WHERE status IN ('pending', 'sending') AND next_attempt_at <= now() "
-						 "ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-						 "RETURNING q.id, q.event_id, q.webhook, q.doctype, q.docname, q.method, "
-						 "q.url, q.headers, q.body, q.sign, q.timeout_ms, q.attempts, q.doc_user",
-						 1, argtypes, args, NULL, false, 0);
+	if (n <= 0)
+		ret = SPI_OK_UPDATE_RETURNING;	/* the requests took the whole batch */
+	else
+		ret = fi_spi_execute("UPDATE " FI_SCHEMA ".webhook_queue q SET status = 'sending', "
+							 "attempts = q.attempts + 1, "
+							 "lease_until = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5), "
+							 "next_attempt_at = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5) "
+							 "WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".webhook_queue "
+							 "WHERE status IN ('pending', 'sending') AND next_attempt_at <= now() "
+							 "ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+							 "RETURNING q.id, q.event_id, q.webhook, q.doctype, q.docname, q.method, "
+							 "q.url, q.headers, q.body, q.sign, q.timeout_ms, q.attempts, q.doc_user",
+							 1, argtypes, args, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "claiming webhook events failed: %s", SPI_result_code_string(ret));
 	if (n > 0)
@@ -770,7 +772,6 @@ record(FiDelivery *done, int64 *due_ms)
 	const char **logcols[9];
 	Datum		args[5];
 	int			ret;
-
 	int			nhttp = 0;
 
 	for (FiDelivery *d = done; d; d = d->next)
