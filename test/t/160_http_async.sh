@@ -181,6 +181,12 @@ t_is "$(q_err $DB "SELECT * FROM integrations.http_result(987654321)")" "P0002: 
 q $DB "CREATE ROLE fi_async_plain LOGIN; GRANT USAGE ON SCHEMA integrations TO fi_async_plain" >/dev/null
 t_like "$(PGUSER=fi_async_plain q_err $DB "SELECT integrations.http_request_async('GET', '$U/json')")" "^42501" "a plain role cannot queue a request"
 t_like "$(PGUSER=fi_async_plain q_err $DB "SELECT count(*) FROM integrations.http_queue")" "^42501" "nor read the responses"
+q $DB "CREATE ROLE fi_async_user LOGIN; GRANT USAGE ON SCHEMA integrations TO fi_async_user;
+       GRANT EXECUTE ON FUNCTION integrations.http_request_async(text, text, jsonb, text, integer), integrations.http_result(bigint, integer) TO fi_async_user;
+       GRANT SELECT, INSERT ON integrations.http_queue TO fi_async_user; GRANT USAGE ON SEQUENCE integrations.http_queue_id_seq TO fi_async_user" >/dev/null
+ID=$(PGUSER=fi_async_user q $DB "SELECT integrations.http_request_async('GET', '$U/json?granted=1')")
+t_is "$(PGUSER=fi_async_user q $DB "SELECT status, response_status FROM integrations.http_result($ID, 15000)"),$(q $DB "SELECT requested_by FROM integrations.http_queue WHERE id = $ID")" \
+     "done|200,fi_async_user" "a role given the documented grants queues a request and reads its result; requested_by names it"
 
 # a burst of queued requests does not hold up webhooks: 800 requests of 200 ms
 # each take 5 s at 32 in flight; a webhook fired meanwhile goes out within 2 s
