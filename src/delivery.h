@@ -59,6 +59,12 @@ typedef struct FiDelivery
 	struct FiDelivery *next;
 } FiDelivery;
 
+/*
+ * When a claimed queue row ("q", of webhook_queue or http_queue) is due
+ * again if its worker stopped: its timeout and 5 s from the claim.
+ */
+#define FI_LEASE_END	"now() + make_interval(secs => q.timeout_ms / 1000.0 + 5)"
+
 typedef struct FiSender FiSender;
 
 extern FiSender *fi_sender_new(int concurrency, const char *ca_bundle);

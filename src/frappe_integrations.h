@@ -7,6 +7,8 @@
 #ifndef FRAPPE_INTEGRATIONS_H
 #define FRAPPE_INTEGRATIONS_H
 
+#include "access/htup.h"
+#include "access/tupdesc.h"
 #include "nodes/pg_list.h"
 #include "utils/relcache.h"
 
@@ -36,6 +38,8 @@ extern Oid	fi_site_table_oid(const char *table, bool missing_ok);
 /* SPI_execute_with_args, the plan kept per process for the same text (spi_plans.c) */
 extern int	fi_spi_execute(const char *sql, int nargs, Oid *argtypes, Datum *values,
 						   const char *nulls, bool read_only, long count);
+/* a column of an SPI row as text, allocated in cxt (NULL for NULL) (spi_plans.c) */
+extern char *fi_spi_getstr(HeapTuple tup, TupleDesc desc, int col, MemoryContext cxt);
 
 /* ---- templates and conditions (template.c over src/engine/tpl.h) ---- */
 

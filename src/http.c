@@ -553,8 +553,8 @@ perform(const char *method, const char *url, Jsonb *headers, const char *body, s
 	volatile CURLcode result = CURLE_OK;
 	char		errbuf[CURL_ERROR_SIZE];
 
-	host = fi_http_check(method, url, headers, timeout_ms);
-	list = header_list(headers);
+	host = fi_http_check(method, url, NULL, timeout_ms);
+	list = header_list(headers);	/* checks them too, once */
 	initStringInfo(&t.body);
 	initStringInfo(&t.headers);
 	t.cap = (size_t) fi_http_max_response_kb * 1024;

@@ -67,13 +67,7 @@ fi_http_request_async(PG_FUNCTION_ARGS)
 	vals[2] = headers ? JsonbPGetDatum(headers) :
 		DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 	if (body)
-	{
-		bytea	   *b = palloc(VARHDRSZ + bodylen);
-
-		SET_VARSIZE(b, VARHDRSZ + bodylen);
-		memcpy(VARDATA(b), body, bodylen);
-		vals[3] = PointerGetDatum(b);
-	}
+		vals[3] = PointerGetDatum(PG_GETARG_BYTEA_PP(3));	/* text or bytea: the same bytes */
 	else
 		nulls[3] = 'n';
 	vals[4] = Int32GetDatum(timeout);
@@ -98,15 +92,6 @@ fi_http_request_async(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(id);
 }
 
-/* a text column of an SPI row, palloc'd in cxt (NULL stays NULL) */
-static char *
-col(HeapTuple tup, TupleDesc desc, int n, MemoryContext cxt)
-{
-	char	   *v = SPI_getvalue(tup, desc, n);
-
-	return v ? MemoryContextStrdup(cxt, v) : NULL;
-}
-
 /*
  * Claim up to n due rows: 'sending' with a lease (the timeout and 5 s),
  * due again when it ends.  Returns them as deliveries allocated in cxt; a
@@ -125,8 +110,7 @@ fi_http_queue_claim(int n, MemoryContext cxt, int *nclaimed)
 		return NULL;
 	ret = fi_spi_execute("UPDATE " FI_SCHEMA ".http_queue q SET status = 'sending', "
 						 "attempts = q.attempts + 1, "
-						 "lease_until = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5), "
-						 "next_attempt_at = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5) "
+						 "lease_until = " FI_LEASE_END ", next_attempt_at = " FI_LEASE_END " "
 						 "WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".http_queue "
 						 "WHERE status IN ('pending', 'sending') AND next_attempt_at <= now() "
 						 "ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
@@ -148,9 +132,9 @@ fi_http_queue_claim(int n, MemoryContext cxt, int *nclaimed)
 
 		d->http = true;
 		d->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		d->method = col(tup, desc, 2, dcxt);
-		d->url = col(tup, desc, 3, dcxt);
-		d->headers_json = col(tup, desc, 4, dcxt);
+		d->method = fi_spi_getstr(tup, desc, 2, dcxt);
+		d->url = fi_spi_getstr(tup, desc, 3, dcxt);
+		d->headers_json = fi_spi_getstr(tup, desc, 4, dcxt);
 		b = SPI_getbinval(tup, desc, 5, &isnull);
 		if (!isnull)
 		{
@@ -166,7 +150,7 @@ fi_http_queue_claim(int n, MemoryContext cxt, int *nclaimed)
 		/* a response is held in the worker's memory: 64 MB at most */
 		d->max_response = Min(DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull)), ASYNC_MAX_RESPONSE);
 		d->attempt = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
-		d->integration_request = col(tup, desc, 10, dcxt);
+		d->integration_request = fi_spi_getstr(tup, desc, 10, dcxt);
 		why = fi_webhook_url_problem(d->url);
 		if (why == NULL && d->attempt > MAX_SENDS)
 			why = "the worker stopped while sending this request 3 times";

@@ -85,6 +85,17 @@ plan_for(const char *sql, int nargs, Oid *argtypes)
  * a loop that allocates after each call (an import's batches) grew with
  * every batch.
  */
+/* a column of an SPI row as text, allocated in cxt (NULL for NULL) */
+char *
+fi_spi_getstr(HeapTuple tup, TupleDesc desc, int col, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	char	   *v = SPI_getvalue(tup, desc, col);
+
+	MemoryContextSwitchTo(old);
+	return v;
+}
+
 int
 fi_spi_execute(const char *sql, int nargs, Oid *argtypes, Datum *values, const char *nulls,
 			   bool read_only, long count)

@@ -490,17 +490,6 @@ xact_spi_end(void)
 	CommitTransactionCommand();
 }
 
-/* a text column of an SPI row, palloc'd in cxt */
-static char *
-getstr(HeapTuple tup, TupleDesc desc, int col, MemoryContext cxt)
-{
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	char	   *v = SPI_getvalue(tup, desc, col);
-
-	MemoryContextSwitchTo(old);
-	return v;
-}
-
 /* the decrypted webhook_secret, or NULL with *why set */
 static char *
 webhook_secret(const char *webhook, MemoryContext cxt, char **why)
@@ -665,8 +654,7 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup, bool *unpack, int *nc
 	else
 		ret = fi_spi_execute("UPDATE " FI_SCHEMA ".webhook_queue q SET status = 'sending', "
 							 "attempts = q.attempts + 1, "
-							 "lease_until = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5), "
-							 "next_attempt_at = now() + make_interval(secs => q.timeout_ms / 1000.0 + 5) "
+							 "lease_until = " FI_LEASE_END ", next_attempt_at = " FI_LEASE_END " "
 							 "WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".webhook_queue "
 							 "WHERE status IN ('pending', 'sending') AND next_attempt_at <= now() "
 							 "ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
@@ -692,13 +680,13 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup, bool *unpack, int *nc
 			bytea	   *body;
 
 			d->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-			d->event_id = getstr(tup, desc, 2, dcxt);
-			d->webhook = getstr(tup, desc, 3, dcxt);
-			d->doctype = getstr(tup, desc, 4, dcxt);
-			d->docname = getstr(tup, desc, 5, dcxt);
-			d->method = getstr(tup, desc, 6, dcxt);
-			d->url = getstr(tup, desc, 7, dcxt);
-			d->headers_json = getstr(tup, desc, 8, dcxt);
+			d->event_id = fi_spi_getstr(tup, desc, 2, dcxt);
+			d->webhook = fi_spi_getstr(tup, desc, 3, dcxt);
+			d->doctype = fi_spi_getstr(tup, desc, 4, dcxt);
+			d->docname = fi_spi_getstr(tup, desc, 5, dcxt);
+			d->method = fi_spi_getstr(tup, desc, 6, dcxt);
+			d->url = fi_spi_getstr(tup, desc, 7, dcxt);
+			d->headers_json = fi_spi_getstr(tup, desc, 8, dcxt);
 			body = DatumGetByteaPP(SPI_getbinval(tup, desc, 9, &isnull));
 			d->bodylen = VARSIZE_ANY_EXHDR(body);
 			d->body = MemoryContextAlloc(dcxt, d->bodylen + 1);
@@ -706,7 +694,7 @@ claim(int n, MemoryContext cxt, FiDelivery **failed_setup, bool *unpack, int *nc
 			d->body[d->bodylen] = '\0';
 			d->timeout_ms = DatumGetInt32(SPI_getbinval(tup, desc, 11, &isnull));
 			d->attempt = DatumGetInt32(SPI_getbinval(tup, desc, 12, &isnull));
-			d->user = getstr(tup, desc, 13, dcxt);
+			d->user = fi_spi_getstr(tup, desc, 13, dcxt);
 			if (DatumGetBool(SPI_getbinval(tup, desc, 10, &isnull)))
 			{
 				SecretMemo *m = secret_of(&memo, d->webhook, memo_cxt);
