@@ -13,6 +13,7 @@ MODULE_big = frappe_integrations
 OBJS = \
 	src/frappe_integrations.o \
 	src/spi_plans.o \
+	src/secure.o \
 	src/rowread.o \
 	src/options.o \
 	src/meta.o \

@@ -26,6 +26,7 @@
 #include "executor/spi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "lib/stringinfo.h"
@@ -448,6 +449,7 @@ add_children(FiTpl *t, const FiDocMeta *meta, const char *const *names, FiVal **
 				  **clists;
 		int			ret;
 		HTAB	   *index = NULL;
+		FiSecure	sec;
 
 		if (!fi_fieldtype_is_table(df->fieldtype) || df->options == NULL ||
 			!wanted(only, df->fieldname))
@@ -475,11 +477,15 @@ add_children(FiTpl *t, const FiDocMeta *meta, const char *const *names, FiVal **
 		args[0] = CStringGetTextDatum(meta->name);
 		args[1] = CStringGetTextDatum(df->fieldname);
 		args[2] = names_array(names, n);
-		ret = fi_spi_execute(psprintf("SELECT * FROM %s WHERE parenttype = $1 "
-											 "AND parentfield = $2 AND parent = ANY($3) "
+		/* the site's rows, read as their table's owner (secure.c) */
+		fi_secure_enter(&sec, fi_rel_owner(relid));
+		ret = fi_spi_execute(psprintf("SELECT * FROM %s WHERE parenttype OPERATOR(pg_catalog.=) $1 "
+											 "AND parentfield OPERATOR(pg_catalog.=) $2 "
+											 "AND parent OPERATOR(pg_catalog.=) ANY ($3) "
 											 "ORDER BY parent, idx",
 											 fi_site_table(psprintf("tab%s", df->options))),
 									3, argtypes, args, NULL, true, 0);
+		fi_secure_exit(&sec);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "reading child table \"tab%s\" failed: %s", df->options,
 				 SPI_result_code_string(ret));
@@ -562,10 +568,27 @@ fetch_by_name(FiTpl *t, FiDocFetch *f, const DocFields *only, HTAB *index,
 	int			ret,
 				ncol;
 
-	ret = fi_spi_execute(psprintf("SELECT %s FROM %s WHERE name = ANY($1)",
+	Oid			relid = fi_site_table_oid(psprintf("tab%s", f->meta->name), false);
+	Oid			name_type = get_atttype(relid, get_attnum(relid, "name"));
+
+	/*
+	 * The names come as text; an autoincrement DocType's name is a bigint:
+	 * the array is cast to the column's type so that its index serves.
+	 */
+	FiSecure	sec;
+
+	/* the site's rows, read as their table's owner (secure.c) */
+	fi_secure_enter(&sec, fi_rel_owner(relid));
+	ret = fi_spi_execute(psprintf("SELECT %s FROM %s WHERE %s",
 								  select_list(f->meta, only),
-								  fi_site_table(psprintf("tab%s", f->meta->name))),
+								  fi_site_table(psprintf("tab%s", f->meta->name)),
+								  (name_type == TEXTOID || name_type == VARCHAROID ||
+								   name_type == BPCHAROID || !OidIsValid(name_type)) ?
+								  "name OPERATOR(pg_catalog.=) ANY ($1)" :
+								  psprintf("name OPERATOR(pg_catalog.=) ANY ($1::%s[])",
+										   format_type_be_qualified(name_type))),
 						 1, &argtype, &arg, NULL, true, 0);
+	fi_secure_exit(&sec);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "reading \"tab%s\" failed: %s", f->meta->name, SPI_result_code_string(ret));
 	tt = SPI_tuptable;
@@ -629,10 +652,25 @@ fetch_by_tid(FiTpl *t, FiDocFetch *f, const DocFields *only, char **extras, int 
 	Datum	   *own_values = shape->values;
 	bool	   *own_nulls = shape->nulls;
 
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	bool		name_is_text = name_type == TEXTOID || name_type == VARCHAROID ||
+		name_type == BPCHAROID;
+	Oid			name_out = InvalidOid;
+
+	if (!name_is_text && ncol > 0)
+	{
+		bool		varlena;
+
+		getTypeOutputInfo(name_type, &name_out, &varlena);
+	}
 	for (int k = 0; k < shape->nkeys; k++)
 		maxatt = Max(maxatt, shape->keys[k].attnum);
+	/*
+	 * A row id past the table's end is no hint: the table was truncated (or
+	 * rewritten) after the row was noted, in this very transaction.
+	 */
 	for (int i = 0; i < f->n; i++)
-		if (ItemPointerIsValid(&f->tids[i]))
+		if (ItemPointerIsValid(&f->tids[i]) && ItemPointerGetBlockNumber(&f->tids[i]) < nblocks)
 		{
 			order[n].tid = f->tids[i];
 			order[n++].ix = i;
@@ -649,7 +687,9 @@ fetch_by_tid(FiTpl *t, FiDocFetch *f, const DocFields *only, char **extras, int 
 		slot_getsomeattrs(slot, maxatt);
 		if (slot->tts_isnull[ncol - 1])
 			continue;
-		name = TextDatumGetCString(slot->tts_values[ncol - 1]);
+		/* autoincrement DocTypes have a bigint name: its text, as by name */
+		name = name_is_text ? TextDatumGetCString(slot->tts_values[ncol - 1]) :
+			OidOutputFunctionCall(name_out, slot->tts_values[ncol - 1]);
 		if (strcmp(name, f->names[i]) != 0 || (f->docs ? f->docs[i] : f->cdocs[i]) != NULL)
 			continue;
 		shape->values = slot->tts_values;

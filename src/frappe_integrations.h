@@ -41,6 +41,35 @@ extern int	fi_spi_execute(const char *sql, int nargs, Oid *argtypes, Datum *valu
 /* a column of an SPI row as text, allocated in cxt (NULL for NULL) (spi_plans.c) */
 extern char *fi_spi_getstr(HeapTuple tup, TupleDesc desc, int col, MemoryContext cxt);
 
+/* ---- acting for the site (secure.c; the README's "Privileges") ---- */
+
+typedef struct FiSecure
+{
+	Oid			save_user;
+	int			save_sec;
+	int			nestlevel;
+} FiSecure;
+
+/*
+ * Act as role (InvalidOid: the current user) in a security-restricted
+ * operation with search_path pinned to "pg_catalog, pg_temp", until
+ * fi_secure_exit (an error unwinds both with the (sub)transaction).
+ */
+extern void fi_secure_enter(FiSecure *s, Oid role);
+extern void fi_secure_exit(FiSecure *s);
+/* pin search_path for the whole session (the worker) */
+extern void fi_pin_search_path(void);
+/* the owner of a relation (InvalidOid when there is none) */
+extern Oid	fi_rel_owner(Oid relid);
+/* the owner of a site table (InvalidOid when the site has no such table) */
+extern Oid	fi_site_table_owner(const char *table);
+/* the owner of the schema integrations: the one who created the extension */
+extern Oid	fi_schema_owner(void);
+/* is the extension installed, with integrations its own schema (pg_extension)? */
+extern bool fi_extension_installed_here(void);
+/* is integrations.relname a relation of the extension? */
+extern bool fi_extension_relation(const char *relname);
+
 /* ---- templates and conditions (template.c over src/engine/tpl.h) ---- */
 
 #include "engine/tpl.h"

@@ -16,6 +16,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -49,9 +50,11 @@ fi_http_request_async(PG_FUNCTION_ARGS)
 	size_t		bodylen;
 	int			timeout;
 	char	   *ir = NULL;
-	Oid			types[8] = {TEXTOID, TEXTOID, JSONBOID, BYTEAOID, INT4OID, INT4OID, INT8OID, TEXTOID};
-	Datum		vals[8];
-	char		nulls[8];
+	Oid			types[9] = {TEXTOID, TEXTOID, JSONBOID, BYTEAOID, INT4OID, INT4OID, INT8OID, TEXTOID,
+	TEXTOID};
+	Datum		vals[9];
+	char		nulls[9];
+	FiSecure	sec;
 	int64		id;
 	bool		isnull;
 
@@ -77,15 +80,24 @@ fi_http_request_async(PG_FUNCTION_ARGS)
 		vals[7] = CStringGetTextDatum(ir);
 	else
 		nulls[7] = 'n';
+	vals[8] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	/* as the caller: INSERT on integrations.http_queue is the privilege */
+	/*
+	 * EXECUTE on this function is the privilege: the row is written as the
+	 * queue's owner, for the calling role (requested_by), with the
+	 * Integration Request row this call wrote.  No role writes the queue
+	 * directly (row-level security), so none can name another's row for the
+	 * worker to complete, nor queue in another's name.
+	 */
+	fi_secure_enter(&sec, fi_schema_owner());
 	if (fi_spi_execute("INSERT INTO " FI_SCHEMA ".http_queue (method, url, headers, body, "
-					   "timeout_ms, max_redirects, max_response, integration_request) "
-					   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-					   8, types, vals, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+					   "timeout_ms, max_redirects, max_response, integration_request, requested_by) "
+					   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+					   9, types, vals, nulls, false, 0) != SPI_OK_INSERT_RETURNING ||
 		SPI_processed != 1)
 		elog(ERROR, "could not queue the HTTP request");
+	fi_secure_exit(&sec);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	fi_worker_wake_at_commit();
@@ -217,6 +229,7 @@ record_rows(FiDelivery *list, FiDelivery *only)
 	Oid			types[6] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID, BYTEAARRAYOID,
 	TEXTARRAYOID};
 	Datum		args[6];
+	FiSecure	sec;
 
 	for (FiDelivery *d = list; d; d = d->next)
 	{
@@ -304,6 +317,8 @@ record_rows(FiDelivery *list, FiDelivery *only)
 		irargs[1] = PointerGetDatum(construct_array(irst, nir, TEXTOID, -1, false, TYPALIGN_INT));
 		irargs[2] = PointerGetDatum(construct_array(irtxt, nir, TEXTOID, -1, false, TYPALIGN_INT));
 		irargs[3] = PointerGetDatum(construct_array(irdesc, nir, TEXTOID, -1, false, TYPALIGN_INT));
+		/* the site's table, written as its owner (secure.c) */
+		fi_secure_enter(&sec, fi_site_table_owner("tabIntegration Request"));
 		if (fi_spi_execute(psprintf("UPDATE %s i SET status = r.st, "
 									"output = CASE WHEN r.st = 'Completed' THEN r.txt END, "
 									"error = CASE WHEN r.st = 'Failed' THEN r.txt END, "
@@ -313,6 +328,7 @@ record_rows(FiDelivery *list, FiDelivery *only)
 									fi_site_table("tabIntegration Request")),
 						   4, irtypes, irargs, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "completing tabIntegration Request rows failed");
+		fi_secure_exit(&sec);
 	}
 }
 

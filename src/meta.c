@@ -391,10 +391,13 @@ load_meta(const char *doctype)
 				ncustom,
 				ret;
 	char	   *sql;
+	FiSecure	sec;
 
 	args[0] = CStringGetTextDatum(doctype);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* metadata is the site's: read as the owner of its tables (secure.c) */
+	fi_secure_enter(&sec, fi_site_table_owner("tabDocType"));
 
 	sql = psprintf("SELECT name, module, autoname, naming_rule, title_field, sort_field, "
 				   "sort_order, istable, issingle, is_submittable, is_tree, is_virtual, "
@@ -405,6 +408,7 @@ load_meta(const char *doctype)
 		elog(ERROR, "reading tabDocType failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
 	{
+		fi_secure_exit(&sec);
 		SPI_finish();
 		return NULL;
 	}
@@ -524,6 +528,7 @@ load_meta(const char *doctype)
 	sort_fields(m, field_order);
 	MemoryContextSwitchTo(oldcxt);
 
+	fi_secure_exit(&sec);
 	SPI_finish();
 	return m;
 }

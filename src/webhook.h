@@ -34,6 +34,7 @@ typedef struct FiNote
 	const char *doctype;
 	const char *name;
 	uint32		events;
+	SubTransactionId subid;		/* the subtransaction that noted it */
 	ItemPointerData tid;		/* the row written (invalid: a child row, a delete) */
 	FiVal	   *trash_doc;		/* a deleted document as it was (templates) */
 	FiVal	   *trash_cond_doc; /* the same as a condition sees it */
@@ -60,6 +61,7 @@ typedef struct FiWebhook
 	int			ndata;
 	char	  **data_fieldnames;
 	char	  **data_keys;
+	Oid			author;			/* the role that last wrote it (InvalidOid: unknown) */
 } FiWebhook;
 
 /* the keys of doc a DocType's webhooks read (whole: all of them) */
@@ -78,6 +80,11 @@ typedef struct FiWebhookConfig
 	int			nfieldsets;		/* worked out when first needed */
 	FiFieldSet *fieldsets;
 } FiWebhookConfig;
+
+/* the triggers the extension attaches (webhook_sync.c) */
+#define FI_CAPTURE_TRIGGER		"frappe_integrations_webhook"
+#define FI_CHILD_TRIGGER		"frappe_integrations_webhook_child"
+#define FI_AUTHOR_TRIGGER		"frappe_integrations_webhook_author"
 
 /* settings */
 extern bool fi_webhooks_on;
@@ -120,6 +127,8 @@ extern void fi_webhook_log_many(int n, const char **webhook, const char **doctyp
 								const char **data, const char **user, const char **response,
 								const char **error);
 extern FiWebhookConfig *fi_webhook_load_config(const char *only_name);
+/* why the role that configured h may not have it send a doctype's documents, or NULL */
+extern const char *fi_webhook_author_problem(FiWebhook *h, const FiDocMeta *meta);
 extern uint32 fi_webhook_events_wanted(FiWebhookConfig *cfg, const char *doctype);
 extern int64 fi_webhook_flush(FiNote *notes, int n, bool *outbox);
 

@@ -43,15 +43,6 @@ static bool flushing = false;
 static bool wake_at_commit = false;
 static bool wake_outbox = false;	/* the events went to webhook_outbox */
 
-/* note counts at the start of each open savepoint */
-typedef struct SubMark
-{
-	SubTransactionId subid;
-	int			count;
-	struct SubMark *next;
-} SubMark;
-static SubMark *submarks = NULL;
-
 /*
  * The site's webhook configuration, cached per backend.  The statement
  * trigger on tabWebhook, tabWebhook Header and tabWebhook Data queues a
@@ -78,13 +69,13 @@ cfg_relcache_cb(Datum arg, Oid relid)
 }
 
 static FiTpl *xact_session = NULL;
+static bool child_verdict_valid = false;	/* child_of's last answer, this transaction */
 
 static void
 reset_xact_state(void)
 {
 	notes = NULL;
 	nnotes = notes_cap = 0;
-	submarks = NULL;
 	if (cfg_xact_only && cfg_cxt != NULL)
 	{
 		/* no trigger tells us of changes: forget it with the transaction */
@@ -93,6 +84,7 @@ reset_xact_state(void)
 		cfg_cxt = NULL;
 	}
 	xact_session = NULL;
+	child_verdict_valid = false;
 	flushing = false;
 	wake_at_commit = false;
 	wake_outbox = false;
@@ -196,38 +188,21 @@ webhook_xact_cb(XactEvent event, void *arg)
 	}
 }
 
+/*
+ * A rolled-back savepoint drops what was noted inside it: every note made
+ * in that subtransaction or a later-numbered one (its children), which are
+ * the last notes of the list.  Subtransaction ids, not marks taken when a
+ * savepoint starts, so that this holds also when the library was loaded
+ * (and this callback registered) after the savepoint began.
+ */
 static void
 webhook_subxact_cb(SubXactEvent event, SubTransactionId mySubid,
 				   SubTransactionId parentSubid, void *arg)
 {
-	switch (event)
-	{
-		case SUBXACT_EVENT_START_SUB:
-			{
-				SubMark    *m = MemoryContextAlloc(TopTransactionContext, sizeof(SubMark));
-
-				m->subid = mySubid;
-				m->count = nnotes;
-				m->next = submarks;
-				submarks = m;
-			}
-			break;
-		case SUBXACT_EVENT_COMMIT_SUB:
-		case SUBXACT_EVENT_ABORT_SUB:
-			if (submarks && submarks->subid == mySubid)
-			{
-				SubMark    *m = submarks;
-
-				/* what a rolled-back savepoint noted goes with it */
-				if (event == SUBXACT_EVENT_ABORT_SUB)
-					nnotes = Min(nnotes, m->count);
-				submarks = m->next;
-				pfree(m);
-			}
-			break;
-		default:
-			break;
-	}
+	if (event != SUBXACT_EVENT_ABORT_SUB || flushing)
+		return;
+	while (nnotes > 0 && notes[nnotes - 1].subid >= mySubid)
+		nnotes--;
 }
 
 void
@@ -306,6 +281,7 @@ add_note(const char *doctype, const char *name, uint32 events, ItemPointer tid,
 		n->doctype = pstrdup(doctype);
 	n->name = pstrdup(name);
 	n->events = events;
+	n->subid = GetCurrentSubTransactionId();
 	if (tid)
 		n->tid = *tid;
 	else
@@ -365,6 +341,53 @@ fi_webhook_wake_at_commit(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * Is this firing one of the triggers the extension attached (webhook_sync.c)
+ * to a table of the site?  Anyone may name integrations.webhook_capture() in
+ * a CREATE TRIGGER on a table of their own -- a temporary table named like
+ * a site table, say -- to forge events for documents they cannot touch: such
+ * a firing is ignored.
+ */
+static bool
+genuine_firing(TriggerData *td, bool child)
+{
+	Relation	rel = td->tg_relation;
+	const char *relname = RelationGetRelationName(rel);
+
+	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP ||
+		strcmp(td->tg_trigger->tgname, child ? FI_CHILD_TRIGGER : FI_CAPTURE_TRIGGER) != 0 ||
+		strncmp(relname, "tab", 3) != 0)
+		return false;
+	return fi_site_table_oid(relname, true) == RelationGetRelid(rel);
+}
+
+/* is child_doctype a Table field's DocType of parent_doctype? (the last answer kept) */
+static bool
+child_of(const char *parent_doctype, const char *child_doctype)
+{
+	static char last_parent[NAMEDATALEN * 2];
+	static char last_child[NAMEDATALEN * 2];
+	static bool last_answer = false;
+	const FiDocMeta *meta;
+
+	if (child_verdict_valid && strcmp(last_parent, parent_doctype) == 0 &&
+		strcmp(last_child, child_doctype) == 0)
+		return last_answer;
+	meta = fi_get_meta(parent_doctype, true);
+	last_answer = false;
+	for (int f = 0; meta && f < meta->nfields && !last_answer; f++)
+		last_answer = fi_fieldtype_is_table(meta->fields[f].fieldtype) &&
+			meta->fields[f].options != NULL &&
+			strcmp(meta->fields[f].options, child_doctype) == 0;
+	if (strlen(parent_doctype) < sizeof(last_parent) && strlen(child_doctype) < sizeof(last_child))
+	{
+		strcpy(last_parent, parent_doctype);
+		strcpy(last_child, child_doctype);
+		child_verdict_valid = true;
+	}
+	return last_answer;
+}
+
 PG_FUNCTION_INFO_V1(fi_webhook_capture);
 
 /*
@@ -394,6 +417,8 @@ fi_webhook_capture(PG_FUNCTION_ARGS)
 	desc = RelationGetDescr(rel);
 	row = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 	child = td->tg_trigger->tgnargs > 0 && strcmp(td->tg_trigger->tgargs[0], "child") == 0;
+	if (!genuine_firing(td, child))
+		return PointerGetDatum(NULL);
 	cfg = fi_webhook_xact_config();
 
 	if (child)
@@ -415,7 +440,9 @@ fi_webhook_capture(PG_FUNCTION_ARGS)
 			if (i == 1 && nnotes > 0 && strcmp(notes[nnotes - 1].name, parent) == 0 &&
 				strcmp(notes[nnotes - 1].doctype, ptype) == 0)
 				continue;
-			if (fi_webhook_events_wanted(cfg, ptype) & FI_EV_CHILD_SAVE)
+			/* a row claiming a parent of a DocType that has no such table fires nothing */
+			if ((fi_webhook_events_wanted(cfg, ptype) & FI_EV_CHILD_SAVE) &&
+				child_of(ptype, RelationGetRelationName(rel) + 3))
 				add_note(ptype, parent, FI_EV_CHILD, NULL, NULL, NULL);
 		}
 	}

@@ -25,7 +25,11 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "catalog/pg_proc.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -33,6 +37,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -105,13 +110,16 @@ load_child(const char *table, const char *a, const char *b, FiWebhookConfig *cfg
 {
 	Oid			relid = fi_site_table_oid(table, true);
 	int			ret;
+	FiSecure	sec;
 
 	if (!OidIsValid(relid))
 		return;
+	fi_secure_enter(&sec, fi_rel_owner(relid));
 	ret = SPI_execute(psprintf("SELECT parent, %s, %s FROM %s WHERE parenttype = 'Webhook'"
 							   " ORDER BY parent, idx",
 							   quote_identifier(a), quote_identifier(b), fi_site_table(table)),
 					  false, 0);
+	fi_secure_exit(&sec);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "reading %s failed: %s", table, SPI_result_code_string(ret));
 	/* SPI leaves us in its own context: the values belong to the caller's */
@@ -149,6 +157,88 @@ load_child(const char *table, const char *a, const char *b, FiWebhookConfig *cfg
 }
 
 /*
+ * Who last wrote each webhook (integrations.webhook_author, kept by the
+ * trigger frappe_integrations_webhook_author): a webhook sends documents
+ * with the rights of the role that configured it, not the site owner's.
+ */
+static void
+load_authors(FiWebhookConfig *cfg)
+{
+	FiSecure	sec;
+	int			ret;
+
+	if (!fi_extension_relation("webhook_author"))
+		return;					/* an older version's objects */
+	fi_secure_enter(&sec, fi_schema_owner());
+	ret = SPI_execute("SELECT webhook, author FROM " FI_SCHEMA ".webhook_author", true, 0);
+	fi_secure_exit(&sec);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading " FI_SCHEMA ".webhook_author failed: %s", SPI_result_code_string(ret));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		char	   *w = SPI_getvalue(tup, SPI_tuptable->tupdesc, 1);
+		bool		isnull;
+		Oid			author = DatumGetObjectId(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+
+		for (int i = 0; w && i < cfg->n; i++)
+			if (strcmp(cfg->hooks[i].name, w) == 0)
+				cfg->hooks[i].author = author;
+	}
+}
+
+/*
+ * A webhook is the HTTP client of whoever configured it, reading documents
+ * for them: the role that last wrote its tabWebhook row (or a Header/Data
+ * row) must be able to read the DocType's table and each of its child
+ * tables, and -- unless it owns tabWebhook (the site owner Frappe connects
+ * as) -- to make HTTP requests itself (EXECUTE on integrations.http_request).
+ * Webhooks written before this was kept, and by superusers, pass.
+ */
+const char *
+fi_webhook_author_problem(FiWebhook *h, const FiDocMeta *meta)
+{
+	Oid			a = h->author;
+	const char *who;
+	Oid			http;
+
+	if (!OidIsValid(a) || superuser_arg(a))
+		return NULL;
+	who = GetUserNameFromId(a, true);
+	if (who == NULL)
+		return "the role that configured this webhook no longer exists";
+	for (int f = -1; f < meta->nfields; f++)
+	{
+		const char *dt = f < 0 ? meta->name : meta->fields[f].options;
+		Oid			relid;
+
+		if (f >= 0 && (!fi_fieldtype_is_table(meta->fields[f].fieldtype) || dt == NULL))
+			continue;
+		relid = fi_site_table_oid(psprintf("tab%s", dt), true);
+		if (OidIsValid(relid) && pg_class_aclcheck(relid, a, ACL_SELECT) != ACLCHECK_OK)
+			return psprintf("the role \"%s\" that configured this webhook may not read \"tab%s\"",
+							who, dt);
+	}
+	if (a == fi_site_table_owner("tabWebhook"))
+		return NULL;
+	{
+		Oid			argtypes[5] = {TEXTOID, TEXTOID, JSONBOID, TEXTOID, INT4OID};
+
+		http = LookupFuncName(list_make2(makeString(FI_SCHEMA), makeString("http_request")),
+							  5, argtypes, true);
+	}
+	if (!OidIsValid(http) ||
+#if PG_VERSION_NUM >= 160000
+		object_aclcheck(ProcedureRelationId, http, a, ACL_EXECUTE) != ACLCHECK_OK)
+#else
+		pg_proc_aclcheck(http, a, ACL_EXECUTE) != ACLCHECK_OK)
+#endif
+		return psprintf("the role \"%s\" that configured this webhook may not make HTTP requests "
+						"(EXECUTE on " FI_SCHEMA ".http_request)", who);
+	return NULL;
+}
+
+/*
  * The webhooks of the site: every enabled one, or the one named (enabled or
  * not).  Allocated in the caller's memory context.
  */
@@ -159,11 +249,14 @@ fi_webhook_load_config(const char *only_name)
 	FiWebhookConfig *cfg = palloc0(sizeof(FiWebhookConfig));
 	Oid			relid = fi_site_table_oid("tabWebhook", true);
 	int			ret;
+	FiSecure	sec;
 
 	if (!OidIsValid(relid))
 		return cfg;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* the configuration is the site's: read as its table's owner (secure.c) */
+	fi_secure_enter(&sec, fi_rel_owner(relid));
 	if (only_name)
 	{
 		Oid			argtypes[1] = {TEXTOID};
@@ -178,6 +271,7 @@ fi_webhook_load_config(const char *only_name)
 								   fi_site_table("tabWebhook")), false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "reading tabWebhook failed: %s", SPI_result_code_string(ret));
+	fi_secure_exit(&sec);
 	{
 		MemoryContext spi = MemoryContextSwitchTo(cxt);
 
@@ -217,6 +311,7 @@ fi_webhook_load_config(const char *only_name)
 		{
 			load_child("tabWebhook Header", "key", "value", cfg, cxt, true);
 			load_child("tabWebhook Data", "fieldname", "key", cfg, cxt, false);
+			load_authors(cfg);
 		}
 		MemoryContextSwitchTo(spi);
 	}
@@ -595,6 +690,7 @@ fi_webhook_log_many(int n, const char **webhook, const char **doctype, const cha
 	Datum		args[9];
 	bool		has_refdt;
 	int			ret;
+	FiSecure	sec;
 
 	if (!OidIsValid(relid) || n == 0)
 		return;
@@ -612,6 +708,8 @@ fi_webhook_log_many(int n, const char **webhook, const char **doctype, const cha
 		types[c] = TEXTARRAYOID;
 		args[c] = text_array(d, nulls, n, TEXTOID);
 	}
+	/* the site's log, written as its owner: its triggers run with no more rights */
+	fi_secure_enter(&sec, fi_rel_owner(relid));
 	ret = fi_spi_execute(psprintf("INSERT INTO %s (name, creation, modified, owner, "
 										 "modified_by, docstatus, idx, webhook, reference_document, "
 										 "url, headers, data, \"user\", response, error%s) "
@@ -624,6 +722,7 @@ fi_webhook_log_many(int n, const char **webhook, const char **doctype, const cha
 										 has_refdt ? ", reference_doctype" : "",
 										 has_refdt ? ", dt" : ""),
 								9, types, args, NULL, false, 0);
+	fi_secure_exit(&sec);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "writing tabWebhook Request Log failed: %s", SPI_result_code_string(ret));
 }
@@ -826,6 +925,7 @@ flush_doctype(FlushState *fs, const char *doctype, DocAgg **aggs, int n)
 	bool		need_cond = has_condition(fs->cfg, doctype);
 	const char **fields = NULL;
 	int			nfields = 0;
+	const char **denied;
 
 	/* documents none of whose events a webhook listens to are not read */
 	uint32		wanted = fi_webhook_events_wanted(fs->cfg, doctype);
@@ -872,6 +972,14 @@ flush_doctype(FlushState *fs, const char *doctype, DocAgg **aggs, int n)
 		}
 	}
 
+	denied = palloc0(sizeof(char *) * Max(fs->cfg->n, 1));
+	for (int k = 0; k < fs->cfg->n && meta != NULL; k++)
+	{
+		FiWebhook  *h = &fs->cfg->hooks[k];
+
+		if (h->enabled && h->doctype != NULL && strcmp(h->doctype, doctype) == 0)
+			denied[k] = fi_webhook_author_problem(h, meta);
+	}
 	for (int start = 0; start < n; start += FLUSH_BATCH)
 	{
 		int			m = Min(FLUSH_BATCH, n - start);
@@ -933,6 +1041,17 @@ flush_doctype(FlushState *fs, const char *doctype, DocAgg **aggs, int n)
 
 				if (!h->enabled || h->doctype == NULL || strcmp(h->doctype, doctype) != 0)
 					continue;
+				if (meta != NULL && denied[k] != NULL)
+				{
+					/* nothing of the document is read for it, nor sent */
+					if (!(h->event == FI_EV_ON_TRASH ? (a->events & FI_EV_ON_TRASH) != 0 :
+						  (ev & h->event) != 0))
+						continue;
+					memset(&rq, 0, sizeof(rq));
+					rq.error = (char *) denied[k];
+					queue_one(fs, h, doctype, a->name, &rq);
+					continue;
+				}
 				if (h->event == FI_EV_ON_TRASH)
 				{
 					if (!(a->events & FI_EV_ON_TRASH) || a->trash_doc == NULL)
@@ -957,20 +1076,6 @@ flush_doctype(FlushState *fs, const char *doctype, DocAgg **aggs, int n)
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(batch_cxt);
 	}
-}
-
-static Oid
-schema_owner(void)
-{
-	Oid			nsp = get_namespace_oid(FI_SCHEMA, false);
-	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for schema %u", nsp);
-	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-	ReleaseSysCache(tup);
-	return owner;
 }
 
 /* fold the notes per document; returns them by each one's last change */
@@ -1079,36 +1184,63 @@ flush_all(FiNote *notes, int n, MemoryContext cxt, bool *outbox)
 	return fs.queued;
 }
 
+/*
+ * The notes of a transaction about to commit, queued.  Never makes the
+ * commit fail: whatever goes wrong here (a table truncated or dropped in
+ * the same transaction, a column of an unexpected type, a trigger of the
+ * site's refusing a log row) is rolled back alone, in a subtransaction, and
+ * reported as a WARNING naming what was not queued.
+ */
 int64
 fi_webhook_flush(FiNote *notes, int n, bool *outbox)
 {
 	static bool warned = false;
 	volatile int64 queued = 0;
-	Oid			save_user;
-	int			save_sec;
 	MemoryContext cxt,
 				old;
+	ResourceOwner owner = CurrentResourceOwner;
+	FiSecure	sec;
 
 	*outbox = false;
 	cxt = AllocSetContextCreate(CurTransactionContext, "frappe_integrations webhook flush",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	GetUserIdAndSecContext(&save_user, &save_sec);
-	SetUserIdAndSecContext(schema_owner(),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	/* the last statement's changes are what the documents must show */
-	CommandCounterIncrement();
-	PushActiveSnapshot(GetTransactionSnapshot());
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
+		/* the queue is the extension's: written as its owner (secure.c) */
+		fi_secure_enter(&sec, fi_schema_owner());
+		/* the last statement's changes are what the documents must show */
+		CommandCounterIncrement();
+		PushActiveSnapshot(GetTransactionSnapshot());
 		queued = flush_all(notes, n, cxt, outbox);
+		PopActiveSnapshot();
+		fi_secure_exit(&sec);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		SetUserIdAndSecContext(save_user, save_sec);
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		queued = 0;
+		*outbox = false;
+		ereport(WARNING,
+				(errmsg("the webhook events of this transaction could not be queued: %s",
+						edata->message),
+				 errdetail("The transaction commits; %d row changes fired no webhook.", n),
+				 errhint("See the server log; integrations.webhook_status shows each webhook's state.")));
+		FreeErrorData(edata);
 	}
 	PG_END_TRY();
-	PopActiveSnapshot();
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 	if (queued > 0 && !fi_worker_preloaded() && !warned)

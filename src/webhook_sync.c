@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -30,8 +31,8 @@
 #include "frappe_integrations.h"
 #include "webhook.h"
 
-#define CAPTURE_TRIGGER		"frappe_integrations_webhook"
-#define CHILD_TRIGGER		"frappe_integrations_webhook_child"
+#define CAPTURE_TRIGGER		FI_CAPTURE_TRIGGER
+#define CHILD_TRIGGER		FI_CHILD_TRIGGER
 #define CONFIG_TRIGGER		"frappe_integrations_webhook_config"
 
 typedef struct WantedTrigger
@@ -52,6 +53,8 @@ want(WantedTrigger *w, int n, Oid relid, bool child)
 	w[n].exists = false;
 	return n + 1;
 }
+
+static bool trigger_on(Oid relid, const char *tgname);
 
 static void
 exec_utility(const char *sql)
@@ -97,6 +100,24 @@ sync_triggers(void)
 		}
 	}
 
+	/* the triggers that note who configured each webhook (webhook_author) */
+	if (fi_extension_relation("webhook_author"))
+	{
+		static const char *const tables[] = {"tabWebhook", "tabWebhook Header", "tabWebhook Data"};
+
+		for (int i = 0; i < (int) lengthof(tables); i++)
+		{
+			Oid			rel = fi_site_table_oid(tables[i], true);
+
+			if (!OidIsValid(rel) || trigger_on(rel, FI_AUTHOR_TRIGGER))
+				continue;
+			exec_utility(psprintf("CREATE TRIGGER " FI_AUTHOR_TRIGGER
+								  " AFTER INSERT OR UPDATE ON %s FOR EACH ROW"
+								  " EXECUTE FUNCTION " FI_SCHEMA ".webhook_author_noted(%s)",
+								  fi_site_table(tables[i]), i == 0 ? "" : "'child'"));
+			changed++;
+		}
+	}
 	w = palloc(sizeof(WantedTrigger) * cap);
 	for (int i = 0; i < cfg->n; i++)
 	{
@@ -187,6 +208,23 @@ sync_triggers(void)
 	return changed;
 }
 
+/* does relid carry the trigger named? */
+static bool
+trigger_on(Oid relid, const char *tgname)
+{
+	Oid			argtypes[2] = {OIDOID, NAMEOID};
+	Datum		args[2] = {ObjectIdGetDatum(relid), CStringGetDatum(tgname)};
+	bool		found;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	found = SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1 "
+								  "AND tgname = $2", 2, argtypes, args, NULL, true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1;
+	SPI_finish();
+	return found;
+}
+
 /* does relid carry our configuration trigger? */
 bool
 fi_webhook_config_trigger_on(Oid relid)
@@ -223,6 +261,70 @@ fi_sync_webhooks(PG_FUNCTION_ARGS)
 	n = sync_triggers();
 	SPI_finish();
 	PG_RETURN_INT32(n);
+}
+
+PG_FUNCTION_INFO_V1(fi_webhook_author_noted);
+
+/*
+ * integrations.webhook_author_noted() -- AFTER INSERT OR UPDATE FOR EACH ROW
+ * on tabWebhook (no argument: the row's name) and on tabWebhook Header /
+ * Data ('child': its parent): notes the role writing it as the webhook's
+ * author in integrations.webhook_author (see fi_webhook_author_problem).
+ * Fired from any other table, it notes nothing.
+ */
+Datum
+fi_webhook_author_noted(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	HeapTuple	row;
+	bool		child;
+	char	   *webhook;
+	Oid			author = GetUserId();
+	FiSecure	sec;
+	Oid			types[2] = {TEXTOID, OIDOID};
+	Datum		args[2];
+	const char *relname;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+		!TRIGGER_FIRED_AFTER(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("integrations.webhook_author_noted() must be an AFTER ... FOR EACH ROW trigger")));
+	rel = td->tg_relation;
+	relname = RelationGetRelationName(rel);
+	child = td->tg_trigger->tgnargs > 0;
+	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP ||
+		strcmp(td->tg_trigger->tgname, FI_AUTHOR_TRIGGER) != 0 ||
+		(child ? strcmp(relname, "tabWebhook Header") != 0 && strcmp(relname, "tabWebhook Data") != 0 :
+		 strcmp(relname, "tabWebhook") != 0) ||
+		fi_site_table_oid(relname, true) != RelationGetRelid(rel))
+		return PointerGetDatum(NULL);
+	row = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	if (child)
+	{
+		int			tcol = SPI_fnumber(RelationGetDescr(rel), "parenttype");
+		char	   *ptype = tcol > 0 ? SPI_getvalue(row, RelationGetDescr(rel), tcol) : NULL;
+
+		if (ptype == NULL || strcmp(ptype, "Webhook") != 0)
+			return PointerGetDatum(NULL);
+	}
+	webhook = SPI_getvalue(row, RelationGetDescr(rel),
+						   SPI_fnumber(RelationGetDescr(rel), child ? "parent" : "name"));
+	if (webhook == NULL)
+		return PointerGetDatum(NULL);
+	args[0] = CStringGetTextDatum(webhook);
+	args[1] = ObjectIdGetDatum(author);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	fi_secure_enter(&sec, fi_schema_owner());
+	if (fi_spi_execute("INSERT INTO " FI_SCHEMA ".webhook_author (webhook, author) VALUES ($1, $2) "
+					   "ON CONFLICT (webhook) DO UPDATE SET author = EXCLUDED.author, "
+					   "noted_at = pg_catalog.now()", 2, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "noting the author of webhook \"%s\" failed", webhook);
+	fi_secure_exit(&sec);
+	SPI_finish();
+	return PointerGetDatum(NULL);
 }
 
 PG_FUNCTION_INFO_V1(fi_webhook_config_changed);

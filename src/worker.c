@@ -456,17 +456,22 @@ worker_sigterm(SIGNAL_ARGS)
 	errno = save_errno;
 }
 
+/*
+ * Is the extension installed here?  Asked of pg_extension, and the queue
+ * must be the extension's own relation: a schema "integrations" that a
+ * database's owner made, with a "webhook_queue" view of their own, is not
+ * the extension, and the worker runs none of its SQL there.
+ */
 static bool
 extension_present(void)
 {
 	bool		ok;
-	Oid			nsp;
 
 	StartTransactionCommand();
-	nsp = get_namespace_oid(FI_SCHEMA, true);
-	ok = OidIsValid(nsp) && OidIsValid(get_relname_relid("webhook_queue", nsp));
+	ok = fi_extension_installed_here() && fi_extension_relation("webhook_queue") &&
+		fi_extension_relation("webhook_outbox");
 	/* an older version's objects under this library: no async HTTP until updated */
-	http_queue_present = ok && OidIsValid(get_relname_relid("http_queue", nsp));
+	http_queue_present = ok && fi_extension_relation("http_queue");
 	CommitTransactionCommand();
 	return ok;
 }
@@ -500,6 +505,7 @@ webhook_secret(const char *webhook, MemoryContext cxt, char **why)
 	char	   *token;
 	char	   *secret = NULL;
 	int			ret;
+	FiSecure	sec;
 
 	*why = NULL;
 	if (!OidIsValid(auth))
@@ -507,10 +513,13 @@ webhook_secret(const char *webhook, MemoryContext cxt, char **why)
 		*why = "the site has no __Auth table for the webhook secret";
 		return NULL;
 	}
+	/* the site's table, read as its owner (secure.c) */
+	fi_secure_enter(&sec, fi_rel_owner(auth));
 	ret = fi_spi_execute(psprintf("SELECT password FROM %s WHERE doctype = 'Webhook' "
 								  "AND name = $1 AND fieldname = 'webhook_secret'",
 								  fi_site_table("__Auth")),
 						 1, argtypes, args, NULL, true, 1);
+	fi_secure_exit(&sec);
 	if (ret != SPI_OK_SELECT || SPI_processed == 0 ||
 		(token = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)) == NULL ||
 		token[0] == '\0')
@@ -955,9 +964,16 @@ retention(void)
 	SPI_execute(psprintf("DELETE FROM " FI_SCHEMA ".webhook_queue WHERE status = 'delivered' "
 						 "AND delivered_at < now() - interval '%s days'", days), false, 0);
 	if (OidIsValid(fi_site_table_oid("tabWebhook Request Log", true)))
+	{
+		FiSecure	sec;
+
+		/* the site's log, as its owner: its triggers run with no more rights */
+		fi_secure_enter(&sec, fi_site_table_owner("tabWebhook Request Log"));
 		SPI_execute(psprintf("DELETE FROM %s WHERE modified < " FI_SCHEMA ".site_now() - "
 							 "interval '%s days'", fi_site_table("tabWebhook Request Log"), days),
 					false, 0);
+		fi_secure_exit(&sec);
+	}
 	xact_spi_end();
 }
 
@@ -1062,6 +1078,12 @@ fi_webhook_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 	pgstat_report_appname("frappe_integrations webhook worker");
+	/*
+	 * Before any SQL: the database's own search_path (ALTER DATABASE SET)
+	 * could otherwise put a role's functions and operators in front of the
+	 * built-ins in every statement below.
+	 */
+	fi_pin_search_path();
 	if (!extension_present())
 		proc_exit(0);
 	/* a probe (not asked for by a commit) with nothing to do leaves at once */
