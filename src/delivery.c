@@ -50,6 +50,25 @@ fi_curl_global_init(void)
 	}
 }
 
+/*
+ * What went wrong, in words a DBA reads: libcurl says "unsupported
+ * protocol" both for a redirect to ftp: and for an answer that is not HTTP
+ * at all, and "out of memory" for a header line over its 100 kB limit.
+ */
+const char *
+fi_curl_error_text(int rc, const char *errbuf)
+{
+	if (rc == CURLE_UNSUPPORTED_PROTOCOL)
+		return errbuf && strstr(errbuf, "HTTP/0.9") ?
+			"the server's answer is not an HTTP response" :
+			"redirected to a scheme other than http or https";
+	if (rc == CURLE_OUT_OF_MEMORY && errbuf && errbuf[0] == '\0')
+		return "a response header is larger than libcurl accepts (100 kB)";
+	if (rc == CURLE_WEIRD_SERVER_REPLY)
+		return "the server's answer is not a valid HTTP response";
+	return errbuf && errbuf[0] ? errbuf : curl_easy_strerror((CURLcode) rc);
+}
+
 /* a transfer may use http and https only, also when redirected */
 void
 fi_curl_http_only(void *easy)
@@ -163,20 +182,6 @@ on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 		}
 	}
 	return n;
-}
-
-/* a header whose value the log must not show */
-static bool
-sensitive(const char *name)
-{
-	static const char *const words[] = {"auth", "cookie", "token", "secret", "password",
-	"signature", "api-key", "apikey", "x-api"};
-	char	   *low = asc_tolower(name, strlen(name));
-
-	for (int i = 0; i < (int) lengthof(words); i++)
-		if (strstr(low, words[i]))
-			return true;
-	return false;
 }
 
 typedef struct Hdr
@@ -317,7 +322,7 @@ build_headers(FiDelivery *d, struct curl_slist **list)
 		appendStringInfoString(&d->sent_headers, i ? ",\n " : "\n ");
 		escape_json(&d->sent_headers, h[i].k);
 		appendStringInfoString(&d->sent_headers, ": ");
-		escape_json(&d->sent_headers, sensitive(h[i].k) ? "********" : h[i].v);
+		escape_json(&d->sent_headers, fi_http_secret_header(h[i].k) ? "********" : h[i].v);
 	}
 	appendStringInfoString(&d->sent_headers, "\n}");
 	return true;
@@ -426,6 +431,8 @@ sender_add(FiSender *s, FiDelivery *d)
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, d);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, d);
+	d->curl_error[0] = '\0';
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d->curl_error);
 	d->easy = e;
 	d->hdrs = list;
 	for (int i = 0; i < s->nslots; i++)
@@ -490,14 +497,13 @@ finish_in(FiSender *s, FiDelivery *d, CURLcode rc)
 			psprintf("the response is larger than frappe_integrations.http_max_response (" INT64_FORMAT " kB)",
 					 d->max_response / 1024) :
 			rc == CURLE_OPERATION_TIMEDOUT ? psprintf("timed out after %d ms", d->timeout_ms) :
-			rc == CURLE_UNSUPPORTED_PROTOCOL ? pstrdup("redirected to a scheme other than http or https") :
 			rc == CURLE_TOO_MANY_REDIRECTS ? psprintf("redirected more than %d times", d->max_redirects) :
-			psprintf("%s", curl_easy_strerror(rc));
+			pstrdup(fi_curl_error_text(rc, d->curl_error));
 		d->no_retry = true;
 	}
 	else
 	{
-		d->error = psprintf("%s", curl_easy_strerror(rc));
+		d->error = pstrdup(fi_curl_error_text(rc, d->curl_error));
 		/* a URL that cannot work will not work later either */
 		if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL)
 			d->no_retry = true;

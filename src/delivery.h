@@ -55,6 +55,7 @@ typedef struct FiDelivery
 	int			retry_after_s;	/* from a Retry-After header, -1 if none */
 
 	void	   *easy;			/* CURL * while in flight */
+	char		curl_error[256];	/* libcurl's message (CURL_ERROR_SIZE) */
 	struct curl_slist *hdrs;
 	struct FiDelivery *next;
 } FiDelivery;

@@ -704,6 +704,9 @@ put_value(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att)
 							m,
 							dd;
 
+				/* infinity and -infinity: their text, as the webhook payload gives them */
+				if (DATE_NOT_FINITE(DatumGetDateADT(d)))
+					break;
 				j2date(DatumGetDateADT(d) + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
 				appendStringInfo(&ex->out, "\"%04d-%02d-%02d\"", y, m, dd);
 				return;
@@ -713,7 +716,8 @@ put_value(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att)
 				struct pg_tm tm;
 				fsec_t		fsec;
 
-				if (timestamp2tm(DatumGetTimestamp(d), NULL, &tm, &fsec, NULL, NULL) != 0)
+				if (TIMESTAMP_NOT_FINITE(DatumGetTimestamp(d)) ||
+					timestamp2tm(DatumGetTimestamp(d), NULL, &tm, &fsec, NULL, NULL) != 0)
 					break;
 				/* str(datetime): microseconds only when not zero */
 				appendStringInfo(&ex->out, "\"%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year, tm.tm_mon,

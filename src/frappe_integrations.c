@@ -13,6 +13,7 @@
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -25,6 +26,7 @@
 PG_MODULE_MAGIC;
 
 char	   *fi_encryption_key = NULL;
+char	   *fi_encryption_key_file = NULL;
 char	   *fi_site_schema = NULL;
 char	   *fi_site_url = NULL;
 
@@ -44,6 +46,25 @@ site_schema_assign(const char *newval, void *extra)
 }
 
 /*
+ * SHOW, current_setting() and pg_settings give the key to superusers only:
+ * GUC_SUPERUSER_ONLY alone still lets members of pg_read_all_settings (and
+ * so pg_monitor) read it.
+ */
+static const char *
+encryption_key_show(void)
+{
+	if (fi_encryption_key == NULL || fi_encryption_key[0] == '\0')
+		return "";
+	return superuser() ? fi_encryption_key : "********";
+}
+
+static void
+encryption_key_file_assign(const char *newval, void *extra)
+{
+	fi_forget_key_file();
+}
+
+/*
  * The key is accepted as given and validated where it is used: a check
  * hook that rejected it would make PostgreSQL print the value in the
  * server log ("invalid value for parameter ...").
@@ -59,7 +80,17 @@ _PG_init(void)
 							   "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
-							   NULL, NULL, NULL);
+							   NULL, NULL, encryption_key_show);
+
+	DefineCustomStringVariable("frappe_integrations.encryption_key_file",
+							   "A file holding the site's encryption_key (or its site_config.json).",
+							   "%d in the path is the database's name (one file per site). "
+							   "Read by the server's user; used when encryption_key is empty.",
+							   &fi_encryption_key_file,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, encryption_key_file_assign, NULL);
 
 	DefineCustomStringVariable("frappe_integrations.site_schema",
 							   "The schema holding the Frappe site's tables.",

@@ -21,6 +21,10 @@
 
 /* settings (frappe_integrations.c) */
 extern char *fi_encryption_key;
+extern char *fi_encryption_key_file;
+/* forget the key read from encryption_key_file (a reload may change it) */
+extern void fi_forget_key_file(void);
+#define FI_FERNET_KEY_TEXT_MAX 128
 extern char *fi_site_schema;
 
 /*

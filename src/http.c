@@ -23,6 +23,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/formatting.h"
 #include "utils/guc.h"
 #include "utils/json.h"
@@ -69,11 +70,12 @@ fi_http_init(void)
 }
 
 /* a header whose value is a credential: logged as "***" */
-static bool
-secret_header(const char *name)
+bool
+fi_http_secret_header(const char *name)
 {
 	static const char *const exact[] = {"authorization", "proxy-authorization", "cookie", "set-cookie"};
-	static const char *const parts[] = {"token", "secret", "password", "key", "signature", "auth"};
+	static const char *const parts[] = {"token", "secret", "password", "passwd", "key", "signature",
+	"auth", "private", "session", "credential", "cookie"};
 	char	   *l = pstrdup(name);
 
 	for (char *c = l; *c; c++)
@@ -113,7 +115,7 @@ logged_headers(Jsonb *headers)
 				first = false;
 				escape_json(&b, name);
 				appendStringInfoString(&b, ": ");
-				if (secret_header(name))
+				if (fi_http_secret_header(name))
 					appendStringInfoString(&b, "\"***\"");
 				else
 				{
@@ -128,12 +130,17 @@ logged_headers(Jsonb *headers)
 	return b.data;
 }
 
-/* the URL without user and password */
-static char *
-logged_url(const char *url)
+/*
+ * The URL for a log row: without user and password, and the values of
+ * query parameters named like credentials (?access_token=, &api_key=, ...)
+ * masked.
+ */
+char *
+fi_http_logged_url(const char *url)
 {
 	CURLU	   *u = curl_url();
 	char	   *out = NULL,
+			   *q = NULL,
 			   *res;
 
 	if (u == NULL)
@@ -142,6 +149,31 @@ logged_url(const char *url)
 	{
 		curl_url_set(u, CURLUPART_USER, NULL, 0);
 		curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+		if (curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK && q != NULL)
+		{
+			StringInfoData nq;
+			char	   *p = q;
+
+			initStringInfo(&nq);
+			while (*p)
+			{
+				size_t		n = strcspn(p, "&");
+				char	   *eq = memchr(p, '=', n);
+				char	   *key = pnstrdup(p, eq ? (size_t) (eq - p) : n);
+
+				if (nq.len)
+					appendStringInfoChar(&nq, '&');
+				if (eq && fi_http_secret_header(key))
+					appendStringInfo(&nq, "%s=********", key);
+				else
+					appendBinaryStringInfo(&nq, p, (int) n);
+				p += n;
+				if (*p == '&')
+					p++;
+			}
+			curl_url_set(u, CURLUPART_QUERY, nq.data, 0);
+			curl_free(q);
+		}
 		if (curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK)
 			out = NULL;
 	}
@@ -187,7 +219,7 @@ fi_http_log_request(const char *method, const char *url, Jsonb *headers, const c
 	memset(nulls, ' ', sizeof(nulls));
 	vals[0] = CStringGetTextDatum(log_host(url));
 	vals[1] = CStringGetTextDatum(queued ? "Queued" : ok ? "Completed" : "Failed");
-	vals[2] = CStringGetTextDatum(logged_url(url));
+	vals[2] = CStringGetTextDatum(fi_http_logged_url(url));
 	vals[3] = CStringGetTextDatum(logged_headers(headers));
 	if (body)
 		vals[4] = CStringGetTextDatum(fi_http_log_text(body, bodylen));
@@ -363,73 +395,129 @@ as_utf8(char *v)
 	return o;
 }
 
+/*
+ * Names in first-seen order with their index, found through a hash table:
+ * a response of 30,000 repeated header lines, or a query string of as many
+ * keys, costs linear time (a list scan per line made both quadratic).
+ * Names too long for the table's keys are few by their size, and scanned.
+ */
+#define NAME_KEY_MAX 256
+typedef struct NameIx
+{
+	char		name[NAME_KEY_MAX];
+	int			ix;
+} NameIx;
+
+typedef struct NameMap
+{
+	HTAB	   *h;
+	char	  **names;
+	int			n;
+	int			cap;
+} NameMap;
+
+static int
+name_index(NameMap *m, char *name, bool *added)
+{
+	*added = false;
+	if (m->h == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = NAME_KEY_MAX;
+		ctl.entrysize = sizeof(NameIx);
+		ctl.hcxt = CurrentMemoryContext;
+		m->h = hash_create("frappe_integrations names", 64, &ctl,
+						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+	if (strlen(name) < NAME_KEY_MAX)
+	{
+		bool		found;
+		NameIx	   *e = hash_search(m->h, name, HASH_ENTER, &found);
+
+		if (found)
+			return e->ix;
+		e->ix = m->n;
+	}
+	else
+	{
+		for (int i = 0; i < m->n; i++)
+			if (strcmp(m->names[i], name) == 0)
+				return i;
+	}
+	if (m->n == m->cap)
+	{
+		m->cap = m->cap ? m->cap * 2 : 16;
+		m->names = m->names ? repalloc_huge(m->names, sizeof(char *) * m->cap) :
+			palloc(sizeof(char *) * m->cap);
+	}
+	m->names[m->n] = name;
+	*added = true;
+	return m->n++;
+}
+
 /* the response's headers as a jsonb object, names lower-cased (repeats joined by ", ") */
 Datum
 fi_http_headers_jsonb(const char *raw)
 {
 	StringInfoData buf;
 	const char *p = raw;
-	bool		first = true;
-	Datum		obj;
+	NameMap		names = {0};
+	StringInfoData *values = NULL;
+	int			vcap = 0;
 
-	/* build {"name": "value", ...}; a later repeat is joined with ", " through jsonb_object_agg order */
+	while (*p)
+	{
+		const char *eol = strchr(p, '\n');
+		const char *end = eol ? eol : p + strlen(p);
+		const char *colon = memchr(p, ':', end - p);
+
+		if (colon && colon > p && !(end - p >= 5 && memcmp(p, "HTTP/", 5) == 0))
+		{
+			char	   *name = pnstrdup(p, colon - p);
+			const char *vs = colon + 1;
+			const char *ve = end;
+			bool		added;
+			int			ix;
+
+			while (vs < ve && (*vs == ' ' || *vs == '\t'))
+				vs++;
+			while (ve > vs && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			for (char *c = name; *c; c++)
+				*c = pg_ascii_tolower((unsigned char) *c);
+			ix = name_index(&names, name, &added);
+			if (added)
+			{
+				if (ix == vcap)
+				{
+					vcap = vcap ? vcap * 2 : 16;
+					values = values ? repalloc_huge(values, sizeof(StringInfoData) * vcap) :
+						palloc(sizeof(StringInfoData) * vcap);
+				}
+				initStringInfo(&values[ix]);
+			}
+			else
+				appendStringInfoString(&values[ix], ", ");
+			appendBinaryStringInfo(&values[ix], vs, (int) (ve - vs));
+		}
+		p = eol ? eol + 1 : end;
+	}
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < names.n; i++)
 	{
-		List	   *names = NIL,
-				   *values = NIL;
-		ListCell   *ln,
-				   *lv;
-
-		while (*p)
-		{
-			const char *eol = strstr(p, "\n");
-			const char *end = eol ? eol : p + strlen(p);
-			const char *colon = memchr(p, ':', end - p);
-
-			if (colon && colon > p && !(end - p >= 5 && memcmp(p, "HTTP/", 5) == 0))
-			{
-				char	   *name = pnstrdup(p, colon - p);
-				const char *vs = colon + 1;
-				const char *ve = end;
-				bool		merged = false;
-
-				while (vs < ve && (*vs == ' ' || *vs == '\t'))
-					vs++;
-				while (ve > vs && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
-					ve--;
-				for (char *c = name; *c; c++)
-					*c = pg_ascii_tolower((unsigned char) *c);
-				forboth(ln, names, lv, values)
-				{
-					if (strcmp(lfirst(ln), name) == 0)
-					{
-						lfirst(lv) = psprintf("%s, %.*s", (char *) lfirst(lv), (int) (ve - vs), vs);
-						merged = true;
-						break;
-					}
-				}
-				if (!merged)
-				{
-					names = lappend(names, name);
-					values = lappend(values, pnstrdup(vs, ve - vs));
-				}
-			}
-			p = eol ? eol + 1 : end;
-		}
-		forboth(ln, names, lv, values)
-		{
-			if (!first)
-				appendStringInfoChar(&buf, ',');
-			first = false;
-			escape_json(&buf, as_utf8(lfirst(ln)));
-			appendStringInfoChar(&buf, ':');
-			escape_json(&buf, as_utf8(lfirst(lv)));
-		}
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		escape_json(&buf, as_utf8(names.names[i]));
+		appendStringInfoChar(&buf, ':');
+		escape_json(&buf, as_utf8(values[i].data));
 	}
 	appendStringInfoChar(&buf, '}');
-	obj = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
-	return obj;
+	if (names.h)
+		hash_destroy(names.h);
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
 }
 
 /* the host of a URL for messages (never its user, password or query) */
@@ -614,7 +702,7 @@ perform(const char *method, const char *url, Jsonb *headers, const char *body, s
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("HTTP request to %s timed out after %d ms", host, timeout_ms)));
-	if (result == CURLE_UNSUPPORTED_PROTOCOL)
+	if (result == CURLE_UNSUPPORTED_PROTOCOL && strstr(errbuf, "HTTP/0.9") == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("HTTP request to %s was redirected to a scheme other than http or https", host)));
@@ -625,8 +713,7 @@ perform(const char *method, const char *url, Jsonb *headers, const char *body, s
 	if (result != CURLE_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("HTTP request to %s failed: %s", host,
-						errbuf[0] ? errbuf : curl_easy_strerror(result))));
+				 errmsg("HTTP request to %s failed: %s", host, fi_curl_error_text(result, errbuf))));
 	*resp_headers = fi_http_headers_jsonb(t.headers.data);
 	*resp_body = t.body.data;
 	*resp_len = t.body.len;
@@ -675,13 +762,11 @@ unquote_plus(const char *s, size_t n)
 Datum
 fi_parse_qs(const char *qs)
 {
-	List	   *keys = NIL,
-			   *vals = NIL;		/* list of lists of char * */
+	NameMap		keys = {0};
+	List	  **vals = NULL;	/* per key: its values (char *) */
+	int			vcap = 0;
 	const char *p = qs;
 	StringInfoData out;
-	ListCell   *lk,
-			   *lv;
-	bool		first = true;
 
 	while (*p)
 	{
@@ -689,42 +774,40 @@ fi_parse_qs(const char *qs)
 		const char *end = amp ? amp : p + strlen(p);
 		const char *eq = memchr(p, '=', end - p);
 
+		CHECK_FOR_INTERRUPTS();
 		if (eq != NULL && end > eq + 1)	/* keep_blank_values=False */
 		{
 			char	   *k = unquote_plus(p, eq - p);
 			char	   *v = unquote_plus(eq + 1, end - eq - 1);
-			bool		found = false;
+			bool		added;
+			int			ix = name_index(&keys, k, &added);
 
-			forboth(lk, keys, lv, vals)
+			if (added)
 			{
-				if (strcmp(lfirst(lk), k) == 0)
+				if (ix == vcap)
 				{
-					lfirst(lv) = lappend((List *) lfirst(lv), v);
-					found = true;
-					break;
+					vcap = vcap ? vcap * 2 : 16;
+					vals = vals ? repalloc_huge(vals, sizeof(List *) * vcap) :
+						palloc(sizeof(List *) * vcap);
 				}
+				vals[ix] = NIL;
 			}
-			if (!found)
-			{
-				keys = lappend(keys, k);
-				vals = lappend(vals, list_make1(v));
-			}
+			vals[ix] = lappend(vals[ix], v);
 		}
 		p = amp ? amp + 1 : end;
 	}
 	initStringInfo(&out);
 	appendStringInfoChar(&out, '{');
-	forboth(lk, keys, lv, vals)
+	for (int i = 0; i < keys.n; i++)
 	{
 		ListCell   *c;
 		bool		f2 = true;
 
-		if (!first)
+		if (i > 0)
 			appendStringInfoChar(&out, ',');
-		first = false;
-		escape_json(&out, lfirst(lk));
+		escape_json(&out, keys.names[i]);
 		appendStringInfoString(&out, ":[");
-		foreach(c, (List *) lfirst(lv))
+		foreach(c, vals[i])
 		{
 			if (!f2)
 				appendStringInfoChar(&out, ',');
@@ -734,6 +817,8 @@ fi_parse_qs(const char *qs)
 		appendStringInfoChar(&out, ']');
 	}
 	appendStringInfoChar(&out, '}');
+	if (keys.h)
+		hash_destroy(keys.h);
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data));
 }
 

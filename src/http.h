@@ -53,4 +53,11 @@ extern void fi_http_queue_record(struct FiDelivery *list);
 extern void fi_http_queue_release(struct FiDelivery *list);
 extern void fi_http_queue_purge(void);
 
+/* is a header (or query parameter) so named a credential, masked in logs? */
+extern bool fi_http_secret_header(const char *name);
+/* a URL for a log row: no user or password, credential-like query values masked */
+extern char *fi_http_logged_url(const char *url);
+/* libcurl's error in a DBA's words (delivery.c) */
+extern const char *fi_curl_error_text(int rc, const char *errbuf);
+
 #endif							/* FI_HTTP_H */

@@ -351,6 +351,7 @@ map_header(ImpRun *run, FiCsvReader *r, Jsonb *opts)
 		ImpTable   *tab;
 		bool		dup = false;
 
+		CHECK_FOR_INTERRUPTS();	/* a header of millions of columns */
 		run->headers[c] = title;
 		if (streq(over, "Don't Import"))
 		{

@@ -15,6 +15,8 @@
 #include "miscadmin.h"
 #include "mb/pg_wchar.h"
 #include "port.h"
+#include "commands/dbcommands.h"
+#include "storage/fd.h"
 #include "utils/memutils.h"
 #include "utils/builtins.h"
 
@@ -57,8 +59,10 @@ secret_error(FiSecretErr err, const char *what)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("the %s exceeds the cost limits of this server", what),
-					 errdetail("pbkdf2_sha256 rounds must be at most %d; argon2 memory at most %d KiB.",
-							   FI_PBKDF2_MAX_ROUNDS, FI_ARGON2_MAX_MEMORY_KIB)));
+					 errdetail("pbkdf2_sha256 rounds must be at most %d; argon2 memory at most %d KiB, "
+							   "passes at most %d, lanes at most %d, memory times passes at most %ld KiB.",
+							   FI_PBKDF2_MAX_ROUNDS, FI_ARGON2_MAX_MEMORY_KIB, FI_ARGON2_MAX_TIME_COST,
+							   FI_ARGON2_MAX_LANES, FI_ARGON2_MAX_WORK_KIB)));
 			break;
 		default:
 			ereport(ERROR,
@@ -80,16 +84,102 @@ parse_key_or_error(const char *key, const char *source, unsigned char raw[FI_FER
 						   "as written by Fernet.generate_key().")));
 }
 
+/* the key read from frappe_integrations.encryption_key_file, kept until a reload */
+static char key_from_file[FI_FERNET_KEY_TEXT_MAX];
+static bool key_from_file_read = false;
+
+void
+fi_forget_key_file(void)
+{
+	explicit_bzero(key_from_file, sizeof(key_from_file));
+	key_from_file_read = false;
+}
+
+/*
+ * The key from the file (%d in the path: this database's name): its whole
+ * text, or the "encryption_key" of a site_config.json.  Errors name the
+ * file, never its content.
+ */
+static const char *
+read_key_file(void)
+{
+	StringInfoData path;
+	FILE	   *f;
+	char		buf[8192];
+	size_t		n;
+	char	   *k;
+	size_t		klen;
+
+	if (key_from_file_read)
+		return key_from_file;
+	initStringInfo(&path);
+	for (const char *p = fi_encryption_key_file; *p; p++)
+	{
+		if (p[0] == '%' && p[1] == 'd')
+		{
+			appendStringInfoString(&path, get_database_name(MyDatabaseId));
+			p++;
+		}
+		else
+			appendStringInfoChar(&path, *p);
+	}
+	f = AllocateFile(path.data, "r");
+	if (f == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open the key file \"%s\": %m", path.data),
+				 errhint("frappe_integrations.encryption_key_file names it.")));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	FreeFile(f);
+	buf[n] = '\0';
+	k = buf;
+	/* a site_config.json: the value of "encryption_key" */
+	if ((k = strstr(buf, "\"encryption_key\"")) != NULL)
+	{
+		k = strchr(k + 16, '"');
+		k = k ? k + 1 : buf + n;
+		klen = strcspn(k, "\"");
+	}
+	else
+	{
+		k = buf;
+		while (*k == ' ' || *k == '\t' || *k == '\n' || *k == '\r')
+			k++;
+		klen = strcspn(k, " \t\r\n");
+	}
+	if (klen == 0 || klen >= sizeof(key_from_file))
+	{
+		explicit_bzero(buf, sizeof(buf));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the key file \"%s\" holds no Fernet key", path.data),
+				 errdetail("It must hold the key alone, or be a site_config.json with an encryption_key.")));
+	}
+	memcpy(key_from_file, k, klen);
+	key_from_file[klen] = '\0';
+	explicit_bzero(buf, sizeof(buf));
+	key_from_file_read = true;
+	return key_from_file;
+}
+
 void
 fi_site_fernet_key(unsigned char key[FI_FERNET_KEY_LEN])
 {
-	if (fi_encryption_key == NULL || fi_encryption_key[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("frappe_integrations.encryption_key is not set"),
-				 errhint("Set it, in postgresql.conf or by a superuser, to the encryption_key "
-						 "in the site's site_config.json.")));
-	parse_key_or_error(fi_encryption_key, "frappe_integrations.encryption_key", key);
+	if (fi_encryption_key != NULL && fi_encryption_key[0] != '\0')
+	{
+		parse_key_or_error(fi_encryption_key, "frappe_integrations.encryption_key", key);
+		return;
+	}
+	if (fi_encryption_key_file != NULL && fi_encryption_key_file[0] != '\0')
+	{
+		parse_key_or_error(read_key_file(), "the key in frappe_integrations.encryption_key_file", key);
+		return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("frappe_integrations.encryption_key is not set"),
+			 errhint("Set it, in postgresql.conf or by a superuser, to the encryption_key "
+					 "in the site's site_config.json.")));
 }
 
 static text *

@@ -45,6 +45,7 @@
 
 #include "frappe_integrations.h"
 #include "webhook.h"
+#include "http.h"
 
 #define FLUSH_BATCH 500
 /* a transaction with more documents than this stages its events in webhook_outbox */
@@ -703,7 +704,9 @@ fi_webhook_log_many(int n, const char **webhook, const char **doctype, const cha
 		for (int i = 0; i < n; i++)
 		{
 			nulls[i] = cols[c][i] == NULL;
-			d[i] = nulls[i] ? (Datum) 0 : CStringGetTextDatum(cols[c][i]);
+			/* the URL without credentials (user, password, token-like query values) */
+			d[i] = nulls[i] ? (Datum) 0 :
+				CStringGetTextDatum(c == 2 ? fi_http_logged_url(cols[c][i]) : cols[c][i]);
 		}
 		types[c] = TEXTARRAYOID;
 		args[c] = text_array(d, nulls, n, TEXTOID);

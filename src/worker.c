@@ -33,6 +33,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -46,6 +47,7 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -95,6 +97,7 @@ typedef struct WorkerShmem
 	DbSlot		slots[MAX_DB_WORKERS];
 	Oid			wanted[MAX_DB_WORKERS];	/* databases that asked for a worker */
 	int			nwanted;
+	Oid			held[MAX_DB_WORKERS];	/* no worker here: DROP/ALTER DATABASE runs */
 } WorkerShmem;
 
 static WorkerShmem *wshm = NULL;
@@ -130,6 +133,106 @@ worker_shmem_startup(void)
 		SpinLockInit(&wshm->mutex);
 	}
 	LWLockRelease(AddinShmemInitLock);
+}
+
+static ProcessUtility_hook_type prev_utility_hook = NULL;
+
+static bool
+db_held(Oid dboid)
+{
+	bool		held = false;
+
+	SpinLockAcquire(&wshm->mutex);
+	for (int i = 0; i < MAX_DB_WORKERS; i++)
+		held |= wshm->held[i] == dboid;
+	SpinLockRelease(&wshm->mutex);
+	return held;
+}
+
+static void
+hold_db(Oid dboid, bool on)
+{
+	SpinLockAcquire(&wshm->mutex);
+	for (int i = 0; i < MAX_DB_WORKERS; i++)
+		if (on ? wshm->held[i] == InvalidOid : wshm->held[i] == dboid)
+		{
+			wshm->held[i] = on ? dboid : InvalidOid;
+			break;
+		}
+	SpinLockRelease(&wshm->mutex);
+}
+
+/*
+ * DROP DATABASE (and ALTER/RENAME DATABASE, which also need it empty) must
+ * never wait for our worker: before the command runs, the database's worker
+ * is asked to leave (SIGTERM: it puts its claimed rows back) and none is
+ * started there until the command is done.
+ */
+static void
+leave_database(Oid dboid)
+{
+	pid_t		pid = 0;
+
+	hold_db(dboid, true);
+	for (int tries = 0; tries < 1000; tries++)	/* 10 s at most */
+	{
+		pid = 0;
+		SpinLockAcquire(&wshm->mutex);
+		for (int i = 0; i < MAX_DB_WORKERS; i++)
+			if (wshm->slots[i].dboid == dboid)
+				pid = wshm->slots[i].pid;
+		SpinLockRelease(&wshm->mutex);
+		if (pid == 0)
+			return;
+		if (tries == 0)
+			(void) kill(pid, SIGTERM);
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10000);
+	}
+}
+
+#if PG_VERSION_NUM >= 140000
+#define UTILITY_READONLY_ARG bool readOnlyTree,
+#define UTILITY_READONLY readOnlyTree,
+#else
+#define UTILITY_READONLY_ARG
+#define UTILITY_READONLY
+#endif
+
+static void
+fi_utility_hook(PlannedStmt *pstmt, const char *queryString, UTILITY_READONLY_ARG
+				ProcessUtilityContext context, ParamListInfo params, QueryEnvironment *queryEnv,
+				DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *n = pstmt->utilityStmt;
+	const char *dbname = NULL;
+	volatile Oid dboid = InvalidOid;
+
+	if (IsA(n, DropdbStmt))
+		dbname = ((DropdbStmt *) n)->dbname;
+	else if (IsA(n, RenameStmt) && ((RenameStmt *) n)->renameType == OBJECT_DATABASE)
+		dbname = ((RenameStmt *) n)->subname;
+	else if (IsA(n, AlterDatabaseStmt))
+		dbname = ((AlterDatabaseStmt *) n)->dbname;
+	if (dbname && wshm != NULL)
+		dboid = get_database_oid(dbname, true);
+	if (OidIsValid(dboid) && dboid != MyDatabaseId)
+		leave_database(dboid);
+	PG_TRY();
+	{
+		if (prev_utility_hook)
+			prev_utility_hook(pstmt, queryString, UTILITY_READONLY context, params, queryEnv,
+							  dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, UTILITY_READONLY context, params,
+									queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		if (OidIsValid(dboid) && dboid != MyDatabaseId)
+			hold_db(dboid, false);
+	}
+	PG_END_TRY();
 }
 
 void
@@ -177,6 +280,8 @@ fi_worker_init(void)
 #endif
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = worker_shmem_startup;
+	prev_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = fi_utility_hook;
 
 	memset(&bgw, 0, sizeof(bgw));
 	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -293,6 +398,8 @@ start_db_worker(Oid dboid, bool asked)
 		return true;
 	if (!asked && now < r->next_start)
 		return true;
+	if (db_held(dboid))
+		return true;			/* DROP/ALTER DATABASE runs there */
 	memset(&bgw, 0, sizeof(bgw));
 	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
@@ -1084,7 +1191,7 @@ fi_webhook_worker_main(Datum arg)
 	 * built-ins in every statement below.
 	 */
 	fi_pin_search_path();
-	if (!extension_present())
+	if (db_held(dboid) || !extension_present())
 		proc_exit(0);
 	/* a probe (not asked for by a commit) with nothing to do leaves at once */
 	if (MyBgworkerEntry->bgw_extra[0] == 0 && next_due_ms() < 0)
@@ -1126,6 +1233,8 @@ fi_webhook_worker_main(Datum arg)
 			fi_sender_set_ca_bundle(sender, fi_ca_bundle);
 			next_http_purge = GetCurrentTimestamp();	/* http_retention may be shorter now */
 		}
+		if (db_held(dboid))
+			break;				/* DROP/ALTER DATABASE waits for us to leave */
 		/* the extension dropped: stop serving this database */
 		if (GetCurrentTimestamp() >= next_ext_check)
 		{

@@ -294,13 +294,53 @@ pbkdf2_verify(const char *pwd, size_t pwdlen, const char *hash, size_t hashlen,
 	return FI_SECRET_OK;
 }
 
+/*
+ * A parameter "name=<decimal>" of the comma-separated list at params (the
+ * PHC string's "m=..,t=..,p=.."): false when it is beyond max; *out 0 when
+ * absent or not a number.
+ */
+static bool
+cost_param(const char *params, const char *name, long max, long *out)
+{
+	const char *end = strchr(params, '$');
+	size_t		nl = strlen(name);
+	const char *p = params;
+
+	*out = 0;
+	if (end == NULL)
+		end = params + strlen(params);
+	while (p < end)
+	{
+		if ((size_t) (end - p) > nl && strncmp(p, name, nl) == 0)
+		{
+			long		v = 0;
+
+			for (p += nl; p < end && *p >= '0' && *p <= '9'; p++)
+			{
+				v = v * 10 + (*p - '0');
+				if (v > max)
+					return false;
+			}
+			*out = v;
+			return true;
+		}
+		p = memchr(p, ',', end - p);
+		if (p == NULL)
+			break;
+		p++;
+	}
+	return true;
+}
+
 static FiSecretErr
 argon2_check(const char *pwd, size_t pwdlen, const char *hash, size_t hashlen,
 			 argon2_type type, bool *match)
 {
 	char		buf[512];
 	const char *m;
-	long		mem = 0;
+	long		mem = 0,
+				tcost = 0,
+				lanes = 0;
 	int			rc;
 
 	if (hashlen >= sizeof(buf))
@@ -308,18 +348,22 @@ argon2_check(const char *pwd, size_t pwdlen, const char *hash, size_t hashlen,
 	memcpy(buf, hash, hashlen);
 	buf[hashlen] = '\0';
 
-	/* refuse hashes that would make us allocate more than the cap */
+	/*
+	 * Refuse, before hashing, the costs that would take more memory or time
+	 * than the caps allow: libargon2 cannot be interrupted once it runs, and
+	 * its own limits (t up to 2^32-1) amount to days.
+	 */
 	m = strstr(buf, "$m=");
 	if (m == NULL)
 		return FI_SECRET_BAD_HASH;
-	m += 3;
-	while (*m >= '0' && *m <= '9')
-	{
-		mem = mem * 10 + (*m - '0');
-		if (mem > FI_ARGON2_MAX_MEMORY_KIB)
-			return FI_SECRET_HASH_LIMITS;
-		m++;
-	}
+	if (!cost_param(m + 1, "m=", FI_ARGON2_MAX_MEMORY_KIB, &mem) ||
+		!cost_param(m + 1, "t=", FI_ARGON2_MAX_TIME_COST, &tcost) ||
+		!cost_param(m + 1, "p=", FI_ARGON2_MAX_LANES, &lanes))
+		return FI_SECRET_HASH_LIMITS;
+	if (mem < 1 || tcost < 1 || lanes < 1)
+		return FI_SECRET_BAD_HASH;
+	if (mem * tcost > FI_ARGON2_MAX_WORK_KIB)
+		return FI_SECRET_HASH_LIMITS;
 
 	rc = argon2_verify(buf, pwd, pwdlen, type);
 	switch (rc)

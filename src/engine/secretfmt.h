@@ -76,6 +76,10 @@ extern FiSecretErr fi_fernet_decrypt(const unsigned char key[FI_FERNET_KEY_LEN],
 #define FI_PBKDF2_SALT_LEN			16
 #define FI_PBKDF2_MAX_ROUNDS		10000000
 #define FI_ARGON2_MAX_MEMORY_KIB	(256 * 1024)
+#define FI_ARGON2_MAX_TIME_COST		64	/* passes (passlib's default: 2) */
+#define FI_ARGON2_MAX_LANES			64
+/* memory x passes: 1 GiB-pass at most, about a second here */
+#define FI_ARGON2_MAX_WORK_KIB		(1024L * 1024)
 #define FI_PASSLIB_HASH_MAXLEN		160
 
 /*

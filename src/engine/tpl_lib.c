@@ -324,6 +324,15 @@ fi_py_round(FiTpl *t, FiVal *v, FiVal *nd, int pos)
 static FiVal *
 frappe_rounded(FiTpl *t, double num, int64_t precision, const char *method, int pos)
 {
+	/*
+	 * Beyond 10^308 a scale overflows (inf * 0 gave nan); a double has no
+	 * digits that far out, so the number is its own rounding, as Python's
+	 * round() gives it.
+	 */
+	if (precision > 300 && !isnan(num) && !isinf(num))
+		return fi_mkfloat(t, num);
+	if (precision < -300 && !isnan(num) && !isinf(num))
+		return fi_mkfloat(t, 0.0);	/* every digit rounded away */
 	if (method == NULL || strcmp(method, "Banker's Rounding (legacy)") == 0)
 	{
 		double		mult = pow(10.0, (double) precision);
@@ -962,6 +971,14 @@ u_strip_html(FiTpl *t, FiVal *self, FiArgs *a)
 	FiBuf		b = {0};
 	size_t		i = 0;
 
+	/*
+	 * Linear in the text: once a search for "-->" or ">" has failed, every
+	 * later one (starting further on) would too, so it is not made again
+	 * ("<<<<..." cost a scan to the end per "<").
+	 */
+	bool		no_comment_end = false,
+				no_gt = false;
+
 	need_str(t, s, "text", a->pos);
 	while (i < s->u.s.n)
 	{
@@ -969,7 +986,7 @@ u_strip_html(FiTpl *t, FiVal *self, FiArgs *a)
 
 		if (p[i] == '<')
 		{
-			if (i + 4 <= s->u.s.n && memcmp(p + i, "<!--", 4) == 0)
+			if (!no_comment_end && i + 4 <= s->u.s.n && memcmp(p + i, "<!--", 4) == 0)
 			{
 				const char *e = NULL;
 
@@ -984,7 +1001,9 @@ u_strip_html(FiTpl *t, FiVal *self, FiArgs *a)
 					i = e - p + 3;
 					continue;
 				}
+				no_comment_end = true;
 			}
+			if (!no_gt)
 			{
 				const char *e = memchr(p + i, '>', s->u.s.n - i);
 
@@ -993,6 +1012,7 @@ u_strip_html(FiTpl *t, FiVal *self, FiArgs *a)
 					i = e - p + 1;
 					continue;
 				}
+				no_gt = true;
 			}
 		}
 		fi_buf_putc(t, &b, p[i++]);
