@@ -7,6 +7,8 @@
 #   make WERROR=1        build with -Werror (the test harness always does)
 
 EXTENSION = frappe_integrations
+# bash: the fuzz targets read PIPESTATUS
+SHELL = /bin/bash
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = frappe_integrations
@@ -146,6 +148,26 @@ test/fuzz/import_fuzz: test/fuzz/import_fuzz.c src/engine/csv.c src/engine/impor
 	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -Isrc -o $@ \
 		test/fuzz/import_fuzz.c src/engine/csv.c src/engine/importval.c
+
+# a short run of each fuzzer, from seeds (make test runs it; the long runs are
+# the targets below): FUZZ_SMOKE_SECONDS each, corpora under FUZZ_SMOKE_DIR
+FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_SMOKE_DIR ?= tmp_check/fuzz-smoke
+.PHONY: fuzz-smoke
+fuzz-smoke: test/fuzz/engine_fuzz test/fuzz/import_fuzz test/fuzz/template_fuzz
+	mkdir -p $(FUZZ_SMOKE_DIR)/engine $(FUZZ_SMOKE_DIR)/import $(FUZZ_SMOKE_DIR)/template
+	printf 'a,"b""c",d\r\n\n"x\ny",1,234.5\n31-12-2030,1d 2h,10:30 PM\n' > $(FUZZ_SMOKE_DIR)/import/seed1
+	/usr/bin/python3 test/template/difftest.py --seeds $(FUZZ_SMOKE_DIR)/template >/dev/null
+	test/fuzz/engine_fuzz -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=512 -print_final_stats=1 \
+		$(FUZZ_SMOKE_DIR)/engine 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \
+		test $${PIPESTATUS[0]} -eq 0
+	test/fuzz/import_fuzz -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 -print_final_stats=1 \
+		$(FUZZ_SMOKE_DIR)/import 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \
+		test $${PIPESTATUS[0]} -eq 0
+	test/fuzz/template_fuzz -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=2048 -timeout=10 \
+		-rss_limit_mb=2048 -dict=test/fuzz/template.dict -print_final_stats=1 \
+		$(FUZZ_SMOKE_DIR)/template 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \
+		test $${PIPESTATUS[0]} -eq 0
 
 .PHONY: fuzz fuzz-template fuzz-import
 fuzz: test/fuzz/engine_fuzz

@@ -51,9 +51,10 @@ fi_curl_global_init(void)
 }
 
 /*
- * What went wrong, in words a DBA reads: libcurl says "unsupported
- * protocol" both for a redirect to ftp: and for an answer that is not HTTP
- * at all, and "out of memory" for a header line over its 100 kB limit.
+ * What went wrong, in words a DBA reads, where libcurl's own would mislead:
+ * it says "unsupported protocol" both for a redirect to ftp: and for an
+ * answer that is not HTTP at all, and "out of memory" for a header line
+ * over its 100 kB limit.  NULL: libcurl's words will do.
  */
 const char *
 fi_curl_error_text(int rc, const char *errbuf)
@@ -66,7 +67,7 @@ fi_curl_error_text(int rc, const char *errbuf)
 		return "a response header is larger than libcurl accepts (100 kB)";
 	if (rc == CURLE_WEIRD_SERVER_REPLY)
 		return "the server's answer is not a valid HTTP response";
-	return errbuf && errbuf[0] ? errbuf : curl_easy_strerror((CURLcode) rc);
+	return NULL;
 }
 
 /* a transfer may use http and https only, also when redirected */
@@ -498,12 +499,14 @@ finish_in(FiSender *s, FiDelivery *d, CURLcode rc)
 					 d->max_response / 1024) :
 			rc == CURLE_OPERATION_TIMEDOUT ? psprintf("timed out after %d ms", d->timeout_ms) :
 			rc == CURLE_TOO_MANY_REDIRECTS ? psprintf("redirected more than %d times", d->max_redirects) :
-			pstrdup(fi_curl_error_text(rc, d->curl_error));
+			fi_curl_error_text(rc, d->curl_error) ? pstrdup(fi_curl_error_text(rc, d->curl_error)) :
+			psprintf("%s", curl_easy_strerror(rc));
 		d->no_retry = true;
 	}
 	else
 	{
-		d->error = pstrdup(fi_curl_error_text(rc, d->curl_error));
+		d->error = fi_curl_error_text(rc, d->curl_error) ?
+			pstrdup(fi_curl_error_text(rc, d->curl_error)) : psprintf("%s", curl_easy_strerror(rc));
 		/* a URL that cannot work will not work later either */
 		if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL)
 			d->no_retry = true;

@@ -713,7 +713,9 @@ perform(const char *method, const char *url, Jsonb *headers, const char *body, s
 	if (result != CURLE_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("HTTP request to %s failed: %s", host, fi_curl_error_text(result, errbuf))));
+				 errmsg("HTTP request to %s failed: %s", host,
+						fi_curl_error_text(result, errbuf) ? fi_curl_error_text(result, errbuf) :
+						errbuf[0] ? errbuf : curl_easy_strerror(result))));
 	*resp_headers = fi_http_headers_jsonb(t.headers.data);
 	*resp_body = t.body.data;
 	*resp_len = t.body.len;

@@ -57,7 +57,7 @@ extern void fi_http_queue_purge(void);
 extern bool fi_http_secret_header(const char *name);
 /* a URL for a log row: no user or password, credential-like query values masked */
 extern char *fi_http_logged_url(const char *url);
-/* libcurl's error in a DBA's words (delivery.c) */
+/* libcurl's error in a DBA's words where its own would mislead, else NULL (delivery.c) */
 extern const char *fi_curl_error_text(int rc, const char *errbuf);
 
 #endif							/* FI_HTTP_H */
