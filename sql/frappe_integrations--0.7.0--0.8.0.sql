@@ -68,5 +68,28 @@ SELECT pg_catalog.pg_extension_config_dump('integrations.http_queue', '');
 SELECT pg_catalog.pg_extension_config_dump('integrations.http_queue_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('integrations.webhook_author', '');
 
+
+
+-- Every SQL and PL/pgSQL function of the extension runs with search_path
+-- pinned: a search_path the site's owner set (ALTER DATABASE ... SET) must
+-- not put their functions or operators in front of the built-ins when a
+-- more privileged role calls ours.  (The C functions pin it themselves
+-- where they run SQL on the site's behalf.)
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+             JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::regclass
+                  AND d.objid = p.oid AND d.deptype = 'e'
+             JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'frappe_integrations'
+             JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+             WHERE l.lanname IN ('sql', 'plpgsql') AND p.proconfig IS NULL
+    LOOP
+        EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp', f);
+    END LOOP;
+END
+$$;
+
 -- the author triggers on the site's webhook tables
 SELECT integrations.sync_webhooks() >= 0 AS webhook_triggers_synced;

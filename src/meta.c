@@ -760,10 +760,13 @@ fi_sync_meta_triggers(PG_FUNCTION_ARGS)
 {
 	int			created = 0;
 	int			i;
+	FiSecure	sec;
 
 	fi_check_version();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* as the caller, but immune to a search_path the site owner set (secure.c) */
+	fi_secure_enter(&sec, InvalidOid);
 	for (i = 0; i < (int) lengthof(trigger_tables); i++)
 	{
 		Oid			relid = fi_site_table_oid(trigger_tables[i], true);
@@ -791,6 +794,7 @@ fi_sync_meta_triggers(PG_FUNCTION_ARGS)
 			elog(ERROR, "creating trigger failed: %s", SPI_result_code_string(ret));
 		created++;
 	}
+	fi_secure_exit(&sec);
 	SPI_finish();
 	meta_stale = true;
 	PG_RETURN_INT32(created);

@@ -254,11 +254,15 @@ Datum
 fi_sync_webhooks(PG_FUNCTION_ARGS)
 {
 	int			n;
+	FiSecure	sec;
 
 	fi_check_version();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* as the caller, but immune to a search_path the site owner set (secure.c) */
+	fi_secure_enter(&sec, InvalidOid);
 	n = sync_triggers();
+	fi_secure_exit(&sec);
 	SPI_finish();
 	PG_RETURN_INT32(n);
 }
@@ -353,9 +357,13 @@ fi_webhook_config_changed(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
+		FiSecure	sec;
+
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
+		fi_secure_enter(&sec, InvalidOid);
 		sync_triggers();
+		fi_secure_exit(&sec);
 		SPI_finish();
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);

@@ -26,7 +26,8 @@ PY=/usr/bin/python3
 
 PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR make gcc libssl-dev
           libcurl4-openssl-dev libargon2-dev python3 python3-jinja2 python3-cryptography
-          python3-passlib python3-argon2 python3-dateutil perl libipc-run-perl nodejs)
+          python3-passlib python3-argon2 python3-dateutil perl libipc-run-perl nodejs
+          clang libclang-rt-14-dev)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -149,6 +150,19 @@ run_tests() {
     tfail=$(grep -cE '^not ok ' "$FI_TMP/prove.out" || true)
     if ! grep -q '^Result: PASS' "$FI_TMP/prove.out"; then
         [ "$tfail" -gt 0 ] || tfail=1
+    fi
+
+    # a crash anywhere in the suite (a backend or worker killed by a fault,
+    # not by the tests' own kill -9) fails the run, whatever the tests said
+    local crashes
+    crashes=$(grep -cE 'terminated by signal (4|6|7|8|11)\b|was terminated by exception|PANIC:' "$FI_TMP/server.log" || true)
+    if [ "$crashes" -eq 0 ]; then
+        echo "ok - no server process crashed during the suite (server log: no SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL, PANIC)"
+        tpass=$((tpass + 1))
+    else
+        echo "not ok - $crashes server processes crashed during the suite:"
+        grep -E 'terminated by signal (4|6|7|8|11)\b|was terminated by exception|PANIC:' "$FI_TMP/server.log" | head -5
+        tfail=$((tfail + 1))
     fi
 
     say "summary: pg_regress $rpass passed, $rfail failed; script tests $tpass passed, $tfail failed"

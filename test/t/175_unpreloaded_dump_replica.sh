@@ -28,7 +28,8 @@ export PGHOST=$D PGPORT=$PORT
 # 0. first preloaded, for the launcher's probe of every database at its start: a
 #    database owner's own schema "integrations" with a "webhook_queue" view
 #    calling their function, in a database without the extension
-q postgres "CREATE ROLE probe_owner LOGIN; CREATE DATABASE probe OWNER probe_owner" >/dev/null
+q postgres "CREATE ROLE probe_owner LOGIN" >/dev/null
+q postgres "CREATE DATABASE probe OWNER probe_owner" >/dev/null
 "$FI_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U probe_owner -d probe >/dev/null <<'SQL'
 CREATE TABLE public.seen (who text, su boolean);
 CREATE FUNCTION public.probe() RETURNS timestamptz LANGUAGE plpgsql AS $$ BEGIN
