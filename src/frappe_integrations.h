@@ -73,6 +73,9 @@ extern Oid	fi_schema_owner(void);
 extern bool fi_extension_installed_here(void);
 /* is integrations.relname a relation of the extension? */
 extern bool fi_extension_relation(const char *relname);
+/* fn(arg) in a subtransaction: NULL, or its error (all it did rolled back) */
+struct ErrorData;
+extern struct ErrorData *fi_run_in_subxact(void (*fn) (void *arg), void *arg);
 
 /* ---- templates and conditions (template.c over src/engine/tpl.h) ---- */
 

@@ -28,7 +28,10 @@
 #include "catalog/pg_extension.h"
 #include "catalog/pg_namespace.h"
 #include "commands/extension.h"
+#include "access/xact.h"
 #include "miscadmin.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -121,4 +124,37 @@ fi_extension_relation(const char *relname)
 		return false;
 	relid = get_relname_relid(relname, nsp);
 	return OidIsValid(relid) && getExtensionOfObject(RelationRelationId, relid) == ext;
+}
+
+/*
+ * Run fn(arg) in a subtransaction of its own: NULL when it succeeded, else
+ * its error (allocated in the caller's memory context), everything it did
+ * rolled back.  For work that must never make the caller's statement or
+ * commit fail (the commit step, the tabWebhook trigger).
+ */
+ErrorData *
+fi_run_in_subxact(void (*fn) (void *arg), void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return edata;
 }

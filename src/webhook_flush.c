@@ -1187,6 +1187,31 @@ flush_all(FiNote *notes, int n, MemoryContext cxt, bool *outbox)
 	return fs.queued;
 }
 
+typedef struct FlushArgs
+{
+	FiNote	   *notes;
+	int			n;
+	MemoryContext cxt;
+	int64		queued;
+	bool		outbox;
+} FlushArgs;
+
+static void
+flush_in_subxact(void *arg)
+{
+	FlushArgs  *fa = arg;
+	FiSecure	sec;
+
+	/* the queue is the extension's: written as its owner (secure.c) */
+	fi_secure_enter(&sec, fi_schema_owner());
+	/* the last statement's changes are what the documents must show */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	fa->queued = flush_all(fa->notes, fa->n, fa->cxt, &fa->outbox);
+	PopActiveSnapshot();
+	fi_secure_exit(&sec);
+}
+
 /*
  * The notes of a transaction about to commit, queued.  Never makes the
  * commit fail: whatever goes wrong here (a table truncated or dropped in
@@ -1198,44 +1223,29 @@ int64
 fi_webhook_flush(FiNote *notes, int n, bool *outbox)
 {
 	static bool warned = false;
-	volatile int64 queued = 0;
+	int64		queued = 0;
 	MemoryContext cxt,
 				old;
-	ResourceOwner owner = CurrentResourceOwner;
-	FiSecure	sec;
+	FlushArgs	fa;
+	ErrorData  *edata;
 
 	*outbox = false;
 	cxt = AllocSetContextCreate(CurTransactionContext, "frappe_integrations webhook flush",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
+	fa.notes = notes;
+	fa.n = n;
+	fa.cxt = cxt;
+	fa.queued = 0;
+	fa.outbox = false;
+	edata = fi_run_in_subxact(flush_in_subxact, &fa);
+	if (edata == NULL)
 	{
-		/* the queue is the extension's: written as its owner (secure.c) */
-		fi_secure_enter(&sec, fi_schema_owner());
-		/* the last statement's changes are what the documents must show */
-		CommandCounterIncrement();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		queued = flush_all(notes, n, cxt, outbox);
-		PopActiveSnapshot();
-		fi_secure_exit(&sec);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
+		queued = fa.queued;
+		*outbox = fa.outbox;
 	}
-	PG_CATCH();
+	else
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		queued = 0;
-		*outbox = false;
 		ereport(WARNING,
 				(errmsg("the webhook events of this transaction could not be queued: %s",
 						edata->message),
@@ -1243,7 +1253,6 @@ fi_webhook_flush(FiNote *notes, int n, bool *outbox)
 				 errhint("See the server log; integrations.webhook_status shows each webhook's state.")));
 		FreeErrorData(edata);
 	}
-	PG_END_TRY();
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 	if (queued > 0 && !fi_worker_preloaded() && !warned)

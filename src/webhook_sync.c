@@ -331,6 +331,19 @@ fi_webhook_author_noted(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+static void
+sync_in_subxact(void *arg)
+{
+	FiSecure	sec;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	fi_secure_enter(&sec, InvalidOid);
+	sync_triggers();
+	fi_secure_exit(&sec);
+	SPI_finish();
+}
+
 PG_FUNCTION_INFO_V1(fi_webhook_config_changed);
 
 /*
@@ -340,8 +353,7 @@ PG_FUNCTION_INFO_V1(fi_webhook_config_changed);
 Datum
 fi_webhook_config_changed(PG_FUNCTION_ARGS)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *edata;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -353,38 +365,14 @@ fi_webhook_config_changed(PG_FUNCTION_ARGS)
 	if (strcmp(RelationGetRelationName(((TriggerData *) fcinfo->context)->tg_relation),
 			   "tabWebhook") != 0)
 		return PointerGetDatum(NULL);	/* headers and data rows: no trigger changes */
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
+	edata = fi_run_in_subxact(sync_in_subxact, NULL);
+	if (edata != NULL)
 	{
-		FiSecure	sec;
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		fi_secure_enter(&sec, InvalidOid);
-		sync_triggers();
-		fi_secure_exit(&sec);
-		SPI_finish();
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
 		ereport(WARNING,
 				(errmsg("the webhook triggers could not be brought up to date: %s", edata->message),
 				 errhint("Run SELECT " FI_SCHEMA ".sync_webhooks(); as the owner of the site's tables.")));
 		FreeErrorData(edata);
 	}
-	PG_END_TRY();
 	return PointerGetDatum(NULL);
 }
 

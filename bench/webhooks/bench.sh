@@ -214,9 +214,9 @@ conf frappe_integrations.log_requests off
 RATIOS=""
 for round in 1 2 3; do
     rate "webhooks (c)      "
-    W=$LAST_RATE
+    WEBHOOK_RATE=$LAST_RATE	# (not W: that is the work directory part (d) writes to)
     http_rate
-    RATIOS="$RATIOS $(calc "round($LAST_RATE / $W, 2)")"
+    RATIOS="$RATIOS $(calc "round($LAST_RATE / $WEBHOOK_RATE, 2)")"
 done
 conf frappe_integrations.log_requests on
 echo "    ratio per round:$RATIOS; median $(median $RATIOS)x"

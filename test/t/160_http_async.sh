@@ -122,11 +122,16 @@ q $DB "ALTER SYSTEM RESET frappe_integrations.ca_bundle"; q $DB "SELECT pg_reloa
 
 # tabIntegration Request rows (http_log): Queued at once, completed by the worker
 q $DB "DELETE FROM \"tabIntegration Request\"" >/dev/null
-IDS=$(q $DB "SET frappe_integrations.http_log = on;
-             SELECT integrations.http_request_async('POST', 'http://u:pw@127.0.0.1:$P/echo?log=1', '{\"Authorization\": \"Bearer s3cr3t\"}', 'payload')
-             UNION ALL SELECT integrations.http_request_async('GET', '$U/status/502')
-             UNION ALL SELECT integrations.http_request_async('GET', 'http://127.0.0.1:$FREE/x')" | paste -sd,)
-t_is "$(q $DB "SELECT string_agg(status || ' ' || request_description, ', ' ORDER BY request_description) FROM \"tabIntegration Request\"")" \
+# (read inside the queueing transaction: after its commit the worker may already have completed them)
+OUT=$(q $DB "BEGIN; SET LOCAL frappe_integrations.http_log = on;
+             SELECT string_agg(id::text, ',') FROM (
+               SELECT integrations.http_request_async('POST', 'http://u:pw@127.0.0.1:$P/echo?log=1', '{\"Authorization\": \"Bearer s3cr3t\"}', 'payload') AS id
+               UNION ALL SELECT integrations.http_request_async('GET', '$U/status/502')
+               UNION ALL SELECT integrations.http_request_async('GET', 'http://127.0.0.1:$FREE/x')) x;
+             SELECT string_agg(status || ' ' || request_description, ', ' ORDER BY request_description) FROM \"tabIntegration Request\";
+             COMMIT")
+IDS=$(echo "$OUT" | sed -n 1p)
+t_is "$(echo "$OUT" | sed -n 2p)" \
      "Queued GET (queued), Queued GET (queued), Queued POST (queued)" "Queued rows, written with the queueing transaction"
 for i in ${IDS//,/ }; do result "$i" >/dev/null; done
 t_is "$(q $DB "SELECT string_agg(concat_ws(' | ', status, request_description, url, data, output IS NOT NULL, error), E'\n' ORDER BY request_description) FROM \"tabIntegration Request\"")" \
