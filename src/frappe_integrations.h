@@ -117,6 +117,9 @@ typedef struct FiDocField
 	bool		in_list_view;
 	bool		non_negative;
 	bool		is_virtual;
+	bool		fetch_if_empty;
+	bool		hide_days;		/* Duration */
+	bool		hide_seconds;
 	bool		is_custom;		/* from tabCustom Field */
 } FiDocField;
 

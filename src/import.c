@@ -163,13 +163,26 @@ value_field(const FiDocField *df)
 	return fi_fieldtype_has_column(df->fieldtype) && !df->is_virtual;
 }
 
-/* the field of meta a header title names: label, fieldname or "Label (fieldname)" */
+/*
+ * The field of meta a header title names: label, fieldname or "Label
+ * (fieldname)".  A label two fields share names the first of them in the
+ * DocType and the last in a child table (Frappe's header map sets a
+ * parent's label once and a child's every time).
+ */
 static const FiDocField *
-match_field(const FiDocMeta *meta, const char *title)
+match_field(const FiDocMeta *meta, const char *title, bool last_label)
 {
+	const FiDocField *found = NULL;
+
 	for (int i = 0; i < meta->nfields; i++)
 		if (value_field(&meta->fields[i]) && streq(meta->fields[i].label, title))
-			return &meta->fields[i];
+		{
+			found = &meta->fields[i];
+			if (!last_label)
+				break;
+		}
+	if (found)
+		return found;
 	for (int i = 0; i < meta->nfields; i++)
 		if (value_field(&meta->fields[i]) && streq(meta->fields[i].fieldname, title))
 			return &meta->fields[i];
@@ -243,7 +256,7 @@ match_title(ImpRun *run, const char *title, int *table, const FiDocField **field
 		*field = df;
 		return CK_FIELD;
 	}
-	if ((df = match_field(meta, title)) != NULL)
+	if ((df = match_field(meta, title, false)) != NULL)
 	{
 		*field = df;
 		return CK_FIELD;
@@ -262,6 +275,7 @@ match_title(ImpRun *run, const char *title, int *table, const FiDocField **field
 					ll;
 		const char *inner = NULL;
 		char	   *name;
+		bool		by_fieldname = false;
 
 		if (!fi_fieldtype_is_table(tdf->fieldtype) || tdf->options == NULL)
 			continue;
@@ -269,7 +283,10 @@ match_title(ImpRun *run, const char *title, int *table, const FiDocField **field
 		fl = strlen(tdf->fieldname);
 		ll = strlen(tlabel);
 		if (tl > fl + 1 && strncmp(title, tdf->fieldname, fl) == 0 && title[fl] == '.')
+		{
 			inner = title + fl + 1;
+			by_fieldname = true;
+		}
 		else if (tl > ll + 3 && title[tl - 1] == ')' && strncmp(title + tl - ll - 1, tlabel, ll) == 0 &&
 				 strncmp(title + tl - ll - 3, " (", 2) == 0)
 		{
@@ -296,7 +313,9 @@ match_title(ImpRun *run, const char *title, int *table, const FiDocField **field
 			*table = table_for(run, tdf);
 			return CK_SKIP;		/* set by the import, never from the file */
 		}
-		if ((df = match_field(fi_get_meta(tdf->options, false), inner)) != NULL)
+		if ((df = by_fieldname ? fi_meta_field(fi_get_meta(tdf->options, false), inner) :
+			 match_field(fi_get_meta(tdf->options, false), inner, true)) != NULL &&
+			value_field(df))
 		{
 			*table = table_for(run, tdf);
 			*field = df;
@@ -654,24 +673,25 @@ note_outcome(ImpRun *run, ImpDoc *doc)
 		log->docname = doc->failed ? NULL : pstrdup(doc->name ? doc->name : "");
 		if (doc->failed)
 		{
-			/* Frappe's message log entries */
+			/*
+			 * Frappe v15's message log (frappe.local.message_log): a list of
+			 * msgprint()'s objects; frappe.throw() adds the red indicator
+			 * and raise_exception, a missing value is printed only.
+			 */
 			initStringInfo(&b);
 			appendStringInfoChar(&b, '[');
 			first = true;
 			foreach(lc, doc->errors)
 			{
 				ImpError   *e = lfirst(lc);
-				StringInfoData m;
 
-				initStringInfo(&m);
-				appendStringInfoString(&m, "{\"message\": ");
-				json_str(&m, e->message);
-				appendStringInfoString(&m, ", \"title\": \"Error\", \"indicator\": \"red\", "
-									   "\"raise_exception\": 1}");
 				if (!first)
 					appendStringInfoString(&b, ", ");
 				first = false;
-				escape_json(&b, m.data);
+				appendStringInfoString(&b, "{\"message\": ");
+				json_str(&b, e->message);
+				appendStringInfoString(&b, e->msgprint ? ", \"title\": \"Message\"}" :
+									   ", \"title\": \"Message\", \"indicator\": \"red\", \"raise_exception\": 1}");
 			}
 			appendStringInfoChar(&b, ']');
 			log->messages = b.data;

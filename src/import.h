@@ -71,6 +71,8 @@ typedef struct ImpField
 	int			nlinkknown;
 	char	  **options;		/* Select options */
 	int			noptions;
+	int			fetch_link;		/* fetch_from: its Link field's index in the table, or -1 */
+	const char *fetch_src;		/* fetch_from: the field of the Link's target */
 	FmgrInfo	infunc;			/* the column type's input function */
 	Oid			typioparam;
 } ImpField;
@@ -118,6 +120,7 @@ typedef struct ImpError
 	const char *column;
 	const char *value;
 	char	   *message;
+	bool		msgprint;		/* Frappe prints it (a missing value), not throws it */
 } ImpError;
 
 /* one child row of a document */

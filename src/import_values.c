@@ -201,7 +201,28 @@ setup_field(ImpRun *run, ImpTable *t, ImpField *f)
 		f->noptions = i;
 	}
 	f->has_datefmt = false;
+	f->fetch_link = -1;
+	f->fetch_src = NULL;
 	resolve_default(run, t, f);
+}
+
+/* the Link field of the table a fetch_from ("customer.customer_name") names, or -1 */
+static int
+fetch_link_of(ImpTable *t, const FiDocField *df, const char **src)
+{
+	const char *ff = df->fetch_from;
+	const char *dot;
+
+	if (ff == NULL || (dot = strchr(ff, '.')) == NULL || dot[1] == '\0' || strchr(dot + 1, '.') != NULL)
+		return -1;
+	for (int i = 0; i < t->nfields; i++)
+		if (t->fields[i].is_link && strlen(t->fields[i].fieldname) == (size_t) (dot - ff) &&
+			strncmp(t->fields[i].fieldname, ff, dot - ff) == 0)
+		{
+			*src = dot + 1;
+			return i;
+		}
+	return -1;
 }
 
 void
@@ -273,6 +294,42 @@ imp_prepare_table(ImpRun *run, ImpTable *t)
 		setup_field(run, t, f);
 		if (f->defkind != DEF_NONE || f->reqd || (f->kind == IK_TIME))
 			t->nfields++;
+	}
+	/*
+	 * fetch_from (Insert): a field fetched through a Link of the table takes
+	 * the Link target's value, as Frappe's link validation sets it before
+	 * the document is named and checked.
+	 */
+	if (!run->update)
+	{
+		for (int i = 0; i < t->meta->nfields; i++)
+		{
+			const FiDocField *df = &t->meta->fields[i];
+			const char *src;
+			bool		present = false;
+			ImpField   *f;
+
+			if (!fi_fieldtype_has_column(df->fieldtype) || df->is_virtual ||
+				attno_of(t, df->fieldname) == 0 || fetch_link_of(t, df, &src) < 0)
+				continue;
+			for (int j = 0; j < t->nfields; j++)
+				if (t->fields[j].df == df)
+					present = true;
+			if (present)
+				continue;
+			f = &t->fields[t->nfields++];
+			memset(f, 0, sizeof(*f));
+			f->df = df;
+			f->col = -1;
+			setup_field(run, t, f);
+		}
+		for (int i = 0; i < t->nfields; i++)
+		{
+			const char *src;
+
+			if ((t->fields[i].fetch_link = fetch_link_of(t, t->fields[i].df, &src)) >= 0)
+				t->fields[i].fetch_src = src;
+		}
 	}
 
 	/* the column defaults of the table, for every other column */
@@ -458,6 +515,8 @@ cell_datum(ImpRun *run, ImpField *f, const char *s, Datum *out, char **why)
 									f->kind == IK_CHECK ? "Yes, No, 1 or 0" : "a whole number");
 					return false;
 				}
+				if (f->kind == IK_CHECK && v != 0)
+					v = 1;		/* Frappe stores any other number as 1 */
 				if (f->typid == INT8OID)
 					*out = Int64GetDatum(v);
 				else if (f->typid == INT4OID || f->typid == INT2OID)
@@ -478,7 +537,7 @@ cell_datum(ImpRun *run, ImpField *f, const char *s, Datum *out, char **why)
 		case IK_NUMBER:
 		case IK_DURATION:
 			{
-				char	   *norm = palloc(n + 2);
+				char	   *norm;
 
 				if (f->kind == IK_DURATION)
 				{
@@ -489,12 +548,17 @@ cell_datum(ImpRun *run, ImpField *f, const char *s, Datum *out, char **why)
 						*why = psprintf("%s must be a duration like \"1d 2h 3m 4s\"", f->label);
 						return false;
 					}
-					snprintf(norm, n + 2, INT64_FORMAT, (int64) secs);
+					/* the seconds' text is longer than the cell's ("1d": 86400) */
+					norm = psprintf(INT64_FORMAT, (int64) secs);
 				}
-				else if (!fi_parse_number(s, n, norm))
+				else
 				{
-					*why = psprintf("%s must be a number", f->label);
-					return false;
+					norm = palloc(n + 2);
+					if (!fi_parse_number(s, n, norm))
+					{
+						*why = psprintf("%s must be a number", f->label);
+						return false;
+					}
 				}
 				if (f->typid == NUMERICOID && !numeric_fits(norm, f->typmod))
 				{
@@ -677,7 +741,30 @@ title_from(ImpTable *t, const char *pattern, Datum *values, bool *nulls)
 	return b.data;
 }
 
-/* one row of a table: cells to values, defaults, mandatory */
+/* a missing value, in Frappe's words (msgprint'ed, then MandatoryError) */
+static void
+missing_value(ImpRun *run, ImpDoc *doc, ImpTable *t, long rowno, int idx, ImpField *f)
+{
+	if (t->child)
+		imp_doc_error(run, doc, rowno, f->col >= 0 ? f->header : NULL, NULL,
+					  "Error: <strong>%s</strong> Row #%d: Value missing for: %s", t->doctype, idx, f->label);
+	else
+		imp_doc_error(run, doc, rowno, f->col >= 0 ? f->header : NULL, NULL,
+					  "Error: Value missing for %s: %s", t->doctype, f->label);
+	((ImpError *) llast(doc->errors))->msgprint = true;
+}
+
+/* is f the field that names the document (autoname field:<f>)?  Naming reports it */
+static bool
+names_the_document(ImpRun *run, ImpTable *t, ImpField *f)
+{
+	const char *a = run->meta->autoname;
+
+	return !t->child && a != NULL && pg_strncasecmp(a, "field:", 6) == 0 &&
+		strcmp(a + 6, f->fieldname) == 0;
+}
+
+/* one row of a table: cells to values and defaults */
 static void
 convert_row(ImpRun *run, ImpDoc *doc, ImpTable *t, long rowno, char **cells,
 			Datum *values, bool *nulls)
@@ -702,25 +789,69 @@ convert_row(ImpRun *run, ImpDoc *doc, ImpTable *t, long rowno, char **cells,
 		if (!run->update && default_datum(run, f, &values[i]))
 			nulls[i] = false;
 	}
+}
+
+/*
+ * After the Link values are fetched (Insert): the title from its pattern,
+ * then the mandatory fields.
+ */
+static void
+complete_row(ImpRun *run, ImpDoc *doc, ImpTable *t, long rowno, int idx, char **cells,
+			 Datum *values, bool *nulls)
+{
+	if (run->update)
+		return;					/* (Update: the stored document has them) */
 	for (int i = 0; i < t->nfields; i++)
 	{
 		ImpField   *f = &t->fields[i];
 
-		if (f->defkind == DEF_TITLE && nulls[i] && !run->update)
+		if (f->defkind == DEF_TITLE && nulls[i])
 		{
 			values[i] = PointerGetDatum(cstring_to_text(title_from(t, f->df->default_value, values, nulls)));
 			nulls[i] = false;
 		}
-		/*
-		 * Mandatory.  A number left empty is stored as 0 (its column's
-		 * default, as Frappe stores None), which Frappe's own check accepts
-		 * when the document is next saved; ERPNext's controllers compute
-		 * such totals, which SQL cannot run.
-		 */
-		if (f->reqd && nulls[i] && !run->update && !(f->col >= 0 && cells[f->col] != NULL) &&
-			(f->kind == IK_TEXT || f->kind == IK_DATE || f->kind == IK_DATETIME || f->kind == IK_TIME))
-			imp_doc_error(run, doc, rowno, f->col >= 0 ? f->header : NULL, NULL,
-						  "Value missing for %s: %s", t->doctype, f->label);
+	}
+
+	/*
+	 * Mandatory, in the DocType's field order (a Table field needs a row).
+	 * A number left empty is stored as 0 (its column's default, as Frappe
+	 * stores None), which Frappe's own check accepts when the document is
+	 * next saved; ERPNext's controllers compute such totals, which SQL
+	 * cannot run.
+	 */
+	for (int k = 0; k < t->meta->nfields; k++)
+	{
+		const FiDocField *df = &t->meta->fields[k];
+
+		if (!df->reqd)
+			continue;
+		if (fi_fieldtype_is_table(df->fieldtype))
+		{
+			bool		has_rows = false;
+			ListCell   *lc;
+
+			if (t->child)
+				continue;
+			foreach(lc, doc->children)
+				if (run->tables[((ImpChild *) lfirst(lc))->table].tdf == df)
+					has_rows = true;
+			if (!has_rows)
+			{
+				imp_doc_error(run, doc, doc->row, NULL, NULL, "Error: Data missing in table: %s",
+							  df->label ? df->label : df->fieldname);
+				((ImpError *) llast(doc->errors))->msgprint = true;
+			}
+			continue;
+		}
+		for (int i = 0; i < t->nfields; i++)
+		{
+			ImpField   *f = &t->fields[i];
+
+			if (f->df == df && nulls[i] && !(f->col >= 0 && cells[f->col] != NULL) &&
+				!names_the_document(run, t, f) &&
+				(f->kind == IK_TEXT || f->kind == IK_DATE || f->kind == IK_DATETIME || f->kind == IK_TIME))
+				missing_value(run, doc, t, rowno, idx, f);
+		}
 	}
 }
 
@@ -769,7 +900,7 @@ imp_convert_doc(ImpRun *run, ImpDoc *doc)
 			for (int i = 0; i < t->nmapped && !any; i++)
 				any = row->cells[t->fields[i].col] != NULL;
 			if (!any)
-				continue;		/* a child group with no value is skipped */
+				continue;		/* a child group with no value is skipped (Row.parse_doc) */
 			ch = palloc0(sizeof(ImpChild));
 			ch->table = ti;
 			ch->row = row->row;
@@ -785,26 +916,6 @@ imp_convert_doc(ImpRun *run, ImpDoc *doc)
 			ch->idx = idx;
 			doc->children = lappend(doc->children, ch);
 		}
-	}
-
-	/* a mandatory Table field needs a row (Insert; Update only when given) */
-	for (int i = 0; i < run->meta->nfields; i++)
-	{
-		const FiDocField *df = &run->meta->fields[i];
-		bool		given = false,
-					has_rows = false;
-
-		if (!fi_fieldtype_is_table(df->fieldtype) || !df->reqd)
-			continue;
-		for (int ti = 1; ti < run->ntables; ti++)
-			if (run->tables[ti].tdf == df)
-				given = true;
-		foreach(lc, doc->children)
-			if (run->tables[((ImpChild *) lfirst(lc))->table].tdf == df)
-				has_rows = true;
-		if (!has_rows && (!run->update || given))
-			imp_doc_error(run, doc, doc->row, NULL, NULL, "Value missing for %s: %s",
-						  run->doctype, df->label ? df->label : df->fieldname);
 	}
 }
 
@@ -1055,6 +1166,198 @@ check_unique(ImpRun *run, ImpDoc **docs, int n, int ti, int fi)
 		visit_values(run, docs, n, ti, fi, unique_visit, &u);
 }
 
+/* a Link target's row, by name */
+typedef struct FetchRow
+{
+	char		key[KEYMAX];
+	uint64		row;
+} FetchRow;
+
+/* every row of table ti among the batch's documents: values, nulls, row, idx, cells */
+typedef void (*RowVisitor) (ImpRun *run, ImpDoc *doc, ImpTable *t, long row, int idx, char **cells,
+							Datum *values, bool *nulls, void *arg);
+
+static void
+visit_rows(ImpRun *run, ImpDoc **docs, int n, int ti, RowVisitor fn, void *arg)
+{
+	for (int d = 0; d < n; d++)
+	{
+		ImpDoc	   *doc = docs[d];
+		ListCell   *lc;
+
+		if (doc->values == NULL)
+			continue;
+		if (ti == 0)
+		{
+			fn(run, doc, &run->tables[0], doc->row, 0, doc->cells, doc->values, doc->nulls, arg);
+			continue;
+		}
+		foreach(lc, doc->children)
+		{
+			ImpChild   *ch = lfirst(lc);
+
+			if (ch->table == ti)
+				fn(run, doc, &run->tables[ti], ch->row, ch->idx, ch->cells, ch->values, ch->nulls, arg);
+		}
+	}
+}
+
+typedef struct Fetch
+{
+	int			link;			/* the Link field */
+	int		   *fields;			/* the fields fetched through it */
+	int			nfields;
+	HTAB	   *rows;			/* target name -> row of tt */
+	SPITupleTable *tt;			/* name, then one column per field */
+	List	   *values;			/* (collecting) the distinct Link values */
+} Fetch;
+
+static void
+fetch_collect(ImpRun *run, ImpDoc *doc, ImpTable *t, long row, int idx, char **cells,
+			  Datum *values, bool *nulls, void *arg)
+{
+	Fetch	   *fe = arg;
+	char	   *v;
+	bool		found;
+
+	if (nulls[fe->link])
+		return;
+	v = imp_datum_text(&t->fields[fe->link], values[fe->link]);
+	if (strlen(v) >= KEYMAX)
+		return;					/* (reported as missing) */
+	hash_search(fe->rows, v, HASH_ENTER, &found);
+	if (!found)
+		fe->values = lappend(fe->values, v);
+}
+
+static void
+fetch_apply(ImpRun *run, ImpDoc *doc, ImpTable *t, long row, int idx, char **cells,
+			Datum *values, bool *nulls, void *arg)
+{
+	Fetch	   *fe = arg;
+	FetchRow   *r;
+	char	   *v;
+
+	if (nulls[fe->link])
+		return;
+	v = imp_datum_text(&t->fields[fe->link], values[fe->link]);
+	if (strlen(v) >= KEYMAX || (r = hash_search(fe->rows, v, HASH_FIND, NULL)) == NULL ||
+		r->row == PG_UINT64_MAX)
+		return;					/* no such target (the Link check reports it) */
+	for (int k = 0; k < fe->nfields; k++)
+	{
+		int			i = fe->fields[k];
+		ImpField   *f = &t->fields[i];
+		char	   *src,
+				   *why;
+
+		if (f->df->fetch_if_empty && !nulls[i])
+			continue;
+		src = SPI_getvalue(fe->tt->vals[r->row], fe->tt->tupdesc, k + 2);
+		nulls[i] = true;
+		if (src == NULL)
+			continue;			/* Frappe sets None: the column's default */
+		if (f->kind == IK_DATE || f->kind == IK_DATETIME || f->kind == IK_TIME)
+		{
+			/* (cast by the query to the field's own type) */
+			values[i] = input_text(f, src);
+			nulls[i] = false;
+		}
+		else if (cell_datum(run, f, src, &values[i], &why))
+			nulls[i] = false;
+		else
+			imp_doc_error(run, doc, row, NULL, src, "%s (fetched from %s %s)", why,
+						  t->fields[fe->link].link_doctype, v);
+	}
+}
+
+/*
+ * fetch_from (Insert): each field fetched through a Link takes the value of
+ * the Link target's field, one query per Link field per batch; a field with
+ * fetch_if_empty only when the file leaves it empty (Frappe's
+ * get_invalid_links, run before naming, the title and the mandatory check).
+ */
+static void
+fetch_values(ImpRun *run, ImpDoc **docs, int n, int ti)
+{
+	ImpTable   *t = &run->tables[ti];
+
+	for (int li = 0; li < t->nfields; li++)
+	{
+		Fetch		fe;
+		HASHCTL		ctl;
+		Oid			target;
+		StringInfoData sql;
+		Oid			types[1] = {TEXTARRAYOID};
+		Datum		args[1];
+		ListCell   *lc;
+
+		memset(&fe, 0, sizeof(fe));
+		fe.link = li;
+		fe.fields = palloc(sizeof(int) * t->nfields);
+		for (int i = 0; i < t->nfields; i++)
+			if (t->fields[i].fetch_link == li)
+				fe.fields[fe.nfields++] = i;
+		if (fe.nfields == 0)
+			continue;
+		target = fi_site_table_oid(psprintf("tab%s", t->fields[li].link_doctype), true);
+		if (!OidIsValid(target))
+			continue;
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = KEYMAX;
+		ctl.entrysize = sizeof(FetchRow);
+		ctl.hcxt = CurrentMemoryContext;
+#if PG_VERSION_NUM >= 140000
+		fe.rows = hash_create("import fetch_from", 256, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+#else
+		fe.rows = hash_create("import fetch_from", 256, &ctl, HASH_ELEM | HASH_CONTEXT);
+#endif
+		visit_rows(run, docs, n, ti, fetch_collect, &fe);
+		if (fe.values == NIL)
+			continue;
+		initStringInfo(&sql);
+		appendStringInfoString(&sql, "SELECT name::text");
+		for (int k = 0; k < fe.nfields; k++)
+		{
+			ImpField   *f = &t->fields[fe.fields[k]];
+
+			/* a source the target's table lacks fetches nothing (a meta ahead of its table) */
+			if (get_attnum(target, f->fetch_src) == InvalidAttrNumber)
+				appendStringInfoString(&sql, ", NULL::text");
+			else
+				appendStringInfo(&sql, ", %s::%s", quote_identifier(f->fetch_src),
+								 f->kind == IK_DATE ? "date" : f->kind == IK_DATETIME ? "timestamp" :
+								 f->kind == IK_TIME ? "time" : "text");
+		}
+		appendStringInfo(&sql, " FROM %s WHERE name::text = ANY($1)",
+						 fi_site_table(psprintf("tab%s", t->fields[li].link_doctype)));
+		args[0] = text_array(fe.values);
+		if (fi_spi_execute(sql.data, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "fetch_from query failed");
+		fe.tt = SPI_tuptable;
+		foreach(lc, fe.values)
+			((FetchRow *) hash_search(fe.rows, lfirst(lc), HASH_FIND, NULL))->row = PG_UINT64_MAX;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			char	   *name = SPI_getvalue(fe.tt->vals[r], fe.tt->tupdesc, 1);
+			FetchRow   *e;
+
+			if (name != NULL && strlen(name) < KEYMAX &&
+				(e = hash_search(fe.rows, name, HASH_FIND, NULL)) != NULL)
+				e->row = r;
+		}
+		visit_rows(run, docs, n, ti, fetch_apply, &fe);
+		SPI_freetuptable(fe.tt);
+	}
+}
+
+static void
+complete_visit(ImpRun *run, ImpDoc *doc, ImpTable *t, long row, int idx, char **cells,
+			   Datum *values, bool *nulls, void *arg)
+{
+	complete_row(run, doc, t, row, idx, cells, values, nulls);
+}
+
 void
 imp_check_batch(ImpRun *run, ImpDoc **docs, int n)
 {
@@ -1069,10 +1372,13 @@ imp_check_batch(ImpRun *run, ImpDoc **docs, int n)
 			if (f->is_link)
 				check_links(run, docs, n, ti, fi);
 			/* (the field that names the document is checked as the name) */
-			if (f->unique && !run->update && f->col >= 0 &&
-				!(ti == 0 && run->meta->autoname && pg_strncasecmp(run->meta->autoname, "field:", 6) == 0 &&
-				  strcmp(run->meta->autoname + 6, f->fieldname) == 0))
+			if (f->unique && !run->update && f->col >= 0 && !names_the_document(run, t, f))
 				check_unique(run, docs, n, ti, fi);
+		}
+		if (!run->update)
+		{
+			fetch_values(run, docs, n, ti);
+			visit_rows(run, docs, n, ti, complete_visit, NULL);
 		}
 	}
 }

@@ -490,6 +490,14 @@ stored_position(StoredChildren *sc, uint64 first, uint64 count, const char *name
 	return -1;
 }
 
+/* a child row's name and its document ("Sales Invoice SINV-0001") */
+#define OWNER_KEY	256
+typedef struct OwnerEntry
+{
+	char		name[OWNER_KEY];
+	char	   *owner;
+} OwnerEntry;
+
 void
 imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 {
@@ -558,6 +566,101 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 						  run->doctype, docs[i]->name);
 	}
 
+	/*
+	 * A child row's ID that names a row of another document fails the
+	 * document: Frappe would move that row here, out of the other document.
+	 */
+	for (int ti = 1; ti < run->ntables; ti++)
+	{
+		ImpTable   *t = &run->tables[ti];
+		List	   *foreign = NIL;
+		Oid			ftypes[1] = {TEXTARRAYOID};
+		Datum		fargs[1];
+		HTAB	   *owners;
+		HASHCTL		ctl;
+
+		for (int i = 0; i < n; i++)
+		{
+			ListCell   *lc;
+			uint64		first,
+						nstored;
+
+			if (docs[i]->failed)
+				continue;
+			nstored = stored_rows_of(&sc[ti], docs[i]->name, &first);
+			foreach(lc, docs[i]->children)
+			{
+				ImpChild   *ch = lfirst(lc);
+
+				if (ch->table == ti && ch->name != NULL &&
+					stored_position(&sc[ti], first, nstored, ch->name) < 0)
+					foreign = lappend(foreign, ch->name);
+			}
+		}
+		if (foreign == NIL)
+			continue;
+		{
+			Datum	   *fd = palloc(sizeof(Datum) * list_length(foreign));
+			int			nf = 0;
+			ListCell   *lc;
+
+			foreach(lc, foreign)
+				fd[nf++] = CStringGetTextDatum(lfirst(lc));
+			fargs[0] = PointerGetDatum(construct_array(fd, nf, TEXTOID, -1, false, TYPALIGN_INT));
+		}
+		if (fi_spi_execute(psprintf("SELECT name::text, concat(parenttype, ' ', parent) FROM %s "
+									"WHERE name::text = ANY($1)",
+									fi_site_table(psprintf("tab%s", t->doctype))),
+						   1, ftypes, fargs, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the stored child rows");
+		if (SPI_processed == 0)
+		{
+			SPI_freetuptable(SPI_tuptable);
+			continue;
+		}
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = OWNER_KEY;
+		ctl.entrysize = sizeof(OwnerEntry);
+		ctl.hcxt = CurrentMemoryContext;
+#if PG_VERSION_NUM >= 140000
+		owners = hash_create("import foreign child rows", 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+#else
+		owners = hash_create("import foreign child rows", 64, &ctl, HASH_ELEM | HASH_CONTEXT);
+#endif
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			char	   *name = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+
+			if (strlen(name) >= OWNER_KEY)
+				continue;
+			((OwnerEntry *) hash_search(owners, name, HASH_ENTER, NULL))->owner =
+				SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		for (int i = 0; i < n; i++)
+		{
+			ListCell   *lc;
+			uint64		first,
+						nstored;
+
+			if (docs[i]->failed)
+				continue;
+			nstored = stored_rows_of(&sc[ti], docs[i]->name, &first);
+			foreach(lc, docs[i]->children)
+			{
+				ImpChild   *ch = lfirst(lc);
+				OwnerEntry *e;
+
+				if (ch->table == ti && ch->name != NULL && strlen(ch->name) < OWNER_KEY &&
+					stored_position(&sc[ti], first, nstored, ch->name) < 0 &&
+					(e = hash_search(owners, ch->name, HASH_FIND, NULL)) != NULL)
+					imp_doc_error(run, docs[i], ch->row, t->id_col >= 0 ? run->headers[t->id_col] : NULL,
+								  ch->name, "%s: row %s belongs to %s, not to this document",
+								  t->tlabel, ch->name, e->owner);
+			}
+		}
+	}
+
 	/* what changes: refused on submitted / cancelled documents as Frappe refuses it */
 	for (int i = 0; i < n; i++)
 	{
@@ -600,6 +703,8 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 					tchanged = true;
 				pos++;
 			}
+			if (pos == 0)
+				continue;		/* no row of this table for the document: its rows stay */
 			if ((uint64) pos != nstored)
 				tchanged = true;
 			if (!tchanged)

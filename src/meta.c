@@ -208,7 +208,8 @@ spi_int(HeapTuple tup, TupleDesc desc, int col)
 #define FIELD_COLUMNS \
 	"fieldname, label, fieldtype, options, \"default\", precision, fetch_from, " \
 	"coalesce(length, 0), reqd, \"unique\", hidden, read_only, no_copy, %s, " \
-	"allow_on_submit, in_list_view, non_negative, is_virtual"
+	"allow_on_submit, in_list_view, non_negative, is_virtual, fetch_if_empty, " \
+	"hide_days, hide_seconds"
 
 static void
 read_field(FiDocField *f, HeapTuple tup, TupleDesc desc)
@@ -233,6 +234,9 @@ read_field(FiDocField *f, HeapTuple tup, TupleDesc desc)
 	f->in_list_view = spi_bool(tup, desc, 16);
 	f->non_negative = spi_bool(tup, desc, 17);
 	f->is_virtual = spi_bool(tup, desc, 18);
+	f->fetch_if_empty = spi_bool(tup, desc, 19);
+	f->hide_days = spi_bool(tup, desc, 20);
+	f->hide_seconds = spi_bool(tup, desc, 21);
 	f->insert_after = NULL;
 	f->is_custom = false;
 }
@@ -297,6 +301,12 @@ set_field_property(FiDocField *f, const char *prop, const char *value)
 		b = &f->non_negative;
 	else if (strcmp(prop, "is_virtual") == 0)
 		b = &f->is_virtual;
+	else if (strcmp(prop, "fetch_if_empty") == 0)
+		b = &f->fetch_if_empty;
+	else if (strcmp(prop, "hide_days") == 0)
+		b = &f->hide_days;
+	else if (strcmp(prop, "hide_seconds") == 0)
+		b = &f->hide_seconds;
 
 	if (s)
 		*s = pstrdup(value);
@@ -465,7 +475,7 @@ load_meta(const char *doctype)
 
 			read_field(f, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
 			f->is_custom = true;
-			f->insert_after = pstrdup(spi_str(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 19));
+			f->insert_after = pstrdup(spi_str(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 22));
 		}
 		m->nfields = nstd + ncustom;
 		MemoryContextSwitchTo(oldcxt);

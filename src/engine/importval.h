@@ -18,7 +18,7 @@
 /*
  * A number as Python's float() reads it after flt() drops the commas
  * ("1,234.50", " -1e3", "1_000"); inf and nan are refused.  Writes the
- * plain form ("-1234.50", "1e3") for numeric_in to out (n + 1 bytes).
+ * plain form ("-1234.50", "1e3") for numeric_in to out (n + 2 bytes: ".5" becomes "0.5").
  */
 extern bool fi_parse_number(const char *s, size_t n, char *out);
 
