@@ -197,6 +197,8 @@ typedef struct ImpRun
 	bool		triggers;		/* fire the tables' row triggers */
 	bool		rolled_back;	/* atomic with failures, or dry_run */
 	long		log_index;		/* the next tabData Import Log's log_index */
+	List	   *naming_rules;	/* ImpNamingRule, highest priority first */
+	bool		naming_rules_read;
 } ImpRun;
 
 /* import_values.c */

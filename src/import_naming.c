@@ -59,6 +59,19 @@ typedef struct NamePlan
 	int64		number;
 } NamePlan;
 
+/* one enabled Document Naming Rule of the DocType */
+typedef struct ImpNamingRule
+{
+	char	   *name;
+	char	   *prefix;
+	int			digits;
+	int			nconds;
+	char	  **fields;			/* conditions: field, condition, value */
+	char	  **ops;
+	char	  **values;
+	FiCompareKind *kinds;
+} ImpNamingRule;
+
 static ImpField *
 doc_field(ImpRun *run, const char *fieldname, int *index)
 {
@@ -306,6 +319,127 @@ check_taken(ImpRun *run, ImpDoc **docs, int n, bool *given)
 	SPI_freetuptable(SPI_tuptable);
 }
 
+/*
+ * The DocType's enabled Document Naming Rules (Frappe applies them before
+ * the DocType's autoname, highest priority first), read once a run.
+ */
+static void
+read_naming_rules(ImpRun *run)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	SPITupleTable *tt;
+	uint64		nrules;
+	MemoryContext old;
+
+	run->naming_rules_read = true;
+	if (!OidIsValid(fi_site_table_oid("tabDocument Naming Rule", true)) ||
+		!OidIsValid(fi_site_table_oid("tabDocument Naming Rule Condition", true)))
+		return;					/* (a site older than the rules) */
+	args[0] = CStringGetTextDatum(run->doctype);
+	if (fi_spi_execute(psprintf("SELECT name, prefix, coalesce(prefix_digits, 0) FROM %s "
+								"WHERE document_type = $1 AND coalesce(disabled, 0) = 0 "
+								"ORDER BY coalesce(priority, 0) DESC, name",
+								fi_site_table("tabDocument Naming Rule")),
+					   1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read tabDocument Naming Rule");
+	tt = SPI_tuptable;
+	nrules = SPI_processed;
+	for (uint64 r = 0; r < nrules; r++)
+	{
+		ImpNamingRule *rule;
+		char	   *digits = SPI_getvalue(tt->vals[r], tt->tupdesc, 3);
+
+		old = MemoryContextSwitchTo(run->cxt);
+		rule = palloc0(sizeof(ImpNamingRule));
+		rule->name = SPI_getvalue(tt->vals[r], tt->tupdesc, 1);
+		rule->prefix = SPI_getvalue(tt->vals[r], tt->tupdesc, 2);
+		if (rule->prefix == NULL)
+			rule->prefix = "";
+		rule->digits = Max(0, Min(atoi(digits), 30));
+		MemoryContextSwitchTo(old);
+		args[0] = CStringGetTextDatum(rule->name);
+		if (fi_spi_execute(psprintf("SELECT field, condition, value FROM %s "
+									"WHERE parent = $1 AND parenttype = 'Document Naming Rule' ORDER BY idx",
+									fi_site_table("tabDocument Naming Rule Condition")),
+						   1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read tabDocument Naming Rule Condition");
+		old = MemoryContextSwitchTo(run->cxt);
+		rule->nconds = (int) SPI_processed;
+		rule->fields = palloc0(sizeof(char *) * (rule->nconds + 1));
+		rule->ops = palloc0(sizeof(char *) * (rule->nconds + 1));
+		rule->values = palloc0(sizeof(char *) * (rule->nconds + 1));
+		rule->kinds = palloc0(sizeof(FiCompareKind) * (rule->nconds + 1));
+		for (int c = 0; c < rule->nconds; c++)
+		{
+			const FiDocField *df;
+
+			rule->fields[c] = SPI_getvalue(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 1);
+			rule->ops[c] = SPI_getvalue(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 2);
+			rule->values[c] = SPI_getvalue(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 3);
+			if (rule->fields[c] == NULL)
+				rule->fields[c] = "";
+			if (rule->ops[c] == NULL || *rule->ops[c] == '\0')
+				rule->ops[c] = "=";	/* (get_filter: no operator is =) */
+			df = fi_meta_field(run->meta, rule->fields[c]);
+			rule->kinds[c] = fi_compare_kind(df ? df->fieldtype : NULL);
+		}
+		run->naming_rules = lappend(run->naming_rules, rule);
+		MemoryContextSwitchTo(old);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_freetuptable(tt);
+}
+
+/* the first rule whose conditions the document meets, or -1 */
+static int
+naming_rule_for(ImpRun *run, ImpDoc *doc)
+{
+	ListCell   *lc;
+
+	foreach(lc, run->naming_rules)
+	{
+		ImpNamingRule *rule = lfirst(lc);
+		bool		ok = true;
+
+		for (int c = 0; c < rule->nconds && ok; c++)
+		{
+			int			i;
+			ImpField   *f = doc_field(run, rule->fields[c], &i);
+
+			/* (a field without a value is None) */
+			ok = fi_frappe_compare(f != NULL && !doc->nulls[i] ? imp_datum_text(f, doc->values[i]) : NULL,
+								   rule->ops[c], rule->values[c], rule->kinds[c]) == 1;
+		}
+		if (ok)
+			return foreach_current_index(lc);
+	}
+	return -1;
+}
+
+/* take n numbers of a rule's counter (Frappe: its counter column, then set_value) */
+static int64
+take_rule_numbers(ImpRun *run, const ImpNamingRule *rule, int64 n)
+{
+	Oid			types[4] = {TEXTOID, INT8OID, TIMESTAMPOID, TEXTOID};
+	Datum		args[4];
+	bool		isnull;
+	int64		last;
+
+	args[0] = CStringGetTextDatum(rule->name);
+	args[1] = Int64GetDatum(n);
+	args[2] = TimestampGetDatum(run->now);
+	args[3] = CStringGetTextDatum(run->user);
+	if (fi_spi_execute(psprintf("UPDATE %s SET counter = coalesce(counter, 0) + $2, modified = $3, modified_by = $4 "
+								"WHERE name = $1 RETURNING counter",
+								fi_site_table("tabDocument Naming Rule")),
+					   4, types, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not take numbers of Document Naming Rule \"%s\"", rule->name);
+	last = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return last;
+}
+
 void
 imp_name_batch(ImpRun *run, ImpDoc **docs, int n)
 {
@@ -318,12 +452,20 @@ imp_name_batch(ImpRun *run, ImpDoc **docs, int n)
 	int64	   *counts = palloc0(sizeof(int64) * n);
 	int64	   *next = palloc0(sizeof(int64) * n);
 	int			nautoinc = 0;
+	int		   *rule_of = palloc(sizeof(int) * n);
+	int			nrules;
+	int64	   *rule_counts;
 
+	if (!run->naming_rules_read && !autoinc)
+		read_naming_rules(run);
+	nrules = list_length(run->naming_rules);
+	rule_counts = palloc0(sizeof(int64) * (nrules + 1));
 	for (int i = 0; i < n; i++)
 	{
 		ImpDoc	   *doc = docs[i];
 		NamePlan   *p = &plans[i];
 
+		rule_of[i] = -1;
 		if (doc->failed)
 			continue;
 		initStringInfo(&p->text);
@@ -335,6 +477,17 @@ imp_name_batch(ImpRun *run, ImpDoc **docs, int n)
 		if (doc->supplied_name)
 		{
 			given[i] = true;
+			continue;
+		}
+		/* a Document Naming Rule first: its prefix (a series) and its own counter */
+		if (nrules > 0 && (rule_of[i] = naming_rule_for(run, doc)) >= 0)
+		{
+			ImpNamingRule *rule = list_nth(run->naming_rules, rule_of[i]);
+
+			plan_series(run, doc, p, rule->prefix);
+			p->key = NULL;		/* (a '#' in the prefix counts nothing here) */
+			rule_counts[rule_of[i]]++;
+			given[i] = true;	/* (checked as taken or not, like a name from the file) */
 			continue;
 		}
 		if (pg_strncasecmp(autoname, "field:", 6) == 0)
@@ -426,6 +579,24 @@ imp_name_batch(ImpRun *run, ImpDoc **docs, int n)
 		appendStringInfo(&b, "%0*lld", p->digits, (long long) p->number);
 		appendStringInfoString(&b, p->text.data + p->at);
 		docs[i]->name = b.data;
+	}
+
+	/* the rules' counters: a block per rule */
+	for (int r = 0; r < nrules; r++)
+	{
+		int64		number;
+
+		if (rule_counts[r] == 0)
+			continue;
+		number = take_rule_numbers(run, list_nth(run->naming_rules, r), rule_counts[r]) - rule_counts[r] + 1;
+		for (int i = 0; i < n; i++)
+		{
+			ImpNamingRule *rule = list_nth(run->naming_rules, r);
+
+			if (docs[i]->failed || rule_of[i] != r)
+				continue;
+			docs[i]->name = psprintf("%s%0*lld", plans[i].text.data, rule->digits, (long long) number++);
+		}
 	}
 
 	/* autoincrement: the sequence, one value a document */

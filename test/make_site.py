@@ -180,6 +180,14 @@ CORE_DOCTYPES = [
     {"name": "Role", "module": "Core", "autoname": "field:role_name", "fields": [
         F("role_name", "Data", reqd=1, unique=1), F("desk_access", "Check", default="1"),
         F("disabled", "Check"), F("is_custom", "Check")]},
+    {"name": "Document Naming Rule", "module": "Core", "autoname": "hash", "fields": [
+        F("document_type", "Link", "DocType", reqd=1), F("disabled", "Check"),
+        F("prefix", "Data", reqd=1), F("counter", "Int", read_only=1),
+        F("prefix_digits", "Int", default="5", reqd=1),
+        F("conditions", "Table", "Document Naming Rule Condition"), F("priority", "Int")]},
+    {"name": "Document Naming Rule Condition", "module": "Core", "istable": 1, "autoname": "hash",
+     "fields": [F("field", "Select", reqd=1), F("condition", "Select", "=\n!=\n>\n<\n>=\n<=", reqd=1),
+                F("value", "Data", reqd=1)]},
     {"name": "System Settings", "module": "Core", "issingle": 1, "fields": [
         F("time_zone", "Autocomplete"), F("language", "Link", "Language"),
         F("date_format", "Select", "dd-mm-yyyy\ndd/mm/yyyy\ndd.mm.yyyy\nmm/dd/yyyy\n"

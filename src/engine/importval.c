@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static bool
 is_digit(char c)
@@ -554,4 +555,103 @@ fi_parse_time(const char *s, size_t n, FiDateTime *out)
 		if (strptime_text(time_formats[k], s, n, out))
 			return true;
 	return false;
+}
+
+/* ---- compare() ---- */
+
+FiCompareKind
+fi_compare_kind(const char *fieldtype)
+{
+	static const char *const text[] = {"Data", "Text", "Small Text", "Long Text", "Text Editor",
+	"Select", "Link", "Dynamic Link", "Date", "Datetime"};
+
+	if (fieldtype == NULL)
+		return FI_CMP_NONE;
+	if (strcmp(fieldtype, "Currency") == 0 || strcmp(fieldtype, "Float") == 0 ||
+		strcmp(fieldtype, "Percent") == 0)
+		return FI_CMP_FLOAT;
+	if (strcmp(fieldtype, "Int") == 0 || strcmp(fieldtype, "Check") == 0)
+		return FI_CMP_INT;
+	/* (Date and Datetime: getdate() of ISO texts orders as the texts do) */
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+		if (strcmp(fieldtype, text[i]) == 0)
+			return FI_CMP_TEXT;
+	return FI_CMP_NONE;
+}
+
+/* flt(): the number, or 0 */
+static double
+flt_of(const char *s)
+{
+	size_t		n;
+	char	   *buf;
+	double		v = 0;
+
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
+	if ((buf = malloc(n + 2)) == NULL)
+		return 0;
+	if (fi_parse_number(s, n, buf))
+		v = strtod(buf, NULL);
+	free(buf);
+	return v;
+}
+
+/* cint(sbool()): "true"/"false" in any case, else int(float(s)), else 0 */
+static double
+cint_of(const char *s)
+{
+	int64_t		v;
+
+	if (s == NULL)
+		return 0;
+	if (strcasecmp(s, "true") == 0)
+		return 1;
+	if (strcasecmp(s, "false") == 0)
+		return 0;
+	return fi_parse_int(s, strlen(s), &v) ? (double) v : 0;
+}
+
+int
+fi_frappe_compare(const char *a, const char *op, const char *b, FiCompareKind kind)
+{
+	int			c;
+
+	if (kind == FI_CMP_NONE && (a == NULL || b == NULL))
+	{
+		/* None == x is False, None != x True; None < x raises in Python: false */
+		if (strcmp(op, "=") == 0)
+			return a == b;
+		if (strcmp(op, "!=") == 0)
+			return a != b;
+		return strcmp(op, ">") == 0 || strcmp(op, "<") == 0 || strcmp(op, ">=") == 0 ||
+			strcmp(op, "<=") == 0 ? 0 : -1;
+	}
+	if (kind == FI_CMP_FLOAT || kind == FI_CMP_INT)
+	{
+		double		x = kind == FI_CMP_FLOAT ? flt_of(a) : cint_of(a),
+					y = kind == FI_CMP_FLOAT ? flt_of(b) : cint_of(b);
+
+		c = x < y ? -1 : x > y ? 1 : 0;
+	}
+	else
+	{
+		/* str comparison: by code point, which UTF-8 bytes keep */
+		c = strcmp(a ? a : "", b ? b : "");
+		c = c < 0 ? -1 : c > 0 ? 1 : 0;
+	}
+	if (strcmp(op, "=") == 0)
+		return c == 0;
+	if (strcmp(op, "!=") == 0)
+		return c != 0;
+	if (strcmp(op, ">") == 0)
+		return c > 0;
+	if (strcmp(op, "<") == 0)
+		return c < 0;
+	if (strcmp(op, ">=") == 0)
+		return c >= 0;
+	if (strcmp(op, "<=") == 0)
+		return c <= 0;
+	return -1;
 }

@@ -69,4 +69,23 @@ extern bool fi_strptime(const char *s, size_t n, FiDateFormat f, FiDateTime *out
 /* a Time cell: any of Frappe's time formats */
 extern bool fi_parse_time(const char *s, size_t n, FiDateTime *out);
 
+/*
+ * Frappe's compare(val1, condition, val2, fieldtype) (frappe.utils.data),
+ * as a Document Naming Rule's conditions use it: both values cast by the
+ * field's type, then =, !=, >, <, >= or <=.  a NULL is None.
+ */
+typedef enum FiCompareKind
+{
+	FI_CMP_TEXT,				/* cstr(): Data, Link, Select, Text, ... (None is "") */
+	FI_CMP_FLOAT,				/* flt(): Float, Currency, Percent (junk is 0) */
+	FI_CMP_INT,					/* cint(sbool()): Int, Check */
+	FI_CMP_NONE					/* no cast: None equals nothing and orders with nothing */
+} FiCompareKind;
+
+/* the cast of a fieldtype */
+extern FiCompareKind fi_compare_kind(const char *fieldtype);
+
+/* 1 true, 0 false, -1 an operator Frappe's conditions do not offer */
+extern int	fi_frappe_compare(const char *a, const char *op, const char *b, FiCompareKind kind);
+
 #endif							/* FI_IMPORTVAL_H */

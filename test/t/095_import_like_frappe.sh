@@ -143,4 +143,32 @@ R=$(imp Item "Item Code,Item Name,Item Group,Default Unit of Measure
 ,Nameless,Products,Nos
 ")
 t_is "$(messages "$R")" "Item Code is required" "field: naming with the field empty: '{label} is required' (Frappe names first)"
+# ---- Document Naming Rules: before the DocType's autoname, highest priority first, their own counters
+q $DB "INSERT INTO \"tabDocument Naming Rule\"(name, document_type, disabled, prefix, prefix_digits, priority, counter) VALUES
+         ('r-ind', 'Customer', 0, 'IND-', 3, 5, 0), ('r-all', 'Customer', 0, 'CO-.YY.-', 2, 1, 0),
+         ('r-off', 'Customer', 1, 'NO-', 3, 9, 0), ('r-item', 'Item', 0, 'NOPE-', 3, 9, 0);
+       INSERT INTO \"tabDocument Naming Rule Condition\"(name, parent, parenttype, parentfield, idx, field, condition, value) VALUES
+         ('c1', 'r-ind', 'Document Naming Rule', 'conditions', 1, 'customer_type', '=', 'Individual'),
+         ('c2', 'r-item', 'Document Naming Rule', 'conditions', 1, 'standard_rate', '>', '100')" >/dev/null
+R=$(imp Customer "ID,Customer Name,Customer Type
+,Ada,Individual
+,Bob,Company
+,Cy,Individual
+MY-ID,Eve,Individual
+")
+YY=$(q $DB "SELECT to_char(integrations.site_now(), 'YY')")
+t_is "$(status "$R") $(q $DB "SELECT string_agg(customer_name || '=' || name, ' ' ORDER BY customer_name) FROM \"tabCustomer\" WHERE customer_name IN ('Ada', 'Bob', 'Cy', 'Eve')")" \
+     "Success 4 0 0 Ada=IND-001 Bob=CO-$YY-01 Cy=IND-002 Eve=MY-ID" \
+     "Document Naming Rules name the documents (conditions, priority, prefix with .YY., digits); a given ID stays"
+R=$(imp Customer "Customer Name,Customer Type
+Dee,Individual
+")
+t_is "$(q $DB "SELECT name FROM \"tabCustomer\" WHERE customer_name = 'Dee'") $(q $DB "SELECT string_agg(name || ':' || counter, ' ' ORDER BY name) FROM \"tabDocument Naming Rule\"")" \
+     "IND-003 r-all:1 r-ind:3 r-item:0 r-off:0" "each rule's counter goes on from the last import (a disabled rule is never used)"
+R=$(imp Item "Item Code,Item Group,Default Unit of Measure,Standard Selling Rate
+N1,Products,Nos,50
+N2,Products,Nos,150
+")
+t_is "$(q $DB "SELECT string_agg(item_code || '=' || name, ' ' ORDER BY item_code) FROM \"tabItem\" WHERE item_code IN ('N1', 'N2')")" \
+     "N1=N1 N2=NOPE-001" "a numeric condition compares numbers (150 > 100, 50 is not), before field: naming"
 t_done
