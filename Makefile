@@ -43,6 +43,7 @@ OBJS = \
 	src/engine/sigverify.o \
 	src/engine/csv.o \
 	src/engine/importval.o \
+	src/engine/htmltext.o \
 	src/engine/tpl_value.o \
 	src/engine/tpl_text.o \
 	src/engine/tpl_parse.o \
@@ -103,9 +104,10 @@ bench-auth:
 unit: test/unit/engine_test
 	test/unit/engine_test
 
-test/unit/engine_test: test/unit/engine_test.c src/engine/codec.c src/engine/secretfmt.c src/engine/sigverify.c src/engine/*.h
+test/unit/engine_test: test/unit/engine_test.c src/engine/codec.c src/engine/secretfmt.c src/engine/sigverify.c src/engine/htmltext.c src/engine/importval.c src/engine/*.h
 	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/engine_test.c \
-		src/engine/codec.c src/engine/secretfmt.c src/engine/sigverify.c -lcrypto -largon2
+		src/engine/codec.c src/engine/secretfmt.c src/engine/sigverify.c src/engine/htmltext.c \
+		src/engine/importval.c -lcrypto -largon2
 
 # the import engines (CSV reader, value rules), for the differential tests
 test/unit/import_driver: test/unit/import_driver.c src/engine/csv.c src/engine/importval.c src/engine/csv.h src/engine/importval.h
@@ -131,7 +133,7 @@ EXTRA_CLEAN = test/unit/import_driver test/fuzz/import_fuzz test/template/tpl_dr
 FUZZ_SECONDS ?= 60
 test/fuzz/engine_fuzz: test/fuzz/engine_fuzz.c src/engine/*.c src/engine/*.h
 	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Isrc -o $@ \
-		test/fuzz/engine_fuzz.c src/engine/codec.c src/engine/pyjson.c \
+		test/fuzz/engine_fuzz.c src/engine/codec.c src/engine/pyjson.c src/engine/htmltext.c \
 		src/engine/secretfmt.c src/engine/sigverify.c -lcrypto -largon2 -lm
 
 test/fuzz/template_fuzz: test/fuzz/template_fuzz.c $(TPL_SRCS) src/engine/*.h

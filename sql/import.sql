@@ -49,7 +49,7 @@ $csv$)->'errors' AS custom_field_errors;
 SELECT name, custom_colour, custom_lead, custom_cutoff, custom_checked_at FROM "tabItem"
  WHERE name LIKE 'K%' ORDER BY name;
 -- and exported as Frappe writes them (Duration as "1d 2h", times and datetimes as str())
-SELECT integrations.export_csv('Item', '{"fields": ["custom_colour", "custom_lead", "custom_cutoff", "custom_checked_at", "is_stock_item", "standard_rate"], "filters": {"name": ["like", "K%"]}, "order_by": "name"}');
+SELECT integrations.export_csv('Item', '{"fields": ["name", "custom_colour", "custom_lead", "custom_cutoff", "custom_checked_at", "is_stock_item", "standard_rate"], "filters": {"name": ["like", "K%"]}, "order_by": "name"}');
 
 -- fieldnames, "Label (fieldname)", ID forms; unmatched and repeated headers are skipped with a warning
 SELECT jsonb_pretty(integrations.import_csv('Item', $csv$item_code,Item Name (item_name),item_group,stock_uom,Whatever,item_group

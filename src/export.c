@@ -31,6 +31,10 @@
 #include "utils/timestamp.h"
 
 #include "frappe_integrations.h"
+#include "engine/htmltext.h"
+#include "engine/pyjson.h"
+
+#include <math.h>
 
 #define EXPORT_BATCH	1000
 
@@ -44,6 +48,7 @@ typedef struct ExCol
 	const char *fieldname;		/* the column */
 	const char *title;			/* its header */
 	const char *fieldtype;		/* NULL: a standard column */
+	const FiDocField *df;		/* NULL: a standard column */
 } ExCol;
 
 /* the DocType or one of its child tables */
@@ -53,6 +58,7 @@ typedef struct ExTable
 	const FiDocField *tdf;		/* child: the Table field */
 	int			ncols;			/* the first is the ID */
 	ExCol	   *cols;
+	bool		show_id;		/* the ID column is written (name asked for) */
 } ExTable;
 
 typedef struct Export
@@ -104,18 +110,6 @@ is_std(const char *name)
 	return false;
 }
 
-static bool
-label_repeats(const FiDocMeta *meta, const FiDocField *df)
-{
-	if (df->label == NULL)
-		return true;
-	for (int i = 0; i < meta->nfields; i++)
-		if (&meta->fields[i] != df && has_column(&meta->fields[i]) && meta->fields[i].label &&
-			strcmp(meta->fields[i].label, df->label) == 0)
-			return true;
-	return false;
-}
-
 static const FiDocField *
 table_field(const FiDocMeta *meta, const char *name)
 {
@@ -145,21 +139,12 @@ add_table(Export *ex, const FiDocField *tdf)
 static void
 add_col(Export *ex, ExTable *t, const FiDocField *df)
 {
-	const char *tl;
-
 	for (int i = 1; i < t->ncols; i++)
 		if (strcmp(t->cols[i].fieldname, df->fieldname) == 0)
 			return;
 	t->cols[t->ncols].fieldname = df->fieldname;
 	t->cols[t->ncols].fieldtype = df->fieldtype;
-	if (t->tdf == NULL)
-		t->cols[t->ncols].title = (ex->by_fieldname || label_repeats(t->meta, df)) ? df->fieldname : df->label;
-	else
-	{
-		tl = t->tdf->label ? t->tdf->label : t->tdf->fieldname;
-		t->cols[t->ncols].title = (ex->by_fieldname || label_repeats(t->meta, df)) ?
-			psprintf("%s.%s", t->tdf->fieldname, df->fieldname) : psprintf("%s (%s)", df->label, tl);
-	}
+	t->cols[t->ncols].df = df;
 	t->ncols++;
 }
 
@@ -207,6 +192,7 @@ choose_fields(Export *ex, Jsonb *opts)
 
 	if (fields == NULL)
 	{
+		t0->show_id = true;		/* every field: the ID among them */
 		for (int i = 0; i < ex->meta->nfields; i++)
 			if (has_column(&ex->meta->fields[i]) && in_table(ex->meta, ex->meta->fields[i].fieldname))
 				add_col(ex, t0, &ex->meta->fields[i]);
@@ -227,7 +213,10 @@ choose_fields(Export *ex, Jsonb *opts)
 			if (dot == NULL)
 			{
 				if (strcmp(name, "name") == 0)
-					continue;	/* the ID column is always there */
+				{
+					t0->show_id = true;	/* (Frappe's Exporter: the ID only when asked for) */
+					continue;
+				}
 				df = fi_meta_field(ex->meta, name);
 				if (df == NULL || !has_column(df))
 					ereport(ERROR,
@@ -254,7 +243,10 @@ choose_fields(Export *ex, Jsonb *opts)
 							 errmsg("%s has no table field \"%s\"", ex->meta->name, name)));
 				t = add_table(ex, tdf);
 				if (strcmp(dot + 1, "name") == 0)
+				{
+					t->show_id = true;
 					continue;
+				}
 				df = fi_meta_field(t->meta, dot + 1);
 				if (df == NULL || !has_column(df) || !in_table(t->meta, dot + 1))
 					ereport(ERROR,
@@ -295,6 +287,7 @@ choose_fields(Export *ex, Jsonb *opts)
 						(errcode(ERRCODE_UNDEFINED_COLUMN),
 						 errmsg("%s has no table field \"%s\"", ex->meta->name, (char *) lfirst(lc))));
 			t = add_table(ex, tdf);
+			t->show_id = true;	/* every field of the table, its ID among them */
 			if (t->ncols == 1)
 				for (int i = 0; i < t->meta->nfields; i++)
 					if (has_column(&t->meta->fields[i]) && in_table(t->meta, t->meta->fields[i].fieldname))
@@ -547,7 +540,16 @@ parse_order_by(Export *ex, Jsonb *opts)
 
 	if (v == NULL)
 	{
-		/* Frappe's template export: newest first */
+		const FiDocField *lft = fi_meta_field(ex->meta, "lft"),
+				   *rgt = fi_meta_field(ex->meta, "rgt");
+
+		/* Frappe's Exporter: a tree by lft (parents before children), else newest first */
+		if (lft && rgt && in_table(ex->meta, "lft"))
+		{
+			ex->order_cols = list_make2("lft", "name");
+			ex->order_desc = list_make2_int(0, 0);
+			return;
+		}
 		ex->order_cols = list_make2("creation", "name");
 		ex->order_desc = list_make2_int(1, 1);
 		return;
@@ -622,13 +624,25 @@ put_quoted(Export *ex, const char *s, bool formula_check)
 	appendStringInfoChar(o, '"');
 }
 
-/* numeric text as Python's repr of the float Frappe reads: "1234.500000000" -> 1234.5 */
+/*
+ * numeric text as Python's repr of the float Frappe reads: "1234.500000000"
+ * -> 1234.5, 0.00006 -> 6e-05 (repr's exponent below 1e-4 and from 1e16);
+ * more digits than a float keeps are written exactly.
+ */
 static void
 put_number(Export *ex, const char *s)
 {
 	const char *dot = strchr(s, '.');
 	int			n = strlen(s);
+	double		v = strtod(s, NULL);
 
+	if (v != 0 && (fabs(v) < 1e-4 || fabs(v) >= 1e16))
+	{
+		char		buf[FI_PYFLOAT_MAXLEN];
+
+		appendBinaryStringInfo(&ex->out, buf, (int) fi_pyjson_float(v, buf));
+		return;
+	}
 	if (dot != NULL)
 	{
 		while (n > (dot - s) + 2 && s[n - 1] == '0')
@@ -639,16 +653,28 @@ put_number(Export *ex, const char *s)
 		appendStringInfo(&ex->out, "%s.0", s);
 }
 
-/* Frappe's format_duration */
+/* Python's floor division and modulo */
+static int64
+floordiv(int64 a, int64 b)
+{
+	return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+/* Frappe's format_duration(seconds, hide_days): whole seconds, truncated (cint) */
 static char *
-format_duration(int64 secs)
+format_duration(int64 secs, bool hide_days)
 {
 	StringInfoData b;
-	int64		d = secs / 86400,
-				h = secs % 86400 / 3600,
-				m = secs % 3600 / 60,
-				s = secs % 60;
+	int64		d = floordiv(secs, 86400),
+				h = floordiv(secs - floordiv(secs, 86400) * 86400, 3600),
+				m = floordiv(secs - floordiv(secs, 3600) * 3600, 60),
+				s = secs - floordiv(secs, 60) * 60;
 
+	if (hide_days)
+	{
+		h = floordiv(secs, 3600);
+		d = 0;
+	}
 	initStringInfo(&b);
 	if (d)
 		appendStringInfo(&b, INT64_FORMAT "d", d);
@@ -675,10 +701,16 @@ put_value(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att)
 	}
 	if (c->fieldtype && strcmp(c->fieldtype, "Duration") == 0 && typid == NUMERICOID)
 	{
-		int64		secs = DatumGetInt64(DirectFunctionCall1(numeric_int8, d));
+		/* cint(): toward zero */
+		int64		secs = DatumGetInt64(DirectFunctionCall1(numeric_int8,
+															 DirectFunctionCall2(numeric_trunc, d, Int32GetDatum(0))));
 
-		put_quoted(ex, format_duration(secs), false);
-		return;
+		/* (Report Builder formats a value only when it is not 0) */
+		if (!(ex->report && secs == 0))
+		{
+			put_quoted(ex, format_duration(secs, c->df && c->df->hide_days), false);
+			return;
+		}
 	}
 	switch (typid)
 	{
@@ -743,8 +775,21 @@ put_value(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att)
 		case TEXTOID:
 		case VARCHAROID:
 		case BPCHAROID:
-			put_quoted(ex, TextDatumGetCString(d), true);
-			return;
+			{
+				char	   *v = TextDatumGetCString(d);
+				size_t		n = strlen(v);
+
+				/* Report Builder's CSV: an HTML cell as its text (handle_html) */
+				if (ex->report && fi_html_looks_like(v, n))
+				{
+					char	   *text = palloc(n + 1);
+
+					fi_html_to_text(v, n, text);
+					v = text;
+				}
+				put_quoted(ex, v, true);
+				return;
+			}
 		default:
 			break;
 	}
@@ -765,7 +810,11 @@ flush_out(Export *ex)
 	resetStringInfo(&ex->out);
 }
 
-/* Report Builder's header: Sr, ID, labels, child labels with the child DocType, Owner */
+/*
+ * Report Builder's header (get_field_info): Sr, ID, labels; a child
+ * column "Label (Child DocType)", its name "name (Child DocType)"; the
+ * owner it appends last, by its fieldname.
+ */
 static void
 put_report_header(Export *ex)
 {
@@ -776,23 +825,29 @@ put_report_header(Export *ex)
 
 		for (int i = 0; i < tb->ncols; i++)
 		{
-			const FiDocField *df = i ? fi_meta_field(tb->meta, tb->cols[i].fieldname) : NULL;
-			const char *label = i == 0 ? "ID" : (df && df->label ? df->label : tb->cols[i].fieldname);
+			const FiDocField *df = tb->cols[i].df;
+			const char *label = i == 0 ? (t == 0 ? "ID" : "name") :
+				(df && df->label ? df->label : tb->cols[i].fieldname);
 
-			if (t > 0 && i == 0)
-				label = "ID";
 			appendStringInfoChar(&ex->out, ',');
 			put_quoted(ex, t > 0 ? psprintf("%s (%s)", label, tb->meta->name) : label, false);
 		}
 	}
 	appendStringInfoChar(&ex->out, ',');
-	put_quoted(ex, "Owner", false);
+	put_quoted(ex, "owner", false);
 	appendStringInfoString(&ex->out, "\r\n");
 }
 
+/*
+ * The Data Import layout's header (Frappe's Exporter.add_header): the
+ * label, "Label (Table Label)" for a child field; a title already in the
+ * header is replaced by the fieldname ("table.fieldname").
+ */
 static void
 put_header(Export *ex)
 {
+	List	   *titles = NIL;
+	ListCell   *lc;
 	bool		first = true;
 
 	if (ex->report)
@@ -804,20 +859,22 @@ put_header(Export *ex)
 	for (int t = 0; t < ex->ntables; t++)
 	{
 		ExTable    *tb = &ex->tables[t];
+		const char *tl = tb->tdf ? (tb->tdf->label ? tb->tdf->label : tb->tdf->fieldname) : NULL;
 
-		for (int i = 0; i < tb->ncols; i++)
+		for (int i = tb->show_id ? 0 : 1; i < tb->ncols; i++)
 		{
-			const char *title = tb->cols[i].title;
+			const char *fieldname = tb->cols[i].fieldname;
+			const char *label = i == 0 ? "ID" :
+				(tb->cols[i].df->label && *tb->cols[i].df->label ? tb->cols[i].df->label : fieldname);
+			const char *title = tb->tdf ? psprintf("%s (%s)", label, tl) : label;
+			bool		taken = ex->by_fieldname;
 
-			if (i == 0)
-			{
-				const char *tl = tb->tdf ? (tb->tdf->label ? tb->tdf->label : tb->tdf->fieldname) : NULL;
-
-				if (ex->by_fieldname)
-					title = tb->tdf ? psprintf("%s.name", tb->tdf->fieldname) : "name";
-				else
-					title = tb->tdf ? psprintf("ID (%s)", tl) : "ID";
-			}
+			foreach(lc, titles)
+				if (!taken && strcmp(lfirst(lc), title) == 0)
+					taken = true;
+			if (taken)
+				title = tb->tdf ? psprintf("%s.%s", tb->tdf->fieldname, fieldname) : fieldname;
+			titles = lappend(titles, (char *) title);
 			if (!first)
 				appendStringInfoChar(&ex->out, ',');
 			first = false;
@@ -928,7 +985,7 @@ put_batch(Export *ex, SPITupleTable *ptt, uint64 np, ExStream *streams)
 			if (ex->report)
 			{
 				/* a row per child row, the parent's values on each, after a serial number */
-				static const ExCol owner = {"owner", "Owner", NULL};
+				static const ExCol owner = {"owner", "owner", NULL, NULL};
 
 				appendStringInfo(&ex->out, "%ld", ex->rows + 1);
 				for (int t = 0; t < ex->ntables; t++)
@@ -956,7 +1013,7 @@ put_batch(Export *ex, SPITupleTable *ptt, uint64 np, ExStream *streams)
 			{
 				ExTable    *tb = &ex->tables[t];
 
-				for (int i = 0; i < tb->ncols; i++)
+				for (int i = tb->show_id ? 0 : 1; i < tb->ncols; i++)
 				{
 					if (!firstcell)
 						appendStringInfoChar(&ex->out, ',');

@@ -40,13 +40,13 @@ t_is "$(q $DB "SELECT (SELECT count(*) FROM \"tabItem\") || ' ' || (SELECT count
      "3 2 2 3" "the site's documents are there"
 
 # the layout: ID first, labels, child columns "Label (Table Label)", the first child row on the parent's line
-OUT=$(q $DB "SELECT integrations.export_csv('Sales Invoice', '{\"fields\": [\"customer\", \"posting_date\", \"posting_time\", \"items.item_name\", \"items.qty\", \"items.rate\"], \"order_by\": \"posting_date asc\"}')" | tr -d '\r' | sed -E 's/"[0-9a-v]{10}"/"<hash>"/g; s/ACC-SINV-[0-9]{4}-/ACC-SINV-Y-/g')
+OUT=$(q $DB "SELECT integrations.export_csv('Sales Invoice', '{\"fields\": [\"name\", \"customer\", \"posting_date\", \"posting_time\", \"items.name\", \"items.item_name\", \"items.qty\", \"items.rate\"], \"order_by\": \"posting_date asc\"}')" | tr -d '\r' | sed -E 's/"[0-9a-v]{10}"/"<hash>"/g; s/ACC-SINV-[0-9]{4}-/ACC-SINV-Y-/g')
 t_is "$OUT" "\"ID\",\"Customer\",\"Posting Date\",\"Posting Time\",\"ID (Items)\",\"Item Name (Items)\",\"Quantity (Items)\",\"Rate (Items)\"
 \"ACC-SINV-Y-00001\",\"CUST-A\",\"2024-05-06\",\"10:30:15.250000\",\"<hash>\",\"Apple\",2.0,10.5
 \"\",\"\",\"\",\"\",\"<hash>\",\"Pear\",1.0,3.0
 \"ACC-SINV-Y-00002\",\"CUST-B\",\"2024-05-07\",\"09:00:00\",\"<hash>\",\"Plum\",5.0,1.0" \
      "Data Import layout, QUOTE_NONNUMERIC, child rows under their parent"
-t_is "$(q $DB "SELECT integrations.export_csv('Item', '{\"fields\": [\"item_name\", \"description\", \"is_stock_item\", \"shelf_life_in_days\"], \"order_by\": \"name\", \"header\": \"fieldname\", \"escape_formulas\": true}')" | tr -d '\r')" \
+t_is "$(q $DB "SELECT integrations.export_csv('Item', '{\"fields\": [\"name\", \"item_name\", \"description\", \"is_stock_item\", \"shelf_life_in_days\"], \"order_by\": \"name\", \"header\": \"fieldname\", \"escape_formulas\": true}')" | tr -d '\r')" \
      "\"name\",\"item_name\",\"description\",\"is_stock_item\",\"shelf_life_in_days\"
 \"I-1\",\"Apple, \"\"red\"\"\",\"two
 lines\",1,30
@@ -55,16 +55,16 @@ lines\",1,30
 
 # format report: Report Builder's layout (Sr, labels, child labels with the child DocType, Owner last)
 OUT=$(q $DB "SELECT integrations.export_csv('Sales Invoice', '{\"format\": \"report\", \"fields\": [\"customer\", \"items.item_name\", \"items.qty\"], \"order_by\": \"posting_date asc\"}')" | tr -d '\r' | sed -E 's/ACC-SINV-[0-9]{4}-/ACC-SINV-Y-/g; s/"[0-9a-v]{10}"/"<hash>"/g')
-t_is "$OUT" "\"Sr\",\"ID\",\"Customer\",\"ID (Sales Invoice Item)\",\"Item Name (Sales Invoice Item)\",\"Quantity (Sales Invoice Item)\",\"Owner\"
+t_is "$OUT" "\"Sr\",\"ID\",\"Customer\",\"name (Sales Invoice Item)\",\"Item Name (Sales Invoice Item)\",\"Quantity (Sales Invoice Item)\",\"owner\"
 1,\"ACC-SINV-Y-00001\",\"CUST-A\",\"<hash>\",\"Apple\",2.0,\"Administrator\"
 2,\"ACC-SINV-Y-00001\",\"CUST-A\",\"<hash>\",\"Pear\",1.0,\"Administrator\"
 3,\"ACC-SINV-Y-00002\",\"CUST-B\",\"<hash>\",\"Plum\",5.0,\"Administrator\"" \
-     "format report: a row per child row, serial numbers, the child DocType in the label, Owner last"
+     "format report: a row per child row, serial numbers, the child DocType in the label, owner last (get_field_info: the fieldname where no label)"
 t_is "$(q_err $DB "SELECT integrations.export_csv('Sales Invoice', '{\"format\": \"report\", \"children\": true}')")" \
      "22023: the report format takes the fields of one child table at most" "format report: one child table at most"
 
 # filters (dict and list forms), limit
-ids() { q $DB "SELECT string_agg(split_part(l, ',', 1), ' ') FROM regexp_split_to_table(integrations.export_csv('Item', '{\"fields\": [\"item_name\"], \"order_by\": \"name\", $1}'), E'\r\n') l WHERE l LIKE '\"I-%'"; }
+ids() { q $DB "SELECT string_agg(split_part(l, ',', 1), ' ') FROM regexp_split_to_table(integrations.export_csv('Item', '{\"fields\": [\"name\", \"item_name\"], \"order_by\": \"name\", $1}'), E'\r\n') l WHERE l LIKE '\"I-%'"; }
 t_is "$(ids '"filters": {"item_group": "Products"}')" '"I-1" "I-3"' "filter: dict form"
 t_is "$(ids '"filters": {"standard_rate": [">", 1]}')" '"I-1" "I-2"' "filter: [operator, value]"
 t_is "$(ids '"filters": [["Item", "brand", "is", "not set"]]')" '"I-2"' "filter: list form with the DocType, is not set"

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "engine/codec.h"
+#include "engine/htmltext.h"
+#include "engine/importval.h"
 #include "engine/secretfmt.h"
 #include "engine/sigverify.h"
 
@@ -295,6 +297,38 @@ test_signatures(void)
 	   "hex: a non-hex digit is malformed");
 }
 
+static void
+html_is(const char *in, const char *want, const char *desc)
+{
+	char		out[256];
+
+	fi_html_to_text(in, strlen(in), out);
+	is_str(out, want, desc);
+}
+
+static void
+test_html_compare(void)
+{
+	html_is("<p>Hello <b>World</b></p><p>x &amp; y&nbsp;z</p>", "Hello World x & y z", "HTML: tags dropped, blocks apart, references decoded");
+	html_is("a<br>b<br/>c", "a, b, c", "HTML: a line break as ', '");
+	html_is("&#233;t&#xE9; &lt;tag&gt; &unknown;", "\xc3\xa9t\xc3\xa9 <tag> &unknown;", "HTML: numeric references as UTF-8, unknown ones kept");
+	html_is("open <unclosed", "open", "HTML: an unclosed '<' ends the text");
+	html_is("<div>  spaced \n\t out </div>", "spaced out", "HTML: blank runs are one blank");
+	ok(fi_html_looks_like("a<b>", 4) && !fi_html_looks_like("a < b", 5), "HTML: only text with '<' and '>' is HTML");
+	ok(fi_frappe_compare("150", ">", "100", FI_CMP_FLOAT) == 1 && fi_frappe_compare("50", ">", "100", FI_CMP_FLOAT) == 0,
+	   "compare: Float compares numbers (not text: '50' > '100')");
+	ok(fi_frappe_compare("junk", "=", "0", FI_CMP_FLOAT) == 1, "compare: flt() of junk is 0");
+	ok(fi_frappe_compare("true", "=", "1", FI_CMP_INT) == 1 && fi_frappe_compare("2.9", "=", "2", FI_CMP_INT) == 1,
+	   "compare: Check/Int: sbool, then cint (truncated)");
+	ok(fi_frappe_compare(NULL, "=", "", FI_CMP_TEXT) == 1 && fi_frappe_compare("b", ">=", "a", FI_CMP_TEXT) == 1,
+	   "compare: text: None is \"\", ordered by code point");
+	ok(fi_frappe_compare(NULL, "=", "x", FI_CMP_NONE) == 0 && fi_frappe_compare(NULL, "!=", "x", FI_CMP_NONE) == 1 &&
+	   fi_frappe_compare(NULL, "<", "x", FI_CMP_NONE) == 0, "compare: no cast: None equals nothing, orders with nothing");
+	ok(fi_frappe_compare("a", "like", "a", FI_CMP_TEXT) == -1, "compare: an operator the rules do not offer");
+	ok(fi_compare_kind("Currency") == FI_CMP_FLOAT && fi_compare_kind("Check") == FI_CMP_INT &&
+	   fi_compare_kind("Link") == FI_CMP_TEXT && fi_compare_kind("Time") == FI_CMP_NONE, "compare: each fieldtype's cast");
+}
+
 int
 main(void)
 {
@@ -303,6 +337,7 @@ main(void)
 	test_passlib();
 	test_hmac_random();
 	test_signatures();
+	test_html_compare();
 	printf("1..%d\n", n_test);
 	return n_fail == 0 ? 0 : 1;
 }
