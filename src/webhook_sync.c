@@ -130,13 +130,15 @@ sync_triggers(void)
 		relid = fi_site_table_oid(psprintf("tab%s", h->doctype), true);
 		if (!OidIsValid(relid))
 			continue;			/* reported by webhook_status */
+		meta = fi_get_meta(h->doctype, true);
+		if (meta && meta->istable)
+			continue;			/* Frappe saves child rows without run_method: never fired */
 		if (nw + 1 + 64 > cap)
 		{
 			cap = (nw + 65) * 2;
 			w = repalloc(w, sizeof(WantedTrigger) * cap);
 		}
 		nw = want(w, nw, relid, false);
-		meta = fi_get_meta(h->doctype, true);
 		for (int f = 0; meta && f < meta->nfields && nw < cap; f++)
 		{
 			const FiDocField *df = &meta->fields[f];
@@ -392,6 +394,13 @@ problem_of(FiWebhook *h)
 		return "no DocType is set (webhook_doctype)";
 	if (!OidIsValid(fi_site_table_oid(psprintf("tab%s", h->doctype), true)))
 		return psprintf("the table \"tab%s\" of DocType \"%s\" does not exist", h->doctype, h->doctype);
+	{
+		const FiDocMeta *meta = fi_get_meta(h->doctype, true);
+
+		if (meta && meta->istable)
+			return psprintf("%s is a child DocType: Frappe never fires a webhook for a child table's rows "
+							"(a webhook on its parent DocType sees them in doc)", h->doctype);
+	}
 	if (h->event == 0)
 		return psprintf("unknown document event \"%s\"", h->docevent ? h->docevent : "");
 	if (h->method && strcmp(h->method, "POST") != 0 && strcmp(h->method, "PUT") != 0 &&
