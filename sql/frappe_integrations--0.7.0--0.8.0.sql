@@ -70,6 +70,34 @@ SELECT pg_catalog.pg_extension_config_dump('integrations.webhook_author', '');
 
 
 
+-- A Connected App's redirect_uri is the one Frappe wrote on the app's row
+-- when it was saved; frappe_integrations.site_url makes one only for a row
+-- without it (a token refresh no longer needs site_url).
+CREATE OR REPLACE FUNCTION integrations.connected_app(app text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    site text := current_setting('frappe_integrations.site_schema');
+    a jsonb;
+    scopes text;
+    qp jsonb;
+BEGIN
+    EXECUTE format('SELECT to_jsonb(c) FROM %I.%I c WHERE name = $1', site, 'tabConnected App') INTO a USING app;
+    IF a IS NULL THEN
+        RAISE EXCEPTION 'Connected App % not found', app USING ERRCODE = 'no_data_found';
+    END IF;
+    EXECUTE format('SELECT string_agg(scope, '' '' ORDER BY idx) FROM %I.%I WHERE parent = $1 AND parenttype = ''Connected App''',
+                   site, 'tabOAuth Scope') INTO scopes USING app;
+    EXECUTE format('SELECT coalesce(jsonb_object_agg(key, value), ''{}'') FROM %I.%I WHERE parent = $1 AND parenttype = ''Connected App''',
+                   site, 'tabQuery Parameters') INTO qp USING app;
+    RETURN a || jsonb_build_object('scope', coalesce(scopes, ''), 'query', qp,
+        'redirect_uri', coalesce(nullif(a ->> 'redirect_uri', ''),
+            integrations.oauth_issuer() || '/api/method/frappe.integrations.doctype.connected_app.connected_app.callback/' || app));
+END
+$$;
+REVOKE ALL ON FUNCTION integrations.connected_app(text) FROM PUBLIC;
+
 -- Every SQL and PL/pgSQL function of the extension runs with search_path
 -- pinned: a search_path the site's owner set (ALTER DATABASE ... SET) must
 -- not put their functions or operators in front of the built-ins when a

@@ -73,6 +73,18 @@ t_is "$(cat "$FI_TMP"/capp.[1-8] | sort | uniq -c | sed 's/^ *//') | $(state | j
 t_is "$(state | $FI_PY -c 'import json,sys; f=json.load(sys.stdin)["forms"]["refresh_token"]; print(f["refresh_token"], f["client_id"], f["client_secret"], f["scope"], f["redirect_uri"].endswith("/capp1"))')" \
      "rt-1 app-client app-secret read write True" "the refresh sent the refresh token, client, secret, scopes and redirect URI"
 
+# the app's own redirect_uri (Frappe writes it on save): no site_url needed
+CB=https://frappe.example.org/api/method/frappe.integrations.doctype.connected_app.connected_app.callback/capp1
+q $DB "ALTER DATABASE $DB RESET frappe_integrations.site_url" >/dev/null
+q $DB "UPDATE \"tabConnected App\" SET redirect_uri = '$CB' WHERE name = 'capp1';
+       UPDATE \"tabToken Cache\" SET modified = modified - interval '2 hours' WHERE name = 'capp1-jane@example.com'" >/dev/null
+t_like "$(q $DB "SELECT integrations.connected_app_token('capp1', 'jane@example.com')")" '^at-[0-9]+$' \
+       "without frappe_integrations.site_url, a Connected App with its redirect_uri refreshes its token"
+t_is "$(state | $FI_PY -c 'import json,sys; print(json.load(sys.stdin)["forms"]["refresh_token"]["redirect_uri"])')" "$CB" \
+     "with the app's own redirect_uri"
+q $DB "ALTER DATABASE $DB SET frappe_integrations.site_url = 'https://erp.example.com'" >/dev/null
+q $DB "UPDATE \"tabConnected App\" SET redirect_uri = NULL WHERE name = 'capp1'" >/dev/null
+
 q $DB "SELECT integrations.set_password('Token Cache', 'capp1-jane@example.com', 'refresh_token', 'rt-revoked');
        UPDATE \"tabToken Cache\" SET modified = modified - interval '2 hours' WHERE name = 'capp1-jane@example.com'" >/dev/null
 t_is "$(q_err $DB "SELECT integrations.connected_app_token('capp1', 'jane@example.com')")" \
