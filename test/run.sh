@@ -26,7 +26,7 @@ PY=/usr/bin/python3
 
 PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR make gcc libssl-dev
           libcurl4-openssl-dev libargon2-dev python3 python3-jinja2 python3-cryptography
-          python3-passlib python3-argon2 python3-dateutil perl libipc-run-perl nodejs
+          python3-passlib python3-argon2 python3-dateutil python3-psycopg2 perl libipc-run-perl nodejs
           clang libclang-rt-14-dev)
 
 say() { printf '\n== %s\n' "$*"; }
