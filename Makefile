@@ -127,7 +127,20 @@ test/template/tpl_driver: test/template/tpl_driver.c $(TPL_SRCS) src/engine/*.h
 	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ \
 		test/template/tpl_driver.c $(TPL_SRCS) -lm
 
-EXTRA_CLEAN = test/unit/import_driver test/fuzz/import_fuzz test/template/tpl_driver test/fuzz/template_fuzz test/unit/engine_test test/unit/pyfloat_driver test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
+# the engines from 8 threads at once (ThreadSanitizer when clang has it)
+THREAD_SRCS = $(TPL_SRCS) src/engine/secretfmt.c src/engine/sigverify.c src/engine/csv.c \
+	src/engine/importval.c src/engine/htmltext.c
+test/unit/thread_test: test/unit/thread_test.c $(THREAD_SRCS) src/engine/*.h
+	if command -v clang >/dev/null 2>&1; then \
+		clang -O1 -g -fsanitize=thread -Wall -Werror -Isrc -o $@ test/unit/thread_test.c \
+			$(filter-out src/engine/codec.c,$(THREAD_SRCS)) src/engine/codec.c -lcrypto -largon2 -lm -lpthread; \
+	else \
+		$(CC) -O1 -g -Wall -Werror -Isrc -o $@ test/unit/thread_test.c $(THREAD_SRCS) -lcrypto -largon2 -lm -lpthread; \
+	fi
+thread-test: test/unit/thread_test
+	test/unit/thread_test
+
+EXTRA_CLEAN = test/unit/thread_test test/unit/import_driver test/fuzz/import_fuzz test/template/tpl_driver test/fuzz/template_fuzz test/unit/engine_test test/unit/pyfloat_driver test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
 
 # fuzz the engines' parsers with libFuzzer (needs clang); FUZZ_SECONDS each run
 FUZZ_SECONDS ?= 60

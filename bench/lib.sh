@@ -47,3 +47,33 @@ BENCH_LINKS="INSERT INTO \"tabItem Group\"(name) VALUES ('Products'), ('Services
        INSERT INTO \"tabAccount\"(name) VALUES ('Debtors - A'), ('Sales - A');
        INSERT INTO \"tabCost Center\"(name) VALUES ('Main - A');
        INSERT INTO \"tabCustomer\"(name, customer_name) SELECT 'Customer ' || g, 'Customer ' || g FROM generate_series(0, 49) g"
+
+# ---- targets: each figure checked as it is measured, one verdict at the end;
+# a missed target, or a part that produced no figure (it failed), makes the
+# bench exit non-zero.
+BENCH_MISSED=()
+BENCH_CHECKED=0
+
+# target <what> <figure> <op> <bound>: op is one of >= <= > <
+target() {
+    local what=$1 v=$2 op=$3 bound=$4
+    BENCH_CHECKED=$((BENCH_CHECKED + 1))
+    if [ -z "$v" ] || ! "$FI_PY" -c "import sys; sys.exit(0 if float(sys.argv[1]) $op float(sys.argv[2]) else 1)" "$v" "$bound" 2>/dev/null; then
+        BENCH_MISSED+=("$what: ${v:-no figure (the part failed)}, target $op $bound")
+    fi
+}
+
+# bench_verdict: print the outcome and exit with it
+bench_verdict() {
+    if [ ${#BENCH_MISSED[@]} -gt 0 ]; then
+        echo "FAILED: ${#BENCH_MISSED[@]} of $BENCH_CHECKED targets missed"
+        printf '  %s\n' "${BENCH_MISSED[@]}"
+        exit 1
+    fi
+    if [ "$BENCH_CHECKED" -eq 0 ]; then
+        echo "FAILED: no target was checked"
+        exit 1
+    fi
+    echo "PASSED: all $BENCH_CHECKED targets met"
+    exit 0
+}

@@ -11,10 +11,12 @@
  * webhooks; any other trigger fires (with webhooks off, ours do nothing).
  *
  * Update (Frappe's rule): the document is found by its ID; only the
- * non-empty cells change it; a child table present in the file is
- * replaced by the file's rows (rows with an existing ID are updated,
- * others inserted, the table's rows not in the file deleted).  A document
- * the file does not change is left alone (no new modified).
+ * non-empty cells change it; a child table the file gives the document
+ * rows of is replaced by them (rows with an existing ID are updated, others
+ * inserted, the table's rows not in the file deleted); a table without
+ * rows for the document keeps its rows (Frappe's Row.parse_doc leaves it
+ * out); a row ID of another document fails the document.  A document the
+ * file does not change is left alone (no new modified).
  */
 #include "postgres.h"
 

@@ -54,7 +54,10 @@ pair() {
     echo "$(median "${ps[@]}") $(median "${fs[@]}") $(calc "round($(median "${rs[@]}"), 2)") $(calc "round(min([$list]), 2)")-$(calc "round(max([$list]), 2)")"
 }
 read -r p b r range <<<"$(pair plain_token bearer)"
+target "validate_bearer_token / primary-key SELECT" "$r" ">=" 0.8	# SPEC
 echo "bearer: plain SELECT by token $p tps, validate_bearer_token $b tps (medians)  ->  $r (rounds $range; target >= 0.8)"
 read -r p a r range <<<"$(pair plain_user apikey)"
+target "authenticate('token k:s') / SELECT by api_key" "$r" ">=" 0.5
 echo "api key: plain SELECT by api_key $p tps, authenticate('token k:s') $a tps (medians)  ->  $r (rounds $range; target >= 0.5)"
 [ -n "$a" ] || head -5 "$W/apikey.err"
+bench_verdict

@@ -44,6 +44,7 @@ done
 lines=$(($(wc -l < "$W/items_export.csv") - 1))
 [ "$lines" = "$NI" ] || { echo "the export wrote $lines lines, not $NI"; exit 1; }
 ct=$(median "${copy_t[@]}") et=$(median "${exp_t[@]}")
+target "(a) Items, export/COPY" "$(calc "round($ct / $et, 2)")" ">=" 0.5	# SPEC: at least half of COPY TO
 echo "(a) $NI Items x 13 columns:  COPY TO $(calc "round($NI / $ct)") rows/s, export_csv_file $(calc "round($NI / $et)") rows/s  ->  export/COPY = $(calc "round($ct / $et, 2)")   (rounds: COPY ${copy_t[*]} s; export ${exp_t[*]} s; files $(du -h "$W/items_copy.out" | cut -f1) / $(du -h "$W/items_export.csv" | cut -f1))"
 
 # ---- (b) Sales Invoices with their items
@@ -56,6 +57,7 @@ done
 lines=$(($(wc -l < "$W/si_export.csv") - 1))
 [ "$lines" = "$NROWS" ] || { echo "the export wrote $lines lines, not $NROWS"; exit 1; }
 ct=$(median "${copy_t[@]}") et=$(median "${exp_t[@]}")
+target "(b) Sales Invoices, export/COPY" "$(calc "round($ct / $et, 2)")" ">=" 0.5
 echo "(b) $NS Sales Invoices x 5 items ($NROWS lines, 21 columns):  COPY TO $(calc "round($NROWS / $ct)") rows/s, export_csv_file $(calc "round($NROWS / $et)") rows/s  ->  export/COPY = $(calc "round($ct / $et, 2)")   (rounds: COPY ${copy_t[*]} s; export ${exp_t[*]} s)"
 
 # ---- peak backend memory: the whole export and half of it
@@ -66,3 +68,4 @@ isize=$(du -h "$W/m.csv" | cut -f1)
 half=$(peak "SELECT 1" "integrations.export_csv_file('Sales Invoice', '$W/m.csv', '{\"children\": true, \"limit\": $((NS / 2))}')")
 full=$(peak "SELECT 1" "integrations.export_csv_file('Sales Invoice', '$W/m.csv', '{\"children\": true}')")
 echo "peak backend memory (VmHWM less shared memory): idle backend $base MB; export_csv_file of all $NI Items, every column: $ifull MB ($isize file), of half of them: $ihalf MB; of all $NS Sales Invoices with every column and all 9 child tables: $full MB ($(du -h "$W/m.csv" | cut -f1) file), of half of them: $half MB"
+bench_verdict

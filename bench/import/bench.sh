@@ -46,6 +46,7 @@ done
 got=$(q $DB "SELECT count(*) FROM \"tabItem\" WHERE item_group IS NOT NULL AND standard_rate > 0")
 [ "$got" = "$NI" ] || { echo "the import wrote $got Items, not $NI"; exit 1; }
 ct=$(median "${copy_t[@]}") it=$(median "${imp_t[@]}")
+target "(a) Items, import/COPY" "$(calc "round($ct / $it, 2)")" ">=" 0.5	# SPEC: at least half of COPY
 echo "(a) $NI Items:  COPY $(calc "round($NI / $ct)") rows/s, import_csv_file $(calc "round($NI / $it)") rows/s  ->  import/COPY = $(calc "round($ct / $it, 2)")   (rounds: COPY ${copy_t[*]} s; import ${imp_t[*]} s; $(cpu_since "$CPU"))"
 
 # ---- (b) Sales Invoices with 5 items each (the Items stay: Item is a Link)
@@ -64,6 +65,7 @@ got=$(q $DB "SELECT count(*) FROM (SELECT s.name FROM \"tabSales Invoice\" s JOI
 [ "$got" = "$NS" ] || { echo "the import wrote $got invoices with 5 items, not $NS"; exit 1; }
 series=$(q $DB "SELECT name || '=' || current FROM \"tabSeries\"")
 ct=$(median "${copy_t[@]}") it=$(median "${imp_t[@]}")
+target "(b) Sales Invoices, import/COPY" "$(calc "round($ct / $it, 2)")" ">=" 0.5
 echo "(b) $NS Sales Invoices + $((NS * 5)) items ($NROWS rows):  COPY $(calc "round($NROWS / $ct)") rows/s, import_csv_file $(calc "round($NROWS / $it)") rows/s  ->  import/COPY = $(calc "round($ct / $it, 2)")   (series $series; rounds: COPY ${copy_t[*]} s; import ${imp_t[*]} s; $(cpu_since "$CPU"))"
 
 # ---- peak backend memory of an import
@@ -73,3 +75,4 @@ ph=$(peak "$RESET_ITEMS" "integrations.import_csv_file('Item', '$W/items_half.cs
 pi=$(peak "$RESET_ITEMS" "integrations.import_csv_file('Item', '$W/items.csv', 'Insert New Records', '{\"progress_seconds\": -1}')")
 ps=$(peak "$RESET_SI" "integrations.import_csv_file('Sales Invoice', '$W/si.csv', 'Insert New Records', '{\"progress_seconds\": -1}')")
 echo "peak backend memory (VmHWM less shared memory): idle backend $base MB; Items import $pi MB for a $(calc "round($(stat -c %s "$W/items.csv") / 1048576, 1)") MB file ($ph MB for its first half, $(calc "round($(stat -c %s "$W/items_half.csv") / 1048576, 1)") MB); Sales Invoice import $ps MB for a $(calc "round($(stat -c %s "$W/si.csv") / 1048576, 1)") MB file"
+bench_verdict

@@ -777,18 +777,14 @@ f_rejectattr(FiTpl *t, FiVal *v, FiArgs *a)
 	return select_attr(t, v, a, false);
 }
 
-static FiTpl *sort_t;
-static FiVal *sort_attr;
-static bool sort_ci;
-static int	sort_pos;
-
+/* the key an item sorts by: its attribute path, lower-cased when asked */
 static FiVal *
-sort_key(FiVal *x)
+sort_key(FiTpl *t, FiVal *x, FiVal *attr, bool ci, int pos)
 {
-	if (sort_attr)
-		x = attr_path(sort_t, x, sort_attr, sort_pos);
-	if (sort_ci && x->type == FV_STR)
-		x = fi_str_case(sort_t, x, 0);
+	if (attr)
+		x = attr_path(t, x, attr, pos);
+	if (ci && x->type == FV_STR)
+		x = fi_str_case(t, x, 0);
 	return x;
 }
 
@@ -848,12 +844,8 @@ fi_sort_items(FiTpl *t, FiVal **items, int n, FiVal *attr, bool ci, bool reverse
 	FiVal	  **tmpi = fi_alloc(t, sizeof(FiVal *) * (n ? n : 1));
 	FiVal	  **tmpk = fi_alloc(t, sizeof(FiVal *) * (n ? n : 1));
 
-	sort_t = t;
-	sort_attr = attr;
-	sort_ci = ci;
-	sort_pos = pos;
 	for (int i = 0; i < n; i++)
-		keys[i] = sort_key(items[i]);
+		keys[i] = sort_key(t, items[i], attr, ci, pos);
 	/* stable, as Python's sort; reverse=True keeps equal items in order */
 	merge_sort(t, items, keys, tmpi, tmpk, 0, n, reverse, pos);
 }

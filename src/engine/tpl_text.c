@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,22 +396,24 @@ fi_to_str(FiTpl *t, FiVal *v)
 static const char hexdig[] = "0123456789abcdef";
 
 
-/* [html_safe][byte]: bytes JSON (and Jinja's tojson) copy as they are */
+/* [html_safe][byte]: bytes JSON (and Jinja's tojson) copy as they are (made once a process) */
+static uint8_t json_plain[2][256];
+static pthread_once_t json_plain_once = PTHREAD_ONCE_INIT;
+
+static void
+json_plain_init(void)
+{
+	for (int h = 0; h < 2; h++)
+		for (int c = 0; c < 256; c++)
+			json_plain[h][c] = c >= 0x20 && c < 0x7F && c != '"' && c != '\\' &&
+				!(h && (c == '<' || c == '>' || c == '&' || c == '\''));
+}
+
 static const uint8_t *
 json_plain_table(bool html_safe)
 {
-	static bool init;
-	static uint8_t plain[2][256];
-
-	if (!init)
-	{
-		for (int h = 0; h < 2; h++)
-			for (int c = 0; c < 256; c++)
-				plain[h][c] = c >= 0x20 && c < 0x7F && c != '"' && c != '\\' &&
-					!(h && (c == '<' || c == '>' || c == '&' || c == '\''));
-		init = true;
-	}
-	return plain[html_safe ? 1 : 0];
+	pthread_once(&json_plain_once, json_plain_init);
+	return json_plain[html_safe ? 1 : 0];
 }
 
 /*
