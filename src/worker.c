@@ -413,8 +413,19 @@ start_db_worker(Oid dboid, bool asked)
 	bgw.bgw_extra[0] = asked ? 1 : 0;	/* a probe leaves at once when idle */
 	if (!RegisterDynamicBackgroundWorker(&bgw, &r->handle))
 	{
+		static TimestampTz last_warned = 0;
+
 		r->handle = NULL;
-		return false;			/* no free slot now: tried again soon */
+		/* no free slot now: tried again soon; said at most once a minute */
+		if (TimestampDifferenceExceeds(last_warned, now, 60 * 1000))
+		{
+			ereport(WARNING,
+					(errmsg("no background worker slot is free for the webhook worker of database %u", dboid),
+					 errdetail("Its webhook events and queued HTTP requests wait until one is."),
+					 errhint("Raise max_worker_processes: a worker per database with events to deliver, plus the launcher.")));
+			last_warned = now;
+		}
+		return false;
 	}
 	return true;
 }
