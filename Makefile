@@ -127,6 +127,17 @@ test/template/tpl_driver: test/template/tpl_driver.c $(TPL_SRCS) src/engine/*.h
 	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ \
 		test/template/tpl_driver.c $(TPL_SRCS) -lm
 
+# ---- MariaDB (issue 18): the UDF library, built apart from PGXS ----
+# make mariadb: build/mariadb/frappe_integrations.so (install: its README)
+MARIADB_ENGINE = $(TPL_SRCS) src/engine/secretfmt.c src/engine/sigverify.c
+MARIADB_CFLAGS = -O2 -g -fPIC -fvisibility=hidden -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE \
+	-Isrc -I/usr/include/mariadb/server -I/usr/include/mariadb
+build/mariadb/frappe_integrations.so: src/mariadb/udf.c $(MARIADB_ENGINE) src/engine/*.h
+	mkdir -p build/mariadb
+	$(CC) $(MARIADB_CFLAGS) -shared -o $@ src/mariadb/udf.c $(MARIADB_ENGINE) -lcrypto -largon2 -lm -lpthread
+mariadb: build/mariadb/frappe_integrations.so
+.PHONY: mariadb thread-test
+
 # the engines from 8 threads at once (ThreadSanitizer when clang has it)
 THREAD_SRCS = $(TPL_SRCS) src/engine/secretfmt.c src/engine/sigverify.c src/engine/csv.c \
 	src/engine/importval.c src/engine/htmltext.c
@@ -140,7 +151,7 @@ test/unit/thread_test: test/unit/thread_test.c $(THREAD_SRCS) src/engine/*.h
 thread-test: test/unit/thread_test
 	test/unit/thread_test
 
-EXTRA_CLEAN = test/unit/thread_test test/unit/import_driver test/fuzz/import_fuzz test/template/tpl_driver test/fuzz/template_fuzz test/unit/engine_test test/unit/pyfloat_driver test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
+EXTRA_CLEAN = build test/unit/thread_test test/unit/import_driver test/fuzz/import_fuzz test/template/tpl_driver test/fuzz/template_fuzz test/unit/engine_test test/unit/pyfloat_driver test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
 
 # fuzz the engines' parsers with libFuzzer (needs clang); FUZZ_SECONDS each run
 FUZZ_SECONDS ?= 60

@@ -264,27 +264,9 @@ Datum
 fi_url_encode(PG_FUNCTION_ARGS)
 {
 	text	   *in = PG_GETARG_TEXT_PP(0);
-	const unsigned char *s = (const unsigned char *) VARDATA_ANY(in);
 	int			n = VARSIZE_ANY_EXHDR(in);
-	StringInfoData buf;
-	static const char hex[] = "0123456789ABCDEF";
+	char	   *out = palloc((Size) n * 3 + 1);
+	size_t		len = fi_quote_plus((const unsigned char *) VARDATA_ANY(in), n, out);
 
-	initStringInfo(&buf);
-	for (int i = 0; i < n; i++)
-	{
-		unsigned char c = s[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			c == '_' || c == '.' || c == '-' || c == '~')
-			appendStringInfoChar(&buf, c);
-		else if (c == ' ')
-			appendStringInfoChar(&buf, '+');
-		else
-		{
-			appendStringInfoChar(&buf, '%');
-			appendStringInfoChar(&buf, hex[c >> 4]);
-			appendStringInfoChar(&buf, hex[c & 15]);
-		}
-	}
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(out, (int) len));
 }

@@ -77,30 +77,24 @@ verify(FunctionCallInfo fcinfo, const unsigned char *payload, size_t n)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("tolerance_seconds must not be negative"),
 				 errhint("NULL checks no time.")));
-	if (strcmp(scheme, "frappe") == 0)
-		r = fi_sig_hmac_base64(s, slen, payload, n, g, glen);
-	else if (strcmp(scheme, "razorpay") == 0 || strcmp(scheme, "gocardless") == 0)
-		r = fi_sig_hmac_hex(s, slen, payload, n, g, glen);
-	else if (strcmp(scheme, "stripe") == 0)
-		r = fi_sig_stripe(s, slen, payload, n, g, glen, now, tolerance);
-	else if (strcmp(scheme, "standard-webhooks") == 0)
 	{
-		char	   *id = required_header(headers, "webhook-id", scheme);
-		char	   *ts = required_header(headers, "webhook-timestamp", scheme);
+		bool		known;
+		bool		sw = strcmp(scheme, "standard-webhooks") == 0;
+		char	   *id = sw ? required_header(headers, "webhook-id", scheme) : NULL;
+		char	   *ts = sw ? required_header(headers, "webhook-timestamp", scheme) : NULL;
 
-		r = fi_sig_standard_webhooks(s, slen, id, strlen(id), ts, strlen(ts), payload, n, g, glen,
-									 now, tolerance);
-		if (r == FI_SIG_BAD_SECRET)
+		r = fi_sig_verify_scheme(scheme, &known, s, slen, payload, n, g, glen, id, ts, now, tolerance);
+		if (!known)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown signature scheme \"%s\"", scheme),
+					 errhint("Use frappe, standard-webhooks, stripe, razorpay or gocardless.")));
+		if (sw && r == FI_SIG_BAD_SECRET)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("the secret is not a Standard Webhooks secret"),
 					 errdetail("Expected \"whsec_\" followed by base64.")));
 	}
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown signature scheme \"%s\"", scheme),
-				 errhint("Use frappe, standard-webhooks, stripe, razorpay or gocardless.")));
 	if (r == FI_SIG_CRYPTO)
 		elog(ERROR, "HMAC-SHA256 failed");
 	PG_RETURN_BOOL(r == FI_SIG_OK);

@@ -175,3 +175,29 @@ fi_hex_value(char c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+size_t
+fi_quote_plus(const unsigned char *s, size_t n, char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t		o = 0;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		unsigned char c = s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			c == '_' || c == '.' || c == '-' || c == '~')
+			out[o++] = (char) c;
+		else if (c == ' ')
+			out[o++] = '+';
+		else
+		{
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return o;
+}

@@ -42,4 +42,11 @@ extern int	fi_hex_value(char c);
 /* Lowercase hex of n bytes into out (2n + 1 bytes); NUL-terminates. */
 extern void fi_hex_encode(const unsigned char *in, size_t n, char *out);
 
+/*
+ * Python's quote_plus of UTF-8 bytes (a value in urlencode): letters, digits
+ * and _.-~ kept, a blank as '+', every other byte %XX.  out needs 3n + 1
+ * bytes; returns the length written (NUL-terminated).
+ */
+extern size_t fi_quote_plus(const unsigned char *in, size_t n, char *out);
+
 #endif							/* FI_CODEC_H */

@@ -272,3 +272,26 @@ fi_sig_standard_webhooks(const char *secret, size_t secretlen, const char *msg_i
 		return FI_SIG_TOO_OLD;
 	return match ? FI_SIG_OK : FI_SIG_MISMATCH;
 }
+
+FiSigResult
+fi_sig_verify_scheme(const char *scheme, bool *known, const char *secret, size_t secretlen,
+					 const unsigned char *payload, size_t n, const char *sig, size_t siglen,
+					 const char *msg_id, const char *timestamp, int64_t now, int64_t tolerance)
+{
+	*known = true;
+	if (strcmp(scheme, "frappe") == 0)
+		return fi_sig_hmac_base64(secret, secretlen, payload, n, sig, siglen);
+	if (strcmp(scheme, "razorpay") == 0 || strcmp(scheme, "gocardless") == 0)
+		return fi_sig_hmac_hex(secret, secretlen, payload, n, sig, siglen);
+	if (strcmp(scheme, "stripe") == 0)
+		return fi_sig_stripe(secret, secretlen, payload, n, sig, siglen, now, tolerance);
+	if (strcmp(scheme, "standard-webhooks") == 0)
+	{
+		if (msg_id == NULL || timestamp == NULL)
+			return FI_SIG_MALFORMED;
+		return fi_sig_standard_webhooks(secret, secretlen, msg_id, strlen(msg_id), timestamp,
+										strlen(timestamp), payload, n, sig, siglen, now, tolerance);
+	}
+	*known = false;
+	return FI_SIG_MALFORMED;
+}

@@ -59,4 +59,17 @@ extern FiSigResult fi_sig_standard_webhooks(const char *secret, size_t secretlen
 											const char *header, size_t headerlen,
 											int64_t now, int64_t tolerance);
 
+/*
+ * By the scheme's name, as verify_signature takes it: "frappe",
+ * "standard-webhooks" (msg_id and timestamp from the webhook-id and
+ * webhook-timestamp headers; NULL: missing), "stripe", "razorpay",
+ * "gocardless".  *known is false for another name (nothing checked).
+ */
+extern FiSigResult fi_sig_verify_scheme(const char *scheme, bool *known,
+										const char *secret, size_t secretlen,
+										const unsigned char *payload, size_t n,
+										const char *sig, size_t siglen,
+										const char *msg_id, const char *timestamp,
+										int64_t now, int64_t tolerance);
+
 #endif							/* FI_SIGVERIFY_H */

@@ -1,0 +1,182 @@
+-- frappe_integrations on MariaDB, part 1: the pure functions (issue 18).
+-- Run by `frappe-integrations install` as a user with INSERT on mysql.func
+-- (CREATE FUNCTION ... SONAME) and CREATE ROUTINE, after the library
+-- frappe_integrations.so was copied into the server's plugin_dir.
+--
+-- The UDFs (fi_udf_*) are server-wide and any connected user can call
+-- them; none takes a secret.  What users call are the SQL functions of
+-- the database `integrations`, with PostgreSQL's names: they give text as
+-- utf8mb4 (a UDF's string is binary), raise the engine's errors as SQL
+-- errors with PostgreSQL's SQLSTATEs, and pass the clock.
+CREATE DATABASE IF NOT EXISTS integrations CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+CREATE OR REPLACE FUNCTION fi_udf_version RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_last_error RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_render_template RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_eval_condition RETURNS INTEGER SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_normalize_json RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_hmac_sha256 RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_secure_compare RETURNS INTEGER SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_url_encode RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_random_name RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_generate_hash RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_generate_token RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_passlib_hash RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_passlib_verify RETURNS INTEGER SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_verify_signature RETURNS INTEGER SONAME 'frappe_integrations.so';
+
+DELIMITER //
+
+-- the error of the call that just returned NULL, as an SQL error
+CREATE OR REPLACE PROCEDURE integrations.raise_last_error()
+    SQL SECURITY INVOKER
+BEGIN
+    DECLARE e TEXT DEFAULT fi_udf_last_error();
+    DECLARE msg VARCHAR(500);
+    IF e IS NOT NULL THEN
+        SET msg = CONVERT(SUBSTRING(e, 7) USING utf8mb4);
+        CASE LEFT(e, 5)
+            WHEN '42601' THEN SIGNAL SQLSTATE '42601' SET MESSAGE_TEXT = msg;
+            WHEN '54000' THEN SIGNAL SQLSTATE '54000' SET MESSAGE_TEXT = msg;
+            WHEN '54001' THEN SIGNAL SQLSTATE '54001' SET MESSAGE_TEXT = msg;
+            WHEN '53200' THEN SIGNAL SQLSTATE '53200' SET MESSAGE_TEXT = msg;
+            WHEN 'XX000' THEN SIGNAL SQLSTATE 'XX000' SET MESSAGE_TEXT = msg;
+            ELSE SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = msg;
+        END CASE;
+    END IF;
+END//
+
+-- the session's wall clock, microseconds since 1970-01-01 00:00 local time
+CREATE OR REPLACE FUNCTION integrations.now_usec() RETURNS BIGINT
+    NOT DETERMINISTIC NO SQL SQL SECURITY INVOKER
+RETURN TIMESTAMPDIFF(MICROSECOND, TIMESTAMP '1970-01-01 00:00:00', NOW(6))//
+
+CREATE OR REPLACE FUNCTION integrations.version() RETURNS VARCHAR(16) CHARSET utf8mb4
+    DETERMINISTIC NO SQL SQL SECURITY INVOKER
+RETURN CONVERT(fi_udf_version() USING utf8mb4)//
+
+CREATE OR REPLACE FUNCTION integrations.render_template(template LONGTEXT CHARSET utf8mb4,
+                                                        context LONGTEXT CHARSET utf8mb4)
+    RETURNS LONGTEXT CHARSET utf8mb4
+    NOT DETERMINISTIC NO SQL SQL SECURITY INVOKER
+BEGIN
+    DECLARE r LONGBLOB DEFAULT fi_udf_render_template(template, COALESCE(context, '{}'), integrations.now_usec());
+    IF r IS NULL AND template IS NOT NULL THEN
+        CALL integrations.raise_last_error();
+    END IF;
+    RETURN CONVERT(r USING utf8mb4);
+END//
+
+CREATE OR REPLACE FUNCTION integrations.eval_condition(cond LONGTEXT CHARSET utf8mb4,
+                                                       context LONGTEXT CHARSET utf8mb4)
+    RETURNS BOOLEAN
+    NOT DETERMINISTIC NO SQL SQL SECURITY INVOKER
+BEGIN
+    DECLARE r INT;
+    IF cond IS NULL OR TRIM(cond) = '' THEN
+        RETURN TRUE;            -- an empty condition: the webhook fires (as on PostgreSQL)
+    END IF;
+    SET r = fi_udf_eval_condition(cond, COALESCE(context, '{}'), integrations.now_usec());
+    IF r IS NULL THEN
+        CALL integrations.raise_last_error();
+    END IF;
+    RETURN r = 1;
+END//
+
+CREATE OR REPLACE FUNCTION integrations.normalize_json(js LONGTEXT CHARSET utf8mb4)
+    RETURNS LONGTEXT CHARSET utf8mb4
+    DETERMINISTIC NO SQL SQL SECURITY INVOKER
+BEGIN
+    DECLARE r LONGBLOB DEFAULT fi_udf_normalize_json(js);
+    IF r IS NULL AND js IS NOT NULL THEN
+        CALL integrations.raise_last_error();
+    END IF;
+    RETURN CONVERT(r USING utf8mb4);
+END//
+
+CREATE OR REPLACE FUNCTION integrations.hmac_sha256(k LONGBLOB, message LONGBLOB, encoding VARCHAR(16))
+    RETURNS VARCHAR(64) CHARSET ascii
+    DETERMINISTIC NO SQL SQL SECURITY INVOKER
+BEGIN
+    DECLARE r VARBINARY(64) DEFAULT fi_udf_hmac_sha256(k, message, COALESCE(encoding, 'base64'));
+    IF r IS NULL AND k IS NOT NULL AND message IS NOT NULL THEN
+        CALL integrations.raise_last_error();
+    END IF;
+    RETURN CONVERT(r USING ascii);
+END//
+
+CREATE OR REPLACE FUNCTION integrations.secure_compare(a LONGBLOB, b LONGBLOB) RETURNS BOOLEAN
+    DETERMINISTIC NO SQL SQL SECURITY INVOKER
+RETURN fi_udf_secure_compare(a, b) = 1//
+
+CREATE OR REPLACE FUNCTION integrations.url_encode(value LONGTEXT CHARSET utf8mb4)
+    RETURNS LONGTEXT CHARSET ascii
+    DETERMINISTIC NO SQL SQL SECURITY INVOKER
+RETURN CONVERT(fi_udf_url_encode(value) USING ascii)//
+
+CREATE OR REPLACE FUNCTION integrations.random_name() RETURNS CHAR(10) CHARSET ascii
+    NOT DETERMINISTIC NO SQL SQL SECURITY INVOKER
+RETURN CONVERT(fi_udf_random_name() USING ascii)//
+
+CREATE OR REPLACE FUNCTION integrations.generate_hash(len INT) RETURNS VARCHAR(1024) CHARSET ascii
+    NOT DETERMINISTIC NO SQL SQL SECURITY INVOKER
+BEGIN
+    DECLARE r VARBINARY(1024) DEFAULT fi_udf_generate_hash(COALESCE(len, 56));
+    IF r IS NULL THEN
+        CALL integrations.raise_last_error();
+    END IF;
+    RETURN CONVERT(r USING ascii);
+END//
+
+CREATE OR REPLACE FUNCTION integrations.generate_token(len INT) RETURNS VARCHAR(1024) CHARSET ascii
+    NOT DETERMINISTIC NO SQL SQL SECURITY INVOKER
+BEGIN
+    DECLARE r VARBINARY(1024) DEFAULT fi_udf_generate_token(COALESCE(len, 30));
+    IF r IS NULL THEN
+        CALL integrations.raise_last_error();
+    END IF;
+    RETURN CONVERT(r USING ascii);
+END//
+
+CREATE OR REPLACE FUNCTION integrations.passlib_hash(password LONGTEXT CHARSET utf8mb4, rounds INT)
+    RETURNS VARCHAR(160) CHARSET ascii
+    NOT DETERMINISTIC NO SQL SQL SECURITY INVOKER
+BEGIN
+    DECLARE r VARBINARY(160) DEFAULT fi_udf_passlib_hash(password, COALESCE(rounds, 29000));
+    IF r IS NULL AND password IS NOT NULL THEN
+        CALL integrations.raise_last_error();
+    END IF;
+    RETURN CONVERT(r USING ascii);
+END//
+
+CREATE OR REPLACE FUNCTION integrations.passlib_verify(password LONGTEXT CHARSET utf8mb4, hash LONGTEXT CHARSET utf8mb4)
+    RETURNS BOOLEAN
+    DETERMINISTIC NO SQL SQL SECURITY INVOKER
+BEGIN
+    DECLARE r INT DEFAULT fi_udf_passlib_verify(password, hash);
+    IF r IS NULL AND password IS NOT NULL AND hash IS NOT NULL THEN
+        CALL integrations.raise_last_error();
+    END IF;
+    RETURN r = 1;
+END//
+
+-- headers: a JSON object; webhook-id and webhook-timestamp are looked up by
+-- their lower-case names and as Webhook-Id / Webhook-Timestamp
+CREATE OR REPLACE FUNCTION integrations.verify_signature(scheme VARCHAR(32), payload LONGBLOB, secret LONGBLOB,
+                                                         signature LONGBLOB, headers LONGTEXT CHARSET utf8mb4,
+                                                         tolerance_seconds INT)
+    RETURNS BOOLEAN
+    NOT DETERMINISTIC NO SQL SQL SECURITY INVOKER
+BEGIN
+    DECLARE h LONGTEXT CHARSET utf8mb4 DEFAULT COALESCE(headers, '{}');
+    DECLARE r INT DEFAULT fi_udf_verify_signature(scheme, payload, secret, signature,
+        COALESCE(JSON_VALUE(h, '$."webhook-id"'), JSON_VALUE(h, '$."Webhook-Id"')),
+        COALESCE(JSON_VALUE(h, '$."webhook-timestamp"'), JSON_VALUE(h, '$."Webhook-Timestamp"')),
+        tolerance_seconds, UNIX_TIMESTAMP());
+    IF r IS NULL AND scheme IS NOT NULL AND payload IS NOT NULL AND secret IS NOT NULL AND signature IS NOT NULL THEN
+        CALL integrations.raise_last_error();
+    END IF;
+    RETURN r = 1;
+END//
+
+DELIMITER ;

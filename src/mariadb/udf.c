@@ -1,0 +1,891 @@
+/*
+ * udf.c
+ *		The pure functions of frappe_integrations as MariaDB UDFs (issue 18,
+ *		part 1): the same engines as the PostgreSQL extension, called from the
+ *		server's connection threads.  What a UDF cannot do, its SQL wrapper
+ *		in the database `integrations` does (src/mariadb/install.sql): the
+ *		result's charset (a UDF's string is binary), the error as an SQL error
+ *		(a UDF can only return NULL: its message is kept per thread for
+ *		fi_udf_last_error(), which the wrapper SIGNALs), and the clock.
+ *
+ * No secret is ever kept in a UDF's state: none of these functions takes
+ * the site's key (the functions that need it come with the per-site
+ * install, behind SQL SECURITY DEFINER functions).  Every call checks its
+ * arguments and returns NULL with a message rather than fail the server;
+ * the template engine's nesting is bounded by the free stack of the
+ * calling thread (MariaDB's thread_stack is smaller than a backend's).
+ */
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mysql.h>
+
+#include "engine/codec.h"
+#include "engine/secretfmt.h"
+#include "engine/sigverify.h"
+#include "engine/tpl.h"
+
+/* the UDF entry points are the library's only exported symbols */
+#define FI_UDF	__attribute__((visibility("default")))
+
+#define FI_VERSION			"0.8.0"
+#define FI_MAX_RESULT		(1UL << 30)
+#define FI_STACK_MARGIN		(96 * 1024)	/* kept free below the engine */
+#define FI_STACK_PER_LEVEL	(4 * 1024)	/* measured: ~3.2 KiB a nesting level */
+
+/* ---- the last error of this thread (read by the wrappers) ---- */
+
+static __thread char last_error[512];
+static __thread bool has_error;
+
+static void
+set_error(const char *sqlstate, const char *fmt,...)
+{
+	va_list		ap;
+	int			n = snprintf(last_error, sizeof(last_error), "%s:", sqlstate);
+
+	va_start(ap, fmt);
+	vsnprintf(last_error + n, sizeof(last_error) - n, fmt, ap);
+	va_end(ap);
+	has_error = true;
+}
+
+static void
+clear_error(void)
+{
+	has_error = false;
+	last_error[0] = '\0';
+}
+
+/* ---- argument checks ---- */
+
+static bool
+check_args(UDF_ARGS *args, char *message, const char *name, unsigned int min, unsigned int max,
+		   const enum Item_result *types)
+{
+	if (args->arg_count < min || args->arg_count > max)
+	{
+		snprintf(message, MYSQL_ERRMSG_SIZE, "%s takes %u to %u arguments", name, min, max);
+		return false;
+	}
+	for (unsigned int i = 0; i < args->arg_count; i++)
+		args->arg_type[i] = types[i];	/* the server converts to these */
+	return true;
+}
+
+/* a string result kept in initid->ptr (grown as needed) */
+static char *
+result_copy(UDF_INIT *initid, const char *s, size_t n, unsigned long *length)
+{
+	char	   *buf = initid->ptr;
+	size_t		cap = buf ? *(size_t *) buf : 0;
+
+	if (n + 1 > cap)
+	{
+		free(buf);
+		cap = n + 1 > 256 ? n + 1 : 256;
+		buf = malloc(sizeof(size_t) + cap);
+		initid->ptr = buf;
+		if (buf == NULL)
+			return NULL;
+		*(size_t *) buf = cap;
+	}
+	memcpy(buf + sizeof(size_t), s, n);
+	buf[sizeof(size_t) + n] = '\0';
+	*length = n;
+	return buf + sizeof(size_t);
+}
+
+static void
+result_free(UDF_INIT *initid)
+{
+	free(initid->ptr);
+	initid->ptr = NULL;
+}
+
+/* ---- templates ---- */
+
+/* the nesting the calling thread's free stack allows (0: not even a little) */
+static int
+depth_for_stack(void)
+{
+	pthread_attr_t attr;
+	void	   *base;
+	size_t		size;
+	char		here;
+	long		free_bytes;
+
+	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+		return 50;
+	if (pthread_attr_getstack(&attr, &base, &size) != 0)
+	{
+		pthread_attr_destroy(&attr);
+		return 50;
+	}
+	pthread_attr_destroy(&attr);
+	free_bytes = (long) (&here - (char *) base);	/* the stack grows down */
+	if (free_bytes < FI_STACK_MARGIN + 10 * FI_STACK_PER_LEVEL)
+		return 0;
+	free_bytes = (free_bytes - FI_STACK_MARGIN) / FI_STACK_PER_LEVEL;
+	return free_bytes > 200 ? 200 : (int) free_bytes;
+}
+
+/* the local wall clock in microseconds since 1970-01-01 00:00 (as the site's clock) */
+static int64_t
+local_now_usec(void)
+{
+	struct timespec ts;
+	struct tm	tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	return ((int64_t) ts.tv_sec + tm.tm_gmtoff) * 1000000 + ts.tv_nsec / 1000;
+}
+
+static const char *
+tpl_state(int rc)
+{
+	return rc == FI_TPL_ESYNTAX ? "42601" : rc == FI_TPL_ELIMIT ? "54000" : "22023";
+}
+
+/* a session with the context parsed; NULL and the error set */
+static FiTpl *
+tpl_begin(UDF_ARGS *args, int ctx_arg, int now_arg, FiVal **ctx)
+{
+	FiTplOptions opt;
+	FiTpl	   *t;
+	int			depth = depth_for_stack();
+
+	*ctx = NULL;
+	if (depth == 0)
+	{
+		set_error("54001", "not enough stack for the template engine in this connection's thread "
+				  "(raise thread_stack)");
+		return NULL;
+	}
+	fi_tpl_default_options(&opt);
+	if (opt.max_depth > depth)
+		opt.max_depth = depth;
+	opt.now_usec = ((int) args->arg_count > now_arg && args->args[now_arg] != NULL) ?
+		*(long long *) args->args[now_arg] : local_now_usec();
+	t = fi_tpl_new(&opt);
+	if (t == NULL)
+	{
+		set_error("53200", "out of memory");
+		return NULL;
+	}
+	if ((int) args->arg_count > ctx_arg && args->args[ctx_arg] != NULL && args->lengths[ctx_arg] > 0)
+	{
+		int			rc = fi_tpl_from_json(t, args->args[ctx_arg], args->lengths[ctx_arg], ctx);
+
+		if (rc != FI_TPL_OK)
+		{
+			set_error("22023", "invalid JSON: %s", fi_tpl_errmsg(t));
+			fi_tpl_free(t);
+			return NULL;
+		}
+		/* its dicts are documents, as the PostgreSQL functions make them */
+		fi_val_as_documents(*ctx);
+	}
+	return t;
+}
+
+static const enum Item_result tpl_types[] = {STRING_RESULT, STRING_RESULT, INT_RESULT};
+
+/* fi_udf_render_template(template, context_json [, now_usec]) */
+FI_UDF my_bool		fi_udf_render_template_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char	   *fi_udf_render_template(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+							   char *is_null, char *error);
+FI_UDF void		fi_udf_render_template_deinit(UDF_INIT *initid);
+
+my_bool
+fi_udf_render_template_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_render_template", 1, 3, tpl_types))
+		return 1;
+	initid->maybe_null = 1;
+	initid->max_length = FI_MAX_RESULT;
+	initid->ptr = NULL;
+	return 0;
+}
+
+char *
+fi_udf_render_template(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+				   char *is_null, char *error)
+{
+	FiTpl	   *t;
+	FiVal	   *ctx;
+	const char *out;
+	size_t		outlen;
+	int			rc;
+	char	   *r = NULL;
+
+	(void) result;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	if (args->args[0] == NULL)
+		return NULL;
+	if ((t = tpl_begin(args, 1, 2, &ctx)) == NULL)
+		return NULL;
+	rc = fi_tpl_render(t, args->args[0], args->lengths[0], ctx, &out, &outlen);
+	if (rc != FI_TPL_OK)
+		set_error(tpl_state(rc), "%s template: %s (line %d, column %d)",
+				  rc == FI_TPL_ESYNTAX ? "syntax error in" : "could not evaluate",
+				  fi_tpl_errmsg(t), fi_tpl_errline(t), fi_tpl_errcol(t));
+	else if ((r = result_copy(initid, out, outlen, length)) == NULL)
+		set_error("53200", "out of memory");
+	else
+		*is_null = 0;
+	fi_tpl_free(t);
+	return r;
+}
+
+void
+fi_udf_render_template_deinit(UDF_INIT *initid)
+{
+	result_free(initid);
+}
+
+/* fi_udf_eval_condition(condition, context_json [, now_usec]): 1, 0, or NULL (error) */
+FI_UDF my_bool		fi_udf_eval_condition_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF long long	fi_udf_eval_condition(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *error);
+
+my_bool
+fi_udf_eval_condition_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_eval_condition", 1, 3, tpl_types))
+		return 1;
+	initid->maybe_null = 1;
+	return 0;
+}
+
+long long
+fi_udf_eval_condition(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *error)
+{
+	FiTpl	   *t;
+	FiVal	   *ctx;
+	bool		b = false;
+	int			rc;
+
+	(void) initid;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	if (args->args[0] == NULL)
+		return 0;
+	if ((t = tpl_begin(args, 1, 2, &ctx)) == NULL)
+		return 0;
+	rc = fi_tpl_condition(t, args->args[0], args->lengths[0], ctx, &b);
+	if (rc != FI_TPL_OK)
+		set_error(tpl_state(rc), "%s condition: %s (line %d, column %d)",
+				  rc == FI_TPL_ESYNTAX ? "syntax error in" : "could not evaluate",
+				  fi_tpl_errmsg(t), fi_tpl_errline(t), fi_tpl_errcol(t));
+	else
+		*is_null = 0;
+	fi_tpl_free(t);
+	return b ? 1 : 0;
+}
+
+/* fi_udf_normalize_json(text): json.dumps(json.loads(text)) */
+FI_UDF my_bool		fi_udf_normalize_json_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char	   *fi_udf_normalize_json(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+							  char *is_null, char *error);
+FI_UDF void		fi_udf_normalize_json_deinit(UDF_INIT *initid);
+
+my_bool
+fi_udf_normalize_json_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_normalize_json", 1, 1, tpl_types))
+		return 1;
+	initid->maybe_null = 1;
+	initid->max_length = FI_MAX_RESULT;
+	initid->ptr = NULL;
+	return 0;
+}
+
+char *
+fi_udf_normalize_json(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+				  char *is_null, char *error)
+{
+	FiTplOptions opt;
+	FiTpl	   *t;
+	const char *out;
+	size_t		outlen;
+	char	   *r = NULL;
+
+	(void) result;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	if (args->args[0] == NULL)
+		return NULL;
+	fi_tpl_default_options(&opt);
+	if ((t = fi_tpl_new(&opt)) == NULL)
+	{
+		set_error("53200", "out of memory");
+		return NULL;
+	}
+	if (fi_tpl_normalize_json(t, args->args[0], args->lengths[0], &out, &outlen) != FI_TPL_OK)
+		set_error("22023", "invalid JSON: %s", fi_tpl_errmsg(t));
+	else if ((r = result_copy(initid, out, outlen, length)) == NULL)
+		set_error("53200", "out of memory");
+	else
+		*is_null = 0;
+	fi_tpl_free(t);
+	return r;
+}
+
+void
+fi_udf_normalize_json_deinit(UDF_INIT *initid)
+{
+	result_free(initid);
+}
+
+/* ---- HMAC, comparison, encoding ---- */
+
+static const enum Item_result str3[] = {STRING_RESULT, STRING_RESULT, STRING_RESULT};
+
+/* fi_udf_hmac_sha256(key, message [, encoding]): base64 (default), base64url or hex */
+FI_UDF my_bool		fi_udf_hmac_sha256_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char	   *fi_udf_hmac_sha256(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+						   char *is_null, char *error);
+
+my_bool
+fi_udf_hmac_sha256_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_hmac_sha256", 2, 3, str3))
+		return 1;
+	initid->maybe_null = 1;
+	initid->max_length = 64;
+	return 0;
+}
+
+char *
+fi_udf_hmac_sha256(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+			   char *is_null, char *error)
+{
+	unsigned char mac[FI_SHA256_LEN];
+	const char *enc = "base64";
+	char		encbuf[16];
+
+	(void) initid;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	if (args->args[0] == NULL || args->args[1] == NULL)
+		return NULL;
+	if (args->arg_count > 2 && args->args[2] != NULL)
+	{
+		size_t		n = args->lengths[2] < sizeof(encbuf) - 1 ? args->lengths[2] : sizeof(encbuf) - 1;
+
+		memcpy(encbuf, args->args[2], n);
+		encbuf[n] = '\0';
+		enc = encbuf;
+	}
+	if (fi_hmac_sha256((const unsigned char *) args->args[0], args->lengths[0],
+					   (const unsigned char *) args->args[1], args->lengths[1], mac) != FI_SECRET_OK)
+	{
+		set_error("XX000", "HMAC-SHA256 failed");
+		return NULL;
+	}
+	/* (result is a 255-byte buffer of the server's: enough for 64 characters) */
+	if (strcmp(enc, "hex") == 0)
+	{
+		fi_hex_encode(mac, sizeof(mac), result);
+		*length = 2 * sizeof(mac);
+	}
+	else if (strcmp(enc, "base64") == 0 || strcmp(enc, "base64url") == 0)
+		*length = fi_b64_encode(mac, sizeof(mac), result, enc[6] ? FI_B64_URL : FI_B64_STD);
+	else
+	{
+		set_error("22023", "unknown encoding \"%s\" (base64, base64url or hex)", enc);
+		return NULL;
+	}
+	*is_null = 0;
+	return result;
+}
+
+/* fi_udf_secure_compare(a, b): equality in constant time */
+FI_UDF my_bool		fi_udf_secure_compare_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF long long	fi_udf_secure_compare(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *error);
+
+my_bool
+fi_udf_secure_compare_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_secure_compare", 2, 2, str3))
+		return 1;
+	initid->maybe_null = 1;
+	return 0;
+}
+
+long long
+fi_udf_secure_compare(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *error)
+{
+	unsigned char ka[FI_SHA256_LEN],
+				kb[FI_SHA256_LEN];
+	static const unsigned char key[] = "frappe_integrations secure_compare";
+
+	(void) initid;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	if (args->args[0] == NULL || args->args[1] == NULL)
+		return 0;
+	*is_null = 0;
+	/* HMAC both sides: the comparison's time says nothing of the length either */
+	if (fi_hmac_sha256(key, sizeof(key), (const unsigned char *) args->args[0], args->lengths[0], ka) != FI_SECRET_OK ||
+		fi_hmac_sha256(key, sizeof(key), (const unsigned char *) args->args[1], args->lengths[1], kb) != FI_SECRET_OK)
+		return 0;
+	return fi_ct_equal(ka, kb, sizeof(ka)) && args->lengths[0] == args->lengths[1] ? 1 : 0;
+}
+
+/* fi_udf_url_encode(value): Python's quote_plus */
+FI_UDF my_bool		fi_udf_url_encode_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char	   *fi_udf_url_encode(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+						  char *is_null, char *error);
+FI_UDF void		fi_udf_url_encode_deinit(UDF_INIT *initid);
+
+my_bool
+fi_udf_url_encode_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_url_encode", 1, 1, str3))
+		return 1;
+	initid->maybe_null = 1;
+	initid->max_length = FI_MAX_RESULT;
+	initid->ptr = NULL;
+	return 0;
+}
+
+char *
+fi_udf_url_encode(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+			  char *is_null, char *error)
+{
+	char	   *tmp;
+	char	   *r;
+
+	(void) result;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	if (args->args[0] == NULL)
+		return NULL;
+	if ((tmp = malloc(args->lengths[0] * 3 + 1)) == NULL)
+	{
+		set_error("53200", "out of memory");
+		return NULL;
+	}
+	r = result_copy(initid, tmp, fi_quote_plus((const unsigned char *) args->args[0], args->lengths[0], tmp),
+					length);
+	free(tmp);
+	if (r != NULL)
+		*is_null = 0;
+	return r;
+}
+
+void
+fi_udf_url_encode_deinit(UDF_INIT *initid)
+{
+	result_free(initid);
+}
+
+/* ---- random names ---- */
+
+static const enum Item_result int1[] = {INT_RESULT};
+
+static long long
+length_arg(UDF_ARGS *args, long long dflt)
+{
+	return args->arg_count > 0 && args->args[0] != NULL ? *(long long *) args->args[0] : dflt;
+}
+
+/* fi_udf_random_name(): Frappe's hash autoname, 10 of 0-9a-v */
+FI_UDF my_bool		fi_udf_random_name_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char	   *fi_udf_random_name(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+						   char *is_null, char *error);
+
+my_bool
+fi_udf_random_name_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_random_name", 0, 0, int1))
+		return 1;
+	initid->max_length = 10;
+	initid->const_item = 0;
+	return 0;
+}
+
+char *
+fi_udf_random_name(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+			   char *is_null, char *error)
+{
+	unsigned char rnd[10];
+
+	(void) initid;
+	(void) args;
+	*is_null = 0;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+	{
+		*error = 1;
+		return NULL;
+	}
+	fi_random_base32hex(rnd, 10, result);
+	*length = 10;
+	return result;
+}
+
+/* fi_udf_generate_hash([length = 56]): lowercase hex; fi_udf_generate_token([length = 30]): a-zA-Z0-9 */
+FI_UDF my_bool		fi_udf_generate_hash_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char	   *fi_udf_generate_hash(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+							 char *is_null, char *error);
+FI_UDF void		fi_udf_generate_hash_deinit(UDF_INIT *initid);
+FI_UDF my_bool		fi_udf_generate_token_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char	   *fi_udf_generate_token(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+							  char *is_null, char *error);
+FI_UDF void		fi_udf_generate_token_deinit(UDF_INIT *initid);
+
+my_bool
+fi_udf_generate_hash_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_generate_hash", 0, 1, int1))
+		return 1;
+	initid->maybe_null = 1;
+	initid->max_length = 1024;
+	initid->ptr = NULL;
+	return 0;
+}
+
+static char *
+random_text(UDF_INIT *initid, long long n, bool hex, unsigned long *length, char *is_null)
+{
+	char	   *out;
+	char	   *r;
+
+	clear_error();
+	*is_null = 1;
+	if (n < 1 || n > 1024)
+	{
+		set_error("22023", "length must be between 1 and 1024");
+		return NULL;
+	}
+	if ((out = malloc((size_t) n + 65)) == NULL)
+		return NULL;
+	if (hex)
+	{
+		unsigned char rnd[1024];
+
+		if (RAND_bytes(rnd, (int) n) != 1)
+		{
+			free(out);
+			return NULL;
+		}
+		fi_random_hex(rnd, (size_t) n, out);
+	}
+	else
+	{
+		size_t		got = 0;
+		unsigned char rnd[64];
+
+		while (got < (size_t) n)
+		{
+			if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			{
+				free(out);
+				return NULL;
+			}
+			got += fi_random_from_alphabet(rnd, sizeof(rnd), fi_oauth_token_alphabet, (size_t) n - got,
+										   out + got);
+		}
+	}
+	r = result_copy(initid, out, (size_t) n, length);
+	free(out);
+	if (r)
+		*is_null = 0;
+	return r;
+}
+
+char *
+fi_udf_generate_hash(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+				 char *is_null, char *error)
+{
+	(void) result;
+	(void) error;
+	return random_text(initid, length_arg(args, 56), true, length, is_null);
+}
+
+void
+fi_udf_generate_hash_deinit(UDF_INIT *initid)
+{
+	result_free(initid);
+}
+
+my_bool
+fi_udf_generate_token_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_generate_token", 0, 1, int1))
+		return 1;
+	initid->maybe_null = 1;
+	initid->max_length = 1024;
+	initid->ptr = NULL;
+	return 0;
+}
+
+char *
+fi_udf_generate_token(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+				  char *is_null, char *error)
+{
+	(void) result;
+	(void) error;
+	return random_text(initid, length_arg(args, 30), false, length, is_null);
+}
+
+void
+fi_udf_generate_token_deinit(UDF_INIT *initid)
+{
+	result_free(initid);
+}
+
+/* ---- passlib ---- */
+
+static const enum Item_result str_int[] = {STRING_RESULT, INT_RESULT};
+
+/* fi_udf_passlib_hash(password [, rounds = 29000]): pbkdf2_sha256, a fresh salt */
+FI_UDF my_bool		fi_udf_passlib_hash_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char	   *fi_udf_passlib_hash(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+							char *is_null, char *error);
+
+my_bool
+fi_udf_passlib_hash_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_passlib_hash", 1, 2, str_int))
+		return 1;
+	initid->maybe_null = 1;
+	initid->max_length = FI_PASSLIB_HASH_MAXLEN;
+	return 0;
+}
+
+char *
+fi_udf_passlib_hash(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+				char *is_null, char *error)
+{
+	long long	rounds = args->arg_count > 1 && args->args[1] ? *(long long *) args->args[1] : 29000;
+	unsigned char salt[FI_PBKDF2_SALT_LEN];
+	char		out[FI_PASSLIB_HASH_MAXLEN];
+
+	(void) initid;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	if (args->args[0] == NULL)
+		return NULL;
+	if (rounds < 1 || rounds > FI_PBKDF2_MAX_ROUNDS)
+	{
+		set_error("22023", "rounds must be between 1 and %d", FI_PBKDF2_MAX_ROUNDS);
+		return NULL;
+	}
+	if (RAND_bytes(salt, sizeof(salt)) != 1 ||
+		fi_pbkdf2_sha256_hash(args->args[0], args->lengths[0], salt, sizeof(salt),
+							  (unsigned int) rounds, out) != FI_SECRET_OK)
+	{
+		set_error("XX000", "pbkdf2_sha256 failed");
+		return NULL;
+	}
+	*length = strlen(out);
+	if (*length > 255)
+		return NULL;
+	memcpy(result, out, *length);
+	*is_null = 0;
+	return result;
+}
+
+/* fi_udf_passlib_verify(password, hash): 1, 0; NULL with an error for a malformed or over-costly hash */
+FI_UDF my_bool		fi_udf_passlib_verify_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF long long	fi_udf_passlib_verify(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *error);
+
+my_bool
+fi_udf_passlib_verify_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_passlib_verify", 2, 2, str3))
+		return 1;
+	initid->maybe_null = 1;
+	return 0;
+}
+
+long long
+fi_udf_passlib_verify(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *error)
+{
+	bool		match = false;
+	FiSecretErr err;
+
+	(void) initid;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	if (args->args[0] == NULL || args->args[1] == NULL)
+		return 0;
+	err = fi_passlib_verify(args->args[0], args->lengths[0], args->args[1], args->lengths[1], &match);
+	if (err != FI_SECRET_OK)
+	{
+		set_error(err == FI_SECRET_HASH_LIMITS ? "54000" : "22023", "%s", fi_secret_strerror(err));
+		return 0;
+	}
+	*is_null = 0;
+	return match ? 1 : 0;
+}
+
+/* ---- signatures ---- */
+
+static const enum Item_result sig_types[] = {STRING_RESULT, STRING_RESULT, STRING_RESULT, STRING_RESULT,
+STRING_RESULT, STRING_RESULT, INT_RESULT, INT_RESULT};
+
+/*
+ * fi_udf_verify_signature(scheme, payload, secret, signature, webhook_id,
+ *                     webhook_timestamp, tolerance_seconds, now_unix): 1, 0;
+ * NULL with an error for an unknown scheme or a bad secret.
+ */
+FI_UDF my_bool		fi_udf_verify_signature_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF long long	fi_udf_verify_signature(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *error);
+
+my_bool
+fi_udf_verify_signature_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_verify_signature", 8, 8, sig_types))
+		return 1;
+	initid->maybe_null = 1;
+	return 0;
+}
+
+static char *
+arg_cstr(UDF_ARGS *args, unsigned int i)
+{
+	char	   *s;
+
+	if (args->args[i] == NULL)
+		return NULL;
+	if ((s = malloc(args->lengths[i] + 1)) == NULL)
+		return NULL;
+	memcpy(s, args->args[i], args->lengths[i]);
+	s[args->lengths[i]] = '\0';
+	return s;
+}
+
+long long
+fi_udf_verify_signature(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *error)
+{
+	char	   *scheme,
+			   *id,
+			   *ts;
+	bool		known;
+	FiSigResult r;
+	long long	tolerance = args->args[6] ? *(long long *) args->args[6] : -1;
+	long long	now = args->args[7] ? *(long long *) args->args[7] : (long long) time(NULL);
+
+	(void) initid;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	if (args->args[0] == NULL || args->args[1] == NULL || args->args[2] == NULL || args->args[3] == NULL)
+		return 0;
+	if (args->args[6] != NULL && tolerance < 0)
+	{
+		set_error("22023", "tolerance_seconds must not be negative (NULL checks no time)");
+		return 0;
+	}
+	scheme = arg_cstr(args, 0);
+	id = arg_cstr(args, 4);
+	ts = arg_cstr(args, 5);
+	if (scheme == NULL)
+		return 0;
+	if (strcmp(scheme, "standard-webhooks") == 0 && (id == NULL || ts == NULL))
+	{
+		set_error("22023", "the standard-webhooks scheme needs the %s header", id == NULL ? "webhook-id" : "webhook-timestamp");
+		free(scheme);
+		free(id);
+		free(ts);
+		return 0;
+	}
+	r = fi_sig_verify_scheme(scheme, &known, args->args[2], args->lengths[2],
+							 (const unsigned char *) args->args[1], args->lengths[1],
+							 args->args[3], args->lengths[3], id, ts, now, tolerance);
+	if (!known)
+		set_error("22023", "unknown signature scheme \"%.64s\" (frappe, standard-webhooks, stripe, razorpay or gocardless)", scheme);
+	else if (r == FI_SIG_BAD_SECRET && strcmp(scheme, "standard-webhooks") == 0)
+		set_error("22023", "the secret is not a Standard Webhooks secret (\"whsec_\" followed by base64)");
+	else if (r == FI_SIG_CRYPTO)
+		set_error("XX000", "HMAC-SHA256 failed");
+	else
+		*is_null = 0;
+	free(scheme);
+	free(id);
+	free(ts);
+	return r == FI_SIG_OK ? 1 : 0;
+}
+
+/* ---- the last error, the version ---- */
+
+/* fi_udf_last_error(): "SQLSTATE:message" of this thread's last failed call, or NULL */
+FI_UDF my_bool		fi_udf_last_error_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char	   *fi_udf_last_error(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+						  char *is_null, char *error);
+
+my_bool
+fi_udf_last_error_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_last_error", 0, 0, int1))
+		return 1;
+	initid->maybe_null = 1;
+	initid->max_length = sizeof(last_error);
+	initid->const_item = 0;
+	return 0;
+}
+
+char *
+fi_udf_last_error(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+			  char *is_null, char *error)
+{
+	(void) initid;
+	(void) args;
+	(void) result;
+	(void) error;
+	if (!has_error)
+	{
+		*is_null = 1;
+		return NULL;
+	}
+	*is_null = 0;
+	*length = strlen(last_error);
+	return last_error;
+}
+
+/* fi_udf_version(): the library's release */
+FI_UDF my_bool		fi_udf_version_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char	   *fi_udf_version(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+					   char *is_null, char *error);
+
+my_bool
+fi_udf_version_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_version", 0, 0, int1))
+		return 1;
+	initid->max_length = 16;
+	return 0;
+}
+
+char *
+fi_udf_version(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+		   char *is_null, char *error)
+{
+	(void) initid;
+	(void) args;
+	(void) error;
+	*is_null = 0;
+	*length = strlen(FI_VERSION);
+	memcpy(result, FI_VERSION, *length);
+	return result;
+}

@@ -1,0 +1,66 @@
+# test/mariadb/server.sh -- a throwaway MariaDB server for the tests (sourced).
+#
+#   mdb_start <dir>   mariadb-install-db + mariadbd --no-defaults in <dir>, on a
+#                     private socket, no networking, plugin_dir <dir>/plugin;
+#                     as root the server runs as the mysql user.  Sets MDB_PID,
+#                     MDB_SOCK, MDB_PLUGIN, MDB_DIR.
+#   mdb <sql>         run SQL as root, tab-separated rows, no header, values raw
+#   mdb_err <sql>     run SQL that should fail: "SQLSTATE: message"
+#   mdb_stop          SIGTERM to the server's PID, waited for (bounded)
+# Never the packaged service: nothing outside <dir> is used.
+mdb_start() {
+    MDB_DIR=$1
+    MDB_SOCK=$MDB_DIR/mysqld.sock
+    MDB_PLUGIN=$MDB_DIR/plugin
+    mkdir -p "$MDB_DIR/data" "$MDB_PLUGIN"
+    local as=()
+    if [ "$(id -u)" -eq 0 ]; then
+        chown -R mysql:mysql "$MDB_DIR"
+        chmod 755 "$MDB_DIR"
+        runuser -u mysql -- test -w "$MDB_DIR/data" \
+            || { echo "the mysql user cannot reach $MDB_DIR (a parent directory is private)" >&2; return 1; }
+        as=(--user=mysql)
+    fi
+    mariadb-install-db --no-defaults --datadir="$MDB_DIR/data" --auth-root-authentication-method=normal \
+        "${as[@]}" --skip-test-db > "$MDB_DIR/install.log" 2>&1 \
+        || { cat "$MDB_DIR/install.log" >&2; return 1; }
+    mariadbd --no-defaults --datadir="$MDB_DIR/data" --socket="$MDB_SOCK" --skip-networking \
+        --plugin-dir="$MDB_PLUGIN" --pid-file="$MDB_DIR/mysqld.pid" --log-error="$MDB_DIR/error.log" \
+        --max-allowed-packet=256M --innodb-buffer-pool-size=64M "${as[@]}" > /dev/null 2>&1 &
+    MDB_PID=$!
+    local i
+    for i in $(seq 150); do
+        mariadb --no-defaults --socket="$MDB_SOCK" -u root -e "SELECT 1" >/dev/null 2>&1 && return 0
+        kill -0 "$MDB_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "mariadbd did not start:" >&2
+    tail -20 "$MDB_DIR/error.log" >&2
+    return 1
+}
+
+mdb() {
+    mariadb --no-defaults --socket="$MDB_SOCK" -u root -N -B -r -e "$1"
+}
+
+mdb_err() {
+    local out
+    if out=$(mariadb --no-defaults --socket="$MDB_SOCK" -u root -N -B -e "$1" 2>&1); then
+        echo "no error: $out"
+    else
+        # "ERROR 1644 (22023) at line 1: message"
+        echo "$out" | sed -n 's/^ERROR [0-9]* (\([0-9A-Z]*\))[^:]*: /\1: /p' | head -1
+    fi
+}
+
+mdb_stop() {
+    [ -n "${MDB_PID:-}" ] || return 0
+    kill -TERM "$MDB_PID" 2>/dev/null || true
+    local i
+    for i in $(seq 300); do
+        kill -0 "$MDB_PID" 2>/dev/null || { MDB_PID=""; return 0; }
+        sleep 0.1
+    done
+    kill -KILL "$MDB_PID" 2>/dev/null || true
+    MDB_PID=""
+}
