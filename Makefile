@@ -77,7 +77,7 @@ include $(PGXS)
 # and every object when a header does (the engine's structs are shared)
 $(OBJS): $(EXTENSION).control $(wildcard src/*.h src/engine/*.h)
 
-.PHONY: test demo unit bench-webhooks bench-import bench-export bench-auth
+.PHONY: test demo unit bench-webhooks bench-import bench-export bench-auth bench-mariadb
 test:
 	bash test/run.sh test
 
@@ -99,6 +99,9 @@ bench-export:
 # token validation vs a primary-key SELECT (pgbench; a throwaway cluster)
 bench-auth:
 	bash test/run.sh bench-auth
+
+bench-mariadb:
+	bash test/run.sh bench-mariadb
 
 # the pure engines, built and tested without a server
 unit: test/unit/engine_test

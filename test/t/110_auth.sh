@@ -63,7 +63,9 @@ t_is "$(q $DB "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_trig
      "tabOAuth Client tabSingles tabUser" "tabUser, tabOAuth Client and tabSingles carry the invalidation trigger"
 # one session validates again and again (psql -f keeps it); others change rows in between
 coproc VS { "$FI_PGBIN/psql" -X -A -t -q -d $DB 2>&1; }
-ask() { echo "SELECT coalesce(integrations.validate_bearer_token('tok-ok'), 'NULL');" >&"${VS[1]}"; read -r -t 10 line <&"${VS[0]}"; echo "$line"; }
+VS_KEEP=$VS_PID	# (bash unsets VS_PID once the coprocess has ended: a race under set -u)
+# (a bounded wait that fails visibly: "TIMEOUT" instead of an unset variable under set -u)
+ask() { local line="TIMEOUT"; echo "SELECT coalesce(integrations.validate_bearer_token('tok-ok'), 'NULL');" >&"${VS[1]}"; read -r -t 60 line <&"${VS[0]}" || line="TIMEOUT"; echo "$line"; }
 r1=$(ask); r2=$(ask)
 q $DB "UPDATE \"tabUser\" SET enabled = 0 WHERE name = 'jane@example.com'"
 r3=$(ask)
@@ -76,16 +78,16 @@ r6=$(ask)
 q $DB "UPDATE \"tabSingles\" SET value = 'Asia/Kolkata' WHERE doctype = 'System Settings' AND field = 'time_zone'"
 r7=$(ask)
 echo "BEGIN; UPDATE \"tabUser\" SET enabled = 0 WHERE name = 'jane@example.com'; SELECT coalesce(integrations.validate_bearer_token('tok-ok'), 'NULL'); ROLLBACK;" >&"${VS[1]}"
-read -r -t 10 r8 <&"${VS[0]}"
+r8=TIMEOUT; read -r -t 60 r8 <&"${VS[0]}" || r8=TIMEOUT
 r9=$(ask)
-askk() { echo "SELECT coalesce(integrations.validate_api_key('k-jane', '$1'), 'NULL');" >&"${VS[1]}"; read -r -t 10 line <&"${VS[0]}"; echo "$line"; }
+askk() { local line="TIMEOUT"; echo "SELECT coalesce(integrations.validate_api_key('k-jane', '$1'), 'NULL');" >&"${VS[1]}"; read -r -t 60 line <&"${VS[0]}" || line="TIMEOUT"; echo "$line"; }
 k1=$(askk s3cret-api)
 q $DB "SELECT integrations.set_password('User', 'jane@example.com', 'api_secret', 'n3w-secret')" >/dev/null
 k2=$(askk s3cret-api); k3=$(askk n3w-secret)
 q $DB "SELECT integrations.set_password('User', 'jane@example.com', 'api_secret', 's3cret-api')" >/dev/null
 k4=$(askk s3cret-api)
 echo '\q' >&"${VS[1]}"
-wait $VS_PID 2>/dev/null
+wait "$VS_KEEP" 2>/dev/null || true
 t_is "$r1 $r2 | $r3 | $r4 | $r5 | $r6 | $r7 | $r8 $r9" \
      "jane@example.com jane@example.com | NULL | NULL | jane@example.com | NULL | jane@example.com | NULL jane@example.com" \
      "a long session sees at once: the user disabled, the client's scopes narrowed, the site's time zone moved 8.5 h ahead (the token expired), each undone; its own rolled-back change"
