@@ -10,7 +10,13 @@ shared/frappe-doctypes), and below, in compact form, the core DocTypes Frappe
 bootstraps itself (DocType, DocField, Custom Field, Property Setter, ...).
 Link targets and child DocTypes that have no JSON file become minimal DocTypes.
 
-Usage: make_site.py [--doctypes DIR] > site.sql      (stdlib only)
+Usage: make_site.py [--doctypes DIR] [--db postgres|mariadb] > site.sql   (stdlib only)
+
+--db mariadb writes the site as Frappe v15 creates it on MariaDB
+(frappe/database/mariadb/: its type map, int(1) checks, datetime(6),
+longtext, indexes inside CREATE TABLE, InnoDB, ROW_FORMAT=DYNAMIC, utf8mb4,
+framework_mariadb.sql's fixed tables), in ANSI_QUOTES and
+NO_BACKSLASH_ESCAPES so that the same INSERTs serve both databases.
 """
 import argparse
 import glob
@@ -34,6 +40,20 @@ TYPE_MAP = {
     "Barcode": "text", "Geolocation": "text", "Duration": "decimal(21,9)",
     "Icon": "varchar", "Phone": "varchar", "Autocomplete": "varchar", "JSON": "json",
 }
+# fieldtype -> MariaDB column type (frappe/database/mariadb/database.py, v15)
+MARIADB_TYPE_MAP = {
+    "Currency": "decimal(21,9)", "Int": "int(11)", "Long Int": "bigint(20)",
+    "Float": "decimal(21,9)", "Percent": "decimal(21,9)", "Check": "int(1)",
+    "Small Text": "text", "Long Text": "longtext", "Code": "longtext", "Text Editor": "longtext",
+    "Markdown Editor": "longtext", "HTML Editor": "longtext", "Date": "date",
+    "Datetime": "datetime(6)", "Time": "time(6)", "Text": "text", "Data": "varchar",
+    "Link": "varchar", "Dynamic Link": "varchar", "Password": "text",
+    "Select": "varchar", "Rating": "decimal(3,2)", "Read Only": "varchar",
+    "Attach": "text", "Attach Image": "text", "Signature": "longtext", "Color": "varchar",
+    "Barcode": "longtext", "Geolocation": "longtext", "Duration": "decimal(21,9)",
+    "Icon": "varchar", "Phone": "varchar", "Autocomplete": "varchar", "JSON": "json",
+}
+DB = "postgres"
 NO_VALUE = {"Section Break", "Column Break", "Tab Break", "HTML", "Table",
             "Table MultiSelect", "Button", "Image", "Fold", "Heading"}
 DEFAULT_SHORTCUTS = {"_Login", "__user", "_Full Name", "Today", "__today", "now", "Now"}
@@ -77,7 +97,7 @@ def stable_name(*parts):
 def column_def(df):
     """DbColumn.get_definition for PostgreSQL, v15."""
     ft = df["fieldtype"]
-    base = TYPE_MAP.get(ft)
+    base = (MARIADB_TYPE_MAP if DB == "mariadb" else TYPE_MAP).get(ft)
     if base is None or df.get("is_virtual"):
         return None
     if base == "varchar":
@@ -90,7 +110,7 @@ def column_def(df):
         base += " not null default %s" % (repr(flt(default)) if flt(default) else "0")
     elif default and default not in DEFAULT_SHORTCUTS and not str(default).startswith(":"):
         base += " default " + lit(default)
-    if df.get("unique") and not base.startswith(("text", "json")):
+    if df.get("unique") and not base.startswith(("text", "longtext", "json")):
         base += " unique"
     return base
 
@@ -253,11 +273,13 @@ class Site:
         if d.get("issingle") or d.get("is_virtual"):
             return
         autoinc = d.get("autoname") == "autoincrement"
+        my = DB == "mariadb"
         cols = ["name bigint primary key" if autoinc else "name varchar(140) primary key",
-                "creation timestamp(6)", "modified timestamp(6)",
+                "creation datetime(6)" if my else "creation timestamp(6)",
+                "modified datetime(6)" if my else "modified timestamp(6)",
                 "modified_by varchar(140)", "owner varchar(140)",
-                "docstatus smallint not null default '0'",
-                "idx bigint not null default '0'"]
+                "docstatus int(1) not null default '0'" if my else "docstatus smallint not null default '0'",
+                "idx int(8) not null default '0'" if my else "idx bigint not null default '0'"]
         seen = {"name", "creation", "modified", "modified_by", "owner", "docstatus", "idx"}
         indexes = []
         for df in d["fields"]:
@@ -266,7 +288,7 @@ class Site:
                 continue
             seen.add(df["fieldname"])
             cols.append("%s %s" % (q(df["fieldname"]), cd))
-            if df.get("search_index") and not cd.startswith(("text", "json")):
+            if df.get("search_index") and not df.get("unique") and not cd.startswith(("text", "longtext", "json")):
                 indexes.append(df["fieldname"])
         if d.get("istable"):
             cols += ["parent varchar(140)", "parentfield varchar(140)", "parenttype varchar(140)"]
@@ -275,6 +297,16 @@ class Site:
             if d.get("track_seen"):
                 cols.append("_seen text")
         table = q("tab" + d["name"])
+        if DB == "mariadb":
+            # (MariaDBTable.create: indexes in the statement, parent / modified indexed)
+            cols += ["index %s(%s)" % (q(f), q(f)) for f in indexes]
+            cols.append("index parent(parent)" if d.get("istable") else "index modified(modified)")
+            self.emit("CREATE TABLE %s (\n  %s\n) ENGINE=InnoDB ROW_FORMAT=DYNAMIC "
+                      "CHARACTER SET=utf8mb4 COLLATE=utf8mb4_unicode_ci;" % (table, ",\n  ".join(cols)))
+            if autoinc:
+                seq = d["name"].lower().replace(" ", "_").replace("-", "_") + "_id_seq"
+                self.emit("CREATE SEQUENCE IF NOT EXISTS %s NOCACHE NOCYCLE;" % q(seq))
+            return
         self.emit("CREATE TABLE %s (\n  %s\n);" % (table, ",\n  ".join(cols)))
         if autoinc:
             seq = d["name"].lower().replace(" ", "_").replace("-", "_") + "_id_seq"
@@ -319,6 +351,18 @@ class Site:
         self.docfield_columns = {df["fieldname"] for df in self.doctypes["DocField"]["fields"]
                                  if column_def(df)}
         self.emit("-- Frappe-shaped site generated by test/make_site.py; do not edit")
+        if DB == "mariadb":
+            self.emit("SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES,NO_BACKSLASH_ESCAPES');")
+            self.emit("SET NAMES utf8mb4;")
+            self.mariadb_fixed_tables()
+            for d in sorted(self.doctypes.values(), key=lambda d: d["name"]):
+                self.create_table(d)
+            self.emit("START TRANSACTION;")
+            for d in sorted(self.doctypes.values(), key=lambda d: d["name"]):
+                self.meta_rows(d)
+            self.site_data()
+            self.emit("COMMIT;")
+            return "\n".join(self.out) + "\n"
         self.emit("SET client_min_messages = warning;")
         self.emit("BEGIN;")
         # fixed tables (framework_postgres.sql and PostgresDatabase.create_*)
@@ -343,6 +387,22 @@ class Site:
         self.emit("COMMIT;")
         self.emit("ANALYZE;")
         return "\n".join(self.out) + "\n"
+
+    def mariadb_fixed_tables(self):
+        """framework_mariadb.sql's tables that are not DocTypes"""
+        tail = " ENGINE=InnoDB ROW_FORMAT=DYNAMIC CHARACTER SET=utf8mb4 COLLATE=utf8mb4_unicode_ci;"
+        self.emit('CREATE TABLE "tabSingles" (doctype varchar(255) DEFAULT NULL, field varchar(255) '
+                  'DEFAULT NULL, value longtext, KEY singles_doctype_field_index (doctype, field))' + tail)
+        self.emit('CREATE TABLE "tabSeries" (name varchar(100), current int(10) NOT NULL DEFAULT 0, '
+                  'PRIMARY KEY (name))' + tail)
+        self.emit('CREATE TABLE "__Auth" (doctype VARCHAR(140) NOT NULL, name VARCHAR(255) NOT NULL, '
+                  'fieldname VARCHAR(140) NOT NULL, password TEXT NOT NULL, encrypted INT(1) NOT NULL '
+                  'DEFAULT 0, PRIMARY KEY (doctype, name, fieldname))' + tail)
+        self.emit('CREATE TABLE "__UserSettings" (user VARCHAR(180) NOT NULL, doctype VARCHAR(180) '
+                  'NOT NULL, data TEXT, UNIQUE(user, doctype))' + tail)
+        self.emit('CREATE TABLE "__global_search" (doctype varchar(100), name varchar(140), '
+                  'title varchar(140), content text, route varchar(140), published int(1) not null '
+                  'default 0, unique (doctype, name))' + tail)
 
     def site_data(self):
         std = {"creation": FIXED_CREATION, "modified": FIXED_CREATION,
@@ -375,7 +435,10 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--doctypes", default=os.path.join(here, "fixtures", "doctypes"))
+    ap.add_argument("--db", choices=("postgres", "mariadb"), default="postgres")
     args = ap.parse_args()
+    global DB
+    DB = args.db
     site = Site()
     for d in CORE_DOCTYPES:
         site.add(d)
