@@ -24,6 +24,19 @@ CREATE OR REPLACE FUNCTION fi_udf_generate_token RETURNS STRING SONAME 'frappe_i
 CREATE OR REPLACE FUNCTION fi_udf_passlib_hash RETURNS STRING SONAME 'frappe_integrations.so';
 CREATE OR REPLACE FUNCTION fi_udf_passlib_verify RETURNS INTEGER SONAME 'frappe_integrations.so';
 CREATE OR REPLACE FUNCTION fi_udf_verify_signature RETURNS INTEGER SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_fernet_encrypt RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_fernet_decrypt RETURNS STRING SONAME 'frappe_integrations.so';
+
+-- Each site's encryption_key (from its site_config.json), written by
+-- `frappe-integrations install --site`; readable only by the installing
+-- account and the per-site SQL SECURITY DEFINER functions it defines
+-- (a role given EXECUTE ON integrations.* gets no SELECT here).  A site's
+-- functions answer only its own database user.
+CREATE TABLE IF NOT EXISTS integrations.site_keys (
+    site VARCHAR(64) NOT NULL PRIMARY KEY,
+    site_user VARCHAR(80) NOT NULL,
+    fernet_key VARCHAR(64) NOT NULL
+) ENGINE=InnoDB CHARACTER SET ascii;
 
 DELIMITER //
 

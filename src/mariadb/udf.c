@@ -889,3 +889,137 @@ fi_udf_version(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *le
 	memcpy(result, FI_VERSION, *length);
 	return result;
 }
+
+/* ---- Fernet (the site key is an argument of each call, never kept) ---- */
+
+/*
+ * fi_udf_fernet_encrypt(key, plaintext), fi_udf_fernet_decrypt(key, token):
+ * Frappe's encrypt()/decrypt() with the site's encryption_key.  Called only
+ * by the per-site SQL SECURITY DEFINER functions (src/mariadb/site.sql),
+ * which read the key from integrations.site_keys; the key and the values
+ * never reach an error message.
+ */
+FI_UDF my_bool fi_udf_fernet_encrypt_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char *fi_udf_fernet_encrypt(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+								   char *is_null, char *error);
+FI_UDF void fi_udf_fernet_encrypt_deinit(UDF_INIT *initid);
+FI_UDF my_bool fi_udf_fernet_decrypt_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char *fi_udf_fernet_decrypt(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+								   char *is_null, char *error);
+FI_UDF void fi_udf_fernet_decrypt_deinit(UDF_INIT *initid);
+
+static bool
+site_key(UDF_ARGS *args, unsigned char raw[FI_FERNET_KEY_LEN])
+{
+	if (args->args[0] == NULL ||
+		fi_fernet_parse_key(args->args[0], args->lengths[0], raw) != FI_SECRET_OK)
+	{
+		set_error("22023", "the site's encryption_key is not a Fernet key "
+				  "(44 characters of URL-safe base64 encoding 32 bytes)");
+		return false;
+	}
+	return true;
+}
+
+my_bool
+fi_udf_fernet_encrypt_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_fernet_encrypt", 2, 2, str3))
+		return 1;
+	initid->maybe_null = 1;
+	initid->max_length = FI_MAX_RESULT;
+	initid->ptr = NULL;
+	return 0;
+}
+
+char *
+fi_udf_fernet_encrypt(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+					  char *is_null, char *error)
+{
+	unsigned char raw[FI_FERNET_KEY_LEN],
+				iv[FI_FERNET_IV_LEN];
+	char	   *tok;
+	size_t		toklen;
+	char	   *r = NULL;
+
+	(void) result;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	if (args->args[1] == NULL || !site_key(args, raw))
+		return NULL;
+	if ((tok = malloc(fi_fernet_token_len(args->lengths[1]) + 1)) == NULL)
+	{
+		set_error("53200", "out of memory");
+		return NULL;
+	}
+	if (RAND_bytes(iv, sizeof(iv)) != 1 ||
+		fi_fernet_encrypt(raw, iv, (uint64_t) time(NULL), (const unsigned char *) args->args[1],
+						  args->lengths[1], tok, &toklen) != FI_SECRET_OK)
+		set_error("XX000", "Fernet encryption failed");
+	else if ((r = result_copy(initid, tok, toklen, length)) != NULL)
+		*is_null = 0;
+	memset(raw, 0, sizeof(raw));
+	free(tok);
+	return r;
+}
+
+void
+fi_udf_fernet_encrypt_deinit(UDF_INIT *initid)
+{
+	if (initid->ptr)
+		memset(initid->ptr, 0, *(size_t *) initid->ptr + sizeof(size_t));
+	result_free(initid);
+}
+
+my_bool
+fi_udf_fernet_decrypt_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_fernet_decrypt", 2, 2, str3))
+		return 1;
+	initid->maybe_null = 1;
+	initid->max_length = FI_MAX_RESULT;
+	initid->ptr = NULL;
+	return 0;
+}
+
+char *
+fi_udf_fernet_decrypt(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+					  char *is_null, char *error)
+{
+	unsigned char raw[FI_FERNET_KEY_LEN];
+	unsigned char *pt;
+	size_t		ptlen;
+	FiSecretErr err;
+	char	   *r = NULL;
+
+	(void) result;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	if (args->args[1] == NULL || !site_key(args, raw))
+		return NULL;
+	if ((pt = malloc(fi_fernet_plain_maxlen(args->lengths[1]) + 1)) == NULL)
+	{
+		set_error("53200", "out of memory");
+		return NULL;
+	}
+	err = fi_fernet_decrypt(raw, args->args[1], args->lengths[1], pt, &ptlen, NULL);
+	memset(raw, 0, sizeof(raw));
+	if (err != FI_SECRET_OK)
+		/* Frappe's words; nothing of the token or the key */
+		set_error("22023", "Encryption key is invalid! Please check site_config.json");
+	else if ((r = result_copy(initid, (const char *) pt, ptlen, length)) != NULL)
+		*is_null = 0;
+	memset(pt, 0, ptlen);
+	free(pt);
+	return r;
+}
+
+void
+fi_udf_fernet_decrypt_deinit(UDF_INIT *initid)
+{
+	if (initid->ptr)
+		memset(initid->ptr, 0, *(size_t *) initid->ptr + sizeof(size_t));
+	result_free(initid);
+}

@@ -15,3 +15,5 @@ DROP FUNCTION IF EXISTS fi_udf_generate_token;
 DROP FUNCTION IF EXISTS fi_udf_passlib_hash;
 DROP FUNCTION IF EXISTS fi_udf_passlib_verify;
 DROP FUNCTION IF EXISTS fi_udf_verify_signature;
+DROP FUNCTION IF EXISTS fi_udf_fernet_encrypt;
+DROP FUNCTION IF EXISTS fi_udf_fernet_decrypt;

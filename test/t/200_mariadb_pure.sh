@@ -17,8 +17,8 @@ rm -rf "$MD"
 trap 'mdb_stop' EXIT
 mdb_start "$MD"
 PID0=$MDB_PID
-out=$("$FI_ROOT/bin/frappe-integrations" install --socket "$MDB_SOCK" --user root --plugin-dir "$MDB_PLUGIN" --site erp)
-t_is "$out" "frappe-integrations 0.8.0 installed (site erp: its per-site objects come with parts 2 and 3)" \
+out=$("$FI_ROOT/bin/frappe-integrations" install --socket "$MDB_SOCK" --user root --plugin-dir "$MDB_PLUGIN")
+t_is "$out" "frappe-integrations 0.8.0 installed" \
      "frappe-integrations install: the library into plugin_dir, the UDFs and the SQL functions"
 t_is "$("$FI_ROOT/bin/frappe-integrations" version) $(mdb "SELECT integrations.version()")" "frappe-integrations 0.8.0 0.8.0" \
      "frappe-integrations version, and the server's library"
