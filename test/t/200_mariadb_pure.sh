@@ -127,6 +127,14 @@ t_is "$(cat "$MD"/conn.* | sort | uniq -c | wc -l) $(kill -0 $PID0 2>/dev/null &
      "8 connections rendering, hashing and verifying for 20 s: one answer, the same server process"
 t_like "$(cat "$MD"/conn.* | wc -l)" "^[0-9]{2,}$" "(they ran: $(cat "$MD"/conn.* | wc -l) calls)"
 
+# ---- the template differential test (test/template: Jinja2 and CPython as the oracle) through MariaDB
+out=$(MDB_SOCK=$MDB_SOCK "$FI_PY" "$FI_ROOT/test/template/difftest.py" "$FI_ROOT/test/mariadb/tpl_driver.py" 2>&1)
+t_like "$(echo "$out" | tail -1)" "^[0-9]+ cases .*: [0-9]+ agree .* 0 differ$" \
+       "the template differential corpus through MariaDB's SQL functions: the same bytes as Jinja2 ($(echo "$out" | tail -1))"
+[ "$(echo "$out" | grep -c MISMATCH)" -eq 0 ] || echo "$out" | grep -A2 MISMATCH | head -30 | sed 's/^/# /'
+out=$(MDB_SOCK=$MDB_SOCK "$FI_PY" "$FI_ROOT/test/template/difftest.py" "$FI_ROOT/test/mariadb/tpl_driver.py" --seed 7 --generated 1500 2>&1)
+t_like "$(echo "$out" | tail -1)" "^[0-9]+ cases .*: [0-9]+ agree .* 0 differ$" "and generated ones ($(echo "$out" | tail -1))"
+
 # ---- uninstall leaves no trace of ours
 "$FI_ROOT/bin/frappe-integrations" uninstall --socket "$MDB_SOCK" --user root >/dev/null
 t_is "$(mdb "SELECT COUNT(*) FROM mysql.func WHERE name LIKE 'fi_udf_%'") $(mdb "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'integrations'")" "0 0" \
