@@ -191,5 +191,29 @@ run "SELECT status, response_status, response_body::jsonb -> 'body' AS body_the_
      FROM integrations.http_result($AID, 5000)"
 run "SELECT id, method, url, status, attempts, finished_at - created_at AS took FROM integrations.http_queue"
 
+step "13. MariaDB (in progress): the same engines as UDFs"
+say "Most Frappe sites run on MariaDB. A throwaway mariadbd (never the packaged service), the library built
+by make mariadb and installed by frappe-integrations, a Frappe site made as Frappe v15 makes one there,
+and its Password fields behind the site's own SQL SECURITY DEFINER functions:"
+source "$FI_ROOT/test/mariadb/server.sh"
+make -s -C "$FI_ROOT" mariadb >/dev/null
+mdb_start "$FI_TMP/mariadb_demo"
+trap 'kill $RPID $PEER_PID 2>/dev/null; mdb_stop' EXIT
+"$FI_ROOT/bin/frappe-integrations" install --socket "$MDB_SOCK" --user root --plugin-dir "$MDB_PLUGIN"
+"$FI_PY" "$FI_ROOT/test/make_site.py" --db mariadb > "$FI_TMP/mariadb_demo/site.sql"
+mdb "CREATE DATABASE _demo CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; CREATE USER _demo@localhost IDENTIFIED BY 'demo-pw';
+     GRANT ALL PRIVILEGES ON _demo.* TO _demo@localhost; GRANT EXECUTE ON integrations.* TO _demo@localhost"
+mariadb --no-defaults --socket="$MDB_SOCK" -u root _demo -e "source $FI_TMP/mariadb_demo/site.sql"
+printf '{"encryption_key": "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4="}\n' > "$FI_TMP/mariadb_demo/site_config.json"
+"$FI_ROOT/bin/frappe-integrations" install --socket "$MDB_SOCK" --user root --plugin-dir "$MDB_PLUGIN" \
+    --site _demo --site-user _demo --key-file "$FI_TMP/mariadb_demo/site_config.json"
+mrun() { printf -- '-- (MariaDB) %s\n' "$1"; mariadb --no-defaults --socket="$MDB_SOCK" -u _demo -pdemo-pw -D _demo -t -e "$1"; }
+mrun "SELECT integrations.render_template('{\"name\": \"{{ doc.name }}\", \"items\": {{ doc.items | tojson }}}', '{\"doc\": {\"name\": \"SINV-1\", \"items\": [{\"qty\": 2.0}]}}') AS body,
+             integrations.eval_condition('doc.grand_total > 1000', '{\"doc\": {\"grand_total\": 1180.0}}') AS fires"
+mrun "CALL set_password('Webhook', 'erp-sync', 'webhook_secret', 's3cr3t')"
+mrun "SELECT LEFT(password, 12) AS fernet_token_in___Auth, get_password('Webhook', 'erp-sync', 'webhook_secret') AS decrypted FROM __Auth"
+mrun "SELECT integrations.render_template('{{ x', '{}')" || true
+mdb_stop
+
 step "Done"
-say "That was metadata, secrets, signatures, templates, webhooks, Data Import and Export, tokens, OAuth and HTTP. The cluster is now stopped and removed."
+say "That was metadata, secrets, signatures, templates, webhooks, Data Import and Export, tokens, OAuth and HTTP, and the first of MariaDB. The clusters are now stopped and removed."
