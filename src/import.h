@@ -107,6 +107,10 @@ typedef struct ImpTable
 				a_parentfield,
 				a_parenttype;
 	Oid			name_typid;		/* varchar, or int8 for autoincrement */
+	/* the mandatory fields in the DocType's order (made on first use) */
+	int			nreqd;			/* -1: not made yet */
+	const FiDocField **reqd_df;
+	int		   *reqd_field;		/* index into fields, -1: a Table field or none */
 	Datum	   *base_values;	/* column defaults of the table, evaluated once */
 	bool	   *base_nulls;
 	bool	   *base_volatile;	/* a default to evaluate per row */
@@ -209,6 +213,7 @@ extern void imp_check_batch(ImpRun *run, ImpDoc **docs, int ndocs);
 extern void imp_doc_error(ImpRun *run, ImpDoc *doc, long row, const char *column,
 						  const char *value, const char *fmt,...) pg_attribute_printf(6, 7);
 extern char *imp_datum_text(ImpField *f, Datum d);
+extern HTAB *imp_string_hash(const char *name, long size, Size keysize, Size entrysize);
 
 /* import_naming.c */
 extern void imp_name_batch(ImpRun *run, ImpDoc **docs, int ndocs);

@@ -270,6 +270,7 @@ imp_prepare_table(ImpRun *run, ImpTable *t)
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("table \"%s\" has no name column", relname)));
 	t->name_typid = TupleDescAttr(desc, t->a_name - 1)->atttypid;
+	t->nreqd = -1;				/* (complete_row makes the list) */
 
 	/* the fields from the file, then those with a default or mandatory */
 	for (int i = 0; i < t->nmapped; i++)
@@ -819,12 +820,34 @@ complete_row(ImpRun *run, ImpDoc *doc, ImpTable *t, long rowno, int idx, char **
 	 * next saved; ERPNext's controllers compute such totals, which SQL
 	 * cannot run.
 	 */
-	for (int k = 0; k < t->meta->nfields; k++)
+	if (t->nreqd < 0)
 	{
-		const FiDocField *df = &t->meta->fields[k];
+		/* once a run: the mandatory fields in the DocType's order, each with its ImpField */
+		MemoryContext old = MemoryContextSwitchTo(run->cxt);
 
-		if (!df->reqd)
-			continue;
+		t->reqd_df = palloc(sizeof(FiDocField *) * (t->meta->nfields + 1));
+		t->reqd_field = palloc(sizeof(int) * (t->meta->nfields + 1));
+		t->nreqd = 0;
+		for (int k = 0; k < t->meta->nfields; k++)
+		{
+			const FiDocField *df = &t->meta->fields[k];
+
+			if (!df->reqd)
+				continue;
+			t->reqd_df[t->nreqd] = df;
+			t->reqd_field[t->nreqd] = -1;
+			for (int i = 0; i < t->nfields; i++)
+				if (t->fields[i].df == df)
+					t->reqd_field[t->nreqd] = i;
+			t->nreqd++;
+		}
+		MemoryContextSwitchTo(old);
+	}
+	for (int k = 0; k < t->nreqd; k++)
+	{
+		const FiDocField *df = t->reqd_df[k];
+		int			i = t->reqd_field[k];
+
 		if (fi_fieldtype_is_table(df->fieldtype))
 		{
 			bool		has_rows = false;
@@ -843,12 +866,11 @@ complete_row(ImpRun *run, ImpDoc *doc, ImpTable *t, long rowno, int idx, char **
 			}
 			continue;
 		}
-		for (int i = 0; i < t->nfields; i++)
+		if (i >= 0)
 		{
 			ImpField   *f = &t->fields[i];
 
-			if (f->df == df && nulls[i] && !(f->col >= 0 && cells[f->col] != NULL) &&
-				!names_the_document(run, t, f) &&
+			if (nulls[i] && !(f->col >= 0 && cells[f->col] != NULL) && !names_the_document(run, t, f) &&
 				(f->kind == IK_TEXT || f->kind == IK_DATE || f->kind == IK_DATETIME || f->kind == IK_TIME))
 				missing_value(run, doc, t, rowno, idx, f);
 		}
@@ -924,20 +946,31 @@ imp_convert_doc(ImpRun *run, ImpDoc *doc)
 /* sets of values (kept inline: a value longer than KEYMAX - 1 is never looked up) */
 #define KEYMAX	256
 
-static HTAB *
-string_set(const char *name, long size)
+/*
+ * A hash table in the current memory context keyed by a NUL-terminated
+ * string kept inline (keysize bytes: a longer one is never entered); each
+ * entry starts with its key.
+ */
+HTAB *
+imp_string_hash(const char *name, long size, Size keysize, Size entrysize)
 {
 	HASHCTL		ctl;
 
 	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = KEYMAX;
-	ctl.entrysize = KEYMAX;
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
 	ctl.hcxt = CurrentMemoryContext;
 #if PG_VERSION_NUM >= 140000
 	return hash_create(name, size, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 #else
 	return hash_create(name, size, &ctl, HASH_ELEM | HASH_CONTEXT);
 #endif
+}
+
+static HTAB *
+string_set(const char *name, long size)
+{
+	return imp_string_hash(name, size, KEYMAX, KEYMAX);
 }
 
 /* every (row, value) of field i of table t among the batch's live documents */
@@ -1285,7 +1318,6 @@ fetch_values(ImpRun *run, ImpDoc **docs, int n, int ti)
 	for (int li = 0; li < t->nfields; li++)
 	{
 		Fetch		fe;
-		HASHCTL		ctl;
 		Oid			target;
 		StringInfoData sql;
 		Oid			types[1] = {TEXTARRAYOID};
@@ -1303,15 +1335,7 @@ fetch_values(ImpRun *run, ImpDoc **docs, int n, int ti)
 		target = fi_site_table_oid(psprintf("tab%s", t->fields[li].link_doctype), true);
 		if (!OidIsValid(target))
 			continue;
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = KEYMAX;
-		ctl.entrysize = sizeof(FetchRow);
-		ctl.hcxt = CurrentMemoryContext;
-#if PG_VERSION_NUM >= 140000
-		fe.rows = hash_create("import fetch_from", 256, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-#else
-		fe.rows = hash_create("import fetch_from", 256, &ctl, HASH_ELEM | HASH_CONTEXT);
-#endif
+		fe.rows = imp_string_hash("import fetch_from", 256, KEYMAX, sizeof(FetchRow));
 		visit_rows(run, docs, n, ti, fetch_collect, &fe);
 		if (fe.values == NIL)
 			continue;

@@ -575,15 +575,16 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 	for (int ti = 1; ti < run->ntables; ti++)
 	{
 		ImpTable   *t = &run->tables[ti];
-		List	   *foreign = NIL;
+		List	   *foreign = NIL;	/* the rows with an ID their document does not have */
+		List	   *foreign_doc = NIL;	/* (int) and their documents */
 		Oid			ftypes[1] = {TEXTARRAYOID};
 		Datum		fargs[1];
 		HTAB	   *owners;
-		HASHCTL		ctl;
+		ListCell   *lc,
+				   *ld;
 
 		for (int i = 0; i < n; i++)
 		{
-			ListCell   *lc;
 			uint64		first,
 						nstored;
 
@@ -594,9 +595,12 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 			{
 				ImpChild   *ch = lfirst(lc);
 
-				if (ch->table == ti && ch->name != NULL &&
+				if (ch->table == ti && ch->name != NULL && strlen(ch->name) < OWNER_KEY &&
 					stored_position(&sc[ti], first, nstored, ch->name) < 0)
-					foreign = lappend(foreign, ch->name);
+				{
+					foreign = lappend(foreign, ch);
+					foreign_doc = lappend_int(foreign_doc, i);
+				}
 			}
 		}
 		if (foreign == NIL)
@@ -604,10 +608,9 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 		{
 			Datum	   *fd = palloc(sizeof(Datum) * list_length(foreign));
 			int			nf = 0;
-			ListCell   *lc;
 
 			foreach(lc, foreign)
-				fd[nf++] = CStringGetTextDatum(lfirst(lc));
+				fd[nf++] = CStringGetTextDatum(((ImpChild *) lfirst(lc))->name);
 			fargs[0] = PointerGetDatum(construct_array(fd, nf, TEXTOID, -1, false, TYPALIGN_INT));
 		}
 		if (fi_spi_execute(psprintf("SELECT name::text, concat(parenttype, ' ', parent) FROM %s "
@@ -615,51 +618,26 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 									fi_site_table(psprintf("tab%s", t->doctype))),
 						   1, ftypes, fargs, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the stored child rows");
-		if (SPI_processed == 0)
-		{
-			SPI_freetuptable(SPI_tuptable);
-			continue;
-		}
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = OWNER_KEY;
-		ctl.entrysize = sizeof(OwnerEntry);
-		ctl.hcxt = CurrentMemoryContext;
-#if PG_VERSION_NUM >= 140000
-		owners = hash_create("import foreign child rows", 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-#else
-		owners = hash_create("import foreign child rows", 64, &ctl, HASH_ELEM | HASH_CONTEXT);
-#endif
+		owners = imp_string_hash("import foreign child rows", 64, OWNER_KEY, sizeof(OwnerEntry));
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
 			char	   *name = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
 
-			if (strlen(name) >= OWNER_KEY)
-				continue;
-			((OwnerEntry *) hash_search(owners, name, HASH_ENTER, NULL))->owner =
-				SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+			if (strlen(name) < OWNER_KEY)
+				((OwnerEntry *) hash_search(owners, name, HASH_ENTER, NULL))->owner =
+					SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
 		}
 		SPI_freetuptable(SPI_tuptable);
-		for (int i = 0; i < n; i++)
+		forboth(lc, foreign, ld, foreign_doc)
 		{
-			ListCell   *lc;
-			uint64		first,
-						nstored;
+			ImpChild   *ch = lfirst(lc);
+			OwnerEntry *e = hash_search(owners, ch->name, HASH_FIND, NULL);
 
-			if (docs[i]->failed)
-				continue;
-			nstored = stored_rows_of(&sc[ti], docs[i]->name, &first);
-			foreach(lc, docs[i]->children)
-			{
-				ImpChild   *ch = lfirst(lc);
-				OwnerEntry *e;
-
-				if (ch->table == ti && ch->name != NULL && strlen(ch->name) < OWNER_KEY &&
-					stored_position(&sc[ti], first, nstored, ch->name) < 0 &&
-					(e = hash_search(owners, ch->name, HASH_FIND, NULL)) != NULL)
-					imp_doc_error(run, docs[i], ch->row, t->id_col >= 0 ? run->headers[t->id_col] : NULL,
-								  ch->name, "%s: row %s belongs to %s, not to this document",
-								  t->tlabel, ch->name, e->owner);
-			}
+			if (e != NULL)
+				imp_doc_error(run, docs[lfirst_int(ld)], ch->row,
+							  t->id_col >= 0 ? run->headers[t->id_col] : NULL, ch->name,
+							  "%s: row %s belongs to %s, not to this document",
+							  t->tlabel, ch->name, e->owner);
 		}
 	}
 
