@@ -634,10 +634,18 @@ put_number(Export *ex, const char *s)
 {
 	const char *dot = strchr(s, '.');
 	int			n = strlen(s);
-	double		v = strtod(s, NULL);
+	const char *digits = s[0] == '-' ? s + 1 : s;
+	size_t		intlen = dot ? (size_t) (dot - digits) : strlen(digits);
 
-	if (v != 0 && (fabs(v) < 1e-4 || fabs(v) >= 1e16))
+	/*
+	 * From the text, without a strtod per value: below 1e-4 it reads
+	 * "0.0000…" with a digit other than 0 after, from 1e16 it has 17 or
+	 * more integer digits.
+	 */
+	if ((intlen == 1 && digits[0] == '0' && strncmp(dot ? dot : "", ".0000", 5) == 0 &&
+		 strspn(dot + 1, "0") < strlen(dot + 1)) || intlen >= 17)
 	{
+		double		v = strtod(s, NULL);
 		char		buf[FI_PYFLOAT_MAXLEN];
 
 		appendBinaryStringInfo(&ex->out, buf, (int) fi_pyjson_float(v, buf));
