@@ -13,30 +13,30 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).co
 
 MODULE_big = frappe_integrations
 OBJS = \
-	src/frappe_integrations.o \
-	src/spi_plans.o \
-	src/secure.o \
-	src/rowread.o \
-	src/options.o \
-	src/meta.o \
-	src/secrets.o \
-	src/template.o \
-	src/docvalue.o \
-	src/webhook_capture.o \
-	src/webhook_flush.o \
-	src/webhook_sync.o \
-	src/delivery.o \
-	src/worker.o \
-	src/http_queue.o \
-	src/import.o \
-	src/import_values.o \
-	src/import_naming.o \
-	src/import_write.o \
-	src/export.o \
-	src/auth.o \
-	src/oauth.o \
-	src/signatures.o \
-	src/http.o \
+	src/pg/frappe_integrations.o \
+	src/pg/spi_plans.o \
+	src/pg/secure.o \
+	src/pg/rowread.o \
+	src/pg/options.o \
+	src/pg/meta.o \
+	src/pg/secrets.o \
+	src/pg/template.o \
+	src/pg/docvalue.o \
+	src/pg/webhook_capture.o \
+	src/pg/webhook_flush.o \
+	src/pg/webhook_sync.o \
+	src/pg/delivery.o \
+	src/pg/worker.o \
+	src/pg/http_queue.o \
+	src/pg/import.o \
+	src/pg/import_values.o \
+	src/pg/import_naming.o \
+	src/pg/import_write.o \
+	src/pg/export.o \
+	src/pg/auth.o \
+	src/pg/oauth.o \
+	src/pg/signatures.o \
+	src/pg/http.o \
 	src/engine/codec.o \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \
@@ -75,7 +75,7 @@ include $(PGXS)
 
 # the version string is compiled in: rebuild when the control file changes;
 # and every object when a header does (the engine's structs are shared)
-$(OBJS): $(EXTENSION).control $(wildcard src/*.h src/engine/*.h)
+$(OBJS): $(EXTENSION).control $(wildcard src/pg/*.h src/engine/*.h)
 
 .PHONY: test demo unit bench-webhooks bench-import bench-export bench-auth bench-mariadb
 test:
