@@ -38,6 +38,11 @@ OBJS = \
 	src/pg/signatures.o \
 	src/pg/http.o \
 	src/engine/codec.o \
+	src/engine/doctype.o \
+	src/engine/importmap.o \
+	src/engine/naming.o \
+	src/engine/webhookev.o \
+	src/engine/exportfmt.o \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \
 	src/engine/sigverify.o \
@@ -104,13 +109,20 @@ bench-mariadb:
 	bash test/run.sh bench-mariadb
 
 # the pure engines, built and tested without a server
-unit: test/unit/engine_test
+unit: test/unit/engine_test test/unit/rules_test
 	test/unit/engine_test
+	test/unit/rules_test
 
-test/unit/engine_test: test/unit/engine_test.c src/engine/codec.c src/engine/secretfmt.c src/engine/sigverify.c src/engine/htmltext.c src/engine/importval.c src/engine/*.h
+test/unit/engine_test: test/unit/engine_test.c test/unit/tap.h src/engine/codec.c src/engine/secretfmt.c src/engine/sigverify.c src/engine/htmltext.c src/engine/importval.c src/engine/*.h
 	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/engine_test.c \
 		src/engine/codec.c src/engine/secretfmt.c src/engine/sigverify.c src/engine/htmltext.c \
 		src/engine/importval.c -lcrypto -largon2
+
+# the engines of Frappe's rules (meta order, import header, naming, webhook events, export text)
+RULES_SRCS = src/engine/doctype.c src/engine/importmap.c src/engine/naming.c src/engine/webhookev.c \
+	src/engine/exportfmt.c src/engine/pyjson.c
+test/unit/rules_test: test/unit/rules_test.c test/unit/tap.h $(RULES_SRCS) src/engine/*.h
+	$(CC) -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ test/unit/rules_test.c $(RULES_SRCS) -lm
 
 # the import engines (CSV reader, value rules), for the differential tests
 test/unit/import_driver: test/unit/import_driver.c src/engine/csv.c src/engine/importval.c src/engine/csv.h src/engine/importval.h
@@ -173,10 +185,11 @@ test/fuzz/template_fuzz: test/fuzz/template_fuzz.c $(TPL_SRCS) src/engine/*.h
 bench: test/template/tpl_driver
 	/usr/bin/python3 bench/template/bench.py test/template/tpl_driver 300
 
-test/fuzz/import_fuzz: test/fuzz/import_fuzz.c src/engine/csv.c src/engine/importval.c src/engine/csv.h src/engine/importval.h
+IMPORT_FUZZ_SRCS = src/engine/csv.c src/engine/importval.c src/engine/doctype.c src/engine/importmap.c src/engine/naming.c
+test/fuzz/import_fuzz: test/fuzz/import_fuzz.c $(IMPORT_FUZZ_SRCS) src/engine/*.h
 	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -Isrc -o $@ \
-		test/fuzz/import_fuzz.c src/engine/csv.c src/engine/importval.c
+		test/fuzz/import_fuzz.c $(IMPORT_FUZZ_SRCS)
 
 # a short run of each fuzzer, from seeds (make test runs it; the long runs are
 # the targets below): FUZZ_SMOKE_SECONDS each, corpora under FUZZ_SMOKE_DIR

@@ -31,6 +31,7 @@
 #include "utils/timestamp.h"
 
 #include "frappe_integrations.h"
+#include "engine/exportfmt.h"
 #include "engine/htmltext.h"
 #include "engine/pyjson.h"
 
@@ -606,93 +607,38 @@ order_sql(Export *ex, const char *prefix)
 
 /* ---- values as Frappe writes them ---- */
 
+/* a quoted cell (engine/exportfmt.c), written straight into the output */
 static void
 put_quoted(Export *ex, const char *s, bool formula_check)
 {
 	StringInfo	o = &ex->out;
+	size_t		n = strlen(s);
 
-	appendStringInfoChar(o, '"');
-	if (formula_check && ex->escape_formulas &&
-		(s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r'))
-		appendStringInfoChar(o, '\'');
-	for (; *s; s++)
-	{
-		if (*s == '"')
-			appendStringInfoChar(o, '"');
-		appendStringInfoChar(o, *s);
-	}
-	appendStringInfoChar(o, '"');
+	enlargeStringInfo(o, FI_EXPORT_QUOTED_MAX(n));
+	o->len += fi_export_quoted(s, n, formula_check && ex->escape_formulas, o->data + o->len);
+	o->data[o->len] = '\0';
 }
 
-/*
- * numeric text as Python's repr of the float Frappe reads: "1234.500000000"
- * -> 1234.5, 0.00006 -> 6e-05 (repr's exponent below 1e-4 and from 1e16);
- * more digits than a float keeps are written exactly.
- */
+/* numeric text as Python's repr of the float Frappe reads (engine/exportfmt.c) */
 static void
 put_number(Export *ex, const char *s)
 {
-	const char *dot = strchr(s, '.');
-	int			n = strlen(s);
-	const char *digits = s[0] == '-' ? s + 1 : s;
-	size_t		intlen = dot ? (size_t) (dot - digits) : strlen(digits);
+	StringInfo	o = &ex->out;
+	size_t		n = strlen(s);
 
-	/*
-	 * From the text, without a strtod per value: below 1e-4 it reads
-	 * "0.0000…" with a digit other than 0 after, from 1e16 it has 17 or
-	 * more integer digits.
-	 */
-	if ((intlen == 1 && digits[0] == '0' && strncmp(dot ? dot : "", ".0000", 5) == 0 &&
-		 strspn(dot + 1, "0") < strlen(dot + 1)) || intlen >= 17)
-	{
-		double		v = strtod(s, NULL);
-		char		buf[FI_PYFLOAT_MAXLEN];
-
-		appendBinaryStringInfo(&ex->out, buf, (int) fi_pyjson_float(v, buf));
-		return;
-	}
-	if (dot != NULL)
-	{
-		while (n > (dot - s) + 2 && s[n - 1] == '0')
-			n--;
-		appendBinaryStringInfo(&ex->out, s, n);
-	}
-	else
-		appendStringInfo(&ex->out, "%s.0", s);
-}
-
-/* Python's floor division and modulo */
-static int64
-floordiv(int64 a, int64 b)
-{
-	return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+	enlargeStringInfo(o, FI_EXPORT_NUMBER_MAX(n));
+	o->len += fi_export_number(s, n, o->data + o->len);
+	o->data[o->len] = '\0';
 }
 
 /* Frappe's format_duration(seconds, hide_days): whole seconds, truncated (cint) */
 static char *
 format_duration(int64 secs, bool hide_days)
 {
-	StringInfoData b;
-	int64		d = floordiv(secs, 86400),
-				h = floordiv(secs - floordiv(secs, 86400) * 86400, 3600),
-				m = floordiv(secs - floordiv(secs, 3600) * 3600, 60),
-				s = secs - floordiv(secs, 60) * 60;
+	char	   *out = palloc(FI_DURATION_MAX);
 
-	if (hide_days)
-	{
-		h = floordiv(secs, 3600);
-		d = 0;
-	}
-	initStringInfo(&b);
-	if (d)
-		appendStringInfo(&b, INT64_FORMAT "d", d);
-	if (h)
-		appendStringInfo(&b, "%s" INT64_FORMAT "h", b.len ? " " : "", h);
-	if (m)
-		appendStringInfo(&b, "%s" INT64_FORMAT "m", b.len ? " " : "", m);
-	if (s)
-		appendStringInfo(&b, "%s" INT64_FORMAT "s", b.len ? " " : "", s);
-	return b.data;
+	fi_export_duration(secs, hide_days, out);
+	return out;
 }
 
 static void

@@ -95,53 +95,7 @@ extern void fi_template_error(FiTpl *t, const char *what) pg_attribute_noreturn(
 
 /* ---- DocType metadata (meta.c) ---- */
 
-typedef struct FiDocField
-{
-	char	   *fieldname;
-	char	   *label;
-	char	   *fieldtype;
-	char	   *options;
-	char	   *default_value;
-	char	   *precision;
-	char	   *fetch_from;
-	char	   *insert_after;	/* custom fields only */
-	int			length;
-	int			idx;			/* position in the effective order, 1-based */
-	bool		reqd;
-	bool		unique;
-	bool		hidden;
-	bool		read_only;
-	bool		no_copy;
-	bool		set_only_once;
-	bool		allow_on_submit;
-	bool		in_list_view;
-	bool		non_negative;
-	bool		is_virtual;
-	bool		fetch_if_empty;
-	bool		hide_days;		/* Duration */
-	bool		hide_seconds;
-	bool		is_custom;		/* from tabCustom Field */
-} FiDocField;
-
-typedef struct FiDocMeta
-{
-	char	   *name;
-	char	   *module;
-	char	   *autoname;
-	char	   *naming_rule;
-	char	   *title_field;
-	char	   *sort_field;
-	char	   *sort_order;
-	bool		istable;
-	bool		issingle;
-	bool		is_submittable;
-	bool		is_tree;
-	bool		is_virtual;
-	bool		custom;
-	bool		track_seen;
-	int			nfields;
-	FiDocField *fields;
-} FiDocMeta;
+#include "engine/doctype.h"		/* FiDocMeta, FiDocField, the fieldtype rules */
 
 /*
  * The effective meta of a DocType (DocFields + Custom Fields, Property
@@ -150,15 +104,6 @@ typedef struct FiDocMeta
  * SQLSTATE 42704 when the DocType does not exist (unless missing_ok).
  */
 extern const FiDocMeta *fi_get_meta(const char *doctype, bool missing_ok);
-
-/* The field named, or NULL. */
-extern const FiDocField *fi_meta_field(const FiDocMeta *meta, const char *fieldname);
-
-/* Does a field of this type have a column in the DocType's table? */
-extern bool fi_fieldtype_has_column(const char *fieldtype);
-
-/* Is this a Table / Table MultiSelect field (child rows)? */
-extern bool fi_fieldtype_is_table(const char *fieldtype);
 
 /* ---- jsonb options of the SQL functions (options.c); refusals are 22023 ---- */
 

@@ -39,6 +39,7 @@
 #include "import.h"
 #include "webhook.h"
 #include "engine/csv.h"
+#include "engine/importmap.h"
 
 #define IMPORT_INSERT	"Insert New Records"
 #define IMPORT_UPDATE	"Update Existing Records"
@@ -141,190 +142,21 @@ decode_input(const char *data, size_t len, size_t *outlen)
 
 /* ---- header ---- */
 
-typedef enum ColKind
-{
-	CK_SKIP,
-	CK_FIELD,
-	CK_ID,
-	CK_OWNER,
-	CK_DOCSTATUS,
-	CK_IDX
-} ColKind;
 
-static bool
-streq(const char *a, const char *b)
+/* the storage side of the header engine: meta from the cache, memory from the current context */
+static const FiDocMeta *
+hook_meta(void *arg, const char *doctype)
 {
-	return a != NULL && b != NULL && strcmp(a, b) == 0;
+	return fi_get_meta(doctype, true);
 }
 
-static bool
-value_field(const FiDocField *df)
+static void *
+hook_alloc(void *arg, size_t size)
 {
-	return fi_fieldtype_has_column(df->fieldtype) && !df->is_virtual;
+	return palloc0(size);
 }
 
-/*
- * The field of meta a header title names: label, fieldname or "Label
- * (fieldname)".  A label two fields share names the first of them in the
- * DocType and the last in a child table (Frappe's header map sets a
- * parent's label once and a child's every time).
- */
-static const FiDocField *
-match_field(const FiDocMeta *meta, const char *title, bool last_label)
-{
-	const FiDocField *found = NULL;
-
-	for (int i = 0; i < meta->nfields; i++)
-		if (value_field(&meta->fields[i]) && streq(meta->fields[i].label, title))
-		{
-			found = &meta->fields[i];
-			if (!last_label)
-				break;
-		}
-	if (found)
-		return found;
-	for (int i = 0; i < meta->nfields; i++)
-		if (value_field(&meta->fields[i]) && streq(meta->fields[i].fieldname, title))
-			return &meta->fields[i];
-	for (int i = 0; i < meta->nfields; i++)
-	{
-		const FiDocField *df = &meta->fields[i];
-
-		if (value_field(df) && df->label != NULL)
-		{
-			size_t		ll = strlen(df->label),
-						fl = strlen(df->fieldname);
-
-			if (strlen(title) == ll + fl + 3 && strncmp(title, df->label, ll) == 0 &&
-				strncmp(title + ll, " (", 2) == 0 && strncmp(title + ll + 2, df->fieldname, fl) == 0 &&
-				title[ll + 2 + fl] == ')')
-				return df;
-		}
-	}
-	return NULL;
-}
-
-/* the table (index into run->tables) for a Table field, made on first use */
-static int
-table_for(ImpRun *run, const FiDocField *tdf)
-{
-	ImpTable   *t;
-
-	for (int i = 1; i < run->ntables; i++)
-		if (run->tables[i].tdf == tdf)
-			return i;
-	t = &run->tables[run->ntables];
-	memset(t, 0, sizeof(*t));
-	t->meta = fi_get_meta(tdf->options, false);
-	t->doctype = t->meta->name;
-	t->child = true;
-	t->tdf = tdf;
-	t->parentfield = tdf->fieldname;
-	t->tlabel = tdf->label ? tdf->label : tdf->fieldname;
-	t->id_col = t->idx_col = t->owner_col = t->docstatus_col = -1;
-	return run->ntables++;
-}
-
-/*
- * What a header title names (facts 8.3): a field of the DocType, its ID,
- * Owner, Document Status; a child field "Label (Table Label)" or
- * "table.fieldname", a child ID, Row Index.
- */
-static ColKind
-match_title(ImpRun *run, const char *title, int *table, const FiDocField **field)
-{
-	const FiDocMeta *meta = run->meta;
-	const FiDocField *df;
-	const char *autofield = NULL;
-	size_t		tl = strlen(title);
-
-	*table = 0;
-	*field = NULL;
-	if (meta->autoname && pg_strncasecmp(meta->autoname, "field:", 6) == 0)
-		autofield = meta->autoname + 6;
-	if (streq(title, "ID") || streq(title, "name"))
-	{
-		if (autofield && (*field = fi_meta_field(meta, autofield)) != NULL)
-			return CK_FIELD;
-		return CK_ID;
-	}
-	if (autofield && (df = fi_meta_field(meta, autofield)) != NULL &&
-		strncmp(title, "ID (", 4) == 0 && title[tl - 1] == ')' &&
-		strlen(df->label ? df->label : df->fieldname) == tl - 5 &&
-		strncmp(title + 4, df->label ? df->label : df->fieldname, tl - 5) == 0)
-	{
-		*field = df;
-		return CK_FIELD;
-	}
-	if ((df = match_field(meta, title, false)) != NULL)
-	{
-		*field = df;
-		return CK_FIELD;
-	}
-	if (streq(title, "Owner") || streq(title, "owner"))
-		return CK_OWNER;
-	if (streq(title, "Document Status") || streq(title, "docstatus"))
-		return CK_DOCSTATUS;
-
-	/* child columns */
-	for (int i = 0; i < meta->nfields; i++)
-	{
-		const FiDocField *tdf = &meta->fields[i];
-		const char *tlabel;
-		size_t		fl,
-					ll;
-		const char *inner = NULL;
-		char	   *name;
-		bool		by_fieldname = false;
-
-		if (!fi_fieldtype_is_table(tdf->fieldtype) || tdf->options == NULL)
-			continue;
-		tlabel = tdf->label ? tdf->label : tdf->fieldname;
-		fl = strlen(tdf->fieldname);
-		ll = strlen(tlabel);
-		if (tl > fl + 1 && strncmp(title, tdf->fieldname, fl) == 0 && title[fl] == '.')
-		{
-			inner = title + fl + 1;
-			by_fieldname = true;
-		}
-		else if (tl > ll + 3 && title[tl - 1] == ')' && strncmp(title + tl - ll - 1, tlabel, ll) == 0 &&
-				 strncmp(title + tl - ll - 3, " (", 2) == 0)
-		{
-			name = pnstrdup(title, tl - ll - 3);
-			inner = name;
-		}
-		if (inner == NULL)
-			continue;
-		if (fi_get_meta(tdf->options, true) == NULL)
-			continue;
-		if (streq(inner, "ID") || streq(inner, "name"))
-		{
-			*table = table_for(run, tdf);
-			return CK_ID;
-		}
-		if (streq(inner, "Row Index") || streq(inner, "idx"))
-		{
-			*table = table_for(run, tdf);
-			return CK_IDX;
-		}
-		if (streq(inner, "Parent") || streq(inner, "parent") || streq(inner, "Parent Type") ||
-			streq(inner, "parenttype") || streq(inner, "Parent Field") || streq(inner, "parentfield"))
-		{
-			*table = table_for(run, tdf);
-			return CK_SKIP;		/* set by the import, never from the file */
-		}
-		if ((df = by_fieldname ? fi_meta_field(fi_get_meta(tdf->options, false), inner) :
-			 match_field(fi_get_meta(tdf->options, false), inner, true)) != NULL &&
-			value_field(df))
-		{
-			*table = table_for(run, tdf);
-			*field = df;
-			return CK_FIELD;
-		}
-	}
-	*table = -1;
-	return CK_SKIP;
-}
+static const FiImportHooks import_hooks = {NULL, hook_meta, hook_alloc};
 
 /* a warning of the run (the message made by the caller) */
 static void
@@ -336,109 +168,41 @@ warn(ImpRun *run, const char *message)
 	MemoryContextSwitchTo(old);
 }
 
-/* Map the header row onto tables and fields; sets up run->tables. */
+/* Map the header row onto tables and fields (engine/importmap.c); sets up run->tables. */
 static void
 map_header(ImpRun *run, FiCsvReader *r, Jsonb *opts)
 {
-	int			nmapped = 0;
-	int			ntablefields = 0;
-	List	  **fields;			/* per table: (col, df) pairs as ImpField */
+	FiImpHeader h;
+	List	  **fields;			/* per table: ImpField, in file order */
 
 	run->ncols = r->nfields;
 	run->headers = palloc(sizeof(char *) * r->nfields);
-	for (int i = 0; i < run->meta->nfields; i++)
-		if (fi_fieldtype_is_table(run->meta->fields[i].fieldtype))
-			ntablefields++;
-	run->tables = palloc0(sizeof(ImpTable) * (ntablefields + 1));
-	run->ntables = 1;
-	run->tables[0].meta = run->meta;
-	run->tables[0].doctype = run->meta->name;
-	run->tables[0].id_col = run->tables[0].idx_col = -1;
-	run->tables[0].owner_col = run->tables[0].docstatus_col = -1;
-	fields = palloc0(sizeof(List *) * (ntablefields + 1));
+	fi_import_header_init(&h, run->meta, &import_hooks);
+	fields = palloc0(sizeof(List *) * h.cap);
 
 	for (int c = 0; c < r->nfields; c++)
 	{
 		size_t		b,
 					len = fi_py_strip(r->buf + r->off[c], r->len[c], &b);
 		char	   *title = pnstrdup(r->buf + r->off[c] + b, len);
-		char	   *over = column_override(opts, c);
-		const char *key = over ? over : title;
-		int			t;
-		const FiDocField *df;
-		ColKind		kind;
-		ImpTable   *tab;
-		bool		dup = false;
+		FiImpColumn col;
 
 		CHECK_FOR_INTERRUPTS();	/* a header of millions of columns */
 		run->headers[c] = title;
-		if (streq(over, "Don't Import"))
+		fi_import_header_column(&h, c, title, column_override(opts, c), &col);
+		if (col.warning)
+			warn(run, col.warning);
+		else if (col.kind == FI_IMPCOL_FIELD)
 		{
-			warn(run, psprintf("column %d (\"%s\") is not imported (column_to_field_map)", c + 1, title));
-			continue;
-		}
-		if (len == 0 && over == NULL)
-		{
-			warn(run, psprintf("column %d has no title and is skipped", c + 1));
-			continue;
-		}
-		kind = match_title(run, key, &t, &df);
-		if (t < 0)
-		{
-			warn(run, psprintf("column %d (\"%s\") matches no field of %s and is skipped", c + 1,
-							   title, run->doctype));
-			continue;
-		}
-		tab = &run->tables[t];
-		/* a duplicate: the later column is skipped (Frappe) */
-		if (kind == CK_FIELD)
-		{
-			ListCell   *lc;
+			ImpField   *f = palloc0(sizeof(ImpField));
 
-			foreach(lc, fields[t])
-				if (((ImpField *) lfirst(lc))->df == df)
-					dup = true;
+			f->df = col.field;
+			f->col = c;
+			f->header = title;
+			fields[col.table] = lappend(fields[col.table], f);
 		}
-		else if ((kind == CK_ID && tab->id_col >= 0) || (kind == CK_IDX && tab->idx_col >= 0) ||
-				 (kind == CK_OWNER && tab->owner_col >= 0) ||
-				 (kind == CK_DOCSTATUS && tab->docstatus_col >= 0))
-			dup = true;
-		if (dup)
-		{
-			warn(run, psprintf("column %d (\"%s\") repeats an earlier column and is skipped",
-							   c + 1, title));
-			continue;
-		}
-		switch (kind)
-		{
-			case CK_FIELD:
-				{
-					ImpField   *f = palloc0(sizeof(ImpField));
-
-					f->df = df;
-					f->col = c;
-					f->header = title;
-					fields[t] = lappend(fields[t], f);
-					break;
-				}
-			case CK_ID:
-				tab->id_col = c;
-				break;
-			case CK_IDX:
-				tab->idx_col = c;
-				break;
-			case CK_OWNER:
-				tab->owner_col = c;
-				break;
-			case CK_DOCSTATUS:
-				tab->docstatus_col = c;
-				break;
-			case CK_SKIP:
-				continue;
-		}
-		nmapped++;
 	}
-	if (nmapped == 0)
+	if (h.nmapped == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("no column of the header matches a field of %s", run->doctype),
@@ -446,13 +210,29 @@ map_header(ImpRun *run, FiCsvReader *r, Jsonb *opts)
 				 errhint("Use the fields' labels or fieldnames as column titles "
 						 "(integrations.import_template('%s') gives a header).", run->doctype)));
 
-	/* the tables' fields: mapped ones first, in file order */
+	/* the tables, in the order the header first names them; mapped fields first, in file order */
+	run->tables = palloc0(sizeof(ImpTable) * h.ntables);
+	run->ntables = h.ntables;
 	for (int t = 0; t < run->ntables; t++)
 	{
 		ImpTable   *tab = &run->tables[t];
+		const FiDocField *tdf = h.table_field[t];
 		ListCell   *lc;
 		int			n = 0;
 
+		tab->meta = h.table_meta[t];
+		tab->doctype = tab->meta->name;
+		tab->id_col = h.id_col[t];
+		tab->idx_col = h.idx_col[t];
+		tab->owner_col = h.owner_col[t];
+		tab->docstatus_col = h.docstatus_col[t];
+		if (tdf != NULL)
+		{
+			tab->child = true;
+			tab->tdf = tdf;
+			tab->parentfield = tdf->fieldname;
+			tab->tlabel = tdf->label ? tdf->label : tdf->fieldname;
+		}
 		tab->fields = palloc0(sizeof(ImpField) * (list_length(fields[t]) + tab->meta->nfields + 1));
 		foreach(lc, fields[t])
 			tab->fields[n++] = *(ImpField *) lfirst(lc);
@@ -1235,42 +1015,29 @@ fi_import_csv_file(PG_FUNCTION_ARGS)
 
 /* ---- the template ---- */
 
-static void
-csv_quoted(StringInfo buf, const char *s, bool *first)
+typedef struct TemplateOut
 {
-	if (!*first)
-		appendStringInfoChar(buf, ',');
-	*first = false;
-	appendStringInfoChar(buf, '"');
+	StringInfo	buf;
+	bool		first;
+} TemplateOut;
+
+/* one title, quoted as Python's QUOTE_NONNUMERIC quotes it */
+static void
+template_title(void *arg, const char *s)
+{
+	TemplateOut *o = arg;
+
+	if (!o->first)
+		appendStringInfoChar(o->buf, ',');
+	o->first = false;
+	appendStringInfoChar(o->buf, '"');
 	for (; *s; s++)
 	{
 		if (*s == '"')
-			appendStringInfoChar(buf, '"');
-		appendStringInfoChar(buf, *s);
+			appendStringInfoChar(o->buf, '"');
+		appendStringInfoChar(o->buf, *s);
 	}
-	appendStringInfoChar(buf, '"');
-}
-
-static bool
-label_repeats(const FiDocMeta *meta, const FiDocField *df)
-{
-	if (df->label == NULL)
-		return true;
-	for (int i = 0; i < meta->nfields; i++)
-		if (&meta->fields[i] != df && value_field(&meta->fields[i]) &&
-			streq(meta->fields[i].label, df->label))
-			return true;
-	return false;
-}
-
-static bool
-template_wants(const FiDocField *df, bool mandatory_only)
-{
-	if (!value_field(df))
-		return false;
-	if (mandatory_only)
-		return df->reqd;
-	return !df->hidden && !df->read_only;
+	appendStringInfoChar(o->buf, '"');
 }
 
 PG_FUNCTION_INFO_V1(fi_import_template);
@@ -1292,7 +1059,7 @@ fi_import_template(PG_FUNCTION_ARGS)
 	bool		children = fi_opt_bool(opts, "children", false);
 	bool		mandatory_only = fi_opt_bool(opts, "mandatory_only", false);
 	StringInfoData buf;
-	bool		first = true;
+	TemplateOut out;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -1306,37 +1073,9 @@ fi_import_template(PG_FUNCTION_ARGS)
 				 errmsg("%s is a %s and cannot be imported alone", meta->name,
 						meta->istable ? "child table" : "Single")));
 	initStringInfo(&buf);
-	csv_quoted(&buf, "ID", &first);
-	for (int i = 0; i < meta->nfields; i++)
-	{
-		const FiDocField *df = &meta->fields[i];
-
-		if (template_wants(df, mandatory_only))
-			csv_quoted(&buf, label_repeats(meta, df) ? df->fieldname : df->label, &first);
-	}
-	for (int i = 0; children && i < meta->nfields; i++)
-	{
-		const FiDocField *tdf = &meta->fields[i];
-		const FiDocMeta *cm;
-		const char *tl;
-
-		if (!fi_fieldtype_is_table(tdf->fieldtype) || tdf->options == NULL ||
-			(cm = fi_get_meta(tdf->options, true)) == NULL)
-			continue;
-		tl = tdf->label ? tdf->label : tdf->fieldname;
-		csv_quoted(&buf, psprintf("ID (%s)", tl), &first);
-		for (int j = 0; j < cm->nfields; j++)
-		{
-			const FiDocField *df = &cm->fields[j];
-
-			if (!template_wants(df, mandatory_only))
-				continue;
-			if (label_repeats(cm, df))
-				csv_quoted(&buf, psprintf("%s.%s", tdf->fieldname, df->fieldname), &first);
-			else
-				csv_quoted(&buf, psprintf("%s (%s)", df->label, tl), &first);
-		}
-	}
+	out.buf = &buf;
+	out.first = true;
+	fi_import_template_titles(meta, children, mandatory_only, &import_hooks, template_title, &out);
 	appendStringInfoString(&buf, "\r\n\r\n\r\n");
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 }

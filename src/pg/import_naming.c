@@ -26,6 +26,7 @@
 #include "import.h"
 #include "engine/csv.h"
 #include "engine/secretfmt.h"
+#include "engine/naming.h"
 
 /* ---- hash names ---- */
 
@@ -48,16 +49,6 @@ imp_hash_name(void)
 }
 
 /* ---- series ---- */
-
-/* a name being made: prefix + counter + suffix, or a final name */
-typedef struct NamePlan
-{
-	StringInfoData text;		/* the name so far (the counter's key when it comes) */
-	char	   *key;			/* tabSeries key, NULL: no counter */
-	int			digits;
-	int			at;				/* where the counter goes in text */
-	int64		number;
-} NamePlan;
 
 /* one enabled Document Naming Rule of the DocType */
 typedef struct ImpNamingRule
@@ -99,127 +90,45 @@ doc_text(ImpRun *run, ImpDoc *doc, const char *fieldname, bool *present)
 	return imp_datum_text(f, doc->values[i]);
 }
 
-/* Frappe's determine_consecutive_week_number */
-static char *
-week_number(int y, int m, int d)
+/* the naming engine's side of the storage: memory and the document's values */
+typedef struct NameCtx
 {
-	int			w = date2isoweek(y, m, d);
+	ImpRun	   *run;
+	ImpDoc	   *doc;
+} NameCtx;
 
-	if (m == 1 && w >= 52)
-		w = 0;
-	else if (m == 12 && w <= 1)
-		w = 53;
-	return psprintf("%02d", w);
+static void *
+name_alloc(void *arg, size_t size)
+{
+	return palloc0(size);
 }
 
-/* one part of a series (parse_naming_series) appended to the plan */
-static void
-series_part(ImpRun *run, ImpDoc *doc, NamePlan *p, const char *e, struct pg_tm *tm, fsec_t fsec)
+static const char *
+name_value(void *arg, const char *fieldname, bool *present)
 {
-	bool		present;
+	NameCtx    *nc = arg;
 
-	if (*e == '\0')
-		return;
-	if (e[0] == '#')
-	{
-		if (p->key == NULL)
-		{
-			p->key = pstrdup(p->text.data);
-			p->digits = strlen(e);
-			p->at = p->text.len;
-		}
-		return;					/* a second counter adds nothing */
-	}
-	if (strcmp(e, "YY") == 0)
-		appendStringInfo(&p->text, "%02d", tm->tm_year % 100);
-	else if (strcmp(e, "MM") == 0)
-		appendStringInfo(&p->text, "%02d", tm->tm_mon);
-	else if (strcmp(e, "DD") == 0)
-		appendStringInfo(&p->text, "%02d", tm->tm_mday);
-	else if (strcmp(e, "YYYY") == 0)
-		appendStringInfo(&p->text, "%04d", tm->tm_year);
-	else if (strcmp(e, "WW") == 0)
-		appendStringInfoString(&p->text, week_number(tm->tm_year, tm->tm_mon, tm->tm_mday));
-	else if (strcmp(e, "timestamp") == 0)
-	{
-		appendStringInfo(&p->text, "%04d-%02d-%02d %02d:%02d:%02d", tm->tm_year, tm->tm_mon,
-						 tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec);
-		if (fsec != 0)
-			appendStringInfo(&p->text, ".%06d", (int) fsec);
-	}
-	else if (e[0] == '{')
-	{
-		char	   *name = pstrdup(e);
-		char	   *w = name;
-
-		/* e.replace("{", "").replace("}", "") */
-		for (char *r = name; *r; r++)
-			if (*r != '{' && *r != '}')
-				*w++ = *r;
-		*w = '\0';
-		appendStringInfoString(&p->text, doc_text(run, doc, name, &present));
-	}
-	else
-	{
-		char	   *v = doc_text(run, doc, e, &present);
-
-		appendStringInfoString(&p->text, present ? v : e);
-	}
+	return doc_text(nc->run, nc->doc, fieldname, present);
 }
 
-static void
-plan_series(ImpRun *run, ImpDoc *doc, NamePlan *p, const char *series)
+/* the batch's clock as the engine's date and time */
+static FiDateTime
+run_clock(ImpRun *run)
 {
 	struct pg_tm tm;
 	fsec_t		fsec;
-	char	   *copy = pstrdup(series);
-	char	   *part = copy;
+	FiDateTime	dt;
 
-	timestamp2tm(run->now, NULL, &tm, &fsec, NULL, NULL);
-	for (;;)
-	{
-		char	   *dot = strchr(part, '.');
-
-		if (dot)
-			*dot = '\0';
-		series_part(run, doc, p, part, &tm, fsec);
-		if (!dot)
-			break;
-		part = dot + 1;
-	}
-}
-
-/* format:LOG-{MM}-{fieldname}-{#####} : each {param} as a series part */
-static void
-plan_format(ImpRun *run, ImpDoc *doc, NamePlan *p, const char *pattern)
-{
-	struct pg_tm tm;
-	fsec_t		fsec;
-	const char *s = pattern;
-
-	timestamp2tm(run->now, NULL, &tm, &fsec, NULL, NULL);
-	while (*s)
-	{
-		const char *close;
-		bool		param = false;
-
-		if (*s == '{' && (close = strchr(s + 1, '}')) != NULL && close > s + 1)
-		{
-			/* BRACED_PARAMS_PATTERN: \{[\w | #]+\} */
-			param = true;
-			for (const char *c = s + 1; c < close; c++)
-				if (!(isalnum((unsigned char) *c) || *c == '_' || *c == ' ' || *c == '|' ||
-					  *c == '#' || (unsigned char) *c >= 0x80))
-					param = false;
-			if (param)
-			{
-				series_part(run, doc, p, pnstrdup(s + 1, close - s - 1), &tm, fsec);
-				s = close + 1;
-				continue;
-			}
-		}
-		appendStringInfoChar(&p->text, *s++);
-	}
+	if (timestamp2tm(run->now, NULL, &tm, &fsec, NULL, NULL) != 0)
+		elog(ERROR, "timestamp out of range");
+	dt.year = tm.tm_year;
+	dt.month = tm.tm_mon;
+	dt.day = tm.tm_mday;
+	dt.hour = tm.tm_hour;
+	dt.minute = tm.tm_min;
+	dt.second = tm.tm_sec;
+	dt.usec = (int) fsec;
+	return dt;
 }
 
 /* take n numbers of the counter key: the last one taken is returned */
@@ -255,21 +164,15 @@ cmp_keys(const void *a, const void *b)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* Frappe's validate_name */
+/* Frappe's validate_name (engine/naming.c) */
 static void
 check_name(ImpRun *run, ImpDoc *doc)
 {
-	const char *name = doc->name;
-	char	   *newp = psprintf("New %s", run->doctype);
+	FiNameHooks hooks = {NULL, name_alloc, name_value};
+	char	   *why = fi_name_problem(doc->name, run->doctype, run->tables[0].name_typid == VARCHAROID, &hooks);
 
-	if (strchr(name, '<') || strchr(name, '>'))
-		imp_doc_error(run, doc, doc->row, NULL, name, "Name cannot contain special characters like < or >");
-	else if (strcmp(name, run->doctype) == 0)
-		imp_doc_error(run, doc, doc->row, NULL, name, "Name of %s cannot be %s", run->doctype, name);
-	else if (strncmp(name, newp, strlen(newp)) == 0)
-		imp_doc_error(run, doc, doc->row, NULL, name, "There were some errors setting the name, please contact the administrator");
-	else if (pg_mbstrlen(name) > 140 && run->tables[0].name_typid == VARCHAROID)
-		imp_doc_error(run, doc, doc->row, NULL, name, "Name is longer than 140 characters");
+	if (why)
+		imp_doc_error(run, doc, doc->row, NULL, doc->name, "%s", why);
 }
 
 /* names from the file or a field: not twice, not already taken */
@@ -443,9 +346,10 @@ take_rule_numbers(ImpRun *run, const ImpNamingRule *rule, int64 n)
 void
 imp_name_batch(ImpRun *run, ImpDoc **docs, int n)
 {
-	const char *autoname = run->meta->autoname ? run->meta->autoname : "";
-	bool		autoinc = pg_strcasecmp(autoname, "autoincrement") == 0;
-	NamePlan   *plans = palloc0(sizeof(NamePlan) * n);
+	const char *arg;
+	FiAutoname	kind = fi_autoname_kind(run->meta->autoname, &arg);
+	bool		autoinc = kind == FI_AUTONAME_AUTOINCREMENT;
+	FiNamePlan *plans = palloc0(sizeof(FiNamePlan) * n);
 	bool	   *given = palloc0(sizeof(bool) * n);
 	int			nkeys = 0;
 	char	  **keys = palloc(sizeof(char *) * n);
@@ -455,6 +359,9 @@ imp_name_batch(ImpRun *run, ImpDoc **docs, int n)
 	int		   *rule_of = palloc(sizeof(int) * n);
 	int			nrules;
 	int64	   *rule_counts;
+	FiDateTime	now = run_clock(run);
+	NameCtx		nc = {run, NULL};
+	FiNameHooks hooks = {&nc, name_alloc, name_value};
 
 	if (!run->naming_rules_read && !autoinc)
 		read_naming_rules(run);
@@ -463,12 +370,12 @@ imp_name_batch(ImpRun *run, ImpDoc **docs, int n)
 	for (int i = 0; i < n; i++)
 	{
 		ImpDoc	   *doc = docs[i];
-		NamePlan   *p = &plans[i];
+		FiNamePlan *p = &plans[i];
 
 		rule_of[i] = -1;
 		if (doc->failed)
 			continue;
-		initStringInfo(&p->text);
+		nc.doc = doc;
 		if (autoinc)
 		{
 			nautoinc++;
@@ -484,62 +391,61 @@ imp_name_batch(ImpRun *run, ImpDoc **docs, int n)
 		{
 			ImpNamingRule *rule = list_nth(run->naming_rules, rule_of[i]);
 
-			plan_series(run, doc, p, rule->prefix);
+			fi_name_plan_series(p, rule->prefix, &now, &hooks);
 			p->key = NULL;		/* (a '#' in the prefix counts nothing here) */
 			rule_counts[rule_of[i]]++;
 			given[i] = true;	/* (checked as taken or not, like a name from the file) */
 			continue;
 		}
-		if (pg_strncasecmp(autoname, "field:", 6) == 0)
+		switch (kind)
 		{
-			bool		present;
-			char	   *v = doc_text(run, doc, autoname + 6, &present);
-			size_t		b,
-						l = fi_py_strip(v, strlen(v), &b);
+			case FI_AUTONAME_FIELD:
+				{
+					bool		present;
+					char	   *v = doc_text(run, doc, arg, &present);
+					size_t		b,
+								l = fi_py_strip(v, strlen(v), &b);
 
-			if (l == 0)
-			{
-				const FiDocField *df = fi_meta_field(run->meta, autoname + 6);
+					if (l == 0)
+					{
+						const FiDocField *df = fi_meta_field(run->meta, arg);
 
-				imp_doc_error(run, doc, doc->row, NULL, NULL, "%s is required",
-							  df && df->label ? df->label : autoname + 6);
+						imp_doc_error(run, doc, doc->row, NULL, NULL, "%s is required",
+									  df && df->label ? df->label : arg);
+						continue;
+					}
+					doc->name = pnstrdup(v + b, l);
+					given[i] = true;
+					continue;
+				}
+			case FI_AUTONAME_NAMING_SERIES:
+				{
+					bool		present;
+					char	   *series = doc_text(run, doc, "naming_series", &present);
+
+					if (*series == '\0')
+					{
+						imp_doc_error(run, doc, doc->row, NULL, NULL, "Naming Series mandatory");
+						continue;
+					}
+					fi_name_plan_series(p, psprintf("%s.#####", series), &now, &hooks);
+					break;
+				}
+			case FI_AUTONAME_PROMPT:
+				imp_doc_error(run, doc, doc->row, NULL, NULL,
+							  "Please set the document name: %s is named by the user (an ID column)",
+							  run->doctype);
 				continue;
-			}
-			doc->name = pnstrdup(v + b, l);
-			given[i] = true;
-			continue;
-		}
-		else if (pg_strncasecmp(autoname, "naming_series:", 14) == 0)
-		{
-			bool		present;
-			char	   *series = doc_text(run, doc, "naming_series", &present);
-
-			if (*series == '\0')
-			{
-				imp_doc_error(run, doc, doc->row, NULL, NULL, "Naming Series mandatory");
+			case FI_AUTONAME_FORMAT:
+				fi_name_plan_format(p, arg, &now, &hooks);
+				break;
+			case FI_AUTONAME_SERIES:
+				fi_name_plan_series(p, arg, &now, &hooks);
+				break;
+			case FI_AUTONAME_HASH:
+			case FI_AUTONAME_AUTOINCREMENT:
+				doc->name = imp_hash_name();
 				continue;
-			}
-			plan_series(run, doc, p, psprintf("%s.#####", series));
-		}
-		else if (pg_strncasecmp(autoname, "prompt", 6) == 0)
-		{
-			imp_doc_error(run, doc, doc->row, NULL, NULL,
-						  "Please set the document name: %s is named by the user (an ID column)",
-						  run->doctype);
-			continue;
-		}
-		else if (pg_strncasecmp(autoname, "format:", 7) == 0)
-			plan_format(run, doc, p, autoname + 7);
-		else if (strchr(autoname, '#') != NULL)
-		{
-			/* a series without '.' is not valid in Frappe either */
-			plan_series(run, doc, p, autoname);
-		}
-		else
-		{
-			/* hash, empty, and what only Python can run (By script, a controller) */
-			doc->name = imp_hash_name();
-			continue;
 		}
 		if (p->key != NULL)
 		{
@@ -552,7 +458,7 @@ imp_name_batch(ImpRun *run, ImpDoc **docs, int n)
 				keys[nkeys++] = p->key;
 		}
 		else
-			doc->name = p->text.data;
+			doc->name = p->text;
 	}
 
 	/* counters: a block per key, keys in order */
@@ -566,19 +472,15 @@ imp_name_batch(ImpRun *run, ImpDoc **docs, int n)
 		next[k] = take_numbers(keys[k], counts[k]) - counts[k] + 1;
 	for (int i = 0; i < n; i++)
 	{
-		NamePlan   *p = &plans[i];
-		StringInfoData b;
+		FiNamePlan *p = &plans[i];
+		int64		number = 0;
 
 		if (docs[i]->failed || p->key == NULL)
 			continue;
 		for (int k = 0; k < nkeys; k++)
 			if (strcmp(keys[k], p->key) == 0)
-				p->number = next[k]++;
-		initStringInfo(&b);
-		appendBinaryStringInfo(&b, p->text.data, p->at);
-		appendStringInfo(&b, "%0*lld", p->digits, (long long) p->number);
-		appendStringInfoString(&b, p->text.data + p->at);
-		docs[i]->name = b.data;
+				number = next[k]++;
+		docs[i]->name = fi_name_compose(p, number, &hooks);
 	}
 
 	/* the rules' counters: a block per rule */
@@ -595,7 +497,7 @@ imp_name_batch(ImpRun *run, ImpDoc **docs, int n)
 
 			if (docs[i]->failed || rule_of[i] != r)
 				continue;
-			docs[i]->name = psprintf("%s%0*lld", plans[i].text.data, rule->digits, (long long) number++);
+			docs[i]->name = psprintf("%s%0*lld", plans[i].text, rule->digits, (long long) number++);
 		}
 	}
 

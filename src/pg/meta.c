@@ -241,149 +241,18 @@ read_field(FiDocField *f, HeapTuple tup, TupleDesc desc)
 	f->is_custom = false;
 }
 
-static FiDocField *
-find_field(FiDocField *fields, int n, const char *fieldname)
-{
-	int			i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(fields[i].fieldname, fieldname) == 0)
-			return &fields[i];
-	return NULL;
-}
-
-/* Apply one DocField property setter; unknown properties are ignored. */
-static void
-set_field_property(FiDocField *f, const char *prop, const char *value)
-{
-	char	  **s = NULL;
-	bool	   *b = NULL;
-
-	if (strcmp(prop, "label") == 0)
-		s = &f->label;
-	else if (strcmp(prop, "fieldtype") == 0)
-		s = &f->fieldtype;
-	else if (strcmp(prop, "options") == 0)
-		s = &f->options;
-	else if (strcmp(prop, "precision") == 0)
-		s = &f->precision;
-	else if (strcmp(prop, "fetch_from") == 0)
-		s = &f->fetch_from;
-	else if (strcmp(prop, "insert_after") == 0)
-		s = &f->insert_after;
-	else if (strcmp(prop, "default") == 0)
-	{
-		f->default_value = pstrdup(value);
-		return;
-	}
-	else if (strcmp(prop, "length") == 0)
-	{
-		f->length = atoi(value);
-		return;
-	}
-	else if (strcmp(prop, "reqd") == 0)
-		b = &f->reqd;
-	else if (strcmp(prop, "unique") == 0)
-		b = &f->unique;
-	else if (strcmp(prop, "hidden") == 0)
-		b = &f->hidden;
-	else if (strcmp(prop, "read_only") == 0)
-		b = &f->read_only;
-	else if (strcmp(prop, "no_copy") == 0)
-		b = &f->no_copy;
-	else if (strcmp(prop, "set_only_once") == 0)
-		b = &f->set_only_once;
-	else if (strcmp(prop, "allow_on_submit") == 0)
-		b = &f->allow_on_submit;
-	else if (strcmp(prop, "in_list_view") == 0)
-		b = &f->in_list_view;
-	else if (strcmp(prop, "non_negative") == 0)
-		b = &f->non_negative;
-	else if (strcmp(prop, "is_virtual") == 0)
-		b = &f->is_virtual;
-	else if (strcmp(prop, "fetch_if_empty") == 0)
-		b = &f->fetch_if_empty;
-	else if (strcmp(prop, "hide_days") == 0)
-		b = &f->hide_days;
-	else if (strcmp(prop, "hide_seconds") == 0)
-		b = &f->hide_seconds;
-
-	if (s)
-		*s = pstrdup(value);
-	else if (b)
-		*b = atoi(value) != 0;
-}
-
-static void
-set_doctype_property(FiDocMeta *m, const char *prop, const char *value)
-{
-	if (strcmp(prop, "autoname") == 0)
-		m->autoname = pstrdup(value);
-	else if (strcmp(prop, "naming_rule") == 0)
-		m->naming_rule = pstrdup(value);
-	else if (strcmp(prop, "title_field") == 0)
-		m->title_field = pstrdup(value);
-	else if (strcmp(prop, "sort_field") == 0)
-		m->sort_field = pstrdup(value);
-	else if (strcmp(prop, "sort_order") == 0)
-		m->sort_order = pstrdup(value);
-	else if (strcmp(prop, "track_seen") == 0)
-		m->track_seen = atoi(value) != 0;
-}
-
-/*
- * Emit field i, then (recursively) the custom fields placed after it, into
- * out[*n].  done[] guards against cycles in insert_after.
- */
-static void
-emit_with_followers(FiDocField *all, int nall, int i, bool *done,
-					FiDocField *out, int *n)
-{
-	int			j;
-
-	if (done[i])
-		return;
-	done[i] = true;
-	out[(*n)++] = all[i];
-	for (j = 0; j < nall; j++)
-		if (!done[j] && all[j].is_custom && all[j].insert_after &&
-			strcmp(all[j].insert_after, all[i].fieldname) == 0)
-			emit_with_followers(all, nall, j, done, out, n);
-}
-
-/* Sort as Frappe: field_order first when set, else by insert_after. */
+/* Sort as Frappe (engine/doctype.c): field_order first when set, else by insert_after. */
 static void
 sort_fields(FiDocMeta *m, List *field_order)
 {
-	FiDocField *out = palloc(sizeof(FiDocField) * Max(m->nfields, 1));
-	bool	   *done = palloc0(sizeof(bool) * Max(m->nfields, 1));
-	int			n = 0,
-				i;
+	const char **order = palloc(sizeof(char *) * (list_length(field_order) + 1));
+	int			norder = 0;
 	ListCell   *lc;
 
 	foreach(lc, field_order)
-	{
-		const char *fn = (const char *) lfirst(lc);
-
-		for (i = 0; i < m->nfields; i++)
-			if (!done[i] && strcmp(m->fields[i].fieldname, fn) == 0)
-			{
-				done[i] = true;
-				out[n++] = m->fields[i];
-			}
-	}
-	/* standard fields in order, each followed by its custom fields */
-	for (i = 0; i < m->nfields; i++)
-		if (!m->fields[i].is_custom)
-			emit_with_followers(m->fields, m->nfields, i, done, out, &n);
-	/* custom fields whose insert_after names nothing present */
-	for (i = 0; i < m->nfields; i++)
-		emit_with_followers(m->fields, m->nfields, i, done, out, &n);
-
-	Assert(n == m->nfields);
-	for (i = 0; i < n; i++)
-		out[i].idx = i + 1;
-	m->fields = out;
+		order[norder++] = (const char *) lfirst(lc);
+	fi_doctype_sort_fields(m, order, norder, palloc(sizeof(FiDocField) * Max(m->nfields, 1)),
+						   palloc(sizeof(bool) * Max(m->nfields, 1)));
 }
 
 /* Load the meta with SPI into the current memory context; NULL if absent. */
@@ -500,17 +369,17 @@ load_meta(const char *doctype)
 
 		if (strcmp(kind, "DocField") == 0)
 		{
-			FiDocField *f = find_field(m->fields, m->nfields, fieldname);
+			FiDocField *f = (FiDocField *) fi_meta_field(m, fieldname);
 
 			if (f)
-				set_field_property(f, prop, value);
+				fi_field_set_property(f, prop, pstrdup(value));
 		}
 		else if (strcmp(kind, "DocType") == 0)
 		{
 			if (strcmp(prop, "field_order") == 0)
 				field_order = list_make1(pstrdup(value));	/* parsed below */
 			else
-				set_doctype_property(m, prop, value);
+				fi_doctype_set_property(m, prop, pstrdup(value));
 		}
 	}
 	MemoryContextSwitchTo(oldcxt);
@@ -602,34 +471,6 @@ fi_get_meta(const char *doctype, bool missing_ok)
 				 errmsg("DocType \"%s\" not found", doctype),
 				 errdetail("There is no row named \"%s\" in tabDocType.", doctype)));
 	return m;
-}
-
-const FiDocField *
-fi_meta_field(const FiDocMeta *meta, const char *fieldname)
-{
-	return find_field(meta->fields, meta->nfields, fieldname);
-}
-
-bool
-fi_fieldtype_is_table(const char *fieldtype)
-{
-	return strcmp(fieldtype, "Table") == 0 ||
-		strcmp(fieldtype, "Table MultiSelect") == 0;
-}
-
-bool
-fi_fieldtype_has_column(const char *fieldtype)
-{
-	static const char *const no_value[] = {
-		"Section Break", "Column Break", "Tab Break", "HTML", "Table",
-		"Table MultiSelect", "Button", "Image", "Fold", "Heading"
-	};
-	int			i;
-
-	for (i = 0; i < (int) lengthof(no_value); i++)
-		if (strcmp(fieldtype, no_value[i]) == 0)
-			return false;
-	return true;
 }
 
 /* ---- SQL ---- */

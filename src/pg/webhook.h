@@ -11,22 +11,8 @@
 #include "access/tupdesc.h"
 #include "engine/tpl.h"
 
-/* Frappe's document events (the Select options of webhook_docevent) */
-#define FI_EV_AFTER_INSERT			0x0001
-#define FI_EV_ON_UPDATE				0x0002
-#define FI_EV_ON_SUBMIT				0x0004
-#define FI_EV_ON_CANCEL				0x0008
-#define FI_EV_ON_TRASH				0x0010
-#define FI_EV_ON_UPDATE_AFTER_SUBMIT 0x0020
-#define FI_EV_ON_CHANGE				0x0040
-/* noted only: a child row changed (the parent's save events, by its
- * docstatus at commit); the document's row is gone (deleted or renamed) */
-#define FI_EV_CHILD					0x0100
-#define FI_EV_GONE					0x0200
-#define FI_EV_CHILD_SAVE	(FI_EV_ON_UPDATE | FI_EV_ON_CHANGE | FI_EV_ON_UPDATE_AFTER_SUBMIT)
-
-extern const char *fi_event_name(uint32 bit);
-extern uint32 fi_event_bit(const char *name);
+/* Frappe's document events, their names, the rules of which fire (engine/webhookev.c) */
+#include "engine/webhookev.h"
 
 /* one row change, as the capture trigger notes it */
 typedef struct FiNote

@@ -212,24 +212,13 @@ fi_webhook_init(void)
 	RegisterSubXactCallback(webhook_subxact_cb, NULL);
 }
 
-/* events of a parent row change (SPEC 1) */
+/* events of a parent row change (SPEC 1; engine/webhookev.c) */
 static uint32
 row_events(TriggerEvent ev, int old_ds, int new_ds)
 {
-	if (TRIGGER_FIRED_BY_INSERT(ev))
-		return FI_EV_AFTER_INSERT | FI_EV_ON_UPDATE | (new_ds == 1 ? FI_EV_ON_SUBMIT : 0);
-	if (TRIGGER_FIRED_BY_DELETE(ev))
-		return FI_EV_ON_TRASH;
-	if (old_ds == 0 && new_ds == 0)
-		return FI_EV_ON_UPDATE | FI_EV_ON_CHANGE;
-	if (old_ds == 0 && new_ds == 1)
-		return FI_EV_ON_UPDATE | FI_EV_ON_SUBMIT | FI_EV_ON_CHANGE;
-	if (old_ds == 1 && new_ds == 2)
-		return FI_EV_ON_CANCEL | FI_EV_ON_CHANGE;
-	if (old_ds == 1 && new_ds == 1)
-		return FI_EV_ON_UPDATE_AFTER_SUBMIT | FI_EV_ON_CHANGE;
-	/* a cancelled document changed (db_set), or an unusual transition */
-	return FI_EV_ON_CHANGE;
+	return fi_row_events(TRIGGER_FIRED_BY_INSERT(ev) ? FI_ROW_INSERT :
+						 TRIGGER_FIRED_BY_DELETE(ev) ? FI_ROW_DELETE : FI_ROW_UPDATE,
+						 old_ds, new_ds);
 }
 
 static int

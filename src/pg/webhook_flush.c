@@ -52,29 +52,6 @@
 #define OUTBOX_MIN_DOCS 100
 #define MAX_WARNINGS 10
 
-static const char *const event_names[] = {
-	"after_insert", "on_update", "on_submit", "on_cancel", "on_trash",
-	"on_update_after_submit", "on_change"
-};
-
-const char *
-fi_event_name(uint32 bit)
-{
-	for (int i = 0; i < (int) lengthof(event_names); i++)
-		if (bit == (1u << i))
-			return event_names[i];
-	return "";
-}
-
-uint32
-fi_event_bit(const char *name)
-{
-	for (int i = 0; i < (int) lengthof(event_names); i++)
-		if (name && strcmp(name, event_names[i]) == 0)
-			return 1u << i;
-	return 0;
-}
-
 /* ---- configuration ---- */
 
 static char *
@@ -824,17 +801,11 @@ has_condition(FiWebhookConfig *cfg, const char *doctype)
 static uint32
 effective_events(DocAgg *a, FiVal *doc)
 {
-	uint32		ev = a->events & ~(FI_EV_CHILD | FI_EV_GONE);
+	FiVal	   *ds = doc ? fi_val_member(doc, "docstatus") : NULL;
+	int64_t		d = 0;
 
-	if (a->events & FI_EV_CHILD)
-	{
-		FiVal	   *ds = doc ? fi_val_member(doc, "docstatus") : NULL;
-		int64_t		d = 0;
-
-		(void) (ds && fi_val_get_int(ds, &d));
-		ev |= FI_EV_ON_CHANGE | (d == 1 ? FI_EV_ON_UPDATE_AFTER_SUBMIT : FI_EV_ON_UPDATE);
-	}
-	return ev;
+	(void) (ds && fi_val_get_int(ds, &d));
+	return fi_events_at_commit(a->events, doc != NULL, (int) d);
 }
 
 static bool

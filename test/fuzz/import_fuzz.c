@@ -4,7 +4,9 @@
  *		must account for the input: no field longer than what was read),
  *		Python's strip, UTF-8 validation and the windows-1252 fallback, and
  *		the value rules (a guessed date format must parse the value it was
- *		guessed from).
+ *		guessed from); the header rules (the first record's titles mapped
+ *		onto a Sales Invoice-shaped DocType) and the naming rules (each field
+ *		as a series and as a format: pattern) on the same fields.
  *
  *		make fuzz-import   (clang with -fsanitize=fuzzer,address,undefined)
  */
@@ -14,6 +16,69 @@
 
 #include "engine/csv.h"
 #include "engine/importval.h"
+#include "engine/importmap.h"
+#include "engine/naming.h"
+
+/* an arena for the hooks: every block freed after each input */
+typedef struct Block
+{
+	struct Block *next;
+} Block;
+
+static Block *arena;
+
+static void *
+arena_alloc(void *arg, size_t size)
+{
+	Block	   *b = calloc(1, sizeof(Block) + size + 1);
+
+	(void) arg;
+	if (b == NULL)
+		abort();
+	b->next = arena;
+	arena = b;
+	return b + 1;
+}
+
+static void
+arena_free(void)
+{
+	while (arena)
+	{
+		Block	   *n = arena->next;
+
+		free(arena);
+		arena = n;
+	}
+}
+
+static FiDocField inv_fields[] = {
+	{.fieldname = "naming_series", .label = "Series", .fieldtype = "Select"},
+	{.fieldname = "customer", .label = "Customer", .fieldtype = "Link"},
+	{.fieldname = "posting_date", .label = "Date", .fieldtype = "Date"},
+	{.fieldname = "items", .label = "Items", .fieldtype = "Table", .options = "Sales Invoice Item"},
+};
+static FiDocField item_fields[] = {
+	{.fieldname = "item_code", .label = "Item", .fieldtype = "Link"},
+	{.fieldname = "qty", .label = "Quantity", .fieldtype = "Float"},
+};
+static FiDocMeta inv = {.name = "Sales Invoice", .autoname = "field:customer", .nfields = 4, .fields = inv_fields};
+static FiDocMeta item = {.name = "Sales Invoice Item", .istable = true, .nfields = 2, .fields = item_fields};
+
+static const FiDocMeta *
+meta_of(void *arg, const char *doctype)
+{
+	(void) arg;
+	return strcmp(doctype, item.name) == 0 ? &item : strcmp(doctype, inv.name) == 0 ? &inv : NULL;
+}
+
+static const char *
+doc_value(void *arg, const char *fieldname, bool *present)
+{
+	(void) arg;
+	*present = strcmp(fieldname, "customer") == 0;
+	return *present ? "ACME" : "";
+}
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,9 +92,39 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char	   *buf;
 	int			rc;
 
+	FiImportHooks hooks = {NULL, meta_of, arena_alloc};
+	FiNameHooks nhooks = {NULL, arena_alloc, doc_value};
+	FiDateTime	now = {2026, 12, 31, 23, 59, 59, 1};
+	FiImpHeader h;
+	bool		header = true;
+
 	fi_csv_init(&r, in, size);
 	while ((rc = fi_csv_next(&r)) == 1)
 	{
+		fi_import_header_init(&h, &inv, &hooks);
+		for (int i = 0; i < r.nfields; i++)
+		{
+			const char *cell = r.buf + r.off[i];
+			FiNamePlan	p = {0};
+
+			if (header)
+			{
+				FiImpColumn col;
+
+				fi_import_header_column(&h, i, cell, NULL, &col);
+				if ((col.warning == NULL) != (col.table >= 0) ||
+					(col.kind == FI_IMPCOL_FIELD && col.field == NULL))
+					abort();
+			}
+			fi_name_plan_series(&p, cell, &now, &nhooks);
+			if (p.key && (p.at > p.len || strlen(fi_name_compose(&p, 42, &nhooks)) < p.len))
+				abort();
+			memset(&p, 0, sizeof(p));
+			fi_name_plan_format(&p, cell, &now, &nhooks);
+			(void) fi_name_problem(p.text, inv.name, true, &nhooks);
+		}
+		header = false;
+		arena_free();
 		for (int i = 0; i < r.nfields; i++)
 		{
 			size_t		b,
@@ -54,6 +149,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fi_parse_time(r.buf + r.off[i] + b, l, &dt);
 		}
 	}
+	arena_free();
 	if (rc < 0 || total > size)
 		abort();
 	fi_csv_free(&r);

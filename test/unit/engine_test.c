@@ -15,25 +15,7 @@
 #include "engine/secretfmt.h"
 #include "engine/sigverify.h"
 
-static int	n_test = 0,
-			n_fail = 0;
-
-static void
-ok(int cond, const char *desc)
-{
-	n_test++;
-	if (!cond)
-		n_fail++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", n_test, desc);
-}
-
-static void
-is_str(const char *got, const char *want, const char *desc)
-{
-	ok(strcmp(got, want) == 0, desc);
-	if (strcmp(got, want) != 0)
-		printf("#   got:  '%s'\n#   want: '%s'\n", got, want);
-}
+#include "tap.h"
 
 static void
 test_b64(void)

@@ -1,0 +1,83 @@
+/*
+ * naming.h
+ *		Frappe's naming decisions (frappe-facts 2.5; naming.py), without a
+ *		database: the kind of a DocType's autoname, a series or format:
+ *		pattern expanded for a document (dates, fields, the counter's key
+ *		and place), the name made from a counter's number, the week number
+ *		Frappe uses, and validate_name's refusals.  The counters themselves
+ *		(tabSeries, a Document Naming Rule's counter, a sequence) are the
+ *		database glue's: it takes them the way the database locks them.
+ */
+#ifndef FI_NAMING_H
+#define FI_NAMING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/importval.h"	/* FiDateTime */
+
+typedef enum FiAutoname
+{
+	FI_AUTONAME_HASH,			/* hash, empty, and what only Python can run */
+	FI_AUTONAME_FIELD,			/* field:fieldname */
+	FI_AUTONAME_NAMING_SERIES,	/* naming_series: (the document's naming_series field) */
+	FI_AUTONAME_PROMPT,
+	FI_AUTONAME_FORMAT,			/* format:PATTERN */
+	FI_AUTONAME_SERIES,			/* a series with '#' ("SINV-.YYYY.-.#####") */
+	FI_AUTONAME_AUTOINCREMENT
+} FiAutoname;
+
+/* The kind; *arg the field, the pattern or the series (into autoname). */
+extern FiAutoname fi_autoname_kind(const char *autoname, const char **arg);
+
+/* memory for a plan: zeroed, never freed here (the caller's arena) */
+typedef void *(*FiNameAlloc) (void *arg, size_t size);
+
+/* the document's value of a field as text ("" when empty); *present: the DocType has the field */
+typedef const char *(*FiNameValue) (void *arg, const char *fieldname, bool *present);
+
+typedef struct FiNameHooks
+{
+	void	   *arg;
+	FiNameAlloc alloc;
+	FiNameValue value;
+} FiNameHooks;
+
+/* a name being made: text with the counter's place, or a final name */
+typedef struct FiNamePlan
+{
+	char	   *text;			/* NUL-terminated */
+	size_t		len;
+	size_t		cap;
+	char	   *key;			/* the counter's key (tabSeries name), NULL: no counter */
+	int			digits;
+	size_t		at;				/* where the number goes in text */
+} FiNamePlan;
+
+/*
+ * Append a series (parse_naming_series: parts split at '.'; YY MM DD YYYY
+ * WW timestamp, {field} or a fieldname the document's value, #... the
+ * counter, the first one only; anything else as written) to the plan.
+ */
+extern void fi_name_plan_series(FiNamePlan *p, const char *series, const FiDateTime *now,
+								const FiNameHooks *hooks);
+
+/* Append a format: pattern (each {param} as a series part, the rest as written). */
+extern void fi_name_plan_format(FiNamePlan *p, const char *pattern, const FiDateTime *now,
+								const FiNameHooks *hooks);
+
+/* The name with number at the counter's place, zero-padded to its digits. */
+extern char *fi_name_compose(const FiNamePlan *p, int64_t number, const FiNameHooks *hooks);
+
+/* determine_consecutive_week_number: the ISO week, 00 in January, 53 in December */
+extern int	fi_name_week(int year, int month, int day);
+
+/*
+ * validate_name: NULL when the name may be given, else the message
+ * (in the hooks' memory).  limit140: the name column is varchar(140).
+ */
+extern char *fi_name_problem(const char *name, const char *doctype, bool limit140,
+							 const FiNameHooks *hooks);
+
+#endif							/* FI_NAMING_H */

@@ -1,0 +1,358 @@
+/*
+ * rules_test.c
+ *		Unit tests of the engines that hold Frappe's rules (doctype,
+ *		importmap, naming, webhookev, exportfmt), no server: TAP output.
+ *
+ *   rules_test            the cases below
+ *   rules_test weeks Y1 Y2   "Y-M-D week" for every day of Y1..Y2 (t/002 compares
+ *                         them with Python's isocalendar through Frappe's rule)
+ *   rules_test numbers    each stdin line as the export writes the number
+ *                         (t/002 compares with Python's repr(float(line)))
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/doctype.h"
+#include "engine/exportfmt.h"
+#include "engine/importmap.h"
+#include "engine/naming.h"
+#include "engine/webhookev.h"
+
+#include "tap.h"
+
+/* ---- an arena: the tests' memory, freed at exit ---- */
+
+static void *
+arena_alloc(void *arg, size_t size)
+{
+	void	   *p = calloc(1, size ? size : 1);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+/* ---- a Sales Invoice-shaped DocType with a child table ---- */
+
+static FiDocField inv_fields[] = {
+	{.fieldname = "naming_series", .label = "Series", .fieldtype = "Select"},
+	{.fieldname = "customer", .label = "Customer", .fieldtype = "Link", .options = "Customer", .reqd = true},
+	{.fieldname = "posting_date", .label = "Date", .fieldtype = "Date"},
+	{.fieldname = "due_date", .label = "Date", .fieldtype = "Date"},
+	{.fieldname = "sb", .label = "Totals", .fieldtype = "Section Break"},
+	{.fieldname = "grand_total", .label = "Grand Total", .fieldtype = "Currency", .read_only = true},
+	{.fieldname = "items", .label = "Items", .fieldtype = "Table", .options = "Sales Invoice Item"},
+	{.fieldname = "remarks", .label = "Remarks", .fieldtype = "Small Text", .is_virtual = true},
+};
+static FiDocField item_fields[] = {
+	{.fieldname = "item_code", .label = "Item", .fieldtype = "Link", .options = "Item", .reqd = true},
+	{.fieldname = "qty", .label = "Quantity", .fieldtype = "Float"},
+	{.fieldname = "rate", .label = "Rate", .fieldtype = "Currency"},
+	{.fieldname = "amount", .label = "Rate", .fieldtype = "Currency"},
+};
+static FiDocMeta inv = {.name = "Sales Invoice", .autoname = "naming_series:", .nfields = 8, .fields = inv_fields};
+static FiDocMeta item = {.name = "Sales Invoice Item", .istable = true, .nfields = 4, .fields = item_fields};
+
+static const FiDocMeta *
+meta_of(void *arg, const char *doctype)
+{
+	if (strcmp(doctype, inv.name) == 0)
+		return &inv;
+	if (strcmp(doctype, item.name) == 0)
+		return &item;
+	return NULL;
+}
+
+static const FiImportHooks hooks = {NULL, meta_of, arena_alloc};
+
+static void
+test_doctype(void)
+{
+	FiDocField f[] = {
+		{.fieldname = "a"}, {.fieldname = "b"}, {.fieldname = "c"},
+		{.fieldname = "x", .is_custom = true, .insert_after = "a"},
+		{.fieldname = "y", .is_custom = true, .insert_after = "x"},
+		{.fieldname = "z", .is_custom = true, .insert_after = "nowhere"},
+		{.fieldname = "w", .is_custom = true, .insert_after = "a"},
+	};
+	FiDocMeta	m = {.name = "T", .nfields = 7, .fields = f};
+	FiDocField	out[7];
+	bool		done[7];
+	char		order[64] = "";
+	const char *fo[] = {"c", "b"};
+	FiDocField	p = {.fieldname = "p", .fieldtype = "Data"};
+
+	fi_doctype_sort_fields(&m, NULL, 0, out, done);
+	for (int i = 0; i < m.nfields; i++)
+		strcat(order, m.fields[i].fieldname);
+	is_str(order, "axywbcz", "meta: custom fields after their insert_after, chains followed, strays last");
+	ok(m.fields[6].idx == 7, "meta: idx numbered 1..n in the effective order");
+	m.fields = f;
+	fi_doctype_sort_fields(&m, fo, 2, out, done);
+	order[0] = '\0';
+	for (int i = 0; i < m.nfields; i++)
+		strcat(order, m.fields[i].fieldname);
+	is_str(order, "cbaxywz", "meta: field_order first, then the rest in Frappe's order");
+	fi_field_set_property(&p, "reqd", "1");
+	fi_field_set_property(&p, "label", "Renamed");
+	fi_field_set_property(&p, "length", "42");
+	fi_field_set_property(&p, "bold", "1");
+	ok(p.reqd && strcmp(p.label, "Renamed") == 0 && p.length == 42, "meta: Property Setters on a field (unknown ones ignored)");
+	ok(!fi_fieldtype_has_column("Section Break") && !fi_fieldtype_has_column("Table") &&
+	   fi_fieldtype_has_column("Data") && fi_fieldtype_is_table("Table MultiSelect"), "meta: which fieldtypes have a column, which hold rows");
+}
+
+/* map a header, the columns' results as one line: "kind:table:field" or "-" */
+static void
+header_is(const char *const *titles, int n, const char *want, const char *desc)
+{
+	FiImpHeader h;
+	char		got[1024] = "";
+
+	fi_import_header_init(&h, &inv, &hooks);
+	for (int c = 0; c < n; c++)
+	{
+		FiImpColumn col;
+		char		part[128];
+
+		fi_import_header_column(&h, c, titles[c], NULL, &col);
+		if (col.warning)
+			snprintf(part, sizeof(part), "%s-", c ? " " : "");
+		else
+			snprintf(part, sizeof(part), "%s%d:%d:%s", c ? " " : "", col.kind, col.table,
+					 col.field ? col.field->fieldname : "");
+		strcat(got, part);
+	}
+	is_str(got, want, desc);
+}
+
+static void
+test_importmap(void)
+{
+	const char *t1[] = {"ID", "Customer", "Date", "posting_date", "due_date", "Item (Items)", "items.qty", "Rate (Items)", "ID (Items)"};
+	const char *t2[] = {"Owner", "Document Status", "Remarks", "Totals", "Row Index (Items)", "Parent (Items)", "Customer (customer)", "nothing"};
+	const char *t3[] = {"Customer", "customer"};
+	FiImpHeader h;
+	FiImpColumn col;
+	const FiDocField *tf,
+			   *f;
+
+	/* kinds: 1 Parent (skipped, its table kept), 2 field, 3 ID, 4 owner, 5 docstatus, 6 Row Index */
+	header_is(t1, 9, "3:0: 2:0:customer 2:0:posting_date - 2:0:due_date 2:1:item_code 2:1:qty 2:1:amount 3:1:",
+			  "header: ID, labels, fieldnames; a shared label: the first in the DocType, the last in a child table; a repeat skipped");
+	header_is(t2, 8, "4:0: 5:0: - - 6:1: 1:1: 2:0:customer -",
+			  "header: Owner, Document Status, Row Index; virtual fields, breaks, Parent and unknown titles skipped; Label (fieldname)");
+	header_is(t3, 2, "2:0:customer -", "header: a field given twice (label, fieldname): the later column skipped");
+	fi_import_header_init(&h, &inv, &hooks);
+	fi_import_header_column(&h, 0, "Customer", "Don't Import", &col);
+	is_str(col.warning, "column 1 (\"Customer\") is not imported (column_to_field_map)", "header: column_to_field_map's Don't Import, with its warning");
+	fi_import_header_column(&h, 1, "", NULL, &col);
+	is_str(col.warning, "column 2 has no title and is skipped", "header: a column without a title");
+	fi_import_header_column(&h, 2, "Client", "customer", &col);
+	ok(col.kind == FI_IMPCOL_FIELD && strcmp(col.field->fieldname, "customer") == 0 && h.nmapped == 1,
+	   "header: column_to_field_map names the field");
+	fi_import_header_column(&h, 3, "Colour", NULL, &col);
+	is_str(col.warning, "column 4 (\"Colour\") matches no field of Sales Invoice and is skipped", "header: an unknown title's warning");
+	inv.autoname = "field:customer";
+	ok(fi_import_match_title(&inv, "ID", &hooks, &tf, &f) == FI_IMPCOL_FIELD && strcmp(f->fieldname, "customer") == 0 &&
+	   fi_import_match_title(&inv, "ID (Customer)", &hooks, &tf, &f) == FI_IMPCOL_FIELD,
+	   "header: the ID of a DocType named by a field is that field");
+	inv.autoname = "naming_series:";
+}
+
+static void
+collect(void *arg, const char *title)
+{
+	char	   *buf = arg;
+
+	if (*buf)
+		strcat(buf, "|");
+	strcat(buf, title);
+}
+
+static void
+test_template(void)
+{
+	char		tpl[512] = "";
+
+	fi_import_template_titles(&inv, true, false, &hooks, collect, tpl);
+	is_str(tpl, "ID|Series|Customer|posting_date|due_date|ID (Items)|Item (Items)|Quantity (Items)|items.rate|items.amount",
+		   "template: ID, labels (fieldname when a label repeats), child columns; read-only and virtual left out");
+	tpl[0] = '\0';
+	fi_import_template_titles(&inv, false, true, &hooks, collect, tpl);
+	is_str(tpl, "ID|Customer", "template: mandatory_only");
+}
+
+/* ---- naming ---- */
+
+static const char *
+doc_value(void *arg, const char *fieldname, bool *present)
+{
+	*present = strcmp(fieldname, "customer") == 0 || strcmp(fieldname, "branch") == 0;
+	if (strcmp(fieldname, "customer") == 0)
+		return "ACME";
+	return "";
+}
+
+static const FiNameHooks nhooks = {NULL, arena_alloc, doc_value};
+
+static void
+plan_is(bool format, const char *pattern, const FiDateTime *now, int64_t number, const char *want,
+		const char *want_key, const char *desc)
+{
+	FiNamePlan	p = {0};
+
+	if (format)
+		fi_name_plan_format(&p, pattern, now, &nhooks);
+	else
+		fi_name_plan_series(&p, pattern, now, &nhooks);
+	if (want_key)
+		is_str(p.key, want_key, desc);
+	is_str(p.key ? fi_name_compose(&p, number, &nhooks) : p.text, want, desc);
+}
+
+static void
+test_naming(void)
+{
+	FiDateTime	now = {2026, 1, 2, 9, 5, 7, 250};
+	const char *arg;
+
+	ok(fi_autoname_kind("naming_series:", &arg) == FI_AUTONAME_NAMING_SERIES &&
+	   fi_autoname_kind("field:item_code", &arg) == FI_AUTONAME_FIELD && strcmp(arg, "item_code") == 0 &&
+	   fi_autoname_kind("format:INV-{####}", &arg) == FI_AUTONAME_FORMAT && strcmp(arg, "INV-{####}") == 0 &&
+	   fi_autoname_kind("Prompt", &arg) == FI_AUTONAME_PROMPT && fi_autoname_kind("hash", &arg) == FI_AUTONAME_HASH &&
+	   fi_autoname_kind(NULL, &arg) == FI_AUTONAME_HASH && fi_autoname_kind("AutoIncrement", &arg) == FI_AUTONAME_AUTOINCREMENT &&
+	   fi_autoname_kind("PRJ-.####", &arg) == FI_AUTONAME_SERIES, "naming: the kinds of autoname");
+	plan_is(false, "SINV-.YYYY.-.MM.-.#####", &now, 42, "SINV-2026-01-00042", "SINV-2026-01-", "naming: a series: its counter's key and the padded number");
+	plan_is(false, "X-.YY.DD.WW.-.##.-.###", &now, 7, "X-260201-07-", "X-260201-", "naming: YY DD WW; a second counter adds nothing");
+	plan_is(false, "C-.customer.-.branch.-.nofield.-.#", &now, 3, "C-ACME--nofield-3", NULL, "naming: a fieldname part is the value (empty when empty), other text as written");
+	plan_is(true, "LOG-{MM}-{customer}-{#####}{x!}", &now, 12, "LOG-01-ACME-00012{x!}", "LOG-01-ACME-", "naming: format: each {param} as a series part, other braces as written");
+	plan_is(false, "T-.timestamp", &now, 0, "T-2026-01-02 09:05:07.000250", NULL, "naming: timestamp with microseconds");
+	plan_is(false, "BIG-.#", &now, 12345, "BIG-12345", NULL, "naming: a number wider than its digits is written whole");
+	ok(fi_name_week(2027, 1, 1) == 0 && fi_name_week(2024, 12, 30) == 53 && fi_name_week(2026, 6, 15) == 25,
+	   "naming: the consecutive week number (00 in January, 53 in December)");
+	is_str(fi_name_problem("a<b", "Item", true, &nhooks), "Name cannot contain special characters like < or >", "naming: validate_name: < or >");
+	is_str(fi_name_problem("Item", "Item", true, &nhooks), "Name of Item cannot be Item", "naming: validate_name: the DocType's own name");
+	is_str(fi_name_problem("New Item 1", "Item", true, &nhooks),
+		   "There were some errors setting the name, please contact the administrator", "naming: validate_name: New <DocType>");
+	{
+		char		longname[300];
+
+		memset(longname, 'x', 141);
+		longname[141] = '\0';
+		is_str(fi_name_problem(longname, "Item", true, &nhooks), "Name is longer than 140 characters", "naming: validate_name: 141 characters");
+		ok(fi_name_problem(longname, "Item", false, &nhooks) == NULL, "naming: no length limit for a text name column");
+		for (int i = 0; i < 140; i++)
+			memcpy(longname + 2 * i, "\xc3\xa9", 2);
+		longname[280] = '\0';
+		ok(fi_name_problem(longname, "Item", true, &nhooks) == NULL, "naming: 140 characters of two bytes each are 140");
+	}
+}
+
+/* ---- webhook events ---- */
+
+static void
+test_events(void)
+{
+	ok(fi_row_events(FI_ROW_INSERT, 0, 0) == (FI_EV_AFTER_INSERT | FI_EV_ON_UPDATE) &&
+	   fi_row_events(FI_ROW_INSERT, 0, 1) == (FI_EV_AFTER_INSERT | FI_EV_ON_UPDATE | FI_EV_ON_SUBMIT),
+	   "events: insert (submitted: on_submit too)");
+	ok(fi_row_events(FI_ROW_UPDATE, 0, 0) == (FI_EV_ON_UPDATE | FI_EV_ON_CHANGE) &&
+	   fi_row_events(FI_ROW_UPDATE, 0, 1) == (FI_EV_ON_UPDATE | FI_EV_ON_SUBMIT | FI_EV_ON_CHANGE) &&
+	   fi_row_events(FI_ROW_UPDATE, 1, 2) == (FI_EV_ON_CANCEL | FI_EV_ON_CHANGE) &&
+	   fi_row_events(FI_ROW_UPDATE, 1, 1) == (FI_EV_ON_UPDATE_AFTER_SUBMIT | FI_EV_ON_CHANGE) &&
+	   fi_row_events(FI_ROW_UPDATE, 2, 2) == FI_EV_ON_CHANGE && fi_row_events(FI_ROW_DELETE, 1, 0) == FI_EV_ON_TRASH,
+	   "events: the docstatus transitions");
+	ok(fi_events_at_commit(FI_EV_CHILD, true, 0) == (FI_EV_ON_UPDATE | FI_EV_ON_CHANGE) &&
+	   fi_events_at_commit(FI_EV_CHILD, true, 1) == (FI_EV_ON_UPDATE_AFTER_SUBMIT | FI_EV_ON_CHANGE) &&
+	   fi_events_at_commit(FI_EV_CHILD | FI_EV_GONE | FI_EV_ON_TRASH, false, 0) == (FI_EV_ON_TRASH | FI_EV_ON_UPDATE | FI_EV_ON_CHANGE),
+	   "events: a child row change is a save of the parent, by its docstatus at commit");
+	ok(strcmp(fi_event_name(FI_EV_ON_UPDATE_AFTER_SUBMIT), "on_update_after_submit") == 0 &&
+	   fi_event_bit("on_cancel") == FI_EV_ON_CANCEL && fi_event_bit("on_save") == 0 && fi_event_bit(NULL) == 0 &&
+	   strcmp(fi_event_name(FI_EV_ON_UPDATE | FI_EV_ON_CHANGE), "") == 0, "events: names and bits");
+}
+
+/* ---- export text ---- */
+
+static void
+number_is(const char *in, const char *want)
+{
+	char		out[FI_EXPORT_NUMBER_MAX(64)];
+	size_t		n = fi_export_number(in, strlen(in), out);
+	char		desc[128];
+
+	out[n] = '\0';
+	snprintf(desc, sizeof(desc), "export: %s is written %s", in, want);
+	is_str(out, want, desc);
+}
+
+static void
+test_export(void)
+{
+	char		d[FI_DURATION_MAX];
+	char		q[64];
+	size_t		n;
+
+	number_is("1234.500000000", "1234.5");
+	number_is("7", "7.0");
+	number_is("-0.000060000", "-6e-05");
+	number_is("0.000000000", "0.0");
+	number_is("10000000000000000", "1e+16");
+	number_is("0.000100000", "0.0001");
+	fi_export_duration(93784, false, d);
+	is_str(d, "1d 2h 3m 4s", "export: a Duration");
+	fi_export_duration(93784, true, d);
+	is_str(d, "26h 3m 4s", "export: a Duration with hide_days");
+	fi_export_duration(0, false, d);
+	is_str(d, "", "export: a Duration of 0 is empty");
+	n = fi_export_quoted("=1+\"2\"", 6, true, q);
+	q[n] = '\0';
+	is_str(q, "\"'=1+\"\"2\"\"\"", "export: a formula escaped, quotes doubled");
+	n = fi_export_quoted("-5", 2, false, q);
+	q[n] = '\0';
+	is_str(q, "\"-5\"", "export: no escape unless asked");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 4 && strcmp(argv[1], "weeks") == 0)
+	{
+		for (int y = atoi(argv[2]); y <= atoi(argv[3]); y++)
+			for (int m = 1; m <= 12; m++)
+				for (int dd = 1; dd <= 31; dd++)
+				{
+					static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+					bool		leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+					if (dd > mdays[m - 1] + (m == 2 && leap))
+						break;
+					printf("%d-%d-%d %02d\n", y, m, dd, fi_name_week(y, m, dd));
+				}
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "numbers") == 0)
+	{
+		char		line[256],
+					out[FI_EXPORT_NUMBER_MAX(256)];
+
+		while (fgets(line, sizeof(line), stdin))
+		{
+			size_t		n = strcspn(line, "\n");
+
+			n = fi_export_number(line, n, out);
+			fwrite(out, 1, n, stdout);
+			putchar('\n');
+		}
+		return 0;
+	}
+	test_doctype();
+	test_importmap();
+	test_template();
+	test_naming();
+	test_events();
+	test_export();
+	printf("1..%d\n", n_test);
+	return n_fail == 0 ? 0 : 1;
+}
