@@ -120,7 +120,7 @@ test/unit/engine_test: test/unit/engine_test.c test/unit/tap.h src/engine/codec.
 
 # the engines of Frappe's rules (meta order, import header, naming, webhook events, export text)
 RULES_SRCS = src/engine/doctype.c src/engine/importmap.c src/engine/naming.c src/engine/webhookev.c \
-	src/engine/exportfmt.c src/engine/pyjson.c
+	src/engine/exportfmt.c src/engine/pyjson.c src/engine/csv.c
 test/unit/rules_test: test/unit/rules_test.c test/unit/tap.h $(RULES_SRCS) src/engine/*.h
 	$(CC) -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ test/unit/rules_test.c $(RULES_SRCS) -lm
 
@@ -144,7 +144,8 @@ test/template/tpl_driver: test/template/tpl_driver.c $(TPL_SRCS) src/engine/*.h
 
 # ---- MariaDB (issue 18): the UDF library, built apart from PGXS ----
 # make mariadb: build/mariadb/frappe_integrations.so (install: its README)
-MARIADB_ENGINE = $(TPL_SRCS) src/engine/secretfmt.c src/engine/sigverify.c
+MARIADB_ENGINE = $(TPL_SRCS) src/engine/secretfmt.c src/engine/sigverify.c src/engine/jsoncanon.c src/engine/jwt.c \
+	src/engine/csv.c
 MARIADB_CFLAGS = -O2 -g -fPIC -fvisibility=hidden -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE \
 	-Isrc -I/usr/include/mariadb/server -I/usr/include/mariadb
 build/mariadb/frappe_integrations.so: src/mariadb/udf.c $(MARIADB_ENGINE) src/engine/*.h
@@ -155,7 +156,8 @@ mariadb: build/mariadb/frappe_integrations.so
 
 # the engines from 8 threads at once (ThreadSanitizer when clang has it)
 THREAD_SRCS = $(TPL_SRCS) src/engine/secretfmt.c src/engine/sigverify.c src/engine/csv.c \
-	src/engine/importval.c src/engine/htmltext.c
+	src/engine/importval.c src/engine/htmltext.c src/engine/jsoncanon.c src/engine/jwt.c \
+	src/engine/naming.c src/engine/exportfmt.c
 test/unit/thread_test: test/unit/thread_test.c $(THREAD_SRCS) src/engine/*.h
 	if command -v clang >/dev/null 2>&1; then \
 		clang -O1 -g -fsanitize=thread -Wall -Werror -Isrc -o $@ test/unit/thread_test.c \
@@ -173,7 +175,8 @@ FUZZ_SECONDS ?= 60
 test/fuzz/engine_fuzz: test/fuzz/engine_fuzz.c src/engine/*.c src/engine/*.h
 	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Isrc -o $@ \
 		test/fuzz/engine_fuzz.c src/engine/codec.c src/engine/pyjson.c src/engine/htmltext.c \
-		src/engine/secretfmt.c src/engine/sigverify.c -lcrypto -largon2 -lm
+		src/engine/secretfmt.c src/engine/sigverify.c src/engine/csv.c src/engine/jsoncanon.c src/engine/jwt.c \
+		-lcrypto -largon2 -lm
 
 test/fuzz/template_fuzz: test/fuzz/template_fuzz.c $(TPL_SRCS) src/engine/*.h
 	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
@@ -199,6 +202,9 @@ FUZZ_SMOKE_DIR ?= tmp_check/fuzz-smoke
 fuzz-smoke: test/fuzz/engine_fuzz test/fuzz/import_fuzz test/fuzz/template_fuzz
 	mkdir -p $(FUZZ_SMOKE_DIR)/engine $(FUZZ_SMOKE_DIR)/import $(FUZZ_SMOKE_DIR)/template
 	printf 'a,"b""c",d\r\n\n"x\ny",1,234.5\n31-12-2030,1d 2h,10:30 PM\n' > $(FUZZ_SMOKE_DIR)/import/seed1
+	printf 'ID,Customer,Item (Items),items.qty\nSINV-.YYYY.-.####,format:{MM}-{customer}-{##}\n' > $(FUZZ_SMOKE_DIR)/import/seed2
+	printf '\011{"b": [1, 2.50, "x\\u00e9"], "a": {"c": null, "c": true}}' > $(FUZZ_SMOKE_DIR)/engine/seed-json
+	printf '\012{"sub": "x", "n": -0.0e3}' > $(FUZZ_SMOKE_DIR)/engine/seed-jwt
 	/usr/bin/python3 test/template/difftest.py --seeds $(FUZZ_SMOKE_DIR)/template >/dev/null
 	test/fuzz/engine_fuzz -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=512 -print_final_stats=1 \
 		$(FUZZ_SMOKE_DIR)/engine 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \

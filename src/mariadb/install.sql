@@ -26,6 +26,8 @@ CREATE OR REPLACE FUNCTION fi_udf_passlib_verify RETURNS INTEGER SONAME 'frappe_
 CREATE OR REPLACE FUNCTION fi_udf_verify_signature RETURNS INTEGER SONAME 'frappe_integrations.so';
 CREATE OR REPLACE FUNCTION fi_udf_fernet_encrypt RETURNS STRING SONAME 'frappe_integrations.so';
 CREATE OR REPLACE FUNCTION fi_udf_fernet_decrypt RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_jwt_hs256 RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_jwt_decode_hs256 RETURNS STRING SONAME 'frappe_integrations.so';
 
 -- Each site's encryption_key (from its site_config.json), written by
 -- `frappe-integrations install --site`; readable only by the installing
@@ -54,6 +56,9 @@ BEGIN
             WHEN '54001' THEN SIGNAL SQLSTATE '54001' SET MESSAGE_TEXT = msg;
             WHEN '53200' THEN SIGNAL SQLSTATE '53200' SET MESSAGE_TEXT = msg;
             WHEN 'XX000' THEN SIGNAL SQLSTATE 'XX000' SET MESSAGE_TEXT = msg;
+            WHEN '22P02' THEN SIGNAL SQLSTATE '22P02' SET MESSAGE_TEXT = msg;
+            WHEN '22P05' THEN SIGNAL SQLSTATE '22P05' SET MESSAGE_TEXT = msg;
+            WHEN '22003' THEN SIGNAL SQLSTATE '22003' SET MESSAGE_TEXT = msg;
             ELSE SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = msg;
         END CASE;
     END IF;
@@ -126,6 +131,33 @@ CREATE OR REPLACE FUNCTION integrations.url_encode(value LONGTEXT CHARSET utf8mb
     RETURNS LONGTEXT CHARSET ascii
     DETERMINISTIC NO SQL SQL SECURITY INVOKER
 RETURN CONVERT(fi_udf_url_encode(value) USING ascii)//
+
+-- HS256 JSON Web Tokens with Frappe's header {"alg":"HS256","typ":"jwt"}:
+-- the claims signed as the PostgreSQL build signs them (jsonb's order of
+-- keys, numbers as numeric prints them), so both give the same token
+CREATE OR REPLACE FUNCTION integrations.jwt_hs256(claims LONGTEXT CHARSET utf8mb4, k LONGTEXT CHARSET utf8mb4)
+    RETURNS LONGTEXT CHARSET ascii
+    DETERMINISTIC NO SQL SQL SECURITY INVOKER
+BEGIN
+    DECLARE r LONGBLOB DEFAULT fi_udf_jwt_hs256(claims, k);
+    IF r IS NULL AND claims IS NOT NULL AND k IS NOT NULL THEN
+        CALL integrations.raise_last_error();
+    END IF;
+    RETURN CONVERT(r USING ascii);
+END//
+
+-- the claims (as jsonb prints them) of a token whose header says HS256 and
+-- whose signature the key makes, else NULL; times are the caller's business
+CREATE OR REPLACE FUNCTION integrations.jwt_decode_hs256(token LONGTEXT CHARSET utf8mb4, k LONGTEXT CHARSET utf8mb4)
+    RETURNS LONGTEXT CHARSET utf8mb4
+    DETERMINISTIC NO SQL SQL SECURITY INVOKER
+BEGIN
+    DECLARE r LONGBLOB DEFAULT fi_udf_jwt_decode_hs256(token, k);
+    IF r IS NULL THEN
+        CALL integrations.raise_last_error();
+    END IF;
+    RETURN CONVERT(r USING utf8mb4);
+END//
 
 CREATE OR REPLACE FUNCTION integrations.random_name() RETURNS CHAR(10) CHARSET ascii
     NOT DETERMINISTIC NO SQL SQL SECURITY INVOKER

@@ -17,3 +17,5 @@ DROP FUNCTION IF EXISTS fi_udf_passlib_verify;
 DROP FUNCTION IF EXISTS fi_udf_verify_signature;
 DROP FUNCTION IF EXISTS fi_udf_fernet_encrypt;
 DROP FUNCTION IF EXISTS fi_udf_fernet_decrypt;
+DROP FUNCTION IF EXISTS fi_udf_jwt_hs256;
+DROP FUNCTION IF EXISTS fi_udf_jwt_decode_hs256;

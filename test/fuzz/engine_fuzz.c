@@ -3,7 +3,9 @@
  *		libFuzzer target for the parsers of the pure engines: base64 decoding
  *		(all variants), Fernet token decryption (also of authentic tokens
  *		over arbitrary ciphertext, to reach the padding checks), passlib hash
- *		verification, key parsing, and Python float text (must read back).
+ *		verification, key parsing, Python float text (must read back), HTML
+ *		cells, JSON as jsonb prints it (its own output reads back to the same
+ *		bytes) and HS256 tokens (a token made verifies with its key).
  *		The first input byte picks the target; the rest is the input.
  *
  *		make fuzz       (clang with -fsanitize=fuzzer,address,undefined)
@@ -14,6 +16,7 @@
 
 #include "engine/codec.h"
 #include "engine/htmltext.h"
+#include "engine/jwt.h"
 #include "engine/pyjson.h"
 #include "engine/secretfmt.h"
 #include "engine/sigverify.h"
@@ -35,7 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	in = (const char *) data + 1;
 	n = size - 1;
-	switch (data[0] % 9)
+	switch (data[0] % 11)
 	{
 		case 0:
 			out = malloc(fi_b64_decoded_maxlen(n) + 1);
@@ -116,6 +119,42 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (l > n || txt[l] != '\0')
 					abort();
 				free(txt);
+			}
+			break;
+		case 9:
+			/* JSON: canonical text is a fixed point, compact and spaced alike */
+			{
+				FiJBuf		a = {0},
+							b = {0},
+							c = {0};
+				FiJsonRoot	r;
+
+				if (fi_json_canon(in, n, false, 200, &a, &r, NULL, 0) == FI_JSON_OK)
+				{
+					if (fi_json_canon(a.data, a.len, false, 200, &b, &r, NULL, 0) != FI_JSON_OK ||
+						b.len != a.len || memcmp(a.data, b.data, a.len) != 0 ||
+						fi_json_canon(a.data, a.len, true, 200, &c, &r, NULL, 0) != FI_JSON_OK)
+						abort();
+				}
+				fi_jbuf_free(&a);
+				fi_jbuf_free(&b);
+				fi_jbuf_free(&c);
+			}
+			break;
+		case 10:
+			/* a token of the input as claims verifies; the input as a token never crashes */
+			{
+				FiJBuf		tok = {0},
+							back = {0};
+				FiJsonErr	je;
+
+				if (fi_jwt_hs256_sign(in, n, (const unsigned char *) "k", 1, 200, &tok, &je, NULL, 0) == FI_JWT_OK &&
+					fi_jwt_hs256_verify(tok.data, tok.len, (const unsigned char *) "k", 1, 200, &back, &je, NULL, 0) != FI_JWT_OK)
+					abort();
+				fi_jbuf_free(&back);
+				fi_jwt_hs256_verify(in, n, (const unsigned char *) "k", 1, 200, &back, &je, NULL, 0);
+				fi_jbuf_free(&tok);
+				fi_jbuf_free(&back);
 			}
 			break;
 	}

@@ -70,6 +70,37 @@ same "hmac_sha256: base64, base64url and hex of UTF-8 text" \
 same "url_encode: quote_plus of UTF-8" "SELECT integrations.url_encode('a b&c=d/é~_.-日')" "SELECT integrations.url_encode('a b&c=d/é~_.-日')"
 same "secure_compare" "SELECT integrations.secure_compare('abc', 'abc')::int::text || integrations.secure_compare('abc', 'abd')::int::text || integrations.secure_compare('abc', 'abcd')::int::text" \
      "SELECT CONCAT(integrations.secure_compare('abc', 'abc'), integrations.secure_compare('abc', 'abd'), integrations.secure_compare('abc', 'abcd'))"
+# jwt_hs256: the claims signed as jsonb prints them (keys by length then
+# bytes, the last of a repeated key, numbers as numeric prints them, strings
+# as escape_json writes them): the same token from both databases
+while IFS= read -r claims; do
+    [ -n "$claims" ] || continue
+    n=$((n + 1))
+    same "jwt_hs256 #$n: $claims" \
+         "SELECT integrations.jwt_hs256('$(sqlq "$claims")'::jsonb, 'kéy')" \
+         "SELECT integrations.jwt_hs256('$(sqlqm "$claims")', 'kéy')"
+    tok=$(q $DB "SELECT integrations.jwt_hs256('$(sqlq "$claims")'::jsonb, 'kéy')")
+    same "jwt_decode_hs256 #$n: PostgreSQL's token, the claims as jsonb's text" \
+         "SELECT integrations.jwt_decode_hs256('$tok', 'kéy')::text" \
+         "SET NAMES utf8mb4; SELECT integrations.jwt_decode_hs256('$tok', 'kéy')"
+done <<'CLAIMS'
+{"sub": "Administrator", "aud": "c1", "iat": 1700000000, "exp": 1700003600, "iss": "https://erp.example.com"}
+{"b": [1, "x y", null, true, false], "a": {"é": 1.50}, "aa": -0, "ab": 1e2, "ac": 1.5E-3, "ad": 0.000, "ae": -12.3400e+1}
+{"k": 1, "k": 2, "z": {"y": 1, "y": {"x": [], "w": {}}}, "": "empty key"}
+{"esc": "q\" b\\ s/ \b\f\n\r\t \u0001 \u001f \u00e9 \ud83d\ude00 日本", "big": 123456789012345678901234567890.000000000001}
+{"nonce": "n-0S6_WzA2Mj", "roles": ["System Manager", "Accounts User"], "email": "a@b.c", "email_verified": true}
+   {  "spaced"  :  [ 1 , 2 ] ,"deep": [[[[{"a": [[[1]]]}]]]]  }
+CLAIMS
+t_is "$(mdb "SELECT CONCAT(COALESCE(integrations.jwt_decode_hs256('$tok', 'wrong'), 'NULL'), ' ',
+                             COALESCE(integrations.jwt_decode_hs256(CONCAT('eyJhbGciOiJub25lIiwidHlwIjoiand0In0.', SUBSTRING_INDEX(SUBSTRING_INDEX('$tok', '.', 2), '.', -1), '.'), 'kéy'), 'NULL'))")" \
+     "NULL NULL" "jwt_decode_hs256: a wrong key, and alg none, give NULL"
+t_like "$(mdb_err "SELECT integrations.jwt_decode_hs256('a.b', 'k')")" "^22023: not a JSON Web Token" "jwt_decode_hs256: not a JWS: 22023"
+t_like "$(mdb_err "SELECT integrations.jwt_hs256('[1, 2]', 'k')")" "^22023: JWT claims must be a JSON object" "jwt_hs256: claims that are not an object: 22023"
+t_like "$(mdb_err "SELECT integrations.jwt_hs256('{\"a\": 01}', 'k')")" "^22P02: invalid JSON" "jwt_hs256: claims that are not JSON: 22P02"
+t_like "$(mdb_err "SELECT integrations.jwt_hs256('{\"a\": \"\\\\u0000\"}', 'k')")" "^22P05: " "jwt_hs256: \\u0000 (jsonb refuses it): 22P05"
+t_like "$(mdb_err "SELECT integrations.jwt_hs256('{\"a\": 1e1001}', 'k')")" "^22P02: " "jwt_hs256: an exponent numeric refuses: 22P02"
+t_like "$(mdb_err "SELECT integrations.jwt_hs256(CONCAT(REPEAT('{\"a\":', 5000), '1', REPEAT('}', 5000)), 'k')")" "^54001: " \
+       "jwt_hs256: claims nested deeper than the thread's stack allows: 54001, and the server stays up"
 H=$(q $DB "SELECT integrations.passlib_hash('pässword', 1000)")
 t_is "$(mdb "SELECT CONCAT(integrations.passlib_verify('pässword', '$H'), integrations.passlib_verify('password', '$H'))")" "10" \
      "passlib_verify on MariaDB verifies PostgreSQL's pbkdf2_sha256 hash (and refuses a wrong password)"
