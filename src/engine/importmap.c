@@ -289,6 +289,39 @@ fi_import_header_column(FiImpHeader *h, int c, const char *title, const char *ov
 	h->nmapped++;
 }
 
+bool
+fi_import_is_parent_column(const FiImpColumn *col)
+{
+	return col->table == 0 && col->warning == NULL &&
+		(col->kind == FI_IMPCOL_FIELD || col->kind == FI_IMPCOL_ID || col->kind == FI_IMPCOL_OWNER ||
+		 col->kind == FI_IMPCOL_DOCSTATUS);
+}
+
+FiImpRowKind
+fi_import_row_kind(const FiCsvReader *r, const bool *parent_col, int ncols, bool have_document)
+{
+	bool		empty = true,
+				parent_values = false;
+
+	for (int i = 0; i < r->nfields; i++)
+	{
+		size_t		b;
+
+		if (fi_py_strip(r->buf + r->off[i], r->len[i], &b) > 0)
+		{
+			empty = false;
+			if (i < ncols && parent_col[i])
+			{
+				parent_values = true;
+				break;
+			}
+		}
+	}
+	if (empty)
+		return FI_IMPROW_BLANK;
+	return parent_values || !have_document ? FI_IMPROW_STARTS : FI_IMPROW_CONTINUES;
+}
+
 /* ---- the template ---- */
 
 static bool

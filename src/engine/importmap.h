@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "engine/doctype.h"
+#include "engine/csv.h"
 
 typedef struct FiImportHooks
 {
@@ -81,6 +82,28 @@ extern void fi_import_header_init(FiImpHeader *h, const FiDocMeta *meta, const F
  */
 extern void fi_import_header_column(FiImpHeader *h, int c, const char *title, const char *over,
 									FiImpColumn *out);
+
+/*
+ * Does the column belong to the DocType itself (a field, its ID, Owner or
+ * Document Status)?  A value in such a column starts a new document.
+ */
+extern bool fi_import_is_parent_column(const FiImpColumn *col);
+
+/* what a data row is to Frappe's grouping of rows into documents */
+typedef enum FiImpRowKind
+{
+	FI_IMPROW_BLANK,			/* every cell blank: skipped, not counted */
+	FI_IMPROW_STARTS,			/* a value in a parent column (or no document yet): a new document */
+	FI_IMPROW_CONTINUES			/* child values only: more rows of the current document */
+} FiImpRowKind;
+
+/*
+ * The kind of the record r has just read (cells blank after Python's
+ * strip); parent_col[i] for the header's ncols columns; have_document: a
+ * document is open.
+ */
+extern FiImpRowKind fi_import_row_kind(const FiCsvReader *r, const bool *parent_col, int ncols,
+									   bool have_document);
 
 /*
  * The template header Frappe's Data Import offers (facts 8.7): "ID", the

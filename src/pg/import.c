@@ -177,6 +177,7 @@ map_header(ImpRun *run, FiCsvReader *r, Jsonb *opts)
 
 	run->ncols = r->nfields;
 	run->headers = palloc(sizeof(char *) * r->nfields);
+	run->parent_col = palloc0(sizeof(bool) * Max(r->nfields, 1));
 	fi_import_header_init(&h, run->meta, &import_hooks);
 	fields = palloc0(sizeof(List *) * h.cap);
 
@@ -190,6 +191,7 @@ map_header(ImpRun *run, FiCsvReader *r, Jsonb *opts)
 		CHECK_FOR_INTERRUPTS();	/* a header of millions of columns */
 		run->headers[c] = title;
 		fi_import_header_column(&h, c, title, column_override(opts, c), &col);
+		run->parent_col[c] = fi_import_is_parent_column(&col);
 		if (col.warning)
 			warn(run, col.warning);
 		else if (col.kind == FI_IMPCOL_FIELD)
@@ -603,8 +605,7 @@ import_rows(ImpRun *run, FiCsvReader *rp, bool *parent_col, bool wrap, double ev
 	MemoryContextSwitchTo(run->batch_cxt);
 	for (;;)
 	{
-		bool		empty = true;
-		bool		parent_values = false;
+		FiImpRowKind kind = FI_IMPROW_STARTS;
 		ImpRow	   *row;
 
 		CHECK_FOR_INTERRUPTS();
@@ -613,23 +614,13 @@ import_rows(ImpRun *run, FiCsvReader *rp, bool *parent_col, bool wrap, double ev
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory reading the file")));
 		if (rc == 1)
 		{
-			for (int i = 0; i < rp->nfields; i++)
-			{
-				size_t		b;
-
-				if (fi_py_strip(rp->buf + rp->off[i], rp->len[i], &b) > 0)
-				{
-					empty = false;
-					if (i < run->ncols && parent_col[i])
-						parent_values = true;
-				}
-			}
-			if (empty)
+			/* Frappe's grouping (engine/importmap.c): a parent value starts the next document */
+			kind = fi_import_row_kind(rp, parent_col, run->ncols, cur != NULL);
+			if (kind == FI_IMPROW_BLANK)
 				continue;
 			run->rows++;
 		}
-		/* a row with a parent value starts the next document */
-		if (rc == 0 || parent_values || cur == NULL)
+		if (rc == 0 || kind == FI_IMPROW_STARTS)
 		{
 			if (cur != NULL)
 			{
@@ -808,16 +799,7 @@ import_run(const char *doctype, const char *data, size_t len, const char *import
 		imp_guess_date_formats(run, &run->tables[t], r.p, r.end - r.p);
 
 	/* the columns whose values start a document */
-	parent_col = palloc0(sizeof(bool) * run->ncols);
-	for (int c = 0; c < run->ncols; c++)
-	{
-		ImpTable   *t0 = &run->tables[0];
-
-		parent_col[c] = (c == t0->id_col || c == t0->owner_col || c == t0->docstatus_col);
-		for (int f = 0; f < t0->nmapped; f++)
-			if (t0->fields[f].col == c)
-				parent_col[c] = true;
-	}
+	parent_col = run->parent_col;
 
 	/* webhooks fire for imported documents only when asked (Frappe: never) */
 	run->triggers = true;

@@ -183,6 +183,7 @@ typedef struct ImpRun
 	/* the file */
 	int			ncols;
 	char	  **headers;
+	bool	   *parent_col;		/* per column: the DocType's own (a value starts a document) */
 	int			ntables;
 	ImpTable   *tables;			/* [0] the DocType, then child tables */
 	List	   *warnings;		/* char * */

@@ -161,6 +161,40 @@ test_importmap(void)
 	inv.autoname = "naming_series:";
 }
 
+/* the grouping of a file's rows: "S" starts a document, "C" continues it, "-" is blank */
+static void
+test_grouping(void)
+{
+	static const char csv[] = "ID,Customer,Item (Items),Quantity (Items)\r\n"
+		",ACME,A,1\n,,B,2\n , ,\t, \n,,C,3\nSINV-2,,D,4\n,Other,,\n";
+	FiCsvReader r;
+	FiImpHeader h;
+	bool		parent_col[4];
+	char		got[32] = "";
+	bool		open_doc = false;
+
+	fi_csv_init(&r, csv, strlen(csv));
+	fi_csv_next(&r);
+	fi_import_header_init(&h, &inv, &hooks);
+	for (int c = 0; c < r.nfields; c++)
+	{
+		FiImpColumn col;
+
+		fi_import_header_column(&h, c, r.buf + r.off[c], NULL, &col);
+		parent_col[c] = fi_import_is_parent_column(&col);
+	}
+	ok(parent_col[0] && parent_col[1] && !parent_col[2] && !parent_col[3], "grouping: ID and parent fields are parent columns, child fields are not");
+	while (fi_csv_next(&r) == 1)
+	{
+		FiImpRowKind k = fi_import_row_kind(&r, parent_col, 4, open_doc);
+
+		strcat(got, k == FI_IMPROW_STARTS ? "S" : k == FI_IMPROW_CONTINUES ? "C" : "-");
+		open_doc |= k == FI_IMPROW_STARTS;
+	}
+	fi_csv_free(&r);
+	is_str(got, "SC-CSS", "grouping: a parent value starts a document, child-only rows continue it, blank rows are skipped");
+}
+
 static void
 collect(void *arg, const char *title)
 {
@@ -350,6 +384,7 @@ main(int argc, char **argv)
 	test_doctype();
 	test_importmap();
 	test_template();
+	test_grouping();
 	test_naming();
 	test_events();
 	test_export();
