@@ -36,4 +36,37 @@ extern bool fi_export_formula_like(const char *s);
 /* s as a quoted CSV cell ("" doubled; the formula escape when asked); returns the length */
 extern size_t fi_export_quoted(const char *s, size_t n, bool escape_formula, char *out);
 
+/* ---- the header row ---- */
+
+/* one column of an export, for its header */
+typedef struct FiExportTitle
+{
+	const char *fieldname;		/* the column */
+	const char *label;			/* the field's label; NULL for a standard column */
+	bool		is_id;			/* its table's ID column */
+	const char *table_label;	/* child: the Table field's label (else its fieldname); NULL: the DocType */
+	const char *table_fieldname;	/* child: the Table field */
+	const char *table_doctype;	/* child: the child DocType */
+} FiExportTitle;
+
+/* memory for titles, never freed here (the caller's arena) */
+typedef void *(*FiExportAlloc) (void *arg, size_t size);
+
+/*
+ * The Data Import layout's header (Frappe's Exporter.add_header) into
+ * titles[n]: "ID", the label (the fieldname when it has none), "Label
+ * (Table Label)" for a child column; a title already in the header, or
+ * every title when by_fieldname, becomes the fieldname ("table.fieldname").
+ */
+extern void fi_export_import_titles(const FiExportTitle *cols, int n, bool by_fieldname,
+									FiExportAlloc alloc, void *arg, const char **titles);
+
+/*
+ * Report Builder's header into titles[n + 2]: "Sr", each column's label
+ * ("ID" for the DocType's ID, "name" for a child's; "Label (Child
+ * DocType)" for a child column), then "owner".
+ */
+extern void fi_export_report_titles(const FiExportTitle *cols, int n, FiExportAlloc alloc, void *arg,
+									const char **titles);
+
 #endif							/* FI_EXPORTFMT_H */

@@ -769,71 +769,60 @@ flush_out(Export *ex)
  * column "Label (Child DocType)", its name "name (Child DocType)"; the
  * owner it appends last, by its fieldname.
  */
-static void
-put_report_header(Export *ex)
+static void *
+title_alloc(void *arg, size_t size)
 {
-	put_quoted(ex, "Sr", false);
-	for (int t = 0; t < ex->ntables; t++)
-	{
-		ExTable    *tb = &ex->tables[t];
-
-		for (int i = 0; i < tb->ncols; i++)
-		{
-			const FiDocField *df = tb->cols[i].df;
-			const char *label = i == 0 ? (t == 0 ? "ID" : "name") :
-				(df && df->label ? df->label : tb->cols[i].fieldname);
-
-			appendStringInfoChar(&ex->out, ',');
-			put_quoted(ex, t > 0 ? psprintf("%s (%s)", label, tb->meta->name) : label, false);
-		}
-	}
-	appendStringInfoChar(&ex->out, ',');
-	put_quoted(ex, "owner", false);
-	appendStringInfoString(&ex->out, "\r\n");
+	return palloc(size);
 }
 
 /*
- * The Data Import layout's header (Frappe's Exporter.add_header): the
- * label, "Label (Table Label)" for a child field; a title already in the
- * header is replaced by the fieldname ("table.fieldname").
+ * The header row (engine/exportfmt.c): Report Builder's, or the Data
+ * Import layout's (Frappe's Exporter.add_header).
  */
 static void
 put_header(Export *ex)
 {
-	List	   *titles = NIL;
-	ListCell   *lc;
-	bool		first = true;
+	int			n = 0;
+	FiExportTitle *cols;
+	const char **titles;
 
-	if (ex->report)
-	{
-		put_report_header(ex);
-		return;
-	}
-
+	for (int t = 0; t < ex->ntables; t++)
+		n += ex->tables[t].ncols;
+	cols = palloc0(sizeof(FiExportTitle) * (n + 1));
+	titles = palloc(sizeof(char *) * (n + 2));
+	n = 0;
 	for (int t = 0; t < ex->ntables; t++)
 	{
 		ExTable    *tb = &ex->tables[t];
-		const char *tl = tb->tdf ? (tb->tdf->label ? tb->tdf->label : tb->tdf->fieldname) : NULL;
 
-		for (int i = tb->show_id ? 0 : 1; i < tb->ncols; i++)
+		/* the import layout writes an ID only when the name is asked for */
+		for (int i = ex->report || tb->show_id ? 0 : 1; i < tb->ncols; i++)
 		{
-			const char *fieldname = tb->cols[i].fieldname;
-			const char *label = i == 0 ? "ID" :
-				(tb->cols[i].df->label && *tb->cols[i].df->label ? tb->cols[i].df->label : fieldname);
-			const char *title = tb->tdf ? psprintf("%s (%s)", label, tl) : label;
-			bool		taken = ex->by_fieldname;
+			FiExportTitle *c = &cols[n++];
 
-			foreach(lc, titles)
-				if (!taken && strcmp(lfirst(lc), title) == 0)
-					taken = true;
-			if (taken)
-				title = tb->tdf ? psprintf("%s.%s", tb->tdf->fieldname, fieldname) : fieldname;
-			titles = lappend(titles, (char *) title);
-			if (!first)
-				appendStringInfoChar(&ex->out, ',');
-			first = false;
-			put_quoted(ex, title, false);
+			c->fieldname = tb->cols[i].fieldname;
+			c->label = tb->cols[i].df ? tb->cols[i].df->label : NULL;
+			c->is_id = i == 0;
+			if (tb->tdf)
+			{
+				c->table_label = tb->tdf->label ? tb->tdf->label : tb->tdf->fieldname;
+				c->table_fieldname = tb->tdf->fieldname;
+				c->table_doctype = tb->meta->name;
+			}
 		}
+	}
+	if (ex->report)
+	{
+		fi_export_report_titles(cols, n, title_alloc, NULL, titles);
+		n += 2;
+	}
+	else
+		fi_export_import_titles(cols, n, ex->by_fieldname, title_alloc, NULL, titles);
+	for (int i = 0; i < n; i++)
+	{
+		if (i)
+			appendStringInfoChar(&ex->out, ',');
+		put_quoted(ex, titles[i], false);
 	}
 	appendStringInfoString(&ex->out, "\r\n");
 }

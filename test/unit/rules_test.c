@@ -348,6 +348,44 @@ test_export(void)
 	is_str(q, "\"-5\"", "export: no escape unless asked");
 }
 
+static void
+titles_is(const char *const *titles, int n, const char *want, const char *desc)
+{
+	char		got[512] = "";
+
+	for (int i = 0; i < n; i++)
+	{
+		if (i)
+			strcat(got, "|");
+		strcat(got, titles[i]);
+	}
+	is_str(got, want, desc);
+}
+
+static void
+test_export_titles(void)
+{
+	FiExportTitle cols[] = {
+		{.fieldname = "name", .is_id = true},
+		{.fieldname = "posting_date", .label = "Date"},
+		{.fieldname = "due_date", .label = "Date"},
+		{.fieldname = "remarks", .label = ""},
+		{.fieldname = "name", .is_id = true, .table_label = "Items", .table_fieldname = "items", .table_doctype = "Sales Invoice Item"},
+		{.fieldname = "rate", .label = "Rate", .table_label = "Items", .table_fieldname = "items", .table_doctype = "Sales Invoice Item"},
+		{.fieldname = "amount", .label = "Rate", .table_label = "Items", .table_fieldname = "items", .table_doctype = "Sales Invoice Item"},
+	};
+	const char *titles[9];
+
+	fi_export_import_titles(cols, 7, false, arena_alloc, NULL, titles);
+	titles_is(titles, 7, "ID|Date|due_date|remarks|ID (Items)|Rate (Items)|items.amount",
+			  "export header: labels, a repeated title as its fieldname, child columns as Label (Table Label)");
+	fi_export_import_titles(cols, 7, true, arena_alloc, NULL, titles);
+	titles_is(titles, 7, "name|posting_date|due_date|remarks|items.name|items.rate|items.amount", "export header: by fieldname");
+	fi_export_report_titles(cols, 7, arena_alloc, NULL, titles);
+	titles_is(titles, 9, "Sr|ID|Date|Date||name (Sales Invoice Item)|Rate (Sales Invoice Item)|Rate (Sales Invoice Item)|owner",
+			  "export header: Report Builder's (Sr, ID, labels, Label (Child DocType), owner)");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -388,6 +426,7 @@ main(int argc, char **argv)
 	test_naming();
 	test_events();
 	test_export();
+	test_export_titles();
 	printf("1..%d\n", n_test);
 	return n_fail == 0 ? 0 : 1;
 }
