@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum FiB64Variant
 {
@@ -48,5 +49,8 @@ extern void fi_hex_encode(const unsigned char *in, size_t n, char *out);
  * bytes; returns the length written (NUL-terminated).
  */
 extern size_t fi_quote_plus(const unsigned char *in, size_t n, char *out);
+
+/* The UTF-8 bytes of code point cp (at most U+10FFFF) into out (4 bytes); returns how many. */
+extern size_t fi_utf8_encode(char *out, uint32_t cp);
 
 #endif							/* FI_CODEC_H */

@@ -115,45 +115,27 @@ fi_export_quoted(const char *s, size_t n, bool escape_formula, char *out)
 	return len;
 }
 
-/* "<a><b><c><d>" in the caller's memory */
-static const char *
-concat4(FiExportAlloc alloc, void *arg, const char *a, const char *b, const char *c, const char *d)
-{
-	size_t		la = strlen(a),
-				lb = strlen(b),
-				lc = strlen(c),
-				ld = strlen(d);
-	char	   *o = alloc(arg, la + lb + lc + ld + 1);
-
-	memcpy(o, a, la);
-	memcpy(o + la, b, lb);
-	memcpy(o + la + lb, c, lc);
-	memcpy(o + la + lb + lc, d, ld);
-	o[la + lb + lc + ld] = '\0';
-	return o;
-}
-
 void
-fi_export_import_titles(const FiExportTitle *cols, int n, bool by_fieldname, FiExportAlloc alloc, void *arg,
+fi_export_import_titles(const FiExportTitle *cols, int n, bool by_fieldname, FiAlloc alloc, void *arg,
 						const char **titles)
 {
 	for (int i = 0; i < n; i++)
 	{
 		const FiExportTitle *c = &cols[i];
 		const char *label = c->is_id ? "ID" : c->label && *c->label ? c->label : c->fieldname;
-		const char *title = c->table_label ? concat4(alloc, arg, label, " (", c->table_label, ")") : label;
+		const char *title = c->table_label ? fi_alloc_concat(alloc, arg, label, " (", c->table_label, ")") : label;
 		bool		taken = by_fieldname;
 
 		for (int j = 0; j < i && !taken; j++)
 			taken = strcmp(titles[j], title) == 0;
 		if (taken)
-			title = c->table_label ? concat4(alloc, arg, c->table_fieldname, ".", c->fieldname, "") : c->fieldname;
+			title = c->table_label ? fi_alloc_concat(alloc, arg, c->table_fieldname, ".", c->fieldname, "") : c->fieldname;
 		titles[i] = title;
 	}
 }
 
 void
-fi_export_report_titles(const FiExportTitle *cols, int n, FiExportAlloc alloc, void *arg, const char **titles)
+fi_export_report_titles(const FiExportTitle *cols, int n, FiAlloc alloc, void *arg, const char **titles)
 {
 	titles[0] = "Sr";
 	for (int i = 0; i < n; i++)
@@ -161,7 +143,7 @@ fi_export_report_titles(const FiExportTitle *cols, int n, FiExportAlloc alloc, v
 		const FiExportTitle *c = &cols[i];
 		const char *label = c->is_id ? (c->table_label ? "name" : "ID") : c->label ? c->label : c->fieldname;
 
-		titles[i + 1] = c->table_label ? concat4(alloc, arg, label, " (", c->table_doctype, ")") : label;
+		titles[i + 1] = c->table_label ? fi_alloc_concat(alloc, arg, label, " (", c->table_doctype, ")") : label;
 	}
 	titles[n + 1] = "owner";
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/alloc.h"
+
 /* bytes out must hold for a number of n characters */
 #define FI_EXPORT_NUMBER_MAX(n) ((n) + 34)
 
@@ -49,9 +51,6 @@ typedef struct FiExportTitle
 	const char *table_doctype;	/* child: the child DocType */
 } FiExportTitle;
 
-/* memory for titles, never freed here (the caller's arena) */
-typedef void *(*FiExportAlloc) (void *arg, size_t size);
-
 /*
  * The Data Import layout's header (Frappe's Exporter.add_header) into
  * titles[n]: "ID", the label (the fieldname when it has none), "Label
@@ -59,14 +58,14 @@ typedef void *(*FiExportAlloc) (void *arg, size_t size);
  * every title when by_fieldname, becomes the fieldname ("table.fieldname").
  */
 extern void fi_export_import_titles(const FiExportTitle *cols, int n, bool by_fieldname,
-									FiExportAlloc alloc, void *arg, const char **titles);
+									FiAlloc alloc, void *arg, const char **titles);
 
 /*
  * Report Builder's header into titles[n + 2]: "Sr", each column's label
  * ("ID" for the DocType's ID, "name" for a child's; "Label (Child
  * DocType)" for a child column), then "owner".
  */
-extern void fi_export_report_titles(const FiExportTitle *cols, int n, FiExportAlloc alloc, void *arg,
+extern void fi_export_report_titles(const FiExportTitle *cols, int n, FiAlloc alloc, void *arg,
 									const char **titles);
 
 #endif							/* FI_EXPORTFMT_H */

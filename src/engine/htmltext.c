@@ -4,6 +4,7 @@
  *		input; an unclosed '<' ends the text there as a tag would.
  */
 #include "engine/htmltext.h"
+#include "engine/codec.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -14,34 +15,6 @@ bool
 fi_html_looks_like(const char *s, size_t n)
 {
 	return memchr(s, '<', n) != NULL && memchr(s, '>', n) != NULL;
-}
-
-static size_t
-put_utf8(char *out, uint32_t c)
-{
-	if (c < 0x80)
-	{
-		out[0] = (char) c;
-		return 1;
-	}
-	if (c < 0x800)
-	{
-		out[0] = (char) (0xC0 | (c >> 6));
-		out[1] = (char) (0x80 | (c & 0x3F));
-		return 2;
-	}
-	if (c < 0x10000)
-	{
-		out[0] = (char) (0xE0 | (c >> 12));
-		out[1] = (char) (0x80 | ((c >> 6) & 0x3F));
-		out[2] = (char) (0x80 | (c & 0x3F));
-		return 3;
-	}
-	out[0] = (char) (0xF0 | (c >> 18));
-	out[1] = (char) (0x80 | ((c >> 12) & 0x3F));
-	out[2] = (char) (0x80 | ((c >> 6) & 0x3F));
-	out[3] = (char) (0x80 | (c & 0x3F));
-	return 4;
 }
 
 /* a character reference at s (s[0] == '&'): its bytes into out, or 0 */
@@ -82,7 +55,7 @@ reference(const char *s, size_t n, size_t *used, char *out)
 			(c >= 0xD800 && c <= 0xDFFF))
 			return 0;
 		*used = i + 1;
-		return put_utf8(out, c);
+		return fi_utf8_encode(out, c);
 	}
 	for (size_t k = 0; k < sizeof(named) / sizeof(named[0]); k++)
 	{

@@ -14,33 +14,6 @@ streq(const char *a, const char *b)
 	return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
-static char *
-hook_strdup(const FiImportHooks *hooks, const char *s, size_t n)
-{
-	char	   *out = hooks->alloc(hooks->arg, n + 1);
-
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return out;
-}
-
-/* "<a><b><c>" in the caller's memory */
-static char *
-hook_concat(const FiImportHooks *hooks, const char *a, const char *b, const char *c, const char *d)
-{
-	size_t		la = strlen(a),
-				lb = strlen(b),
-				lc = strlen(c),
-				ld = strlen(d);
-	char	   *out = hooks->alloc(hooks->arg, la + lb + lc + ld + 1);
-
-	memcpy(out, a, la);
-	memcpy(out + la, b, lb);
-	memcpy(out + la + lb, c, lc);
-	memcpy(out + la + lb + lc, d, ld);
-	return out;
-}
-
 /*
  * The field of meta a title names: label, fieldname or "Label
  * (fieldname)".  A label two fields share names the first of them in the
@@ -143,7 +116,7 @@ fi_import_match_title(const FiDocMeta *meta, const char *title, const FiImportHo
 		}
 		else if (tl > ll + 3 && title[tl - 1] == ')' && strncmp(title + tl - ll - 1, tlabel, ll) == 0 &&
 				 strncmp(title + tl - ll - 3, " (", 2) == 0)
-			inner = hook_strdup(hooks, title, tl - ll - 3);
+			inner = fi_alloc_strndup(hooks->alloc, hooks->arg, title, tl - ll - 3);
 		if (inner == NULL || (cm = hooks->meta(hooks->arg, tdf->options)) == NULL)
 			continue;
 		*table_field = tdf;
@@ -216,8 +189,8 @@ warning(FiImpHeader *h, int c, const char *title, const char *why)
 
 	snprintf(num, sizeof(num), "column %d", c + 1);
 	if (title == NULL)
-		return hook_concat(h->hooks, num, " ", why, "");
-	return hook_concat(h->hooks, num, " (\"", title, why);
+		return fi_alloc_concat(h->hooks->alloc, h->hooks->arg, num, " ", why, "");
+	return fi_alloc_concat(h->hooks->alloc, h->hooks->arg, num, " (\"", title, why);
 }
 
 void
@@ -244,7 +217,7 @@ fi_import_header_column(FiImpHeader *h, int c, const char *title, const char *ov
 	kind = fi_import_match_title(h->meta, over ? over : title, h->hooks, &tdf, &df);
 	if (kind == FI_IMPCOL_NONE)
 	{
-		out->warning = hook_concat(h->hooks, warning(h, c, title, "\") matches no field of "),
+		out->warning = fi_alloc_concat(h->hooks->alloc, h->hooks->arg, warning(h, c, title, "\") matches no field of "),
 								   h->meta->name, " and is skipped", "");
 		return;
 	}
@@ -369,7 +342,7 @@ fi_import_template_titles(const FiDocMeta *meta, bool children, bool mandatory_o
 			(cm = hooks->meta(hooks->arg, tdf->options)) == NULL)
 			continue;
 		tl = tdf->label ? tdf->label : tdf->fieldname;
-		emit(emit_arg, hook_concat(hooks, "ID (", tl, ")", ""));
+		emit(emit_arg, fi_alloc_concat(hooks->alloc, hooks->arg, "ID (", tl, ")", ""));
 		for (int j = 0; j < cm->nfields; j++)
 		{
 			const FiDocField *df = &cm->fields[j];
@@ -377,9 +350,9 @@ fi_import_template_titles(const FiDocMeta *meta, bool children, bool mandatory_o
 			if (!template_wants(df, mandatory_only))
 				continue;
 			if (label_repeats(cm, df))
-				emit(emit_arg, hook_concat(hooks, tdf->fieldname, ".", df->fieldname, ""));
+				emit(emit_arg, fi_alloc_concat(hooks->alloc, hooks->arg, tdf->fieldname, ".", df->fieldname, ""));
 			else
-				emit(emit_arg, hook_concat(hooks, df->label, " (", tl, ")"));
+				emit(emit_arg, fi_alloc_concat(hooks->alloc, hooks->arg, df->label, " (", tl, ")"));
 		}
 	}
 }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "engine/alloc.h"
 #include "engine/doctype.h"
 #include "engine/csv.h"
 
@@ -24,8 +25,7 @@ typedef struct FiImportHooks
 	void	   *arg;
 	/* the meta of a DocType, or NULL when there is none */
 	const FiDocMeta *(*meta) (void *arg, const char *doctype);
-	/* size zeroed bytes (never NULL: the hook reports running out itself) */
-	void	   *(*alloc) (void *arg, size_t size);
+	FiAlloc		alloc;			/* memory (engine/alloc.h) */
 } FiImportHooks;
 
 typedef enum FiImpColKind

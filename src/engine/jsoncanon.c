@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/codec.h"		/* fi_utf8_encode */
 #include "engine/csv.h"			/* fi_utf8_valid */
 
 #define NUMERIC_MAX_EXPONENT 1000	/* numeric_in's NUMERIC_MAX_PRECISION */
@@ -179,34 +180,6 @@ hex4(const char *p)
 	return v;
 }
 
-static size_t
-utf8_put(char *o, uint32_t c)
-{
-	if (c < 0x80)
-	{
-		o[0] = (char) c;
-		return 1;
-	}
-	if (c < 0x800)
-	{
-		o[0] = (char) (0xC0 | (c >> 6));
-		o[1] = (char) (0x80 | (c & 0x3F));
-		return 2;
-	}
-	if (c < 0x10000)
-	{
-		o[0] = (char) (0xE0 | (c >> 12));
-		o[1] = (char) (0x80 | ((c >> 6) & 0x3F));
-		o[2] = (char) (0x80 | (c & 0x3F));
-		return 3;
-	}
-	o[0] = (char) (0xF0 | (c >> 18));
-	o[1] = (char) (0x80 | ((c >> 12) & 0x3F));
-	o[2] = (char) (0x80 | ((c >> 6) & 0x3F));
-	o[3] = (char) (0x80 | (c & 0x3F));
-	return 4;
-}
-
 /* a string at ps->p ('"'), decoded into the arena */
 static bool
 parse_string(Parser *ps, const char **out, size_t *outlen)
@@ -305,7 +278,7 @@ parse_string(Parser *ps, const char **out, size_t *outlen)
 						fail(ps, FI_JSON_UNICODE, "\\u0000 cannot be converted to text");
 						return false;
 					}
-					n += utf8_put(o + n, cp);
+					n += fi_utf8_encode(o + n, cp);
 					break;
 				}
 			default:

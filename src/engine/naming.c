@@ -64,16 +64,6 @@ puts_(FiNamePlan *p, const char *s, const FiNameHooks *hooks)
 	put(p, s, strlen(s), hooks);
 }
 
-static char *
-dup_n(const char *s, size_t n, const FiNameHooks *hooks)
-{
-	char	   *o = hooks->alloc(hooks->arg, n + 1);
-
-	memcpy(o, s, n);
-	o[n] = '\0';
-	return o;
-}
-
 /* days since 1970-01-01 of a proleptic Gregorian date */
 static int64_t
 days_from_civil(int64_t y, int m, int d)
@@ -134,7 +124,7 @@ series_part(FiNamePlan *p, const char *e, const FiDateTime *now, const FiNameHoo
 	{
 		if (p->key == NULL)
 		{
-			p->key = dup_n(p->text ? p->text : "", p->len, hooks);
+			p->key = fi_alloc_strndup(hooks->alloc, hooks->arg, p->text ? p->text : "", p->len);
 			p->digits = (int) strlen(e);
 			p->at = p->len;
 		}
@@ -160,7 +150,7 @@ series_part(FiNamePlan *p, const char *e, const FiDateTime *now, const FiNameHoo
 	else if (e[0] == '{')
 	{
 		/* e.replace("{", "").replace("}", "") */
-		char	   *name = dup_n(e, strlen(e), hooks);
+		char	   *name = fi_alloc_strndup(hooks->alloc, hooks->arg, e, strlen(e));
 		char	   *w = name;
 
 		for (char *r = name; *r; r++)
@@ -192,7 +182,7 @@ fi_name_plan_series(FiNamePlan *p, const char *series, const FiDateTime *now, co
 		const char *dot = strchr(part, '.');
 		size_t		n = dot ? (size_t) (dot - part) : strlen(part);
 
-		series_part(p, dup_n(part, n, hooks), now, hooks);
+		series_part(p, fi_alloc_strndup(hooks->alloc, hooks->arg, part, n), now, hooks);
 		if (!dot)
 			break;
 		part = dot + 1;
@@ -221,7 +211,7 @@ fi_name_plan_format(FiNamePlan *p, const char *pattern, const FiDateTime *now, c
 					param = false;
 			if (param)
 			{
-				series_part(p, dup_n(s + 1, close - s - 1, hooks), now, hooks);
+				series_part(p, fi_alloc_strndup(hooks->alloc, hooks->arg, s + 1, close - s - 1), now, hooks);
 				s = close + 1;
 				continue;
 			}
@@ -276,28 +266,16 @@ utf8_chars(const char *s)
 	return n;
 }
 
-char *
+const char *
 fi_name_problem(const char *name, const char *doctype, bool limit140, const FiNameHooks *hooks)
 {
-	char	   *msg;
-	size_t		n;
-
 	if (strchr(name, '<') || strchr(name, '>'))
-		return dup_n("Name cannot contain special characters like < or >", 50, hooks);
+		return "Name cannot contain special characters like < or >";
 	if (strcmp(name, doctype) == 0)
-	{
-		n = strlen(doctype) * 2 + 32;
-		msg = hooks->alloc(hooks->arg, n);
-		snprintf(msg, n, "Name of %s cannot be %s", doctype, name);
-		return msg;
-	}
+		return fi_alloc_concat(hooks->alloc, hooks->arg, "Name of ", doctype, " cannot be ", name);
 	if (strncmp(name, "New ", 4) == 0 && strncmp(name + 4, doctype, strlen(doctype)) == 0)
-	{
-		static const char m[] = "There were some errors setting the name, please contact the administrator";
-
-		return dup_n(m, sizeof(m) - 1, hooks);
-	}
+		return "There were some errors setting the name, please contact the administrator";
 	if (limit140 && utf8_chars(name) > 140)
-		return dup_n("Name is longer than 140 characters", 34, hooks);
+		return "Name is longer than 140 characters";
 	return NULL;
 }

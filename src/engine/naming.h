@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/alloc.h"
 #include "engine/importval.h"	/* FiDateTime */
 
 typedef enum FiAutoname
@@ -31,16 +32,13 @@ typedef enum FiAutoname
 /* The kind; *arg the field, the pattern or the series (into autoname). */
 extern FiAutoname fi_autoname_kind(const char *autoname, const char **arg);
 
-/* memory for a plan: zeroed, never freed here (the caller's arena) */
-typedef void *(*FiNameAlloc) (void *arg, size_t size);
-
 /* the document's value of a field as text ("" when empty); *present: the DocType has the field */
 typedef const char *(*FiNameValue) (void *arg, const char *fieldname, bool *present);
 
 typedef struct FiNameHooks
 {
 	void	   *arg;
-	FiNameAlloc alloc;
+	FiAlloc		alloc;			/* memory (engine/alloc.h) */
 	FiNameValue value;
 } FiNameHooks;
 
@@ -75,9 +73,10 @@ extern int	fi_name_week(int year, int month, int day);
 
 /*
  * validate_name: NULL when the name may be given, else the message
- * (in the hooks' memory).  limit140: the name column is varchar(140).
+ * (static, or in the hooks' memory).  limit140: the name column is
+ * varchar(140).
  */
-extern char *fi_name_problem(const char *name, const char *doctype, bool limit140,
+extern const char *fi_name_problem(const char *name, const char *doctype, bool limit140,
 							 const FiNameHooks *hooks);
 
 #endif							/* FI_NAMING_H */

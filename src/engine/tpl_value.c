@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "engine/tpl_int.h"
+#include "engine/codec.h"
 #include "engine/pyjson.h"
 #include "engine/unitab.h"
 
@@ -1229,35 +1230,8 @@ void
 fi_utf8_put(FiTpl *t, FiBuf *b, uint32_t cp)
 {
 	char		u[4];
-	int			n;
 
-	if (cp < 0x80)
-	{
-		u[0] = (char) cp;
-		n = 1;
-	}
-	else if (cp < 0x800)
-	{
-		u[0] = (char) (0xC0 | (cp >> 6));
-		u[1] = (char) (0x80 | (cp & 0x3F));
-		n = 2;
-	}
-	else if (cp < 0x10000)
-	{
-		u[0] = (char) (0xE0 | (cp >> 12));
-		u[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char) (0x80 | (cp & 0x3F));
-		n = 3;
-	}
-	else
-	{
-		u[0] = (char) (0xF0 | (cp >> 18));
-		u[1] = (char) (0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char) (0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char) (0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	fi_buf_put(t, b, u, n);
+	fi_buf_put(t, b, u, fi_utf8_encode(u, cp));
 }
 
 static bool

@@ -1075,10 +1075,13 @@ FI_UDF char	   *fi_udf_jwt_decode_hs256(UDF_INIT *initid, UDF_ARGS *args, char *
 									char *is_null, char *error);
 FI_UDF void		fi_udf_jwt_decode_hs256_deinit(UDF_INIT *initid);
 
-my_bool
-fi_udf_jwt_hs256_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+typedef FiJwtErr (*JwtFn) (const char *, size_t, const unsigned char *, size_t, int, FiJBuf *,
+						   FiJsonErr *, char *, size_t);
+
+static my_bool
+jwt_init(UDF_INIT *initid, UDF_ARGS *args, char *message, const char *name)
 {
-	if (!check_args(args, message, "fi_udf_jwt_hs256", 2, 2, str3))
+	if (!check_args(args, message, name, 2, 2, str3))
 		return 1;
 	initid->maybe_null = 1;
 	initid->max_length = FI_MAX_RESULT;
@@ -1086,24 +1089,37 @@ fi_udf_jwt_hs256_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
 	return 0;
 }
 
-char *
-fi_udf_jwt_hs256(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
-				 char *is_null, char *error)
+/* fn(args[0], key args[1]): its text, NULL when refused, NULL and the error set on bad input */
+static char *
+jwt_call(JwtFn fn, UDF_INIT *initid, UDF_ARGS *args, unsigned long *length, char *is_null)
 {
 	FiJBuf		out = {0};
 	FiJsonErr	je = FI_JSON_OK;
 	char		msg[256] = "";
 	FiJwtErr	rc;
 
-	(void) result;
-	(void) error;
 	clear_error();
 	*is_null = 1;
 	if (args->args[0] == NULL || args->args[1] == NULL)
 		return NULL;
-	rc = fi_jwt_hs256_sign(args->args[0], args->lengths[0], (const unsigned char *) args->args[1],
-						   args->lengths[1], json_depth_for_stack(), &out, &je, msg, sizeof(msg));
+	rc = fn(args->args[0], args->lengths[0], (const unsigned char *) args->args[1], args->lengths[1],
+			json_depth_for_stack(), &out, &je, msg, sizeof(msg));
 	return jwt_result(initid, rc, je, msg, &out, length, is_null);
+}
+
+my_bool
+fi_udf_jwt_hs256_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	return jwt_init(initid, args, message, "fi_udf_jwt_hs256");
+}
+
+char *
+fi_udf_jwt_hs256(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+				 char *is_null, char *error)
+{
+	(void) result;
+	(void) error;
+	return jwt_call(fi_jwt_hs256_sign, initid, args, length, is_null);
 }
 
 void
@@ -1116,32 +1132,16 @@ fi_udf_jwt_hs256_deinit(UDF_INIT *initid)
 my_bool
 fi_udf_jwt_decode_hs256_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
 {
-	if (!check_args(args, message, "fi_udf_jwt_decode_hs256", 2, 2, str3))
-		return 1;
-	initid->maybe_null = 1;
-	initid->max_length = FI_MAX_RESULT;
-	initid->ptr = NULL;
-	return 0;
+	return jwt_init(initid, args, message, "fi_udf_jwt_decode_hs256");
 }
 
 char *
 fi_udf_jwt_decode_hs256(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
 						char *is_null, char *error)
 {
-	FiJBuf		out = {0};
-	FiJsonErr	je = FI_JSON_OK;
-	char		msg[256] = "";
-	FiJwtErr	rc;
-
 	(void) result;
 	(void) error;
-	clear_error();
-	*is_null = 1;
-	if (args->args[0] == NULL || args->args[1] == NULL)
-		return NULL;
-	rc = fi_jwt_hs256_verify(args->args[0], args->lengths[0], (const unsigned char *) args->args[1],
-							 args->lengths[1], json_depth_for_stack(), &out, &je, msg, sizeof(msg));
-	return jwt_result(initid, rc, je, msg, &out, length, is_null);
+	return jwt_call(fi_jwt_hs256_verify, initid, args, length, is_null);
 }
 
 void

@@ -169,7 +169,7 @@ static void
 check_name(ImpRun *run, ImpDoc *doc)
 {
 	FiNameHooks hooks = {NULL, name_alloc, name_value};
-	char	   *why = fi_name_problem(doc->name, run->doctype, run->tables[0].name_typid == VARCHAROID, &hooks);
+	const char *why = fi_name_problem(doc->name, run->doctype, run->tables[0].name_typid == VARCHAROID, &hooks);
 
 	if (why)
 		imp_doc_error(run, doc, doc->row, NULL, doc->name, "%s", why);
