@@ -116,7 +116,8 @@ t_is "$OUT" "" "a role with table grants only writes a document of a DocType wit
 wait_for 10 "SELECT count(*) = 2 FROM integrations.webhook_queue WHERE webhook = 'h-log' AND docname = 'SINV-P2' AND status = 'delivered'" $DB
 t_is "$(q $DB "SELECT count(*) FROM app.seen WHERE su")|$(superusers)" "0|" \
      "its own = operator on its search_path never runs as superuser in the commit step"
-t_like "$(grep SINV-P2 "$LOG" | tail -1)" '"item_code\\": \\"X\\"' "and its event is delivered with the child row"
+# two commits, two events; the worker may post them in either order: one of them carries the child row
+t_is "$(grep SINV-P2 "$LOG" | grep -c '"item_code\\": \\"X\\"')" 1 "and its event is delivered with the child row"
 
 # 5. an autoincrement DocType (name bigint) with an enabled webhook
 q $DB "INSERT INTO \"tabDocType\" (name, module, autoname, istable, issingle, is_submittable, custom)
@@ -134,7 +135,8 @@ OUT=$(q $DB "INSERT INTO \"tabAuto Note\" (name, title) VALUES (7, 'seven'); SEL
 t_is "$OUT" "committed" "a webhook on an autoincrement DocType (name bigint): the commit succeeds"
 q $DB "BEGIN; INSERT INTO \"tabAuto Note\" (name, title) VALUES (8, 'eight'); UPDATE \"tabAuto Note\" SET title = 'eight!' WHERE name = 8; COMMIT" >/dev/null
 wait_for 10 "SELECT count(*) = 2 FROM integrations.webhook_queue WHERE webhook = 'h-auto' AND status = 'delivered'" $DB
-t_like "$(grep '/auto' "$LOG" | tail -1)" 'eight!' "its events are delivered, read by row id and by name"
+t_is "$(grep '/auto' "$LOG" | grep -c 'eight!')|$(grep '/auto' "$LOG" | grep -c 'seven')" "1|1" \
+     "its events are delivered, read by row id and by name"
 t_is "$(q postgres "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")" "$PID0" \
      "no backend crashed (the checkpointer is the same process)"
 
