@@ -43,6 +43,8 @@ OBJS = \
 	src/engine/naming.o \
 	src/engine/webhookev.o \
 	src/engine/exportfmt.o \
+	src/engine/jsoncanon.o \
+	src/engine/jwt.o \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \
 	src/engine/sigverify.o \

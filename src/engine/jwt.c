@@ -142,7 +142,7 @@ fi_jwt_hs256_verify(const char *tok, size_t n, const unsigned char *key, size_t 
 	{
 		if (msg && msglen)
 			snprintf(msg, msglen, "not a JSON Web Token: its header or claims are not UTF-8 text");
-		rc = FI_JWT_NOT_JWS;
+		rc = FI_JWT_NOT_TEXT;
 		goto done;
 	}
 	/* the header must be JSON and say HS256: no "none", no algorithm confusion */

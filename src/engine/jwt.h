@@ -18,7 +18,8 @@ typedef enum FiJwtErr
 {
 	FI_JWT_OK = 0,
 	FI_JWT_REFUSED,				/* not HS256, or the key does not make its signature: NULL */
-	FI_JWT_NOT_JWS,				/* not three base64url parts of UTF-8 text (22023) */
+	FI_JWT_NOT_JWS,				/* not three base64url parts (22023) */
+	FI_JWT_NOT_TEXT,			/* its header or claims are not UTF-8 text without NUL (22023) */
 	FI_JWT_NOT_OBJECT,			/* claims that are not an object (22023) */
 	FI_JWT_JSON					/* header or claims not JSON: json_err says which (22P02, ...) */
 } FiJwtErr;

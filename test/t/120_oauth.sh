@@ -80,6 +80,11 @@ t_is "$(printf '{"token": "%s", "secret": "wrong-secr", "aud": "cl1", "iss": "%s
 J=$($PEER sign <<<"{\"claims\": {\"aud\": \"cl1\", \"x\": \"é\"}, \"secret\": \"$SECRET\"}")
 t_is "$(q $DB "SELECT integrations.jwt_decode_hs256('$J', '$SECRET') ->> 'x', integrations.jwt_decode_hs256('$J', 'other') IS NULL, integrations.jwt_decode_hs256('$IDT', '$SECRET') ->> 'aud'")" \
      "é|t|cl1" "jwt_decode_hs256 verifies a JWT jose signed and ours; NULL under another key"
+DEEP="$(printf '{"a": %.0s' $(seq 3000))1$(printf '}%.0s' $(seq 3000))"
+t_like "$(q_err $DB "SELECT integrations.jwt_hs256('$DEEP', 'k')")" "^54001" \
+       "claims nested 3,000 deep: a clean 54001 (the engine's depth follows max_stack_depth), the backend lives"
+t_is "$(q $DB "SELECT length(integrations.jwt_hs256(('{\"a\": ' || repeat('[', 500) || repeat(']', 500) || '}')::jsonb, 'k')) > 0")" "t" \
+     "and 500 deep is signed"
 
 t_is "$(q $DB "SELECT integrations.validate_bearer_token('$AT', ARRAY['openid'])")" "jane@example.com" "the access token authenticates"
 U=$(q $DB "SELECT integrations.oauth_userinfo('$AT')")
