@@ -45,6 +45,7 @@ OBJS = \
 	src/engine/exportfmt.o \
 	src/engine/jsoncanon.o \
 	src/engine/jwt.o \
+	src/engine/oauth.o \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \
 	src/engine/sigverify.o \
@@ -120,11 +121,12 @@ test/unit/engine_test: test/unit/engine_test.c test/unit/tap.h src/engine/codec.
 		src/engine/codec.c src/engine/secretfmt.c src/engine/sigverify.c src/engine/htmltext.c \
 		src/engine/importval.c -lcrypto -largon2
 
-# the engines of Frappe's rules (meta order, import header, naming, webhook events, export text)
+# the engines of Frappe's rules (meta order, import header, naming, webhook events, export text, OAuth)
 RULES_SRCS = src/engine/doctype.c src/engine/importmap.c src/engine/naming.c src/engine/webhookev.c \
-	src/engine/exportfmt.c src/engine/pyjson.c src/engine/csv.c
+	src/engine/exportfmt.c src/engine/pyjson.c src/engine/csv.c src/engine/oauth.c src/engine/codec.c \
+	src/engine/secretfmt.c
 test/unit/rules_test: test/unit/rules_test.c test/unit/tap.h $(RULES_SRCS) src/engine/*.h
-	$(CC) -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ test/unit/rules_test.c $(RULES_SRCS) -lm
+	$(CC) -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ test/unit/rules_test.c $(RULES_SRCS) -lm -lcrypto -largon2
 
 # the import engines (CSV reader, value rules), for the differential tests
 test/unit/import_driver: test/unit/import_driver.c src/engine/csv.c src/engine/importval.c src/engine/csv.h src/engine/importval.h
@@ -159,7 +161,7 @@ mariadb: build/mariadb/frappe_integrations.so
 # the engines from 8 threads at once (ThreadSanitizer when clang has it)
 THREAD_SRCS = $(TPL_SRCS) src/engine/secretfmt.c src/engine/sigverify.c src/engine/csv.c \
 	src/engine/importval.c src/engine/htmltext.c src/engine/jsoncanon.c src/engine/jwt.c \
-	src/engine/naming.c src/engine/exportfmt.c
+	src/engine/naming.c src/engine/exportfmt.c src/engine/oauth.c
 test/unit/thread_test: test/unit/thread_test.c $(THREAD_SRCS) src/engine/*.h
 	if command -v clang >/dev/null 2>&1; then \
 		clang -O1 -g -fsanitize=thread -Wall -Werror -Isrc -o $@ test/unit/thread_test.c \
@@ -178,7 +180,7 @@ test/fuzz/engine_fuzz: test/fuzz/engine_fuzz.c src/engine/*.c src/engine/*.h
 	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Isrc -o $@ \
 		test/fuzz/engine_fuzz.c src/engine/codec.c src/engine/pyjson.c src/engine/htmltext.c \
 		src/engine/secretfmt.c src/engine/sigverify.c src/engine/csv.c src/engine/jsoncanon.c src/engine/jwt.c \
-		-lcrypto -largon2 -lm
+		src/engine/oauth.c -lcrypto -largon2 -lm
 
 test/fuzz/template_fuzz: test/fuzz/template_fuzz.c $(TPL_SRCS) src/engine/*.h
 	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
@@ -207,6 +209,7 @@ fuzz-smoke: test/fuzz/engine_fuzz test/fuzz/import_fuzz test/fuzz/template_fuzz
 	printf 'ID,Customer,Item (Items),items.qty\nSINV-.YYYY.-.####,format:{MM}-{customer}-{##}\n' > $(FUZZ_SMOKE_DIR)/import/seed2
 	printf '\011{"b": [1, 2.50, "x\\u00e9"], "a": {"c": null, "c": true}}' > $(FUZZ_SMOKE_DIR)/engine/seed-json
 	printf '\012{"sub": "x", "n": -0.0e3}' > $(FUZZ_SMOKE_DIR)/engine/seed-jwt
+	printf '\013Basic Y2wxOnMzY3I6ZXQ= openid all https://a/cb' > $(FUZZ_SMOKE_DIR)/engine/seed-oauth
 	/usr/bin/python3 test/template/difftest.py --seeds $(FUZZ_SMOKE_DIR)/template >/dev/null
 	test/fuzz/engine_fuzz -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=512 -print_final_stats=1 \
 		$(FUZZ_SMOKE_DIR)/engine 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \

@@ -56,6 +56,21 @@ fi_ct_equal(const void *a, const void *b, size_t n)
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
 
+bool
+fi_secure_equal(const char *a, size_t an, const char *b, size_t bn)
+{
+	/* the key needs no secrecy: it only makes the compared lengths equal */
+	static const unsigned char key[] = "frappe_integrations secure_compare";
+	unsigned char ma[FI_SHA256_LEN],
+				mb[FI_SHA256_LEN];
+	bool		ok;
+
+	ok = fi_hmac_sha256(key, sizeof(key), (const unsigned char *) a, an, ma) == FI_SECRET_OK;
+	ok &= fi_hmac_sha256(key, sizeof(key), (const unsigned char *) b, bn, mb) == FI_SECRET_OK;
+	ok &= CRYPTO_memcmp(ma, mb, sizeof(ma)) == 0;
+	return ok && an == bn;
+}
+
 /* ---- Fernet ---- */
 
 FiSecretErr

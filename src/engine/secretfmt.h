@@ -35,6 +35,12 @@ extern const char *fi_secret_strerror(FiSecretErr err);
 /* Constant-time equality of two byte strings of equal length n. */
 extern bool fi_ct_equal(const void *a, const void *b, size_t n);
 
+/*
+ * a = b in a time that says nothing of where they differ or of either's
+ * length (both HMACed, the MACs compared in constant time).
+ */
+extern bool fi_secure_equal(const char *a, size_t an, const char *b, size_t bn);
+
 /* ---- Fernet ---- */
 
 #define FI_FERNET_KEY_LEN	32

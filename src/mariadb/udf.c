@@ -36,7 +36,7 @@
 /* the UDF entry points are the library's only exported symbols */
 #define FI_UDF	__attribute__((visibility("default")))
 
-#define FI_VERSION			"0.8.0"
+#define FI_VERSION			"0.9.0"
 #define FI_MAX_RESULT		(1UL << 30)
 #define FI_STACK_MARGIN		(96 * 1024)	/* kept free below the engine */
 #define FI_STACK_PER_LEVEL	(4 * 1024)	/* measured: ~3.2 KiB a nesting level */
@@ -430,10 +430,6 @@ fi_udf_secure_compare_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
 long long
 fi_udf_secure_compare(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *error)
 {
-	unsigned char ka[FI_SHA256_LEN],
-				kb[FI_SHA256_LEN];
-	static const unsigned char key[] = "frappe_integrations secure_compare";
-
 	(void) initid;
 	(void) error;
 	clear_error();
@@ -441,11 +437,7 @@ fi_udf_secure_compare(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *err
 	if (args->args[0] == NULL || args->args[1] == NULL)
 		return 0;
 	*is_null = 0;
-	/* HMAC both sides: the comparison's time says nothing of the length either */
-	if (fi_hmac_sha256(key, sizeof(key), (const unsigned char *) args->args[0], args->lengths[0], ka) != FI_SECRET_OK ||
-		fi_hmac_sha256(key, sizeof(key), (const unsigned char *) args->args[1], args->lengths[1], kb) != FI_SECRET_OK)
-		return 0;
-	return fi_ct_equal(ka, kb, sizeof(ka)) && args->lengths[0] == args->lengths[1] ? 1 : 0;
+	return fi_secure_equal(args->args[0], args->lengths[0], args->args[1], args->lengths[1]) ? 1 : 0;
 }
 
 /* fi_udf_url_encode(value): Python's quote_plus */

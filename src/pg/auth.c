@@ -5,14 +5,12 @@
  *		`Basic base64(k:s)`, another DocType through
  *		Frappe-Authorization-Source), OAuth bearer tokens, login passwords.
  *
- * Secrets are compared in constant time (HMAC of both sides under a key of
- * the process, then CRYPTO_memcmp); every refusal is the same error,
+ * Secrets are compared in constant time (engine/secretfmt.c's
+ * fi_secure_equal: HMAC of both sides, then CRYPTO_memcmp); every refusal is the same error,
  * whichever part failed; a missing row costs what a present one does.
  * Unlike Frappe v15, a disabled user is refused on every path.
  */
 #include "postgres.h"
-
-#include <openssl/crypto.h>
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -30,26 +28,6 @@
 
 /* a well-formed hash of a random password, verified when a user has none */
 #define DUMMY_HASH "$pbkdf2-sha256$29000$N2ZPqVVqjXEuBaCUUipFqA$vJpWkBlwM7bdb5m3NnO8yR3cD0l9P5y3Gx2mH1bYv0o"
-
-/* a == b, in time that depends on neither */
-bool
-fi_secure_equal(const char *a, size_t an, const char *b, size_t bn)
-{
-	static unsigned char key[32];
-	static bool have_key = false;
-	unsigned char da[32],
-				db[32];
-
-	if (!have_key)
-	{
-		fi_strong_random(key, sizeof(key));
-		have_key = true;
-	}
-	if (fi_hmac_sha256(key, sizeof(key), (const unsigned char *) a, an, da) != FI_SECRET_OK ||
-		fi_hmac_sha256(key, sizeof(key), (const unsigned char *) b, bn, db) != FI_SECRET_OK)
-		elog(ERROR, "HMAC failed");
-	return CRYPTO_memcmp(da, db, sizeof(da)) == 0;
-}
 
 /* the one error of a refusal */
 static void

@@ -173,7 +173,5 @@ extern Datum fi_parse_qs(const char *qs);
 
 /* ---- auth (auth.c) ---- */
 
-/* a == b in a time that depends on neither (HMAC, then CRYPTO_memcmp) */
-extern bool fi_secure_equal(const char *a, size_t an, const char *b, size_t bn);
 
 #endif							/* FRAPPE_INTEGRATIONS_H */

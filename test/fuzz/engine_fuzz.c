@@ -5,7 +5,9 @@
  *		over arbitrary ciphertext, to reach the padding checks), passlib hash
  *		verification, key parsing, Python float text (must read back), HTML
  *		cells, JSON as jsonb prints it (its own output reads back to the same
- *		bytes) and HS256 tokens (a token made verifies with its key).
+ *		bytes), HS256 tokens (a token made verifies with its key) and the
+ *		OAuth provider's parsers (Basic credentials, scopes, redirect URIs,
+ *		response types: what they return is a part of the input).
  *		The first input byte picks the target; the rest is the input.
  *
  *		make fuzz       (clang with -fsanitize=fuzzer,address,undefined)
@@ -17,11 +19,37 @@
 #include "engine/codec.h"
 #include "engine/htmltext.h"
 #include "engine/jwt.h"
+#include "engine/oauth.h"
 #include "engine/pyjson.h"
 #include "engine/secretfmt.h"
 #include "engine/sigverify.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void *
+fuzz_alloc(void *arg, size_t size)
+{
+	/* a list of blocks in arg, freed after the case */
+	void	  **b = calloc(1, sizeof(void *) + size);
+
+	if (b == NULL)
+		abort();
+	*b = *(void **) arg;
+	*(void **) arg = b;
+	return b + 1;
+}
+
+static void
+fuzz_free(void *arena)
+{
+	while (arena)
+	{
+		void	   *next = *(void **) arena;
+
+		free(arena);
+		arena = next;
+	}
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -38,7 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	in = (const char *) data + 1;
 	n = size - 1;
-	switch (data[0] % 11)
+	switch (data[0] % 12)
 	{
 		case 0:
 			out = malloc(fi_b64_decoded_maxlen(n) + 1);
@@ -155,6 +183,37 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fi_jwt_hs256_verify(in, n, (const unsigned char *) "k", 1, 200, &back, &je, NULL, 0);
 				fi_jbuf_free(&tok);
 				fi_jbuf_free(&back);
+			}
+			break;
+		case 11:
+			/* OAuth: the input (split at its first NUL-free half) as credentials, scopes, URIs */
+			{
+				void	   *arena = NULL;
+				char	   *a = fuzz_alloc(&arena, n + 1),
+						   *id,
+						   *secret,
+						   *sc;
+				size_t		h;
+				const char *err,
+						   *uri;
+
+				memcpy(a, in, n);
+				a[n] = '\0';
+				h = strlen(a) / 2;
+				if (fi_oauth_basic_credentials(a, NULL, fuzz_alloc, &arena, &id, &secret) &&
+					(strlen(id) + strlen(secret) + 1 > n || strchr(id, ':') != NULL))
+					abort();
+				sc = fuzz_alloc(&arena, h + 1);
+				memcpy(sc, a, h);
+				/* the scopes granted are a subset of those asked for, which the client has */
+				if ((sc = fi_oauth_scopes(a + h, sc, fuzz_alloc, &arena)) != NULL && strlen(sc) > strlen(a))
+					abort();
+				uri = fi_oauth_redirect_uri(a + h, a, NULL, &err);
+				if (uri != NULL && (strstr(a, uri) == NULL || err != NULL))
+					abort();
+				(void) fi_oauth_response_types(a);
+				(void) fi_oauth_pkce_syntax(a);
+				fuzz_free(arena);
 			}
 			break;
 	}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The engines of Frappe's rules (meta order, import header, naming, webhook
-# events, export text) tested alone; week numbers and number text against
-# Python (isocalendar through Frappe's rule; repr(float(text))).
+# events, export text, OAuth) tested alone; week numbers, number text and
+# OAuth's hashes and redirects against Python (isocalendar through Frappe's
+# rule; repr(float(text)); hashlib, urlencode).
 set -euo pipefail
 make -s -C "$FI_ROOT" test/unit/rules_test >/dev/null
 bin="$FI_ROOT/test/unit/rules_test"
@@ -57,4 +58,29 @@ if cmp -s "$tmp/numbers.c" "$tmp/numbers.py" && [ "$count" -gt 6000 ]; then
 else
     echo "not ok $((n + 2)) - export: numbers differ from Python's repr"; diff "$tmp/numbers.c" "$tmp/numbers.py" | head
 fi
-echo "1..$((n + 2))"
+# OAuth: at_hash / c_hash, a redirect's form-urlencoding and PKCE S256, per line, against Python
+/usr/bin/python3 - > "$tmp/oauth" <<'PY'
+import base64, hashlib, random, string
+random.seed(11)
+alpha = string.ascii_letters + string.digits + "-._~ /?&=+%#é€😀\t"
+for _ in range(2000):
+    v = "".join(random.choice(alpha) for _ in range(random.randint(1, 90)))
+    # the value, then its PKCE S256 challenge (RFC 7636 4.2) as hashlib makes it
+    print(v)
+    print(base64.urlsafe_b64encode(hashlib.sha256(v.encode()).digest()).rstrip(b"=").decode())
+PY
+"$bin" oauth < "$tmp/oauth" > "$tmp/oauth.c"
+/usr/bin/python3 - "$tmp/oauth" > "$tmp/oauth.py" <<'PY'
+import base64, hashlib, sys, urllib.parse
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+for v in lines[0:-1:2]:
+    half = base64.urlsafe_b64encode(hashlib.sha256(v.encode()).digest()[:16]).rstrip(b"=").decode()
+    print(half, urllib.parse.urlencode({"state": v}), 1)
+PY
+count=$(wc -l < "$tmp/oauth.py")
+if cmp -s "$tmp/oauth.c" "$tmp/oauth.py" && [ "$count" -eq 2000 ]; then
+    echo "ok $((n + 3)) - oauth: $count values' at_hash, form-urlencoded state and PKCE S256 check agree with Python (hashlib, urlencode)"
+else
+    echo "not ok $((n + 3)) - oauth: differs from Python"; diff "$tmp/oauth.c" "$tmp/oauth.py" | head
+fi
+echo "1..$((n + 3))"

@@ -291,7 +291,7 @@ for f in "oauth_needs_consent('a', 'b')" "oauth_token('{}')" "oauth_authorize('a
 done
 t_is "$(q $DB "SELECT string_agg(p.proname, ' ' ORDER BY p.proname) FROM pg_proc p WHERE p.pronamespace = 'integrations'::regnamespace
                AND has_function_privilege('fi_oauth_plain', p.oid, 'EXECUTE') AND p.proname ~ '^(oauth|jwt|secure|url|user_roles)'")" \
-     "jwt_decode_hs256 jwt_hs256 oauth_fail oauth_half_hash oauth_openid_configuration oauth_param oauth_scopes secure_compare url_encode" \
+     "jwt_decode_hs256 jwt_hs256 oauth_authorize_rules oauth_basic_credentials oauth_code_exchange_ok oauth_fail oauth_grant_type oauth_half_hash oauth_openid_configuration oauth_param oauth_pkce_syntax oauth_redirect oauth_redirect_uri oauth_scopes secure_compare url_encode" \
      "the provider functions a plain role may run: pure ones only (no table, no secret)"
 t_is "$(PGOPTIONS= PGUSER=fi_oauth_plain q $DB "SELECT integrations.url_encode('a b/é'), integrations.secure_compare('abc', 'abc'), integrations.secure_compare('abc', 'abd')")" \
      "a+b%2F%C3%A9|t|f" "url_encode and secure_compare"

@@ -17,6 +17,7 @@
 #include "engine/exportfmt.h"
 #include "engine/importmap.h"
 #include "engine/naming.h"
+#include "engine/oauth.h"
 #include "engine/webhookev.h"
 
 #include "tap.h"
@@ -386,6 +387,104 @@ test_export_titles(void)
 			  "export header: Report Builder's (Sr, ID, labels, Label (Child DocType), owner)");
 }
 
+static void
+grant_is(const char *rt, const char *scope, const char *nonce, const char *challenge, const char *method,
+		 const char *client_rt, bool secret, const char *want, const char *desc)
+{
+	FiOAuthAuthorize req = {rt, scope, nonce, challenge, method, client_rt, "openid all  files", secret};
+	FiOAuthGrant g;
+	char		got[512];
+
+	fi_oauth_authorize(&req, arena_alloc, NULL, &g);
+	if (g.error)
+		snprintf(got, sizeof(got), "%s: %s%s", g.error, g.error_description, g.in_fragment ? " #" : "");
+	else
+		snprintf(got, sizeof(got), "%d %s %s%s", g.response_types, g.scopes, g.challenge_method ? g.challenge_method : "-",
+				 g.in_fragment ? " #" : "");
+	is_str(got, want, desc);
+}
+
+static void
+test_oauth(void)
+{
+	const char *err;
+	const char *desc;
+	char	   *id,
+			   *secret;
+	const char *V = "dBjftJeZ4CVP-mJ92K9ZgNsWiJ9vE5KpaLXF8VZbDk_ooooooooooo";
+	FiOAuthCode code = {"https://app.example/cb", "B8NT0N5Fc8cbg7Ejp8ZQ4E12gSJli_ko5QsbQaWtsnA", "s256"};
+	static const char *const keys[] = {"code", "scope", "state", "absent"};
+	static const char *const vals[] = {"abc", "openid all", "x/é&=", NULL};
+
+	is_str(fi_oauth_scopes("openid all  files", "files openid files", arena_alloc, NULL), "files openid",
+		   "scopes: those asked, in the order asked, once each");
+	is_str(fi_oauth_scopes("openid\tall", NULL, arena_alloc, NULL), "openid all", "scopes: none asked gives the client's");
+	is_str(fi_oauth_scopes("openid all", " \n", arena_alloc, NULL), "openid all", "scopes: blanks asked are none");
+	ok(fi_oauth_scopes("openid all", "all admin", arena_alloc, NULL) == NULL, "scopes: one beyond the client's refuses all");
+	ok(fi_oauth_scopes(NULL, "all", arena_alloc, NULL) == NULL, "scopes: a client without scopes grants none asked");
+
+	is_str(fi_oauth_redirect_uri("https://b/cb", "https://a/cb https://b/cb", NULL, &err), "https://b/cb",
+		   "redirect_uri: a registered one (split on blanks)");
+	is_str(fi_oauth_redirect_uri(NULL, "https://a/cb", "https://d/cb", &err), "https://d/cb", "redirect_uri: absent gives the default");
+	ok(fi_oauth_redirect_uri("https://a/c", "https://a/cb", "https://d/cb", &err) == NULL &&
+	   strcmp(err, "redirect_uri is not registered for this client") == 0, "redirect_uri: a prefix of a registered one is not it");
+	ok(fi_oauth_redirect_uri(NULL, "https://a/cb", "", &err) == NULL &&
+	   strcmp(err, "the client has no usable redirect URI") == 0, "redirect_uri: none asked and no default");
+
+	grant_is("code", "openid", NULL, NULL, NULL, "Code", true, "1 openid -", "authorize: a code, in the query");
+	grant_is("code", NULL, NULL, V, NULL, "Code", false, "1 openid all files plain", "authorize: PKCE plain by default; all the client's scopes");
+	grant_is("code", NULL, NULL, NULL, NULL, "Code", false,
+			 "invalid_request: a client without a secret must use PKCE (code_challenge)", "authorize: a public client must use PKCE");
+	grant_is("token", NULL, NULL, NULL, NULL, "Code", true,
+			 "unsupported_response_type: this client may not ask for that response_type", "authorize: another response_type than the client's, in the query");
+	grant_is("token", "all", NULL, NULL, NULL, "Token", true, "2 all - #", "authorize: a Token client's implicit grant, in the fragment");
+	grant_is("id_token  code", "openid", "n", NULL, NULL, "Token", true, "5 openid - #", "authorize: OpenID's code id_token whatever the client's own");
+	grant_is("id_token", "all", "n", NULL, NULL, "Code", true, "invalid_scope: an id_token needs the openid scope #",
+			 "authorize: an id_token needs openid (error in the fragment)");
+	grant_is("id_token", "openid", NULL, NULL, NULL, "Code", true,
+			 "invalid_request: nonce is required when an id_token is returned from the authorization endpoint #", "authorize: and a nonce");
+	grant_is("id_token", "openid", "n", NULL, NULL, "Code", false,
+			 "unauthorized_client: a client without a secret cannot be sent an id_token #", "authorize: and a secret");
+	grant_is("code", NULL, NULL, V, "S512", "Code", true, "invalid_request: code_challenge_method must be S256 or plain",
+			 "authorize: PKCE S256 or plain only");
+	grant_is("code", NULL, NULL, "short", "S256", "Code", true,
+			 "invalid_request: code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~", "authorize: a challenge of RFC 7636's form");
+	grant_is(NULL, NULL, NULL, NULL, NULL, "Code", true, "invalid_request: response_type is missing", "authorize: response_type missing");
+	grant_is("code bogus", NULL, NULL, NULL, NULL, "Code", true,
+			 "unsupported_response_type: this client may not ask for that response_type", "authorize: an unknown word");
+
+	ok(fi_oauth_grant_type("password", &err, &desc) && !fi_oauth_grant_type("client_credentials", &err, &desc) &&
+	   strcmp(err, "unsupported_grant_type") == 0 && !fi_oauth_grant_type(NULL, &err, &desc) &&
+	   strcmp(err, "invalid_request") == 0, "grant types: Frappe's three");
+
+	ok(fi_oauth_code_exchange_ok(&code, "https://app.example/cb", "dBjftJeZ4CVP-mJ92K9ZgNsWiJ9vE5KpaLXF8VZbDk0", NULL, false),
+	   "code: a verifier of its S256 challenge (as hashlib makes it)");
+	ok(!fi_oauth_code_exchange_ok(&code, "https://app.example/cb", "dBjftJeZ4CVP-mJ92K9ZgNsWiJ9vE5KpaLXF8VZbDk1", NULL, false),
+	   "code: another verifier");
+	ok(!fi_oauth_code_exchange_ok(&code, "https://app.example/cb2", "dBjftJeZ4CVP-mJ92K9ZgNsWiJ9vE5KpaLXF8VZbDk0", NULL, false),
+	   "code: another redirect URI");
+	ok(!fi_oauth_code_exchange_ok(&code, NULL, "dBjftJeZ4CVP-mJ92K9ZgNsWiJ9vE5KpaLXF8VZbDk0", NULL, false),
+	   "code: no redirect URI and no default is no match");
+	code.redirect_uri = NULL;
+	code.code_challenge = NULL;
+	ok(fi_oauth_code_exchange_ok(&code, NULL, NULL, "https://d/cb", true) &&
+	   !fi_oauth_code_exchange_ok(&code, NULL, NULL, "https://d/cb", false),
+	   "code: bound to the default; without PKCE only a client with a secret");
+
+	ok(fi_oauth_basic_credentials("Basic Y2wxOnMzY3I6ZXQ=", NULL, arena_alloc, NULL, &id, &secret) &&
+	   strcmp(id, "cl1") == 0 && strcmp(secret, "s3cr:et") == 0, "Basic: id and secret (a colon in the secret)");
+	ok(fi_oauth_basic_credentials("BASIC Y2wxOnMzY3I6ZXQ=", "cl1", arena_alloc, NULL, &id, &secret) &&
+	   !fi_oauth_basic_credentials("Basic Y2wxOnMzY3I6ZXQ=", "cl2", arena_alloc, NULL, &id, &secret) &&
+	   !fi_oauth_basic_credentials("Basic Y2wx", NULL, arena_alloc, NULL, &id, &secret) &&
+	   !fi_oauth_basic_credentials("Bearer Y2wxOnM=", NULL, arena_alloc, NULL, &id, &secret) &&
+	   !fi_oauth_basic_credentials("Basic AP86", NULL, arena_alloc, NULL, &id, &secret),
+	   "Basic: any case; refused for another client, without a colon, another scheme, NUL or not UTF-8");
+
+	is_str(fi_oauth_redirect("https://a/cb?x=1", false, keys, vals, 4, arena_alloc, NULL),
+		   "https://a/cb?x=1&code=abc&scope=openid+all&state=x%2F%C3%A9%26%3D", "redirect: after a query, form-urlencoded, NULL left out");
+	is_str(fi_oauth_redirect("https://a/cb", true, keys, vals, 1, arena_alloc, NULL), "https://a/cb#code=abc", "redirect: in the fragment");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -402,6 +501,27 @@ main(int argc, char **argv)
 						break;
 					printf("%d-%d-%d %02d\n", y, m, dd, fi_name_week(y, m, dd));
 				}
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "oauth") == 0)
+	{
+		/* per two lines (a value, its S256 challenge): its half hash, it as a redirect's state, PKCE's verdict */
+		char		line[512],
+					challenge[128],
+					half[23];
+		static const char *const k[] = {"state"};
+
+		while (fgets(line, sizeof(line), stdin) && fgets(challenge, sizeof(challenge), stdin))
+		{
+			const char *v[1] = {line};
+			FiOAuthCode c = {"u", challenge, "S256"};
+
+			line[strcspn(line, "\n")] = '\0';
+			challenge[strcspn(challenge, "\n")] = '\0';
+			fi_oauth_half_hash(line, strlen(line), half);
+			printf("%s %s %d\n", half, fi_oauth_redirect("u", true, k, v, 1, arena_alloc, NULL) + 2,
+				   fi_oauth_code_exchange_ok(&c, "u", line, NULL, true));
+		}
 		return 0;
 	}
 	if (argc == 2 && strcmp(argv[1], "numbers") == 0)
@@ -427,6 +547,7 @@ main(int argc, char **argv)
 	test_events();
 	test_export();
 	test_export_titles();
+	test_oauth();
 	printf("1..%d\n", n_test);
 	return n_fail == 0 ? 0 : 1;
 }

@@ -22,6 +22,7 @@
 #include "engine/htmltext.h"
 #include "engine/importval.h"
 #include "engine/jwt.h"
+#include "engine/oauth.h"
 #include "engine/naming.h"
 #include "engine/secretfmt.h"
 #include "engine/sigverify.h"
@@ -134,6 +135,26 @@ work(void)
 		fi_name_plan_series(&p, "INV-.customer.-.YYYY.-.WW.-.####", &now, &nh);
 		num[fi_export_number("-0.000060000", 12, num)] = '\0';
 		n += snprintf(acc + n, 8192 - n, "|%s %s %s %s", tok.data, back.data, fi_name_compose(&p, 7, &nh), num);
+		{
+			/* the OAuth provider's rules */
+			FiOAuthAuthorize req = {"code id_token", "files openid", "n", "dBjftJeZ4CVP-mJ92K9ZgNsWiJ9vE5KpaLXF8VZbDk0",
+			"S256", "Code", "openid all files", true};
+			FiOAuthGrant g;
+			FiOAuthCode code = {"https://a/cb", "B8NT0N5Fc8cbg7Ejp8ZQ4E12gSJli_ko5QsbQaWtsnA", "s256"};
+			static const char *const keys[] = {"code", "state"};
+			static const char *const vals[] = {"c0de", "é &"};
+			char	   *id,
+					   *secret,
+						half[23];
+
+			fi_oauth_authorize(&req, thread_alloc, &blocks, &g);
+			fi_oauth_basic_credentials("Basic Y2wxOnMzY3I6ZXQ=", NULL, thread_alloc, &blocks, &id, &secret);
+			fi_oauth_half_hash("c0de", 4, half);
+			n += snprintf(acc + n, 8192 - n, "|%d %s %s %d %s %s %s %s", g.response_types, g.scopes, g.challenge_method,
+						  fi_oauth_code_exchange_ok(&code, NULL, "dBjftJeZ4CVP-mJ92K9ZgNsWiJ9vE5KpaLXF8VZbDk0",
+													"https://a/cb", false),
+						  id, secret, half, fi_oauth_redirect("https://a/cb", true, keys, vals, 2, thread_alloc, &blocks));
+		}
 		fi_jbuf_free(&tok);
 		fi_jbuf_free(&back);
 		while (blocks)
@@ -182,12 +203,15 @@ main(void)
 		pthread_join(th[i], NULL);
 	for (int i = 0; i < NTHREADS; i++)
 		bad += mismatches[i];
-	printf("%s 1 - %d threads x %d rounds of templates, JSON, passlib, Fernet, HMAC, CSV and value rules: "
+	printf("%s 1 - %d threads x %d rounds of templates, JSON, passlib, Fernet, HMAC, CSV, value and OAuth rules: "
 		   "the same bytes as one thread (%d differed)\n", bad ? "not ok" : "ok", NTHREADS, ROUNDS, bad);
-	printf("%s 2 - the reference itself is whole (the template rendered, the token read back, the name made)\n",
+	printf("%s 2 - the reference itself is whole (the template rendered, the token read back, the name made, "
+		   "the OAuth grant given)\n",
 		   strstr(reference, "render failed") == NULL && strstr(reference, "\"total\": 17.5") != NULL &&
 		   strstr(reference, "eyJhbGciOiJIUzI1NiIsInR5cCI6Imp3dCJ9.") != NULL &&
-		   strstr(reference, "{\"a\": [1.50, 100], \"sub\": \"y\"} INV-ACME-2026-49-0007 -6e-05") != NULL ? "ok" : "not ok");
+		   strstr(reference, "{\"a\": [1.50, 100], \"sub\": \"y\"} INV-ACME-2026-49-0007 -6e-05") != NULL &&
+		   strstr(reference, "|5 files openid s256 1 cl1 s3cr:et ") != NULL &&
+		   strstr(reference, "https://a/cb#code=c0de&state=%C3%A9+%26") != NULL ? "ok" : "not ok");
 	printf("1..2\n");
 	return bad ? 1 : 0;
 }
