@@ -51,6 +51,7 @@ OBJS = \
 	src/engine/sigverify.o \
 	src/engine/csv.o \
 	src/engine/importval.o \
+	src/engine/importcell.o \
 	src/engine/htmltext.o \
 	src/engine/tpl_value.o \
 	src/engine/tpl_text.o \
@@ -124,7 +125,7 @@ test/unit/engine_test: test/unit/engine_test.c test/unit/tap.h src/engine/codec.
 # the engines of Frappe's rules (meta order, import header, naming, webhook events, export text, OAuth)
 RULES_SRCS = src/engine/doctype.c src/engine/importmap.c src/engine/naming.c src/engine/webhookev.c \
 	src/engine/exportfmt.c src/engine/pyjson.c src/engine/csv.c src/engine/oauth.c src/engine/codec.c \
-	src/engine/secretfmt.c
+	src/engine/secretfmt.c src/engine/importcell.c src/engine/importval.c
 test/unit/rules_test: test/unit/rules_test.c test/unit/tap.h $(RULES_SRCS) src/engine/*.h
 	$(CC) -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ test/unit/rules_test.c $(RULES_SRCS) -lm -lcrypto -largon2
 
@@ -161,7 +162,7 @@ mariadb: build/mariadb/frappe_integrations.so
 # the engines from 8 threads at once (ThreadSanitizer when clang has it)
 THREAD_SRCS = $(TPL_SRCS) src/engine/secretfmt.c src/engine/sigverify.c src/engine/csv.c \
 	src/engine/importval.c src/engine/htmltext.c src/engine/jsoncanon.c src/engine/jwt.c \
-	src/engine/naming.c src/engine/exportfmt.c src/engine/oauth.c
+	src/engine/naming.c src/engine/exportfmt.c src/engine/oauth.c src/engine/importcell.c
 test/unit/thread_test: test/unit/thread_test.c $(THREAD_SRCS) src/engine/*.h
 	if command -v clang >/dev/null 2>&1; then \
 		clang -O1 -g -fsanitize=thread -Wall -Werror -Isrc -o $@ test/unit/thread_test.c \
@@ -192,7 +193,8 @@ test/fuzz/template_fuzz: test/fuzz/template_fuzz.c $(TPL_SRCS) src/engine/*.h
 bench: test/template/tpl_driver
 	/usr/bin/python3 bench/template/bench.py test/template/tpl_driver 300
 
-IMPORT_FUZZ_SRCS = src/engine/csv.c src/engine/importval.c src/engine/doctype.c src/engine/importmap.c src/engine/naming.c
+IMPORT_FUZZ_SRCS = src/engine/csv.c src/engine/importval.c src/engine/doctype.c src/engine/importmap.c src/engine/naming.c \
+	src/engine/importcell.c
 test/fuzz/import_fuzz: test/fuzz/import_fuzz.c $(IMPORT_FUZZ_SRCS) src/engine/*.h
 	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -Isrc -o $@ \

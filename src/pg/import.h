@@ -20,47 +20,20 @@
 #include "utils/rel.h"
 
 #include "frappe_integrations.h"
-#include "engine/importval.h"
-
-/* how a cell is read: by fieldtype */
-typedef enum ImpKind
-{
-	IK_TEXT,					/* Data, Small Text, Link, Select, ... */
-	IK_INT,
-	IK_CHECK,
-	IK_NUMBER,					/* Float, Currency, Percent, Rating */
-	IK_DURATION,
-	IK_DATE,
-	IK_DATETIME,
-	IK_TIME
-} ImpKind;
-
-typedef enum ImpDefault
-{
-	DEF_NONE,
-	DEF_VALUE,					/* a literal, parsed once */
-	DEF_TODAY,
-	DEF_NOW,
-	DEF_USER,
-	DEF_TITLE					/* "{field} ..." on the title field, per document */
-} ImpDefault;
+#include "engine/importcell.h"
 
 /* one field of a table being written (mapped from the file or defaulted) */
 typedef struct ImpField
 {
 	const FiDocField *df;
 	const char *fieldname;
-	const char *label;
-	ImpKind		kind;
+	FiCellField cell;			/* its rules and what its column holds (kind, label, ...) */
 	int			attno;			/* 1-based column in the table */
 	Oid			typid;
 	int32		typmod;
-	int			maxchars;		/* varchar(n): n; else -1 */
 	int			col;			/* CSV column, -1 when not in the file */
 	const char *header;			/* the header cell of that column */
-	FiDateFormat datefmt;		/* the column's guessed format */
-	bool		has_datefmt;
-	ImpDefault	defkind;
+	FiDefaultKind defkind;
 	Datum		defvalue;
 	bool		is_link;
 	bool		is_select;
@@ -69,8 +42,6 @@ typedef struct ImpField
 	const char *link_doctype;
 	HTAB	   *link_known;		/* values known to exist */
 	int			nlinkknown;
-	char	  **options;		/* Select options */
-	int			noptions;
 	int			fetch_link;		/* fetch_from: its Link field's index in the table, or -1 */
 	const char *fetch_src;		/* fetch_from: the field of the Link's target */
 	FmgrInfo	infunc;			/* the column type's input function */

@@ -78,66 +78,31 @@ imp_doc_error(ImpRun *run, ImpDoc *doc, long row, const char *column, const char
 
 /* ---- the tables ---- */
 
-static ImpKind
-kind_of(const char *fieldtype)
-{
-	if (strcmp(fieldtype, "Int") == 0 || strcmp(fieldtype, "Long Int") == 0)
-		return IK_INT;
-	if (strcmp(fieldtype, "Check") == 0)
-		return IK_CHECK;
-	if (strcmp(fieldtype, "Float") == 0 || strcmp(fieldtype, "Currency") == 0 ||
-		strcmp(fieldtype, "Percent") == 0 || strcmp(fieldtype, "Rating") == 0)
-		return IK_NUMBER;
-	if (strcmp(fieldtype, "Duration") == 0)
-		return IK_DURATION;
-	if (strcmp(fieldtype, "Date") == 0)
-		return IK_DATE;
-	if (strcmp(fieldtype, "Datetime") == 0)
-		return IK_DATETIME;
-	if (strcmp(fieldtype, "Time") == 0)
-		return IK_TIME;
-	return IK_TEXT;
-}
-
 static bool
 cell_datum(ImpRun *run, ImpField *f, const char *s, Datum *out, char **why);
+
+/* engine memory: the import's context */
+static void *
+imp_alloc(void *arg, size_t size)
+{
+	return MemoryContextAllocZero((MemoryContext) arg, size);
+}
 
 /* the field's default (frappe.new_doc: get_static_default_value and the dynamic ones) */
 static void
 resolve_default(ImpRun *run, ImpTable *t, ImpField *f)
 {
 	const FiDocField *df = f->df;
-	const char *d = df->default_value;
+	const char *value;
+	FiCell		cell;
+	char	   *why;
 
-	f->defkind = DEF_NONE;
-	if (d != NULL && *d != '\0')
-	{
-		char	   *why;
-
-		if (strcmp(d, "__user") == 0)
-			f->defkind = DEF_USER;
-		else if (strcmp(d, "Today") == 0 || strcmp(d, "__today") == 0)
-			f->defkind = DEF_TODAY;
-		else if (pg_strcasecmp(d, "now") == 0 && (f->kind == IK_DATETIME || f->kind == IK_TIME))
-			f->defkind = DEF_NOW;
-		else if (d[0] == ':' || strcmp(d, "_Login") == 0 || strcmp(d, "_Full Name") == 0 ||
-				 pg_strcasecmp(d, "now") == 0)
-			f->defkind = DEF_NONE;
-		else if (strchr(d, '{') != NULL && !t->child && t->meta->title_field != NULL &&
-				 strcmp(t->meta->title_field, df->fieldname) == 0)
-			f->defkind = DEF_TITLE;
-		else if (cell_datum(run, f, d, &f->defvalue, &why))
-			f->defkind = DEF_VALUE;
-	}
-	else if (f->is_select && f->noptions > 0 && f->options[0][0] != '\0' &&
-			 !(df->options && (strcmp(df->options, "[Select]") == 0)))
-	{
-		char	   *why;
-
-		/* a Select without a default takes its first option */
-		if (cell_datum(run, f, f->options[0], &f->defvalue, &why))
-			f->defkind = DEF_VALUE;
-	}
+	f->defkind = fi_default_kind(&f->cell, df->default_value, df->options,
+								 t->meta->title_field != NULL && strcmp(t->meta->title_field, df->fieldname) == 0,
+								 t->child, &value, &cell, imp_alloc, run->cxt);
+	/* a literal's value, made once */
+	if (f->defkind == FI_DEFAULT_VALUE && !cell_datum(run, f, value, &f->defvalue, &why))
+		f->defkind = FI_DEFAULT_NONE;
 }
 
 static int
@@ -156,8 +121,8 @@ setup_field(ImpRun *run, ImpTable *t, ImpField *f)
 	Oid			infunc;
 
 	f->fieldname = df->fieldname;
-	f->label = df->label ? df->label : df->fieldname;
-	f->kind = kind_of(df->fieldtype);
+	f->cell.label = df->label ? df->label : df->fieldname;
+	f->cell.kind = fi_cell_kind(df->fieldtype);
 	f->attno = attno_of(t, df->fieldname);
 	if (f->attno <= 0)
 		ereport(ERROR,
@@ -168,7 +133,11 @@ setup_field(ImpRun *run, ImpTable *t, ImpField *f)
 	att = TupleDescAttr(RelationGetDescr(t->rel), f->attno - 1);
 	f->typid = att->atttypid;
 	f->typmod = att->atttypmod;
-	f->maxchars = (f->typid == VARCHAROID && f->typmod > VARHDRSZ) ? f->typmod - VARHDRSZ : -1;
+	/* what the column holds: a varchar's characters, an integer's range, a decimal's digits */
+	f->cell.maxchars = (f->typid == VARCHAROID && f->typmod > VARHDRSZ) ? f->typmod - VARHDRSZ : -1;
+	f->cell.int_max = f->typid == INT4OID ? PG_INT32_MAX : f->typid == INT2OID ? PG_INT16_MAX : 0;
+	f->cell.int_digits = f->typid == NUMERICOID && f->typmod >= (int32) VARHDRSZ ?
+		(((f->typmod - VARHDRSZ) >> 16) & 0xffff) - ((f->typmod - VARHDRSZ) & 0xffff) : -1;
 	getTypeInputInfo(f->typid, &infunc, &f->typioparam);
 	fmgr_info_cxt(infunc, &f->infunc, run->cxt);
 	f->reqd = df->reqd;
@@ -177,30 +146,8 @@ setup_field(ImpRun *run, ImpTable *t, ImpField *f)
 	f->link_doctype = df->options;
 	f->is_select = strcmp(df->fieldtype, "Select") == 0;
 	if (f->is_select && df->options != NULL)
-	{
-		List	   *opts = NIL;
-		char	   *copy = pstrdup(df->options);
-		char	   *line = copy;
-		ListCell   *lc;
-		int			i = 0;
-
-		for (;;)
-		{
-			char	   *nl = strchr(line, '\n');
-
-			if (nl)
-				*nl = '\0';
-			opts = lappend(opts, line);
-			if (!nl)
-				break;
-			line = nl + 1;
-		}
-		f->options = palloc(sizeof(char *) * list_length(opts));
-		foreach(lc, opts)
-			f->options[i++] = lfirst(lc);
-		f->noptions = i;
-	}
-	f->has_datefmt = false;
+		f->cell.noptions = fi_select_options(df->options, imp_alloc, run->cxt, (const char ***) &f->cell.options);
+	f->cell.has_datefmt = false;
 	f->fetch_link = -1;
 	f->fetch_src = NULL;
 	resolve_default(run, t, f);
@@ -293,7 +240,7 @@ imp_prepare_table(ImpRun *run, ImpTable *t)
 		f->df = df;
 		f->col = -1;
 		setup_field(run, t, f);
-		if (f->defkind != DEF_NONE || f->reqd || (f->kind == IK_TIME))
+		if (f->defkind != FI_DEFAULT_NONE || f->reqd || (f->cell.kind == FI_CELL_TIME))
 			t->nfields++;
 	}
 	/*
@@ -381,13 +328,13 @@ imp_guess_date_formats(ImpRun *run, ImpTable *t, const char *data, size_t len)
 	int			rc;
 
 	for (int i = 0; i < t->nmapped; i++)
-		if (t->fields[i].kind == IK_DATE || t->fields[i].kind == IK_DATETIME)
+		if (t->fields[i].cell.kind == FI_CELL_DATE || t->fields[i].cell.kind == FI_CELL_DATETIME)
 			ndate++;
 	if (ndate == 0)
 		return;
 	counts = palloc0(sizeof(long *) * t->nmapped);
 	for (int i = 0; i < t->nmapped; i++)
-		if (t->fields[i].kind == IK_DATE || t->fields[i].kind == IK_DATETIME)
+		if (t->fields[i].cell.kind == FI_CELL_DATE || t->fields[i].cell.kind == FI_CELL_DATETIME)
 			counts[i] = palloc0(sizeof(long) * nfmt);
 	fi_csv_init(&r, data, len);
 	PG_TRY();
@@ -432,16 +379,16 @@ imp_guess_date_formats(ImpRun *run, ImpTable *t, const char *data, size_t len)
 		}
 		if (best < 0)
 			continue;
-		f->has_datefmt = true;
-		f->datefmt.date = best / (FI_NTIME_FORMATS + 1);
-		f->datefmt.time = best % (FI_NTIME_FORMATS + 1) - 1;
+		f->cell.has_datefmt = true;
+		f->cell.datefmt.date = best / (FI_NTIME_FORMATS + 1);
+		f->cell.datefmt.time = best % (FI_NTIME_FORMATS + 1) - 1;
 		if (kinds > 1)
 		{
 			char		buf[64];
 
 			ereport(NOTICE,
 					(errmsg("the column \"%s\" has %d different date formats; %s, the most common, is used",
-							f->header, kinds, fi_date_format_text(f->datefmt, buf)),
+							f->header, kinds, fi_date_format_text(f->cell.datefmt, buf)),
 					 errhint("Values in other formats are reported as errors.")));
 		}
 	}
@@ -466,28 +413,6 @@ dt_timestamp(const FiDateTime *dt, bool *ok)
 	return ts;
 }
 
-/* does a numeric text fit numeric(p, s)?  (digits before the point) */
-static bool
-numeric_fits(const char *s, int32 typmod)
-{
-	int			precision,
-				scale,
-				digits = 0;
-	const char *p = s;
-
-	if (typmod < (int32) VARHDRSZ || strchr(s, 'e') != NULL)
-		return true;			/* unconstrained, or left to numeric_in */
-	precision = ((typmod - VARHDRSZ) >> 16) & 0xffff;
-	scale = (typmod - VARHDRSZ) & 0xffff;
-	if (*p == '-')
-		p++;
-	while (*p == '0')
-		p++;
-	while (*p >= '0' && *p <= '9')
-		p++, digits++;
-	return digits <= precision - scale;
-}
-
 static Datum
 input_text(ImpField *f, const char *s)
 {
@@ -495,166 +420,72 @@ input_text(ImpField *f, const char *s)
 }
 
 /*
- * One cell to the column's value; false with *why (a message) when the
- * cell is not a value of the field.
+ * One cell to the column's value (engine/importcell.c decides, this makes
+ * the Datum); false with *why (a message) when the cell is not a value of
+ * the field.
  */
 static bool
 cell_datum(ImpRun *run, ImpField *f, const char *s, Datum *out, char **why)
 {
-	size_t		n = strlen(s);
+	FiCell		c;
+	const char *bad = fi_cell_value(&f->cell, s, strlen(s), &c, imp_alloc, CurrentMemoryContext);
 
-	switch (f->kind)
+	if (bad != NULL)
 	{
-		case IK_INT:
-		case IK_CHECK:
+		*why = (char *) bad;
+		return false;
+	}
+	switch (f->cell.kind)
+	{
+		case FI_CELL_INT:
+		case FI_CELL_CHECK:
+			if (f->typid == INT8OID)
+				*out = Int64GetDatum(c.i);
+			else if (f->typid == INT4OID)
+				*out = Int32GetDatum((int32) c.i);
+			else if (f->typid == INT2OID)
+				*out = Int16GetDatum((int16) c.i);
+			else
+				*out = input_text(f, psprintf(INT64_FORMAT, (int64) c.i));
+			return true;
+		case FI_CELL_NUMBER:
+		case FI_CELL_DURATION:
+			*out = input_text(f, c.number);
+			return true;
+		case FI_CELL_DATE:
+		case FI_CELL_DATETIME:
+			if (f->typid == DATEOID)
 			{
-				int64_t		v;
-
-				if (!(f->kind == IK_CHECK ? fi_parse_check(s, n, &v) : fi_parse_int(s, n, &v)))
-				{
-					*why = psprintf("%s must be %s", f->label,
-									f->kind == IK_CHECK ? "Yes, No, 1 or 0" : "a whole number");
-					return false;
-				}
-				if (f->kind == IK_CHECK && v != 0)
-					v = 1;		/* Frappe stores any other number as 1 */
-				if (f->typid == INT8OID)
-					*out = Int64GetDatum(v);
-				else if (f->typid == INT4OID || f->typid == INT2OID)
-				{
-					int64		lim = f->typid == INT4OID ? PG_INT32_MAX : PG_INT16_MAX;
-
-					if (v > lim || v < -lim - 1)
-					{
-						*why = psprintf("%s is out of range (at most %lld)", f->label, (long long) lim);
-						return false;
-					}
-					*out = f->typid == INT4OID ? Int32GetDatum((int32) v) : Int16GetDatum((int16) v);
-				}
-				else
-					*out = input_text(f, psprintf(INT64_FORMAT, (int64) v));
+				*out = DateADTGetDatum(date2j(c.dt.year, c.dt.month, c.dt.day) - POSTGRES_EPOCH_JDATE);
 				return true;
 			}
-		case IK_NUMBER:
-		case IK_DURATION:
+			if (f->typid == TIMESTAMPOID)
 			{
-				char	   *norm;
-
-				if (f->kind == IK_DURATION)
-				{
-					int64_t		secs;
-
-					if (!fi_parse_duration(s, n, &secs))
-					{
-						*why = psprintf("%s must be a duration like \"1d 2h 3m 4s\"", f->label);
-						return false;
-					}
-					/* the seconds' text is longer than the cell's ("1d": 86400) */
-					norm = psprintf(INT64_FORMAT, (int64) secs);
-				}
-				else
-				{
-					norm = palloc(n + 2);
-					if (!fi_parse_number(s, n, norm))
-					{
-						*why = psprintf("%s must be a number", f->label);
-						return false;
-					}
-				}
-				if (f->typid == NUMERICOID && !numeric_fits(norm, f->typmod))
-				{
-					*why = psprintf("%s is too large for its column", f->label);
-					return false;
-				}
-				*out = input_text(f, norm);
-				return true;
-			}
-		case IK_DATE:
-		case IK_DATETIME:
-			{
-				FiDateFormat fmt = {3, -1};	/* %Y-%m-%d when nothing was guessed */
-				FiDateTime	dt;
-				char		buf[64];
 				bool		ok;
+				Timestamp	ts = dt_timestamp(&c.dt, &ok);
 
-				if (f->has_datefmt)
-					fmt = f->datefmt;
-				if (!fi_strptime(s, n, fmt, &dt))
+				if (!ok)
 				{
-					*why = psprintf("Value %s must be in %s format", s, fi_date_format_text(fmt, buf));
+					*why = psprintf("%s is out of range", f->cell.label);
 					return false;
 				}
-				if (f->typid == DATEOID)
-				{
-					*out = DateADTGetDatum(date2j(dt.year, dt.month, dt.day) - POSTGRES_EPOCH_JDATE);
-					return true;
-				}
-				if (f->typid == TIMESTAMPOID)
-				{
-					Timestamp	ts = dt_timestamp(&dt, &ok);
-
-					if (!ok)
-					{
-						*why = psprintf("%s is out of range", f->label);
-						return false;
-					}
-					*out = TimestampGetDatum(ts);
-					return true;
-				}
-				*out = input_text(f, psprintf("%04d-%02d-%02d %02d:%02d:%02d.%06d", dt.year, dt.month,
-											  dt.day, dt.hour, dt.minute, dt.second, dt.usec));
+				*out = TimestampGetDatum(ts);
 				return true;
 			}
-		case IK_TIME:
-			{
-				FiDateTime	dt;
-
-				if (!fi_parse_time(s, n, &dt))
-				{
-					*why = psprintf("%s must be a time like 13:45:00", f->label);
-					return false;
-				}
-				if (f->typid == TIMEOID)
-					*out = TimeADTGetDatum(((((int64) dt.hour * 60 + dt.minute) * 60) + dt.second) *
-										   USECS_PER_SEC + dt.usec);
-				else
-					*out = input_text(f, psprintf("%02d:%02d:%02d.%06d", dt.hour, dt.minute,
-												  dt.second, dt.usec));
-				return true;
-			}
-		case IK_TEXT:
-			if (f->is_select && f->noptions > 0)
-			{
-				bool		found = false;
-
-				for (int i = 0; i < f->noptions && !found; i++)
-					found = (f->options[i][0] != '\0' && strcmp(f->options[i], s) == 0);
-				if (!found)
-				{
-					StringInfoData b;
-					bool		first = true;
-
-					initStringInfo(&b);
-					for (int i = 0; i < f->noptions; i++)
-					{
-						if (f->options[i][0] == '\0')
-							continue;
-						appendStringInfo(&b, "%s%s", first ? "" : ", ", f->options[i]);
-						first = false;
-					}
-					*why = psprintf("%s must be one of %s", f->label, b.data);
-					return false;
-				}
-			}
-			if (f->maxchars >= 0 && (int) n > f->maxchars &&
-				pg_mbstrlen_with_len(s, n) > f->maxchars)
-			{
-				*why = psprintf("%s will get truncated, as max characters allowed is %d",
-								f->label, f->maxchars);
-				return false;
-			}
+			*out = input_text(f, psprintf("%04d-%02d-%02d %02d:%02d:%02d.%06d", c.dt.year, c.dt.month,
+										  c.dt.day, c.dt.hour, c.dt.minute, c.dt.second, c.dt.usec));
+			return true;
+		case FI_CELL_TIME:
+			if (f->typid == TIMEOID)
+				*out = TimeADTGetDatum(((((int64) c.dt.hour * 60 + c.dt.minute) * 60) + c.dt.second) *
+									   USECS_PER_SEC + c.dt.usec);
+			else
+				*out = input_text(f, psprintf("%02d:%02d:%02d.%06d", c.dt.hour, c.dt.minute,
+											  c.dt.second, c.dt.usec));
+			return true;
+		case FI_CELL_TEXT:
 			if (f->typid == VARCHAROID || f->typid == TEXTOID || f->typid == BPCHAROID)
-				*out = PointerGetDatum(cstring_to_text_with_len(s, n));
+				*out = PointerGetDatum(cstring_to_text(s));
 			else
 				*out = input_text(f, s);
 			return true;
@@ -688,13 +519,13 @@ default_datum(ImpRun *run, ImpField *f, Datum *out)
 {
 	switch (f->defkind)
 	{
-		case DEF_VALUE:
+		case FI_DEFAULT_VALUE:
 			*out = f->defvalue;
 			return true;
-		case DEF_USER:
+		case FI_DEFAULT_USER:
 			*out = PointerGetDatum(cstring_to_text(run->user));
 			return true;
-		case DEF_TODAY:
+		case FI_DEFAULT_TODAY:
 			if (f->typid == DATEOID)
 				*out = site_today(run);
 			else if (f->typid == TIMESTAMPOID)
@@ -702,7 +533,7 @@ default_datum(ImpRun *run, ImpField *f, Datum *out)
 			else
 				return false;
 			return true;
-		case DEF_NOW:
+		case FI_DEFAULT_NOW:
 			if (f->typid == TIMESTAMPOID)
 				*out = TimestampGetDatum(run->now);
 			else if (f->typid == TIMEOID)
@@ -748,10 +579,10 @@ missing_value(ImpRun *run, ImpDoc *doc, ImpTable *t, long rowno, int idx, ImpFie
 {
 	if (t->child)
 		imp_doc_error(run, doc, rowno, f->col >= 0 ? f->header : NULL, NULL,
-					  "Error: <strong>%s</strong> Row #%d: Value missing for: %s", t->doctype, idx, f->label);
+					  "Error: <strong>%s</strong> Row #%d: Value missing for: %s", t->doctype, idx, f->cell.label);
 	else
 		imp_doc_error(run, doc, rowno, f->col >= 0 ? f->header : NULL, NULL,
-					  "Error: Value missing for %s: %s", t->doctype, f->label);
+					  "Error: Value missing for %s: %s", t->doctype, f->cell.label);
 	((ImpError *) llast(doc->errors))->msgprint = true;
 }
 
@@ -806,7 +637,7 @@ complete_row(ImpRun *run, ImpDoc *doc, ImpTable *t, long rowno, int idx, char **
 	{
 		ImpField   *f = &t->fields[i];
 
-		if (f->defkind == DEF_TITLE && nulls[i])
+		if (f->defkind == FI_DEFAULT_TITLE && nulls[i])
 		{
 			values[i] = PointerGetDatum(cstring_to_text(title_from(t, f->df->default_value, values, nulls)));
 			nulls[i] = false;
@@ -871,7 +702,7 @@ complete_row(ImpRun *run, ImpDoc *doc, ImpTable *t, long rowno, int idx, char **
 			ImpField   *f = &t->fields[i];
 
 			if (nulls[i] && !(f->col >= 0 && cells[f->col] != NULL) && !names_the_document(run, t, f) &&
-				(f->kind == IK_TEXT || f->kind == IK_DATE || f->kind == IK_DATETIME || f->kind == IK_TIME))
+				(f->cell.kind == FI_CELL_TEXT || f->cell.kind == FI_CELL_DATE || f->cell.kind == FI_CELL_DATETIME || f->cell.kind == FI_CELL_TIME))
 				missing_value(run, doc, t, rowno, idx, f);
 		}
 	}
@@ -1158,12 +989,12 @@ unique_visit(ImpRun *run, ImpDoc *doc, long row, ImpField *f, const char *value,
 		hash_search(u->seen, value, HASH_ENTER, &found);
 		if (found)
 			imp_doc_error(run, doc, row, f->header, value, "%s %s is not unique: it is on an earlier row",
-						  f->label, value);
+						  f->cell.label, value);
 		else
 			u->values = lappend(u->values, (void *) value);
 	}
 	else if (hash_search(u->existing, value, HASH_FIND, NULL) != NULL)
-		imp_doc_error(run, doc, row, f->header, value, "%s %s already exists in %s", f->label, value,
+		imp_doc_error(run, doc, row, f->header, value, "%s %s already exists in %s", f->cell.label, value,
 					  run->tables[0].doctype);
 }
 
@@ -1290,7 +1121,7 @@ fetch_apply(ImpRun *run, ImpDoc *doc, ImpTable *t, long row, int idx, char **cel
 		nulls[i] = true;
 		if (src == NULL)
 			continue;			/* Frappe sets None: the column's default */
-		if (f->kind == IK_DATE || f->kind == IK_DATETIME || f->kind == IK_TIME)
+		if (f->cell.kind == FI_CELL_DATE || f->cell.kind == FI_CELL_DATETIME || f->cell.kind == FI_CELL_TIME)
 		{
 			/* (cast by the query to the field's own type) */
 			values[i] = input_text(f, src);
@@ -1350,8 +1181,8 @@ fetch_values(ImpRun *run, ImpDoc **docs, int n, int ti)
 				appendStringInfoString(&sql, ", NULL::text");
 			else
 				appendStringInfo(&sql, ", %s::%s", quote_identifier(f->fetch_src),
-								 f->kind == IK_DATE ? "date" : f->kind == IK_DATETIME ? "timestamp" :
-								 f->kind == IK_TIME ? "time" : "text");
+								 f->cell.kind == FI_CELL_DATE ? "date" : f->cell.kind == FI_CELL_DATETIME ? "timestamp" :
+								 f->cell.kind == FI_CELL_TIME ? "time" : "text");
 		}
 		appendStringInfo(&sql, " FROM %s WHERE name::text = ANY($1)",
 						 fi_site_table(psprintf("tab%s", t->fields[li].link_doctype)));

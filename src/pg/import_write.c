@@ -443,7 +443,7 @@ submitted_check(ImpRun *run, ImpDoc *doc, ImpTable *t, Datum *values, bool *null
 		if (!same_text(stored, value_text(&t->fields[i], values[i])))
 		{
 			imp_doc_error(run, doc, doc->row, t->fields[i].header, NULL,
-						  "Not allowed to change %s after submission", t->fields[i].label);
+						  "Not allowed to change %s after submission", t->fields[i].cell.label);
 			return false;
 		}
 	}

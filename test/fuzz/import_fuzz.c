@@ -6,7 +6,8 @@
  *		the value rules (a guessed date format must parse the value it was
  *		guessed from); the header rules (the first record's titles mapped
  *		onto a Sales Invoice-shaped DocType) and the naming rules (each field
- *		as a series and as a format: pattern) on the same fields.
+ *		as a series and as a format: pattern) on the same fields, each also
+ *		read as a cell of every kind of field (importcell.c).
  *
  *		make fuzz-import   (clang with -fsanitize=fuzzer,address,undefined)
  */
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "engine/csv.h"
+#include "engine/importcell.h"
 #include "engine/importval.h"
 #include "engine/importmap.h"
 #include "engine/naming.h"
@@ -147,6 +149,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fi_parse_check(r.buf + r.off[i] + b, l, &v);
 			fi_parse_duration(r.buf + r.off[i] + b, l, &v);
 			fi_parse_time(r.buf + r.off[i] + b, l, &dt);
+			/* the cell as a value of each kind of field (a Select of the record's first field) */
+			for (int k = FI_CELL_TEXT; k <= FI_CELL_TIME; k++)
+			{
+				const char *opt[2] = {r.buf + r.off[0], ""};
+				FiCellField cf = {(FiCellKind) k, "F", false, {0, -1}, k == FI_CELL_TEXT && i % 2 ? opt : NULL, 2,
+				i % 3 == 0 ? 3 : -1, i % 2 ? 32767 : 0, i % 2 ? 12 : -1};
+				FiCell		c;
+				const char *why = fi_cell_value(&cf, r.buf + r.off[i] + b, l, &c, arena_alloc, NULL);
+
+				if (why == NULL && (k == FI_CELL_CHECK ? c.i != 0 && c.i != 1 :
+									k == FI_CELL_INT && cf.int_max ? c.i > cf.int_max || c.i < -cf.int_max - 1 :
+									(k == FI_CELL_NUMBER || k == FI_CELL_DURATION) && c.number == NULL))
+					abort();
+			}
+			arena_free();
 		}
 	}
 	arena_free();

@@ -15,6 +15,7 @@
 
 #include "engine/doctype.h"
 #include "engine/exportfmt.h"
+#include "engine/importcell.h"
 #include "engine/importmap.h"
 #include "engine/naming.h"
 #include "engine/oauth.h"
@@ -485,6 +486,94 @@ test_oauth(void)
 	is_str(fi_oauth_redirect("https://a/cb", true, keys, vals, 1, arena_alloc, NULL), "https://a/cb#code=abc", "redirect: in the fragment");
 }
 
+static void
+cell_is(const FiCellField *f, const char *in, const char *want, const char *desc)
+{
+	FiCell		c;
+	const char *why = fi_cell_value(f, in, strlen(in), &c, arena_alloc, NULL);
+	char		got[256];
+
+	if (why)
+		snprintf(got, sizeof(got), "! %s", why);
+	else if (f->kind == FI_CELL_NUMBER || f->kind == FI_CELL_DURATION)
+		snprintf(got, sizeof(got), "%s", c.number);
+	else if (f->kind == FI_CELL_INT || f->kind == FI_CELL_CHECK)
+		snprintf(got, sizeof(got), "%lld", (long long) c.i);
+	else if (f->kind == FI_CELL_TEXT)
+		snprintf(got, sizeof(got), "%s", in);
+	else
+		snprintf(got, sizeof(got), "%04d-%02d-%02d %02d:%02d:%02d.%06d", c.dt.year, c.dt.month, c.dt.day,
+				 c.dt.hour, c.dt.minute, c.dt.second, c.dt.usec);
+	is_str(got, want, desc);
+}
+
+static void
+test_cells(void)
+{
+	const char **opts;
+	int			nopts = fi_select_options("\nDraft\nPaid\nUnpaid", arena_alloc, NULL, &opts);
+	FiCellField qty = {FI_CELL_INT, "Qty", .maxchars = -1, .int_max = 2147483647, .int_digits = -1};
+	FiCellField chk = {FI_CELL_CHECK, "Is Paid", .maxchars = -1, .int_digits = -1};
+	FiCellField rate = {FI_CELL_NUMBER, "Rate", .maxchars = -1, .int_digits = 12};
+	FiCellField dur = {FI_CELL_DURATION, "Duration", .maxchars = -1, .int_digits = 6};
+	FiCellField date = {FI_CELL_DATE, "Date", .maxchars = -1, .int_digits = -1};
+	FiCellField dmy = {FI_CELL_DATETIME, "When", true, {1, 1}, .maxchars = -1, .int_digits = -1};
+	FiCellField tim = {FI_CELL_TIME, "At", .maxchars = -1, .int_digits = -1};
+	FiCellField status = {FI_CELL_TEXT, "Status", .options = opts, .noptions = nopts, .maxchars = 140, .int_digits = -1};
+	FiCellField name = {FI_CELL_TEXT, "Name", .maxchars = 3, .int_digits = -1};
+	FiCell		c;
+	const char *v;
+	char		fmt[128],
+				fmt2[64];
+
+	ok(fi_cell_kind("Long Int") == FI_CELL_INT && fi_cell_kind("Rating") == FI_CELL_NUMBER &&
+	   fi_cell_kind("Link") == FI_CELL_TEXT && fi_cell_kind("Datetime") == FI_CELL_DATETIME,
+	   "cells: the kind of a fieldtype");
+	ok(nopts == 4 && strcmp(opts[0], "") == 0 && strcmp(opts[3], "Unpaid") == 0, "cells: a Select's options by line");
+	cell_is(&qty, "1,234.9", "1234", "cells: Int truncates toward zero after flt drops the commas");
+	cell_is(&qty, "3000000000", "! Qty is out of range (at most 2147483647)", "cells: Int beyond its column");
+	cell_is(&qty, "x", "! Qty must be a whole number", "cells: Int of junk (Frappe would make it 0)");
+	cell_is(&chk, "Yes", "1", "cells: Check Yes");
+	cell_is(&chk, "7", "1", "cells: Check of another number is 1");
+	cell_is(&chk, "maybe", "! Is Paid must be Yes, No, 1 or 0", "cells: Check of junk");
+	cell_is(&rate, ".5", "0.5", "cells: Float as numeric reads it");
+	cell_is(&rate, "1234567890123.5", "! Rate is too large for its column", "cells: beyond decimal(21,9)'s 12 digits");
+	cell_is(&dur, "1d 2h", "93600", "cells: a Duration in seconds");
+	cell_is(&dur, "12d", "! Duration is too large for its column", "cells: a Duration's seconds too large for its column");
+	cell_is(&date, "2026-12-03", "2026-12-03 00:00:00.000000", "cells: a Date, %Y-%m-%d by default");
+	cell_is(&date, "03-12-2026", "! Value 03-12-2026 must be in %Y-%m-%d format", "cells: another format, reported");
+	snprintf(fmt, sizeof(fmt), "cells: a Datetime in the column's guessed format (%s)", fi_date_format_text(dmy.datefmt, fmt2));
+	cell_is(&dmy, "03-12-2026 13:45:10", "2026-12-03 13:45:10.000000", fmt);
+	cell_is(&tim, "1:05 PM", "1900-01-01 13:05:00.000000", "cells: a Time (on strptime's 1900-01-01)");
+	cell_is(&status, "Paid", "Paid", "cells: a Select's option");
+	cell_is(&status, "paid", "! Status must be one of Draft, Paid, Unpaid", "cells: another, with the choices named");
+	cell_is(&name, "été", "été", "cells: 3 characters fit varchar(3) (5 bytes)");
+	cell_is(&name, "abcd", "! Name will get truncated, as max characters allowed is 3", "cells: 4 do not");
+
+	ok(fi_default_kind(&date, "Today", NULL, false, false, &v, &c, arena_alloc, NULL) == FI_DEFAULT_TODAY &&
+	   fi_default_kind(&dmy, "now", NULL, false, false, &v, &c, arena_alloc, NULL) == FI_DEFAULT_NOW &&
+	   fi_default_kind(&name, "Now", NULL, false, false, &v, &c, arena_alloc, NULL) == FI_DEFAULT_NONE &&
+	   fi_default_kind(&name, "__user", NULL, false, false, &v, &c, arena_alloc, NULL) == FI_DEFAULT_USER &&
+	   fi_default_kind(&name, ":Company", NULL, false, false, &v, &c, arena_alloc, NULL) == FI_DEFAULT_NONE,
+	   "defaults: Today, now of a Datetime (not of Data), __user; none for a session's (:Company)");
+	ok(fi_default_kind(&name, "{customer}", NULL, true, false, &v, &c, arena_alloc, NULL) == FI_DEFAULT_TITLE &&
+	   fi_default_kind(&name, "{customer}", NULL, true, true, &v, &c, arena_alloc, NULL) == FI_DEFAULT_NONE,
+	   "defaults: the title field's pattern, not in a child table (nor a 10-character literal in varchar(3))");
+	ok(fi_default_kind(&qty, "5", NULL, false, false, &v, &c, arena_alloc, NULL) == FI_DEFAULT_VALUE && c.i == 5 &&
+	   fi_default_kind(&qty, "five", NULL, false, false, &v, &c, arena_alloc, NULL) == FI_DEFAULT_NONE,
+	   "defaults: a literal that is a value of the field, and not one that is not");
+	status.options = opts + 1;
+	status.noptions = nopts - 1;
+	ok(fi_default_kind(&status, NULL, "Draft\nPaid", false, false, &v, &c, arena_alloc, NULL) == FI_DEFAULT_VALUE &&
+	   strcmp(v, "Draft") == 0 &&
+	   fi_default_kind(&status, NULL, "[Select]", false, false, &v, &c, arena_alloc, NULL) == FI_DEFAULT_NONE,
+	   "defaults: a Select without one takes its first option (not of [Select])");
+	status.options = opts;
+	status.noptions = nopts;
+	ok(fi_default_kind(&status, "", "\nDraft", false, false, &v, &c, arena_alloc, NULL) == FI_DEFAULT_NONE,
+	   "defaults: nor when its first option is blank");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -548,6 +637,7 @@ main(int argc, char **argv)
 	test_export();
 	test_export_titles();
 	test_oauth();
+	test_cells();
 	printf("1..%d\n", n_test);
 	return n_fail == 0 ? 0 : 1;
 }

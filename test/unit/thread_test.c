@@ -21,6 +21,7 @@
 #include "engine/exportfmt.h"
 #include "engine/htmltext.h"
 #include "engine/importval.h"
+#include "engine/importcell.h"
 #include "engine/jwt.h"
 #include "engine/oauth.h"
 #include "engine/naming.h"
@@ -147,6 +148,15 @@ work(void)
 					   *secret,
 						half[23];
 
+			FiCellField rate = {FI_CELL_NUMBER, "Rate", .maxchars = -1, .int_digits = 12};
+			FiCellField when = {FI_CELL_DATETIME, "When", true, {1, 1}, .maxchars = -1, .int_digits = -1};
+			FiCell		c1,
+						c2;
+
+			fi_cell_value(&rate, "1,234.50", 8, &c1, thread_alloc, &blocks);
+			fi_cell_value(&when, "03-12-2026 13:45:10", 19, &c2, thread_alloc, &blocks);
+			n += snprintf(acc + n, 8192 - n, "|%s %04d%02d%02d%02d", c1.number, c2.dt.year, c2.dt.month, c2.dt.day,
+						  c2.dt.hour);
 			fi_oauth_authorize(&req, thread_alloc, &blocks, &g);
 			fi_oauth_basic_credentials("Basic Y2wxOnMzY3I6ZXQ=", NULL, thread_alloc, &blocks, &id, &secret);
 			fi_oauth_half_hash("c0de", 4, half);
@@ -210,7 +220,7 @@ main(void)
 		   strstr(reference, "render failed") == NULL && strstr(reference, "\"total\": 17.5") != NULL &&
 		   strstr(reference, "eyJhbGciOiJIUzI1NiIsInR5cCI6Imp3dCJ9.") != NULL &&
 		   strstr(reference, "{\"a\": [1.50, 100], \"sub\": \"y\"} INV-ACME-2026-49-0007 -6e-05") != NULL &&
-		   strstr(reference, "|5 files openid s256 1 cl1 s3cr:et ") != NULL &&
+		   strstr(reference, "|1234.50 2026120313|5 files openid s256 1 cl1 s3cr:et ") != NULL &&
 		   strstr(reference, "https://a/cb#code=c0de&state=%C3%A9+%26") != NULL ? "ok" : "not ok");
 	printf("1..2\n");
 	return bad ? 1 : 0;

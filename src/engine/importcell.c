@@ -1,0 +1,227 @@
+/*
+ * importcell.c
+ *		Data Import's cell-to-value rules (see importcell.h).
+ */
+#include "engine/importcell.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+FiCellKind
+fi_cell_kind(const char *fieldtype)
+{
+	if (strcmp(fieldtype, "Int") == 0 || strcmp(fieldtype, "Long Int") == 0)
+		return FI_CELL_INT;
+	if (strcmp(fieldtype, "Check") == 0)
+		return FI_CELL_CHECK;
+	if (strcmp(fieldtype, "Float") == 0 || strcmp(fieldtype, "Currency") == 0 ||
+		strcmp(fieldtype, "Percent") == 0 || strcmp(fieldtype, "Rating") == 0)
+		return FI_CELL_NUMBER;
+	if (strcmp(fieldtype, "Duration") == 0)
+		return FI_CELL_DURATION;
+	if (strcmp(fieldtype, "Date") == 0)
+		return FI_CELL_DATE;
+	if (strcmp(fieldtype, "Datetime") == 0)
+		return FI_CELL_DATETIME;
+	if (strcmp(fieldtype, "Time") == 0)
+		return FI_CELL_TIME;
+	return FI_CELL_TEXT;
+}
+
+/* a message in the arena */
+static const char *
+msg(FiAlloc alloc, void *arg, const char *fmt, const char *a, const char *b)
+{
+	int			len = snprintf(NULL, 0, fmt, a, b);
+	char	   *m = alloc(arg, (size_t) len + 1);
+
+	snprintf(m, (size_t) len + 1, fmt, a, b);
+	return m;
+}
+
+/* does a plain decimal text have at most digits digits before its point? */
+static bool
+decimal_fits(const char *s, int digits)
+{
+	int			n = 0;
+
+	if (digits < 0 || strchr(s, 'e') != NULL || strchr(s, 'E') != NULL)
+		return true;			/* unbounded, or left to the column's own input */
+	if (*s == '-')
+		s++;
+	while (*s == '0')
+		s++;
+	while (*s >= '0' && *s <= '9')
+		s++, n++;
+	return n <= digits;
+}
+
+/* characters of UTF-8 text */
+static size_t
+utf8_chars(const char *s, size_t n)
+{
+	size_t		c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char) s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+const char *
+fi_cell_value(const FiCellField *f, const char *s, size_t n, FiCell *out, FiAlloc alloc, void *arg)
+{
+	char		num[32];
+	char		fmtbuf[64];
+
+	memset(out, 0, sizeof(*out));
+	switch (f->kind)
+	{
+		case FI_CELL_INT:
+		case FI_CELL_CHECK:
+			if (!(f->kind == FI_CELL_CHECK ? fi_parse_check(s, n, &out->i) : fi_parse_int(s, n, &out->i)))
+				return msg(alloc, arg, "%s must be %s", f->label,
+						   f->kind == FI_CELL_CHECK ? "Yes, No, 1 or 0" : "a whole number");
+			if (f->kind == FI_CELL_CHECK && out->i != 0)
+				out->i = 1;		/* Frappe stores any other number as 1 */
+			if (f->int_max > 0 && (out->i > f->int_max || out->i < -f->int_max - 1))
+			{
+				snprintf(num, sizeof(num), "%lld", (long long) f->int_max);
+				return msg(alloc, arg, "%s is out of range (at most %s)", f->label, num);
+			}
+			return NULL;
+		case FI_CELL_DURATION:
+			if (!fi_parse_duration(s, n, &out->i))
+				return msg(alloc, arg, "%s must be a duration like \"1d 2h 3m 4s\"", f->label, NULL);
+			/* the seconds' text is longer than the cell's ("1d": 86400) */
+			snprintf(num, sizeof(num), "%lld", (long long) out->i);
+			out->number = fi_alloc_strndup(alloc, arg, num, strlen(num));
+			if (!decimal_fits(out->number, f->int_digits))
+				return msg(alloc, arg, "%s is too large for its column", f->label, NULL);
+			return NULL;
+		case FI_CELL_NUMBER:
+			{
+				char	   *norm = alloc(arg, n + 2);
+
+				if (!fi_parse_number(s, n, norm))
+					return msg(alloc, arg, "%s must be a number", f->label, NULL);
+				out->number = norm;
+				if (!decimal_fits(norm, f->int_digits))
+					return msg(alloc, arg, "%s is too large for its column", f->label, NULL);
+				return NULL;
+			}
+		case FI_CELL_DATE:
+		case FI_CELL_DATETIME:
+			{
+				FiDateFormat fmt = {3, -1}; /* %Y-%m-%d when nothing was guessed */
+				char	   *cell;
+
+				if (f->has_datefmt)
+					fmt = f->datefmt;
+				if (fi_strptime(s, n, fmt, &out->dt))
+					return NULL;
+				cell = fi_alloc_strndup(alloc, arg, s, n);
+				return msg(alloc, arg, "Value %s must be in %s format", cell, fi_date_format_text(fmt, fmtbuf));
+			}
+		case FI_CELL_TIME:
+			if (!fi_parse_time(s, n, &out->dt))
+				return msg(alloc, arg, "%s must be a time like 13:45:00", f->label, NULL);
+			return NULL;
+		case FI_CELL_TEXT:
+			if (f->options != NULL && f->noptions > 0)
+			{
+				bool		found = false;
+				size_t		len = 0;
+				char	   *list;
+
+				for (int i = 0; i < f->noptions && !found; i++)
+					found = f->options[i][0] != '\0' && strlen(f->options[i]) == n &&
+						memcmp(f->options[i], s, n) == 0;
+				if (found)
+					break;
+				for (int i = 0; i < f->noptions; i++)
+					len += strlen(f->options[i]) + 2;
+				list = alloc(arg, len + 1);
+				len = 0;
+				for (int i = 0; i < f->noptions; i++)
+				{
+					size_t		ol = strlen(f->options[i]);
+
+					if (ol == 0)
+						continue;
+					if (len > 0)
+					{
+						memcpy(list + len, ", ", 2);
+						len += 2;
+					}
+					memcpy(list + len, f->options[i], ol);
+					len += ol;
+				}
+				list[len] = '\0';
+				return msg(alloc, arg, "%s must be one of %s", f->label, list);
+			}
+			break;
+	}
+	if (f->kind == FI_CELL_TEXT && f->maxchars >= 0 && n > (size_t) f->maxchars &&
+		utf8_chars(s, n) > (size_t) f->maxchars)
+	{
+		snprintf(num, sizeof(num), "%d", f->maxchars);
+		return msg(alloc, arg, "%s will get truncated, as max characters allowed is %s", f->label, num);
+	}
+	return NULL;
+}
+
+int
+fi_select_options(const char *options, FiAlloc alloc, void *arg, const char ***out)
+{
+	int			n = 1,
+				i = 0;
+	const char *p;
+
+	*out = NULL;
+	if (options == NULL)
+		return 0;
+	for (p = options; *p; p++)
+		n += *p == '\n';
+	*out = alloc(arg, sizeof(char *) * n);
+	for (p = options;; i++)
+	{
+		size_t		len = strcspn(p, "\n");
+
+		(*out)[i] = fi_alloc_strndup(alloc, arg, p, len);
+		if (p[len] == '\0')
+			break;
+		p += len + 1;
+	}
+	return n;
+}
+
+FiDefaultKind
+fi_default_kind(const FiCellField *f, const char *d, const char *options, bool is_title_field, bool child,
+				const char **value, FiCell *cell, FiAlloc alloc, void *arg)
+{
+	*value = NULL;
+	if (d != NULL && *d != '\0')
+	{
+		if (strcmp(d, "__user") == 0)
+			return FI_DEFAULT_USER;
+		if (strcmp(d, "Today") == 0 || strcmp(d, "__today") == 0)
+			return FI_DEFAULT_TODAY;
+		if (strcasecmp(d, "now") == 0)
+			return f->kind == FI_CELL_DATETIME || f->kind == FI_CELL_TIME ? FI_DEFAULT_NOW : FI_DEFAULT_NONE;
+		/* what only a session knows: a user default (":Company"), the login, the full name */
+		if (d[0] == ':' || strcmp(d, "_Login") == 0 || strcmp(d, "_Full Name") == 0)
+			return FI_DEFAULT_NONE;
+		if (strchr(d, '{') != NULL && !child && is_title_field)
+			return FI_DEFAULT_TITLE;
+	}
+	else if (f->options != NULL && f->noptions > 0 && f->options[0][0] != '\0' &&
+			 !(options != NULL && strcmp(options, "[Select]") == 0))
+		d = f->options[0];		/* a Select without a default takes its first option */
+	else
+		return FI_DEFAULT_NONE;
+	if (fi_cell_value(f, d, strlen(d), cell, alloc, arg) != NULL)
+		return FI_DEFAULT_NONE;
+	*value = d;
+	return FI_DEFAULT_VALUE;
+}

@@ -1,0 +1,96 @@
+/*
+ * importcell.h
+ *		Data Import's cell-to-value rules (Frappe's Row.parse_value and the
+ *		checks of a document's insert), storage-neutral: a cell of a field
+ *		becomes an FiCell (a whole number, a decimal text, a date and time,
+ *		or the text itself) or a message in Frappe's words; a field's
+ *		default is classified the way frappe.new_doc applies it.
+ *
+ * What the column can hold (a varchar's length, an integer's range, a
+ * decimal's digits) is told by the glue in FiCellField; what it makes of an
+ * FiCell (a Datum, a bound parameter) is the glue's.  Texts are UTF-8.
+ * Thread-safe: no state; messages in the caller's arena.
+ */
+#ifndef FI_IMPORTCELL_H
+#define FI_IMPORTCELL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/alloc.h"
+#include "engine/importval.h"
+
+/* how a cell is read: by fieldtype */
+typedef enum FiCellKind
+{
+	FI_CELL_TEXT,				/* Data, Small Text, Link, Select, ... */
+	FI_CELL_INT,				/* Int, Long Int */
+	FI_CELL_CHECK,
+	FI_CELL_NUMBER,				/* Float, Currency, Percent, Rating */
+	FI_CELL_DURATION,
+	FI_CELL_DATE,
+	FI_CELL_DATETIME,
+	FI_CELL_TIME
+} FiCellKind;
+
+extern FiCellKind fi_cell_kind(const char *fieldtype);
+
+/* a field as the import writes it: its rules, and what its column holds */
+typedef struct FiCellField
+{
+	FiCellKind	kind;
+	const char *label;
+	bool		has_datefmt;	/* the column's guessed date format; else %Y-%m-%d */
+	FiDateFormat datefmt;
+	const char *const *options; /* a Select's options (an empty one is no choice); NULL: not a Select */
+	int			noptions;
+	int			maxchars;		/* the column's characters (varchar(n)), -1 unbounded */
+	int64_t		int_max;		/* an integer column's largest value (its least is -int_max - 1); 0: bigint */
+	int			int_digits;		/* a decimal column's digits before the point; -1 unbounded */
+} FiCellField;
+
+/* a cell's value */
+typedef struct FiCell
+{
+	int64_t		i;				/* INT, CHECK (0 or 1), DURATION (seconds) */
+	const char *number;			/* NUMBER, DURATION: plain decimal text ("-1234.50", "1e3", "86400") */
+	FiDateTime	dt;				/* DATE, DATETIME, TIME */
+} FiCell;
+
+/*
+ * The value of the cell s[0..n) (no NUL inside; not empty: an empty cell
+ * is no value) for the field; NULL when it is one, else why not (Frappe's
+ * message, naming the field by its label).
+ */
+extern const char *fi_cell_value(const FiCellField *f, const char *s, size_t n, FiCell *out,
+								 FiAlloc alloc, void *arg);
+
+/* a Select's options: the lines of its DocField options (an empty line is a blank choice) */
+extern int	fi_select_options(const char *options, FiAlloc alloc, void *arg, const char ***out);
+
+/* how frappe.new_doc fills a field the file leaves empty */
+typedef enum FiDefaultKind
+{
+	FI_DEFAULT_NONE,
+	FI_DEFAULT_VALUE,			/* *value, read as a cell of the field */
+	FI_DEFAULT_TODAY,
+	FI_DEFAULT_NOW,
+	FI_DEFAULT_USER,			/* the importing user */
+	FI_DEFAULT_TITLE			/* "{field} ..." on the title field, per document */
+} FiDefaultKind;
+
+/*
+ * The kind of a field's default (DocField default, NULL or "" for none):
+ * __user, Today / __today, now (Datetime and Time), the title field's
+ * pattern (not in a child table), a literal that is a value of the field
+ * (*cell its value, *value its text); none for what only a session knows
+ * (":Company", _Login, _Full Name, "now" of another type) and for a literal
+ * that is no value of the field.  A Select without one takes its first
+ * option unless that is blank or its options are "[Select]".
+ */
+extern FiDefaultKind fi_default_kind(const FiCellField *f, const char *default_value, const char *options,
+									 bool is_title_field, bool child, const char **value, FiCell *cell,
+									 FiAlloc alloc, void *arg);
+
+#endif							/* FI_IMPORTCELL_H */
