@@ -43,6 +43,7 @@ OBJS = \
 	src/engine/naming.o \
 	src/engine/webhookev.o \
 	src/engine/exportfmt.o \
+	src/engine/exportplan.o \
 	src/engine/jsoncanon.o \
 	src/engine/jwt.o \
 	src/engine/oauth.o \
@@ -122,10 +123,10 @@ test/unit/engine_test: test/unit/engine_test.c test/unit/tap.h src/engine/codec.
 		src/engine/codec.c src/engine/secretfmt.c src/engine/sigverify.c src/engine/htmltext.c \
 		src/engine/importval.c -lcrypto -largon2
 
-# the engines of Frappe's rules (meta order, import header, naming, webhook events, export text, OAuth)
+# the engines of Frappe's rules (meta order, import header and cells, naming, webhook events, export plan and text, OAuth)
 RULES_SRCS = src/engine/doctype.c src/engine/importmap.c src/engine/naming.c src/engine/webhookev.c \
 	src/engine/exportfmt.c src/engine/pyjson.c src/engine/csv.c src/engine/oauth.c src/engine/codec.c \
-	src/engine/secretfmt.c src/engine/importcell.c src/engine/importval.c
+	src/engine/secretfmt.c src/engine/importcell.c src/engine/importval.c src/engine/exportplan.c
 test/unit/rules_test: test/unit/rules_test.c test/unit/tap.h $(RULES_SRCS) src/engine/*.h
 	$(CC) -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ test/unit/rules_test.c $(RULES_SRCS) -lm -lcrypto -largon2
 
@@ -162,7 +163,8 @@ mariadb: build/mariadb/frappe_integrations.so
 # the engines from 8 threads at once (ThreadSanitizer when clang has it)
 THREAD_SRCS = $(TPL_SRCS) src/engine/secretfmt.c src/engine/sigverify.c src/engine/csv.c \
 	src/engine/importval.c src/engine/htmltext.c src/engine/jsoncanon.c src/engine/jwt.c \
-	src/engine/naming.c src/engine/exportfmt.c src/engine/oauth.c src/engine/importcell.c
+	src/engine/naming.c src/engine/exportfmt.c src/engine/oauth.c src/engine/importcell.c src/engine/exportplan.c \
+	src/engine/doctype.c
 test/unit/thread_test: test/unit/thread_test.c $(THREAD_SRCS) src/engine/*.h
 	if command -v clang >/dev/null 2>&1; then \
 		clang -O1 -g -fsanitize=thread -Wall -Werror -Isrc -o $@ test/unit/thread_test.c \
@@ -194,7 +196,7 @@ bench: test/template/tpl_driver
 	/usr/bin/python3 bench/template/bench.py test/template/tpl_driver 300
 
 IMPORT_FUZZ_SRCS = src/engine/csv.c src/engine/importval.c src/engine/doctype.c src/engine/importmap.c src/engine/naming.c \
-	src/engine/importcell.c
+	src/engine/importcell.c src/engine/exportplan.c
 test/fuzz/import_fuzz: test/fuzz/import_fuzz.c $(IMPORT_FUZZ_SRCS) src/engine/*.h
 	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -Isrc -o $@ \

@@ -5,8 +5,8 @@
  *		that the file imports back unchanged.
  *
  * The query is built from the DocType's meta only: every field, filter and
- * order_by term is checked against it and quoted, every value is a
- * parameter.  Documents are read through a cursor 1,000 at a time, their
+ * order_by term is checked against it by engine/exportplan.c and quoted
+ * here, every value is a parameter.  Documents are read through a cursor 1,000 at a time, their
  * child rows with one query per table per batch, and written with Python's
  * csv QUOTE_NONNUMERIC rules (strings and None quoted, numbers bare, CRLF).
  * export_csv_file writes each batch to the file as it goes: memory stays
@@ -32,16 +32,13 @@
 
 #include "frappe_integrations.h"
 #include "engine/exportfmt.h"
+#include "engine/exportplan.h"
 #include "engine/htmltext.h"
 #include "engine/pyjson.h"
 
 #include <math.h>
 
 #define EXPORT_BATCH	1000
-
-static const char *const std_columns[] = {
-	"name", "owner", "creation", "modified", "modified_by", "docstatus", "idx"
-};
 
 /* one exported column */
 typedef struct ExCol
@@ -65,6 +62,7 @@ typedef struct ExTable
 typedef struct Export
 {
 	const FiDocMeta *meta;
+	FiExportPlan plan;			/* what is read (engine/exportplan.c) */
 	int			ntables;
 	ExTable    *tables;
 	int			ncsv;
@@ -87,12 +85,6 @@ typedef struct Export
 	long		rows;
 } Export;
 
-static bool
-has_column(const FiDocField *df)
-{
-	return fi_fieldtype_has_column(df->fieldtype) && !df->is_virtual;
-}
-
 /* does the DocType's table have this column?  (a Custom Field before bench migrate has none) */
 static bool
 in_table(const FiDocMeta *meta, const char *fieldname)
@@ -102,51 +94,38 @@ in_table(const FiDocMeta *meta, const char *fieldname)
 	return get_attnum(relid, fieldname) != InvalidAttrNumber;
 }
 
+/* the engine's hooks: memory of the current context, meta, columns */
+static void *
+ex_alloc(void *arg, size_t size)
+{
+	return palloc0(size);
+}
+
+static const FiDocMeta *
+ex_meta(void *arg, const char *doctype)
+{
+	return fi_get_meta(doctype, true);
+}
+
 static bool
-is_std(const char *name)
+ex_in_table(void *arg, const FiDocMeta *meta, const char *fieldname)
 {
-	for (int i = 0; i < (int) lengthof(std_columns); i++)
-		if (strcmp(std_columns[i], name) == 0)
-			return true;
-	return false;
+	return in_table(meta, fieldname);
 }
 
-static const FiDocField *
-table_field(const FiDocMeta *meta, const char *name)
-{
-	const FiDocField *df = fi_meta_field(meta, name);
+static const FiExportHooks ex_hooks = {NULL, ex_alloc, ex_meta, ex_in_table};
 
-	return (df && fi_fieldtype_is_table(df->fieldtype)) ? df : NULL;
-}
-
-static ExTable *
-add_table(Export *ex, const FiDocField *tdf)
-{
-	ExTable    *t;
-
-	for (int i = 1; i < ex->ntables; i++)
-		if (ex->tables[i].tdf == tdf)
-			return &ex->tables[i];
-	t = &ex->tables[ex->ntables++];
-	memset(t, 0, sizeof(*t));
-	t->tdf = tdf;
-	t->meta = fi_get_meta(tdf->options, false);
-	t->cols = palloc0(sizeof(ExCol) * (t->meta->nfields + 1));
-	t->cols[0].fieldname = "name";
-	t->ncols = 1;
-	return t;
-}
-
+/* an engine's refusal, raised */
 static void
-add_col(Export *ex, ExTable *t, const FiDocField *df)
+plan_error(const FiExportError *err)
 {
-	for (int i = 1; i < t->ncols; i++)
-		if (strcmp(t->cols[i].fieldname, df->fieldname) == 0)
-			return;
-	t->cols[t->ncols].fieldname = df->fieldname;
-	t->cols[t->ncols].fieldtype = df->fieldtype;
-	t->cols[t->ncols].df = df;
-	t->ncols++;
+	const char *c = err->sqlstate ? err->sqlstate : "22023";
+
+	ereport(ERROR,
+			(errcode(MAKE_SQLSTATE(c[0], c[1], c[2], c[3], c[4])),
+			 errmsg("%s", err->message),
+			 err->detail[0] ? errdetail("%s", err->detail) : 0,
+			 err->hint ? errhint("%s", err->hint) : 0));
 }
 
 /* ---- options ---- */
@@ -182,146 +161,95 @@ jstr(JsonbValue *v)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
-/* the fields to export: options.fields, else every field with a column */
+/* the strings of a JSON array, refused with what when one is not a string */
+static const char **
+string_items(JsonbValue *v, const char *key, const char *what, int *n)
+{
+	List	   *items = array_items(v, key);
+	const char **out = palloc0(sizeof(char *) * (list_length(items) + 1));
+	ListCell   *lc;
+
+	*n = 0;
+	foreach(lc, items)
+	{
+		if (((JsonbValue *) lfirst(lc))->type != jbvString)
+			fi_opt_refuse(key, what);
+		out[(*n)++] = jstr(lfirst(lc));
+	}
+	return out;
+}
+
+/* the plan's tables as the writer's */
+static void
+plan_tables(Export *ex)
+{
+	ex->ntables = ex->plan.ntables;
+	ex->tables = palloc0(sizeof(ExTable) * ex->ntables);
+	for (int t = 0; t < ex->ntables; t++)
+	{
+		FiExportTable *pt = &ex->plan.tables[t];
+		ExTable    *et = &ex->tables[t];
+
+		et->meta = pt->meta;
+		et->tdf = pt->tdf;
+		et->show_id = pt->show_id;
+		et->ncols = pt->ncols;
+		et->cols = palloc0(sizeof(ExCol) * pt->ncols);
+		et->cols[0].fieldname = "name";
+		for (int i = 1; i < pt->ncols; i++)
+		{
+			et->cols[i].fieldname = pt->cols[i]->fieldname;
+			et->cols[i].fieldtype = pt->cols[i]->fieldtype;
+			et->cols[i].df = pt->cols[i];
+		}
+	}
+}
+
+/* the fields to export: options.fields, else every field with a column; options.children */
 static void
 choose_fields(Export *ex, Jsonb *opts)
 {
 	JsonbValue *fields = fi_opt_find(opts, "fields");
 	JsonbValue *children = fi_opt_find(opts, "children");
-	ExTable    *t0 = &ex->tables[0];
-	ListCell   *lc;
+	FiExportError err;
+	const char **names = NULL;
+	int			n = -1;
 
-	if (fields == NULL)
-	{
-		t0->show_id = true;		/* every field: the ID among them */
-		for (int i = 0; i < ex->meta->nfields; i++)
-			if (has_column(&ex->meta->fields[i]) && in_table(ex->meta, ex->meta->fields[i].fieldname))
-				add_col(ex, t0, &ex->meta->fields[i]);
-	}
-	else
-	{
-		foreach(lc, array_items(fields, "fields"))
-		{
-			JsonbValue *e = lfirst(lc);
-			char	   *name,
-					   *dot;
-			const FiDocField *df;
-
-			if (e->type != jbvString)
-				fi_opt_refuse("fields", "an array of field names");
-			name = jstr(e);
-			dot = strchr(name, '.');
-			if (dot == NULL)
-			{
-				if (strcmp(name, "name") == 0)
-				{
-					t0->show_id = true;	/* (Frappe's Exporter: the ID only when asked for) */
-					continue;
-				}
-				df = fi_meta_field(ex->meta, name);
-				if (df == NULL || !has_column(df))
-					ereport(ERROR,
-							(errcode(ERRCODE_UNDEFINED_COLUMN),
-							 errmsg("%s has no field \"%s\"", ex->meta->name, name),
-							 errhint("A child table's field is written \"table_fieldname.fieldname\".")));
-				if (!in_table(ex->meta, name))
-					ereport(ERROR,
-							(errcode(ERRCODE_UNDEFINED_COLUMN),
-							 errmsg("field \"%s\" of %s has no column in its table", name, ex->meta->name),
-							 errhint("The table is behind its DocType: run bench migrate.")));
-				add_col(ex, t0, df);
-			}
-			else
-			{
-				const FiDocField *tdf;
-				ExTable    *t;
-
-				*dot = '\0';
-				tdf = table_field(ex->meta, name);
-				if (tdf == NULL)
-					ereport(ERROR,
-							(errcode(ERRCODE_UNDEFINED_COLUMN),
-							 errmsg("%s has no table field \"%s\"", ex->meta->name, name)));
-				t = add_table(ex, tdf);
-				if (strcmp(dot + 1, "name") == 0)
-				{
-					t->show_id = true;
-					continue;
-				}
-				df = fi_meta_field(t->meta, dot + 1);
-				if (df == NULL || !has_column(df) || !in_table(t->meta, dot + 1))
-					ereport(ERROR,
-							(errcode(ERRCODE_UNDEFINED_COLUMN),
-							 errmsg("%s has no field \"%s\"", t->meta->name, dot + 1)));
-				add_col(ex, t, df);
-			}
-		}
-	}
-
+	if (fields != NULL)
+		names = string_items(fields, "fields", "an array of field names", &n);
+	if (!fi_export_fields(&ex->plan, names, n, &ex_hooks, &err))
+		plan_error(&err);
 	/* children: true (every table) or a list of Table fields */
 	if (children != NULL)
 	{
-		List	   *names = NIL;
+		bool		ok;
 
 		if (children->type == jbvBool)
-		{
-			if (children->val.boolean)
-				for (int i = 0; i < ex->meta->nfields; i++)
-					if (fi_fieldtype_is_table(ex->meta->fields[i].fieldtype) &&
-						fi_get_meta(ex->meta->fields[i].options, true) != NULL)
-						names = lappend(names, ex->meta->fields[i].fieldname);
-		}
+			ok = !children->val.boolean || fi_export_children(&ex->plan, true, NULL, 0, &ex_hooks, &err);
 		else
-			foreach(lc, array_items(children, "children"))
-			{
-				if (((JsonbValue *) lfirst(lc))->type != jbvString)
-					fi_opt_refuse("children", "true or an array of table field names");
-				names = lappend(names, jstr(lfirst(lc)));
-			}
-		foreach(lc, names)
 		{
-			const FiDocField *tdf = table_field(ex->meta, lfirst(lc));
-			ExTable    *t;
-
-			if (tdf == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_COLUMN),
-						 errmsg("%s has no table field \"%s\"", ex->meta->name, (char *) lfirst(lc))));
-			t = add_table(ex, tdf);
-			t->show_id = true;	/* every field of the table, its ID among them */
-			if (t->ncols == 1)
-				for (int i = 0; i < t->meta->nfields; i++)
-					if (has_column(&t->meta->fields[i]) && in_table(t->meta, t->meta->fields[i].fieldname))
-						add_col(ex, t, &t->meta->fields[i]);
+			names = string_items(children, "children", "true or an array of table field names", &n);
+			ok = fi_export_children(&ex->plan, false, names, n, &ex_hooks, &err);
 		}
+		if (!ok)
+			plan_error(&err);
 	}
+	plan_tables(ex);
 }
 
 /* ---- filters ---- */
 
-/* a column of the DocType a filter or order_by may name: its SQL type */
-static Oid
-filter_column(Export *ex, const char *name, int32 *typmod)
+/* the SQL type of a column of the DocType */
+static char *
+column_type(Export *ex, const char *name)
 {
 	Oid			relid = fi_site_table_oid(psprintf("tab%s", ex->meta->name), false);
-	AttrNumber	att;
-	const FiDocField *df = fi_meta_field(ex->meta, name);
 	Oid			typid,
 				coll;
+	int32		typmod;
 
-	if (!is_std(name) && (df == NULL || !has_column(df)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("%s has no field \"%s\"", ex->meta->name, name),
-				 errhint("Filters and order_by name fields of the DocType exported (a child table's "
-						 "fields cannot be used).")));
-	att = get_attnum(relid, name);
-	if (att == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("field \"%s\" of %s has no column", name, ex->meta->name)));
-	get_atttypetypmodcoll(relid, att, &typid, typmod, &coll);
-	return typid;
+	get_atttypetypmodcoll(relid, get_attnum(relid, name), &typid, &typmod, &coll);
+	return format_type_be(typid);
 }
 
 static int
@@ -336,9 +264,9 @@ add_param(Export *ex, Oid type, Datum value)
 	return ++ex->nparams;
 }
 
-/* a scalar filter value as text (strings, numbers, booleans) */
-static char *
-scalar_text(JsonbValue *v, const char *field, const char *op)
+/* a scalar filter value as text (strings, numbers, booleans); NULL for any other */
+static const char *
+scalar_text(JsonbValue *v)
 {
 	switch (v->type)
 	{
@@ -349,117 +277,106 @@ scalar_text(JsonbValue *v, const char *field, const char *op)
 		case jbvBool:
 			return v->val.boolean ? "1" : "0";
 		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the value of the filter on \"%s\" (%s) must be a string or a number",
-							field, op)));
+			return NULL;
 	}
-	return NULL;
 }
 
+/* a filter's JSON value as the engine reads it */
 static void
-add_filter(Export *ex, const char *field, const char *op_in, JsonbValue *value)
+filter_value(JsonbValue *v, FiFilterValue *fv)
 {
-	int32		typmod;
-	Oid			typid = filter_column(ex, field, &typmod);
-	char	   *type = format_type_be(typid);
-	const char *col = quote_identifier(field);
-	char	   *op = asc_tolower(op_in, strlen(op_in));
+	const char **texts;
+
+	memset(fv, 0, sizeof(*fv));
+	if (v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data))
+	{
+		List	   *items = array_items(v, "filters");
+		ListCell   *lc;
+
+		fv->is_list = true;
+		texts = palloc0(sizeof(char *) * (list_length(items) + 1));
+		foreach(lc, items)
+			texts[fv->n++] = scalar_text(lfirst(lc));
+	}
+	else
+	{
+		fv->is_string = v->type == jbvString;
+		fv->n = 1;
+		texts = palloc0(sizeof(char *));
+		texts[0] = v->type == jbvBinary ? NULL : scalar_text(v);
+	}
+	fv->texts = texts;
+}
+
+/* a filter, checked by the engine, as SQL: every value a parameter cast to the column's type */
+static void
+add_filter(Export *ex, const char *field, const char *op, JsonbValue *value)
+{
+	FiFilterValue fv;
+	FiExportError err;
+	FiExportFilter *f;
+	const char *col;
+	char	   *type;
 	StringInfo	w = &ex->where;
 	int			p;
 
+	filter_value(value, &fv);
+	if (!fi_export_filter(&ex->plan, field, op, &fv, &ex_hooks, &err))
+		plan_error(&err);
+	f = &ex->plan.filters[ex->plan.nfilters - 1];
+	col = quote_identifier(f->field);
+	type = column_type(ex, f->field);
 	appendStringInfoString(w, w->len ? " AND " : " WHERE ");
-	if (strcmp(op, "=") == 0 || strcmp(op, "<") == 0 || strcmp(op, ">") == 0 ||
-		strcmp(op, "<=") == 0 || strcmp(op, ">=") == 0)
+	switch (f->op)
 	{
-		p = add_param(ex, TEXTOID, CStringGetTextDatum(scalar_text(value, field, op)));
-		appendStringInfo(w, "%s %s $%d::%s", col, op, p, type);
-	}
-	else if (strcmp(op, "!=") == 0)
-	{
-		p = add_param(ex, TEXTOID, CStringGetTextDatum(scalar_text(value, field, op)));
-		appendStringInfo(w, "%s IS DISTINCT FROM $%d::%s", col, p, type);
-	}
-	else if (strcmp(op, "like") == 0 || strcmp(op, "not like") == 0)
-	{
-		p = add_param(ex, TEXTOID, CStringGetTextDatum(scalar_text(value, field, op)));
-		appendStringInfo(w, "%s%s::text LIKE $%d", op[0] == 'n' ? "NOT " : "", col, p);
-	}
-	else if (strcmp(op, "in") == 0 || strcmp(op, "not in") == 0)
-	{
-		List	   *items = NIL;
-		Datum	   *d;
-		int			n = 0;
-		ListCell   *lc;
-
-		if (value->type == jbvString)
-		{
-			/* Frappe also takes "a, b, c" */
-			char	   *s = jstr(value);
-			char	   *tok;
-
-			for (tok = strtok(s, ","); tok; tok = strtok(NULL, ","))
+		case FI_FILTER_EQ:
+		case FI_FILTER_LT:
+		case FI_FILTER_GT:
+		case FI_FILTER_LE:
+		case FI_FILTER_GE:
+			p = add_param(ex, TEXTOID, CStringGetTextDatum(f->values[0]));
+			appendStringInfo(w, "%s %s $%d::%s", col, f->sql_op, p, type);
+			break;
+		case FI_FILTER_NE:
+			p = add_param(ex, TEXTOID, CStringGetTextDatum(f->values[0]));
+			appendStringInfo(w, "%s IS DISTINCT FROM $%d::%s", col, p, type);
+			break;
+		case FI_FILTER_LIKE:
+		case FI_FILTER_NOT_LIKE:
+			p = add_param(ex, TEXTOID, CStringGetTextDatum(f->values[0]));
+			appendStringInfo(w, "%s%s::text LIKE $%d", f->op == FI_FILTER_NOT_LIKE ? "NOT " : "", col, p);
+			break;
+		case FI_FILTER_IN:
+		case FI_FILTER_NOT_IN:
 			{
-				JsonbValue *e = palloc(sizeof(JsonbValue));
+				Datum	   *d = palloc(sizeof(Datum) * (f->nvalues + 1));
 
-				while (*tok == ' ')
-					tok++;
-				e->type = jbvString;
-				e->val.string.val = tok;
-				e->val.string.len = strlen(tok);
-				while (e->val.string.len > 0 && tok[e->val.string.len - 1] == ' ')
-					e->val.string.len--;
-				items = lappend(items, e);
+				for (int i = 0; i < f->nvalues; i++)
+					d[i] = CStringGetTextDatum(f->values[i]);
+				p = add_param(ex, TEXTARRAYOID,
+							  PointerGetDatum(construct_array(d, f->nvalues, TEXTOID, -1, false, TYPALIGN_INT)));
+				if (f->op == FI_FILTER_NOT_IN)
+					appendStringInfo(w, "(%s IS NULL OR NOT (%s = ANY($%d::%s[])))", col, col, p, type);
+				else
+					appendStringInfo(w, "%s = ANY($%d::%s[])", col, p, type);
 			}
-		}
-		else if (value->type == jbvBinary && JsonContainerIsArray(value->val.binary.data))
-			items = array_items(value, "filters");
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the value of the filter on \"%s\" (%s) must be a list", field, op)));
-		d = palloc(sizeof(Datum) * (list_length(items) + 1));
-		foreach(lc, items)
-			d[n++] = CStringGetTextDatum(scalar_text(lfirst(lc), field, op));
-		p = add_param(ex, TEXTARRAYOID,
-					  PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT)));
-		if (op[0] == 'n')
-			appendStringInfo(w, "(%s IS NULL OR NOT (%s = ANY($%d::%s[])))", col, col, p, type);
-		else
-			appendStringInfo(w, "%s = ANY($%d::%s[])", col, p, type);
-	}
-	else if (strcmp(op, "between") == 0)
-	{
-		List	   *items;
-		int			p2;
+			break;
+		case FI_FILTER_BETWEEN:
+			{
+				int			p2;
 
-		if (value->type != jbvBinary || !JsonContainerIsArray(value->val.binary.data) ||
-			list_length(items = array_items(value, "filters")) != 2)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the value of the filter on \"%s\" (between) must be a list of two values", field)));
-		p = add_param(ex, TEXTOID, CStringGetTextDatum(scalar_text(linitial(items), field, op)));
-		p2 = add_param(ex, TEXTOID, CStringGetTextDatum(scalar_text(lsecond(items), field, op)));
-		appendStringInfo(w, "%s BETWEEN $%d::%s AND $%d::%s", col, p, type, p2, type);
-	}
-	else if (strcmp(op, "is") == 0)
-	{
-		char	   *what = value->type == jbvString ? jstr(value) : "";
-
-		if (strcmp(what, "set") == 0)
+				p = add_param(ex, TEXTOID, CStringGetTextDatum(f->values[0]));
+				p2 = add_param(ex, TEXTOID, CStringGetTextDatum(f->values[1]));
+				appendStringInfo(w, "%s BETWEEN $%d::%s AND $%d::%s", col, p, type, p2, type);
+			}
+			break;
+		case FI_FILTER_IS_SET:
 			appendStringInfo(w, "(%s IS NOT NULL AND %s::text <> '')", col, col);
-		else if (strcmp(what, "not set") == 0)
+			break;
+		case FI_FILTER_IS_NOT_SET:
 			appendStringInfo(w, "(%s IS NULL OR %s::text = '')", col, col);
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the value of the filter on \"%s\" (is) must be \"set\" or \"not set\"", field)));
+			break;
 	}
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown filter operator \"%s\" (on \"%s\")", op_in, field),
-				 errhint("Operators: =, !=, <, >, <=, >=, like, not like, in, not in, between, is.")));
 }
 
 /* Frappe's filters: {"field": value | [op, value]} or [[field, op, value] | [doctype, field, op, value]] */
@@ -519,74 +436,33 @@ parse_filters(Export *ex, Jsonb *opts)
 		for (int i = 0; i < 2 + base; i++)
 			if (((JsonbValue *) list_nth(items, i))->type != jbvString)
 				fi_opt_refuse("filters", "an object or a list of [field, operator, value]");
-		if (n == 4 && strcmp(jstr(linitial(items)), ex->meta->name) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("a filter names a field of %s, not of %s", jstr(linitial(items)), ex->meta->name),
-					 errhint("Filters apply to the DocType exported.")));
+		if (n == 4)
+		{
+			FiExportError err;
+
+			if (!fi_export_filter_doctype(&ex->plan, jstr(linitial(items)), &err))
+				plan_error(&err);
+		}
 		add_filter(ex, jstr(list_nth(items, base)), jstr(list_nth(items, base + 1)),
 				   list_nth(items, base + 2));
 	}
 }
 
-/* "field [asc|desc], ..." checked term by term */
+/* options.order_by, checked by the engine, as quoted columns */
 static void
 parse_order_by(Export *ex, Jsonb *opts)
 {
 	JsonbValue *v = fi_opt_find(opts, "order_by");
-	char	   *s,
-			   *part,
-			   *save = NULL;
-	bool		has_name = false;
+	FiExportError err;
 
-	if (v == NULL)
-	{
-		const FiDocField *lft = fi_meta_field(ex->meta, "lft"),
-				   *rgt = fi_meta_field(ex->meta, "rgt");
-
-		/* Frappe's Exporter: a tree by lft (parents before children), else newest first */
-		if (lft && rgt && in_table(ex->meta, "lft"))
-		{
-			ex->order_cols = list_make2("lft", "name");
-			ex->order_desc = list_make2_int(0, 0);
-			return;
-		}
-		ex->order_cols = list_make2("creation", "name");
-		ex->order_desc = list_make2_int(1, 1);
-		return;
-	}
-	if (v->type != jbvString)
+	if (v != NULL && v->type != jbvString)
 		fi_opt_refuse("order_by", "a string such as \"modified desc\"");
-	s = jstr(v);
-	for (part = strtok_r(s, ",", &save); part; part = strtok_r(NULL, ",", &save))
+	if (!fi_export_order_by(&ex->plan, v ? jstr(v) : NULL, &ex_hooks, &err))
+		plan_error(&err);
+	for (int i = 0; i < ex->plan.norder; i++)
 	{
-		char	   *w1,
-				   *w2,
-				   *w3,
-				   *save2 = NULL;
-		int32		typmod;
-
-		w1 = strtok_r(part, " \t\n", &save2);
-		w2 = w1 ? strtok_r(NULL, " \t\n", &save2) : NULL;
-		w3 = w2 ? strtok_r(NULL, " \t\n", &save2) : NULL;
-		if (w1 == NULL || w3 != NULL ||
-			(w2 && pg_strcasecmp(w2, "asc") != 0 && pg_strcasecmp(w2, "desc") != 0))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("order_by must be fields each with an optional asc or desc"),
-					 errdetail("\"%s\" is not.", v->val.string.val)));
-		(void) filter_column(ex, w1, &typmod);
-		has_name |= strcmp(w1, "name") == 0;
-		ex->order_cols = lappend(ex->order_cols, (char *) quote_identifier(w1));
-		ex->order_desc = lappend_int(ex->order_desc, w2 && pg_strcasecmp(w2, "desc") == 0);
-	}
-	if (ex->order_cols == NIL)
-		fi_opt_refuse("order_by", "a string such as \"modified desc\"");
-	if (!has_name)
-	{
-		/* a total order: child rows are read in the same order as their parents */
-		ex->order_cols = lappend(ex->order_cols, "name");
-		ex->order_desc = lappend_int(ex->order_desc, 0);
+		ex->order_cols = lappend(ex->order_cols, (char *) quote_identifier(ex->plan.order[i].field));
+		ex->order_desc = lappend_int(ex->order_desc, ex->plan.order[i].desc);
 	}
 }
 
@@ -1019,12 +895,7 @@ run_export(Export *ex, const char *doctype, Jsonb *opts)
 		ex->escape_formulas = v->val.boolean;
 	}
 	ex->limit = fi_opt_count(opts, "limit", -1);
-	ex->tables = palloc0(sizeof(ExTable) * (ex->meta->nfields + 1));
-	ex->tables[0].meta = ex->meta;
-	ex->tables[0].cols = palloc0(sizeof(ExCol) * (ex->meta->nfields + 1));
-	ex->tables[0].cols[0].fieldname = "name";
-	ex->tables[0].ncols = 1;
-	ex->ntables = 1;
+	fi_export_plan_init(&ex->plan, ex->meta, &ex_hooks);
 	initStringInfo(&ex->where);
 	choose_fields(ex, opts);
 	if (ex->report && ex->ntables > 2)
@@ -1266,6 +1137,7 @@ fi_export_json(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s is a %s and is not exported alone", ex.meta->name,
 						ex.meta->istable ? "child table" : ex.meta->issingle ? "Single" : "virtual DocType")));
+	fi_export_plan_init(&ex.plan, ex.meta, &ex_hooks);
 	initStringInfo(&ex.where);
 	parse_filters(&ex, opts);
 	if ((v = fi_opt_find(opts, "name")) != NULL)

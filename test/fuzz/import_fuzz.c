@@ -7,7 +7,8 @@
  *		guessed from); the header rules (the first record's titles mapped
  *		onto a Sales Invoice-shaped DocType) and the naming rules (each field
  *		as a series and as a format: pattern) on the same fields, each also
- *		read as a cell of every kind of field (importcell.c).
+ *		read as a cell of every kind of field (importcell.c), as an export's
+ *		order_by and as an "in" filter's text (exportplan.c).
  *
  *		make fuzz-import   (clang with -fsanitize=fuzzer,address,undefined)
  */
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "engine/csv.h"
+#include "engine/exportplan.h"
 #include "engine/importcell.h"
 #include "engine/importval.h"
 #include "engine/importmap.h"
@@ -66,6 +68,15 @@ static FiDocField item_fields[] = {
 };
 static FiDocMeta inv = {.name = "Sales Invoice", .autoname = "field:customer", .nfields = 4, .fields = inv_fields};
 static FiDocMeta item = {.name = "Sales Invoice Item", .istable = true, .nfields = 2, .fields = item_fields};
+
+static bool
+fuzz_in_table(void *arg, const FiDocMeta *meta, const char *fieldname)
+{
+	(void) arg;
+	(void) meta;
+	(void) fieldname;
+	return true;
+}
 
 static const FiDocMeta *
 meta_of(void *arg, const char *doctype)
@@ -149,6 +160,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fi_parse_check(r.buf + r.off[i] + b, l, &v);
 			fi_parse_duration(r.buf + r.off[i] + b, l, &v);
 			fi_parse_time(r.buf + r.off[i] + b, l, &dt);
+			/* the cell as an export's order_by, and as the text of an "in" filter */
+			{
+				FiExportHooks xh = {NULL, arena_alloc, meta_of, fuzz_in_table};
+				FiExportPlan plan;
+				FiExportError xe;
+				char	   *cell = arena_alloc(NULL, l + 1);
+				const char *texts[1] = {cell};
+				FiFilterValue fv = {false, true, 1, texts};
+
+				memcpy(cell, r.buf + r.off[i] + b, l);
+				fi_export_plan_init(&plan, &inv, &xh);
+				if (fi_export_order_by(&plan, cell, &xh, &xe))
+				{
+					/* a total order: name is among the terms */
+					bool		has_name = false;
+
+					for (int o = 0; o < plan.norder; o++)
+						has_name |= strcmp(plan.order[o].field, "name") == 0;
+					if (!has_name)
+						abort();
+				}
+				if (fi_export_filter(&plan, "name", "in", &fv, &xh, &xe) &&
+					(plan.filters[0].nvalues > (int) l + 1))
+					abort();
+			}
 			/* the cell as a value of each kind of field (a Select of the record's first field) */
 			for (int k = FI_CELL_TEXT; k <= FI_CELL_TIME; k++)
 			{

@@ -21,6 +21,7 @@
 #include "engine/exportfmt.h"
 #include "engine/htmltext.h"
 #include "engine/importval.h"
+#include "engine/exportplan.h"
 #include "engine/importcell.h"
 #include "engine/jwt.h"
 #include "engine/oauth.h"
@@ -60,6 +61,18 @@ thread_value(void *arg, const char *fieldname, bool *present)
 {
 	*present = strcmp(fieldname, "customer") == 0;
 	return *present ? "ACME" : "";
+}
+
+static const FiDocMeta *
+thread_meta(void *arg, const char *doctype)
+{
+	return NULL;
+}
+
+static bool
+thread_in_table(void *arg, const FiDocMeta *meta, const char *fieldname)
+{
+	return true;
 }
 
 static char *
@@ -153,6 +166,15 @@ work(void)
 			FiCell		c1,
 						c2;
 
+			static FiDocField xf[] = {{.fieldname = "customer", .fieldtype = "Link"}};
+			static FiDocMeta xm = {.name = "Sales Invoice", .nfields = 1, .fields = xf};
+			FiExportHooks xh = {&blocks, thread_alloc, thread_meta, thread_in_table};
+			FiExportPlan xp;
+			FiExportError xe;
+
+			fi_export_plan_init(&xp, &xm, &xh);
+			fi_export_order_by(&xp, "customer DESC", &xh, &xe);
+			n += snprintf(acc + n, 8192 - n, "|%s %d %s", xp.order[0].field, xp.order[0].desc, xp.order[1].field);
 			fi_cell_value(&rate, "1,234.50", 8, &c1, thread_alloc, &blocks);
 			fi_cell_value(&when, "03-12-2026 13:45:10", 19, &c2, thread_alloc, &blocks);
 			n += snprintf(acc + n, 8192 - n, "|%s %04d%02d%02d%02d", c1.number, c2.dt.year, c2.dt.month, c2.dt.day,
@@ -220,7 +242,7 @@ main(void)
 		   strstr(reference, "render failed") == NULL && strstr(reference, "\"total\": 17.5") != NULL &&
 		   strstr(reference, "eyJhbGciOiJIUzI1NiIsInR5cCI6Imp3dCJ9.") != NULL &&
 		   strstr(reference, "{\"a\": [1.50, 100], \"sub\": \"y\"} INV-ACME-2026-49-0007 -6e-05") != NULL &&
-		   strstr(reference, "|1234.50 2026120313|5 files openid s256 1 cl1 s3cr:et ") != NULL &&
+		   strstr(reference, "|customer 1 name|1234.50 2026120313|5 files openid s256 1 cl1 s3cr:et ") != NULL &&
 		   strstr(reference, "https://a/cb#code=c0de&state=%C3%A9+%26") != NULL ? "ok" : "not ok");
 	printf("1..2\n");
 	return bad ? 1 : 0;
