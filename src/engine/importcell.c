@@ -4,6 +4,7 @@
  */
 #include "engine/importcell.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -224,4 +225,106 @@ fi_default_kind(const FiCellField *f, const char *d, const char *options, bool i
 		return FI_DEFAULT_NONE;
 	*value = d;
 	return FI_DEFAULT_VALUE;
+}
+
+/* ---- a document's checks ---- */
+
+static char *amsg(FiAlloc alloc, void *arg, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+
+static char *
+amsg(FiAlloc alloc, void *arg, const char *fmt,...)
+{
+	va_list		ap;
+	int			len;
+	char	   *m;
+
+	va_start(ap, fmt);
+	len = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	m = alloc(arg, (size_t) len + 1);
+	va_start(ap, fmt);
+	vsnprintf(m, (size_t) len + 1, fmt, ap);
+	va_end(ap);
+	return m;
+}
+
+char *
+fi_import_title(const char *pattern, const char *(*value) (void *varg, const char *fieldname), void *varg,
+				FiAlloc alloc, void *arg)
+{
+	size_t		cap = strlen(pattern) + 1,
+				len = 0;
+	char	   *out = alloc(arg, cap);
+	const char *p = pattern;
+
+	while (*p)
+	{
+		const char *close = *p == '{' ? strchr(p, '}') : NULL;
+		const char *piece = p;
+		size_t		n = 1;
+
+		if (close != NULL)
+		{
+			char	   *name = fi_alloc_strndup(alloc, arg, p + 1, close - p - 1);
+
+			piece = value(varg, name);
+			n = piece ? strlen(piece) : 0;
+			p = close + 1;
+		}
+		else
+			p++;
+		if (len + n + 1 > cap)
+		{
+			char	   *grown = alloc(arg, (cap = (len + n + 1) * 2));
+
+			memcpy(grown, out, len);
+			out = grown;
+		}
+		if (n > 0)
+			memcpy(out + len, piece, n);
+		len += n;
+	}
+	out[len] = '\0';
+	return out;
+}
+
+bool
+fi_cell_empty_is_missing(FiCellKind kind)
+{
+	return kind == FI_CELL_TEXT || kind == FI_CELL_DATE || kind == FI_CELL_DATETIME || kind == FI_CELL_TIME;
+}
+
+char *
+fi_import_msg_missing(bool child, const char *doctype, int idx, const char *label, FiAlloc alloc, void *arg)
+{
+	if (child)
+		return amsg(alloc, arg, "Error: <strong>%s</strong> Row #%d: Value missing for: %s", doctype, idx, label);
+	return amsg(alloc, arg, "Error: Value missing for %s: %s", doctype, label);
+}
+
+char *
+fi_import_msg_table_missing(const char *label, FiAlloc alloc, void *arg)
+{
+	return amsg(alloc, arg, "Error: Data missing in table: %s", label);
+}
+
+char *
+fi_import_msg_link_missing(const char *value, const char *link_doctype, FiAlloc alloc, void *arg)
+{
+	return amsg(alloc, arg, "Value %s missing for %s", value, link_doctype);
+}
+
+char *
+fi_import_msg_not_unique(const char *label, const char *value, const char *doctype, bool earlier_row,
+						 FiAlloc alloc, void *arg)
+{
+	if (earlier_row)
+		return amsg(alloc, arg, "%s %s is not unique: it is on an earlier row", label, value);
+	return amsg(alloc, arg, "%s %s already exists in %s", label, value, doctype);
+}
+
+char *
+fi_import_msg_after_submit(const char *label, FiAlloc alloc, void *arg)
+{
+	return amsg(alloc, arg, "Not allowed to change %s after submission", label);
 }

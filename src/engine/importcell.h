@@ -93,4 +93,38 @@ extern FiDefaultKind fi_default_kind(const FiCellField *f, const char *default_v
 									 bool is_title_field, bool child, const char **value, FiCell *cell,
 									 FiAlloc alloc, void *arg);
 
+/* ---- a document's checks, in Frappe's words ---- */
+
+/*
+ * The title field's default pattern ("{customer_name} - {posting_date}")
+ * with the document's values: value(varg, fieldname) gives a field's text,
+ * NULL when it has none (then nothing is written for it).
+ */
+extern char *fi_import_title(const char *pattern, const char *(*value) (void *varg, const char *fieldname),
+							 void *varg, FiAlloc alloc, void *arg);
+
+/*
+ * A mandatory field left empty is missing when it is a text, a date or a
+ * time; an empty number or Check is stored as 0, which Frappe's own check
+ * accepts (ERPNext's controllers compute such totals).
+ */
+extern bool fi_cell_empty_is_missing(FiCellKind kind);
+
+/* a mandatory value missing (msgprint, then MandatoryError): idx is a child row's */
+extern char *fi_import_msg_missing(bool child, const char *doctype, int idx, const char *label,
+								   FiAlloc alloc, void *arg);
+
+/* a mandatory Table field without a row */
+extern char *fi_import_msg_table_missing(const char *label, FiAlloc alloc, void *arg);
+
+/* a Link to no document */
+extern char *fi_import_msg_link_missing(const char *value, const char *link_doctype, FiAlloc alloc, void *arg);
+
+/* a unique field's value taken: by a stored document of doctype, or by an earlier row of the file */
+extern char *fi_import_msg_not_unique(const char *label, const char *value, const char *doctype, bool earlier_row,
+									  FiAlloc alloc, void *arg);
+
+/* a field a submitted document may not change */
+extern char *fi_import_msg_after_submit(const char *label, FiAlloc alloc, void *arg);
+
 #endif							/* FI_IMPORTCELL_H */

@@ -178,6 +178,8 @@ typedef struct ImpRun
 } ImpRun;
 
 /* import_values.c */
+/* memory for the engines: the memory context arg (FiAlloc) */
+extern void *imp_alloc(void *arg, size_t size);
 extern void imp_prepare_table(ImpRun *run, ImpTable *t);
 extern void imp_guess_date_formats(ImpRun *run, ImpTable *t, const char *data, size_t len);
 extern void imp_convert_doc(ImpRun *run, ImpDoc *doc);

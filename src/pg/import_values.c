@@ -81,8 +81,8 @@ imp_doc_error(ImpRun *run, ImpDoc *doc, long row, const char *column, const char
 static bool
 cell_datum(ImpRun *run, ImpField *f, const char *s, Datum *out, char **why);
 
-/* engine memory: the import's context */
-static void *
+/* engine memory: the memory context arg */
+void *
 imp_alloc(void *arg, size_t size)
 {
 	return MemoryContextAllocZero((MemoryContext) arg, size);
@@ -546,43 +546,40 @@ default_datum(ImpRun *run, ImpField *f, Datum *out)
 	}
 }
 
+/* a row's values for the title's pattern */
+typedef struct TitleValues
+{
+	ImpTable   *t;
+	Datum	   *values;
+	bool	   *nulls;
+} TitleValues;
+
+static const char *
+title_value(void *varg, const char *fieldname)
+{
+	TitleValues *tv = varg;
+
+	for (int i = 0; i < tv->t->nfields; i++)
+		if (strcmp(tv->t->fields[i].fieldname, fieldname) == 0 && !tv->nulls[i])
+			return imp_datum_text(&tv->t->fields[i], tv->values[i]);
+	return NULL;
+}
+
 /* "{customer_name} - {posting_date}" with the document's values */
 static char *
 title_from(ImpTable *t, const char *pattern, Datum *values, bool *nulls)
 {
-	StringInfoData b;
-	const char *p = pattern;
+	TitleValues tv = {t, values, nulls};
 
-	initStringInfo(&b);
-	while (*p)
-	{
-		const char *close;
-
-		if (*p == '{' && (close = strchr(p, '}')) != NULL)
-		{
-			char	   *name = pnstrdup(p + 1, close - p - 1);
-
-			for (int i = 0; i < t->nfields; i++)
-				if (strcmp(t->fields[i].fieldname, name) == 0 && !nulls[i])
-					appendStringInfoString(&b, imp_datum_text(&t->fields[i], values[i]));
-			p = close + 1;
-		}
-		else
-			appendStringInfoChar(&b, *p++);
-	}
-	return b.data;
+	return fi_import_title(pattern, title_value, &tv, imp_alloc, CurrentMemoryContext);
 }
 
 /* a missing value, in Frappe's words (msgprint'ed, then MandatoryError) */
 static void
 missing_value(ImpRun *run, ImpDoc *doc, ImpTable *t, long rowno, int idx, ImpField *f)
 {
-	if (t->child)
-		imp_doc_error(run, doc, rowno, f->col >= 0 ? f->header : NULL, NULL,
-					  "Error: <strong>%s</strong> Row #%d: Value missing for: %s", t->doctype, idx, f->cell.label);
-	else
-		imp_doc_error(run, doc, rowno, f->col >= 0 ? f->header : NULL, NULL,
-					  "Error: Value missing for %s: %s", t->doctype, f->cell.label);
+	imp_doc_error(run, doc, rowno, f->col >= 0 ? f->header : NULL, NULL, "%s",
+				  fi_import_msg_missing(t->child, t->doctype, idx, f->cell.label, imp_alloc, CurrentMemoryContext));
 	((ImpError *) llast(doc->errors))->msgprint = true;
 }
 
@@ -691,8 +688,9 @@ complete_row(ImpRun *run, ImpDoc *doc, ImpTable *t, long rowno, int idx, char **
 					has_rows = true;
 			if (!has_rows)
 			{
-				imp_doc_error(run, doc, doc->row, NULL, NULL, "Error: Data missing in table: %s",
-							  df->label ? df->label : df->fieldname);
+				imp_doc_error(run, doc, doc->row, NULL, NULL, "%s",
+							  fi_import_msg_table_missing(df->label ? df->label : df->fieldname, imp_alloc,
+														  CurrentMemoryContext));
 				((ImpError *) llast(doc->errors))->msgprint = true;
 			}
 			continue;
@@ -702,7 +700,7 @@ complete_row(ImpRun *run, ImpDoc *doc, ImpTable *t, long rowno, int idx, char **
 			ImpField   *f = &t->fields[i];
 
 			if (nulls[i] && !(f->col >= 0 && cells[f->col] != NULL) && !names_the_document(run, t, f) &&
-				(f->cell.kind == FI_CELL_TEXT || f->cell.kind == FI_CELL_DATE || f->cell.kind == FI_CELL_DATETIME || f->cell.kind == FI_CELL_TIME))
+				fi_cell_empty_is_missing(f->cell.kind))
 				missing_value(run, doc, t, rowno, idx, f);
 		}
 	}
@@ -858,7 +856,8 @@ collect_value(ImpRun *run, ImpDoc *doc, long row, ImpField *f, const char *value
 	if (strlen(value) >= KEYMAX)
 	{
 		/* longer than any name: cannot exist (and would not fit the hash key) */
-		imp_doc_error(run, doc, row, f->header, value, "Value %s missing for %s", value, f->link_doctype);
+		imp_doc_error(run, doc, row, f->header, value, "%s",
+					  fi_import_msg_link_missing(value, f->link_doctype, imp_alloc, CurrentMemoryContext));
 		return;
 	}
 	if (c->known && hash_search(c->known, value, HASH_FIND, NULL) != NULL)
@@ -874,7 +873,8 @@ flag_missing(ImpRun *run, ImpDoc *doc, long row, ImpField *f, const char *value,
 	HTAB	   *missing = arg;
 
 	if (strlen(value) < KEYMAX && hash_search(missing, value, HASH_FIND, NULL) != NULL)
-		imp_doc_error(run, doc, row, f->header, value, "Value %s missing for %s", value, f->link_doctype);
+		imp_doc_error(run, doc, row, f->header, value, "%s",
+					  fi_import_msg_link_missing(value, f->link_doctype, imp_alloc, CurrentMemoryContext));
 }
 
 static Datum
@@ -988,14 +988,15 @@ unique_visit(ImpRun *run, ImpDoc *doc, long row, ImpField *f, const char *value,
 	{
 		hash_search(u->seen, value, HASH_ENTER, &found);
 		if (found)
-			imp_doc_error(run, doc, row, f->header, value, "%s %s is not unique: it is on an earlier row",
-						  f->cell.label, value);
+			imp_doc_error(run, doc, row, f->header, value, "%s",
+						  fi_import_msg_not_unique(f->cell.label, value, NULL, true, imp_alloc, CurrentMemoryContext));
 		else
 			u->values = lappend(u->values, (void *) value);
 	}
 	else if (hash_search(u->existing, value, HASH_FIND, NULL) != NULL)
-		imp_doc_error(run, doc, row, f->header, value, "%s %s already exists in %s", f->cell.label, value,
-					  run->tables[0].doctype);
+		imp_doc_error(run, doc, row, f->header, value, "%s",
+					  fi_import_msg_not_unique(f->cell.label, value, run->tables[0].doctype, false, imp_alloc,
+											   CurrentMemoryContext));
 }
 
 /* a unique field: not twice in the batch, not already in the table */

@@ -442,8 +442,8 @@ submitted_check(ImpRun *run, ImpDoc *doc, ImpTable *t, Datum *values, bool *null
 		stored = SPI_getvalue(tt->vals[r], tt->tupdesc, first + i);
 		if (!same_text(stored, value_text(&t->fields[i], values[i])))
 		{
-			imp_doc_error(run, doc, doc->row, t->fields[i].header, NULL,
-						  "Not allowed to change %s after submission", t->fields[i].cell.label);
+			imp_doc_error(run, doc, doc->row, t->fields[i].header, NULL, "%s",
+						  fi_import_msg_after_submit(t->fields[i].cell.label, imp_alloc, CurrentMemoryContext));
 			return false;
 		}
 	}
@@ -691,8 +691,8 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 				continue;
 			if (docstatus[i] == 1 && !t->tdf->allow_on_submit)
 			{
-				imp_doc_error(run, doc, doc->row, NULL, NULL,
-							  "Not allowed to change %s after submission", t->tlabel);
+				imp_doc_error(run, doc, doc->row, NULL, NULL, "%s",
+							  fi_import_msg_after_submit(t->tlabel, imp_alloc, CurrentMemoryContext));
 				break;
 			}
 			replace[i][ti] = changed = true;

@@ -508,6 +508,12 @@ cell_is(const FiCellField *f, const char *in, const char *want, const char *desc
 	is_str(got, want, desc);
 }
 
+static const char *
+title_value_of(void *varg, const char *fieldname)
+{
+	return strcmp(fieldname, "customer") == 0 ? "ACME" : strcmp(fieldname, "posting_date") == 0 ? "2026-12-03" : NULL;
+}
+
 static void
 test_cells(void)
 {
@@ -573,6 +579,18 @@ test_cells(void)
 	status.noptions = nopts;
 	ok(fi_default_kind(&status, "", "\nDraft", false, false, &v, &c, arena_alloc, NULL) == FI_DEFAULT_NONE,
 	   "defaults: nor when its first option is blank");
+
+	is_str(fi_import_title("{customer} - {posting_date}{nope} {", title_value_of, NULL, arena_alloc, NULL),
+		   "ACME - 2026-12-03 {", "title: the pattern with the document's values (none for a field without one)");
+	ok(fi_cell_empty_is_missing(FI_CELL_DATE) && fi_cell_empty_is_missing(FI_CELL_TEXT) &&
+	   !fi_cell_empty_is_missing(FI_CELL_NUMBER) && !fi_cell_empty_is_missing(FI_CELL_CHECK),
+	   "mandatory: an empty text or date is missing, an empty number is 0");
+	is_str(fi_import_msg_missing(true, "Sales Invoice Item", 2, "Item", arena_alloc, NULL),
+		   "Error: <strong>Sales Invoice Item</strong> Row #2: Value missing for: Item", "messages: a child row's missing value");
+	is_str(fi_import_msg_missing(false, "Sales Invoice", 0, "Customer", arena_alloc, NULL),
+		   "Error: Value missing for Sales Invoice: Customer", "messages: a document's");
+	is_str(fi_import_msg_not_unique("Email", "a@b", "User", false, arena_alloc, NULL), "Email a@b already exists in User",
+		   "messages: a unique value taken");
 }
 
 static bool
