@@ -135,6 +135,11 @@ test/unit/import_driver: test/unit/import_driver.c src/engine/csv.c src/engine/i
 	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/import_driver.c \
 		src/engine/csv.c src/engine/importval.c
 
+# the XLSX reader, for the differential test against openpyxl (t/085)
+XLSX_SRCS = src/engine/xlsx.c src/engine/csv.c src/engine/pyjson.c
+test/unit/xlsx_driver: test/unit/xlsx_driver.c $(XLSX_SRCS) src/engine/xlsx.h src/engine/csv.h
+	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/xlsx_driver.c $(XLSX_SRCS) -lzip -lexpat -lm
+
 test/unit/pyfloat_driver: test/unit/pyfloat_driver.c src/engine/pyjson.c src/engine/pyjson.h
 	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/pyfloat_driver.c \
 		src/engine/pyjson.c -lm
@@ -175,7 +180,7 @@ test/unit/thread_test: test/unit/thread_test.c $(THREAD_SRCS) src/engine/*.h
 thread-test: test/unit/thread_test
 	test/unit/thread_test
 
-EXTRA_CLEAN = build test/unit/thread_test test/unit/import_driver test/fuzz/import_fuzz test/template/tpl_driver test/fuzz/template_fuzz test/unit/engine_test test/unit/pyfloat_driver test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
+EXTRA_CLEAN = build test/unit/xlsx_driver test/fuzz/xlsx_fuzz test/unit/thread_test test/unit/import_driver test/fuzz/import_fuzz test/template/tpl_driver test/fuzz/template_fuzz test/unit/engine_test test/unit/pyfloat_driver test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
 
 # fuzz the engines' parsers with libFuzzer (needs clang); FUZZ_SECONDS each run
 FUZZ_SECONDS ?= 60
@@ -202,13 +207,21 @@ test/fuzz/import_fuzz: test/fuzz/import_fuzz.c $(IMPORT_FUZZ_SRCS) src/engine/*.
 		-fno-sanitize-recover=undefined -Isrc -o $@ \
 		test/fuzz/import_fuzz.c $(IMPORT_FUZZ_SRCS)
 
+test/fuzz/xlsx_fuzz: test/fuzz/xlsx_fuzz.c $(XLSX_SRCS) src/engine/*.h
+	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -Isrc -o $@ \
+		test/fuzz/xlsx_fuzz.c $(XLSX_SRCS) -lzip -lexpat -lm
+
 # a short run of each fuzzer, from seeds (make test runs it; the long runs are
 # the targets below): FUZZ_SMOKE_SECONDS each, corpora under FUZZ_SMOKE_DIR
 FUZZ_SMOKE_SECONDS ?= 15
 FUZZ_SMOKE_DIR ?= tmp_check/fuzz-smoke
 .PHONY: fuzz-smoke
-fuzz-smoke: test/fuzz/engine_fuzz test/fuzz/import_fuzz test/fuzz/template_fuzz
-	mkdir -p $(FUZZ_SMOKE_DIR)/engine $(FUZZ_SMOKE_DIR)/import $(FUZZ_SMOKE_DIR)/template
+fuzz-smoke: test/fuzz/engine_fuzz test/fuzz/import_fuzz test/fuzz/template_fuzz test/fuzz/xlsx_fuzz
+	mkdir -p $(FUZZ_SMOKE_DIR)/engine $(FUZZ_SMOKE_DIR)/import $(FUZZ_SMOKE_DIR)/template $(FUZZ_SMOKE_DIR)/xlsx
+	printf '\000<worksheet><sheetData><row r="2"><c r="B2" t="s"><v>1</v></c><c s="1"><v>1.5</v></c><c t="inlineStr"><is><r><t>x</t></r></is></c></row></sheetData></worksheet>' > $(FUZZ_SMOKE_DIR)/xlsx/seed-sheet
+	printf '\001<sst><si><t>a_x005F_b</t><rPh><t>p</t></rPh></si></sst>' > $(FUZZ_SMOKE_DIR)/xlsx/seed-strings
+	printf '\002<styleSheet><numFmts><numFmt numFmtId="164" formatCode="[h]:mm;&quot;x&quot;"/></numFmts><cellXfs><xf/><xf numFmtId="164"/></cellXfs></styleSheet>' > $(FUZZ_SMOKE_DIR)/xlsx/seed-styles
 	printf 'a,"b""c",d\r\n\n"x\ny",1,234.5\n31-12-2030,1d 2h,10:30 PM\n' > $(FUZZ_SMOKE_DIR)/import/seed1
 	printf 'ID,Customer,Item (Items),items.qty\nSINV-.YYYY.-.####,format:{MM}-{customer}-{##}\n' > $(FUZZ_SMOKE_DIR)/import/seed2
 	printf '\011{"b": [1, 2.50, "x\\u00e9"], "a": {"c": null, "c": true}}' > $(FUZZ_SMOKE_DIR)/engine/seed-json
@@ -225,8 +238,16 @@ fuzz-smoke: test/fuzz/engine_fuzz test/fuzz/import_fuzz test/fuzz/template_fuzz
 		-rss_limit_mb=2048 -dict=test/fuzz/template.dict -print_final_stats=1 \
 		$(FUZZ_SMOKE_DIR)/template 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \
 		test $${PIPESTATUS[0]} -eq 0
+	test/fuzz/xlsx_fuzz -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=2048 -print_final_stats=1 \
+		$(FUZZ_SMOKE_DIR)/xlsx 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \
+		test $${PIPESTATUS[0]} -eq 0
 
-.PHONY: fuzz fuzz-template fuzz-import
+.PHONY: fuzz fuzz-template fuzz-import fuzz-xlsx
+fuzz-xlsx: test/fuzz/xlsx_fuzz
+	mkdir -p tmp_check/fuzz-xlsx
+	printf '\000<worksheet><sheetData><row><c t="s"><v>0</v></c></row></sheetData></worksheet>' > tmp_check/fuzz-xlsx/seed
+	test/fuzz/xlsx_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 tmp_check/fuzz-xlsx
+
 fuzz: test/fuzz/engine_fuzz
 	mkdir -p tmp_check/fuzz-corpus
 	test/fuzz/engine_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=512 tmp_check/fuzz-corpus

@@ -28,7 +28,8 @@ PY=/usr/bin/python3
 PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR make gcc libssl-dev
           libcurl4-openssl-dev libargon2-dev python3 python3-jinja2 python3-cryptography
           python3-passlib python3-argon2 python3-dateutil python3-psycopg2 perl libipc-run-perl nodejs
-          clang libclang-rt-14-dev mariadb-server libmariadb-dev libmariadbd-dev)
+          clang libclang-rt-14-dev mariadb-server libmariadb-dev libmariadbd-dev
+          libzip-dev libexpat1-dev libxlsxwriter-dev python3-openpyxl valgrind)
 
 say() { printf '\n== %s\n' "$*"; }
 

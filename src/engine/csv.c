@@ -101,6 +101,24 @@ save_field(FiCsvReader *r, size_t fstart)
 	return 0;
 }
 
+void
+fi_csv_record_clear(FiCsvReader *r)
+{
+	r->buflen = 0;
+	r->nfields = 0;
+	r->unterminated = false;
+}
+
+int
+fi_csv_record_field(FiCsvReader *r, const char *s, size_t n)
+{
+	size_t		start = r->buflen;
+
+	if (add_bytes(r, s, n) < 0)
+		return -1;
+	return save_field(r, start);
+}
+
 /* consume a line end at r->p (\r\n, \r or \n) */
 static void
 eat_line_end(FiCsvReader *r)

@@ -45,6 +45,13 @@ extern void fi_csv_init(FiCsvReader *r, const char *data, size_t n);
 /* Read the next record: 1 read, 0 end of input, -1 out of memory. */
 extern int	fi_csv_next(FiCsvReader *r);
 
+/*
+ * A record built by another reader (the XLSX one) in the same shape:
+ * cleared, then its fields appended in order; -1 when out of memory.
+ */
+extern void fi_csv_record_clear(FiCsvReader *r);
+extern int	fi_csv_record_field(FiCsvReader *r, const char *s, size_t n);
+
 extern void fi_csv_free(FiCsvReader *r);
 
 /*
