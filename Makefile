@@ -53,6 +53,7 @@ OBJS = \
 	src/engine/csv.o \
 	src/engine/importval.o \
 	src/engine/importcell.o \
+	src/engine/xlsx.o \
 	src/engine/htmltext.o \
 	src/engine/tpl_value.o \
 	src/engine/tpl_text.o \
@@ -75,7 +76,7 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 ifdef WERROR
 PG_CFLAGS += -Werror
 endif
-SHLIB_LINK = -lcrypto -largon2 -lcurl
+SHLIB_LINK = -lcrypto -largon2 -lcurl -lzip -lexpat
 
 # no LLVM bitcode: the JIT gains nothing here and clang may be absent
 with_llvm = no

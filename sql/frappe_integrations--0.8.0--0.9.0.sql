@@ -283,6 +283,21 @@ $$;
 COMMENT ON FUNCTION integrations.oauth_token(jsonb) IS
 'The OAuth token endpoint (authorization_code with PKCE and redirect binding, refresh_token with rotation, password); the client secret is checked';
 
+-- ------------------------------------------------------ Data Import: Excel
+
+-- The active sheet of an Excel workbook (.xlsx), read as Frappe reads it
+-- (openpyxl data_only: values, cached formula results, dates by number
+-- format), imported with import_csv's rules, options and result.
+-- (import_csv_file reads a path ending in .xlsx the same way.)
+CREATE FUNCTION integrations.import_xlsx(doctype text, data bytea,
+                                         import_type text DEFAULT 'Insert New Records',
+                                         options jsonb DEFAULT '{}')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'fi_import_xlsx'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION integrations.import_xlsx(text, bytea, text, jsonb) IS
+'Import the active sheet of an Excel workbook (.xlsx) into a DocType with Frappe''s Data Import rules, as import_csv does (options as import_csv''s, and xlsx_max_part)';
+
 -- the replaced SQL and PL/pgSQL functions pin search_path again, as 0.8.0's did
 DO $$
 DECLARE

@@ -1,6 +1,6 @@
 /*
  * import.c
- *		Data Import from SQL: integrations.import_csv, import_csv_file and
+ *		Data Import from SQL: integrations.import_csv, import_xlsx, import_csv_file and
  *		import_template, with Frappe's Data Import rules (frappe-facts 8).
  *
  * The file is read once (twice when it has Date or Datetime columns: the
@@ -57,7 +57,7 @@ static const char *const blocked_doctypes[] = {
 
 static const char *const known_options[] = {
 	"user", "atomic", "dry_run", "webhooks", "data_import", "submit_after_import",
-	"column_to_field_map", "batch_size", "progress_seconds"
+	"column_to_field_map", "batch_size", "progress_seconds", "xlsx_max_part"
 };
 
 /* column_to_field_map["<column index>"], or NULL */
@@ -138,6 +138,52 @@ decode_input(const char *data, size_t len, size_t *outlen)
 		*outlen = n;
 		return out;
 	}
+}
+
+/* ---- the source ---- */
+
+/* an Excel reader's refusal, raised */
+static void
+xlsx_error(FiXlsxErr e, const char *msg)
+{
+	ereport(ERROR,
+			(errcode(e == FI_XLSX_BAD_XML ? ERRCODE_INVALID_TEXT_REPRESENTATION :
+					 e == FI_XLSX_TOO_BIG ? ERRCODE_PROGRAM_LIMIT_EXCEEDED :
+					 e == FI_XLSX_NOMEM ? ERRCODE_OUT_OF_MEMORY : ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s", msg),
+			 e == FI_XLSX_NOT_XLSX ? errhint("integrations.import_xlsx reads Excel 2007+ workbooks (.xlsx); "
+											 "save an .xls or .ods file as .xlsx first.") : 0));
+}
+
+int
+imp_source_next(ImpSource *src)
+{
+	int			rc;
+
+	if (src->xlsx == NULL)
+	{
+		if ((rc = fi_csv_next(&src->rec)) < 0)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory reading the file")));
+		return rc;
+	}
+	else
+	{
+		bool		done;
+		char		msg[256];
+		FiXlsxErr	e = fi_xlsx_next(src->xlsx, &src->rec, &done, msg, sizeof(msg));
+
+		if (e != FI_XLSX_OK)
+			xlsx_error(e, msg);
+		return done ? 0 : 1;
+	}
+}
+
+static void
+source_free(ImpSource *src)
+{
+	fi_csv_free(&src->rec);
+	fi_xlsx_close(src->xlsx);
+	src->xlsx = NULL;
 }
 
 /* ---- header ---- */
@@ -592,9 +638,10 @@ progress(ImpRun *run, TimestampTz start, TimestampTz *last, double every)
 
 /* the data rows: grouped into documents, imported a batch at a time */
 static void
-import_rows(ImpRun *run, FiCsvReader *rp, bool *parent_col, bool wrap, double every,
+import_rows(ImpRun *run, ImpSource *src, bool *parent_col, bool wrap, double every,
 			TimestampTz start)
 {
+	FiCsvReader *rp = &src->rec;
 		ImpDoc	  **batch = palloc(sizeof(ImpDoc *) * run->batch_docs);
 	int			nbatch = 0;
 	long		batch_rows = 0;
@@ -609,9 +656,7 @@ import_rows(ImpRun *run, FiCsvReader *rp, bool *parent_col, bool wrap, double ev
 		ImpRow	   *row;
 
 		CHECK_FOR_INTERRUPTS();
-		rc = fi_csv_next(rp);
-		if (rc < 0)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory reading the file")));
+		rc = imp_source_next(src);
 		if (rc == 1)
 		{
 			/* Frappe's grouping (engine/importmap.c): a parent value starts the next document */
@@ -675,11 +720,11 @@ import_rows(ImpRun *run, FiCsvReader *rp, bool *parent_col, bool wrap, double ev
 }
 
 static Jsonb *
-import_run(const char *doctype, const char *data, size_t len, const char *import_type,
+import_run(const char *doctype, const char *data, size_t len, bool xlsx, const char *import_type,
 		   Jsonb *opts)
 {
 	ImpRun	   *run;
-	FiCsvReader r;
+	ImpSource  *src;
 	MemoryContext cxt,
 				outer_cxt = CurrentMemoryContext;
 	ResourceOwner outer_owner = CurrentResourceOwner;
@@ -760,34 +805,48 @@ import_run(const char *doctype, const char *data, size_t len, const char *import
 					 errhint("options.data_import names the tabData Import document to log to.")));
 	}
 
-	data = decode_input(data, len, &len);
-	fi_csv_init(&r, data, len);
+	/* (in the import's context: its reset callback frees what the readers hold, also on error) */
+	src = palloc0(sizeof(ImpSource));
 	cb = palloc(sizeof(MemoryContextCallback));
-	cb->func = (MemoryContextCallbackFunction) fi_csv_free;
-	cb->arg = &r;
+	cb->func = (MemoryContextCallbackFunction) source_free;
+	cb->arg = src;
 	MemoryContextRegisterResetCallback(cxt, cb);
+	if (xlsx)
+	{
+		FiXlsxLimits lim;
+		char		msg[256];
+		FiXlsxErr	e;
+
+		fi_xlsx_default_limits(&lim);
+		lim.max_part = (size_t) fi_opt_number(opts, "xlsx_max_part", (double) lim.max_part, 1, 1e15);
+		if ((e = fi_xlsx_open(data, len, &lim, &src->xlsx, msg, sizeof(msg))) != FI_XLSX_OK)
+			xlsx_error(e, msg);
+	}
+	else
+	{
+		data = decode_input(data, len, &len);
+		fi_csv_init(&src->rec, data, len);
+	}
 
 	/* the header */
-	while ((rc = fi_csv_next(&r)) == 1)
+	while ((rc = imp_source_next(src)) == 1)
 	{
 		bool		empty = true;
 
-		for (int i = 0; i < r.nfields && empty; i++)
+		for (int i = 0; i < src->rec.nfields && empty; i++)
 		{
 			size_t		b;
 
-			if (fi_py_strip(r.buf + r.off[i], r.len[i], &b) > 0)
+			if (fi_py_strip(src->rec.buf + src->rec.off[i], src->rec.len[i], &b) > 0)
 				empty = false;
 		}
 		if (!empty)
 		{
-			map_header(run, &r, opts);
+			map_header(run, &src->rec, opts);
 			have_header = true;
 			break;
 		}
 	}
-	if (rc < 0)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory reading the file")));
 	if (!have_header)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -795,8 +854,7 @@ import_run(const char *doctype, const char *data, size_t len, const char *import
 				 errdetail("The file is empty.")));
 
 	/* Date and Datetime columns: Frappe guesses each column's format from all its values */
-	for (int t = 0; t < run->ntables; t++)
-		imp_guess_date_formats(run, &run->tables[t], r.p, r.end - r.p);
+	imp_guess_date_formats(run, src);
 
 	/* the columns whose values start a document */
 	parent_col = run->parent_col;
@@ -813,7 +871,7 @@ import_run(const char *doctype, const char *data, size_t len, const char *import
 	}
 	PG_TRY();
 	{
-		import_rows(run, &r, parent_col, wrap, every, start);
+		import_rows(run, src, parent_col, wrap, every, start);
 		MemoryContextSwitchTo(cxt);
 		if (wrap)
 		{
@@ -921,7 +979,7 @@ fi_import_csv(PG_FUNCTION_ARGS)
 		s = (char *) pg_do_encoding_conversion((unsigned char *) s, len, GetDatabaseEncoding(), PG_UTF8);
 		len = strlen(s);
 	}
-	PG_RETURN_JSONB_P(import_run(text_to_cstring(PG_GETARG_TEXT_PP(0)), s, len,
+	PG_RETURN_JSONB_P(import_run(text_to_cstring(PG_GETARG_TEXT_PP(0)), s, len, false,
 								 PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)),
 								 PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3)));
 }
@@ -990,7 +1048,33 @@ fi_import_csv_file(PG_FUNCTION_ARGS)
 				(errcode_for_file_access(),
 				 errmsg("could not read file \"%s\": %m", path)));
 	FreeFile(f);
+	/* a .xlsx file is read as Excel, anything else as CSV */
 	PG_RETURN_JSONB_P(import_run(text_to_cstring(PG_GETARG_TEXT_PP(0)), buf.data, buf.len,
+								 strlen(path) > 5 && pg_strcasecmp(path + strlen(path) - 5, ".xlsx") == 0,
+								 PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)),
+								 PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3)));
+}
+
+PG_FUNCTION_INFO_V1(fi_import_xlsx);
+
+/*
+ * integrations.import_xlsx(doctype text, data bytea,
+ *		import_type text default 'Insert New Records', options jsonb default '{}'):
+ * the active sheet of an Excel workbook, read as Frappe reads it
+ * (engine/xlsx.c), imported as import_csv imports a CSV file.
+ */
+Datum
+fi_import_xlsx(PG_FUNCTION_ARGS)
+{
+	bytea	   *data;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("doctype and data must not be null")));
+	data = PG_GETARG_BYTEA_PP(1);
+	PG_RETURN_JSONB_P(import_run(text_to_cstring(PG_GETARG_TEXT_PP(0)), VARDATA_ANY(data),
+								 VARSIZE_ANY_EXHDR(data), true,
 								 PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)),
 								 PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3)));
 }

@@ -21,6 +21,7 @@
 
 #include "frappe_integrations.h"
 #include "engine/importcell.h"
+#include "engine/xlsx.h"
 
 /* one field of a table being written (mapped from the file or defaulted) */
 typedef struct ImpField
@@ -137,6 +138,16 @@ typedef struct ImpDoc
 	bool		updated;
 } ImpDoc;
 
+/* where the rows come from: a CSV text or an Excel workbook's active sheet */
+typedef struct ImpSource
+{
+	FiCsvReader rec;			/* the record last read (CSV: the reader itself) */
+	FiXlsx	   *xlsx;			/* NULL: CSV */
+} ImpSource;
+
+/* the next record into src->rec: 1, or 0 at the end (errors are raised) */
+extern int	imp_source_next(ImpSource *src);
+
 typedef struct ImpRun
 {
 	MemoryContext cxt;			/* the run */
@@ -181,7 +192,7 @@ typedef struct ImpRun
 /* memory for the engines: the memory context arg (FiAlloc) */
 extern void *imp_alloc(void *arg, size_t size);
 extern void imp_prepare_table(ImpRun *run, ImpTable *t);
-extern void imp_guess_date_formats(ImpRun *run, ImpTable *t, const char *data, size_t len);
+extern void imp_guess_date_formats(ImpRun *run, ImpSource *src);
 extern void imp_convert_doc(ImpRun *run, ImpDoc *doc);
 extern void imp_check_batch(ImpRun *run, ImpDoc **docs, int ndocs);
 extern void imp_doc_error(ImpRun *run, ImpDoc *doc, long row, const char *column,

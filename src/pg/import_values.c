@@ -315,81 +315,116 @@ imp_prepare_table(ImpRun *run, ImpTable *t)
 /* ---- date formats ---- */
 
 /*
- * Frappe guesses a Date/Datetime column's format from all its values, the
- * most frequent guess winning: a first pass over the rest of the file.
+ * Frappe's guess of each Date and Datetime column's format, from all its
+ * values: the rest of the source after the header, read once for every
+ * table (CSV: a second reader over the rest of the text; Excel: the same
+ * sheet, read on, then back to the row after the header).
  */
 void
-imp_guess_date_formats(ImpRun *run, ImpTable *t, const char *data, size_t len)
+imp_guess_date_formats(ImpRun *run, ImpSource *src)
 {
-	FiCsvReader r;
-	int			ndate = 0;
-	long	  **counts;
+	long	 ***counts = palloc0(sizeof(long **) * run->ntables);
 	int			nfmt = FI_NDATE_FORMATS * (FI_NTIME_FORMATS + 1);
-	int			rc;
+	int			ndate = 0;
+	ImpSource	scan;
+	ImpSource  *s = src;
+	long		header_no = src->rec.record_no;
 
-	for (int i = 0; i < t->nmapped; i++)
-		if (t->fields[i].cell.kind == FI_CELL_DATE || t->fields[i].cell.kind == FI_CELL_DATETIME)
-			ndate++;
+	for (int ti = 0; ti < run->ntables; ti++)
+	{
+		ImpTable   *t = &run->tables[ti];
+
+		counts[ti] = palloc0(sizeof(long *) * (t->nmapped + 1));
+		for (int i = 0; i < t->nmapped; i++)
+			if (t->fields[i].cell.kind == FI_CELL_DATE || t->fields[i].cell.kind == FI_CELL_DATETIME)
+			{
+				counts[ti][i] = palloc0(sizeof(long) * nfmt);
+				ndate++;
+			}
+	}
 	if (ndate == 0)
 		return;
-	counts = palloc0(sizeof(long *) * t->nmapped);
-	for (int i = 0; i < t->nmapped; i++)
-		if (t->fields[i].cell.kind == FI_CELL_DATE || t->fields[i].cell.kind == FI_CELL_DATETIME)
-			counts[i] = palloc0(sizeof(long) * nfmt);
-	fi_csv_init(&r, data, len);
+	if (src->xlsx == NULL)
+	{
+		memset(&scan, 0, sizeof(scan));
+		fi_csv_init(&scan.rec, src->rec.p, src->rec.end - src->rec.p);
+		s = &scan;
+	}
 	PG_TRY();
 	{
-		while ((rc = fi_csv_next(&r)) == 1)
+		while (imp_source_next(s) == 1)
 		{
-			CHECK_FOR_INTERRUPTS();
-			for (int i = 0; i < t->nmapped; i++)
-			{
-				ImpField   *f = &t->fields[i];
-				size_t		b,
-							l;
-				FiDateFormat g;
+			FiCsvReader *r = &s->rec;
 
-				if (counts[i] == NULL || f->col >= r.nfields)
-					continue;
-				l = fi_py_strip(r.buf + r.off[f->col], r.len[f->col], &b);
-				if (l > 0 && fi_guess_date_format(r.buf + r.off[f->col] + b, l, &g))
-					counts[i][g.date * (FI_NTIME_FORMATS + 1) + (g.time + 1)]++;
-			}
+			CHECK_FOR_INTERRUPTS();
+			for (int ti = 0; ti < run->ntables; ti++)
+				for (int i = 0; i < run->tables[ti].nmapped; i++)
+				{
+					ImpField   *f = &run->tables[ti].fields[i];
+					size_t		b,
+								l;
+					FiDateFormat g;
+
+					if (counts[ti][i] == NULL || f->col >= r->nfields)
+						continue;
+					l = fi_py_strip(r->buf + r->off[f->col], r->len[f->col], &b);
+					if (l > 0 && fi_guess_date_format(r->buf + r->off[f->col] + b, l, &g))
+						counts[ti][i][g.date * (FI_NTIME_FORMATS + 1) + (g.time + 1)]++;
+				}
 		}
 	}
 	PG_FINALLY();
 	{
-		fi_csv_free(&r);
+		if (s == &scan)
+			fi_csv_free(&scan.rec);
 	}
 	PG_END_TRY();
-	for (int i = 0; i < t->nmapped; i++)
+	if (src->xlsx != NULL)
 	{
-		ImpField   *f = &t->fields[i];
-		int			best = -1,
-					kinds = 0;
+		char		msg[256];
 
-		if (counts[i] == NULL)
-			continue;
-		for (int k = 0; k < nfmt; k++)
+		/* back to the row after the header */
+		if (fi_xlsx_rewind(src->xlsx, msg, sizeof(msg)) != FI_XLSX_OK)
+			elog(ERROR, "the workbook cannot be read again: %s", msg);
+		do
 		{
-			if (counts[i][k] > 0)
-				kinds++;
-			if (counts[i][k] > 0 && (best < 0 || counts[i][k] > counts[i][best]))
-				best = k;
-		}
-		if (best < 0)
-			continue;
-		f->cell.has_datefmt = true;
-		f->cell.datefmt.date = best / (FI_NTIME_FORMATS + 1);
-		f->cell.datefmt.time = best % (FI_NTIME_FORMATS + 1) - 1;
-		if (kinds > 1)
-		{
-			char		buf[64];
+			if (imp_source_next(src) != 1)
+				break;
+		} while (src->rec.record_no < header_no);
+	}
+	for (int ti = 0; ti < run->ntables; ti++)
+	{
+		ImpTable   *t = &run->tables[ti];
 
-			ereport(NOTICE,
-					(errmsg("the column \"%s\" has %d different date formats; %s, the most common, is used",
-							f->header, kinds, fi_date_format_text(f->cell.datefmt, buf)),
-					 errhint("Values in other formats are reported as errors.")));
+		for (int i = 0; i < t->nmapped; i++)
+		{
+			ImpField   *f = &t->fields[i];
+			int			best = -1,
+						kinds = 0;
+
+			if (counts[ti][i] == NULL)
+				continue;
+			for (int k = 0; k < nfmt; k++)
+			{
+				if (counts[ti][i][k] > 0)
+					kinds++;
+				if (counts[ti][i][k] > 0 && (best < 0 || counts[ti][i][k] > counts[ti][i][best]))
+					best = k;
+			}
+			if (best < 0)
+				continue;
+			f->cell.has_datefmt = true;
+			f->cell.datefmt.date = best / (FI_NTIME_FORMATS + 1);
+			f->cell.datefmt.time = best % (FI_NTIME_FORMATS + 1) - 1;
+			if (kinds > 1)
+			{
+				char		buf[64];
+
+				ereport(NOTICE,
+						(errmsg("the column \"%s\" has %d different date formats; %s, the most common, is used",
+								f->header, kinds, fi_date_format_text(f->cell.datefmt, buf)),
+						 errhint("Values in other formats are reported as errors.")));
+			}
 		}
 	}
 }

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Data Import from Excel (integrations.import_xlsx, and import_csv_file of a
+# .xlsx path): a workbook openpyxl writes and the CSV of the same table import
+# to the same rows; per-row errors as with CSV; bad files refused with nothing
+# written; the bounds are options.
+source "$FI_ROOT/test/lib.sh"
+W=$FI_TMP/import_xlsx
+mkdir -p "$W"
+chmod 755 "$W"
+setup() {
+    newdb "$1"
+    q "$1" "INSERT INTO \"tabItem Group\"(name) VALUES ('Products');
+            INSERT INTO \"tabUOM\"(name) VALUES ('Nos'), ('Kg')" >/dev/null
+}
+setup fi_xlsx_a
+setup fi_xlsx_b
+
+"$FI_PY" - "$W" <<'PY'
+import csv, datetime, sys
+import openpyxl
+w = sys.argv[1]
+header = ["Item Code", "Item Name", "Item Group", "Default Unit of Measure", "Disabled", "Maintain Stock",
+          "Opening Stock", "Valuation Rate", "Shelf Life In Days", "End of Life", "Description"]
+rows = []
+for i in range(1, 201):
+    rows.append([f"IT-{i:04d}", f"Item é {i} 😀", "Products", "Nos" if i % 3 else "Kg", i % 7 == 0, i % 2,
+                 i * 1.25, 10 + i * 0.5, i * 3, datetime.date(2026, 1 + i % 12, 1 + i % 28),
+                 None if i % 5 else f"line one\nline \"two\" {i}"])
+wb = openpyxl.Workbook()
+ws = wb.active
+ws.title = "Items"
+ws.append(header)
+for r in rows:
+    ws.append(r)
+ws.append([None] * len(header))          # a blank row is skipped, as Frappe does
+wb.save(f"{w}/items.xlsx")
+# the same table as a user would save it as CSV
+with open(f"{w}/items.csv", "w", newline="", encoding="utf-8") as f:
+    out = csv.writer(f)
+    out.writerow(header)
+    for r in rows:
+        out.writerow([("Yes" if v else "No") if isinstance(v, bool) else
+                      v.isoformat() if isinstance(v, datetime.date) else "" if v is None else v for v in r])
+# per-row errors: a bad whole number, a missing Link target, a missing mandatory value
+wb = openpyxl.Workbook()
+ws = wb.active
+ws.append(header[:4] + ["Shelf Life In Days"])
+ws.append(["E-1", "ok", "Products", "Nos", 5])
+ws.append(["E-2", "bad int", "Products", "Nos", "five"])
+ws.append(["E-3", "no uom", "Products", "Litre", 1])
+ws.append(["E-4", "no group", None, "Nos", 1])
+wb.save(f"{w}/errors.xlsx")
+open(f"{w}/notxlsx.xlsx", "w").write("Item Code,Item Group\nX,Products\n")
+# 20,000 rows: the sheet inflates to about 4 MB
+wb = openpyxl.Workbook()
+ws = wb.active
+ws.append(header[:4])
+for i in range(20000):
+    ws.append([f"B-{i}", "x" * 130, "Products", "Nos"])
+wb.save(f"{w}/big.xlsx")
+PY
+chmod 644 "$W"/*
+
+xlsx() {	# xlsx <db> <file> [options]: import_xlsx of the file's bytes, status inserted failed
+    q "$1" "SELECT r->>'status', r->>'inserted', r->>'failed' FROM
+            integrations.import_xlsx('Item', pg_read_binary_file('$2'), 'Insert New Records', '${3:-{\}}') r" | tr '|' ' '
+}
+ROWS="SELECT string_agg(concat_ws('|', item_code, item_name, item_group, stock_uom, disabled, is_stock_item,
+        opening_stock, valuation_rate, shelf_life_in_days, end_of_life, description), E'\n' ORDER BY item_code)
+      FROM \"tabItem\""
+
+t_is "$(xlsx fi_xlsx_a "$W/items.xlsx")" "Success 200 0" "import_xlsx: 200 Items from a workbook openpyxl wrote"
+t_is "$(q fi_xlsx_b "SELECT r->>'inserted' FROM integrations.import_csv('Item', pg_read_file('$W/items.csv')) r")" "200" \
+     "and the CSV of the same table"
+A=$(q fi_xlsx_a "$ROWS"); B=$(q fi_xlsx_b "$ROWS")
+t_is "$(echo "$A" | md5sum)" "$(echo "$B" | md5sum)" "the workbook and the CSV import to the same rows"
+t_is "$(q fi_xlsx_a "SELECT concat_ws('|', item_name, disabled, is_stock_item, opening_stock, shelf_life_in_days, end_of_life, description)
+                     FROM \"tabItem\" WHERE name = 'IT-0035'")" \
+     "Item é 35 😀|1|1|43.750000000|105|2026-12-08|line one
+line \"two\" 35" "typed cells become values: a boolean Check, an int, a float, a date cell, a string with a line break"
+t_is "$(q fi_xlsx_a "SELECT count(*) FROM \"tabItem\" WHERE end_of_life IS NULL OR stock_uom IS NULL")" "0" "every date and Link set"
+
+R=$(q fi_xlsx_a "SELECT integrations.import_xlsx('Item', pg_read_binary_file('$W/errors.xlsx'))")
+t_is "$(echo "$R" | "$FI_PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], d["inserted"], d["failed"])')" "Partial Success 1 3" \
+     "per-row errors as with CSV: the good row is imported, each bad one reported"
+t_is "$(echo "$R" | "$FI_PY" -c 'import json,sys; print(" / ".join(e["message"] for e in json.load(sys.stdin)["errors"]))')" \
+     "Shelf Life In Days must be a whole number / Value Litre missing for UOM / Error: Value missing for Item: Item Group" \
+     "with Frappe's messages, naming the row's values"
+t_is "$(echo "$R" | "$FI_PY" -c 'import json,sys; print(" ".join(str(e["row"]) for e in json.load(sys.stdin)["errors"]))')" \
+     "3 4 5" "and the sheet's row numbers"
+
+t_is "$(q fi_xlsx_a "SELECT r->>'inserted' FROM integrations.import_csv_file('Item', '$W/big.xlsx') r")" "20000" \
+     "import_csv_file reads a .xlsx path as Excel (20,000 rows)"
+BEFORE=$(q fi_xlsx_b "SELECT count(*) FROM \"tabItem\"")
+t_is "$(q_err fi_xlsx_b "SELECT integrations.import_xlsx('Item', pg_read_binary_file('$W/notxlsx.xlsx'))")" \
+     "22023: the file is not an Excel workbook (.xlsx): not a ZIP archive" "a file that is not a workbook: a clear error"
+t_like "$(q_err fi_xlsx_b "SELECT integrations.import_xlsx('Item', pg_read_binary_file('$W/big.xlsx'), 'Insert New Records', '{\"xlsx_max_part\": 1000000}')")" \
+     "^54000: the part xl/worksheets/sheet1.xml of the workbook inflates beyond the bound" \
+     "a part inflating beyond xlsx_max_part (a ZIP bomb): 54000"
+t_is "$(q fi_xlsx_b "SELECT count(*) FROM \"tabItem\"")" "$BEFORE" "and nothing was written by either"
+t_is "$(q_err fi_xlsx_b "SELECT integrations.import_xlsx('Item', '\\x504b0304'::bytea)")" \
+     "22023: the file is not an Excel workbook (.xlsx): not a ZIP archive" "a truncated ZIP"
+t_done
