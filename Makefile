@@ -137,7 +137,7 @@ test/unit/import_driver: test/unit/import_driver.c src/engine/csv.c src/engine/i
 		src/engine/csv.c src/engine/importval.c
 
 # the XLSX reader, for the differential test against openpyxl (t/085)
-XLSX_SRCS = src/engine/xlsx.c src/engine/csv.c src/engine/pyjson.c
+XLSX_SRCS = src/engine/xlsx.c src/engine/csv.c src/engine/pyjson.c src/engine/jsoncanon.c src/engine/codec.c
 test/unit/xlsx_driver: test/unit/xlsx_driver.c $(XLSX_SRCS) src/engine/xlsx.h src/engine/csv.h
 	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/xlsx_driver.c $(XLSX_SRCS) -lzip -lexpat -lm
 

@@ -8,6 +8,9 @@
 #      fieldname columns, the names and the standard columns.
 #  (b) 20,000 Sales Invoices with 5 item rows each, named by the naming
 #      series through tabSeries; COPY gets both tables' rows, names made.
+#  (c) the same Items as an Excel workbook (typed cells) through the XLSX
+#      reader, against the CSV import (target >= 0.5x); openpyxl's own read
+#      of the workbook, as Frappe does it, for scale.
 #  Each is the median of BENCH_ROUNDS (3) rounds, COPY and import alternating,
 #  the table emptied before each.  Then the import's peak backend memory:
 #  VmHWM of the backend less the shared memory it touched, against the size
@@ -68,11 +71,30 @@ ct=$(median "${copy_t[@]}") it=$(median "${imp_t[@]}")
 target "(b) Sales Invoices, import/COPY" "$(calc "round($ct / $it, 2)")" ">=" 0.5
 echo "(b) $NS Sales Invoices + $((NS * 5)) items ($NROWS rows):  COPY $(calc "round($NROWS / $ct)") rows/s, import_csv_file $(calc "round($NROWS / $it)") rows/s  ->  import/COPY = $(calc "round($ct / $it, 2)")   (series $series; rounds: COPY ${copy_t[*]} s; import ${imp_t[*]} s; $(cpu_since "$CPU"))"
 
+# ---- (c) the Items as an Excel workbook: import_xlsx (import_csv_file of the .xlsx) vs the CSV
+"$FI_PY" "$FI_ROOT/bench/import/gen_xlsx.py" "$W"
+chmod 644 "$W/items.xlsx"
+CPU=$(cpu_snap)
+csv_t=() xlsx_t=()
+for r in $(seq 1 "$ROUNDS"); do
+    q $DB "$RESET_ITEMS" >/dev/null
+    csv_t+=("$(timed -c "SELECT integrations.import_csv_file('Item', '$W/items.csv', 'Insert New Records', '{\"progress_seconds\": -1}')")")
+    q $DB "$RESET_ITEMS" >/dev/null
+    xlsx_t+=("$(timed -c "SELECT integrations.import_csv_file('Item', '$W/items.xlsx', 'Insert New Records', '{\"progress_seconds\": -1}')")")
+done
+got=$(q $DB "SELECT count(*) FROM \"tabItem\" WHERE item_group IS NOT NULL AND standard_rate > 0 AND end_of_life = '2099-12-31'")
+[ "$got" = "$NI" ] || { echo "the Excel import wrote $got Items, not $NI"; exit 1; }
+ct=$(median "${csv_t[@]}") xt=$(median "${xlsx_t[@]}")
+opx=$("$FI_PY" "$FI_ROOT/bench/import/gen_xlsx.py" "$W" read | cut -d' ' -f1)
+target "(c) Items from .xlsx, xlsx/CSV" "$(calc "round($ct / $xt, 2)")" ">=" 0.5
+echo "(c) $NI Items from a $(calc "round($(stat -c %s "$W/items.xlsx") / 1048576, 1)") MB .xlsx:  CSV import $(calc "round($NI / $ct)") rows/s, .xlsx import $(calc "round($NI / $xt)") rows/s  ->  xlsx/CSV = $(calc "round($ct / $xt, 2)")   (rounds: CSV ${csv_t[*]} s; xlsx ${xlsx_t[*]} s; openpyxl alone reads the workbook as Frappe does in $opx s; $(cpu_since "$CPU"))"
+
 # ---- peak backend memory of an import
 base=$(peak "SELECT 1" "1")
 head -n $((NI / 2 + 1)) "$W/items.csv" > "$W/items_half.csv"; chmod 644 "$W/items_half.csv"
 ph=$(peak "$RESET_ITEMS" "integrations.import_csv_file('Item', '$W/items_half.csv', 'Insert New Records', '{\"progress_seconds\": -1}')")
 pi=$(peak "$RESET_ITEMS" "integrations.import_csv_file('Item', '$W/items.csv', 'Insert New Records', '{\"progress_seconds\": -1}')")
 ps=$(peak "$RESET_SI" "integrations.import_csv_file('Sales Invoice', '$W/si.csv', 'Insert New Records', '{\"progress_seconds\": -1}')")
-echo "peak backend memory (VmHWM less shared memory): idle backend $base MB; Items import $pi MB for a $(calc "round($(stat -c %s "$W/items.csv") / 1048576, 1)") MB file ($ph MB for its first half, $(calc "round($(stat -c %s "$W/items_half.csv") / 1048576, 1)") MB); Sales Invoice import $ps MB for a $(calc "round($(stat -c %s "$W/si.csv") / 1048576, 1)") MB file"
+px=$(peak "$RESET_ITEMS" "integrations.import_csv_file('Item', '$W/items.xlsx', 'Insert New Records', '{\"progress_seconds\": -1}')")
+echo "peak backend memory (VmHWM less shared memory): idle backend $base MB; Items import $pi MB for a $(calc "round($(stat -c %s "$W/items.csv") / 1048576, 1)") MB file ($ph MB for its first half, $(calc "round($(stat -c %s "$W/items_half.csv") / 1048576, 1)") MB); Sales Invoice import $ps MB for a $(calc "round($(stat -c %s "$W/si.csv") / 1048576, 1)") MB file; Items from .xlsx $px MB for a $(calc "round($(stat -c %s "$W/items.xlsx") / 1048576, 1)") MB workbook"
 bench_verdict

@@ -20,6 +20,7 @@
 #include <expat.h>
 #include <zip.h>
 
+#include "engine/jsoncanon.h"	/* FiJBuf */
 #include "engine/pyjson.h"
 
 #define CHUNK		65536
@@ -27,13 +28,6 @@
 /* a style's number format, as openpyxl indexes them */
 #define XF_DATE		1
 #define XF_DELTA	2
-
-typedef struct Buf
-{
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-} Buf;
 
 /* one cell of the row being read */
 typedef struct Cell
@@ -62,7 +56,7 @@ struct FiXlsx
 	unsigned char *xf;
 	int			nxf;
 	/* the shared strings */
-	Buf			strbuf;
+	FiJBuf		strbuf;
 	size_t	   *str_off;
 	size_t	   *str_len;
 	size_t		nstr;
@@ -94,8 +88,8 @@ struct FiXlsx
 	int			is_depth;
 	int			rph_depth;		/* inside <rPh> (phonetic runs, left out) */
 	bool		in_text;
-	Buf			value;
-	Buf			cells;
+	FiJBuf		value;
+	FiJBuf		cells;
 	Cell	   *row_cells;
 	int			nrow_cells;
 	int			row_cap;
@@ -144,24 +138,9 @@ fail(FiXlsx *x, FiXlsxErr e, const char *fmt, const char *arg)
 }
 
 static bool
-buf_put(FiXlsx *x, Buf *b, const char *s, size_t n)
+buf_put(FiXlsx *x, FiJBuf *b, const char *s, size_t n)
 {
-	if (b->len + n + 1 > b->cap)
-	{
-		size_t		cap = b->cap ? b->cap : 256;
-		char	   *nd;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((nd = realloc(b->data, cap)) == NULL)
-			return fail(x, FI_XLSX_NOMEM, "out of memory%s", NULL);
-		b->data = nd;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return true;
+	return fi_jbuf_put(b, s, n) || fail(x, FI_XLSX_NOMEM, "out of memory%s", NULL);
 }
 
 static char *
@@ -1378,11 +1357,11 @@ fi_xlsx_close(FiXlsx *x)
 		free(x->fmts[i].code);
 	free(x->fmts);
 	free(x->xf);
-	free(x->strbuf.data);
+	fi_jbuf_free(&x->strbuf);
 	free(x->str_off);
 	free(x->str_len);
-	free(x->value.data);
-	free(x->cells.data);
+	fi_jbuf_free(&x->value);
+	fi_jbuf_free(&x->cells);
 	free(x->row_cells);
 	free(x->sheet);
 	free(x->workbook);
