@@ -515,6 +515,10 @@ fi_guess_date_format(const char *s, size_t n, FiDateFormat *f)
 	FiDateTime	dt;
 	const char *sp;
 
+	/* every format starts with a day, month or year: a digit (or %d's " 1") */
+	if (n == 0 || !((s[0] >= '0' && s[0] <= '9') || s[0] == ' '))
+		return false;
+
 	for (int k = 0; k < FI_NDATE_FORMATS; k++)
 	{
 		if (strptime_text(date_formats[k], s, n, &dt))

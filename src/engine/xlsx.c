@@ -32,10 +32,22 @@
 /* one cell of the row being read */
 typedef struct Cell
 {
-	int			col;
 	size_t		off;			/* its text in FiXlsx.cells */
 	size_t		len;
 } Cell;
+
+/* a cell's t attribute */
+typedef enum CType
+{
+	CT_N,						/* a number (no t) */
+	CT_S,						/* a shared string */
+	CT_B,
+	CT_STR,						/* a formula's string */
+	CT_E,						/* an error */
+	CT_INLINE,
+	CT_D,						/* ISO 8601 */
+	CT_OTHER					/* kept as it is, as openpyxl keeps it */
+} CType;
 
 typedef enum Pass
 {
@@ -79,7 +91,7 @@ struct FiXlsx
 	long		row_no;			/* of the <row> being read */
 	int			col_counter;
 	bool		in_c;
-	char		ctype[16];
+	CType		ctype;
 	int			cstyle;
 	int			ccol;
 	bool		has_v;
@@ -90,9 +102,12 @@ struct FiXlsx
 	bool		in_text;
 	FiJBuf		value;
 	FiJBuf		cells;
-	Cell	   *row_cells;
+	Cell	   *row_cells;		/* by column (READ): the row's serial that set it */
+	long	   *cell_serial;
+	long		row_serial;
 	int			nrow_cells;
-	int			row_cap;
+	FiXlsxCellHook hook;		/* the opening pass's view of each cell */
+	void	   *hook_arg;
 	bool		row_ready;		/* a <row> was read whole: row_cells are its */
 	long		ready_no;
 	long		next_no;		/* the next row number to give */
@@ -921,86 +936,127 @@ iso_text(const char *s, char *out, size_t outlen)
 	return true;
 }
 
-/* the cell just read, as Frappe's cstr of openpyxl's value, added to the row */
+/*
+ * The cell just read as Frappe's cstr of openpyxl's value: *out and *outlen
+ * (in value or text); false on an error (x->err).  *plain: a number or a
+ * boolean (no text that could be a date).
+ */
+static bool
+cell_text(FiXlsx *x, const char **out, size_t *outlen, char *text, size_t textlen, bool *plain)
+{
+	const char *v = x->value.data ? x->value.data : "";
+
+	*out = v;
+	*outlen = x->value.len;
+	*plain = false;
+	if (x->ctype == CT_INLINE)
+		return true;			/* the runs' text, read into value */
+	if (!x->has_v || x->value.len == 0)
+	{
+		*out = "";				/* no value: None */
+		*outlen = 0;
+		return true;
+	}
+	switch (x->ctype)
+	{
+		case CT_S:
+			{
+				long long	idx;
+				char		digits[64];
+
+				if (!py_int(v, digits, sizeof(digits), &idx))
+					return fail(x, FI_XLSX_BAD_VALUE, "a shared-string cell (%s) has no index", NULL);
+				if (idx < 0)
+					idx += (long long) x->nstr; /* (Python's negative index) */
+				if (idx < 0 || (size_t) idx >= x->nstr)
+					return fail(x, FI_XLSX_BAD_VALUE, "a cell names shared string %s, beyond the workbook's table",
+								digits);
+				*out = x->strbuf.data + x->str_off[idx];
+				*outlen = x->str_len[idx];
+				return true;
+			}
+		case CT_B:
+			{
+				long long	b;
+				char		digits[64];
+
+				if (!py_int(v, digits, sizeof(digits), &b))
+					return fail(x, FI_XLSX_BAD_VALUE, "a boolean cell holds %s, not 0 or 1", "text");
+				*out = strcmp(digits, "0") == 0 ? "False" : "True";
+				*outlen = strlen(*out);
+				*plain = true;
+				return true;
+			}
+		case CT_D:
+			if (iso_text(v, text, textlen))
+			{
+				*out = text;
+				*outlen = strlen(text);
+			}
+			return true;
+		case CT_N:
+			{
+				PyNum		num;
+				int			kind = x->cstyle >= 0 && x->cstyle < x->nxf ? x->xf[x->cstyle] : 0;
+
+				num.is_float = strpbrk(v, ".eE") != NULL;
+				num.i = 0;
+				if (num.is_float)
+				{
+					if (!py_float(v, &num.f))
+						return fail(x, FI_XLSX_BAD_VALUE, "a number cell holds %s", "text that is not a number");
+					float_text(num.f, num.text);
+				}
+				else if (!py_int(v, num.text, sizeof(num.text), &num.i))
+					return fail(x, FI_XLSX_BAD_VALUE, "a number cell holds %s", "text that is not a number");
+				if (kind & XF_DATE)
+					excel_date_text(x, &num, (kind & XF_DELTA) != 0, text, textlen);
+				else
+				{
+					snprintf(text, textlen, "%s", num.text);
+					*plain = true;
+				}
+				*out = text;
+				*outlen = strlen(text);
+				return true;
+			}
+		default:
+			return true;		/* t="str", "e" and any other: the text as it is */
+	}
+}
+
+/* the cell just read: into the row (READ), or shown to the hook (MEASURE) */
 static bool
 end_cell(FiXlsx *x)
 {
-	const char *v = x->value.data ? x->value.data : "";
 	char		text[128];
-	const char *out = v;
-	size_t		outlen = x->value.len;
-	Cell	   *c;
+	const char *out;
+	size_t		outlen;
+	bool		plain;
 
-	if (strcmp(x->ctype, "inlineStr") == 0)
-		;						/* the runs' text, read into value */
-	else if (!x->has_v || x->value.len == 0)
-		out = "", outlen = 0;	/* no value: None */
-	else if (strcmp(x->ctype, "s") == 0)
+	if (x->pass == PASS_MEASURE)
 	{
-		long long	idx;
-		char		digits[64];
-
-		if (!py_int(v, digits, sizeof(digits), &idx))
-			return fail(x, FI_XLSX_BAD_VALUE, "a shared-string cell (%s) has no index", NULL);
-		if (idx < 0)
-			idx += (long long) x->nstr; /* (Python's negative index) */
-		if (idx < 0 || (size_t) idx >= x->nstr)
-			return fail(x, FI_XLSX_BAD_VALUE, "a cell names shared string %s, beyond the workbook's table", digits);
-		out = x->strbuf.data + x->str_off[idx];
-		outlen = x->str_len[idx];
-	}
-	else if (strcmp(x->ctype, "b") == 0)
-	{
-		long long	b;
-		char		digits[64];
-
-		if (!py_int(v, digits, sizeof(digits), &b))
-			return fail(x, FI_XLSX_BAD_VALUE, "a boolean cell holds %s, not 0 or 1", "text");
-		out = strcmp(digits, "0") == 0 ? "False" : "True";
-		outlen = strlen(out);
-	}
-	else if (strcmp(x->ctype, "d") == 0)
-	{
-		if (iso_text(v, text, sizeof(text)))
-			out = text, outlen = strlen(text);
-	}
-	else if (strcmp(x->ctype, "n") == 0)
-	{
-		PyNum		num;
-		int			kind = x->cstyle >= 0 && x->cstyle < x->nxf ? x->xf[x->cstyle] : 0;
-
-		memset(&num, 0, sizeof(num));
-		if (strpbrk(v, ".eE"))
+		/* the text of what could be a date; the rest only as empty or not */
+		if (x->hook == NULL)
+			return true;
+		if ((x->ctype == CT_N || x->ctype == CT_B) && x->has_v && x->value.len > 0 &&
+			!(x->ctype == CT_N && x->cstyle >= 0 && x->cstyle < x->nxf && (x->xf[x->cstyle] & XF_DATE)))
 		{
-			if (!py_float(v, &num.f))
-				return fail(x, FI_XLSX_BAD_VALUE, "a number cell holds %s", "text that is not a number");
-			num.is_float = true;
-			float_text(num.f, num.text);
+			x->hook(x->hook_arg, x->row_no, x->ccol, NULL, 1);
+			return true;
 		}
-		else if (!py_int(v, num.text, sizeof(num.text), &num.i))
-			return fail(x, FI_XLSX_BAD_VALUE, "a number cell holds %s", "text that is not a number");
-		if (kind & XF_DATE)
-			excel_date_text(x, &num, (kind & XF_DELTA) != 0, text, sizeof(text));
-		else
-			snprintf(text, sizeof(text), "%s", num.text);
-		out = text;
-		outlen = strlen(text);
+		if (!cell_text(x, &out, &outlen, text, sizeof(text), &plain))
+			return false;
+		x->hook(x->hook_arg, x->row_no, x->ccol, out, outlen);
+		return true;
 	}
-	/* (t="str", "e" and any other: the text as it is) */
-	if (x->nrow_cells == x->row_cap)
-	{
-		int			cap = x->row_cap ? x->row_cap * 2 : 64;
-		Cell	   *nc = realloc(x->row_cells, sizeof(Cell) * cap);
-
-		if (nc == NULL)
-			return fail(x, FI_XLSX_NOMEM, "out of memory%s", NULL);
-		x->row_cells = nc;
-		x->row_cap = cap;
-	}
-	c = &x->row_cells[x->nrow_cells++];
-	c->col = x->ccol;
-	c->off = x->cells.len;
-	c->len = outlen;
+	if (!cell_text(x, &out, &outlen, text, sizeof(text), &plain))
+		return false;
+	/* a column given twice in a row: the last */
+	x->row_cells[x->ccol - 1].off = x->cells.len;
+	x->row_cells[x->ccol - 1].len = outlen;
+	x->cell_serial[x->ccol - 1] = x->row_serial;
+	x->nrow_cells++;
 	return buf_put(x, &x->cells, out, outlen);
 }
 
@@ -1050,19 +1106,32 @@ sheet_start(void *arg, const XML_Char *name, const XML_Char **atts)
 		x->col_counter = 0;
 		x->nrow_cells = 0;
 		x->cells.len = 0;
+		x->row_serial++;
 	}
 	else if (x->in_row && strcmp(n, "c") == 0)
 	{
-		int			col;
+		int			col = 0;
+		const char *ref = NULL;
 
 		x->in_c = true;
-		v = attr(atts, "t");
-		snprintf(x->ctype, sizeof(x->ctype), "%s", v ? v : "n");
-		v = attr(atts, "s");
-		x->cstyle = v ? atoi(v) : 0;
-		v = attr(atts, "r");
-		col = v ? ref_column(v) : 0;
-		if (col < 0 || (v && col == 0))
+		x->ctype = CT_N;
+		x->cstyle = 0;
+		for (int i = 0; atts[i]; i += 2)
+		{
+			const char *an = local(atts[i]),
+					   *av = atts[i + 1];
+
+			if (an[0] == 'r' && an[1] == '\0')
+				ref = av;
+			else if (an[0] == 's' && an[1] == '\0')
+				x->cstyle = atoi(av);
+			else if (an[0] == 't' && an[1] == '\0')
+				x->ctype = strcmp(av, "n") == 0 ? CT_N : strcmp(av, "s") == 0 ? CT_S : strcmp(av, "b") == 0 ? CT_B :
+					strcmp(av, "str") == 0 ? CT_STR : strcmp(av, "e") == 0 ? CT_E :
+					strcmp(av, "inlineStr") == 0 ? CT_INLINE : strcmp(av, "d") == 0 ? CT_D : CT_OTHER;
+		}
+		col = ref ? ref_column(ref) : 0;
+		if (col < 0 || (ref && col == 0))
 		{
 			fail(x, FI_XLSX_BAD_VALUE, "a cell of the sheet has the reference %s", "that is not a column and row");
 			return;
@@ -1085,10 +1154,12 @@ sheet_start(void *arg, const XML_Char *name, const XML_Char **atts)
 			if (x->row_no > x->nrows)
 				x->nrows = x->row_no;
 		}
+		else if (x->ccol > x->ncols)
+			x->in_c = false;	/* (beyond the measured width: cannot be) */
 	}
 	else if (x->in_c && strcmp(n, "v") == 0 && !x->in_is)
 	{
-		x->in_v = x->pass == PASS_READ;
+		x->in_v = x->pass == PASS_READ || x->hook != NULL;
 		x->has_v = true;
 	}
 	else if (x->in_c && strcmp(n, "is") == 0)
@@ -1099,7 +1170,7 @@ sheet_start(void *arg, const XML_Char *name, const XML_Char **atts)
 	else if (x->in_is && strcmp(n, "rPh") == 0 && x->rph_depth == 0)
 		x->rph_depth = x->depth;
 	else if (x->in_is && x->rph_depth == 0 && strcmp(n, "t") == 0)
-		x->in_text = x->pass == PASS_READ;
+		x->in_text = x->pass == PASS_READ || x->hook != NULL;
 }
 
 static void XMLCALL
@@ -1119,8 +1190,7 @@ sheet_end(void *arg, const XML_Char *name)
 	else if (x->in_c && strcmp(n, "c") == 0)
 	{
 		x->in_c = false;
-		if (x->pass == PASS_READ)
-			end_cell(x);
+		end_cell(x);
 	}
 	else if (x->in_row && strcmp(n, "row") == 0 && x->depth == x->sheetdata_depth + 1)
 	{
@@ -1207,7 +1277,8 @@ give(FiXlsx *x, char *msg, size_t msglen)
 }
 
 FiXlsxErr
-fi_xlsx_open(const void *data, size_t n, const FiXlsxLimits *lim, FiXlsx **out, char *msg, size_t msglen)
+fi_xlsx_open(const void *data, size_t n, const FiXlsxLimits *lim, FiXlsxCellHook hook, void *hook_arg,
+			 FiXlsx **out, char *msg, size_t msglen)
 {
 	FiXlsx	   *x = calloc(1, sizeof(FiXlsx));
 	zip_error_t ze;
@@ -1226,6 +1297,8 @@ fi_xlsx_open(const void *data, size_t n, const FiXlsxLimits *lim, FiXlsx **out, 
 	else
 		fi_xlsx_default_limits(&x->lim);
 	x->active_tab = -1;
+	x->hook = hook;
+	x->hook_arg = hook_arg;
 	zip_error_init(&ze);
 	if ((x->src = zip_source_buffer_create(data, n, 0, &ze)) == NULL ||
 		(x->za = zip_open_from_source(x->src, ZIP_RDONLY, &ze)) == NULL)
@@ -1262,6 +1335,13 @@ fi_xlsx_open(const void *data, size_t n, const FiXlsxLimits *lim, FiXlsx **out, 
 	/* the sheet's extent, then ready to read it */
 	if (!sheet_begin(x, PASS_MEASURE) || !sheet_step(x))
 		goto done;
+	x->hook = NULL;
+	if ((x->row_cells = calloc(x->ncols + 1, sizeof(Cell))) == NULL ||
+		(x->cell_serial = calloc(x->ncols + 1, sizeof(long))) == NULL)
+	{
+		fail(x, FI_XLSX_NOMEM, "out of memory%s", NULL);
+		goto done;
+	}
 	sheet_begin(x, PASS_READ);
 done:
 	free(strings);
@@ -1306,15 +1386,12 @@ fi_xlsx_next(FiXlsx *x, FiCsvReader *rec, bool *done, char *msg, size_t msglen)
 	rec->record_no = x->next_no;
 	if (x->row_ready && x->ready_no == x->next_no)
 	{
-		/* its cells in column order; a column given twice: the last */
-		for (int col = 1; col <= x->ncols; col++)
+		for (int col = 0; col < x->ncols; col++)
 		{
-			const Cell *found = NULL;
+			bool		set = x->cell_serial[col] == x->row_serial;
 
-			for (int i = 0; i < x->nrow_cells; i++)
-				if (x->row_cells[i].col == col)
-					found = &x->row_cells[i];
-			if (fi_csv_record_field(rec, found ? x->cells.data + found->off : "", found ? found->len : 0) < 0)
+			if (fi_csv_record_field(rec, set ? x->cells.data + x->row_cells[col].off : "",
+									set ? x->row_cells[col].len : 0) < 0)
 				return fail(x, FI_XLSX_NOMEM, "out of memory%s", NULL), give(x, msg, msglen);
 		}
 		x->row_ready = false;
@@ -1363,6 +1440,7 @@ fi_xlsx_close(FiXlsx *x)
 	fi_jbuf_free(&x->value);
 	fi_jbuf_free(&x->cells);
 	free(x->row_cells);
+	free(x->cell_serial);
 	free(x->sheet);
 	free(x->workbook);
 	free(x->rid_active);

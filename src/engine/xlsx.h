@@ -46,15 +46,26 @@ typedef enum FiXlsxErr
 
 typedef struct FiXlsx FiXlsx;
 
+/*
+ * What the opening pass (which measures the sheet) shows of each cell, in
+ * sheet order: its text when it could be a date (a string, a number in a
+ * date format, an error), else NULL with len 1 for a value and 0 for none.
+ * A reader that needs every value once before the rows (Frappe's guess of
+ * each date column's format) takes it here instead of reading the sheet
+ * one more time.
+ */
+typedef void (*FiXlsxCellHook) (void *arg, long row, int col, const char *text, size_t len);
+
 /* the defaults: parts to 1 GiB, shared strings to 256 MiB, 16,384 columns */
 extern void fi_xlsx_default_limits(FiXlsxLimits *lim);
 
 /*
  * Open the workbook of n bytes at data (kept alive by the caller) and
- * measure its active sheet; msg says what is wrong (never cell data).
+ * measure its active sheet (hook: NULL, or shown each cell as it goes);
+ * msg says what is wrong (never cell data).
  */
-extern FiXlsxErr fi_xlsx_open(const void *data, size_t n, const FiXlsxLimits *lim, FiXlsx **out,
-							  char *msg, size_t msglen);
+extern FiXlsxErr fi_xlsx_open(const void *data, size_t n, const FiXlsxLimits *lim, FiXlsxCellHook hook,
+							  void *hook_arg, FiXlsx **out, char *msg, size_t msglen);
 
 /* the sheet's width and height (0 for an empty sheet) */
 extern int	fi_xlsx_columns(const FiXlsx *x);

@@ -178,6 +178,79 @@ imp_source_next(ImpSource *src)
 	}
 }
 
+/* the hook's row ends: the header's guesses are not counted, the rows' after it are */
+static void
+guess_row_end(ImpSource *src)
+{
+	if (src->header_row == 0)
+	{
+		if (src->cur_nonempty)
+			src->header_row = src->cur_row;
+	}
+	else
+		for (int i = 0; i < src->ncur; i++)
+		{
+			int			col = src->cur_col[i];
+
+			if (src->guess[col] == NULL)
+				src->guess[col] = MemoryContextAllocZero(GetMemoryChunkContext(src),
+														 sizeof(long) * FI_NDATE_FORMATS * (FI_NTIME_FORMATS + 1));
+			src->guess[col][src->cur_fmt[i]]++;
+		}
+	src->ncur = 0;
+	src->cur_nonempty = false;
+}
+
+/* FiXlsxCellHook: each cell of the sheet as it is opened */
+static void
+guess_cell(void *arg, long row, int col, const char *text, size_t len)
+{
+	ImpSource  *src = arg;
+	size_t		b,
+				l;
+	FiDateFormat g;
+
+	if (row != src->cur_row)
+	{
+		guess_row_end(src);
+		src->cur_row = row;
+	}
+	if (text == NULL)
+	{
+		src->cur_nonempty |= len > 0;
+		return;
+	}
+	l = fi_py_strip(text, len, &b);
+	if (l == 0)
+		return;
+	src->cur_nonempty = true;
+	if (!fi_guess_date_format(text + b, l, &g))
+		return;
+	if (col > src->guess_cols)
+	{
+		int			cols = Max(col, src->guess_cols * 2);
+		long	  **grown = MemoryContextAllocZero(GetMemoryChunkContext(src), sizeof(long *) * cols);
+
+		if (src->guess_cols > 0)
+			memcpy(grown, src->guess, sizeof(long *) * src->guess_cols);
+		src->guess = grown;
+		src->guess_cols = cols;
+	}
+	if (src->ncur == src->cur_cap)
+	{
+		int			cap = Max(64, src->cur_cap * 2);
+
+		src->cur_col = src->cur_cap ? repalloc(src->cur_col, sizeof(int) * cap) :
+			MemoryContextAlloc(GetMemoryChunkContext(src), sizeof(int) * cap);
+		src->cur_fmt = src->cur_cap ? repalloc(src->cur_fmt, sizeof(int) * cap) :
+			MemoryContextAlloc(GetMemoryChunkContext(src), sizeof(int) * cap);
+		src->cur_cap = cap;
+	}
+	src->cur_col[src->ncur] = col - 1;
+	src->cur_fmt[src->ncur] = g.date * (FI_NTIME_FORMATS + 1) + (g.time + 1);
+	src->ncur++;
+}
+
 static void
 source_free(ImpSource *src)
 {
@@ -819,8 +892,10 @@ import_run(const char *doctype, const char *data, size_t len, bool xlsx, const c
 
 		fi_xlsx_default_limits(&lim);
 		lim.max_part = (size_t) fi_opt_number(opts, "xlsx_max_part", (double) lim.max_part, 1, 1e15);
-		if ((e = fi_xlsx_open(data, len, &lim, &src->xlsx, msg, sizeof(msg))) != FI_XLSX_OK)
+		/* (the hook may raise: it runs inside the open, whose memory the reset callback frees) */
+		if ((e = fi_xlsx_open(data, len, &lim, guess_cell, src, &src->xlsx, msg, sizeof(msg))) != FI_XLSX_OK)
 			xlsx_error(e, msg);
+		guess_row_end(src);
 	}
 	else
 	{

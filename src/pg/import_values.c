@@ -314,47 +314,19 @@ imp_prepare_table(ImpRun *run, ImpTable *t)
 
 /* ---- date formats ---- */
 
-/*
- * Frappe's guess of each Date and Datetime column's format, from all its
- * values: the rest of the source after the header, read once for every
- * table (CSV: a second reader over the rest of the text; Excel: the same
- * sheet, read on, then back to the row after the header).
- */
-void
-imp_guess_date_formats(ImpRun *run, ImpSource *src)
+/* the guesses of the CSV text after the header, read by a second reader */
+static void
+csv_guesses(ImpRun *run, ImpSource *src, long ***counts)
 {
-	long	 ***counts = palloc0(sizeof(long **) * run->ntables);
-	int			nfmt = FI_NDATE_FORMATS * (FI_NTIME_FORMATS + 1);
-	int			ndate = 0;
 	ImpSource	scan;
-	ImpSource  *s = src;
-	long		header_no = src->rec.record_no;
 
-	for (int ti = 0; ti < run->ntables; ti++)
-	{
-		ImpTable   *t = &run->tables[ti];
-
-		counts[ti] = palloc0(sizeof(long *) * (t->nmapped + 1));
-		for (int i = 0; i < t->nmapped; i++)
-			if (t->fields[i].cell.kind == FI_CELL_DATE || t->fields[i].cell.kind == FI_CELL_DATETIME)
-			{
-				counts[ti][i] = palloc0(sizeof(long) * nfmt);
-				ndate++;
-			}
-	}
-	if (ndate == 0)
-		return;
-	if (src->xlsx == NULL)
-	{
-		memset(&scan, 0, sizeof(scan));
-		fi_csv_init(&scan.rec, src->rec.p, src->rec.end - src->rec.p);
-		s = &scan;
-	}
+	memset(&scan, 0, sizeof(scan));
+	fi_csv_init(&scan.rec, src->rec.p, src->rec.end - src->rec.p);
 	PG_TRY();
 	{
-		while (imp_source_next(s) == 1)
+		while (imp_source_next(&scan) == 1)
 		{
-			FiCsvReader *r = &s->rec;
+			FiCsvReader *r = &scan.rec;
 
 			CHECK_FOR_INTERRUPTS();
 			for (int ti = 0; ti < run->ntables; ti++)
@@ -375,23 +347,52 @@ imp_guess_date_formats(ImpRun *run, ImpSource *src)
 	}
 	PG_FINALLY();
 	{
-		if (s == &scan)
-			fi_csv_free(&scan.rec);
+		fi_csv_free(&scan.rec);
 	}
 	PG_END_TRY();
+}
+
+/*
+ * Frappe's guess of each Date and Datetime column's format, from all its
+ * values below the header, for every table at once (CSV: a second reader
+ * over the rest of the text; Excel: the counts made while the sheet was
+ * opened).
+ */
+void
+imp_guess_date_formats(ImpRun *run, ImpSource *src)
+{
+	long	 ***counts = palloc0(sizeof(long **) * run->ntables);
+	int			nfmt = FI_NDATE_FORMATS * (FI_NTIME_FORMATS + 1);
+	int			ndate = 0;
+
+	for (int ti = 0; ti < run->ntables; ti++)
+	{
+		ImpTable   *t = &run->tables[ti];
+
+		counts[ti] = palloc0(sizeof(long *) * (t->nmapped + 1));
+		for (int i = 0; i < t->nmapped; i++)
+			if (t->fields[i].cell.kind == FI_CELL_DATE || t->fields[i].cell.kind == FI_CELL_DATETIME)
+			{
+				counts[ti][i] = palloc0(sizeof(long) * nfmt);
+				ndate++;
+			}
+	}
+	if (ndate == 0)
+		return;
 	if (src->xlsx != NULL)
 	{
-		char		msg[256];
+		/* counted while the sheet was opened (import.c's guess_cell) */
+		for (int ti = 0; ti < run->ntables; ti++)
+			for (int i = 0; i < run->tables[ti].nmapped; i++)
+			{
+				int			col = run->tables[ti].fields[i].col;
 
-		/* back to the row after the header */
-		if (fi_xlsx_rewind(src->xlsx, msg, sizeof(msg)) != FI_XLSX_OK)
-			elog(ERROR, "the workbook cannot be read again: %s", msg);
-		do
-		{
-			if (imp_source_next(src) != 1)
-				break;
-		} while (src->rec.record_no < header_no);
+				if (counts[ti][i] != NULL && col >= 0 && col < src->guess_cols && src->guess[col] != NULL)
+					memcpy(counts[ti][i], src->guess[col], sizeof(long) * nfmt);
+			}
 	}
+	else
+		csv_guesses(run, src, counts);
 	for (int ti = 0; ti < run->ntables; ti++)
 	{
 		ImpTable   *t = &run->tables[ti];

@@ -50,6 +50,14 @@ ws.append(["E-2", "bad int", "Products", "Nos", "five"])
 ws.append(["E-3", "no uom", "Products", "Litre", 1])
 ws.append(["E-4", "no group", None, "Nos", 1])
 wb.save(f"{w}/errors.xlsx")
+# dates as text, in a format Frappe guesses from the column (day first)
+wb = openpyxl.Workbook()
+ws = wb.active
+ws.append(header[:4] + ["End of Life"])
+for i in range(1, 6):
+    ws.append([f"D-{i}", "dated", "Products", "Nos", f"{10 + i}-01-2027"])
+ws.append(["D-6", "dated", "Products", "Nos", "01-13-2027"])   # not day-first: reported
+wb.save(f"{w}/datetext.xlsx")
 open(f"{w}/notxlsx.xlsx", "w").write("Item Code,Item Group\nX,Products\n")
 # 20,000 rows: the sheet inflates to about 4 MB
 wb = openpyxl.Workbook()
@@ -89,6 +97,10 @@ t_is "$(echo "$R" | "$FI_PY" -c 'import json,sys; print(" / ".join(e["message"] 
 t_is "$(echo "$R" | "$FI_PY" -c 'import json,sys; print(" ".join(str(e["row"]) for e in json.load(sys.stdin)["errors"]))')" \
      "3 4 5" "and the sheet's row numbers"
 
+R=$(q fi_xlsx_a "SELECT integrations.import_xlsx('Item', pg_read_binary_file('$W/datetext.xlsx'))" 2>/dev/null)
+t_is "$(q fi_xlsx_a "SELECT string_agg(end_of_life::text, ' ' ORDER BY name) FROM \"tabItem\" WHERE name LIKE 'D-%'")|$(echo "$R" | "$FI_PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["failed"], d["errors"][0]["message"])')" \
+     "2027-01-11 2027-01-12 2027-01-13 2027-01-14 2027-01-15|1 Value 01-13-2027 must be in %d-%m-%Y format" \
+     "dates as text: the column's format guessed from its values (day first), the odd one reported"
 t_is "$(q fi_xlsx_a "SELECT r->>'inserted' FROM integrations.import_csv_file('Item', '$W/big.xlsx') r")" "20000" \
      "import_csv_file reads a .xlsx path as Excel (20,000 rows)"
 BEFORE=$(q fi_xlsx_b "SELECT count(*) FROM \"tabItem\"")

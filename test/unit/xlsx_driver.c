@@ -58,7 +58,7 @@ main(int argc, char **argv)
 	fi_xlsx_default_limits(&lim);
 	if (argc > 2)
 		lim.max_part = strtoul(argv[2], NULL, 10);
-	if ((e = fi_xlsx_open(data, n, &lim, &x, msg, sizeof(msg))) != FI_XLSX_OK)
+	if ((e = fi_xlsx_open(data, n, &lim, NULL, NULL, &x, msg, sizeof(msg))) != FI_XLSX_OK)
 	{
 		printf("ERROR %d %s\n", (int) e, msg);
 		free(data);
