@@ -24,6 +24,7 @@
 #include "engine/exportplan.h"
 #include "engine/importcell.h"
 #include "engine/jwt.h"
+#include "engine/xlsx.h"
 #include "engine/oauth.h"
 #include "engine/naming.h"
 #include "engine/secretfmt.h"
@@ -73,6 +74,40 @@ static bool
 thread_in_table(void *arg, const FiDocMeta *meta, const char *fieldname)
 {
 	return true;
+}
+
+/* a workbook (argv[1]) every thread reads whole */
+static char *xlsx_data;
+static size_t xlsx_len;
+
+/* the workbook's rows: their count and an FNV-1a hash of their cells */
+static void
+read_workbook(char *acc, size_t *n)
+{
+	FiXlsx	   *x;
+	FiCsvReader rec;
+	bool		done = false;
+	long		rows = 0;
+	uint64_t	h = 1469598103934665603ULL;
+
+	if (xlsx_data == NULL)
+		return;
+	if (fi_xlsx_open(xlsx_data, xlsx_len, NULL, NULL, NULL, &x, NULL, 0) != FI_XLSX_OK)
+	{
+		*n += snprintf(acc + *n, 8192 - *n, "|xlsx failed");
+		return;
+	}
+	memset(&rec, 0, sizeof(rec));
+	while (fi_xlsx_next(x, &rec, &done, NULL, 0) == FI_XLSX_OK && !done)
+	{
+		rows++;
+		for (int i = 0; i < rec.nfields; i++)
+			for (size_t k = 0; k <= rec.len[i]; k++)
+				h = (h ^ (unsigned char) rec.buf[rec.off[i] + k]) * 1099511628211ULL;
+	}
+	fi_csv_free(&rec);
+	fi_xlsx_close(x);
+	*n += snprintf(acc + *n, 8192 - *n, "|xlsx %ld rows %016llx", rows, (unsigned long long) h);
 }
 
 static char *
@@ -199,6 +234,7 @@ work(void)
 	}
 	n += snprintf(acc + n, 8192 - n, "|%lld %s %d", (long long) secs, html,
 				  fi_frappe_compare("150", ">", "100", FI_CMP_FLOAT));
+	read_workbook(acc, &n);
 	return acc;
 }
 
@@ -222,11 +258,24 @@ thread_main(void *arg)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	pthread_t	th[NTHREADS];
 	int			bad = 0;
 
+	if (argc > 1)
+	{
+		FILE	   *f = fopen(argv[1], "rb");
+
+		if (f == NULL || fseek(f, 0, SEEK_END) != 0)
+			return 2;
+		xlsx_len = (size_t) ftell(f);
+		rewind(f);
+		xlsx_data = malloc(xlsx_len);
+		if (fread(xlsx_data, 1, xlsx_len, f) != xlsx_len)
+			return 2;
+		fclose(f);
+	}
 	reference = work();
 	printf("# reference: %.120s...\n", reference);
 	for (int i = 0; i < NTHREADS; i++)
@@ -235,7 +284,7 @@ main(void)
 		pthread_join(th[i], NULL);
 	for (int i = 0; i < NTHREADS; i++)
 		bad += mismatches[i];
-	printf("%s 1 - %d threads x %d rounds of templates, JSON, passlib, Fernet, HMAC, CSV, value and OAuth rules: "
+	printf("%s 1 - %d threads x %d rounds of templates, JSON, passlib, Fernet, HMAC, CSV, XLSX, value and OAuth rules: "
 		   "the same bytes as one thread (%d differed)\n", bad ? "not ok" : "ok", NTHREADS, ROUNDS, bad);
 	printf("%s 2 - the reference itself is whole (the template rendered, the token read back, the name made, "
 		   "the OAuth grant given)\n",
@@ -243,7 +292,8 @@ main(void)
 		   strstr(reference, "eyJhbGciOiJIUzI1NiIsInR5cCI6Imp3dCJ9.") != NULL &&
 		   strstr(reference, "{\"a\": [1.50, 100], \"sub\": \"y\"} INV-ACME-2026-49-0007 -6e-05") != NULL &&
 		   strstr(reference, "|customer 1 name|1234.50 2026120313|5 files openid s256 1 cl1 s3cr:et ") != NULL &&
-		   strstr(reference, "https://a/cb#code=c0de&state=%C3%A9+%26") != NULL ? "ok" : "not ok");
+		   strstr(reference, "https://a/cb#code=c0de&state=%C3%A9+%26") != NULL &&
+		   (xlsx_data == NULL || strstr(reference, "|xlsx 300 rows ") != NULL) ? "ok" : "not ok");
 	printf("1..2\n");
 	return bad ? 1 : 0;
 }
