@@ -1042,13 +1042,13 @@ end_cell(FiXlsx *x)
 		if ((x->ctype == CT_N || x->ctype == CT_B) && x->has_v && x->value.len > 0 &&
 			!(x->ctype == CT_N && x->cstyle >= 0 && x->cstyle < x->nxf && (x->xf[x->cstyle] & XF_DATE)))
 		{
-			x->hook(x->hook_arg, x->row_no, x->ccol, NULL, 1);
-			return true;
+			return x->hook(x->hook_arg, x->row_no, x->ccol, NULL, 1) ||
+				fail(x, FI_XLSX_STOPPED, "the workbook's reading was stopped%s", NULL);
 		}
 		if (!cell_text(x, &out, &outlen, text, sizeof(text), &plain))
 			return false;
-		x->hook(x->hook_arg, x->row_no, x->ccol, out, outlen);
-		return true;
+		return x->hook(x->hook_arg, x->row_no, x->ccol, out, outlen) ||
+			fail(x, FI_XLSX_STOPPED, "the workbook's reading was stopped%s", NULL);
 	}
 	if (!cell_text(x, &out, &outlen, text, sizeof(text), &plain))
 		return false;

@@ -41,7 +41,8 @@ typedef enum FiXlsxErr
 	FI_XLSX_BAD_XML,			/* a part that is not well-formed XML, or has a DTD (22P02) */
 	FI_XLSX_BAD_VALUE,			/* a cell openpyxl cannot read: a string index out of range, a bad number (22023) */
 	FI_XLSX_TOO_BIG,			/* beyond a bound (54000) */
-	FI_XLSX_NOMEM				/* (53200) */
+	FI_XLSX_NOMEM,				/* (53200) */
+	FI_XLSX_STOPPED				/* the hook asked to stop (the caller's cancel) */
 } FiXlsxErr;
 
 typedef struct FiXlsx FiXlsx;
@@ -52,9 +53,10 @@ typedef struct FiXlsx FiXlsx;
  * date format, an error), else NULL with len 1 for a value and 0 for none.
  * A reader that needs every value once before the rows (Frappe's guess of
  * each date column's format) takes it here instead of reading the sheet
- * one more time.
+ * one more time.  Returning false stops the opening (FI_XLSX_STOPPED): a
+ * caller's cancel, or its memory running out; the hook must not longjmp.
  */
-typedef void (*FiXlsxCellHook) (void *arg, long row, int col, const char *text, size_t len);
+typedef bool (*FiXlsxCellHook) (void *arg, long row, int col, const char *text, size_t len);
 
 /* the defaults: parts to 1 GiB, shared strings to 256 MiB, 16,384 columns */
 extern void fi_xlsx_default_limits(FiXlsxLimits *lim);

@@ -179,7 +179,7 @@ imp_source_next(ImpSource *src)
 }
 
 /* the hook's row ends: the header's guesses are not counted, the rows' after it are */
-static void
+static bool
 guess_row_end(ImpSource *src)
 {
 	if (src->header_row == 0)
@@ -192,45 +192,58 @@ guess_row_end(ImpSource *src)
 		{
 			int			col = src->cur_col[i];
 
-			if (src->guess[col] == NULL)
-				src->guess[col] = MemoryContextAllocZero(GetMemoryChunkContext(src),
-														 sizeof(long) * FI_NDATE_FORMATS * (FI_NTIME_FORMATS + 1));
+			if (src->guess[col] == NULL &&
+				(src->guess[col] = MemoryContextAllocExtended(GetMemoryChunkContext(src),
+															  sizeof(long) * FI_NDATE_FORMATS * (FI_NTIME_FORMATS + 1),
+															  MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO)) == NULL)
+				return false;
 			src->guess[col][src->cur_fmt[i]]++;
 		}
 	src->ncur = 0;
 	src->cur_nonempty = false;
+	return true;
 }
 
-/* FiXlsxCellHook: each cell of the sheet as it is opened */
-static void
+/*
+ * FiXlsxCellHook: each cell of the sheet as it is opened.  It must not
+ * raise (it runs inside libzip and expat): a cancel, or memory running
+ * out, stops the opening, and the caller raises once the reader is freed.
+ */
+static bool
 guess_cell(void *arg, long row, int col, const char *text, size_t len)
 {
 	ImpSource  *src = arg;
+	MemoryContext cxt = GetMemoryChunkContext(src);
 	size_t		b,
 				l;
 	FiDateFormat g;
 
+	if (InterruptPending)
+		return false;
 	if (row != src->cur_row)
 	{
-		guess_row_end(src);
+		if (!guess_row_end(src))
+			return false;
 		src->cur_row = row;
 	}
 	if (text == NULL)
 	{
 		src->cur_nonempty |= len > 0;
-		return;
+		return true;
 	}
 	l = fi_py_strip(text, len, &b);
 	if (l == 0)
-		return;
+		return true;
 	src->cur_nonempty = true;
 	if (!fi_guess_date_format(text + b, l, &g))
-		return;
+		return true;
 	if (col > src->guess_cols)
 	{
 		int			cols = Max(col, src->guess_cols * 2);
-		long	  **grown = MemoryContextAllocZero(GetMemoryChunkContext(src), sizeof(long *) * cols);
+		long	  **grown = MemoryContextAllocExtended(cxt, sizeof(long *) * cols, MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
 
+		if (grown == NULL)
+			return false;
 		if (src->guess_cols > 0)
 			memcpy(grown, src->guess, sizeof(long *) * src->guess_cols);
 		src->guess = grown;
@@ -239,16 +252,24 @@ guess_cell(void *arg, long row, int col, const char *text, size_t len)
 	if (src->ncur == src->cur_cap)
 	{
 		int			cap = Max(64, src->cur_cap * 2);
+		int		   *ncol = MemoryContextAllocExtended(cxt, sizeof(int) * cap, MCXT_ALLOC_NO_OOM),
+				   *nfmt = MemoryContextAllocExtended(cxt, sizeof(int) * cap, MCXT_ALLOC_NO_OOM);
 
-		src->cur_col = src->cur_cap ? repalloc(src->cur_col, sizeof(int) * cap) :
-			MemoryContextAlloc(GetMemoryChunkContext(src), sizeof(int) * cap);
-		src->cur_fmt = src->cur_cap ? repalloc(src->cur_fmt, sizeof(int) * cap) :
-			MemoryContextAlloc(GetMemoryChunkContext(src), sizeof(int) * cap);
+		if (ncol == NULL || nfmt == NULL)
+			return false;
+		if (src->ncur > 0)
+		{
+			memcpy(ncol, src->cur_col, sizeof(int) * src->ncur);
+			memcpy(nfmt, src->cur_fmt, sizeof(int) * src->ncur);
+		}
+		src->cur_col = ncol;
+		src->cur_fmt = nfmt;
 		src->cur_cap = cap;
 	}
 	src->cur_col[src->ncur] = col - 1;
 	src->cur_fmt[src->ncur] = g.date * (FI_NTIME_FORMATS + 1) + (g.time + 1);
 	src->ncur++;
+	return true;
 }
 
 static void
@@ -894,8 +915,15 @@ import_run(const char *doctype, const char *data, size_t len, bool xlsx, const c
 		lim.max_part = (size_t) fi_opt_number(opts, "xlsx_max_part", (double) lim.max_part, 1, 1e15);
 		/* (the hook may raise: it runs inside the open, whose memory the reset callback frees) */
 		if ((e = fi_xlsx_open(data, len, &lim, guess_cell, src, &src->xlsx, msg, sizeof(msg))) != FI_XLSX_OK)
+		{
+			/* the reader has freed what it held: now a cancel or a refusal may raise */
+			CHECK_FOR_INTERRUPTS();
+			if (e == FI_XLSX_STOPPED)
+				ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory reading the workbook")));
 			xlsx_error(e, msg);
-		guess_row_end(src);
+		}
+		if (!guess_row_end(src))
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory reading the workbook")));
 	}
 	else
 	{

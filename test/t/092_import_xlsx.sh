@@ -58,6 +58,17 @@ for i in range(1, 6):
     ws.append([f"D-{i}", "dated", "Products", "Nos", f"{10 + i}-01-2027"])
 ws.append(["D-6", "dated", "Products", "Nos", "01-13-2027"])   # not day-first: reported
 wb.save(f"{w}/datetext.xlsx")
+# a sheet whose opening alone takes a while (2,000,000 rows of 120 MB of XML, 400 kB zipped): for a cancel
+import zipfile
+NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+with zipfile.ZipFile(f"{w}/huge.xlsx", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("_rels/.rels", f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="r1" Type="{RT}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+    z.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="r1" Type="{RT}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+    z.writestr("xl/workbook.xml", f'<workbook {NS}><sheets><sheet name="S" sheetId="1" r:id="r1"/></sheets></workbook>')
+    z.writestr("xl/worksheets/sheet1.xml", f'<worksheet {NS}><sheetData>'
+               + '<row><c t="inlineStr"><is><t>Item Code</t></is></c></row>'
+               + '<row><c t="inlineStr"><is><t>x</t></is></c><c><v>1</v></c></row>' * 2000000 + '</sheetData></worksheet>')
 open(f"{w}/notxlsx.xlsx", "w").write("Item Code,Item Group\nX,Products\n")
 # 20,000 rows: the sheet inflates to about 4 MB
 wb = openpyxl.Workbook()
@@ -110,6 +121,15 @@ t_like "$(q_err fi_xlsx_b "SELECT integrations.import_xlsx('Item', pg_read_binar
      "^54000: the part xl/worksheets/sheet1.xml of the workbook inflates beyond the bound" \
      "a part inflating beyond xlsx_max_part (a ZIP bomb): 54000"
 t_is "$(q fi_xlsx_b "SELECT count(*) FROM \"tabItem\"")" "$BEFORE" "and nothing was written by either"
+# how long reading that sheet takes outside the server (its opening pass and its rows)
+make -s -C "$FI_ROOT" test/unit/xlsx_driver >/dev/null
+T0=$(date +%s%N); "$FI_ROOT/test/unit/xlsx_driver" "$W/huge.xlsx" 2000000000 >/dev/null; T1=$(date +%s%N)
+OUT=$(q_err fi_xlsx_b "SET statement_timeout = '300ms'; SELECT integrations.import_xlsx('Item', pg_read_binary_file('$W/huge.xlsx'))")
+T2=$(date +%s%N)
+t_is "$OUT" "57014: canceling statement due to statement timeout" "a statement timeout while the workbook is being opened"
+t_is "$("$FI_PY" -c "print(($T2 - $T1) * 3 < ($T1 - $T0))")" "True" \
+     "stops the opening pass itself: $(( (T2 - T1) / 1000000 )) ms, where reading the sheet takes $(( (T1 - T0) / 1000000 )) ms"
+t_is "$(q fi_xlsx_b "SELECT count(*) FROM \"tabItem\"")" "$BEFORE" "and nothing was written"
 t_is "$(q_err fi_xlsx_b "SELECT integrations.import_xlsx('Item', '\\x504b0304'::bytea)")" \
      "22023: the file is not an Excel workbook (.xlsx): not a ZIP archive" "a truncated ZIP"
 t_done
