@@ -326,6 +326,9 @@ rels_start(void *arg, const XML_Char *name, const XML_Char **atts)
 			   *type,
 			   *target;
 
+	if (x->err != FI_XLSX_OK)
+		return;				/* (expat may call on after a stop: an empty element's end) */
+
 	if (strcmp(local(name), "Relationship") != 0 || x->rel_target != NULL)
 		return;
 	id = attr(atts, "Id");
@@ -392,6 +395,9 @@ workbook_start(void *arg, const XML_Char *name, const XML_Char **atts)
 	FiXlsx	   *x = arg;
 	const char *n = local(name);
 	const char *v;
+
+	if (x->err != FI_XLSX_OK)
+		return;				/* (expat may call on after a stop: an empty element's end) */
 
 	if (strcmp(n, "workbookPr") == 0 && (v = attr(atts, "date1904")) != NULL)
 		x->date1904 = strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0;
@@ -502,6 +508,9 @@ styles_start(void *arg, const XML_Char *name, const XML_Char **atts)
 	const char *n = local(name);
 	const char *v;
 
+	if (x->err != FI_XLSX_OK)
+		return;				/* (expat may call on after a stop: an empty element's end) */
+
 	if (strcmp(n, "numFmt") == 0 && (v = attr(atts, "numFmtId")) != NULL && attr(atts, "formatCode"))
 	{
 		void	   *nf = realloc(x->fmts, sizeof(*x->fmts) * (x->nfmts + 1));
@@ -542,6 +551,9 @@ static void XMLCALL
 styles_end(void *arg, const XML_Char *name)
 {
 	FiXlsx	   *x = arg;
+
+	if (x->err != FI_XLSX_OK)
+		return;				/* (expat may call on after a stop: an empty element's end) */
 
 	if (strcmp(local(name), "cellXfs") == 0)
 		x->in_cellxfs--;
@@ -595,6 +607,9 @@ strings_start(void *arg, const XML_Char *name, const XML_Char **atts)
 	FiXlsx	   *x = arg;
 	const char *n = local(name);
 
+	if (x->err != FI_XLSX_OK)
+		return;				/* (expat may call on after a stop: an empty element's end) */
+
 	(void) atts;
 	x->depth++;
 	if (strcmp(n, "si") == 0)
@@ -615,6 +630,9 @@ strings_end(void *arg, const XML_Char *name)
 	FiXlsx	   *x = arg;
 	const char *n = local(name);
 
+	if (x->err != FI_XLSX_OK)
+		return;				/* (expat may call on after a stop: an empty element's end) */
+
 	if (x->in_si && x->depth == x->si_depth && strcmp(n, "si") == 0)
 	{
 		x->in_si = false;
@@ -631,6 +649,9 @@ static void XMLCALL
 capture_text(void *arg, const XML_Char *s, int len)
 {
 	FiXlsx	   *x = arg;
+
+	if (x->err != FI_XLSX_OK)
+		return;				/* (expat may call on after a stop: an empty element's end) */
 
 	if (x->in_text || x->in_v)
 		buf_put(x, &x->value, s, (size_t) len);
@@ -1034,6 +1055,8 @@ end_cell(FiXlsx *x)
 	size_t		outlen;
 	bool		plain;
 
+	if (x->ccol < 1 || (x->pass == PASS_READ && x->ccol > x->ncols))
+		return fail(x, FI_XLSX_BAD_VALUE, "a cell of the sheet has no column%s", NULL);
 	if (x->pass == PASS_MEASURE)
 	{
 		/* the text of what could be a date; the rest only as empty or not */
@@ -1082,6 +1105,9 @@ sheet_start(void *arg, const XML_Char *name, const XML_Char **atts)
 	const char *n = local(name);
 	const char *v;
 
+	if (x->err != FI_XLSX_OK)
+		return;				/* (expat may call on after a stop: an empty element's end) */
+
 	x->depth++;
 	if (strcmp(n, "sheetData") == 0)
 		x->sheetdata_depth = x->depth;
@@ -1113,7 +1139,6 @@ sheet_start(void *arg, const XML_Char *name, const XML_Char **atts)
 		int			col = 0;
 		const char *ref = NULL;
 
-		x->in_c = true;
 		x->ctype = CT_N;
 		x->cstyle = 0;
 		for (int i = 0; atts[i]; i += 2)
@@ -1143,6 +1168,7 @@ sheet_start(void *arg, const XML_Char *name, const XML_Char **atts)
 			fail(x, FI_XLSX_TOO_BIG, "the sheet has more columns than the bound (max_columns)%s", NULL);
 			return;
 		}
+		x->in_c = true;
 		x->has_v = false;
 		x->value.len = 0;
 		if (x->value.data)
@@ -1178,6 +1204,9 @@ sheet_end(void *arg, const XML_Char *name)
 {
 	FiXlsx	   *x = arg;
 	const char *n = local(name);
+
+	if (x->err != FI_XLSX_OK)
+		return;				/* (expat may call on after a stop: an empty element's end) */
 
 	if (x->in_is && x->depth == x->is_depth)
 		x->in_is = false;

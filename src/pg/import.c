@@ -220,6 +220,8 @@ guess_cell(void *arg, long row, int col, const char *text, size_t len)
 
 	if (InterruptPending)
 		return false;
+	if (col < 1)
+		return true;			/* (the reader gives none: cannot be) */
 	if (row != src->cur_row)
 	{
 		if (!guess_row_end(src))

@@ -222,6 +222,8 @@ bad = [
     ("invalid UTF-8 in the shared strings",
      variant("utf8", xl__sharedStrings_xml=f'<sst {NS}><si><t>'.encode() + b"\xff\xfe bad" + b"</t></si></sst>"), (), "2"),
     ("a sheet that is not XML", variant("notxml", xl__worksheets__sheet1_xml="<worksheet><sheetData><row>"), (), "2"),
+    ("a cell referenced as column 0 (found by xlsx_fuzz)",
+     variant("col0", xl__worksheets__sheet1_xml=f'<worksheet {NS}><sheetData><row r="1"><c r="0"/><c r="1A"><v>1</v></c></row></sheetData></worksheet>'), (), "3"),
     ("a number cell that is no number",
      variant("nan", xl__worksheets__sheet1_xml=f'<worksheet {NS}><sheetData><row r="1"><c><v>12abc</v></c></row></sheetData></worksheet>'), (), "3"),
 ]
