@@ -54,6 +54,7 @@ OBJS = \
 	src/engine/importval.o \
 	src/engine/importcell.o \
 	src/engine/xlsx.o \
+	src/engine/xlsxwrite.o \
 	src/engine/htmltext.o \
 	src/engine/tpl_value.o \
 	src/engine/tpl_text.o \
@@ -76,7 +77,7 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 ifdef WERROR
 PG_CFLAGS += -Werror
 endif
-SHLIB_LINK = -lcrypto -largon2 -lcurl -lzip -lexpat
+SHLIB_LINK = -lcrypto -largon2 -lcurl -lzip -lexpat -lxlsxwriter
 
 # no LLVM bitcode: the JIT gains nothing here and clang may be absent
 with_llvm = no
@@ -141,6 +142,10 @@ XLSX_SRCS = src/engine/xlsx.c src/engine/csv.c src/engine/pyjson.c src/engine/js
 test/unit/xlsx_driver: test/unit/xlsx_driver.c $(XLSX_SRCS) src/engine/xlsx.h src/engine/csv.h
 	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/xlsx_driver.c $(XLSX_SRCS) -lzip -lexpat -lm
 
+# the XLSX writer, for the differential test against openpyxl (t/086)
+test/unit/xlsxw_driver: test/unit/xlsxw_driver.c src/engine/xlsxwrite.c src/engine/xlsxwrite.h
+	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/xlsxw_driver.c src/engine/xlsxwrite.c -lxlsxwriter -lm
+
 test/unit/pyfloat_driver: test/unit/pyfloat_driver.c src/engine/pyjson.c src/engine/pyjson.h
 	$(CC) -O1 -g -Wall -Wextra -Werror -Isrc -o $@ test/unit/pyfloat_driver.c \
 		src/engine/pyjson.c -lm
@@ -181,7 +186,7 @@ test/unit/thread_test: test/unit/thread_test.c $(THREAD_SRCS) src/engine/*.h
 thread-test: test/unit/thread_test
 	test/unit/thread_test
 
-EXTRA_CLEAN = build test/unit/xlsx_driver test/fuzz/xlsx_fuzz test/unit/thread_test test/unit/import_driver test/fuzz/import_fuzz test/template/tpl_driver test/fuzz/template_fuzz test/unit/engine_test test/unit/pyfloat_driver test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
+EXTRA_CLEAN = build test/unit/xlsx_driver test/unit/xlsxw_driver test/fuzz/xlsx_fuzz test/unit/thread_test test/unit/import_driver test/fuzz/import_fuzz test/template/tpl_driver test/fuzz/template_fuzz test/unit/engine_test test/unit/pyfloat_driver test/fuzz/engine_fuzz tmp_check results regression.diffs regression.out
 
 # fuzz the engines' parsers with libFuzzer (needs clang); FUZZ_SECONDS each run
 FUZZ_SECONDS ?= 60
