@@ -16,6 +16,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_tablespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -35,8 +36,11 @@
 #include "engine/exportplan.h"
 #include "engine/htmltext.h"
 #include "engine/pyjson.h"
+#include "engine/xlsxwrite.h"
 
 #include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define EXPORT_BATCH	1000
 
@@ -83,6 +87,11 @@ typedef struct Export
 	FILE	   *file;
 	const char *path;
 	long		rows;
+	/* Excel (engine/xlsxwrite.c): cells go to the writer instead of out */
+	FiXlsxWriter *xw;
+	const char *xlsx_target;	/* the workbook's path (Excel when set) */
+	const char **titles;		/* the header, to name a column in a message */
+	int			ntitles;
 } Export;
 
 /* does the DocType's table have this column?  (a Custom Field before bench migrate has none) */
@@ -517,8 +526,185 @@ format_duration(int64 secs, bool hide_days)
 	return out;
 }
 
+/* ---- cells: CSV text, or Excel cells (engine/xlsxwrite.c) ---- */
+
+/* the writer's failure as an error: a sheet too small for the export, memory, the disk */
 static void
-put_value(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att)
+xlsx_failed(Export *ex, FiXlsxwErr err, const char *msg)
+{
+	if (err == FI_XLSXW_TOO_BIG)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the export does not fit in an Excel sheet"),
+				 errdetail("%s; the export had written %ld lines.", msg, ex->rows),
+				 errhint("Narrow it with options.filters or options.limit, or use export_csv_file.")));
+	if (err == FI_XLSXW_NOMEM)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory writing the Excel workbook")));
+	ereport(ERROR,
+			(errcode(ERRCODE_IO_ERROR),
+			 errmsg("could not write the Excel workbook%s%s%s", ex->path ? " \"" : "",
+					ex->path ? ex->path : "", ex->path ? "\"" : ""),
+			 errdetail("%s", msg)));
+}
+
+/* before a cell: the CSV separator (not before a line's first) */
+static inline void
+next_cell(Export *ex, bool first)
+{
+	if (!first && ex->xw == NULL)
+		appendStringInfoChar(&ex->out, ',');
+}
+
+static inline void
+put_empty(Export *ex)
+{
+	if (ex->xw)
+		fi_xlsxw_empty(ex->xw);
+	else
+		put_quoted(ex, "", false);
+}
+
+static void
+end_line(Export *ex)
+{
+	char		msg[256];
+	FiXlsxwErr	err;
+
+	if (ex->xw == NULL)
+	{
+		appendStringInfoString(&ex->out, "\r\n");
+		return;
+	}
+	if ((err = fi_xlsxw_end_row(ex->xw, msg, sizeof(msg))) != FI_XLSXW_OK)
+		xlsx_failed(ex, err, msg);
+}
+
+/*
+ * One value as the cell openpyxl makes of what Frappe's query gives it:
+ * integers and numerics as numbers (Python's float of the Decimal, as
+ * openpyxl writes it), dates, timestamps and times as Excel serials in
+ * their formats, a Duration as format_duration's text, strings as
+ * strings (Report Builder's HTML as its text), anything else as its text.
+ */
+static void
+put_cell_xlsx(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att)
+{
+	FiXlsxWriter *w = ex->xw;
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, att, &isnull);
+	Oid			typid = SPI_gettypeid(desc, att);
+	char	   *str;
+
+	if (isnull)
+	{
+		fi_xlsxw_empty(w);
+		return;
+	}
+	if (c->fieldtype && strcmp(c->fieldtype, "Duration") == 0 && typid == NUMERICOID)
+	{
+		int64		secs = DatumGetInt64(DirectFunctionCall1(numeric_int8,
+															 DirectFunctionCall2(numeric_trunc, d, Int32GetDatum(0))));
+
+		if (!(ex->report && secs == 0))
+		{
+			str = format_duration(secs, c->df && c->df->hide_days);
+			fi_xlsxw_string(w, str, strlen(str));
+			return;
+		}
+	}
+	switch (typid)
+	{
+		case INT2OID:
+			fi_xlsxw_number(w, DatumGetInt16(d));
+			return;
+		case INT4OID:
+			fi_xlsxw_number(w, DatumGetInt32(d));
+			return;
+		case INT8OID:
+			fi_xlsxw_number(w, (double) DatumGetInt64(d));
+			return;
+		case BOOLOID:
+			fi_xlsxw_number(w, DatumGetBool(d) ? 1 : 0);
+			return;
+		case FLOAT8OID:
+			fi_xlsxw_number(w, DatumGetFloat8(d));
+			return;
+		case NUMERICOID:
+		case FLOAT4OID:
+			/* float(Decimal(text)): strtod rounds correctly, as Python does */
+			fi_xlsxw_number(w, strtod(SPI_getvalue(tup, desc, att), NULL));
+			return;
+		case DATEOID:
+			{
+				int			y,
+							m,
+							dd;
+
+				if (DATE_NOT_FINITE(DatumGetDateADT(d)))
+					break;
+				j2date(DatumGetDateADT(d) + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
+				if (fi_xlsxw_date(w, y, m, dd))
+					return;
+				break;
+			}
+		case TIMESTAMPOID:
+			{
+				struct pg_tm tm;
+				fsec_t		fsec;
+
+				if (TIMESTAMP_NOT_FINITE(DatumGetTimestamp(d)) ||
+					timestamp2tm(DatumGetTimestamp(d), NULL, &tm, &fsec, NULL, NULL) != 0)
+					break;
+				if (fi_xlsxw_datetime(w, tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+									  (int) fsec))
+					return;
+				break;
+			}
+		case TIMEOID:
+			{
+				TimeADT		t = DatumGetTimeADT(d);
+				int64		us = t % USECS_PER_SEC;
+
+				t /= USECS_PER_SEC;
+				/* 24:00:00, which Python's time cannot hold, is left as str */
+				if (t >= 86400)
+					break;
+				fi_xlsxw_time(w, (int) (t / 3600), (int) (t / 60 % 60), (int) (t % 60), (int) us);
+				return;
+			}
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+			{
+				size_t		n;
+
+				str = TextDatumGetCString(d);
+				n = strlen(str);
+				if (ex->report && fi_html_looks_like(str, n))
+				{
+					char	   *plain = palloc(n + 1);
+
+					n = fi_html_to_text(str, n, plain);
+					str = plain;
+				}
+				if (ex->escape_formulas && fi_export_formula_like(str))
+					str = psprintf("'%s", str);
+				fi_xlsxw_string(w, str, strlen(str));
+				return;
+			}
+		default:
+			break;
+	}
+	str = SPI_getvalue(tup, desc, att);
+	if (ex->escape_formulas && fi_export_formula_like(str))
+		str = psprintf("'%s", str);
+	fi_xlsxw_string(w, str, strlen(str));
+}
+
+static void
+put_cell_csv(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att)
 {
 	bool		isnull;
 	Datum		d = SPI_getbinval(tup, desc, att, &isnull);
@@ -626,6 +812,15 @@ put_value(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att)
 	put_quoted(ex, SPI_getvalue(tup, desc, att), true);
 }
 
+static void
+put_value(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att)
+{
+	if (ex->xw)
+		put_cell_xlsx(ex, c, tup, desc, att);
+	else
+		put_cell_csv(ex, c, tup, desc, att);
+}
+
 /* ---- output ---- */
 
 static void
@@ -694,13 +889,20 @@ put_header(Export *ex)
 	}
 	else
 		fi_export_import_titles(cols, n, ex->by_fieldname, title_alloc, NULL, titles);
+	ex->titles = titles;
+	ex->ntitles = n;
 	for (int i = 0; i < n; i++)
 	{
-		if (i)
-			appendStringInfoChar(&ex->out, ',');
-		put_quoted(ex, titles[i], false);
+		if (ex->xw)
+			fi_xlsxw_string(ex->xw, titles[i], strlen(titles[i]));
+		else
+		{
+			if (i)
+				appendStringInfoChar(&ex->out, ',');
+			put_quoted(ex, titles[i], false);
+		}
 	}
-	appendStringInfoString(&ex->out, "\r\n");
+	end_line(ex);
 }
 
 /*
@@ -806,25 +1008,28 @@ put_batch(Export *ex, SPITupleTable *ptt, uint64 np, ExStream *streams)
 				/* a row per child row, the parent's values on each, after a serial number */
 				static const ExCol owner = {"owner", "owner", NULL, NULL};
 
-				appendStringInfo(&ex->out, "%ld", ex->rows + 1);
+				if (ex->xw)
+					fi_xlsxw_number(ex->xw, (double) (ex->rows + 1));
+				else
+					appendStringInfo(&ex->out, "%ld", ex->rows + 1);
 				for (int t = 0; t < ex->ntables; t++)
 				{
 					ExTable    *tb = &ex->tables[t];
 
 					for (int i = 0; i < tb->ncols; i++)
 					{
-						appendStringInfoChar(&ex->out, ',');
+						next_cell(ex, false);
 						if (t == 0)
 							put_value(ex, &tb->cols[i], ptt->vals[r], ptt->tupdesc, i + 1);
 						else if (line < (uint64) list_length(rows[t]))
 							put_value(ex, &tb->cols[i], list_nth(rows[t], (int) line), streams[t].desc, i + 2);
 						else
-							put_quoted(ex, "", false);
+							put_empty(ex);
 					}
 				}
-				appendStringInfoChar(&ex->out, ',');
+				next_cell(ex, false);
 				put_value(ex, &owner, ptt->vals[r], ptt->tupdesc, ex->owner_att);
-				appendStringInfoString(&ex->out, "\r\n");
+				end_line(ex);
 				ex->rows++;
 				continue;
 			}
@@ -834,23 +1039,47 @@ put_batch(Export *ex, SPITupleTable *ptt, uint64 np, ExStream *streams)
 
 				for (int i = tb->show_id ? 0 : 1; i < tb->ncols; i++)
 				{
-					if (!firstcell)
-						appendStringInfoChar(&ex->out, ',');
+					next_cell(ex, firstcell);
 					firstcell = false;
 					if (t == 0 && line == 0)
 						put_value(ex, &tb->cols[i], ptt->vals[r], ptt->tupdesc, i + 1);
 					else if (t > 0 && line < (uint64) list_length(rows[t]))
 						put_value(ex, &tb->cols[i], list_nth(rows[t], (int) line), streams[t].desc, i + 2);
 					else
-						put_quoted(ex, "", false);
+						put_empty(ex);
 				}
 			}
-			appendStringInfoString(&ex->out, "\r\n");
+			end_line(ex);
 			ex->rows++;
 		}
 		if (ex->file != NULL && ex->out.len > 1024 * 1024)
 			flush_out(ex);
 	}
+}
+
+/* the workbook, its one sheet named after the DocType (make_xlsx(data, _(doctype))) */
+static void
+xlsx_open(Export *ex, Jsonb *opts)
+{
+	FiXlsxWriteOptions o;
+	JsonbValue *v;
+	char		tmpdir[MAXPGPATH];
+	char		msg[256];
+	FiXlsxwErr	err;
+
+	fi_xlsxw_default_options(&o);
+	if ((v = fi_opt_find(opts, "zip64")) != NULL)
+	{
+		if (v->type != jbvBool)
+			fi_opt_refuse("zip64", "true or false (ZIP64, for a sheet beyond 4 GiB)");
+		o.zip64 = v->val.boolean;
+	}
+	/* the rows are staged where the server keeps temporary files */
+	TempTablespacePath(tmpdir, DEFAULTTABLESPACE_OID);
+	(void) MakePGDirectory(tmpdir);
+	o.tmpdir = tmpdir;
+	if ((err = fi_xlsxw_open(ex->xlsx_target, ex->meta->name, &o, &ex->xw, msg, sizeof(msg))) != FI_XLSXW_OK)
+		xlsx_failed(ex, err, msg);
 }
 
 static void
@@ -864,11 +1093,13 @@ run_export(Export *ex, const char *doctype, Jsonb *opts)
 	MemoryContext batch_cxt,
 				old;
 	static const char *const known[] = {
-		"fields", "filters", "order_by", "limit", "children", "header", "escape_formulas", "format"
+		"fields", "filters", "order_by", "limit", "children", "header", "escape_formulas", "format",
+		"zip64"
 	};
 
 	fi_check_version();
-	fi_opt_check_keys(opts, known, lengthof(known));
+	/* zip64 is the Excel writer's */
+	fi_opt_check_keys(opts, known, lengthof(known) - (ex->xlsx_target ? 0 : 1));
 	ex->meta = fi_get_meta(doctype, false);
 	if (ex->meta->istable || ex->meta->issingle || ex->meta->is_virtual)
 		ereport(ERROR,
@@ -925,6 +1156,8 @@ run_export(Export *ex, const char *doctype, Jsonb *opts)
 	appendStringInfo(&sql, " FROM %s", from.data);
 
 	initStringInfo(&ex->out);
+	if (ex->xlsx_target)
+		xlsx_open(ex, opts);
 	put_header(ex);
 	flush_out(ex);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -1020,6 +1253,149 @@ fi_export_csv_file(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not close file \"%s\": %m", path)));
+	PG_RETURN_INT64(ex.rows);
+}
+
+/* ---- Excel: export_xlsx and export_xlsx_file ---- */
+
+/*
+ * Run the export into a workbook at path, then close it (writing the
+ * file); on an error the writer is abandoned and whatever is at path
+ * removed, before the error goes on.
+ */
+static void
+run_export_xlsx(Export *ex, const char *doctype, Jsonb *opts, const char *path)
+{
+	volatile bool written = false;
+	char		msg[256];
+	FiXlsxwErr	err;
+
+	ex->xlsx_target = path;
+	PG_TRY();
+	{
+		long		cut_row;
+		int			cut_col;
+		long		cut;
+
+		run_export(ex, doctype, opts);
+		cut = fi_xlsxw_truncated(ex->xw, &cut_row, &cut_col);
+		err = fi_xlsxw_close(ex->xw, msg, sizeof(msg));
+		ex->xw = NULL;
+		written = true;
+		if (err != FI_XLSXW_OK)
+			xlsx_failed(ex, err, msg);
+		if (cut > 0)
+			ereport(WARNING,
+					(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+					 errmsg("%ld cell%s cut at 32,767 characters, the most an Excel cell holds", cut,
+							cut == 1 ? " was" : "s were"),
+					 errdetail("The first is in row %ld of the sheet, column \"%s\".", cut_row + 1,
+							   cut_col < ex->ntitles ? ex->titles[cut_col] : "?"),
+					 errhint("export_csv keeps every character.")));
+	}
+	PG_CATCH();
+	{
+		if (ex->xw)
+			fi_xlsxw_abort(ex->xw);
+		ex->xw = NULL;
+		if (written)
+			(void) unlink(path);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+PG_FUNCTION_INFO_V1(fi_export_xlsx);
+
+/*
+ * integrations.export_xlsx(doctype text, options jsonb default '{}')
+ * returns bytea: the workbook, written to a temporary file of the
+ * server's (the rows staged beside it) and read back.
+ */
+Datum
+fi_export_xlsx(PG_FUNCTION_ARGS)
+{
+	static long seq = 0;
+	Export		ex;
+	char		dir[MAXPGPATH];
+	char	   *path;
+	volatile bytea *result = NULL;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("doctype must not be null")));
+	memset(&ex, 0, sizeof(ex));
+	TempTablespacePath(dir, DEFAULTTABLESPACE_OID);
+	(void) MakePGDirectory(dir);
+	/* a name the server's start removes if a crash leaves it */
+	path = psprintf("%s/%s%d.fi_xlsx.%ld", dir, PG_TEMP_FILE_PREFIX, MyProcPid, ++seq);
+	PG_TRY();
+	{
+		FILE	   *f;
+		struct stat st;
+
+		run_export_xlsx(&ex, text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1),
+						path);
+		f = AllocateFile(path, PG_BINARY_R);
+		if (f == NULL || fstat(fileno(f), &st) != 0)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read the workbook back from \"%s\": %m", path)));
+		if ((Size) st.st_size > MaxAllocSize - VARHDRSZ)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the workbook is larger than a bytea holds (%lld bytes)", (long long) st.st_size),
+					 errhint("Use export_xlsx_file, which writes a server file.")));
+		result = palloc(VARHDRSZ + st.st_size);
+		SET_VARSIZE(result, VARHDRSZ + st.st_size);
+		if (fread(VARDATA(result), 1, st.st_size, f) != (size_t) st.st_size)
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not read the workbook back from \"%s\": %m", path)));
+		FreeFile(f);
+	}
+	PG_FINALLY();
+	{
+		(void) unlink(path);
+	}
+	PG_END_TRY();
+	PG_RETURN_BYTEA_P((bytea *) result);
+}
+
+PG_FUNCTION_INFO_V1(fi_export_xlsx_file);
+
+/*
+ * integrations.export_xlsx_file(doctype text, path text, options jsonb
+ * default '{}') returns bigint: the lines written after the header.  As
+ * export_csv_file: superuser or pg_write_server_files, an absolute path.
+ */
+Datum
+fi_export_xlsx_file(PG_FUNCTION_ARGS)
+{
+	Export		ex;
+	char	   *path;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("doctype and path must not be null")));
+	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_WRITE_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to write a server file"),
+				 errdetail("Only superusers and members of pg_write_server_files may export to a "
+						   "server file."),
+				 errhint("Use integrations.export_xlsx, which returns the workbook.")));
+	path = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (!is_absolute_path(path))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("relative path not allowed for export_xlsx_file: \"%s\"", path)));
+	memset(&ex, 0, sizeof(ex));
+	ex.path = path;
+	run_export_xlsx(&ex, text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2),
+					path);
 	PG_RETURN_INT64(ex.rows);
 }
 
