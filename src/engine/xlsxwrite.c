@@ -291,6 +291,12 @@ fi_xlsxw_string(FiXlsxWriter *w, const char *s, size_t n)
 	{
 		unsigned char c = (unsigned char) s[i];
 
+		/* (n bytes are never more than n characters: no count is needed below the bound) */
+		if (c >= 0x20 && n <= XLSXW_STRING_MAX)
+		{
+			w->buf[o++] = (char) c;
+			continue;
+		}
 		if (illegal_char(c))
 			continue;
 		if ((c & 0xC0) != 0x80 && ++chars > XLSXW_STRING_MAX)

@@ -632,9 +632,12 @@ put_cell_xlsx(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att
 			fi_xlsxw_number(w, DatumGetFloat8(d));
 			return;
 		case NUMERICOID:
-		case FLOAT4OID:
 			/* float(Decimal(text)): strtod rounds correctly, as Python does */
-			fi_xlsxw_number(w, strtod(SPI_getvalue(tup, desc, att), NULL));
+			fi_xlsxw_number(w, strtod(DatumGetCString(DirectFunctionCall1(numeric_out, d)), NULL));
+			return;
+		case FLOAT4OID:
+			/* the float of real's shortest text, as psycopg2 reads it */
+			fi_xlsxw_number(w, strtod(DatumGetCString(DirectFunctionCall1(float4out, d)), NULL));
 			return;
 		case DATEOID:
 			{
@@ -680,6 +683,14 @@ put_cell_xlsx(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att
 			{
 				size_t		n;
 
+				if (!ex->report && !ex->escape_formulas)
+				{
+					/* the common case: the bytes as they are, no copy */
+					text	   *t = DatumGetTextPP(d);
+
+					fi_xlsxw_string(w, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+					return;
+				}
 				str = TextDatumGetCString(d);
 				n = strlen(str);
 				if (ex->report && fi_html_looks_like(str, n))
