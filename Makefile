@@ -227,6 +227,7 @@ fuzz-smoke: test/fuzz/engine_fuzz test/fuzz/import_fuzz test/fuzz/template_fuzz 
 	mkdir -p $(FUZZ_SMOKE_DIR)/engine $(FUZZ_SMOKE_DIR)/import $(FUZZ_SMOKE_DIR)/template $(FUZZ_SMOKE_DIR)/xlsx
 	printf '\000<worksheet><sheetData><row r="2"><c r="B2" t="s"><v>1</v></c><c s="1"><v>1.5</v></c><c t="inlineStr"><is><r><t>x</t></r></is></c></row></sheetData></worksheet>' > $(FUZZ_SMOKE_DIR)/xlsx/seed-sheet
 	printf '\001<sst><si><t>a_x005F_b</t><rPh><t>p</t></rPh></si></sst>' > $(FUZZ_SMOKE_DIR)/xlsx/seed-strings
+	printf '\001<sst><si><t></t></si></sst>' > $(FUZZ_SMOKE_DIR)/xlsx/seed-empty-string
 	printf '\002<styleSheet><numFmts><numFmt numFmtId="164" formatCode="[h]:mm;&quot;x&quot;"/></numFmts><cellXfs><xf/><xf numFmtId="164"/></cellXfs></styleSheet>' > $(FUZZ_SMOKE_DIR)/xlsx/seed-styles
 	printf 'a,"b""c",d\r\n\n"x\ny",1,234.5\n31-12-2030,1d 2h,10:30 PM\n' > $(FUZZ_SMOKE_DIR)/import/seed1
 	printf 'ID,Customer,Item (Items),items.qty\nSINV-.YYYY.-.####,format:{MM}-{customer}-{##}\n' > $(FUZZ_SMOKE_DIR)/import/seed2

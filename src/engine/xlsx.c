@@ -992,7 +992,8 @@ cell_text(FiXlsx *x, const char **out, size_t *outlen, char *text, size_t textle
 				if (idx < 0 || (size_t) idx >= x->nstr)
 					return fail(x, FI_XLSX_BAD_VALUE, "a cell names shared string %s, beyond the workbook's table",
 								digits);
-				*out = x->strbuf.data + x->str_off[idx];
+				/* (only empty strings so far: the buffer has no memory yet) */
+				*out = x->strbuf.data ? x->strbuf.data + x->str_off[idx] : "";
 				*outlen = x->str_len[idx];
 				return true;
 			}

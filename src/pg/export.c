@@ -1222,17 +1222,14 @@ fi_export_csv(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(ex.out.data, ex.out.len));
 }
 
-PG_FUNCTION_INFO_V1(fi_export_csv_file);
-
 /*
- * integrations.export_csv_file(doctype text, path text, options jsonb default '{}')
- * returns bigint: the CSV lines written after the header.  Superuser or
- * pg_write_server_files only; the path must be absolute.
+ * The path argument of a function writing a server file (export_csv_file,
+ * export_xlsx_file), after their checks: doctype and path not null, the
+ * caller superuser or in pg_write_server_files, the path absolute.
  */
-Datum
-fi_export_csv_file(PG_FUNCTION_ARGS)
+static char *
+server_file_path(FunctionCallInfo fcinfo, const char *fn, const char *instead)
 {
-	Export		ex;
 	char	   *path;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -1245,12 +1242,28 @@ fi_export_csv_file(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to write a server file"),
 				 errdetail("Only superusers and members of pg_write_server_files may export to a "
 						   "server file."),
-				 errhint("Use integrations.export_csv, which returns the text.")));
+				 errhint("Use %s.", instead)));
 	path = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (!is_absolute_path(path))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_NAME),
-				 errmsg("relative path not allowed for export_csv_file: \"%s\"", path)));
+				 errmsg("relative path not allowed for %s: \"%s\"", fn, path)));
+	return path;
+}
+
+PG_FUNCTION_INFO_V1(fi_export_csv_file);
+
+/*
+ * integrations.export_csv_file(doctype text, path text, options jsonb default '{}')
+ * returns bigint: the CSV lines written after the header.  Superuser or
+ * pg_write_server_files only; the path must be absolute.
+ */
+Datum
+fi_export_csv_file(PG_FUNCTION_ARGS)
+{
+	Export		ex;
+	char	   *path = server_file_path(fcinfo, "export_csv_file", "integrations.export_csv, which returns the text");
+
 	memset(&ex, 0, sizeof(ex));
 	ex.path = path;
 	ex.file = AllocateFile(path, PG_BINARY_W);
@@ -1385,24 +1398,8 @@ Datum
 fi_export_xlsx_file(PG_FUNCTION_ARGS)
 {
 	Export		ex;
-	char	   *path;
+	char	   *path = server_file_path(fcinfo, "export_xlsx_file", "integrations.export_xlsx, which returns the workbook");
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("doctype and path must not be null")));
-	if (!superuser() && !has_privs_of_role(GetUserId(), ROLE_PG_WRITE_SERVER_FILES))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to write a server file"),
-				 errdetail("Only superusers and members of pg_write_server_files may export to a "
-						   "server file."),
-				 errhint("Use integrations.export_xlsx, which returns the workbook.")));
-	path = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (!is_absolute_path(path))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_NAME),
-				 errmsg("relative path not allowed for export_xlsx_file: \"%s\"", path)));
 	memset(&ex, 0, sizeof(ex));
 	ex.path = path;
 	run_export_xlsx(&ex, text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2),
