@@ -69,3 +69,21 @@ q_err() {
         printf '%s\n' "$out" | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\): \(.*\)$/\1: \2/p' | head -1
     fi
 }
+
+# soffice_xlsx <outdir> <file...>: LibreOffice (soffice --headless, a private
+# profile under FI_TMP) saves each file as <outdir>/<its name>.xlsx, with its
+# own Excel filter: the files a LibreOffice user hands to Data Import.  Fails
+# when LibreOffice is missing (.ci/run installs libreoffice-calc-nogui).
+soffice_xlsx() {
+    local out=$1
+    shift
+    command -v soffice >/dev/null || { echo "soffice is not installed (apt-get install libreoffice-calc-nogui)"; return 1; }
+    mkdir -p "$out"
+    timeout 300 soffice -env:UserInstallation="file://$FI_TMP/libreoffice-profile" --headless --norestore \
+        --convert-to 'xlsx:Calc MS Excel 2007 XML' --outdir "$out" "$@" >"$out/soffice.log" 2>&1
+    local f
+    for f in "$@"; do
+        f=${f##*/}
+        [ -s "$out/${f%.*}.xlsx" ] || { cat "$out/soffice.log"; return 1; }
+    done
+}

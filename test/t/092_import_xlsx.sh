@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Data Import from Excel (integrations.import_xlsx, and import_csv_file of a
-# .xlsx path): a workbook openpyxl writes and the CSV of the same table import
-# to the same rows; per-row errors as with CSV; bad files refused with nothing
+# .xlsx path): a workbook openpyxl writes, the same saved again by LibreOffice
+# and the CSV of the same table import to the same rows; per-row errors as with CSV; bad files refused with nothing
 # written; the bounds are options.
 source "$FI_ROOT/test/lib.sh"
 W=$FI_TMP/import_xlsx
@@ -14,6 +14,7 @@ setup() {
 }
 setup fi_xlsx_a
 setup fi_xlsx_b
+setup fi_xlsx_c
 
 "$FI_PY" - "$W" <<'PY'
 import csv, datetime, sys
@@ -93,6 +94,12 @@ t_is "$(q fi_xlsx_b "SELECT r->>'inserted' FROM integrations.import_csv('Item', 
      "and the CSV of the same table"
 A=$(q fi_xlsx_a "$ROWS"); B=$(q fi_xlsx_b "$ROWS")
 t_is "$(echo "$A" | md5sum)" "$(echo "$B" | md5sum)" "the workbook and the CSV import to the same rows"
+# the same workbook opened in LibreOffice and saved again: its own styles, date formats, shared strings
+LO=$(soffice_xlsx "$W/lo" "$W/items.xlsx")
+t_is "$?|$LO" "0|" "LibreOffice saved the workbook again"
+chmod 755 "$W/lo"; chmod 644 "$W/lo/items.xlsx"
+t_is "$(xlsx fi_xlsx_c "$W/lo/items.xlsx")" "Success 200 0" "import_xlsx: the 200 Items of LibreOffice's workbook"
+t_is "$(q fi_xlsx_c "$ROWS" | md5sum)" "$(echo "$A" | md5sum)" "to the same rows as openpyxl's workbook and the CSV"
 t_is "$(q fi_xlsx_a "SELECT concat_ws('|', item_name, disabled, is_stock_item, opening_stock, shelf_life_in_days, end_of_life, description)
                      FROM \"tabItem\" WHERE name = 'IT-0035'")" \
      "Item é 35 😀|1|1|43.750000000|105|2026-12-08|line one

@@ -8,16 +8,19 @@ data_only, wb.active, iter_rows, cstr), and compares with the C reader's
 rows (test/unit/xlsx_driver).  Prints one line per file, then a summary.
 """
 import datetime
+import hashlib
 import io
 import json
 import random
 import subprocess
 import sys
+import time
 import zipfile
 
 import openpyxl
 
 DRIVER, WORK = sys.argv[1], sys.argv[2]
+MADE_ELSEWHERE = sys.argv[3:]     # workbooks written by other programs (LibreOffice: test/t/085)
 
 
 def frappe_rows(path):
@@ -148,6 +151,18 @@ def fuzzy(wb):
         ws.append(row)
 files.append(by_openpyxl("random", fuzzy))
 
+def merged(wb):
+    ws = wb.active
+    ws.append(["Item Code", "Qty", "Note", "End"])
+    ws.append(["M-1", 1, "spans two columns", "x"])
+    ws.merge_cells("C2:D2")                     # D2's value goes: openpyxl keeps only the top-left one
+    ws.append(["M-2", 2, "spans", "rows"])
+    ws.append([None, 3, None, "y"])
+    ws.merge_cells("A3:A4")
+    ws.merge_cells("C3:C5")
+    ws.append(["M-5", 5])
+files.append(by_openpyxl("merged", merged))
+
 # 2. by hand: what Excel and LibreOffice write and openpyxl does not
 files.append(by_hand("hand", [
     '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c></row>'
@@ -164,9 +179,13 @@ files.append(by_hand("h1904", ['<row r="1"><c s="1"><v>0</v></c><c s="1"><v>4500
                      xfs=(0, 14, 22), date1904=True))
 files.append(by_hand("active2", ['<row r="1"><c t="inlineStr"><is><t>one</t></is></c></row>',
                                  '<row r="1"><c t="inlineStr"><is><t>two</t></is></c></row>'], active=1))
+files.append(by_hand("emptystrings", ['<row r="1"><c t="s"><v>0</v></c><c t="s"><v>1</v></c><c><v>1</v></c></row>'
+                                      '<row r="2"><c t="s"><v>2</v></c><c t="s"><v>0</v></c></row>'],
+                     strings=["<t></t>", "<t/>", "<t>after</t>"]))
 files.append(by_hand("prefixed", ['<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>ns</x:t></x:is></x:c><x:c r="C1"><x:v>7</x:v></x:c></x:row>'],
                      prefix="x:"))
 
+files += MADE_ELSEWHERE
 agree = differ = 0
 for path in files:
     want, got = frappe_rows(path), ours(path)
@@ -234,3 +253,34 @@ for desc, path, extra, code in bad:
     refused += ok
     print(f"{'refused' if ok else 'NOT REFUSED'} {desc}: {got if isinstance(got, str) else str(len(got)) + ' rows'}")
 print(f"{len(bad)} bad files: {refused} refused with the right error")
+
+# 4. a million rows, written by openpyxl as Frappe's users' big sheets are (write_only), compared row by
+#    row with openpyxl's own reading (read_only: the same values, in bounded memory) through a digest
+def digest(rows):
+    h = hashlib.sha256()
+    n = 0
+    for row in rows:
+        h.update(("\x1f".join(row) + "\n").encode())
+        n += 1
+    return n, h.hexdigest()
+
+
+t0 = time.monotonic()
+wb = openpyxl.Workbook(write_only=True)
+ws = wb.create_sheet()
+ws.append(["Item Code", "End of Life"])
+day = datetime.date(2020, 1, 1)
+for i in range(1_000_000):
+    ws.append([f"R-{i}", day + datetime.timedelta(days=i % 3000)])
+big = f"{WORK}/million.xlsx"
+wb.save(big)
+t1 = time.monotonic()
+wb = openpyxl.load_workbook(big, read_only=True, data_only=True)
+want = digest(["" if v is None else str(v) for v in row] for row in wb.active.iter_rows(values_only=True))
+t2 = time.monotonic()
+drv = subprocess.Popen([DRIVER, big, "2000000000"], stdout=subprocess.PIPE, text=True)
+got = digest(json.loads(line) for line in drv.stdout)
+drv.wait()
+t3 = time.monotonic()
+print(f"{want[0]} rows of openpyxl ({t1 - t0:.1f} s to write, {t2 - t1:.1f} s to read): "
+      f"{'the same' if want == got else 'NOT THE SAME'} rows read by ours in {t3 - t2:.1f} s ({got[0]} rows)")
