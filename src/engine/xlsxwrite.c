@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dlfcn.h>
 #include <xlsxwriter.h>
+#include <xlsxwriter/third_party/zip.h>
 
 /*
  * libxlsxwriter frees a workbook it has not written with this function
@@ -19,6 +21,50 @@
  * so an abandoned one is closed here first.
  */
 extern void lxw_workbook_free(lxw_workbook *workbook);
+
+/*
+ * The compression level.  libxlsxwriter (1.1.4, Debian 12's) deflates every
+ * part at zlib's default level and has no option for it: when the workbook
+ * is closed its packager opens each part with minizip's
+ * zipOpenNewFileInZip4_64, which this file defines too.  The dynamic linker
+ * binds libxlsxwriter's call to the first definition in its search order,
+ * ours (this library is loaded before libminizip, which libxlsxwriter
+ * brings): it puts in the level of the workbook this thread is closing and
+ * calls minizip's own (the next definition, RTLD_NEXT) with every other
+ * argument as it came.  Where libxlsxwriter carries minizip inside itself
+ * the call never comes here and the level stays zlib's default: slower and
+ * smaller, never wrong (t/086 sees whether the level applies).
+ */
+typedef int (*zip_open_fn) (zipFile file, const char *filename, const zip_fileinfo *zipfi,
+							const void *extrafield_local, uInt size_extrafield_local,
+							const void *extrafield_global, uInt size_extrafield_global,
+							const char *comment, int method, int level, int raw, int windowBits,
+							int memLevel, int strategy, const char *password, uLong crcForCrypting,
+							uLong versionMadeBy, uLong flagBase, int zip64);
+
+static __thread int closing_level;	/* 0: not closing a workbook of ours */
+
+int
+zipOpenNewFileInZip4_64(zipFile file, const char *filename, const zip_fileinfo *zipfi,
+						const void *extrafield_local, uInt size_extrafield_local,
+						const void *extrafield_global, uInt size_extrafield_global,
+						const char *comment, int method, int level, int raw, int windowBits,
+						int memLevel, int strategy, const char *password, uLong crcForCrypting,
+						uLong versionMadeBy, uLong flagBase, int zip64)
+{
+	/* (a pointer's load and store are atomic here: two threads find the same) */
+	static zip_open_fn minizip;
+
+	if (minizip == NULL)
+		minizip = (zip_open_fn) dlsym(RTLD_NEXT, "zipOpenNewFileInZip4_64");
+	if (minizip == NULL)
+		return ZIP_INTERNALERROR;
+	if (closing_level > 0 && method == Z_DEFLATED)
+		level = closing_level;
+	return minizip(file, filename, zipfi, extrafield_local, size_extrafield_local, extrafield_global,
+				   size_extrafield_global, comment, method, level, raw, windowBits, memLevel, strategy,
+				   password, crcForCrypting, versionMadeBy, flagBase, zip64);
+}
 
 /* openpyxl's check_string: a string is cut at 32,767 characters */
 #define XLSXW_STRING_MAX 32767
@@ -34,6 +80,7 @@ struct FiXlsxWriter
 	lxw_format *timedelta;		/* [hh]:mm:ss */
 	long		max_rows;
 	int			max_columns;
+	int			level;			/* zlib's, for the parts */
 	long		row;			/* the current row (0-based) */
 	int			col;			/* its next cell */
 	FiXlsxwErr	err;			/* the first failure, kept */
@@ -51,6 +98,7 @@ fi_xlsxw_default_options(FiXlsxWriteOptions *o)
 	memset(o, 0, sizeof(*o));
 	o->max_rows = LXW_ROW_MAX;
 	o->max_columns = LXW_COL_MAX;
+	o->level = 1;
 }
 
 /* ---- the sheet's title ---- */
@@ -122,6 +170,7 @@ fi_xlsxw_open(const char *path, const char *sheet_name, const FiXlsxWriteOptions
 	lo.constant_memory = LXW_TRUE;
 	lo.tmpdir = (char *) o->tmpdir;
 	lo.use_zip64 = o->zip64 ? LXW_TRUE : LXW_FALSE;
+	w->level = o->level >= 1 && o->level <= 9 ? o->level : 1;
 	w->wb = workbook_new_opt(path, &lo);
 	if (w->wb == NULL)
 	{
@@ -189,7 +238,9 @@ fi_xlsxw_close(FiXlsxWriter *w, char *msg, size_t msglen)
 		return err;
 	}
 	/* workbook_close frees the workbook whatever it returns */
+	closing_level = w->level;
 	e = workbook_close(w->wb);
+	closing_level = 0;
 	free_writer(w);
 	if (e == LXW_NO_ERROR)
 		return FI_XLSXW_OK;

@@ -1085,6 +1085,14 @@ xlsx_open(Export *ex, Jsonb *opts)
 			fi_opt_refuse("zip64", "true or false (ZIP64, for a sheet beyond 4 GiB)");
 		o.zip64 = v->val.boolean;
 	}
+	if (fi_opt_find(opts, "compression_level") != NULL)
+	{
+		double		level = fi_opt_number(opts, "compression_level", 1, 1, 9);
+
+		if (level != (int) level)
+			fi_opt_refuse("compression_level", "a whole number from 1 (fastest, the default) to 9 (smallest)");
+		o.level = (int) level;
+	}
 	/* the rows are staged where the server keeps temporary files */
 	TempTablespacePath(tmpdir, DEFAULTTABLESPACE_OID);
 	(void) MakePGDirectory(tmpdir);
@@ -1105,12 +1113,12 @@ run_export(Export *ex, const char *doctype, Jsonb *opts)
 				old;
 	static const char *const known[] = {
 		"fields", "filters", "order_by", "limit", "children", "header", "escape_formulas", "format",
-		"zip64"
+		"zip64", "compression_level"
 	};
 
 	fi_check_version();
-	/* zip64 is the Excel writer's */
-	fi_opt_check_keys(opts, known, lengthof(known) - (ex->xlsx_target ? 0 : 1));
+	/* zip64 and compression_level are the Excel writer's */
+	fi_opt_check_keys(opts, known, lengthof(known) - (ex->xlsx_target ? 0 : 2));
 	ex->meta = fi_get_meta(doctype, false);
 	if (ex->meta->istable || ex->meta->issingle || ex->meta->is_virtual)
 		ereport(ERROR,

@@ -27,6 +27,24 @@ t_is "$(printf 's 41\nr\nd 0 1 1\nd 10000 1 1\nD 2024 13 1 0 0 0 0\nr\n' | "$DRV
 REFUSED
 REFUSED
 OK 2 0" "dates Python cannot hold are left to the caller (written as text there)"
+# the compression level (libxlsxwriter has no option for it: xlsxwrite.c puts it into minizip's call),
+# seen in each part's deflate flag bits (zlib's level 1: 6, 2-7: 0, 8-9: 2) and the sheet's size
+"$FI_PY" -c 'import random, sys
+random.seed(1)
+for i in range(20000):
+    print("s", ("item %d %s" % (i, random.random())).encode().hex()); print("n", random.random() * 1000); print("r")' > "$W/cells.txt"
+for l in default 1 6 9; do
+    "$DRV" "$W/level$l.xlsx" L 0 $([ $l = default ] || echo $l) < "$W/cells.txt" > "$W/level$l.out"
+done
+t_is "$(cat "$W"/level{default,1,6,9}.out | tr '\n' ' ')" "OK 20000 0 OK 20000 0 OK 20000 0 OK 20000 0 " "written at levels 1, 6 and 9"
+t_is "$(for l in default 1 6 9; do "$FI_PY" -c 'import sys, zipfile
+print(sorted(set(i.flag_bits & 6 for i in zipfile.ZipFile(sys.argv[1]).infolist())), end=" ")' "$W/level$l.xlsx"; done)" \
+     "[6] [6] [0] [2] " "every part deflated at the level asked (1 by default)"
+t_is "$("$FI_PY" -c 'import sys, zipfile, openpyxl
+size = [zipfile.ZipFile(f).getinfo("xl/worksheets/sheet1.xml").compress_size for f in sys.argv[1:4]]
+rows = [[c for c in openpyxl.load_workbook(f, read_only=True).active.iter_rows(values_only=True)] for f in sys.argv[1:4]]
+print(size[0] > size[1] > size[2], rows[0] == rows[1] == rows[2], len(rows[0]))' "$W"/level{1,6,9}.xlsx)" "True True 20000" \
+     "level 1 makes the largest sheet and 9 the smallest, with the same rows"
 if command -v valgrind >/dev/null; then
     bad=0
     cells='s 41\nn 1.5\nd 2024 5 6\nD 2024 5 6 1 2 3 4000\nt 1 2 3 0\nT 5000000\ne\ns 3d312b31\nr\n'

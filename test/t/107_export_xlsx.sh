@@ -89,6 +89,22 @@ t_is "$(x "'Item', '{\"fields\": [\"description\"], \"order_by\": \"name\"}'" 2>
 t_is "$(q_err $DB "SELECT integrations.export_csv('Item', '{\"zip64\": true}')")" '22023: unknown option "zip64"' "zip64 is the Excel export's option"
 t_like "$(q_err $DB "SELECT integrations.export_xlsx('Item', '{\"zip64\": 1}')")" '^22023: option "zip64" must be true or false' "and takes a boolean"
 t_is "$(x "'Item', '{\"zip64\": true, \"fields\": [\"name\"], \"order_by\": \"name\"}'" | tr '\n' ' ')" "['ID'] ['I-1'] ['I-2'] ['I-3'] " "a ZIP64 workbook reads the same"
+t_is "$(q_err $DB "SELECT integrations.export_csv('Item', '{\"compression_level\": 1}')")" '22023: unknown option "compression_level"' \
+     "and so is compression_level"
+t_is "$(for v in 0 10 1.5 '"9"'; do q_err $DB "SELECT integrations.export_xlsx('Item', '{\"compression_level\": $v}')"; done | sort | uniq -c | sed 's/^ *//')" \
+     '1 22023: option "compression_level" must be a number
+1 22023: option "compression_level" must be a whole number from 1 (fastest, the default) to 9 (smallest)
+2 22023: option "compression_level" must be between 1 and 9' \
+     "compression_level: a whole number from 1 to 9"
+t_is "$(q $DB "SELECT encode(integrations.export_xlsx('Item', '{\"compression_level\": 9, \"fields\": [\"name\"], \"order_by\": \"name\"}'), 'base64')" |
+        "$FI_PY" -c 'import base64, io, sys, zipfile, openpyxl
+b = base64.b64decode(sys.stdin.read())
+print(sorted(set(i.flag_bits & 6 for i in zipfile.ZipFile(io.BytesIO(b)).infolist())),
+      [r for r in openpyxl.load_workbook(io.BytesIO(b), read_only=True).active.iter_rows(values_only=True)])')|$(
+      q $DB "SELECT encode(integrations.export_xlsx('Item', '{\"fields\": [\"name\"]}'), 'base64')" |
+        "$FI_PY" -c 'import base64, io, sys, zipfile
+print(sorted(set(i.flag_bits & 6 for i in zipfile.ZipFile(io.BytesIO(base64.b64decode(sys.stdin.read()))).infolist())))')" \
+     "[2] [('ID',), ('I-1',), ('I-2',), ('I-3',)]|[6]" "compression_level 9 deflates at zlib's best (the same rows); the default is its fastest"
 t_is "$(q_err $DB "SELECT integrations.export_xlsx('Item', '{\"fields\": [\"nope\"]}')")" '42703: Item has no field "nope"' "the plan's errors as export_csv's"
 t_is "$(q_err $DB "SELECT integrations.export_xlsx('Sales Invoice Item')")" \
      "22023: Sales Invoice Item is a child table and is not exported alone" "a child table alone is refused"

@@ -48,12 +48,14 @@ main(int argc, char **argv)
 
 	if (argc < 3)
 	{
-		fprintf(stderr, "usage: xlsxw_driver FILE SHEET [MAX_ROWS] < cells\n");
+		fprintf(stderr, "usage: xlsxw_driver FILE SHEET [MAX_ROWS [LEVEL]] < cells\n");
 		return 2;
 	}
 	fi_xlsxw_default_options(&o);
-	if (argc > 3)
+	if (argc > 3 && atol(argv[3]) > 0)
 		o.max_rows = atol(argv[3]);
+	if (argc > 4)
+		o.level = atoi(argv[4]);
 	if ((e = fi_xlsxw_open(argv[1], argv[2], &o, &w, msg, sizeof(msg))) != FI_XLSXW_OK)
 	{
 		printf("ERROR %d %s\n", (int) e, msg);
