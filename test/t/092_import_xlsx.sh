@@ -70,6 +70,19 @@ with zipfile.ZipFile(f"{w}/huge.xlsx", "w", zipfile.ZIP_DEFLATED) as z:
     z.writestr("xl/worksheets/sheet1.xml", f'<worksheet {NS}><sheetData>'
                + '<row><c t="inlineStr"><is><t>Item Code</t></is></c></row>'
                + '<row><c t="inlineStr"><is><t>x</t></is></c><c><v>1</v></c></row>' * 2000000 + '</sheetData></worksheet>')
+# Excel's widest sheet: 16,384 columns, 16,380 of them no field's; and one cell past it (by hand)
+wb = openpyxl.Workbook(write_only=True)
+ws = wb.create_sheet()
+ws.append(header[:4] + [f"X{i}" for i in range(16380)])
+for r in range(10):
+    ws.append([f"W-{r}", "wide", "Products", "Nos"] + [r] * 16380)
+wb.save(f"{w}/wide.xlsx")
+with zipfile.ZipFile(f"{w}/wide.xlsx") as z, zipfile.ZipFile(f"{w}/wider.xlsx", "w", zipfile.ZIP_DEFLATED) as out:
+    for n in z.namelist():
+        part = z.read(n)
+        if n == "xl/worksheets/sheet1.xml":
+            part = part.replace(b"</row>", b'<c r="XFE1" t="inlineStr"><is><t>past</t></is></c></row>', 1)
+        out.writestr(n, part)
 open(f"{w}/notxlsx.xlsx", "w").write("Item Code,Item Group\nX,Products\n")
 # 20,000 rows: the sheet inflates to about 4 MB
 wb = openpyxl.Workbook()
@@ -121,6 +134,13 @@ t_is "$(q fi_xlsx_a "SELECT string_agg(end_of_life::text, ' ' ORDER BY name) FRO
      "dates as text: the column's format guessed from its values (day first), the odd one reported"
 t_is "$(q fi_xlsx_a "SELECT r->>'inserted' FROM integrations.import_csv_file('Item', '$W/big.xlsx') r")" "20000" \
      "import_csv_file reads a .xlsx path as Excel (20,000 rows)"
+R=$(q fi_xlsx_c "SELECT integrations.import_xlsx('Item', pg_read_binary_file('$W/wide.xlsx'))")
+t_is "$(echo "$R" | "$FI_PY" -c 'import json,sys; d=json.load(sys.stdin); w=d["warnings"]; print(d["status"], d["inserted"], len(w), w[0], "/", w[-1])')" \
+     'Success 10 16380 column 5 ("X0") matches no field of Item and is skipped / column 16384 ("X16379") matches no field of Item and is skipped' \
+     "a sheet of 16,384 columns imports its 10 rows, each column that is no field skipped with a warning"
+BEFORE=$(q fi_xlsx_c "SELECT count(*) FROM \"tabItem\"")
+t_like "$(q_err fi_xlsx_c "SELECT integrations.import_xlsx('Item', pg_read_binary_file('$W/wider.xlsx'))")|$(q fi_xlsx_c "SELECT count(*) FROM \"tabItem\"")" \
+       "^54000: .*more columns than .*\\|$BEFORE\$" "a cell past column 16,384 (XFE): refused with 54000, nothing written"
 BEFORE=$(q fi_xlsx_b "SELECT count(*) FROM \"tabItem\"")
 t_is "$(q_err fi_xlsx_b "SELECT integrations.import_xlsx('Item', pg_read_binary_file('$W/notxlsx.xlsx'))")" \
      "22023: the file is not an Excel workbook (.xlsx): not a ZIP archive" "a file that is not a workbook: a clear error"
