@@ -47,6 +47,7 @@ OBJS = \
 	src/engine/jsoncanon.o \
 	src/engine/jwt.o \
 	src/engine/oauth.o \
+	src/engine/authheader.o \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \
 	src/engine/sigverify.o \
@@ -125,10 +126,11 @@ test/unit/engine_test: test/unit/engine_test.c test/unit/tap.h src/engine/codec.
 		src/engine/codec.c src/engine/secretfmt.c src/engine/sigverify.c src/engine/htmltext.c \
 		src/engine/importval.c -lcrypto -largon2
 
-# the engines of Frappe's rules (meta order, import header and cells, naming, webhook events, export plan and text, OAuth)
+# the engines of Frappe's rules (meta order, import header and cells, naming, webhook events, export plan and text, OAuth, the Authorization header)
 RULES_SRCS = src/engine/doctype.c src/engine/importmap.c src/engine/naming.c src/engine/webhookev.c \
 	src/engine/exportfmt.c src/engine/pyjson.c src/engine/csv.c src/engine/oauth.c src/engine/codec.c \
-	src/engine/secretfmt.c src/engine/importcell.c src/engine/importval.c src/engine/exportplan.c
+	src/engine/secretfmt.c src/engine/importcell.c src/engine/importval.c src/engine/exportplan.c \
+	src/engine/authheader.c
 test/unit/rules_test: test/unit/rules_test.c test/unit/tap.h $(RULES_SRCS) src/engine/*.h
 	$(CC) -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ test/unit/rules_test.c $(RULES_SRCS) -lm -lcrypto -largon2
 
@@ -162,7 +164,7 @@ test/template/tpl_driver: test/template/tpl_driver.c $(TPL_SRCS) src/engine/*.h
 # ---- MariaDB (issue 18): the UDF library, built apart from PGXS ----
 # make mariadb: build/mariadb/frappe_integrations.so (install: its README)
 MARIADB_ENGINE = $(TPL_SRCS) src/engine/secretfmt.c src/engine/sigverify.c src/engine/jsoncanon.c src/engine/jwt.c \
-	src/engine/csv.c
+	src/engine/csv.c src/engine/authheader.c
 MARIADB_CFLAGS = -O2 -g -fPIC -fvisibility=hidden -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE \
 	-Isrc -I/usr/include/mariadb/server -I/usr/include/mariadb
 build/mariadb/frappe_integrations.so: src/mariadb/udf.c $(MARIADB_ENGINE) src/engine/*.h

@@ -22,12 +22,18 @@
 #include "utils/timestamp.h"
 
 #include "frappe_integrations.h"
-#include "engine/codec.h"
-#include "engine/csv.h"
+#include "engine/authheader.h"
 #include "engine/secretfmt.h"
 
 /* a well-formed hash of a random password, verified when a user has none */
 #define DUMMY_HASH "$pbkdf2-sha256$29000$N2ZPqVVqjXEuBaCUUipFqA$vJpWkBlwM7bdb5m3NnO8yR3cD0l9P5y3Gx2mH1bYv0o"
+
+/* memory for the engines: the current context */
+static void *
+pg_alloc(void *arg, size_t size)
+{
+	return palloc0(size);
+}
 
 /* the one error of a refusal */
 static void
@@ -188,8 +194,6 @@ bearer_user(const char *token, size_t len, ArrayType *required, char **scopes_ou
 	char	   *user,
 			   *scopes,
 			   *client_scopes;
-	char	   *s,
-			   *save = NULL;
 	bool		fallback;
 	Timestamp	now = (Timestamp) (fi_site_now_usec() -
 								   (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
@@ -234,43 +238,23 @@ bearer_user(const char *token, size_t len, ArrayType *required, char **scopes_ou
 	client_scopes = cv[0];
 	if (!user_enabled(user))
 		return NULL;
-	/* every scope of the token is one of the client's */
-	for (s = strtok_r(pstrdup(scopes ? scopes : ""), " \t\n", &save); s; s = strtok_r(NULL, " \t\n", &save))
+	/* every scope of the token is the client's, every one required the token's */
 	{
-		char	   *c,
-				   *save2 = NULL;
-		bool		found = false;
+		const char **want = NULL;
+		int			n = 0;
 
-		for (c = strtok_r(pstrdup(client_scopes ? client_scopes : ""), " \t\n", &save2); c && !found;
-			 c = strtok_r(NULL, " \t\n", &save2))
-			found = strcmp(c, s) == 0;
-		if (!found)
-			return NULL;
-	}
-	/* and every scope the caller requires is one of the token's */
-	if (required != NULL)
-	{
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n;
-
-		deconstruct_array(required, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-		for (int i = 0; i < n; i++)
+		if (required != NULL)
 		{
-			char	   *want,
-					   *c,
-					   *save2 = NULL;
-			bool		found = false;
+			Datum	   *elems;
+			bool	   *nulls;
 
-			if (nulls[i])
-				return NULL;
-			want = TextDatumGetCString(elems[i]);
-			for (c = strtok_r(pstrdup(scopes ? scopes : ""), " \t\n", &save2); c && !found;
-				 c = strtok_r(NULL, " \t\n", &save2))
-				found = strcmp(c, want) == 0;
-			if (!found)
-				return NULL;
+			deconstruct_array(required, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+			want = palloc(sizeof(char *) * (n + 1));
+			for (int i = 0; i < n; i++)
+				want[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
 		}
+		if (!fi_bearer_scopes_ok(scopes, client_scopes, want, n))
+			return NULL;
 	}
 	*scopes_out = scopes ? scopes : "";
 	return user;
@@ -366,11 +350,9 @@ Datum
 fi_authenticate_one(PG_FUNCTION_ARGS)
 {
 	static TupleDesc result_desc = NULL;
-	char	   *h,
-			   *sp,
-			   *scheme,
-			   *cred;
+	text	   *h;
 	const char *source;
+	FiAuthHeader ah;
 	char	   *user = NULL,
 			   *method = NULL,
 			   *scopes = NULL;
@@ -384,53 +366,32 @@ fi_authenticate_one(PG_FUNCTION_ARGS)
 				 errmsg("malformed Authorization header"),
 				 errdetail("It is empty.")));
 	fi_check_version();
-	h = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	h = PG_GETARG_TEXT_PP(0);
 	source = PG_ARGISNULL(1) ? "User" : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	/* Frappe: split(" ") into exactly two parts */
-	sp = strchr(h, ' ');
-	if (sp == NULL || sp == h || sp[1] == '\0' || strchr(sp + 1, ' ') != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("malformed Authorization header"),
-				 errdetail("Expected \"<scheme> <credentials>\": token, Basic or Bearer.")));
-	*sp = '\0';
-	scheme = h;
-	cred = sp + 1;
-	if (pg_strcasecmp(scheme, "bearer") == 0)
+	switch (fi_auth_header(VARDATA_ANY(h), VARSIZE_ANY_EXHDR(h), pg_alloc, NULL, &ah))
 	{
-		user = bearer_user(cred, strlen(cred), NULL, &scopes);
-		method = "bearer";
+		case FI_AUTH_MALFORMED:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("malformed Authorization header"),
+					 errdetail("Expected \"<scheme> <credentials>\": token, Basic or Bearer.")));
+			break;
+		case FI_AUTH_BAD_BASE64:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg(FI_AUTH_BAD_BASE64_MESSAGE)));
+			break;
+		case FI_AUTH_BEARER:
+			user = bearer_user(ah.token, ah.token_len, NULL, &scopes);
+			break;
+		case FI_AUTH_KEY:
+			if (ah.key != NULL)
+				user = api_key_user(source, ah.key, ah.key_len, ah.secret, ah.secret_len);
+			break;
+		case FI_AUTH_OTHER:
+			break;
 	}
-	else if (pg_strcasecmp(scheme, "token") == 0 || pg_strcasecmp(scheme, "basic") == 0)
-	{
-		char	   *pair = cred;
-		char	   *colon;
-
-		method = pg_strcasecmp(scheme, "token") == 0 ? "token" : "basic";
-		if (method[0] == 'b')
-		{
-			size_t		n = strlen(cred);
-			unsigned char *raw = palloc(fi_b64_decoded_maxlen(n) + 1);
-			long		got = fi_b64_decode(cred, n, raw, FI_B64_STD);
-			size_t		bad;
-
-			if (got < 0 || memchr(raw, '\0', got) != NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("Failed to decode token, please provide a valid base64-encoded token.")));
-			raw[got] = '\0';
-			pair = (char *) raw;
-			if (!fi_utf8_valid(pair, got, &bad))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("Failed to decode token, please provide a valid base64-encoded token.")));
-		}
-		/* exactly key:secret (Frappe ignores other shapes: a refusal) */
-		colon = strchr(pair, ':');
-		if (colon != NULL && strchr(colon + 1, ':') == NULL)
-			user = api_key_user(source, pair, colon - pair, colon + 1, strlen(colon + 1));
-		scopes = NULL;
-	}
+	method = (char *) ah.method;
 	if (user == NULL)
 		refuse();
 
@@ -452,14 +413,16 @@ fi_authenticate_one(PG_FUNCTION_ARGS)
 	{
 		/* the token's scopes, split on blanks */
 		List	   *l = NIL;
-		char	   *s,
-				   *save = NULL;
 		Datum	   *d;
 		int			n = 0;
 		ListCell   *lc;
 
-		for (s = strtok_r(scopes ? scopes : pstrdup(""), " \t\n", &save); s; s = strtok_r(NULL, " \t\n", &save))
-			l = lappend(l, s);
+		const char *rest = scopes,
+				   *w;
+		size_t		wn;
+
+		while (fi_next_scope(&rest, &w, &wn))
+			l = lappend(l, pnstrdup(w, wn));
 		d = palloc(sizeof(Datum) * (list_length(l) + 1));
 		foreach(lc, l)
 			d[n++] = CStringGetTextDatum(lfirst(lc));

@@ -20,6 +20,7 @@
 #include "engine/importmap.h"
 #include "engine/naming.h"
 #include "engine/oauth.h"
+#include "engine/authheader.h"
 #include "engine/webhookev.h"
 
 #include "tap.h"
@@ -406,6 +407,53 @@ grant_is(const char *rt, const char *scope, const char *nonce, const char *chall
 	is_str(got, want, desc);
 }
 
+/* the Authorization header as Frappe reads it: kind, method, parts */
+static void
+auth_case(const char *header, const char *want, const char *desc)
+{
+	FiAuthHeader h;
+	FiAuthKind k = fi_auth_header(header, strlen(header), arena_alloc, NULL, &h);
+	char		got[512];
+
+	snprintf(got, sizeof(got), "%d %s [%s] [%s] [%s]", (int) k, h.method ? h.method : "-", h.token ? h.token : "-",
+			 h.key ? h.key : "-", h.secret ? h.secret : "-");
+	is_str(got, want, desc);
+}
+
+static void
+test_auth_header(void)
+{
+	static const char *const req1[] = {"all"},
+			   *const req2[] = {"openid", "all"},
+			   *const req_blank[] = {"all openid"},
+			   *const req_null[] = {NULL};
+
+	auth_case("token k1:s3cr3t", "3 token [-] [k1] [s3cr3t]", "auth: token key:secret");
+	auth_case("TOKEN k1:", "3 token [-] [k1] []", "auth: scheme in any case, an empty secret");
+	auth_case("Basic azE6czozY3I=", "3 basic [-] [-] [-]", "auth: Basic's base64 of k1:s:3cr (two colons)");
+	auth_case("Basic azE6czNjcmV0", "3 basic [-] [k1] [s3cret]", "auth: Basic base64(key:secret)");
+	auth_case("basic !!!", "1 basic [-] [-] [-]", "auth: Basic that is not base64");
+	auth_case("Basic AP8=", "1 basic [-] [-] [-]", "auth: Basic of bytes that are not UTF-8 (NUL, 0xff)");
+	auth_case("token k1s3cret", "3 token [-] [-] [-]", "auth: token without a colon: nobody");
+	auth_case("token a:b:c", "3 token [-] [-] [-]", "auth: token with two colons: nobody");
+	auth_case("Bearer abc.def", "2 bearer [abc.def] [-] [-]", "auth: Bearer's token");
+	auth_case("Digest x", "4 - [-] [-] [-]", "auth: another scheme: nobody");
+	auth_case("Bearer", "0 - [-] [-] [-]", "auth: one part");
+	auth_case("Bearer  x", "0 - [-] [-] [-]", "auth: two spaces (Frappe's split gives three parts)");
+	auth_case(" x", "0 - [-] [-] [-]", "auth: no scheme");
+	auth_case("token a:b c", "0 - [-] [-] [-]", "auth: three parts");
+	auth_case("Bearer ", "0 - [-] [-] [-]", "auth: no credentials");
+	ok(fi_auth_header(NULL, 0, arena_alloc, NULL, &(FiAuthHeader) {0}) == FI_AUTH_MALFORMED, "auth: no header");
+
+	ok(fi_bearer_scopes_ok("all openid", "openid\tall files", NULL, 0), "scopes: the token's are the client's");
+	ok(!fi_bearer_scopes_ok("all openid", "all", NULL, 0), "scopes: one is not the client's");
+	ok(fi_bearer_scopes_ok("", "all", NULL, 0) && fi_bearer_scopes_ok(NULL, NULL, NULL, 0), "scopes: none");
+	ok(fi_bearer_scopes_ok(" all\nopenid ", "all openid", req2, 2), "scopes: every one required is the token's");
+	ok(!fi_bearer_scopes_ok("openid", "all openid", req1, 1), "scopes: a required one the token lacks");
+	ok(!fi_bearer_scopes_ok("all openid", "all openid", req_blank, 1), "scopes: a required one is one scope, never split");
+	ok(!fi_bearer_scopes_ok("all", "all", req_null, 1), "scopes: a NULL required one");
+}
+
 static void
 test_oauth(void)
 {
@@ -780,6 +828,7 @@ main(int argc, char **argv)
 	test_export();
 	test_export_titles();
 	test_oauth();
+	test_auth_header();
 	test_cells();
 	test_export_plan();
 	printf("1..%d\n", n_test);
