@@ -6,7 +6,12 @@
 #      on MariaDB vs the same calls on PostgreSQL;
 #  (b) hmac_sha256 calls/s on MariaDB vs MariaDB's own SHA2() of the same
 #      messages (the cost of a UDF call and its SQL wrapper).
-# Median of 3 alternating rounds.  No target is set by the issue yet: the
+#  (c) token validation (issue 20, point 3), mariadb-slap, 2 clients:
+#      validate_bearer_token vs a primary-key SELECT of the token row, random
+#      tokens among 10,000 (target 0.8x); authenticate('token key:secret')
+#      vs a SELECT of the user by api_key, random among 500 (no target in
+#      the issue; PostgreSQL's is 0.5x).
+# Median of 3 (c: 5) alternating rounds.  (a) and (b) have no target: the
 # bench fails when a part produces no figure.
 source "$FI_ROOT/test/lib.sh"
 source "$FI_ROOT/bench/lib.sh"
@@ -50,5 +55,51 @@ done
 HR=$(median "${hr[@]}")
 echo "(b) $((N * 5)) calls: integrations.hmac_sha256 $(calc "round($N * 5 / $(median "${h_r[@]}"))")/s, the UDF alone (fi_udf_hmac_sha256) $(calc "round($N * 5 / $(median "${u_r[@]}"))")/s, SHA2() $(calc "round($N * 5 / $(median "${s_r[@]}"))")/s  ->  hmac/SHA2 = $HR, UDF/SHA2 = $(median "${ur[@]}")  (the rest is the stored function's call)"
 target "(b) hmac_sha256 / SHA2() on MariaDB" "$HR" ">" 0
+
+# ---- (c) token validation on a site (issue 20, point 3)
+"$FI_PY" "$FI_ROOT/test/make_site.py" --db mariadb > "$MD/site.sql"
+mdb "CREATE DATABASE _bsite CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; CREATE USER _bsite@localhost IDENTIFIED BY 'pw-bench';
+     GRANT ALL PRIVILEGES ON _bsite.* TO _bsite@localhost; GRANT EXECUTE ON integrations.* TO _bsite@localhost"
+mariadb --no-defaults --socket="$MDB_SOCK" -u root _bsite -e "source $MD/site.sql"
+mariadb-tzinfo-to-sql /usr/share/zoneinfo 2>/dev/null | mariadb --no-defaults --socket="$MDB_SOCK" -u root mysql
+"$FI_PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' > "$MD/bsite.key"
+"$FI_ROOT/bin/frappe-integrations" install --socket "$MDB_SOCK" --user root --plugin-dir "$MDB_PLUGIN" \
+    --site _bsite --site-user _bsite --key-file "$MD/bsite.key" >/dev/null
+mdb "INSERT INTO _bsite.\`tabOAuth Client\` (name, scopes) VALUES ('cl1', 'all openid');
+     INSERT INTO _bsite.\`tabOAuth Bearer Token\` (name, access_token, client, user, scopes, expiration_time, expires_in, status)
+     SELECT CONCAT('tok-', seq), CONCAT('tok-', seq), 'cl1', 'jane@example.com', 'all openid',
+            CONVERT_TZ(UTC_TIMESTAMP(6), '+00:00', 'Asia/Kolkata') + INTERVAL 1 DAY, 86400, 'Active' FROM seq_1_to_10000;
+     INSERT INTO _bsite.tabUser (name, email, enabled, user_type)
+     SELECT CONCAT('u', seq, '@example.com'), CONCAT('u', seq, '@example.com'), 1, 'System User' FROM seq_1_to_500"
+for i in $(seq 500); do echo "SELECT CONCAT('u$i@example.com', ' ', generate_keys('u$i@example.com'));"; done \
+    | mariadb --no-defaults --socket="$MDB_SOCK" -u _bsite -ppw-bench -D _bsite -N -B > "$MD/keys.txt"
+mdb "SELECT name, api_key FROM _bsite.tabUser WHERE api_key IS NOT NULL" > "$MD/apikeys.txt"
+"$FI_PY" "$FI_ROOT/bench/mariadb/auth_queries.py" "$MD"
+t_ok=$(mariadb --no-defaults --socket="$MDB_SOCK" -u _bsite -ppw-bench -D _bsite -N -B -e "$(cut -d';' -f1 "$MD/q_auth.sql")" 2>&1)
+case "$t_ok" in *'"method": "token"'*) ;; *) echo "bench/mariadb (c): authenticate refuses the bench's keys: $t_ok" >&2; t_ok="" ;; esac
+slap() {	# queries/s of the statements of file $1 ($2 of them), 2 clients
+    local s
+    s=$(mariadb-slap --no-defaults --socket="$MDB_SOCK" -u _bsite -ppw-bench --create-schema=_bsite --query="$1" \
+        --delimiter=";" --concurrency=2 --number-of-queries="$2" 2>&1 | awk '/Average number of seconds/ {print $9}')
+    [ -n "$s" ] && calc "round($2 / $s)"
+}
+NQ=${BENCH_QUERIES:-40000}
+vb=() pk=() br=() au=() ak=() ar=()
+for round in 1 2 3 4 5; do
+    v=$(slap "$MD/q_vbt.sql" "$NQ"); p=$(slap "$MD/q_pk.sql" "$NQ")
+    a=$(slap "$MD/q_auth.sql" $((NQ / 4))); k=$(slap "$MD/q_key.sql" $((NQ / 4)))
+    [ -n "$v" ] && [ -n "$p" ] && [ -n "$a" ] && [ -n "$k" ] && [ -n "$t_ok" ] || break
+    vb+=("$v"); pk+=("$p"); br+=("$(calc "round($v / $p, 2)")")
+    au+=("$a"); ak+=("$k"); ar+=("$(calc "round($a / $k, 2)")")
+done
+if [ "${#br[@]}" -eq 5 ]; then
+    BR=$(median "${br[@]}"); AR=$(median "${ar[@]}")
+    echo "(c) validate_bearer_token $(median "${vb[@]}")/s vs a primary-key SELECT of the token $(median "${pk[@]}")/s  ->  $BR  (rounds: ${br[*]})"
+    echo "    authenticate('token key:secret') $(median "${au[@]}")/s vs a SELECT of the user by api_key $(median "${ak[@]}")/s  ->  $AR  (rounds: ${ar[*]})"
+    target "(c) validate_bearer_token / primary-key SELECT on MariaDB" "$BR" ">=" 0.8
+    target "(c) authenticate(token) / SELECT by api_key on MariaDB" "$AR" ">" 0
+else
+    target "(c) token validation on MariaDB (no figure)" "" ">=" 0.8
+fi
 mdb_stop
 bench_verdict

@@ -102,18 +102,33 @@ has_scope(const char *scopes, const char *w, size_t n)
 	return false;
 }
 
+/* every scope of the list sub is one of super's */
 bool
-fi_bearer_scopes_ok(const char *token_scopes, const char *client_scopes, const char *const *required, int n)
+fi_scopes_subset(const char *sub, const char *super)
 {
-	const char *s = token_scopes,
+	const char *s = sub,
 			   *w;
 	size_t		wn;
 
 	while (fi_next_scope(&s, &w, &wn))
-		if (!has_scope(client_scopes, w, wn))
+		if (!has_scope(super, w, wn))
 			return false;
+	return true;
+}
+
+bool
+fi_bearer_scopes_ok(const char *token_scopes, const char *client_scopes, const char *const *required, int n)
+{
+	if (!fi_scopes_subset(token_scopes, client_scopes))
+		return false;
 	for (int i = 0; i < n; i++)
 		if (required[i] == NULL || !has_scope(token_scopes, required[i], strlen(required[i])))
 			return false;
 	return true;
+}
+
+bool
+fi_bearer_scopes_ok_list(const char *token_scopes, const char *client_scopes, const char *required)
+{
+	return fi_scopes_subset(token_scopes, client_scopes) && fi_scopes_subset(required, token_scopes);
 }

@@ -53,6 +53,15 @@ extern FiAuthKind fi_auth_header(const char *header, size_t len, FiAlloc alloc, 
 extern bool fi_bearer_scopes_ok(const char *token_scopes, const char *client_scopes,
 								const char *const *required, int n);
 
+/*
+ * The same rule with the required scopes as one list (blank, tab or newline
+ * separated; NULL or blank: none), as MariaDB passes them.
+ */
+extern bool fi_bearer_scopes_ok_list(const char *token_scopes, const char *client_scopes, const char *required);
+
+/* every scope of the list sub is one of the list super's */
+extern bool fi_scopes_subset(const char *sub, const char *super);
+
 /* the next scope of *s (blank, tab or newline separated): false at the end */
 extern bool fi_next_scope(const char **s, const char **scope, size_t *len);
 

@@ -629,6 +629,15 @@ parse_value(Parser *ps)
 
 /* ---- writing ---- */
 
+static void put_string(FiJBuf *b, const char *s, size_t n);
+
+bool
+fi_json_put_string(FiJBuf *b, const char *s, size_t n)
+{
+	put_string(b, s, n);
+	return !b->oom;
+}
+
 /* a string as escape_json writes it */
 static void
 put_string(FiJBuf *b, const char *s, size_t n)

@@ -28,6 +28,9 @@ extern void fi_jbuf_free(FiJBuf *b);
 /* append n bytes (kept NUL-terminated); false when out of memory (then b->oom) */
 extern bool fi_jbuf_put(FiJBuf *b, const char *s, size_t n);
 
+/* s[0..n) as a JSON string literal (quoted, escaped as PostgreSQL's escape_json); false when out of memory */
+extern bool fi_json_put_string(FiJBuf *b, const char *s, size_t n);
+
 typedef enum FiJsonErr
 {
 	FI_JSON_OK = 0,

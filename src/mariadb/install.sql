@@ -28,6 +28,10 @@ CREATE OR REPLACE FUNCTION fi_udf_fernet_encrypt RETURNS STRING SONAME 'frappe_i
 CREATE OR REPLACE FUNCTION fi_udf_fernet_decrypt RETURNS STRING SONAME 'frappe_integrations.so';
 CREATE OR REPLACE FUNCTION fi_udf_jwt_hs256 RETURNS STRING SONAME 'frappe_integrations.so';
 CREATE OR REPLACE FUNCTION fi_udf_jwt_decode_hs256 RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_auth_header RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_fernet_equal RETURNS INTEGER SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_bearer_scopes_ok RETURNS INTEGER SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_scopes_json RETURNS STRING SONAME 'frappe_integrations.so';
 
 -- Each site's encryption_key (from its site_config.json), written by
 -- `frappe-integrations install --site`; readable only by the installing

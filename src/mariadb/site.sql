@@ -67,4 +67,162 @@ BEGIN
     END IF;
 END//
 
+-- ---- token validation (issue 20, point 3): Frappe's validate_auth ----
+
+-- integrations.validate_bearer_token on PostgreSQL (required scopes there a
+-- text[], here one blank-separated list, NULL or '' for none): the token's
+-- user when Frappe would accept it, else NULL.  The row by its name
+-- (exactly: bytes and case), not Revoked, expiring after the site's now
+-- (System Settings' time_zone; the server's clock when the server's time
+-- zone tables do not know it), its client's row present, the user enabled,
+-- every scope of the token the client's and every required one the token's.
+-- One statement: a stored function pays for each statement it runs.
+CREATE OR REPLACE FUNCTION @SITE@.validate_bearer_token(token LONGTEXT CHARSET utf8mb4,
+                                                        required_scopes TEXT CHARSET utf8mb4)
+    RETURNS VARCHAR(140) CHARSET utf8mb4
+    NOT DETERMINISTIC READS SQL DATA SQL SECURITY INVOKER
+RETURN (SELECT t.`user`
+          FROM @SITE@.`tabOAuth Bearer Token` t
+          JOIN @SITE@.`tabOAuth Client` c ON c.name = t.client
+          JOIN @SITE@.tabUser u ON u.name = t.`user`
+         WHERE t.name = token COLLATE utf8mb4_unicode_ci
+           AND CAST(t.name AS BINARY) = CAST(token AS BINARY)
+           AND COALESCE(t.status, '') <> 'Revoked'
+           AND t.expiration_time > COALESCE((SELECT CONVERT_TZ(UTC_TIMESTAMP(6), '+00:00', z.value)
+                                               FROM @SITE@.tabSingles z
+                                              WHERE z.doctype = 'System Settings' AND z.field = 'time_zone'
+                                              LIMIT 1),
+                                            NOW(6))
+           AND u.enabled = 1
+           AND fi_udf_bearer_scopes_ok(t.scopes, c.scopes, required_scopes) = 1
+         LIMIT 1)//
+
+-- The user of an API key and secret (Frappe's validate_api_key_secret), or
+-- NULL: the secret of __Auth decrypted with the site's key and compared in
+-- constant time (also when the key is unknown), a disabled user refused.
+-- Only User is a source here: a stored function cannot name a table from
+-- data (PostgreSQL takes any DocType with api_key, api_secret and user).
+CREATE OR REPLACE FUNCTION @SITE@.validate_api_key(api_key LONGTEXT CHARSET utf8mb4,
+                                                   api_secret LONGTEXT CHARSET utf8mb4,
+                                                   source_doctype VARCHAR(140) CHARSET utf8mb4)
+    RETURNS VARCHAR(140) CHARSET utf8mb4
+    NOT DETERMINISTIC READS SQL DATA SQL SECURITY DEFINER
+BEGIN
+    DECLARE k VARCHAR(64) DEFAULT @SITE@.fi_site_key();
+    DECLARE u VARCHAR(140) CHARSET utf8mb4 DEFAULT NULL;
+    DECLARE en INT DEFAULT 0;
+    DECLARE tok TEXT CHARSET utf8mb4 DEFAULT NULL;
+    DECLARE ok INT;
+    DECLARE CONTINUE HANDLER FOR NOT FOUND SET u = NULL;
+    IF COALESCE(source_doctype, 'User') <> 'User' THEN
+        SIGNAL SQLSTATE '0A000' SET MESSAGE_TEXT = 'on MariaDB only User authenticates requests (source_doctype must be User or NULL)';
+    END IF;
+    IF api_key IS NULL OR api_secret IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT us.name, us.enabled, a.password INTO u, en, tok
+      FROM @SITE@.tabUser us
+      LEFT JOIN @SITE@.`__Auth` a
+        ON a.doctype = 'User' AND a.name = us.name AND a.fieldname = 'api_secret' AND a.encrypted = 1
+     WHERE us.api_key = api_key COLLATE utf8mb4_unicode_ci
+       AND CAST(us.api_key AS BINARY) = CAST(api_key AS BINARY)
+     LIMIT 1;
+    SET ok = fi_udf_fernet_equal(k, tok, api_secret);
+    IF ok IS NULL THEN
+        CALL integrations.raise_last_error();
+    END IF;
+    IF ok = 1 AND u IS NOT NULL AND en = 1 THEN
+        RETURN u;
+    END IF;
+    RETURN NULL;
+END//
+
+-- Frappe's check_password: the user's passlib hash (__Auth, encrypted = 0,
+-- pbkdf2_sha256 or argon2) verified; a user without one costs a
+-- verification too.  NULL arguments: FALSE.
+CREATE OR REPLACE FUNCTION @SITE@.check_password(user_name LONGTEXT CHARSET utf8mb4, password LONGTEXT CHARSET utf8mb4)
+    RETURNS BOOLEAN
+    NOT DETERMINISTIC READS SQL DATA SQL SECURITY DEFINER
+BEGIN
+    DECLARE k VARCHAR(64) DEFAULT @SITE@.fi_site_key();
+    DECLARE h TEXT CHARSET utf8mb4 DEFAULT NULL;
+    DECLARE r INT;
+    DECLARE CONTINUE HANDLER FOR NOT FOUND SET h = NULL;
+    IF user_name IS NULL OR password IS NULL THEN
+        RETURN FALSE;
+    END IF;
+    SELECT a.password INTO h FROM @SITE@.`__Auth` a
+     WHERE a.doctype = 'User' AND a.name = user_name COLLATE utf8mb4_unicode_ci
+       AND a.fieldname = 'password' AND a.encrypted = 0
+     LIMIT 1;
+    SET r = fi_udf_passlib_verify(password,
+                                  COALESCE(h, '$pbkdf2-sha256$29000$N2ZPqVVqjXEuBaCUUipFqA$vJpWkBlwM7bdb5m3NnO8yR3cD0l9P5y3Gx2mH1bYv0o'));
+    IF r IS NULL THEN
+        SIGNAL SQLSTATE 'XX001' SET MESSAGE_TEXT = 'the stored password hash of this user is not one Frappe writes';
+    END IF;
+    RETURN r = 1 AND h IS NOT NULL;
+END//
+
+-- integrations.authenticate on PostgreSQL (a row there, a JSON object here:
+-- {"user_name": ..., "method": "token" | "basic" | "bearer", "scopes": [...]}).
+-- A header that is not "<scheme> <credentials>", or Basic credentials that
+-- are not base64 of UTF-8: 22023.  Any refusal: 28000, one message.
+CREATE OR REPLACE FUNCTION @SITE@.authenticate(authorization LONGTEXT CHARSET utf8mb4,
+                                               source_doctype VARCHAR(140) CHARSET utf8mb4)
+    RETURNS LONGTEXT CHARSET utf8mb4
+    NOT DETERMINISTIC READS SQL DATA SQL SECURITY DEFINER
+BEGIN
+    DECLARE k VARCHAR(64) DEFAULT @SITE@.fi_site_key();
+    DECLARE kind VARCHAR(16) CHARSET ascii DEFAULT CONVERT(fi_udf_auth_header(authorization, 'kind') USING ascii);
+    DECLARE u VARCHAR(140) CHARSET utf8mb4 DEFAULT NULL;
+    DECLARE s TEXT CHARSET utf8mb4 DEFAULT '';
+    DECLARE tok LONGTEXT CHARSET utf8mb4;
+    IF authorization IS NULL OR kind = 'malformed' THEN
+        SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'malformed Authorization header (expected "<scheme> <credentials>": token, Basic or Bearer)';
+    ELSEIF kind = 'bad_base64' THEN
+        SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'Failed to decode token, please provide a valid base64-encoded token.';
+    ELSEIF kind = 'bearer' THEN
+        SET tok = CONVERT(fi_udf_auth_header(authorization, 'token') USING utf8mb4),
+            u = @SITE@.validate_bearer_token(tok, NULL);
+        IF u IS NOT NULL THEN
+            SELECT COALESCE(t.scopes, '') INTO s FROM @SITE@.`tabOAuth Bearer Token` t
+             WHERE t.name = tok COLLATE utf8mb4_unicode_ci AND CAST(t.name AS BINARY) = CAST(tok AS BINARY);
+        END IF;
+    ELSEIF kind = 'key' THEN
+        SET u = @SITE@.validate_api_key(CONVERT(fi_udf_auth_header(authorization, 'key') USING utf8mb4),
+                                        CONVERT(fi_udf_auth_header(authorization, 'secret') USING utf8mb4),
+                                        source_doctype),
+            s = '';
+    END IF;
+    IF u IS NULL THEN
+        SIGNAL SQLSTATE '28000' SET MESSAGE_TEXT = 'authentication failed';
+    END IF;
+    RETURN JSON_OBJECT('user_name', u,
+                       'method', CONVERT(fi_udf_auth_header(authorization, 'method') USING utf8mb4),
+                       'scopes', JSON_QUERY(CONVERT(fi_udf_scopes_json(s) USING utf8mb4), '$'));
+END//
+
+-- Frappe's generate_keys: a new 15-hex api_secret (returned, stored in
+-- __Auth as a Password field), an api_key when the user has none.
+CREATE OR REPLACE FUNCTION @SITE@.generate_keys(user_name LONGTEXT CHARSET utf8mb4)
+    RETURNS VARCHAR(15) CHARSET ascii
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+    DECLARE k VARCHAR(64) DEFAULT @SITE@.fi_site_key();
+    DECLARE secret VARCHAR(15) CHARSET ascii DEFAULT integrations.generate_hash(15);
+    DECLARE found_user VARCHAR(140) CHARSET utf8mb4 DEFAULT NULL;
+    DECLARE msg VARCHAR(300) CHARSET utf8mb4;
+    DECLARE CONTINUE HANDLER FOR NOT FOUND SET found_user = NULL;
+    SELECT us.name INTO found_user FROM @SITE@.tabUser us
+     WHERE us.name = user_name COLLATE utf8mb4_unicode_ci LIMIT 1 FOR UPDATE;
+    IF found_user IS NULL THEN
+        SET msg = CONCAT('User ', LEFT(COALESCE(user_name, 'NULL'), 200), ' not found');
+        SIGNAL SQLSTATE 'P0002' SET MESSAGE_TEXT = msg;
+    END IF;
+    UPDATE @SITE@.tabUser us SET us.api_key = COALESCE(NULLIF(us.api_key, ''), integrations.generate_hash(15))
+     WHERE us.name = found_user COLLATE utf8mb4_unicode_ci;
+    CALL @SITE@.set_password('User', found_user, 'api_secret', secret);
+    RETURN secret;
+END//
+
 DELIMITER ;

@@ -27,7 +27,9 @@
 
 #include <mysql.h>
 
+#include "engine/authheader.h"
 #include "engine/codec.h"
+#include "engine/jsoncanon.h"
 #include "engine/jwt.h"
 #include "engine/secretfmt.h"
 #include "engine/sigverify.h"
@@ -1138,6 +1140,282 @@ fi_udf_jwt_decode_hs256(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned
 
 void
 fi_udf_jwt_decode_hs256_deinit(UDF_INIT *initid)
+{
+	result_free(initid);
+}
+
+/* ---- token validation (the per-site authenticate / validate_api_key / validate_bearer_token) ---- */
+
+/* a bump arena over one malloc'd block, for engines that take an FiAlloc */
+typedef struct Arena
+{
+	char	   *base;
+	size_t		used,
+				cap;
+} Arena;
+
+static void *
+arena_alloc(void *arg, size_t size)
+{
+	Arena	   *a = arg;
+	size_t		at = (a->used + 7) & ~(size_t) 7;
+
+	/* callers size the block for the engine's worst case; past it: a static zeroed byte run */
+	if (at + size > a->cap)
+	{
+		static __thread char spare[64];
+
+		memset(spare, 0, sizeof(spare));
+		return size <= sizeof(spare) ? spare : NULL;
+	}
+	a->used = at + size;
+	return a->base + at;
+}
+
+/*
+ * fi_udf_auth_header(header, part): Frappe's reading of an Authorization
+ * header (engine/authheader.c).  part 'kind' gives malformed, bad_base64,
+ * bearer, key or other; 'method', 'token', 'key' and 'secret' the parts
+ * (NULL when the header has none).  The copies are wiped after the call.
+ */
+FI_UDF my_bool fi_udf_auth_header_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char *fi_udf_auth_header(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+								char *is_null, char *error);
+FI_UDF void fi_udf_auth_header_deinit(UDF_INIT *initid);
+
+my_bool
+fi_udf_auth_header_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_auth_header", 2, 2, str3))
+		return 1;
+	initid->maybe_null = 1;
+	initid->max_length = FI_MAX_RESULT;
+	initid->ptr = NULL;
+	return 0;
+}
+
+char *
+fi_udf_auth_header(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+				   char *is_null, char *error)
+{
+	static const char *const kinds[] = {"malformed", "bad_base64", "bearer", "key", "other"};
+	FiAuthHeader ah;
+	FiAuthKind	kind;
+	Arena		a;
+	const char *part,
+			   *v = NULL;
+	size_t		plen,
+				vlen = 0;
+	char	   *r = NULL;
+
+	(void) result;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	if (args->args[1] == NULL)
+		return NULL;
+	part = args->args[1];
+	plen = args->lengths[1];
+	a.cap = 3 * (size_t) (args->args[0] ? args->lengths[0] : 0) + 64;
+	a.used = 0;
+	if ((a.base = calloc(1, a.cap)) == NULL)
+	{
+		set_error("53200", "out of memory");
+		return NULL;
+	}
+	kind = fi_auth_header(args->args[0], args->args[0] ? args->lengths[0] : 0, arena_alloc, &a, &ah);
+#define PART_IS(w) (plen == sizeof(w) - 1 && memcmp(part, w, plen) == 0)
+	if (PART_IS("kind"))
+		v = kinds[kind], vlen = strlen(v);
+	else if (PART_IS("method"))
+		v = ah.method, vlen = v ? strlen(v) : 0;
+	else if (PART_IS("token"))
+		v = ah.token, vlen = ah.token_len;
+	else if (PART_IS("key"))
+		v = ah.key, vlen = ah.key_len;
+	else if (PART_IS("secret"))
+		v = ah.secret, vlen = ah.secret_len;
+	else
+		set_error("22023", "fi_udf_auth_header: part must be kind, method, token, key or secret");
+#undef PART_IS
+	if (v != NULL && (r = result_copy(initid, v, vlen, length)) != NULL)
+		*is_null = 0;
+	else if (v != NULL)
+		set_error("53200", "out of memory");
+	memset(a.base, 0, a.cap);	/* the secret's copy */
+	free(a.base);
+	return r;
+}
+
+/* the result buffer may hold a secret: wiped */
+static void
+result_wipe_free(UDF_INIT *initid)
+{
+	if (initid->ptr)
+		memset(initid->ptr, 0, *(size_t *) initid->ptr + sizeof(size_t));
+	result_free(initid);
+}
+
+void
+fi_udf_auth_header_deinit(UDF_INIT *initid)
+{
+	result_wipe_free(initid);
+}
+
+/*
+ * fi_udf_fernet_equal(key, token, candidate): 1 when the Fernet token
+ * decrypts (with the site's key) to exactly candidate, compared in constant
+ * time; 0 otherwise, also for a NULL token (compared against a stand-in, so
+ * a missing row costs what a present one does).  NULL with Frappe's error
+ * when the token was made with another key.  The plaintext never leaves.
+ */
+FI_UDF my_bool fi_udf_fernet_equal_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF long long fi_udf_fernet_equal(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *error);
+
+my_bool
+fi_udf_fernet_equal_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_fernet_equal", 3, 3, str3))
+		return 1;
+	initid->maybe_null = 1;
+	return 0;
+}
+
+long long
+fi_udf_fernet_equal(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *error)
+{
+	static const char standin[] = "\x01no secret\x01";
+	unsigned char raw[FI_FERNET_KEY_LEN];
+	unsigned char *pt = NULL;
+	size_t		ptlen = 0;
+	bool		eq;
+
+	(void) initid;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	if (!site_key(args, raw))
+		return 0;
+	if (args->args[1] != NULL)
+	{
+		if ((pt = malloc(fi_fernet_plain_maxlen(args->lengths[1]) + 1)) == NULL)
+		{
+			memset(raw, 0, sizeof(raw));
+			set_error("53200", "out of memory");
+			return 0;
+		}
+		if (fi_fernet_decrypt(raw, args->args[1], args->lengths[1], pt, &ptlen, NULL) != FI_SECRET_OK)
+		{
+			memset(raw, 0, sizeof(raw));
+			free(pt);
+			set_error("22023", "Encryption key is invalid! Please check site_config.json");
+			return 0;
+		}
+	}
+	memset(raw, 0, sizeof(raw));
+	eq = fi_secure_equal(pt ? (const char *) pt : standin, pt ? ptlen : sizeof(standin) - 1,
+						 args->args[2] ? args->args[2] : "", args->args[2] ? args->lengths[2] : 0);
+	if (pt)
+	{
+		memset(pt, 0, ptlen);
+		free(pt);
+	}
+	*is_null = 0;
+	return eq && pt != NULL && args->args[2] != NULL;
+}
+
+/*
+ * fi_udf_bearer_scopes_ok(token_scopes, client_scopes, required): Frappe's
+ * scope rule of a bearer token, the lists blank-separated (NULL: empty).
+ */
+FI_UDF my_bool fi_udf_bearer_scopes_ok_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF long long fi_udf_bearer_scopes_ok(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *error);
+
+my_bool
+fi_udf_bearer_scopes_ok_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_bearer_scopes_ok", 3, 3, str3))
+		return 1;
+	initid->maybe_null = 0;
+	return 0;
+}
+
+long long
+fi_udf_bearer_scopes_ok(UDF_INIT *initid, UDF_ARGS *args, char *is_null, char *error)
+{
+	char	   *s[3];
+	bool		ok = false;
+
+	(void) initid;
+	(void) error;
+	*is_null = 0;
+	for (int i = 0; i < 3; i++)
+		s[i] = arg_cstr(args, i);	/* NUL-terminated copies (NULL stays NULL) */
+	if ((args->args[0] == NULL || s[0]) && (args->args[1] == NULL || s[1]) && (args->args[2] == NULL || s[2]))
+		ok = fi_bearer_scopes_ok_list(s[0], s[1], s[2]);
+	for (int i = 0; i < 3; i++)
+		free(s[i]);
+	return ok;
+}
+
+/* fi_udf_scopes_json(scopes): a blank-separated list as a JSON array of strings */
+FI_UDF my_bool fi_udf_scopes_json_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char *fi_udf_scopes_json(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+								char *is_null, char *error);
+FI_UDF void fi_udf_scopes_json_deinit(UDF_INIT *initid);
+
+my_bool
+fi_udf_scopes_json_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_scopes_json", 1, 1, str3))
+		return 1;
+	initid->maybe_null = 1;
+	initid->max_length = FI_MAX_RESULT;
+	initid->ptr = NULL;
+	return 0;
+}
+
+char *
+fi_udf_scopes_json(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+				   char *is_null, char *error)
+{
+	FiJBuf		b = {0};
+	char	   *list = arg_cstr(args, 0);
+	const char *rest = list,
+			   *w;
+	size_t		wn;
+	bool		first = true;
+	char	   *r = NULL;
+
+	(void) result;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	if (args->args[0] != NULL && list == NULL)
+	{
+		set_error("53200", "out of memory");
+		return NULL;
+	}
+	fi_jbuf_put(&b, "[", 1);
+	while (fi_next_scope(&rest, &w, &wn))
+	{
+		if (!first)
+			fi_jbuf_put(&b, ", ", 2);
+		fi_json_put_string(&b, w, wn);
+		first = false;
+	}
+	fi_jbuf_put(&b, "]", 1);
+	if (b.oom)
+		set_error("53200", "out of memory");
+	else if ((r = result_copy(initid, b.data, b.len, length)) != NULL)
+		*is_null = 0;
+	fi_jbuf_free(&b);
+	free(list);
+	return r;
+}
+
+void
+fi_udf_scopes_json_deinit(UDF_INIT *initid)
 {
 	result_free(initid);
 }

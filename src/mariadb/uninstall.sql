@@ -19,3 +19,7 @@ DROP FUNCTION IF EXISTS fi_udf_fernet_encrypt;
 DROP FUNCTION IF EXISTS fi_udf_fernet_decrypt;
 DROP FUNCTION IF EXISTS fi_udf_jwt_hs256;
 DROP FUNCTION IF EXISTS fi_udf_jwt_decode_hs256;
+DROP FUNCTION IF EXISTS fi_udf_auth_header;
+DROP FUNCTION IF EXISTS fi_udf_fernet_equal;
+DROP FUNCTION IF EXISTS fi_udf_bearer_scopes_ok;
+DROP FUNCTION IF EXISTS fi_udf_scopes_json;
