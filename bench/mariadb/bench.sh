@@ -68,9 +68,9 @@ mariadb-tzinfo-to-sql /usr/share/zoneinfo 2>/dev/null | mariadb --no-defaults --
 mdb "INSERT INTO _bsite.\`tabOAuth Client\` (name, scopes) VALUES ('cl1', 'all openid');
      INSERT INTO _bsite.\`tabOAuth Bearer Token\` (name, access_token, client, user, scopes, expiration_time, expires_in, status)
      SELECT CONCAT('tok-', seq), CONCAT('tok-', seq), 'cl1', 'jane@example.com', 'all openid',
-            CONVERT_TZ(UTC_TIMESTAMP(6), '+00:00', 'Asia/Kolkata') + INTERVAL 1 DAY, 86400, 'Active' FROM seq_1_to_10000;
+            CONVERT_TZ(UTC_TIMESTAMP(6), '+00:00', 'Asia/Kolkata') + INTERVAL 1 DAY, 86400, 'Active' FROM _bsite.seq_1_to_10000;
      INSERT INTO _bsite.tabUser (name, email, enabled, user_type)
-     SELECT CONCAT('u', seq, '@example.com'), CONCAT('u', seq, '@example.com'), 1, 'System User' FROM seq_1_to_500"
+     SELECT CONCAT('u', seq, '@example.com'), CONCAT('u', seq, '@example.com'), 1, 'System User' FROM _bsite.seq_1_to_500"
 for i in $(seq 500); do echo "SELECT CONCAT('u$i@example.com', ' ', generate_keys('u$i@example.com'));"; done \
     | mariadb --no-defaults --socket="$MDB_SOCK" -u _bsite -ppw-bench -D _bsite -N -B > "$MD/keys.txt"
 mdb "SELECT name, api_key FROM _bsite.tabUser WHERE api_key IS NOT NULL" > "$MD/apikeys.txt"

@@ -452,6 +452,13 @@ test_auth_header(void)
 	ok(!fi_bearer_scopes_ok("openid", "all openid", req1, 1), "scopes: a required one the token lacks");
 	ok(!fi_bearer_scopes_ok("all openid", "all openid", req_blank, 1), "scopes: a required one is one scope, never split");
 	ok(!fi_bearer_scopes_ok("all", "all", req_null, 1), "scopes: a NULL required one");
+	ok(fi_bearer_scopes_ok_list("all openid", "openid all", " openid\tall ") &&
+	   fi_bearer_scopes_ok_list("all", "all", NULL) && fi_bearer_scopes_ok_list("all", "all", "  "),
+	   "scopes, the required as one list: each in the token's; NULL or blank: none");
+	ok(!fi_bearer_scopes_ok_list("all", "all", "all admin") && !fi_bearer_scopes_ok_list("all admin", "all", NULL),
+	   "scopes, the required as one list: one the token lacks; the token's beyond the client's");
+	ok(fi_scopes_subset("", "x") && fi_scopes_subset(NULL, NULL) && !fi_scopes_subset("alla", "all") && !fi_scopes_subset("al", "all"),
+	   "scopes: subset by whole words");
 }
 
 static void
