@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/authheader.h"
 #include "engine/codec.h"
 #include "engine/htmltext.h"
 #include "engine/jwt.h"
@@ -66,7 +67,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	in = (const char *) data + 1;
 	n = size - 1;
-	switch (data[0] % 12)
+	switch (data[0] % 13)
 	{
 		case 0:
 			out = malloc(fi_b64_decoded_maxlen(n) + 1);
@@ -213,6 +214,39 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					abort();
 				(void) fi_oauth_response_types(a);
 				(void) fi_oauth_pkce_syntax(a);
+				fuzz_free(arena);
+			}
+			break;
+		case 12:
+			/* an Authorization header: parts within the input; a list's scopes are its own */
+			{
+				void	   *arena = NULL;
+				FiAuthHeader ah;
+				char	   *l = fuzz_alloc(&arena, n + 1);
+
+				switch (fi_auth_header(in, n, fuzz_alloc, &arena, &ah))
+				{
+					case FI_AUTH_BEARER:
+						if (ah.token == NULL || ah.token_len >= n || strlen(ah.token) != ah.token_len)
+							abort();
+						break;
+					case FI_AUTH_KEY:
+						if (ah.key != NULL &&
+							(ah.secret == NULL || memchr(ah.key, ':', ah.key_len) != NULL ||
+							 memchr(ah.secret, ':', ah.secret_len) != NULL ||
+							 strlen(ah.key) != ah.key_len || strlen(ah.secret) != ah.secret_len))
+							abort();
+						break;
+					default:
+						if (ah.token != NULL || ah.key != NULL)
+							abort();
+						break;
+				}
+				memcpy(l, in, n);
+				l[n] = '\0';
+				if (!fi_scopes_subset(l, l) || !fi_bearer_scopes_ok_list(l, l, l) ||
+					(fi_scopes_subset(l, "") && fi_next_scope(&(const char *){l}, &(const char *){NULL}, &(size_t){0})))
+					abort();
 				fuzz_free(arena);
 			}
 			break;
