@@ -48,6 +48,7 @@ OBJS = \
 	src/engine/jwt.o \
 	src/engine/oauth.o \
 	src/engine/authheader.o \
+	src/engine/httpreq.o \
 	src/engine/pyjson.o \
 	src/engine/secretfmt.o \
 	src/engine/sigverify.o \
@@ -130,9 +131,9 @@ test/unit/engine_test: test/unit/engine_test.c test/unit/tap.h src/engine/codec.
 RULES_SRCS = src/engine/doctype.c src/engine/importmap.c src/engine/naming.c src/engine/webhookev.c \
 	src/engine/exportfmt.c src/engine/pyjson.c src/engine/csv.c src/engine/oauth.c src/engine/codec.c \
 	src/engine/secretfmt.c src/engine/importcell.c src/engine/importval.c src/engine/exportplan.c \
-	src/engine/authheader.c
+	src/engine/authheader.c src/engine/httpreq.c src/engine/jsoncanon.c
 test/unit/rules_test: test/unit/rules_test.c test/unit/tap.h $(RULES_SRCS) src/engine/*.h
-	$(CC) -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ test/unit/rules_test.c $(RULES_SRCS) -lm -lcrypto -largon2
+	$(CC) -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ test/unit/rules_test.c $(RULES_SRCS) -lm -lcrypto -largon2 -lcurl
 
 # the import engines (CSV reader, value rules), for the differential tests
 test/unit/import_driver: test/unit/import_driver.c src/engine/csv.c src/engine/importval.c src/engine/csv.h src/engine/importval.h

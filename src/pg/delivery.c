@@ -36,53 +36,19 @@ struct FiSender
 	int			nslots;
 };
 
-static bool curl_ready = false;
-
 /* libcurl's global set-up, once per process */
 void
 fi_curl_global_init(void)
 {
-	if (!curl_ready)
-	{
-		if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
-			elog(ERROR, "libcurl could not be initialised");
-		curl_ready = true;
-	}
-}
-
-/*
- * What went wrong, in words a DBA reads, where libcurl's own would mislead:
- * it says "unsupported protocol" both for a redirect to ftp: and for an
- * answer that is not HTTP at all, and "out of memory" for a header line
- * over its 100 kB limit.  NULL: libcurl's words will do.
- */
-const char *
-fi_curl_error_text(int rc, const char *errbuf)
-{
-	if (rc == CURLE_UNSUPPORTED_PROTOCOL)
-		return errbuf && strstr(errbuf, "HTTP/0.9") ?
-			"the server's answer is not an HTTP response" :
-			"redirected to a scheme other than http or https";
-	if (rc == CURLE_OUT_OF_MEMORY && errbuf && errbuf[0] == '\0')
-		return "a response header is larger than libcurl accepts (100 kB)";
-	if (rc == CURLE_WEIRD_SERVER_REPLY)
-		return "the server's answer is not a valid HTTP response";
-	return NULL;
+	if (!fi_http_global_init())
+		elog(ERROR, "libcurl could not be initialised");
 }
 
 /* a transfer may use http and https only, also when redirected */
 void
 fi_curl_http_only(void *easy)
 {
-	CURL	   *e = (CURL *) easy;
-
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
+	fi_http_only(easy);
 }
 
 FiSender *
@@ -409,7 +375,7 @@ sender_add(FiSender *s, FiDelivery *d)
 	}
 	if (d->http)
 		fi_http_easy_setup(e, d->method, d->url, list, d->body, d->bodylen, d->timeout_ms,
-						   d->max_redirects, s->ca_bundle);
+						   d->max_redirects, s->ca_bundle, FI_HTTP_USER_AGENT);
 	else
 	{
 		curl_easy_setopt(e, CURLOPT_URL, d->url);

@@ -69,24 +69,11 @@ fi_http_init(void)
 							NULL, NULL, NULL);
 }
 
-/* a header whose value is a credential: logged as "***" */
+/* a header whose value is a credential: logged as "***" (engine/httpreq.c) */
 bool
 fi_http_secret_header(const char *name)
 {
-	static const char *const exact[] = {"authorization", "proxy-authorization", "cookie", "set-cookie"};
-	static const char *const parts[] = {"token", "secret", "password", "passwd", "key", "signature",
-	"auth", "private", "session", "credential", "cookie"};
-	char	   *l = pstrdup(name);
-
-	for (char *c = l; *c; c++)
-		*c = pg_ascii_tolower((unsigned char) *c);
-	for (int i = 0; i < (int) lengthof(exact); i++)
-		if (strcmp(l, exact[i]) == 0)
-			return true;
-	for (int i = 0; i < (int) lengthof(parts); i++)
-		if (strstr(l, parts[i]) != NULL)
-			return true;
-	return false;
+	return fi_http_secret_name(name, strlen(name));
 }
 
 /* the request's headers for the log, credentials masked */
@@ -130,58 +117,17 @@ logged_headers(Jsonb *headers)
 	return b.data;
 }
 
-/*
- * The URL for a log row: without user and password, and the values of
- * query parameters named like credentials (?access_token=, &api_key=, ...)
- * masked.
- */
+static void *
+http_palloc(void *arg, size_t size)
+{
+	return palloc0(size);
+}
+
+/* the URL for a log row (engine/httpreq.c: no user or password, credential-like query values masked) */
 char *
 fi_http_logged_url(const char *url)
 {
-	CURLU	   *u = curl_url();
-	char	   *out = NULL,
-			   *q = NULL,
-			   *res;
-
-	if (u == NULL)
-		return pstrdup(url);
-	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK)
-	{
-		curl_url_set(u, CURLUPART_USER, NULL, 0);
-		curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
-		if (curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK && q != NULL)
-		{
-			StringInfoData nq;
-			char	   *p = q;
-
-			initStringInfo(&nq);
-			while (*p)
-			{
-				size_t		n = strcspn(p, "&");
-				char	   *eq = memchr(p, '=', n);
-				char	   *key = pnstrdup(p, eq ? (size_t) (eq - p) : n);
-
-				if (nq.len)
-					appendStringInfoChar(&nq, '&');
-				if (eq && fi_http_secret_header(key))
-					appendStringInfo(&nq, "%s=********", key);
-				else
-					appendBinaryStringInfo(&nq, p, (int) n);
-				p += n;
-				if (*p == '&')
-					p++;
-			}
-			curl_url_set(u, CURLUPART_QUERY, nq.data, 0);
-			curl_free(q);
-		}
-		if (curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK)
-			out = NULL;
-	}
-	res = pstrdup(out ? out : url);
-	if (out)
-		curl_free(out);
-	curl_url_cleanup(u);
-	return res;
+	return fi_http_log_url(url, http_palloc, NULL);
 }
 
 static char *log_host(const char *url);
@@ -250,59 +196,6 @@ fi_http_log_request(const char *method, const char *url, Jsonb *headers, const c
 	return name;
 }
 
-typedef struct Transfer
-{
-	StringInfoData body;
-	StringInfoData headers;		/* the last response's header lines */
-	size_t		cap;
-	bool		too_big;
-} Transfer;
-
-static size_t
-on_body(char *p, size_t size, size_t nmemb, void *arg)
-{
-	Transfer   *t = (Transfer *) arg;
-	size_t		n = size * nmemb;
-
-	if (t->body.len + n > t->cap)
-	{
-		t->too_big = true;
-		return 0;				/* aborts the transfer */
-	}
-	appendBinaryStringInfo(&t->body, p, n);
-	return n;
-}
-
-static size_t
-on_header(char *p, size_t size, size_t nmemb, void *arg)
-{
-	Transfer   *t = (Transfer *) arg;
-	size_t		n = size * nmemb;
-
-	/* a new status line: the headers of a redirect before it are dropped */
-	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0)
-		resetStringInfo(&t->headers);
-	if (t->headers.len + n < 1024 * 1024)
-		appendBinaryStringInfo(&t->headers, p, n);
-	return n;
-}
-
-/* an RFC 9110 token (a header name) */
-bool
-fi_http_token(const char *s, int n)
-{
-	if (n == 0)
-		return false;
-	for (int i = 0; i < n; i++)
-	{
-		unsigned char c = (unsigned char) s[i];
-
-		if (!(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL) || c == 0)
-			return false;
-	}
-	return true;
-}
-
 static void
 bad(const char *msg, const char *detail)
 {
@@ -312,15 +205,28 @@ bad(const char *msg, const char *detail)
 			 detail ? errdetail("%s", detail) : 0));
 }
 
+/* an engine's refusal as an ERROR */
+static void
+http_error(const FiHttpError *err)
+{
+	ereport(ERROR,
+			(errcode(MAKE_SQLSTATE(err->sqlstate[0], err->sqlstate[1], err->sqlstate[2],
+								   err->sqlstate[3], err->sqlstate[4])),
+			 errmsg("%s", err->message),
+			 err->detail[0] ? errdetail("%s", err->detail) : 0,
+			 err->hint[0] ? errhint("%s", err->hint) : 0));
+}
+
 /* the request's header list from a jsonb object of strings */
 static struct curl_slist *
 header_list(Jsonb *headers)
 {
-	struct curl_slist *list = NULL;
+	void	   *list = NULL;
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 	char	   *name = NULL;
+	FiHttpError err;
 
 	if (headers == NULL)
 		return NULL;
@@ -330,69 +236,121 @@ header_list(Jsonb *headers)
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
 		if (tok == WJB_KEY)
-		{
-			if (!fi_http_token(v.val.string.val, v.val.string.len))
-			{
-				curl_slist_free_all(list);
-				bad("a header name is not a valid HTTP token",
-					"Header names are letters, digits and !#$%&'*+-.^_`|~; no blanks, colons, CR or LF.");
-			}
 			name = pnstrdup(v.val.string.val, v.val.string.len);
-		}
 		else if (tok == WJB_VALUE)
 		{
-			struct curl_slist *nl;
-			char	   *line;
-
 			if (v.type != jbvString)
 			{
-				curl_slist_free_all(list);
+				fi_http_free_headers(list);
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("the value of header \"%s\" must be a string", name)));
 			}
-			for (int i = 0; i < v.val.string.len; i++)
-				if (v.val.string.val[i] == '\r' || v.val.string.val[i] == '\n' || v.val.string.val[i] == '\0')
-				{
-					curl_slist_free_all(list);
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("the value of header \"%s\" contains a line break", name),
-							 errdetail("CR and LF in a header would let a value inject headers.")));
-				}
-			/* "Name;" sends a header with an empty value (libcurl's rule) */
-			line = v.val.string.len == 0 ? psprintf("%s;", name)
-				: psprintf("%s: %.*s", name, v.val.string.len, v.val.string.val);
-			nl = curl_slist_append(list, line);
-			if (nl == NULL)
+			if (!fi_http_add_header(&list, name, strlen(name), v.val.string.val, v.val.string.len, &err))
 			{
-				curl_slist_free_all(list);
-				elog(ERROR, "out of memory building the request headers");
+				fi_http_free_headers(list);
+				http_error(&err);
 			}
-			list = nl;
 		}
 	}
-	return list;
+	return (struct curl_slist *) list;
 }
 
-/* a header's bytes as UTF-8: themselves, or else their Latin-1 (cp1252) reading */
-static char *
-as_utf8(char *v)
+/* the response's headers as a jsonb object, names lower-cased (repeats joined by ", ") */
+Datum
+fi_http_headers_jsonb(const char *raw)
 {
-	size_t		len = strlen(v),
-				bad_at,
-				badc;
-	char	   *o;
-	long		l;
+	FiJBuf		b = {0};
+	volatile Datum d = (Datum) 0;
 
-	if (fi_utf8_valid(v, len, &bad_at))
-		return v;
-	o = palloc(3 * len + 1);
-	l = fi_cp1252_to_utf8((const unsigned char *) v, len, o, &badc);
-	if (l < 0)
-		return "";
-	o[l] = '\0';
-	return o;
+	if (!fi_http_headers_json(raw, strlen(raw), &b))
+	{
+		fi_jbuf_free(&b);
+		elog(ERROR, "out of memory reading the response headers");
+	}
+	PG_TRY();
+	{
+		d = DirectFunctionCall1(jsonb_in, CStringGetDatum(b.data));
+	}
+	PG_FINALLY();
+	{
+		fi_jbuf_free(&b);
+	}
+	PG_END_TRY();
+	return d;
+}
+
+/*
+ * Refuse a request that must not be sent (22023): an unknown method, a
+ * timeout out of range, a URL that is malformed or not http/https, a bad
+ * header (engine/httpreq.c's rules).  Returns the URL's host, for messages.
+ * Used before sending here and before queueing (http_queue.c).
+ */
+char *
+fi_http_check(const char *method, const char *url, Jsonb *headers, int timeout_ms)
+{
+	char		host[512];
+	FiHttpError err;
+
+	if (!fi_http_check_request(method, url, timeout_ms, host, sizeof(host), &err))
+		http_error(&err);
+	fi_http_free_headers(header_list(headers));
+	return pstrdup(host);
+}
+
+/*
+ * One request; ERROR on bad input, a transport failure, a timeout, an
+ * oversized response, a cancel (polled every 50 ms).
+ */
+static void
+perform(const char *method, const char *url, Jsonb *headers, const char *body, size_t bodylen,
+		int timeout_ms, long *status, Datum *resp_headers, char **resp_body, size_t *resp_len)
+{
+	char	   *host;
+	FiHttpRequest r = {0};
+	FiHttpTransfer t;
+	FiHttpError err;
+	volatile bool answered = false;
+
+	host = fi_http_check(method, url, NULL, timeout_ms);
+	r.method = method;
+	r.url = url;
+	r.headers = header_list(headers);	/* checks them too, once */
+	r.body = body;
+	r.bodylen = bodylen;
+	r.timeout_ms = timeout_ms;
+	r.max_redirects = fi_http_max_redirects;
+	r.ca_bundle = fi_ca_bundle;
+	r.user_agent = FI_HTTP_USER_AGENT;
+	r.max_response = (size_t) fi_http_max_response_kb * 1024;
+	r.max_response_setting = "frappe_integrations.http_max_response";
+	memset(&t, 0, sizeof(t));
+	PG_TRY();
+	{
+		if (!fi_http_begin(&t, &r, &err))
+			http_error(&err);
+		while (fi_http_step(&t, 50))
+			CHECK_FOR_INTERRUPTS();
+		answered = fi_http_outcome(&t, &r, host, &err);
+		if (answered)
+		{
+			*status = t.status;
+			*resp_headers = fi_http_headers_jsonb(t.headers.data ? t.headers.data : "");
+			*resp_body = palloc(t.body.len + 1);
+			if (t.body.len)
+				memcpy(*resp_body, t.body.data, t.body.len);
+			(*resp_body)[t.body.len] = '\0';
+			*resp_len = t.body.len;
+		}
+	}
+	PG_FINALLY();
+	{
+		fi_http_end(&t);
+		fi_http_free_headers(r.headers);
+	}
+	PG_END_TRY();
+	if (!answered)
+		http_error(&err);
 }
 
 /*
@@ -457,69 +415,6 @@ name_index(NameMap *m, char *name, bool *added)
 	return m->n++;
 }
 
-/* the response's headers as a jsonb object, names lower-cased (repeats joined by ", ") */
-Datum
-fi_http_headers_jsonb(const char *raw)
-{
-	StringInfoData buf;
-	const char *p = raw;
-	NameMap		names = {0};
-	StringInfoData *values = NULL;
-	int			vcap = 0;
-
-	while (*p)
-	{
-		const char *eol = strchr(p, '\n');
-		const char *end = eol ? eol : p + strlen(p);
-		const char *colon = memchr(p, ':', end - p);
-
-		if (colon && colon > p && !(end - p >= 5 && memcmp(p, "HTTP/", 5) == 0))
-		{
-			char	   *name = pnstrdup(p, colon - p);
-			const char *vs = colon + 1;
-			const char *ve = end;
-			bool		added;
-			int			ix;
-
-			while (vs < ve && (*vs == ' ' || *vs == '\t'))
-				vs++;
-			while (ve > vs && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
-				ve--;
-			for (char *c = name; *c; c++)
-				*c = pg_ascii_tolower((unsigned char) *c);
-			ix = name_index(&names, name, &added);
-			if (added)
-			{
-				if (ix == vcap)
-				{
-					vcap = vcap ? vcap * 2 : 16;
-					values = values ? repalloc_huge(values, sizeof(StringInfoData) * vcap) :
-						palloc(sizeof(StringInfoData) * vcap);
-				}
-				initStringInfo(&values[ix]);
-			}
-			else
-				appendStringInfoString(&values[ix], ", ");
-			appendBinaryStringInfo(&values[ix], vs, (int) (ve - vs));
-		}
-		p = eol ? eol + 1 : end;
-	}
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	for (int i = 0; i < names.n; i++)
-	{
-		if (i > 0)
-			appendStringInfoChar(&buf, ',');
-		escape_json(&buf, as_utf8(names.names[i]));
-		appendStringInfoChar(&buf, ':');
-		escape_json(&buf, as_utf8(values[i].data));
-	}
-	appendStringInfoChar(&buf, '}');
-	if (names.h)
-		hash_destroy(names.h);
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
-}
-
 /* the host of a URL for messages (never its user, password or query) */
 static pg_noinline char *
 url_host(CURLU *u)
@@ -532,193 +427,6 @@ url_host(CURLU *u)
 	out = pstrdup(h);
 	curl_free(h);
 	return out;
-}
-
-/*
- * Refuse a request that must not be sent (22023): an unknown method, a
- * timeout out of range, a URL that is malformed or not http/https, a bad
- * header.  Returns the URL's host, for messages.  Used before sending here
- * and before queueing (http_queue.c).
- */
-char *
-fi_http_check(const char *method, const char *url, Jsonb *headers, int timeout_ms)
-{
-	static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
-	bool		known = false;
-	CURLU	   *u;
-	char	   *scheme = NULL;
-	char	   *host;
-
-	for (int i = 0; i < (int) lengthof(methods); i++)
-		known = known || strcmp(method, methods[i]) == 0;
-	if (!known)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown HTTP method \"%s\"", method),
-				 errhint("Use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.")));
-	if (timeout_ms < 1 || timeout_ms > 600000)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("timeout_ms must be between 1 and 600000"),
-				 errdetail("It was %d.", timeout_ms)));
-	if (strlen(url) > 8192 || strpbrk(url, " \t\r\n") != NULL)
-		bad("malformed URL", "A URL has no blanks or line breaks and is at most 8192 characters.");
-	u = curl_url();
-	if (u == NULL)
-		elog(ERROR, "out of memory");
-	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
-	{
-		curl_url_cleanup(u);
-		bad("malformed URL", "Expected http://host/… or https://host/….");
-	}
-	if (pg_strcasecmp(scheme, "http") != 0 && pg_strcasecmp(scheme, "https") != 0)
-	{
-		char	   *s = pstrdup(scheme);
-
-		curl_free(scheme);
-		curl_url_cleanup(u);
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("URL scheme \"%s\" is not allowed", s),
-				 errhint("Only http and https.")));
-	}
-	curl_free(scheme);
-	host = url_host(u);
-	curl_url_cleanup(u);
-	curl_slist_free_all(header_list(headers));
-	return host;
-}
-
-/*
- * The options of a request made from SQL, sync (here) or queued (the
- * worker's sender): the URL, http/https only, redirects, the timeout, the
- * headers, the method and body, TLS trust.  The caller sets the callbacks.
- */
-void
-fi_http_easy_setup(void *easy, const char *method, const char *url, struct curl_slist *headers,
-				   const char *body, size_t bodylen, int timeout_ms, int max_redirects,
-				   const char *ca_bundle)
-{
-	CURL	   *e = (CURL *) easy;
-
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	fi_curl_http_only(e);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, max_redirects > 0 ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long) max_redirects);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) timeout_ms);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "frappe_integrations/" FI_EXTVERSION);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	if (ca_bundle && ca_bundle[0])
-		curl_easy_setopt(e, CURLOPT_CAINFO, ca_bundle);
-	if (strcmp(method, "HEAD") == 0)
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	else if (strcmp(method, "GET") != 0)
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-	if (body != NULL)
-	{
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) bodylen);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-	}
-}
-
-/*
- * One request; ERROR on bad input, a transport failure, a timeout, an
- * oversized response, a cancel.
- */
-static void
-perform(const char *method, const char *url, Jsonb *headers, const char *body, size_t bodylen,
-		int timeout_ms, long *status, Datum *resp_headers, char **resp_body, size_t *resp_len)
-{
-	char	   *host;
-	CURL	   *volatile e = NULL;
-	CURLM	   *volatile m = NULL;
-	struct curl_slist *volatile list = NULL;
-	Transfer	t;
-	volatile CURLcode result = CURLE_OK;
-	char		errbuf[CURL_ERROR_SIZE];
-
-	host = fi_http_check(method, url, NULL, timeout_ms);
-	list = header_list(headers);	/* checks them too, once */
-	initStringInfo(&t.body);
-	initStringInfo(&t.headers);
-	t.cap = (size_t) fi_http_max_response_kb * 1024;
-	t.too_big = false;
-	errbuf[0] = '\0';
-
-	PG_TRY();
-	{
-		int			running = 1;
-		CURLMsg    *msg;
-		int			left;
-
-		fi_curl_global_init();
-		e = curl_easy_init();
-		m = curl_multi_init();
-		if (e == NULL || m == NULL)
-			elog(ERROR, "libcurl could not make a transfer");
-		fi_http_easy_setup(e, method, url, list, body, bodylen, timeout_ms, fi_http_max_redirects,
-						   fi_ca_bundle);
-		curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
-		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-		curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
-		curl_multi_add_handle(m, e);
-		while (running)
-		{
-			CHECK_FOR_INTERRUPTS();
-			if (curl_multi_perform(m, &running) != CURLM_OK)
-				elog(ERROR, "libcurl failed");
-			if (running)
-				curl_multi_poll(m, NULL, 0, 50, NULL);
-		}
-		while ((msg = curl_multi_info_read(m, &left)) != NULL)
-			if (msg->msg == CURLMSG_DONE)
-				result = msg->data.result;
-		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
-	}
-	PG_FINALLY();
-	{
-		if (m && e)
-			curl_multi_remove_handle(m, e);
-		if (e)
-			curl_easy_cleanup(e);
-		if (m)
-			curl_multi_cleanup(m);
-		curl_slist_free_all(list);
-	}
-	PG_END_TRY();
-
-	if (t.too_big)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("the response from %s is larger than frappe_integrations.http_max_response (%d kB)",
-						host, fi_http_max_response_kb)));
-	if (result == CURLE_OPERATION_TIMEDOUT)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("HTTP request to %s timed out after %d ms", host, timeout_ms)));
-	if (result == CURLE_UNSUPPORTED_PROTOCOL && strstr(errbuf, "HTTP/0.9") == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("HTTP request to %s was redirected to a scheme other than http or https", host)));
-	if (result == CURLE_TOO_MANY_REDIRECTS)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("HTTP request to %s was redirected more than %d times", host, fi_http_max_redirects)));
-	if (result != CURLE_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("HTTP request to %s failed: %s", host,
-						fi_curl_error_text(result, errbuf) ? fi_curl_error_text(result, errbuf) :
-						errbuf[0] ? errbuf : curl_easy_strerror(result))));
-	*resp_headers = fi_http_headers_jsonb(t.headers.data);
-	*resp_body = t.body.data;
-	*resp_len = t.body.len;
 }
 
 /* unquote_plus; a byte sequence that is not UTF-8 becomes U+FFFD (errors="replace") */

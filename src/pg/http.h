@@ -11,6 +11,8 @@
 #include "fmgr.h"
 #include "utils/jsonb.h"
 
+#include "engine/httpreq.h"		/* the rules: fi_http_token, fi_http_easy_setup, ... */
+
 struct curl_slist;
 struct FiDelivery;
 
@@ -28,13 +30,8 @@ extern void fi_http_args(FunctionCallInfo fcinfo, char **method, char **url, Jso
 /* refuse what must not be sent (22023); returns the URL's host */
 extern char *fi_http_check(const char *method, const char *url, Jsonb *headers, int timeout_ms);
 
-/* is s[0..n) an RFC 9110 token (a header name)? */
-extern bool fi_http_token(const char *s, int n);
-
-/* a libcurl easy handle's options for such a request (not its callbacks) */
-extern void fi_http_easy_setup(void *easy, const char *method, const char *url,
-							   struct curl_slist *headers, const char *body, size_t bodylen,
-							   int timeout_ms, int max_redirects, const char *ca_bundle);
+/* the User-Agent of every request */
+#define FI_HTTP_USER_AGENT "frappe_integrations/" FI_EXTVERSION
 
 /* raw response header lines as a jsonb object, names lower-cased, repeats joined */
 extern Datum fi_http_headers_jsonb(const char *raw);
@@ -58,6 +55,6 @@ extern bool fi_http_secret_header(const char *name);
 /* a URL for a log row: no user or password, credential-like query values masked */
 extern char *fi_http_logged_url(const char *url);
 /* libcurl's error in a DBA's words where its own would mislead, else NULL (delivery.c) */
-extern const char *fi_curl_error_text(int rc, const char *errbuf);
+#define fi_curl_error_text(rc, errbuf) fi_http_curl_error_text((rc), (errbuf))
 
 #endif							/* FI_HTTP_H */

@@ -21,7 +21,10 @@
 #include "engine/naming.h"
 #include "engine/oauth.h"
 #include "engine/authheader.h"
+#include "engine/httpreq.h"
 #include "engine/webhookev.h"
+
+#include <curl/curl.h>
 
 #include "tap.h"
 
@@ -772,6 +775,69 @@ test_export_plan(void)
 		   "22023: option \"order_by\" must be a string such as \"modified desc\"", "order: no term");
 }
 
+/* ---- outbound HTTP: which requests may go, what a log row shows ---- */
+
+static void
+test_http(void)
+{
+	FiHttpError e;
+	char		host[64];
+	void	   *list = NULL;
+	struct curl_slist *l;
+	FiJBuf		b = {0};
+	static const char raw[] =
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+		"Set-Cookie: a=1\r\nX-Empty:\r\nset-cookie:  b=2 \r\nX-Caf: caf\xe9\r\n\r\n";
+
+	ok(fi_http_global_init() && fi_http_global_init(), "http: libcurl set up once, twice harmless");
+	ok(fi_http_method_known("GET") && fi_http_method_known("OPTIONS") && !fi_http_method_known("get")
+	   && !fi_http_method_known("TRACE") && !fi_http_method_known("GETX"), "http: the methods, exactly");
+	ok(fi_http_token("X-Api-Key", 9) && !fi_http_token("X Api", 5) && !fi_http_token("", 0)
+	   && !fi_http_token("A:b", 3), "http: a header name is a token");
+	ok(fi_http_secret_name("Authorization", 13) && fi_http_secret_name("x-api-KEY", 9)
+	   && fi_http_secret_name("X-Frappe-Webhook-Signature", 26) && fi_http_secret_name("access_token", 12)
+	   && !fi_http_secret_name("Content-Type", 12) && !fi_http_secret_name("Accept", 6),
+	   "http: names of credentials, in any case");
+
+	ok(fi_http_check_request("POST", "http://u:pw@127.0.0.1:8000/x?token=s", 5000, host, sizeof(host), &e),
+	   "http: a request that may go");
+	is_str(host, "127.0.0.1", "http: the host for messages, without user, password or query");
+	ok(!fi_http_check_request("POST", "ftp://127.0.0.1/x", 5000, host, sizeof(host), &e)
+	   && strcmp(e.sqlstate, "22023") == 0, "http: ftp refused (22023)");
+	ok(!fi_http_check_request("POST", "file:///etc/passwd", 5000, host, sizeof(host), &e), "http: file refused");
+	ok(!fi_http_check_request("POST", "not a url", 5000, host, sizeof(host), &e), "http: a malformed URL refused");
+	ok(!fi_http_check_request("TRACE", "http://h/", 5000, host, sizeof(host), &e)
+	   && strstr(e.message, "TRACE") != NULL, "http: an unknown method refused, named");
+	ok(!fi_http_check_request("GET", "http://h/", 0, host, sizeof(host), &e)
+	   && !fi_http_check_request("GET", "http://h/", 600001, host, sizeof(host), &e)
+	   && fi_http_check_request("GET", "http://h/", 600000, host, sizeof(host), &e)
+	   && fi_http_check_request("GET", "http://h/", 1, host, sizeof(host), &e), "http: timeouts from 1 ms to 10 min");
+
+	ok(fi_http_add_header(&list, "X-A", 3, "1", 1, &e) && fi_http_add_header(&list, "X-E", 3, "", 0, &e),
+	   "http: headers added");
+	ok(!fi_http_add_header(&list, "X A", 3, "1", 1, &e) && strcmp(e.sqlstate, "22023") == 0,
+	   "http: a name that is no token refused");
+	ok(!fi_http_add_header(&list, "X-B", 3, "1\r\nX-Evil: 1", 13, &e), "http: a value with CR LF refused");
+	ok(!fi_http_add_header(&list, "X-B", 3, "a\0b", 3, &e), "http: a value with NUL refused");
+	l = list;
+	ok(l != NULL && strcmp(l->data, "X-A: 1") == 0 && l->next != NULL && strcmp(l->next->data, "X-E;") == 0
+	   && l->next->next == NULL, "http: the list holds the two good ones, an empty value as libcurl sends it");
+	fi_http_free_headers(list);
+
+	is_str(fi_http_log_url("https://u:p@h.example/p?a=1&api_key=zz&Token=q&k", arena_alloc, NULL),
+		   "https://h.example/p?a=1&api_key=********&Token=********&k",
+		   "http: the logged URL has no user, password nor credential values");
+	is_str(fi_http_log_url("http://h.example/", arena_alloc, NULL), "http://h.example/", "http: a plain URL logged as it is");
+
+	ok(fi_http_headers_json(raw, sizeof(raw) - 1, &b), "http: answer headers read");
+	fi_jbuf_put(&b, "", 1);
+	is_str(b.data, "{\"content-type\":\"text/plain\",\"set-cookie\":\"a=1, b=2\",\"x-empty\":\"\",\"x-caf\":\"caf\xc3\xa9\"}",
+		   "http: lower-case names in first-seen order, a repeated one joined, cp1252 read");
+	fi_jbuf_free(&b);
+	ok(fi_http_curl_error_text(CURLE_UNSUPPORTED_PROTOCOL, "") != NULL
+	   && fi_http_curl_error_text(CURLE_COULDNT_CONNECT, "") == NULL, "http: a DBA's words where libcurl's mislead");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -838,6 +904,7 @@ main(int argc, char **argv)
 	test_auth_header();
 	test_cells();
 	test_export_plan();
+	test_http();
 	printf("1..%d\n", n_test);
 	return n_fail == 0 ? 0 : 1;
 }
