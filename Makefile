@@ -165,12 +165,12 @@ test/template/tpl_driver: test/template/tpl_driver.c $(TPL_SRCS) src/engine/*.h
 # ---- MariaDB (issue 18): the UDF library, built apart from PGXS ----
 # make mariadb: build/mariadb/frappe_integrations.so (install: its README)
 MARIADB_ENGINE = $(TPL_SRCS) src/engine/secretfmt.c src/engine/sigverify.c src/engine/jsoncanon.c src/engine/jwt.c \
-	src/engine/csv.c src/engine/authheader.c
+	src/engine/csv.c src/engine/authheader.c src/engine/httpreq.c
 MARIADB_CFLAGS = -O2 -g -fPIC -fvisibility=hidden -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE \
 	-Isrc -I/usr/include/mariadb/server -I/usr/include/mariadb
 build/mariadb/frappe_integrations.so: src/mariadb/udf.c $(MARIADB_ENGINE) src/engine/*.h
 	mkdir -p build/mariadb
-	$(CC) $(MARIADB_CFLAGS) -shared -o $@ src/mariadb/udf.c $(MARIADB_ENGINE) -lcrypto -largon2 -lm -lpthread
+	$(CC) $(MARIADB_CFLAGS) -shared -o $@ src/mariadb/udf.c $(MARIADB_ENGINE) -lcrypto -lcurl -largon2 -lm -lpthread
 mariadb: build/mariadb/frappe_integrations.so
 .PHONY: mariadb thread-test
 

@@ -801,3 +801,25 @@ fi_json_top_string(const char *in, size_t n, const char *key, FiJBuf *out)
 	afree(&ps.arena);
 	return found;
 }
+
+FiJsonErr
+fi_json_each_member(const char *in, size_t n, int max_depth, FiJsonMemberFn fn, void *arg, bool *is_object,
+					char *msg, size_t msglen)
+{
+	Parser		ps;
+	JVal	   *v = parse_all(&ps, in, n, max_depth, msg, msglen);
+	FiJsonErr	err = ps.err;
+
+	*is_object = v != NULL && v->type == J_OBJ;
+	if (*is_object)
+		for (size_t i = 0; i < v->count; i++)
+		{
+			const JVal *m = v->members[i].val;
+
+			if (!fn(arg, v->members[i].key, v->members[i].klen, m->type == J_STR,
+					m->type == J_STR ? m->s : NULL, m->type == J_STR ? m->n : 0))
+				break;
+		}
+	afree(&ps.arena);
+	return err;
+}

@@ -63,4 +63,16 @@ extern FiJsonErr fi_json_canon(const char *in, size_t n, bool spaced, int max_de
  */
 extern bool fi_json_top_string(const char *in, size_t n, const char *key, FiJBuf *out);
 
+/*
+ * Calls fn for each member of a top-level object, in the order jsonb keeps
+ * them (a repeated key once, its last value): the key and, for a string
+ * value, the decoded string (is_string false and val NULL for any other
+ * value).  Stops when fn returns false.  *is_object false when in is valid
+ * JSON but no object.
+ */
+typedef bool (*FiJsonMemberFn) (void *arg, const char *key, size_t klen, bool is_string,
+								const char *val, size_t vlen);
+extern FiJsonErr fi_json_each_member(const char *in, size_t n, int max_depth, FiJsonMemberFn fn, void *arg,
+									 bool *is_object, char *msg, size_t msglen);
+
 #endif							/* FI_JSONCANON_H */

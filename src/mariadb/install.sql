@@ -4,7 +4,8 @@
 -- frappe_integrations.so was copied into the server's plugin_dir.
 --
 -- The UDFs (fi_udf_*) are server-wide and any connected user can call
--- them; none takes a secret.  What users call are the SQL functions of
+-- them; none takes a secret (fi_udf_http_request asks for the server's
+-- HTTP gate, below, which only the per-site http_request reads).  What users call are the SQL functions of
 -- the database `integrations`, with PostgreSQL's names: they give text as
 -- utf8mb4 (a UDF's string is binary), raise the engine's errors as SQL
 -- errors with PostgreSQL's SQLSTATEs, and pass the clock.
@@ -32,6 +33,7 @@ CREATE OR REPLACE FUNCTION fi_udf_auth_header RETURNS STRING SONAME 'frappe_inte
 CREATE OR REPLACE FUNCTION fi_udf_fernet_equal RETURNS INTEGER SONAME 'frappe_integrations.so';
 CREATE OR REPLACE FUNCTION fi_udf_bearer_scopes_ok RETURNS INTEGER SONAME 'frappe_integrations.so';
 CREATE OR REPLACE FUNCTION fi_udf_scopes_json RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_http_request RETURNS STRING SONAME 'frappe_integrations.so';
 
 -- Each site's encryption_key (from its site_config.json), written by
 -- `frappe-integrations install --site`; readable only by the installing
@@ -42,6 +44,17 @@ CREATE TABLE IF NOT EXISTS integrations.site_keys (
     site VARCHAR(64) NOT NULL PRIMARY KEY,
     site_user VARCHAR(80) NOT NULL,
     fernet_key VARCHAR(64) NOT NULL
+) ENGINE=InnoDB CHARACTER SET ascii;
+
+-- The server's HTTP gate: 64 hex digits of random, written once by
+-- `frappe-integrations install`, which also writes their SHA-256 beside
+-- the library (frappe_integrations.gate) for fi_udf_http_request to check.
+-- Readable as site_keys is: only the per-site http_request (DEFINER, for
+-- the site's own user) passes it on, so no other account of the server
+-- can send HTTP from SQL.
+CREATE TABLE IF NOT EXISTS integrations.http_gate (
+    id TINYINT NOT NULL PRIMARY KEY,
+    secret CHAR(64) NOT NULL
 ) ENGINE=InnoDB CHARACTER SET ascii;
 
 DELIMITER //
@@ -63,6 +76,9 @@ BEGIN
             WHEN '22P02' THEN SIGNAL SQLSTATE '22P02' SET MESSAGE_TEXT = msg;
             WHEN '22P05' THEN SIGNAL SQLSTATE '22P05' SET MESSAGE_TEXT = msg;
             WHEN '22003' THEN SIGNAL SQLSTATE '22003' SET MESSAGE_TEXT = msg;
+            WHEN '22021' THEN SIGNAL SQLSTATE '22021' SET MESSAGE_TEXT = msg;
+            WHEN '08006' THEN SIGNAL SQLSTATE '08006' SET MESSAGE_TEXT = msg;
+            WHEN '42501' THEN SIGNAL SQLSTATE '42501' SET MESSAGE_TEXT = msg;
             ELSE SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = msg;
         END CASE;
     END IF;

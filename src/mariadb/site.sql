@@ -225,4 +225,50 @@ BEGIN
     RETURN secret;
 END//
 
+
+-- One HTTP request from SQL (PostgreSQL's integrations.http_request, whose
+-- rows come here as one JSON object): {"body": text, "status": int,
+-- "headers": {lower-case name: value}}.  The checks, limits and messages
+-- of engine/httpreq.c (http and https only, also when redirected; TLS
+-- verified; 5 redirects; 10 MB of answer; timeout_ms NULL: 30 s, at most
+-- 10 min).  The connection's thread waits for the answer and never longer
+-- than timeout_ms: a KILL takes effect when the request has ended.  Only
+-- the site's own database user may call it (the server's HTTP gate is
+-- read here, as its definer, and passed to the UDF).
+CREATE OR REPLACE FUNCTION @SITE@.fi_http(method LONGTEXT CHARSET utf8mb4, url LONGTEXT CHARSET utf8mb4,
+                                          headers LONGTEXT CHARSET utf8mb4, body LONGBLOB, timeout_ms INT,
+                                          as_bytes INT)
+    RETURNS LONGBLOB
+    NOT DETERMINISTIC READS SQL DATA SQL SECURITY DEFINER
+BEGIN
+    DECLARE g CHAR(64) CHARSET ascii DEFAULT NULL;
+    DECLARE r LONGBLOB;
+    DECLARE CONTINUE HANDLER FOR NOT FOUND SET g = NULL;
+    SELECT hg.secret INTO g FROM integrations.http_gate hg JOIN integrations.site_keys sk
+        ON sk.site = @SITE_LIT@ AND sk.site_user = SUBSTRING_INDEX(USER(), '@', 1)
+     WHERE hg.id = 1;
+    IF g IS NULL THEN
+        SIGNAL SQLSTATE '42501' SET MESSAGE_TEXT = 'permission denied: only the site''s own database user sends HTTP requests from SQL';
+    END IF;
+    SET r = fi_udf_http_request(g, method, url, headers, body, timeout_ms, 5, 10485760, as_bytes);
+    SET g = NULL;
+    IF r IS NULL THEN
+        CALL integrations.raise_last_error();
+    END IF;
+    RETURN r;
+END//
+
+CREATE OR REPLACE FUNCTION @SITE@.http_request(method LONGTEXT CHARSET utf8mb4, url LONGTEXT CHARSET utf8mb4,
+                                               headers LONGTEXT CHARSET utf8mb4, body LONGBLOB, timeout_ms INT)
+    RETURNS LONGTEXT CHARSET utf8mb4
+    NOT DETERMINISTIC READS SQL DATA SQL SECURITY INVOKER
+RETURN CONVERT(@SITE@.fi_http(method, url, headers, body, timeout_ms, 0) USING utf8mb4)//
+
+-- the same with the answer's body as base64 (FROM_BASE64 gives its bytes)
+CREATE OR REPLACE FUNCTION @SITE@.http_request_bytes(method LONGTEXT CHARSET utf8mb4, url LONGTEXT CHARSET utf8mb4,
+                                                     headers LONGTEXT CHARSET utf8mb4, body LONGBLOB, timeout_ms INT)
+    RETURNS LONGTEXT CHARSET utf8mb4
+    NOT DETERMINISTIC READS SQL DATA SQL SECURITY INVOKER
+RETURN CONVERT(@SITE@.fi_http(method, url, headers, body, timeout_ms, 1) USING utf8mb4)//
+
 DELIMITER ;

@@ -15,7 +15,13 @@
  * the template engine's nesting is bounded by the free stack of the
  * calling thread (MariaDB's thread_stack is smaller than a backend's).
  */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -29,6 +35,8 @@
 
 #include "engine/authheader.h"
 #include "engine/codec.h"
+#include "engine/csv.h"
+#include "engine/httpreq.h"
 #include "engine/jsoncanon.h"
 #include "engine/jwt.h"
 #include "engine/secretfmt.h"
@@ -1416,6 +1424,317 @@ fi_udf_scopes_json(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long
 
 void
 fi_udf_scopes_json_deinit(UDF_INIT *initid)
+{
+	result_free(initid);
+}
+
+/* ---- outbound HTTP (the per-site http_request) ---- */
+
+/*
+ * A UDF is open to every account of the server, so the one that sends
+ * HTTP asks for the server's HTTP gate: a secret that `frappe-integrations
+ * install` keeps in integrations.http_gate (read by the per-site
+ * http_request, SQL SECURITY DEFINER, for the site's own user only) and
+ * whose SHA-256 it writes beside this library as frappe_integrations.gate.
+ * The file holds no secret (a hash of 32 random bytes); it is read at each
+ * call, so a new gate takes effect at once.
+ */
+#define FI_HTTP_GATE_FILE	"frappe_integrations.gate"
+#define FI_HTTP_DEFAULT_TIMEOUT 30000
+#define FI_HTTP_STEP_MS		50
+
+static bool
+http_gate_ok(const char *gate, size_t n)
+{
+	Dl_info		info;
+	char		path[4096],
+				want[80],
+				got[2 * SHA256_DIGEST_LENGTH + 1];
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	const char *slash;
+	ssize_t		len;
+	int			fd;
+
+	if (dladdr((void *) http_gate_ok, &info) == 0 || info.dli_fname == NULL ||
+		(slash = strrchr(info.dli_fname, '/')) == NULL ||
+		snprintf(path, sizeof(path), "%.*s/%s", (int) (slash - info.dli_fname), info.dli_fname,
+				 FI_HTTP_GATE_FILE) >= (int) sizeof(path) ||
+		(fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	{
+		set_error("42501", "HTTP from SQL is not set up on this server: no %s beside the library "
+				  "(frappe-integrations install writes it)", FI_HTTP_GATE_FILE);
+		return false;
+	}
+	len = read(fd, want, sizeof(want) - 1);
+	close(fd);
+	while (len > 0 && (want[len - 1] == '\n' || want[len - 1] == '\r' || want[len - 1] == ' '))
+		len--;
+	SHA256((const unsigned char *) gate, n, md);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(got + 2 * i, 3, "%02x", md[i]);
+	if (len != 2 * SHA256_DIGEST_LENGTH || CRYPTO_memcmp(got, want, 2 * SHA256_DIGEST_LENGTH) != 0)
+	{
+		set_error("42501", "permission denied: HTTP from SQL only through a site's http_request");
+		OPENSSL_cleanse(got, sizeof(got));
+		return false;
+	}
+	return true;
+}
+
+typedef struct HeaderAcc
+{
+	void	   *list;
+	FiHttpError err;
+	bool		bad;
+} HeaderAcc;
+
+static bool
+add_json_header(void *arg, const char *key, size_t klen, bool is_string, const char *val, size_t vlen)
+{
+	HeaderAcc  *h = arg;
+
+	if (!is_string)
+	{
+		snprintf(h->err.message, sizeof(h->err.message), "the value of header \"%.*s\" must be a string",
+				 (int) (klen > 200 ? 200 : klen), key);
+		h->err.sqlstate = "22023";
+		h->err.detail[0] = h->err.hint[0] = '\0';
+		h->bad = true;
+		return false;
+	}
+	if (!fi_http_add_header(&h->list, key, klen, val, vlen, &h->err))
+	{
+		h->bad = true;
+		return false;
+	}
+	return true;
+}
+
+static void
+set_http_error(const FiHttpError *e)
+{
+	if (e->detail[0])
+		set_error(e->sqlstate, "%s (%s)", e->message, e->detail);
+	else
+		set_error(e->sqlstate, "%s", e->message);
+}
+
+/*
+ * fi_udf_http_request(gate, method, url, headers_json, body, timeout_ms,
+ * max_redirects, max_response, binary): one HTTP request, the checks and
+ * the transfer of engine/httpreq.c.  The answer as JSON text
+ * {"body": …, "status": …, "headers": {…}} (jsonb's key order; header
+ * names lower-cased; binary 1: the body as base64, else it must be UTF-8
+ * text).  The calling thread is held for the transfer and never longer
+ * than timeout_ms (libcurl's timeout covers name lookup, connection and
+ * answer; a KILL takes effect when it returns).  NULL with the error
+ * otherwise.
+ */
+static const enum Item_result http_types[] = {STRING_RESULT, STRING_RESULT, STRING_RESULT, STRING_RESULT,
+	STRING_RESULT, INT_RESULT, INT_RESULT, INT_RESULT, INT_RESULT};
+
+FI_UDF my_bool fi_udf_http_request_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char *fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+								 char *is_null, char *error);
+FI_UDF void fi_udf_http_request_deinit(UDF_INIT *initid);
+
+my_bool
+fi_udf_http_request_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (!check_args(args, message, "fi_udf_http_request", 9, 9, http_types))
+		return 1;
+	if (!fi_http_global_init())
+	{
+		snprintf(message, MYSQL_ERRMSG_SIZE, "libcurl could not be set up");
+		return 1;
+	}
+	initid->maybe_null = 1;
+	initid->max_length = FI_MAX_RESULT;
+	initid->const_item = 0;
+	initid->ptr = NULL;
+	return 0;
+}
+
+static long long
+int_arg(UDF_ARGS *args, unsigned int i, long long dflt)
+{
+	return args->args[i] != NULL ? *(long long *) args->args[i] : dflt;
+}
+
+char *
+fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+					char *is_null, char *error)
+{
+	char	   *method = NULL,
+			   *url = NULL,
+			   *r = NULL;
+	char		host[512];
+	HeaderAcc	h = {0};
+	FiHttpRequest req = {0};
+	FiHttpTransfer t;
+	FiHttpError err;
+	FiJBuf		out = {0},
+				hj = {0};
+	long long	timeout = int_arg(args, 5, FI_HTTP_DEFAULT_TIMEOUT),
+				redirects = int_arg(args, 6, 5),
+				maxresp = int_arg(args, 7, 10 * 1024 * 1024);
+	bool		binary = int_arg(args, 8, 0) != 0,
+				begun = false;
+
+	(void) result;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	if (args->args[0] == NULL || !http_gate_ok(args->args[0], args->lengths[0]))
+	{
+		if (!has_error)
+			set_error("42501", "permission denied: HTTP from SQL only through a site's http_request");
+		return NULL;
+	}
+	if (args->args[1] == NULL || args->args[2] == NULL)
+	{
+		set_error("22023", "method and url are required");
+		return NULL;
+	}
+	if (memchr(args->args[1], '\0', args->lengths[1]) || memchr(args->args[2], '\0', args->lengths[2]))
+	{
+		set_error("22023", "the method and the URL must not contain NUL bytes");
+		return NULL;
+	}
+	if (redirects < 0 || redirects > 20 || maxresp < 1024 || maxresp > (long long) (FI_MAX_RESULT / 2))
+	{
+		set_error("22023", "max_redirects must be 0 to 20 and max_response 1 kB to %lu MB",
+				  FI_MAX_RESULT / 2 / (1024 * 1024));
+		return NULL;
+	}
+	if ((method = arg_cstr(args, 1)) == NULL || (url = arg_cstr(args, 2)) == NULL)
+	{
+		set_error("53200", "out of memory");
+		goto done;
+	}
+	for (char *c = method; *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c -= 'a' - 'A';
+	if (!fi_http_check_request(method, url, timeout < -1000000000 ? -1000000000 : timeout > 1000000000 ? 1000000000 : (int) timeout,
+							   host, sizeof(host), &err))
+	{
+		set_http_error(&err);
+		goto done;
+	}
+	if (args->args[3] != NULL && args->lengths[3] > 0)
+	{
+		char		msg[200];
+		bool		is_object;
+		FiJsonErr	je = fi_json_each_member(args->args[3], args->lengths[3], 100, add_json_header, &h,
+											 &is_object, msg, sizeof(msg));
+
+		if (je != FI_JSON_OK)
+		{
+			set_error(je == FI_JSON_NOMEM ? "53200" : je == FI_JSON_UNICODE ? "22P05" : je == FI_JSON_DEPTH ? "54001" : "22P02",
+					  "invalid JSON in headers: %s", msg);
+			goto done;
+		}
+		if (h.bad)
+		{
+			set_http_error(&h.err);
+			goto done;
+		}
+		if (!is_object)
+		{
+			set_error("22023", "headers must be a JSON object of strings");
+			goto done;
+		}
+	}
+	req.method = method;
+	req.url = url;
+	req.headers = h.list;
+	req.body = args->args[4];
+	req.bodylen = args->args[4] ? args->lengths[4] : 0;
+	req.timeout_ms = (int) timeout;
+	req.max_redirects = (int) redirects;
+	req.user_agent = "frappe_integrations/" FI_VERSION;
+	req.max_response = (size_t) maxresp;
+	req.max_response_setting = "max_response";
+	begun = true;				/* fi_http_end frees what a failed begin made */
+	if (!fi_http_begin(&t, &req, &err))
+	{
+		set_http_error(&err);
+		goto done;
+	}
+	while (fi_http_step(&t, FI_HTTP_STEP_MS))
+		;
+	if (!fi_http_outcome(&t, &req, host, &err))
+	{
+		set_http_error(&err);
+		goto done;
+	}
+	{
+		char		msg[200];
+		FiJsonRoot	root;
+
+		if (!fi_http_headers_json(t.headers.data ? t.headers.data : "", t.headers.len, &hj))
+		{
+			set_error("53200", "out of memory reading the response from %s", host);
+			goto done;
+		}
+		fi_jbuf_put(&out, "{\"body\":", 8);
+		if (binary)
+		{
+			size_t		n = fi_b64_encoded_len(t.body.len, FI_B64_STD);
+			char	   *b64 = malloc(n + 1);
+
+			if (b64 == NULL)
+			{
+				set_error("53200", "out of memory");
+				goto done;
+			}
+			fi_b64_encode((const unsigned char *) (t.body.data ? t.body.data : ""), t.body.len, b64, FI_B64_STD);
+			fi_jbuf_put(&out, "\"", 1);
+			fi_jbuf_put(&out, b64, n);
+			fi_jbuf_put(&out, "\"", 1);
+			free(b64);
+		}
+		else
+		{
+			size_t		bad_at;
+
+			if ((t.body.len && memchr(t.body.data, '\0', t.body.len) != NULL) ||
+				!fi_utf8_valid(t.body.data ? t.body.data : "", t.body.len, &bad_at))
+			{
+				set_error("22021", "the response body is not UTF-8 text (http_request_bytes gives it as base64)");
+				goto done;
+			}
+			fi_json_put_string(&out, t.body.data ? t.body.data : "", t.body.len);
+		}
+		snprintf(msg, sizeof(msg), ",\"status\":%ld,\"headers\":", t.status);
+		fi_jbuf_put(&out, msg, strlen(msg));
+		/* jsonb's order of the header names, as PostgreSQL's response_headers */
+		if (fi_json_canon(hj.data, hj.len, false, 10, &out, &root, msg, sizeof(msg)) != FI_JSON_OK)
+		{
+			set_error("53200", "out of memory reading the response from %s", host);
+			goto done;
+		}
+		fi_jbuf_put(&out, "}", 1);
+		if (out.oom)
+			set_error("53200", "out of memory");
+		else if ((r = result_copy(initid, out.data, out.len, length)) != NULL)
+			*is_null = 0;
+		else
+			set_error("53200", "out of memory");
+	}
+done:
+	if (begun)
+		fi_http_end(&t);
+	fi_http_free_headers(h.list);
+	fi_jbuf_free(&out);
+	fi_jbuf_free(&hj);
+	free(method);
+	free(url);
+	return r;
+}
+
+void
+fi_udf_http_request_deinit(UDF_INIT *initid)
 {
 	result_free(initid);
 }

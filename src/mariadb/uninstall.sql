@@ -23,3 +23,4 @@ DROP FUNCTION IF EXISTS fi_udf_auth_header;
 DROP FUNCTION IF EXISTS fi_udf_fernet_equal;
 DROP FUNCTION IF EXISTS fi_udf_bearer_scopes_ok;
 DROP FUNCTION IF EXISTS fi_udf_scopes_json;
+DROP FUNCTION IF EXISTS fi_udf_http_request;
