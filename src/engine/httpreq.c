@@ -227,10 +227,16 @@ fi_http_log_url(const char *url, FiAlloc alloc, void *arg)
 		if (curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK && q != NULL)
 		{
 			size_t		ql = strlen(q);
-			char	   *nq = alloc(arg, ql + 9 * (ql / 2 + 1) + 1);
+			char	   *nq = malloc(ql + 9 * (ql / 2 + 1) + 1);	/* scratch: freed below */
 			size_t		o = 0;
 			const char *p = q;
 
+			if (nq == NULL)
+			{
+				curl_free(q);
+				curl_url_cleanup(u);
+				return NULL;
+			}
 			while (*p)
 			{
 				size_t		n = strcspn(p, "&");
@@ -256,6 +262,7 @@ fi_http_log_url(const char *url, FiAlloc alloc, void *arg)
 			}
 			nq[o] = '\0';
 			curl_url_set(u, CURLUPART_QUERY, nq, 0);
+			free(nq);
 			curl_free(q);
 		}
 		if (curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK)
@@ -641,4 +648,44 @@ fi_http_end(FiHttpTransfer *t)
 	t->easy = t->multi = NULL;
 	fi_jbuf_free(&t->body);
 	fi_jbuf_free(&t->headers);
+}
+
+bool
+fi_http_log_header(FiJBuf *out, bool *first, const char *name, size_t nn, const char *value, size_t vn)
+{
+	if (*first)
+		fi_jbuf_put(out, "{", 1);
+	fi_jbuf_put(out, *first ? "\n " : ",\n ", *first ? 2 : 3);
+	*first = false;
+	fi_json_put_string(out, name, nn);
+	fi_jbuf_put(out, ": ", 2);
+	if (fi_http_secret_name(name, nn))
+		fi_jbuf_put(out, "\"***\"", 5);
+	else
+		fi_json_put_string(out, value, vn);
+	return !out->oom;
+}
+
+bool
+fi_http_log_headers_end(FiJBuf *out, bool first)
+{
+	fi_jbuf_put(out, first ? "{}" : "\n}", 2);
+	return !out->oom;
+}
+
+bool
+fi_http_log_text(const char *b, size_t n, FiJBuf *out)
+{
+	size_t		bad_at;
+
+	if (!memchr(b, '\0', n) && fi_utf8_valid(b, n, &bad_at))
+		fi_jbuf_put(out, b, n);
+	else
+	{
+		char		note[64];
+
+		snprintf(note, sizeof(note), "(%zu bytes, not UTF-8 text)", n);
+		fi_jbuf_put(out, note, strlen(note));
+	}
+	return !out->oom;
 }

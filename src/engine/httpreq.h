@@ -68,9 +68,26 @@ extern void fi_http_free_headers(void *list);
 /*
  * The URL for a log row: without user and password, the values of query
  * parameters named like credentials masked (********).  The URL itself
- * when libcurl cannot read it.
+ * when libcurl cannot read it; NULL when out of memory.
  */
 extern char *fi_http_log_url(const char *url, FiAlloc alloc, void *arg);
+
+/*
+ * A tabIntegration Request row's request_headers, as the PostgreSQL build
+ * writes them: "{\n \"Name\": \"value\",\n …\n}" (jsonb's order is the
+ * caller's), a credential's value as "***".  Call fi_http_log_header once
+ * per header (with *first true before the first), then
+ * fi_http_log_headers_end.  false when out of memory.
+ */
+extern bool fi_http_log_header(FiJBuf *out, bool *first, const char *name, size_t nn, const char *value,
+							   size_t vn);
+extern bool fi_http_log_headers_end(FiJBuf *out, bool first);
+
+/*
+ * Bytes as text for a log column: themselves when UTF-8 without NUL, else
+ * "(N bytes, not UTF-8 text)".  false when out of memory.
+ */
+extern bool fi_http_log_text(const char *b, size_t n, FiJBuf *out);
 
 /*
  * The response's header lines (the last response's, "Name: value\r\n")

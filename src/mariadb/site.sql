@@ -230,19 +230,25 @@ END//
 -- rows come here as one JSON object): {"body": text, "status": int,
 -- "headers": {lower-case name: value}}.  The checks, limits and messages
 -- of engine/httpreq.c (http and https only, also when redirected; TLS
--- verified; 5 redirects; 10 MB of answer; timeout_ms NULL: 30 s, at most
--- 10 min).  The connection's thread waits for the answer and never longer
--- than timeout_ms: a KILL takes effect when the request has ended.  Only
--- the site's own database user may call it (the server's HTTP gate is
--- read here, as its definer, and passed to the UDF).
+-- verified against the system's CAs; 5 redirects; 10 MB of answer;
+-- timeout_ms NULL: 30 s, at most 10 min).  The connection's thread waits
+-- for the answer and never longer than timeout_ms: a KILL takes effect
+-- when the request has ended.  Only the site's own database user may call
+-- it (the server's HTTP gate is read here, as its definer, and passed to
+-- the UDF).  With SET @frappe_integrations_http_log = 1 each answered
+-- request also writes a tabIntegration Request row as the PostgreSQL
+-- build's http_log does, in the caller's transaction.
 CREATE OR REPLACE FUNCTION @SITE@.fi_http(method LONGTEXT CHARSET utf8mb4, url LONGTEXT CHARSET utf8mb4,
                                           headers LONGTEXT CHARSET utf8mb4, body LONGBLOB, timeout_ms INT,
                                           as_bytes INT)
-    RETURNS LONGBLOB
-    NOT DETERMINISTIC READS SQL DATA SQL SECURITY DEFINER
+    RETURNS LONGTEXT CHARSET utf8mb4
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY DEFINER
 BEGIN
     DECLARE g CHAR(64) CHARSET ascii DEFAULT NULL;
+    DECLARE lg INT DEFAULT IF(COALESCE(@frappe_integrations_http_log, 0) IN (1, '1', 'on', 'ON', 'true'), 1, 0);
     DECLARE r LONGBLOB;
+    DECLARE a LONGTEXT CHARSET utf8mb4;
+    DECLARE n DATETIME(6);
     DECLARE CONTINUE HANDLER FOR NOT FOUND SET g = NULL;
     SELECT hg.secret INTO g FROM integrations.http_gate hg JOIN integrations.site_keys sk
         ON sk.site = @SITE_LIT@ AND sk.site_user = SUBSTRING_INDEX(USER(), '@', 1)
@@ -250,25 +256,41 @@ BEGIN
     IF g IS NULL THEN
         SIGNAL SQLSTATE '42501' SET MESSAGE_TEXT = 'permission denied: only the site''s own database user sends HTTP requests from SQL';
     END IF;
-    SET r = fi_udf_http_request(g, method, url, headers, body, timeout_ms, 5, 10485760, as_bytes);
+    SET r = fi_udf_http_request(g, method, url, headers, body, timeout_ms, 5, 10485760, as_bytes, lg);
     SET g = NULL;
     IF r IS NULL THEN
         CALL integrations.raise_last_error();
     END IF;
-    RETURN r;
+    SET a = CONVERT(r USING utf8mb4);
+    IF lg = 1 THEN
+        IF EXISTS (SELECT 1 FROM information_schema.TABLES
+                    WHERE TABLE_SCHEMA = @SITE_LIT@ AND TABLE_NAME = 'tabIntegration Request') THEN
+            SET n = COALESCE((SELECT CONVERT_TZ(UTC_TIMESTAMP(6), '+00:00', z.value) FROM @SITE@.tabSingles z
+                               WHERE z.doctype = 'System Settings' AND z.field = 'time_zone' LIMIT 1), NOW(6));
+            INSERT INTO @SITE@.`tabIntegration Request`
+                   (name, creation, modified, owner, modified_by, docstatus, idx, integration_request_service,
+                    status, url, request_headers, data, output, error, is_remote_request, request_description)
+            VALUES (integrations.random_name(), n, n, 'Administrator', 'Administrator', 0, 0,
+                    JSON_VALUE(a, '$.log.service'), JSON_VALUE(a, '$.log.status'), JSON_VALUE(a, '$.log.url'),
+                    JSON_VALUE(a, '$.log.request_headers'), JSON_VALUE(a, '$.log.data'),
+                    JSON_VALUE(a, '$.log.output'), JSON_VALUE(a, '$.log.error'), 0, JSON_VALUE(a, '$.log.description'));
+        END IF;
+        SET a = JSON_REMOVE(a, '$.log');
+    END IF;
+    RETURN a;
 END//
 
 CREATE OR REPLACE FUNCTION @SITE@.http_request(method LONGTEXT CHARSET utf8mb4, url LONGTEXT CHARSET utf8mb4,
                                                headers LONGTEXT CHARSET utf8mb4, body LONGBLOB, timeout_ms INT)
     RETURNS LONGTEXT CHARSET utf8mb4
-    NOT DETERMINISTIC READS SQL DATA SQL SECURITY INVOKER
-RETURN CONVERT(@SITE@.fi_http(method, url, headers, body, timeout_ms, 0) USING utf8mb4)//
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
+RETURN @SITE@.fi_http(method, url, headers, body, timeout_ms, 0)//
 
 -- the same with the answer's body as base64 (FROM_BASE64 gives its bytes)
 CREATE OR REPLACE FUNCTION @SITE@.http_request_bytes(method LONGTEXT CHARSET utf8mb4, url LONGTEXT CHARSET utf8mb4,
                                                      headers LONGTEXT CHARSET utf8mb4, body LONGBLOB, timeout_ms INT)
     RETURNS LONGTEXT CHARSET utf8mb4
-    NOT DETERMINISTIC READS SQL DATA SQL SECURITY INVOKER
-RETURN CONVERT(@SITE@.fi_http(method, url, headers, body, timeout_ms, 1) USING utf8mb4)//
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
+RETURN @SITE@.fi_http(method, url, headers, body, timeout_ms, 1)//
 
 DELIMITER ;

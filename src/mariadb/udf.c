@@ -1440,6 +1440,13 @@ fi_udf_scopes_json_deinit(UDF_INIT *initid)
  * call, so a new gate takes effect at once.
  */
 #define FI_HTTP_GATE_FILE	"frappe_integrations.gate"
+
+static void *
+malloc_zero(void *arg, size_t size)
+{
+	(void) arg;
+	return calloc(1, size ? size : 1);
+}
 #define FI_HTTP_DEFAULT_TIMEOUT 30000
 #define FI_HTTP_STEP_MS		50
 
@@ -1486,6 +1493,8 @@ typedef struct HeaderAcc
 	void	   *list;
 	FiHttpError err;
 	bool		bad;
+	FiJBuf	   *log;			/* the log row's request_headers, or NULL */
+	bool		log_first;
 } HeaderAcc;
 
 static bool
@@ -1507,6 +1516,8 @@ add_json_header(void *arg, const char *key, size_t klen, bool is_string, const c
 		h->bad = true;
 		return false;
 	}
+	if (h->log)
+		fi_http_log_header(h->log, &h->log_first, key, klen, val, vlen);
 	return true;
 }
 
@@ -1521,17 +1532,20 @@ set_http_error(const FiHttpError *e)
 
 /*
  * fi_udf_http_request(gate, method, url, headers_json, body, timeout_ms,
- * max_redirects, max_response, binary): one HTTP request, the checks and
- * the transfer of engine/httpreq.c.  The answer as JSON text
+ * max_redirects, max_response, binary, log): one HTTP request, the checks
+ * and the transfer of engine/httpreq.c.  The answer as JSON text
  * {"body": …, "status": …, "headers": {…}} (jsonb's key order; header
  * names lower-cased; binary 1: the body as base64, else it must be UTF-8
- * text).  The calling thread is held for the transfer and never longer
+ * text); log 1 adds "log": the columns of its tabIntegration Request row
+ * as the PostgreSQL build fills them (the URL without user and password
+ * and with credential-like query values masked, credential headers as
+ * "***"), for the SQL wrapper to insert.  The calling thread is held for the transfer and never longer
  * than timeout_ms (libcurl's timeout covers name lookup, connection and
  * answer; a KILL takes effect when it returns).  NULL with the error
  * otherwise.
  */
 static const enum Item_result http_types[] = {STRING_RESULT, STRING_RESULT, STRING_RESULT, STRING_RESULT,
-	STRING_RESULT, INT_RESULT, INT_RESULT, INT_RESULT, INT_RESULT};
+	STRING_RESULT, INT_RESULT, INT_RESULT, INT_RESULT, INT_RESULT, INT_RESULT};
 
 FI_UDF my_bool fi_udf_http_request_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
 FI_UDF char *fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
@@ -1541,7 +1555,7 @@ FI_UDF void fi_udf_http_request_deinit(UDF_INIT *initid);
 my_bool
 fi_udf_http_request_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
 {
-	if (!check_args(args, message, "fi_udf_http_request", 9, 9, http_types))
+	if (!check_args(args, message, "fi_udf_http_request", 10, 10, http_types))
 		return 1;
 	if (!fi_http_global_init())
 	{
@@ -1574,11 +1588,13 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 	FiHttpTransfer t;
 	FiHttpError err;
 	FiJBuf		out = {0},
-				hj = {0};
+				hj = {0},
+				logh = {0};
 	long long	timeout = int_arg(args, 5, FI_HTTP_DEFAULT_TIMEOUT),
 				redirects = int_arg(args, 6, 5),
 				maxresp = int_arg(args, 7, 10 * 1024 * 1024);
 	bool		binary = int_arg(args, 8, 0) != 0,
+				with_log = int_arg(args, 9, 0) != 0,
 				begun = false;
 
 	(void) result;
@@ -1621,6 +1637,8 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 		set_http_error(&err);
 		goto done;
 	}
+	h.log = with_log ? &logh : NULL;
+	h.log_first = true;
 	if (args->args[3] != NULL && args->lengths[3] > 0)
 	{
 		char		msg[200];
@@ -1714,6 +1732,45 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 			set_error("53200", "out of memory reading the response from %s", host);
 			goto done;
 		}
+		if (with_log)
+		{
+			bool		ok = t.status > 0 && t.status < 400;
+			char	   *lurl = fi_http_log_url(url, malloc_zero, NULL);
+			FiJBuf		txt = {0};
+
+			fi_http_log_headers_end(&logh, h.log_first);
+			fi_jbuf_put(&out, ",\"log\":{\"url\":", 14);
+			if (lurl == NULL)
+			{
+				set_error("53200", "out of memory");
+				goto done;
+			}
+			fi_json_put_string(&out, lurl, strlen(lurl));
+			free(lurl);
+			fi_jbuf_put(&out, ",\"data\":", 8);
+			if (req.body)
+			{
+				fi_http_log_text(req.body, req.bodylen, &txt);
+				fi_json_put_string(&out, txt.data ? txt.data : "", txt.len);
+				txt.len = 0;
+			}
+			else
+				fi_jbuf_put(&out, "null", 4);
+			fi_jbuf_put(&out, ",\"status\":", 10);
+			fi_json_put_string(&out, ok ? "Completed" : "Failed", ok ? 9 : 6);
+			fi_jbuf_put(&out, ok ? ",\"output\":" : ",\"error\":", ok ? 10 : 9);
+			fi_http_log_text(t.body.data ? t.body.data : "", t.body.len, &txt);
+			fi_json_put_string(&out, txt.data ? txt.data : "", txt.len);
+			fi_jbuf_free(&txt);
+			fi_jbuf_put(&out, ",\"service\":", 11);
+			fi_json_put_string(&out, host, strlen(host));
+			snprintf(msg, sizeof(msg), "%s %ld", method, t.status);
+			fi_jbuf_put(&out, ",\"description\":", 15);
+			fi_json_put_string(&out, msg, strlen(msg));
+			fi_jbuf_put(&out, ",\"request_headers\":", 19);
+			fi_json_put_string(&out, logh.data ? logh.data : "{}", logh.data ? logh.len : 2);
+			fi_jbuf_put(&out, "}", 1);
+		}
 		fi_jbuf_put(&out, "}", 1);
 		if (out.oom)
 			set_error("53200", "out of memory");
@@ -1728,6 +1785,7 @@ done:
 	fi_http_free_headers(h.list);
 	fi_jbuf_free(&out);
 	fi_jbuf_free(&hj);
+	fi_jbuf_free(&logh);
 	free(method);
 	free(url);
 	return r;

@@ -77,18 +77,33 @@ fi_http_secret_header(const char *name)
 }
 
 /* the request's headers for the log, credentials masked */
+/* an engine's JSON buffer as a palloc'd string (freed) */
+static char *
+jbuf_pstrdup(FiJBuf *b)
+{
+	char	   *r;
+
+	if (b->oom)
+	{
+		fi_jbuf_free(b);
+		elog(ERROR, "out of memory");
+	}
+	r = pnstrdup(b->data ? b->data : "", b->len);
+	fi_jbuf_free(b);
+	return r;
+}
+
+/* the request's headers for the log, credentials masked (engine/httpreq.c) */
 static char *
 logged_headers(Jsonb *headers)
 {
-	StringInfoData b;
+	FiJBuf		b = {0};
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 	char	   *name = NULL;
 	bool		first = true;
 
-	initStringInfo(&b);
-	appendStringInfoString(&b, "{");
 	if (headers != NULL && JB_ROOT_IS_OBJECT(headers))
 	{
 		it = JsonbIteratorInit(&headers->root);
@@ -97,24 +112,11 @@ logged_headers(Jsonb *headers)
 			if (tok == WJB_KEY)
 				name = pnstrdup(v.val.string.val, v.val.string.len);
 			else if (tok == WJB_VALUE && v.type == jbvString)
-			{
-				appendStringInfoString(&b, first ? "\n " : ",\n ");
-				first = false;
-				escape_json(&b, name);
-				appendStringInfoString(&b, ": ");
-				if (fi_http_secret_header(name))
-					appendStringInfoString(&b, "\"***\"");
-				else
-				{
-					char	   *val = pnstrdup(v.val.string.val, v.val.string.len);
-
-					escape_json(&b, val);
-				}
-			}
+				fi_http_log_header(&b, &first, name, strlen(name), v.val.string.val, v.val.string.len);
 		}
 	}
-	appendStringInfoString(&b, first ? "}" : "\n}");
-	return b.data;
+	fi_http_log_headers_end(&b, first);
+	return jbuf_pstrdup(&b);
 }
 
 static void *
@@ -127,20 +129,23 @@ http_palloc(void *arg, size_t size)
 char *
 fi_http_logged_url(const char *url)
 {
-	return fi_http_log_url(url, http_palloc, NULL);
+	char	   *r = fi_http_log_url(url, http_palloc, NULL);
+
+	if (r == NULL)
+		elog(ERROR, "out of memory");
+	return r;
 }
 
 static char *log_host(const char *url);
 
-/* bytes as text for a log column: themselves when UTF-8 without NUL, else a note */
+/* bytes as text for a log column: themselves when UTF-8 without NUL, else a note (engine/httpreq.c) */
 char *
-fi_http_log_text(const char *b, size_t n)
+fi_http_logged_text(const char *b, size_t n)
 {
-	size_t		bad_at;
+	FiJBuf		t = {0};
 
-	if (!memchr(b, '\0', n) && fi_utf8_valid(b, n, &bad_at))
-		return pnstrdup(b, n);
-	return psprintf("(%zu bytes, not UTF-8 text)", n);
+	fi_http_log_text(b, n, &t);
+	return jbuf_pstrdup(&t);
 }
 
 /*
@@ -168,13 +173,13 @@ fi_http_log_request(const char *method, const char *url, Jsonb *headers, const c
 	vals[2] = CStringGetTextDatum(fi_http_logged_url(url));
 	vals[3] = CStringGetTextDatum(logged_headers(headers));
 	if (body)
-		vals[4] = CStringGetTextDatum(fi_http_log_text(body, bodylen));
+		vals[4] = CStringGetTextDatum(fi_http_logged_text(body, bodylen));
 	else
 		nulls[4] = 'n';
 	if (queued)
 		nulls[5] = 'n';
 	else
-		vals[5] = CStringGetTextDatum(fi_http_log_text(resp ? resp : "", resp ? resplen : 0));
+		vals[5] = CStringGetTextDatum(fi_http_logged_text(resp ? resp : "", resp ? resplen : 0));
 	vals[6] = CStringGetTextDatum(queued ? psprintf("%s (queued)", method) : psprintf("%s %ld", method, status));
 	vals[7] = CStringGetTextDatum("Administrator");	/* Frappe: the session's user; here none */
 	vals[8] = CStringGetTextDatum(ok ? "output" : "error");

@@ -37,7 +37,7 @@ extern char *fi_http_check(const char *method, const char *url, Jsonb *headers, 
 extern Datum fi_http_headers_jsonb(const char *raw);
 
 /* bytes for a text log column: themselves if UTF-8 without NUL, else a note */
-extern char *fi_http_log_text(const char *b, size_t n);
+extern char *fi_http_logged_text(const char *b, size_t n);
 
 /* a tabIntegration Request row (queued: status Queued, no response); its name or NULL */
 extern char *fi_http_log_request(const char *method, const char *url, Jsonb *headers,

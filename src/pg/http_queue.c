@@ -282,7 +282,7 @@ record_rows(FiDelivery *list, FiDelivery *only)
 
 			irn[nir] = CStringGetTextDatum(d->integration_request);
 			irst[nir] = CStringGetTextDatum(ok ? "Completed" : "Failed");
-			irtxt[nir] = CStringGetTextDatum(answered ? fi_http_log_text(d->response.data, d->response.len) :
+			irtxt[nir] = CStringGetTextDatum(answered ? fi_http_logged_text(d->response.data, d->response.len) :
 											 d->error ? d->error : "no response");
 			irdesc[nir] = CStringGetTextDatum(answered ? psprintf("%s %ld", d->method, d->http_status) :
 											  psprintf("%s (no response)", d->method));

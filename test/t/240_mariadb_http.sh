@@ -124,15 +124,41 @@ done
 t_is "$(curl -s "$U/hits" | $FI_PY -c 'import json,sys; print(json.load(sys.stdin).get("/refused", 0))')" "0" \
      "no refused request reached the peer"
 
+# ---- tabIntegration Request rows when asked (@frappe_integrations_http_log, as PostgreSQL's http_log)
+t_is "$(s1 "SET @frappe_integrations_http_log = 1;
+            SELECT JSON_VALUE(http_request('POST', 'http://u:pw@127.0.0.1:$P/echo?a=1&api_key=zz', '{\"Authorization\": \"Bearer s3cr3t\", \"X-Api-Key\": \"k\", \"Accept\": \"text/plain\"}', 'payload', NULL), '\$.status');
+            SELECT JSON_VALUE(http_request('GET', '$U/status/502', NULL, NULL, NULL), '\$.status');
+            SELECT JSON_KEYS(http_request_bytes('GET', '$U/binary', NULL, NULL, NULL))")" '200
+502
+["body", "status", "headers"]' "logging on: the answers as without it"
+t_is "$(s1 "SELECT CONCAT_WS(' | ', integration_request_service, status, request_description, url, data, output IS NOT NULL, error)
+            FROM \`tabIntegration Request\` ORDER BY request_description")" \
+     "127.0.0.1 | Completed | GET 200 | $U/binary | 1
+127.0.0.1 | Failed | GET 502 | $U/status/502 | 0 | {\"error\": \"x\"}
+127.0.0.1 | Completed | POST 200 | http://127.0.0.1:$P/echo?a=1&api_key=******** | payload | 1" \
+     "each request logged as Frappe's Integration Request: Completed with output, Failed with error; the URL without user, password or key"
+t_is "$(s1 "SELECT request_headers FROM \`tabIntegration Request\` WHERE request_description = 'POST 200'" | tr -d '\n')" \
+     '{ "Accept": "text/plain", "X-Api-Key": "***", "Authorization": "***"}' "credentials in the logged headers are masked (jsonb's key order, PostgreSQL's text)"
+t_is "$(s1 "SELECT output FROM \`tabIntegration Request\` WHERE request_description = 'GET 200'")" "(3 bytes, not UTF-8 text)" \
+     "a binary answer is noted, not stored"
+t_is "$(s1 "SELECT COUNT(*) FROM \`tabIntegration Request\` WHERE request_headers LIKE '%s3cr3t%' OR url LIKE '%pw%' OR url LIKE '%zz%'
+                                                            OR LENGTH(name) <> 10 OR creation IS NULL OR owner <> 'Administrator'")" "0" \
+     "no secret in any logged row; each row named and stamped as Frappe's"
+s1 "SELECT http_request('GET', '$U/json', NULL, NULL, NULL);
+    SET @frappe_integrations_http_log = 1; START TRANSACTION; SELECT http_request('GET', '$U/json', NULL, NULL, NULL); ROLLBACK;
+    SELECT http_request('GET', '$U/slow', NULL, NULL, 300)" > /dev/null
+t_is "$(s1 "SELECT COUNT(*) FROM \`tabIntegration Request\`")" "3" \
+     "no row unless asked, none from a rolled-back transaction, none for a request that ended in an error"
+
 # ---- who may send
 t_is "$(as_err plain "SELECT _site1.http_request('GET', '$U/json', NULL, NULL, NULL)" _site1)" \
      "42501: permission denied: only the site's own database user sends HTTP requests from SQL" "another account, even with EXECUTE on the site: 42501"
 t_like "$(as_err _site2 "SELECT _site1.http_request('GET', '$U/json', NULL, NULL, NULL)")" "^42000: execute command denied" "another site's user: no EXECUTE"
 t_is "$(as _site2 "SELECT JSON_VALUE(http_request('GET', '$U/json', NULL, NULL, NULL), '\$.status')")" "200" "each site's user sends from its own database"
-t_is "$(as plain "SELECT COALESCE(fi_udf_http_request('$(printf '0%.0s' $(seq 64))', 'GET', '$U/json', '{}', NULL, 1000, 0, 1048576, 0), 'NULL'), fi_udf_last_error()" _site1)" \
+t_is "$(as plain "SELECT COALESCE(fi_udf_http_request('$(printf '0%.0s' $(seq 64))', 'GET', '$U/json', '{}', NULL, 1000, 0, 1048576, 0, 0), 'NULL'), fi_udf_last_error()" _site1)" \
      "NULL	42501:permission denied: HTTP from SQL only through a site's http_request" "the UDF called directly with a wrong gate: nothing sent"
-t_is "$(as plain "SELECT COALESCE(fi_udf_http_request(NULL, 'GET', '$U/json', '{}', NULL, 1000, 0, 1048576, 0), 'NULL')" _site1)" "NULL" "without one: nothing sent"
-t_like "$(as_err plain "SELECT COALESCE(fi_udf_http_request(secret, 'GET', '$U/json', '{}', NULL, 1000, 0, 1048576, 0), 'NULL') FROM integrations.http_gate" _site1)" \
+t_is "$(as plain "SELECT COALESCE(fi_udf_http_request(NULL, 'GET', '$U/json', '{}', NULL, 1000, 0, 1048576, 0, 0), 'NULL')" _site1)" "NULL" "without one: nothing sent"
+t_like "$(as_err plain "SELECT COALESCE(fi_udf_http_request(secret, 'GET', '$U/json', '{}', NULL, 1000, 0, 1048576, 0, 0), 'NULL') FROM integrations.http_gate" _site1)" \
      "^42000: SELECT command denied to user 'plain'@'localhost'" "nor can a site user read the gate"
 t_like "$(as_err _site1 "SELECT secret FROM integrations.http_gate")" "^42000: SELECT command denied to user '_site1'@'localhost'" "not even a site's own user"
 mv "$MDB_PLUGIN/frappe_integrations.gate" "$MD/gate.saved"

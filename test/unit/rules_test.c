@@ -834,6 +834,30 @@ test_http(void)
 	is_str(b.data, "{\"content-type\":\"text/plain\",\"set-cookie\":\"a=1, b=2\",\"x-empty\":\"\",\"x-caf\":\"caf\xc3\xa9\"}",
 		   "http: lower-case names in first-seen order, a repeated one joined, cp1252 read");
 	fi_jbuf_free(&b);
+	{
+		FiJBuf		lh = {0},
+					lt = {0};
+		bool		first = true;
+
+		fi_http_log_headers_end(&lh, first);
+		fi_jbuf_put(&lh, "", 1);
+		is_str(lh.data, "{}", "http: no headers logged as {}");
+		fi_jbuf_free(&lh);
+		fi_http_log_header(&lh, &first, "Accept", 6, "text/plain", 10);
+		fi_http_log_header(&lh, &first, "X-Api-Key", 9, "k", 1);
+		fi_http_log_header(&lh, &first, "Authorization", 13, "Bearer s", 8);
+		fi_http_log_headers_end(&lh, first);
+		fi_jbuf_put(&lh, "", 1);
+		is_str(lh.data, "{\n \"Accept\": \"text/plain\",\n \"X-Api-Key\": \"***\",\n \"Authorization\": \"***\"\n}",
+			   "http: logged headers as PostgreSQL writes them, credentials masked");
+		fi_jbuf_free(&lh);
+		fi_http_log_text("caf\xc3\xa9", 5, &lt);
+		fi_http_log_text("a\0b", 3, &lt);
+		fi_http_log_text("\xff", 1, &lt);
+		fi_jbuf_put(&lt, "", 1);
+		is_str(lt.data, "caf\xc3\xa9(3 bytes, not UTF-8 text)(1 bytes, not UTF-8 text)", "http: log text, or a note for bytes");
+		fi_jbuf_free(&lt);
+	}
 	ok(fi_http_curl_error_text(CURLE_UNSUPPORTED_PROTOCOL, "") != NULL
 	   && fi_http_curl_error_text(CURLE_COULDNT_CONNECT, "") == NULL, "http: a DBA's words where libcurl's mislead");
 }
