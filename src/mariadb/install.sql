@@ -57,6 +57,20 @@ CREATE TABLE IF NOT EXISTS integrations.http_gate (
     secret CHAR(64) NOT NULL
 ) ENGINE=InnoDB CHARACTER SET ascii;
 
+-- The server's settings of http_request (PostgreSQL's ca_bundle,
+-- http_max_redirects, http_max_response), one row; UPDATE it as root, it
+-- takes effect at the next request.
+CREATE TABLE IF NOT EXISTS integrations.http_settings (
+    id TINYINT NOT NULL PRIMARY KEY,
+    ca_bundle VARCHAR(4096) NULL,
+    max_redirects INT NOT NULL DEFAULT 5,
+    max_response_kb INT NOT NULL DEFAULT 10240,
+    CONSTRAINT http_settings_one CHECK (id = 1),
+    CONSTRAINT http_settings_redirects CHECK (max_redirects BETWEEN 0 AND 20),
+    CONSTRAINT http_settings_response CHECK (max_response_kb BETWEEN 1 AND 524288)
+) ENGINE=InnoDB CHARACTER SET utf8mb4;
+INSERT IGNORE INTO integrations.http_settings (id) VALUES (1);
+
 DELIMITER //
 
 -- the error of the call that just returned NULL, as an SQL error

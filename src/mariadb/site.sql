@@ -230,7 +230,8 @@ END//
 -- rows come here as one JSON object): {"body": text, "status": int,
 -- "headers": {lower-case name: value}}.  The checks, limits and messages
 -- of engine/httpreq.c (http and https only, also when redirected; TLS
--- verified against the system's CAs; 5 redirects; 10 MB of answer;
+-- verified against the system's CAs or integrations.http_settings'
+-- ca_bundle; its max_redirects (5) and max_response_kb (10 MB);
 -- timeout_ms NULL: 30 s, at most 10 min).  The connection's thread waits
 -- for the answer and never longer than timeout_ms: a KILL takes effect
 -- when the request has ended.  Only the site's own database user may call
@@ -249,14 +250,20 @@ BEGIN
     DECLARE r LONGBLOB;
     DECLARE a LONGTEXT CHARSET utf8mb4;
     DECLARE n DATETIME(6);
+    DECLARE cab VARCHAR(4096) CHARSET utf8mb4 DEFAULT NULL;
+    DECLARE mr INT DEFAULT 5;
+    DECLARE mx INT DEFAULT 10240;
     DECLARE CONTINUE HANDLER FOR NOT FOUND SET g = NULL;
-    SELECT hg.secret INTO g FROM integrations.http_gate hg JOIN integrations.site_keys sk
+    SELECT hg.secret, hs.ca_bundle, COALESCE(hs.max_redirects, 5), COALESCE(hs.max_response_kb, 10240)
+      INTO g, cab, mr, mx
+      FROM integrations.http_gate hg JOIN integrations.site_keys sk
         ON sk.site = @SITE_LIT@ AND sk.site_user = SUBSTRING_INDEX(USER(), '@', 1)
+      LEFT JOIN integrations.http_settings hs ON hs.id = 1
      WHERE hg.id = 1;
     IF g IS NULL THEN
         SIGNAL SQLSTATE '42501' SET MESSAGE_TEXT = 'permission denied: only the site''s own database user sends HTTP requests from SQL';
     END IF;
-    SET r = fi_udf_http_request(g, method, url, headers, body, timeout_ms, 5, 10485760, as_bytes, lg);
+    SET r = fi_udf_http_request(g, method, url, headers, body, timeout_ms, mr, mx * 1024, as_bytes, lg, NULLIF(cab, ''));
     SET g = NULL;
     IF r IS NULL THEN
         CALL integrations.raise_last_error();

@@ -1532,20 +1532,21 @@ set_http_error(const FiHttpError *e)
 
 /*
  * fi_udf_http_request(gate, method, url, headers_json, body, timeout_ms,
- * max_redirects, max_response, binary, log): one HTTP request, the checks
+ * max_redirects, max_response, binary, log, ca_bundle): one HTTP request, the checks
  * and the transfer of engine/httpreq.c.  The answer as JSON text
  * {"body": …, "status": …, "headers": {…}} (jsonb's key order; header
  * names lower-cased; binary 1: the body as base64, else it must be UTF-8
  * text); log 1 adds "log": the columns of its tabIntegration Request row
  * as the PostgreSQL build fills them (the URL without user and password
  * and with credential-like query values masked, credential headers as
- * "***"), for the SQL wrapper to insert.  The calling thread is held for the transfer and never longer
+ * "***"), for the SQL wrapper to insert.  ca_bundle: a CA file to
+ * verify HTTPS with (NULL: the system's CAs).  The calling thread is held for the transfer and never longer
  * than timeout_ms (libcurl's timeout covers name lookup, connection and
  * answer; a KILL takes effect when it returns).  NULL with the error
  * otherwise.
  */
 static const enum Item_result http_types[] = {STRING_RESULT, STRING_RESULT, STRING_RESULT, STRING_RESULT,
-	STRING_RESULT, INT_RESULT, INT_RESULT, INT_RESULT, INT_RESULT, INT_RESULT};
+	STRING_RESULT, INT_RESULT, INT_RESULT, INT_RESULT, INT_RESULT, INT_RESULT, STRING_RESULT};
 
 FI_UDF my_bool fi_udf_http_request_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
 FI_UDF char *fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
@@ -1555,7 +1556,7 @@ FI_UDF void fi_udf_http_request_deinit(UDF_INIT *initid);
 my_bool
 fi_udf_http_request_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
 {
-	if (!check_args(args, message, "fi_udf_http_request", 10, 10, http_types))
+	if (!check_args(args, message, "fi_udf_http_request", 11, 11, http_types))
 		return 1;
 	if (!fi_http_global_init())
 	{
@@ -1581,6 +1582,7 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 {
 	char	   *method = NULL,
 			   *url = NULL,
+			   *cab = NULL,
 			   *r = NULL;
 	char		host[512];
 	HeaderAcc	h = {0};
@@ -1623,7 +1625,13 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 				  FI_MAX_RESULT / 2 / (1024 * 1024));
 		return NULL;
 	}
-	if ((method = arg_cstr(args, 1)) == NULL || (url = arg_cstr(args, 2)) == NULL)
+	if (args->args[10] != NULL && memchr(args->args[10], '\0', args->lengths[10]))
+	{
+		set_error("22023", "ca_bundle must not contain NUL bytes");
+		return NULL;
+	}
+	if ((method = arg_cstr(args, 1)) == NULL || (url = arg_cstr(args, 2)) == NULL ||
+		(args->args[10] != NULL && (cab = arg_cstr(args, 10)) == NULL))
 	{
 		set_error("53200", "out of memory");
 		goto done;
@@ -1672,7 +1680,8 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 	req.max_redirects = (int) redirects;
 	req.user_agent = "frappe_integrations/" FI_VERSION;
 	req.max_response = (size_t) maxresp;
-	req.max_response_setting = "max_response";
+	req.max_response_setting = "integrations.http_settings.max_response_kb";
+	req.ca_bundle = cab;
 	begun = true;				/* fi_http_end frees what a failed begin made */
 	if (!fi_http_begin(&t, &req, &err))
 	{
@@ -1788,6 +1797,7 @@ done:
 	fi_jbuf_free(&logh);
 	free(method);
 	free(url);
+	free(cab);
 	return r;
 }
 

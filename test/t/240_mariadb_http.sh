@@ -75,6 +75,16 @@ t_is "$(e1 "SELECT http_request('GET', '$U/redirect-ftp', '{}', NULL, NULL)")" \
      "08006: HTTP request to 127.0.0.1 was redirected to a scheme other than http or https" "a redirect to ftp:// is refused"
 t_is "$(e1 "SELECT http_request('GET', '$U/loop', '{}', NULL, NULL)")" "08006: HTTP request to 127.0.0.1 was redirected more than 5 times" "a redirect loop ends"
 t_like "$(e1 "SELECT http_request('GET', '$US/json', '{}', NULL, NULL)")" "^08006: HTTP request to 127.0.0.1 failed: .*(certificate|SSL)" "HTTPS with an unknown CA: refused"
+mdb "UPDATE integrations.http_settings SET ca_bundle = '$CERTS/ca.pem'"
+t_is "$(s1 "SELECT JSON_VALUE(r, '\$.status'), JSON_VALUE(JSON_VALUE(r, '\$.body'), '\$.ok') FROM (SELECT http_request('GET', '$US/json', '{}', NULL, NULL) r) x")" \
+     "200	1" "HTTPS trusted through integrations.http_settings' ca_bundle"
+mdb "UPDATE integrations.http_settings SET ca_bundle = NULL, max_redirects = 0, max_response_kb = 1024"
+t_like "$(e1 "SELECT http_request('GET', '$US/json', '{}', NULL, NULL)")" "^08006: .*certificate" "and refused again once it is gone"
+t_is "$(s1 "SELECT JSON_VALUE(http_request('GET', '$U/redirect', '{}', NULL, NULL), '\$.status')")" "302" "max_redirects 0: the redirect is the answer"
+t_is "$(e1 "SELECT http_request('GET', '$U/huge', '{}', NULL, NULL)")" \
+     "54000: the response from 127.0.0.1 is larger than integrations.http_settings.max_response_kb (1024 kB)" "max_response_kb 1024: a 64 MB answer stops at 1 MB"
+t_like "$(mdb_err "UPDATE integrations.http_settings SET max_redirects = 21")" "^23000: CONSTRAINT .http_settings_redirects. failed" "a setting out of range is refused"
+mdb "UPDATE integrations.http_settings SET max_redirects = 5, max_response_kb = 10240"
 
 # ---- a slow server: the timeout bounds the connection's thread; a KILL takes effect when it ends
 T0=$(date +%s.%N)
@@ -94,7 +104,7 @@ T3=$(date +%s.%N)
 echo "# KILL QUERY gave: $(cat "$MD/killed.out"), after $($FI_PY -c "print(round($T3 - $T2, 2))") s"
 t_like "$(cat "$MD/killed.out")" "^(70100|08006): " "KILL QUERY during a request: the statement ends (interrupted, or the request's own error)"
 t_is "$($FI_PY -c "print($T3 - $T2 < 3)")" "True" "within the request's timeout (2 s), the thread held no longer"
-t_is "$(e1 "SELECT http_request('GET', '$U/huge', '{}', NULL, NULL)")" "54000: the response from 127.0.0.1 is larger than max_response (10240 kB)" \
+t_is "$(e1 "SELECT http_request('GET', '$U/huge', '{}', NULL, NULL)")" "54000: the response from 127.0.0.1 is larger than integrations.http_settings.max_response_kb (10240 kB)" \
      "a 64 MB answer stops at 10 MB"
 
 # ---- bad input: refused before anything is sent, with PostgreSQL's words
@@ -155,10 +165,10 @@ t_is "$(as_err plain "SELECT _site1.http_request('GET', '$U/json', NULL, NULL, N
      "42501: permission denied: only the site's own database user sends HTTP requests from SQL" "another account, even with EXECUTE on the site: 42501"
 t_like "$(as_err _site2 "SELECT _site1.http_request('GET', '$U/json', NULL, NULL, NULL)")" "^42000: execute command denied" "another site's user: no EXECUTE"
 t_is "$(as _site2 "SELECT JSON_VALUE(http_request('GET', '$U/json', NULL, NULL, NULL), '\$.status')")" "200" "each site's user sends from its own database"
-t_is "$(as plain "SELECT COALESCE(fi_udf_http_request('$(printf '0%.0s' $(seq 64))', 'GET', '$U/json', '{}', NULL, 1000, 0, 1048576, 0, 0), 'NULL'), fi_udf_last_error()" _site1)" \
+t_is "$(as plain "SELECT COALESCE(fi_udf_http_request('$(printf '0%.0s' $(seq 64))', 'GET', '$U/json', '{}', NULL, 1000, 0, 1048576, 0, 0, NULL), 'NULL'), fi_udf_last_error()" _site1)" \
      "NULL	42501:permission denied: HTTP from SQL only through a site's http_request" "the UDF called directly with a wrong gate: nothing sent"
-t_is "$(as plain "SELECT COALESCE(fi_udf_http_request(NULL, 'GET', '$U/json', '{}', NULL, 1000, 0, 1048576, 0, 0), 'NULL')" _site1)" "NULL" "without one: nothing sent"
-t_like "$(as_err plain "SELECT COALESCE(fi_udf_http_request(secret, 'GET', '$U/json', '{}', NULL, 1000, 0, 1048576, 0, 0), 'NULL') FROM integrations.http_gate" _site1)" \
+t_is "$(as plain "SELECT COALESCE(fi_udf_http_request(NULL, 'GET', '$U/json', '{}', NULL, 1000, 0, 1048576, 0, 0, NULL), 'NULL')" _site1)" "NULL" "without one: nothing sent"
+t_like "$(as_err plain "SELECT COALESCE(fi_udf_http_request(secret, 'GET', '$U/json', '{}', NULL, 1000, 0, 1048576, 0, 0, NULL), 'NULL') FROM integrations.http_gate" _site1)" \
      "^42000: SELECT command denied to user 'plain'@'localhost'" "nor can a site user read the gate"
 t_like "$(as_err _site1 "SELECT secret FROM integrations.http_gate")" "^42000: SELECT command denied to user '_site1'@'localhost'" "not even a site's own user"
 mv "$MDB_PLUGIN/frappe_integrations.gate" "$MD/gate.saved"
