@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 
+#include "engine/codec.h"
 #include "engine/csv.h"
 
 static bool curl_ok = false;
@@ -688,4 +689,273 @@ fi_http_log_text(const char *b, size_t n, FiJBuf *out)
 		fi_jbuf_put(out, note, strlen(note));
 	}
 	return !out->oom;
+}
+
+/* the length of the well-formed UTF-8 sequence at s (n > 0), or -(the maximal ill-formed part) */
+static int
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0],
+				lo = 0x80,
+				hi = 0xBF;
+	int			need;
+
+	if (c < 0x80)
+		return c == 0 ? -1 : 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		need = 1;
+	else if (c >= 0xE0 && c <= 0xEF)
+	{
+		need = 2;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	}
+	else if (c >= 0xF0 && c <= 0xF4)
+	{
+		need = 3;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	}
+	else
+		return -1;
+	for (int k = 1; k <= need; k++)
+	{
+		if ((size_t) k >= n || s[k] < lo || s[k] > hi)
+			return -k;
+		lo = 0x80;
+		hi = 0xBF;
+	}
+	return need + 1;
+}
+
+/* unquote_plus(s) with errors="replace", as JSON string text into out */
+static void
+put_unquoted(FiJBuf *out, const char *s, size_t n, FiJBuf *tmp)
+{
+	tmp->len = 0;
+	for (size_t i = 0; i < n; i++)
+	{
+		char		c = s[i];
+
+		if (c == '+')
+			c = ' ';
+		else if (c == '%' && i + 2 < n + 0 && fi_hex_value(s[i + 1]) >= 0 && fi_hex_value(s[i + 2]) >= 0)
+		{
+			c = (char) (fi_hex_value(s[i + 1]) << 4 | fi_hex_value(s[i + 2]));
+			i += 2;
+		}
+		fi_jbuf_put(tmp, &c, 1);
+	}
+	{
+		FiJBuf		clean = {0};
+		const unsigned char *b = (const unsigned char *) (tmp->data ? tmp->data : "");
+		size_t		i = 0;
+
+		while (i < tmp->len)
+		{
+			int			k = utf8_seq(b + i, tmp->len - i);
+
+			if (k > 0)
+			{
+				fi_jbuf_put(&clean, (const char *) b + i, (size_t) k);
+				i += k;
+			}
+			else
+			{
+				fi_jbuf_put(&clean, "\xEF\xBF\xBD", 3);
+				i += -k;
+			}
+		}
+		fi_json_put_string(out, clean.data ? clean.data : "", clean.len);
+		if (clean.oom)
+			out->oom = true;
+		fi_jbuf_free(&clean);
+	}
+}
+
+typedef struct QsPair
+{
+	const char *k;
+	size_t		kn;
+	const char *v;
+	size_t		vn;
+	size_t		order;			/* the pair's place */
+	size_t		first;			/* the place of its key's first pair */
+} QsPair;
+
+static int
+qs_by_key(const void *a, const void *b)
+{
+	const QsPair *x = a,
+			   *y = b;
+	size_t		m = x->kn < y->kn ? x->kn : y->kn;
+	int			c = memcmp(x->k, y->k, m);
+
+	if (c == 0 && x->kn != y->kn)
+		c = x->kn < y->kn ? -1 : 1;
+	if (c == 0)
+		c = x->order < y->order ? -1 : x->order > y->order;
+	return c;
+}
+
+static int
+qs_by_first(const void *a, const void *b)
+{
+	const QsPair *x = a,
+			   *y = b;
+
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+bool
+fi_http_parse_qs(const char *qs, size_t n, FiJBuf *out)
+{
+	QsPair	   *pairs = NULL;
+	size_t		np = 0,
+				cap = 0;
+	const char *p = qs,
+			   *endall = qs + n;
+	FiJBuf		tmp = {0};
+	bool		ok = true;
+
+	while (p < endall)
+	{
+		const char *amp = memchr(p, '&', endall - p);
+		const char *end = amp ? amp : endall;
+		const char *eq = memchr(p, '=', end - p);
+
+		/* a key is compared decoded; keep the raw parts, decode once for the sort key below */
+		if (eq != NULL && end > eq + 1)
+		{
+			if (np == cap)
+			{
+				size_t		nc = cap ? 2 * cap : 16;
+				QsPair	   *q = realloc(pairs, nc * sizeof(QsPair));
+
+				if (q == NULL)
+				{
+					ok = false;
+					break;
+				}
+				pairs = q;
+				cap = nc;
+			}
+			pairs[np].k = p;
+			pairs[np].kn = eq - p;
+			pairs[np].v = eq + 1;
+			pairs[np].vn = end - eq - 1;
+			pairs[np].order = np;
+			np++;
+		}
+		p = amp ? amp + 1 : endall;
+	}
+	if (ok)
+	{
+		/* keys decoded, so that "a%20b" and "a+b" are one key, as in Python */
+		FiJBuf	   *keys = calloc(np ? np : 1, sizeof(FiJBuf));
+
+		if (keys == NULL)
+			ok = false;
+		else
+		{
+			for (size_t i = 0; i < np; i++)
+			{
+				put_unquoted(&keys[i], pairs[i].k, pairs[i].kn, &tmp);
+				pairs[i].k = keys[i].data ? keys[i].data : "";
+				pairs[i].kn = keys[i].len;
+				ok = ok && !keys[i].oom;
+			}
+			if (ok)
+			{
+				qsort(pairs, np, sizeof(QsPair), qs_by_key);
+				for (size_t i = 0; i < np; i++)
+					pairs[i].first = (i > 0 && pairs[i].kn == pairs[i - 1].kn &&
+									  memcmp(pairs[i].k, pairs[i - 1].k, pairs[i].kn) == 0) ?
+						pairs[i - 1].first : pairs[i].order;
+				qsort(pairs, np, sizeof(QsPair), qs_by_first);
+				fi_jbuf_put(out, "{", 1);
+				for (size_t i = 0; i < np; i++)
+				{
+					bool		new_key = i == 0 || pairs[i].first != pairs[i - 1].first;
+
+					if (new_key)
+					{
+						if (i > 0)
+							fi_jbuf_put(out, "],", 2);
+						fi_jbuf_put(out, pairs[i].k, pairs[i].kn);	/* already JSON text */
+						fi_jbuf_put(out, ":[", 2);
+					}
+					else
+						fi_jbuf_put(out, ",", 1);
+					put_unquoted(out, pairs[i].v, pairs[i].vn, &tmp);
+				}
+				fi_jbuf_put(out, np ? "]}" : "}", np ? 2 : 1);
+			}
+			for (size_t i = 0; i < np; i++)
+				fi_jbuf_free(&keys[i]);
+			free(keys);
+		}
+	}
+	free(pairs);
+	fi_jbuf_free(&tmp);
+	return ok && !out->oom;
+}
+
+bool
+fi_http_make_result(const char *method, const char *host, long status, const char *ctype,
+					const char *body, size_t n, FiJBuf *out, bool *none, FiHttpError *err)
+{
+	size_t		bad_at;
+
+	*none = false;
+	if (status >= 400)
+	{
+		char		d[160];
+
+		snprintf(d, sizeof(d), "%s to %s answered %ld.", method, host, status);
+		set_err(err, "08006", d, NULL, "HTTP %ld %s", status, status >= 500 ? "Server Error" : "Client Error");
+		return false;
+	}
+	if (ctype != NULL)
+	{
+		size_t		bl = strcspn(ctype, ";");
+
+		while (bl > 0 && ctype[bl - 1] == ' ')
+			bl--;
+		if ((bl >= 16 && strncasecmp(ctype, "application/", 12) == 0 && strncasecmp(ctype + bl - 4, "json", 4) == 0) ||
+			strcmp(ctype, "text/plain; charset=utf-8") == 0 || n > 0)
+		{
+			if (memchr(body, '\0', n) != NULL || !fi_utf8_valid(body, n, &bad_at))
+			{
+				set_err(err, "22021", NULL, NULL, "the response body is not UTF-8 text");
+				return false;
+			}
+			if (bl >= 16 && strncasecmp(ctype, "application/", 12) == 0 && strncasecmp(ctype + bl - 4, "json", 4) == 0)
+				fi_jbuf_put(out, body, n);
+			else if (strcmp(ctype, "text/plain; charset=utf-8") == 0)
+			{
+				if (!fi_http_parse_qs(body, n, out))
+				{
+					set_err(err, "53200", NULL, NULL, "out of memory");
+					return false;
+				}
+			}
+			else
+				fi_json_put_string(out, body, n);
+			if (out->oom)
+			{
+				set_err(err, "53200", NULL, NULL, "out of memory");
+				return false;
+			}
+			return true;
+		}
+	}
+	*none = true;
+	return true;
 }

@@ -90,6 +90,31 @@ extern bool fi_http_log_headers_end(FiJBuf *out, bool first);
 extern bool fi_http_log_text(const char *b, size_t n, FiJBuf *out);
 
 /*
+ * Python's urllib.parse.parse_qs(qs) as Frappe's make_request uses it
+ * (keep_blank_values False): pairs split on "&", a pair without "=" or
+ * with an empty value dropped, "+" and %XX decoded, bytes that are not
+ * UTF-8 replaced by U+FFFD (one per maximal ill-formed part, as Python's
+ * errors="replace"; a NUL too, which JSON text cannot carry), as a JSON
+ * object of lists: keys in first-seen order, each key's values in order.
+ * false when out of memory.
+ */
+extern bool fi_http_parse_qs(const char *qs, size_t n, FiJBuf *out);
+
+/*
+ * Frappe's make_request answer (frappe.integrations.utils, the http_get …
+ * http_delete shortcuts) as JSON text into out: an HTTP status of 400 or
+ * more is an error (raise_for_status: 08006 "HTTP 404 Client Error",
+ * detail naming the method, host and status); else by the answer's
+ * Content-Type (ctype, NULL when none): application/…json → the body
+ * itself (the caller parses it); exactly "text/plain; charset=utf-8" →
+ * fi_http_parse_qs of it; another with a body → the text as a JSON
+ * string; none, or an empty body → *none (SQL NULL; out untouched).  A
+ * body that must be text and is not UTF-8: 22021.
+ */
+extern bool fi_http_make_result(const char *method, const char *host, long status, const char *ctype,
+								const char *body, size_t n, FiJBuf *out, bool *none, FiHttpError *err);
+
+/*
  * The response's header lines (the last response's, "Name: value\r\n")
  * as a JSON object: names lower-cased in first-seen order, a repeated
  * name's values joined by ", ", bytes that are not UTF-8 read as cp1252.

@@ -300,4 +300,39 @@ CREATE OR REPLACE FUNCTION @SITE@.http_request_bytes(method LONGTEXT CHARSET utf
     NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
 RETURN @SITE@.fi_http(method, url, headers, body, timeout_ms, 1)//
 
+
+-- Frappe's make_get_request … make_delete_request (PostgreSQL's http_get …
+-- http_delete): an HTTP status of 400 or more raises 08006 ("HTTP 404
+-- Client Error", raise_for_status); the answer by its Content-Type:
+-- application/…json parsed, exactly "text/plain; charset=utf-8" as
+-- parse_qs's object of lists, other text as a JSON string, none: NULL
+-- (engine/httpreq.c's rule).  JSON text as PostgreSQL's jsonb prints it.
+CREATE OR REPLACE FUNCTION @SITE@.http_get(url LONGTEXT CHARSET utf8mb4, headers LONGTEXT CHARSET utf8mb4, timeout_ms INT)
+    RETURNS LONGTEXT CHARSET utf8mb4
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
+RETURN JSON_EXTRACT(@SITE@.fi_http('GET', url, headers, NULL, timeout_ms, 2), '$.result')//
+
+CREATE OR REPLACE FUNCTION @SITE@.http_post(url LONGTEXT CHARSET utf8mb4, body LONGBLOB, headers LONGTEXT CHARSET utf8mb4,
+                                            timeout_ms INT)
+    RETURNS LONGTEXT CHARSET utf8mb4
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
+RETURN JSON_EXTRACT(@SITE@.fi_http('POST', url, headers, body, timeout_ms, 2), '$.result')//
+
+CREATE OR REPLACE FUNCTION @SITE@.http_put(url LONGTEXT CHARSET utf8mb4, body LONGBLOB, headers LONGTEXT CHARSET utf8mb4,
+                                           timeout_ms INT)
+    RETURNS LONGTEXT CHARSET utf8mb4
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
+RETURN JSON_EXTRACT(@SITE@.fi_http('PUT', url, headers, body, timeout_ms, 2), '$.result')//
+
+CREATE OR REPLACE FUNCTION @SITE@.http_patch(url LONGTEXT CHARSET utf8mb4, body LONGBLOB, headers LONGTEXT CHARSET utf8mb4,
+                                             timeout_ms INT)
+    RETURNS LONGTEXT CHARSET utf8mb4
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
+RETURN JSON_EXTRACT(@SITE@.fi_http('PATCH', url, headers, body, timeout_ms, 2), '$.result')//
+
+CREATE OR REPLACE FUNCTION @SITE@.http_delete(url LONGTEXT CHARSET utf8mb4, headers LONGTEXT CHARSET utf8mb4, timeout_ms INT)
+    RETURNS LONGTEXT CHARSET utf8mb4
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
+RETURN JSON_EXTRACT(@SITE@.fi_http('DELETE', url, headers, NULL, timeout_ms, 2), '$.result')//
+
 DELIMITER ;

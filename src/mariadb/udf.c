@@ -1595,7 +1595,8 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 	long long	timeout = int_arg(args, 5, FI_HTTP_DEFAULT_TIMEOUT),
 				redirects = int_arg(args, 6, 5),
 				maxresp = int_arg(args, 7, 10 * 1024 * 1024);
-	bool		binary = int_arg(args, 8, 0) != 0,
+	long long	mode = int_arg(args, 8, 0);	/* 0 text, 1 bytes, 2 make_request */
+	bool		binary = mode == 1,
 				with_log = int_arg(args, 9, 0) != 0,
 				begun = false;
 
@@ -1704,8 +1705,10 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 			set_error("53200", "out of memory reading the response from %s", host);
 			goto done;
 		}
-		fi_jbuf_put(&out, "{\"body\":", 8);
-		if (binary)
+		fi_jbuf_put(&out, "{", 1);
+		if (mode == 2)
+			;					/* the result instead, below */
+		else if (binary)
 		{
 			size_t		n = fi_b64_encoded_len(t.body.len, FI_B64_STD);
 			char	   *b64 = malloc(n + 1);
@@ -1716,7 +1719,7 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 				goto done;
 			}
 			fi_b64_encode((const unsigned char *) (t.body.data ? t.body.data : ""), t.body.len, b64, FI_B64_STD);
-			fi_jbuf_put(&out, "\"", 1);
+			fi_jbuf_put(&out, "\"body\":\"", 8);
 			fi_jbuf_put(&out, b64, n);
 			fi_jbuf_put(&out, "\"", 1);
 			free(b64);
@@ -1731,15 +1734,41 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 				set_error("22021", "the response body is not UTF-8 text (http_request_bytes gives it as base64)");
 				goto done;
 			}
+			fi_jbuf_put(&out, "\"body\":", 7);
 			fi_json_put_string(&out, t.body.data ? t.body.data : "", t.body.len);
 		}
-		snprintf(msg, sizeof(msg), ",\"status\":%ld,\"headers\":", t.status);
+		snprintf(msg, sizeof(msg), "%s\"status\":%ld,\"headers\":", mode == 2 ? "" : ",", t.status);
 		fi_jbuf_put(&out, msg, strlen(msg));
 		/* jsonb's order of the header names, as PostgreSQL's response_headers */
 		if (fi_json_canon(hj.data, hj.len, false, 10, &out, &root, msg, sizeof(msg)) != FI_JSON_OK)
 		{
 			set_error("53200", "out of memory reading the response from %s", host);
 			goto done;
+		}
+		if (mode == 2)
+		{
+			FiJBuf		ct = {0},
+						res = {0};
+			bool		none,
+						has_ct = fi_json_top_string(hj.data, hj.len, "content-type", &ct);
+			FiJsonErr	je = FI_JSON_OK;
+
+			if (!fi_http_make_result(method, host, t.status, has_ct ? (ct.data ? ct.data : "") : NULL,
+									 t.body.data ? t.body.data : "", t.body.len, &res, &none, &err))
+				set_http_error(&err);
+			else if (!none)
+			{
+				fi_jbuf_put(&out, ",\"result\":", 10);
+				je = fi_json_canon(res.data ? res.data : "", res.len, true, json_depth_for_stack(), &out, &root,
+								   msg, sizeof(msg));
+				if (je != FI_JSON_OK)
+					set_error(je == FI_JSON_NOMEM ? "53200" : je == FI_JSON_DEPTH ? "54001" : "22P02",
+							  "the response from %s is not JSON: %s", host, msg);
+			}
+			fi_jbuf_free(&ct);
+			fi_jbuf_free(&res);
+			if (has_error)
+				goto done;
 		}
 		if (with_log)
 		{

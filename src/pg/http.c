@@ -358,68 +358,6 @@ perform(const char *method, const char *url, Jsonb *headers, const char *body, s
 		http_error(&err);
 }
 
-/*
- * Names in first-seen order with their index, found through a hash table:
- * a response of 30,000 repeated header lines, or a query string of as many
- * keys, costs linear time (a list scan per line made both quadratic).
- * Names too long for the table's keys are few by their size, and scanned.
- */
-#define NAME_KEY_MAX 256
-typedef struct NameIx
-{
-	char		name[NAME_KEY_MAX];
-	int			ix;
-} NameIx;
-
-typedef struct NameMap
-{
-	HTAB	   *h;
-	char	  **names;
-	int			n;
-	int			cap;
-} NameMap;
-
-static int
-name_index(NameMap *m, char *name, bool *added)
-{
-	*added = false;
-	if (m->h == NULL)
-	{
-		HASHCTL		ctl;
-
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = NAME_KEY_MAX;
-		ctl.entrysize = sizeof(NameIx);
-		ctl.hcxt = CurrentMemoryContext;
-		m->h = hash_create("frappe_integrations names", 64, &ctl,
-						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	}
-	if (strlen(name) < NAME_KEY_MAX)
-	{
-		bool		found;
-		NameIx	   *e = hash_search(m->h, name, HASH_ENTER, &found);
-
-		if (found)
-			return e->ix;
-		e->ix = m->n;
-	}
-	else
-	{
-		for (int i = 0; i < m->n; i++)
-			if (strcmp(m->names[i], name) == 0)
-				return i;
-	}
-	if (m->n == m->cap)
-	{
-		m->cap = m->cap ? m->cap * 2 : 16;
-		m->names = m->names ? repalloc_huge(m->names, sizeof(char *) * m->cap) :
-			palloc(sizeof(char *) * m->cap);
-	}
-	m->names[m->n] = name;
-	*added = true;
-	return m->n++;
-}
-
 /* the host of a URL for messages (never its user, password or query) */
 static pg_noinline char *
 url_host(CURLU *u)
@@ -434,107 +372,18 @@ url_host(CURLU *u)
 	return out;
 }
 
-/* unquote_plus; a byte sequence that is not UTF-8 becomes U+FFFD (errors="replace") */
-static char *
-unquote_plus(const char *s, size_t n)
-{
-	StringInfoData b;
-	size_t		bad_at;
-
-	initStringInfo(&b);
-	for (size_t i = 0; i < n; i++)
-	{
-		if (s[i] == '+')
-			appendStringInfoChar(&b, ' ');
-		else if (s[i] == '%' && i + 2 < n && fi_hex_value(s[i + 1]) >= 0 && fi_hex_value(s[i + 2]) >= 0)
-		{
-			appendStringInfoChar(&b, (char) (fi_hex_value(s[i + 1]) << 4 | fi_hex_value(s[i + 2])));
-			i += 2;
-		}
-		else
-			appendStringInfoChar(&b, s[i]);
-	}
-	if (memchr(b.data, '\0', b.len) != NULL || !fi_utf8_valid(b.data, b.len, &bad_at))
-	{
-		/* keep it simple: the bad bytes as U+FFFD, byte by byte */
-		StringInfoData r;
-
-		initStringInfo(&r);
-		for (int i = 0; i < b.len; i++)
-		{
-			unsigned char c = (unsigned char) b.data[i];
-
-			if (c == 0 || c >= 0x80)
-				appendStringInfoString(&r, "\xEF\xBF\xBD");
-			else
-				appendStringInfoChar(&r, (char) c);
-		}
-		return r.data;
-	}
-	return b.data;
-}
-
+/* Python's parse_qs of a query string as jsonb (engine/httpreq.c's rule) */
 Datum
 fi_parse_qs(const char *qs)
 {
-	NameMap		keys = {0};
-	List	  **vals = NULL;	/* per key: its values (char *) */
-	int			vcap = 0;
-	const char *p = qs;
-	StringInfoData out;
+	FiJBuf		b = {0};
 
-	while (*p)
+	if (!fi_http_parse_qs(qs, strlen(qs), &b))
 	{
-		const char *amp = strchr(p, '&');
-		const char *end = amp ? amp : p + strlen(p);
-		const char *eq = memchr(p, '=', end - p);
-
-		CHECK_FOR_INTERRUPTS();
-		if (eq != NULL && end > eq + 1)	/* keep_blank_values=False */
-		{
-			char	   *k = unquote_plus(p, eq - p);
-			char	   *v = unquote_plus(eq + 1, end - eq - 1);
-			bool		added;
-			int			ix = name_index(&keys, k, &added);
-
-			if (added)
-			{
-				if (ix == vcap)
-				{
-					vcap = vcap ? vcap * 2 : 16;
-					vals = vals ? repalloc_huge(vals, sizeof(List *) * vcap) :
-						palloc(sizeof(List *) * vcap);
-				}
-				vals[ix] = NIL;
-			}
-			vals[ix] = lappend(vals[ix], v);
-		}
-		p = amp ? amp + 1 : end;
+		fi_jbuf_free(&b);
+		elog(ERROR, "out of memory");
 	}
-	initStringInfo(&out);
-	appendStringInfoChar(&out, '{');
-	for (int i = 0; i < keys.n; i++)
-	{
-		ListCell   *c;
-		bool		f2 = true;
-
-		if (i > 0)
-			appendStringInfoChar(&out, ',');
-		escape_json(&out, keys.names[i]);
-		appendStringInfoString(&out, ":[");
-		foreach(c, vals[i])
-		{
-			if (!f2)
-				appendStringInfoChar(&out, ',');
-			f2 = false;
-			escape_json(&out, lfirst(c));
-		}
-		appendStringInfoChar(&out, ']');
-	}
-	appendStringInfoChar(&out, '}');
-	if (keys.h)
-		hash_destroy(keys.h);
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(out.data));
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(jbuf_pstrdup(&b)));
 }
 
 static char *
@@ -682,17 +531,11 @@ fi_http_make_request(PG_FUNCTION_ARGS)
 	JsonbValue	k,
 			   *ct;
 	char	   *ctype = NULL;
-	char	   *rb;
-	size_t		rlen;
+	FiJBuf		b = {0};
+	FiHttpError err;
+	bool		none;
 
 	exchange(fcinfo, &x);
-	rb = x.resp;
-	rlen = x.resplen;
-	if (x.status >= 400)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("HTTP %ld %s", x.status, x.status >= 500 ? "Server Error" : "Client Error"),
-				 errdetail("%s to %s answered %ld.", x.method, log_host(x.url), x.status)));
 	hj = DatumGetJsonbP(x.resp_headers);
 	k.type = jbvString;
 	k.val.string.val = "content-type";
@@ -700,37 +543,14 @@ fi_http_make_request(PG_FUNCTION_ARGS)
 	ct = findJsonbValueFromContainer(&hj->root, JB_FOBJECT, &k);
 	if (ct != NULL && ct->type == jbvString)
 		ctype = pnstrdup(ct->val.string.val, ct->val.string.len);
-	if (ctype == NULL)
-		PG_RETURN_NULL();
+	if (!fi_http_make_result(x.method, log_host(x.url), x.status, ctype, x.resp, x.resplen, &b, &none, &err))
 	{
-		char	   *semi = strchr(ctype, ';');
-		char	   *base = pnstrdup(ctype, semi ? (size_t) (semi - ctype) : strlen(ctype));
-		int			blen = strlen(base);
-
-		while (blen > 0 && base[blen - 1] == ' ')
-			base[--blen] = '\0';
-		if (pg_strncasecmp(base, "application/", 12) == 0 && blen >= 4 &&
-			pg_strcasecmp(base + blen - 4, "json") == 0)
-		{
-			text	   *t = body_text(rb, rlen);
-
-			PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(text_to_cstring(t))));
-		}
-		if (strcmp(ctype, "text/plain; charset=utf-8") == 0)
-		{
-			/* parse_qs: {"key": ["value", …]}, blank values dropped */
-			text	   *t = body_text(rb, rlen);
-
-			PG_RETURN_DATUM(fi_parse_qs(text_to_cstring(t)));
-		}
+		fi_jbuf_free(&b);
+		if (strcmp(err.sqlstate, "22021") == 0)
+			(void) body_text(x.resp, x.resplen);	/* its words and hint */
+		http_error(&err);
 	}
-	if (rlen == 0)
+	if (none)
 		PG_RETURN_NULL();
-	{
-		StringInfoData s;
-
-		initStringInfo(&s);
-		escape_json(&s, text_to_cstring(body_text(rb, rlen)));
-		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data)));
-	}
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(jbuf_pstrdup(&b))));
 }

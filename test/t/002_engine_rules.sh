@@ -83,4 +83,30 @@ if cmp -s "$tmp/oauth.c" "$tmp/oauth.py" && [ "$count" -eq 2000 ]; then
 else
     echo "not ok $((n + 3)) - oauth: differs from Python"; diff "$tmp/oauth.c" "$tmp/oauth.py" | head
 fi
-echo "1..$((n + 3))"
+/usr/bin/python3 - > "$tmp/qs.hex" <<'PY'
+import random
+random.seed(11)
+parts = ["a", "b", "a", "=", "&", "+", "%", "%2", "%41", "%C3%A9", "%E2%82", "%FF", "%00", "%F0%9F%98", "%ED%A0%80",
+         "x y", "é", "\\", '"', "%0A", "%7F", "c=", "=d", "%3D", "%26", ";", "k", "v"]
+cases = ["", "a=1", "a=1&a=2&b=x+y&c=&d=%C3%A9", "&&&", "=z", "a%20b=1&a+b=2"]
+for _ in range(4000):
+    cases.append("".join(random.choice(parts) for _ in range(random.randint(1, 14))))
+for c in cases:
+    print(c.encode().hex())
+PY
+"$bin" qs < "$tmp/qs.hex" > "$tmp/qs.c"
+/usr/bin/python3 -c '
+import sys, json
+from urllib.parse import parse_qs
+for line in open(sys.argv[1]):
+    qs = bytes.fromhex(line.strip()).decode()
+    d = parse_qs(qs, separator="&")
+    d = {k.replace("\0", "\ufffd"): [v.replace("\0", "\ufffd") for v in vs] for k, vs in d.items()}
+    print(json.dumps(d, ensure_ascii=False, separators=(",", ":")))' "$tmp/qs.hex" > "$tmp/qs.py"
+count=$(wc -l < "$tmp/qs.hex")
+if cmp -s "$tmp/qs.c" "$tmp/qs.py" && [ "$count" -gt 4000 ]; then
+    echo "ok $((n + 4)) - http: $count query strings read as Python's urllib.parse.parse_qs (keys, order, +, %XX, U+FFFD for bad bytes)"
+else
+    echo "not ok $((n + 4)) - http: parse_qs differs from Python's"; diff "$tmp/qs.c" "$tmp/qs.py" | head
+fi
+echo "1..$((n + 4))"

@@ -68,6 +68,19 @@ t_is "$(s1 "SELECT JSON_VALUE(http_request('GET', '$U/status/503', '{}', NULL, N
 t_is "$(s1 "SELECT HEX(JSON_VALUE(JSON_VALUE(http_request('POST', '$U/echo', '{}', X'C3FF00', NULL), '\$.body'), '\$.body'))")" \
      "EFBFBDEFBFBD00" "a body's bytes are sent as they are (the peer decodes them with replacement)"
 
+# ---- Frappe's make_request shortcuts: the answer by its content type, as PostgreSQL's
+t_is "$(s1 "SELECT JSON_VALUE(http_get('$U/json', NULL, NULL), '\$.s'), JSON_VALUE(http_get('$U/echo', NULL, NULL), '\$.method')")" "café	GET" \
+     "http_get: application/json and application/…+json parsed"
+t_is "$(s1 "SELECT http_get('$U/json', NULL, NULL)")" '{"n": 1.5, "s": "café", "ok": true}' "as jsonb prints it (keys by length, then bytes: PostgreSQL's text)"
+t_is "$(s1 "SELECT http_get('$U/qs', NULL, NULL)")" '{"a": ["1", "2"], "b": ["x y"], "d": ["é"]}' "text/plain; charset=utf-8: parse_qs (blank values dropped)"
+t_is "$(s1 "SELECT http_get('$U/text', '{}', NULL), COALESCE(http_get('$U/empty', '{}', NULL), 'NULL')")" '"héllo"	NULL' "other text: a JSON string; no content type: NULL"
+t_is "$(s1 "SELECT JSON_VALUE(http_post('$U/echo', 'x=1', NULL, NULL), '\$.body'), JSON_VALUE(http_put('$U/echo', 'y', NULL, NULL), '\$.method'),
+                   JSON_VALUE(http_patch('$U/echo', NULL, NULL, NULL), '\$.method'), JSON_VALUE(http_delete('$U/echo', NULL, NULL), '\$.method')")" \
+     "x=1	PUT	PATCH	DELETE" "http_post, http_put, http_patch, http_delete"
+t_is "$(e1 "SELECT http_get('$U/status/404', NULL, NULL)")" "08006: HTTP 404 Client Error (GET to 127.0.0.1 answered 404.)" "an error status raises, as raise_for_status"
+t_is "$(e1 "SELECT http_get('$U/status/503', NULL, NULL)")" "08006: HTTP 503 Server Error (GET to 127.0.0.1 answered 503.)" "and a Server Error"
+t_is "$(e1 "SELECT http_get('$U/binary', NULL, NULL)")" "22021: the response body is not UTF-8 text" "a binary answer: refused, as PostgreSQL's"
+
 # ---- redirects, HTTPS
 t_is "$(s1 "SELECT JSON_VALUE(r, '\$.status'), JSON_VALUE(JSON_VALUE(r, '\$.body'), '\$.ok') FROM (SELECT http_request('GET', '$U/redirect', '{}', NULL, NULL) r) x")" \
      "200	1" "a redirect is followed"

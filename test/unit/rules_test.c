@@ -8,6 +8,8 @@
  *                         them with Python's isocalendar through Frappe's rule)
  *   rules_test numbers    each stdin line as the export writes the number
  *                         (t/002 compares with Python's repr(float(line)))
+ *   rules_test qs         each stdin line (hex) as parse_qs's JSON (t/002
+ *                         compares with Python's urllib.parse.parse_qs)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include "engine/oauth.h"
 #include "engine/authheader.h"
 #include "engine/httpreq.h"
+#include "engine/codec.h"
 #include "engine/webhookev.h"
 
 #include <curl/curl.h>
@@ -858,6 +861,36 @@ test_http(void)
 		is_str(lt.data, "caf\xc3\xa9(3 bytes, not UTF-8 text)(1 bytes, not UTF-8 text)", "http: log text, or a note for bytes");
 		fi_jbuf_free(&lt);
 	}
+	{
+		FiJBuf		r = {0};
+		FiHttpError me;
+		bool		none;
+
+		ok(fi_http_parse_qs("a=1&a=2&b=x+y&c=&d=%C3%A9&e&=z&a=3", 34, &r), "http: parse_qs");
+		fi_jbuf_put(&r, "", 1);
+		is_str(r.data, "{\"a\":[\"1\",\"2\",\"3\"],\"b\":[\"x y\"],\"d\":[\"\xc3\xa9\"],\"\":[\"z\"]}",
+			   "http: parse_qs as Python's: blank values and bare names dropped, repeats in order");
+		fi_jbuf_free(&r);
+		ok(!fi_http_make_result("GET", "h.example", 404, "application/json", "{}", 2, &r, &none, &me)
+		   && strcmp(me.sqlstate, "08006") == 0 && strcmp(me.message, "HTTP 404 Client Error") == 0
+		   && strcmp(me.detail, "GET to h.example answered 404.") == 0, "make_request: 404 raises as raise_for_status");
+		ok(!fi_http_make_result("GET", "h", 503, NULL, "", 0, &r, &none, &me) && strcmp(me.message, "HTTP 503 Server Error") == 0,
+		   "make_request: 503 is a Server Error");
+		ok(fi_http_make_result("GET", "h", 200, "application/vnd.api+json; charset=utf-8", "[1]", 3, &r, &none, &me) && !none
+		   && r.len == 3 && memcmp(r.data, "[1]", 3) == 0, "make_request: application/...json is the body");
+		fi_jbuf_free(&r);
+		ok(fi_http_make_result("GET", "h", 200, "text/plain; charset=utf-8", "a=1", 3, &r, &none, &me) && !none
+		   && r.len == 11 && memcmp(r.data, "{\"a\":[\"1\"]}", 11) == 0, "make_request: text/plain; charset=utf-8 is parse_qs");
+		fi_jbuf_free(&r);
+		ok(fi_http_make_result("GET", "h", 200, "text/html", "h\"i", 3, &r, &none, &me) && !none
+		   && r.len == 6 && memcmp(r.data, "\"h\\\"i\"", 6) == 0, "make_request: other text is a JSON string");
+		fi_jbuf_free(&r);
+		ok(fi_http_make_result("GET", "h", 200, NULL, "x", 1, &r, &none, &me) && none
+		   && fi_http_make_result("GET", "h", 204, "text/html", "", 0, &r, &none, &me) && none,
+		   "make_request: no content type, or no body: NULL");
+		ok(!fi_http_make_result("GET", "h", 200, "text/html", "\xff", 1, &r, &none, &me) && strcmp(me.sqlstate, "22021") == 0,
+		   "make_request: a body that is not UTF-8: 22021");
+	}
 	ok(fi_http_curl_error_text(CURLE_UNSUPPORTED_PROTOCOL, "") != NULL
 	   && fi_http_curl_error_text(CURLE_COULDNT_CONNECT, "") == NULL, "http: a DBA's words where libcurl's mislead");
 }
@@ -898,6 +931,26 @@ main(int argc, char **argv)
 			fi_oauth_half_hash(line, strlen(line), half);
 			printf("%s %s %d\n", half, fi_oauth_redirect("u", true, k, v, 1, arena_alloc, NULL) + 2,
 				   fi_oauth_code_exchange_ok(&c, "u", line, NULL, true));
+		}
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "qs") == 0)
+	{
+		static char line[1 << 16],
+					raw[1 << 15];
+
+		while (fgets(line, sizeof(line), stdin))
+		{
+			size_t		n = 0;
+			FiJBuf		b = {0};
+
+			for (char *p = line; p[0] && p[1] && p[0] != '\n'; p += 2)
+				raw[n++] = (char) (fi_hex_value(p[0]) << 4 | fi_hex_value(p[1]));
+			if (!fi_http_parse_qs(raw, n, &b))
+				return 1;
+			fwrite(b.data, 1, b.len, stdout);
+			putchar('\n');
+			fi_jbuf_free(&b);
 		}
 		return 0;
 	}
