@@ -873,12 +873,14 @@ fi_http_parse_qs(const char *qs, size_t n, FiJBuf *out)
 			}
 			if (ok)
 			{
-				qsort(pairs, np, sizeof(QsPair), qs_by_key);
+				if (np > 1)
+					qsort(pairs, np, sizeof(QsPair), qs_by_key);
 				for (size_t i = 0; i < np; i++)
 					pairs[i].first = (i > 0 && pairs[i].kn == pairs[i - 1].kn &&
 									  memcmp(pairs[i].k, pairs[i - 1].k, pairs[i].kn) == 0) ?
 						pairs[i - 1].first : pairs[i].order;
-				qsort(pairs, np, sizeof(QsPair), qs_by_first);
+				if (np > 1)
+					qsort(pairs, np, sizeof(QsPair), qs_by_first);
 				fi_jbuf_put(out, "{", 1);
 				for (size_t i = 0; i < np; i++)
 				{

@@ -18,7 +18,10 @@
 
 #include "engine/authheader.h"
 #include "engine/codec.h"
+#include "engine/csv.h"
 #include "engine/htmltext.h"
+#include "engine/httpreq.h"
+#include "engine/jsoncanon.h"
 #include "engine/jwt.h"
 #include "engine/oauth.h"
 #include "engine/pyjson.h"
@@ -26,6 +29,17 @@
 #include "engine/sigverify.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void *
+fuzz_alloc_plain(void *arg, size_t size)
+{
+	void	   *p = calloc(1, size ? size : 1);
+
+	(void) arg;
+	if (p == NULL)
+		abort();
+	return p;
+}
 
 static void *
 fuzz_alloc(void *arg, size_t size)
@@ -67,7 +81,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	in = (const char *) data + 1;
 	n = size - 1;
-	switch (data[0] % 13)
+	switch (data[0] % 14)
 	{
 		case 0:
 			out = malloc(fi_b64_decoded_maxlen(n) + 1);
@@ -248,6 +262,61 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					(fi_scopes_subset(l, "") && fi_next_scope(&(const char *){l}, &(const char *){NULL}, &(size_t){0})))
 					abort();
 				fuzz_free(arena);
+			}
+			break;
+		case 13:
+			/* HTTP answers and requests: header lines, a query string, make_request, logged URL and headers */
+			{
+				FiJBuf		a = {0},
+							b = {0};
+				FiJsonRoot	root;
+				char		msg[128],
+							host[128];
+				bool		none;
+				FiHttpError e;
+				char	   *s = malloc(n + 1);
+				void	   *list = NULL;
+
+				memcpy(s, in, n);
+				s[n] = '\0';
+				if (!fi_http_global_init())
+					abort();
+				/* each is JSON that jsonb would take */
+				if (!fi_http_headers_json(in, n, &a) ||
+					fi_json_canon(a.data ? a.data : "{}", a.len ? a.len : 2, false, 100, &b, &root, msg, sizeof(msg)) != FI_JSON_OK)
+					abort();
+				a.len = b.len = 0;
+				if (!fi_http_parse_qs(in, n, &a) ||
+					fi_json_canon(a.data, a.len, false, 100, &b, &root, msg, sizeof(msg)) != FI_JSON_OK)
+					abort();
+				a.len = b.len = 0;
+				if (fi_http_make_result("GET", "h", 200, s, in, n, &a, &none, &e) && !none && a.len > 0)
+					(void) fi_json_canon(a.data, a.len, false, 100, &b, &root, msg, sizeof(msg));
+				a.len = 0;
+				{
+					bool		first = true;
+					size_t		half = n / 2;
+
+					fi_http_log_header(&a, &first, in, half, in + half, n - half);
+					fi_http_log_headers_end(&a, first);
+					b.len = 0;
+					/* (names and values come from JSON, so UTF-8: then the row's text is JSON too) */
+					if (fi_utf8_valid(in, half, &(size_t){0}) && fi_utf8_valid(in + half, n - half, &(size_t){0}) &&
+						memchr(in, '\0', n) == NULL &&
+						fi_json_canon(a.data, a.len, false, 100, &b, &root, msg, sizeof(msg)) != FI_JSON_OK)
+						abort();
+					/* a header goes out only when its name is a token and its value has no CR, LF or NUL */
+					if (fi_http_add_header(&list, in, half, in + half, n - half, &e) &&
+						(!fi_http_token(in, half) || memchr(in + half, '\r', n - half) || memchr(in + half, '\n', n - half) ||
+						 memchr(in + half, '\0', n - half)))
+						abort();
+					fi_http_free_headers(list);
+				}
+				free(fi_http_log_url(s, fuzz_alloc_plain, NULL));
+				(void) fi_http_check_request("GET", s, 1000, host, sizeof(host), &e);
+				fi_jbuf_free(&a);
+				fi_jbuf_free(&b);
+				free(s);
 			}
 			break;
 	}
