@@ -11,6 +11,11 @@
 #      tokens among 10,000 (target 0.8x); authenticate('token key:secret')
 #      vs a SELECT of the user by api_key, random among 500 (no target in
 #      the issue; PostgreSQL's is 0.5x).
+#  (d) outbound HTTP (issue 20, point 5): N POSTs in one statement to a local
+#      receiver (nginx answering 204 when installed, else the test peer),
+#      MariaDB's <site>.http_request vs PostgreSQL's integrations.http_request
+#      (no target in the issue: the cost of the UDF path against the
+#      extension's, each a new connection per request).
 # Median of 3 (c: 5) alternating rounds.  (a) and (b) have no target: the
 # bench fails when a part produces no figure.
 source "$FI_ROOT/test/lib.sh"
@@ -100,6 +105,55 @@ if [ "${#br[@]}" -eq 5 ]; then
     target "(c) authenticate(token) / SELECT by api_key on MariaDB" "$AR" ">" 0
 else
     target "(c) token validation on MariaDB (no figure)" "" ">=" 0.8
+fi
+# ---- (d) outbound HTTP: <site>.http_request vs integrations.http_request, to one receiver
+NH=${BENCH_HTTP:-3000}
+NGINX=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null || true)
+if [ -n "$NGINX" ]; then
+    HPORT=$("$FI_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    mkdir -p "$MD/nginx"; chmod 777 "$MD/nginx"
+    cat > "$MD/nginx/nginx.conf" <<NGX
+worker_processes 1;
+daemon off;
+pid $MD/nginx/nginx.pid;
+error_log $MD/nginx/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $MD/nginx/body;
+    proxy_temp_path $MD/nginx/proxy;
+    fastcgi_temp_path $MD/nginx/fastcgi;
+    uwsgi_temp_path $MD/nginx/uwsgi;
+    scgi_temp_path $MD/nginx/scgi;
+    server { listen 127.0.0.1:$HPORT; location / { return 204; } }
+}
+NGX
+    "$NGINX" -c "$MD/nginx/nginx.conf" -p "$MD/nginx" 2>"$MD/nginx/start.log" &
+    RECV_PID=$! RECV="nginx (return 204)"
+    HURL=http://127.0.0.1:$HPORT/post
+else
+    http_peer mdb_bench
+    RECV_PID=$PEER_PID RECV="the test peer (python)"
+    HURL=$U/echo
+fi
+trap 'mdb_stop; kill $RECV_PID 2>/dev/null' EXIT
+for _ in $(seq 50); do curl -s -o /dev/null "$HURL" && break; sleep 0.1; done
+hm=() hp=() hr=()
+for round in 1 2 3; do
+    m=$(now)
+    got=$(mariadb --no-defaults --socket="$MDB_SOCK" -u _bsite -ppw-bench -D _bsite -N -B -e \
+        "SELECT SUM(JSON_VALUE(http_request('POST', '$HURL', '{\"Content-Type\": \"application/json\"}', CONCAT('{\"n\": ', seq, '}'), 5000), '\$.status') < 300) FROM seq_1_to_$NH" 2>&1)
+    m=$(calc "$(now) - $m")
+    [ "$got" = "$NH" ] || { echo "bench/mariadb (d): MariaDB's requests did not all succeed: $got" >&2; break; }
+    p=$(ptime "SELECT count(*) FILTER (WHERE status < 300) FROM generate_series(1, $NH) g, integrations.http_request('POST', '$HURL', '{\"Content-Type\": \"application/json\"}', '{\"n\": ' || g || '}', 5000)")
+    hm+=("$m"); hp+=("$p"); hr+=("$(calc "round($p / $m, 2)")")
+done
+if [ "${#hr[@]}" -eq 3 ]; then
+    HRT=$(median "${hr[@]}")
+    echo "(d) $NH POSTs to $RECV: MariaDB http_request $(calc "round($NH / $(median "${hm[@]}"))")/s, PostgreSQL http_request $(calc "round($NH / $(median "${hp[@]}"))")/s  ->  MariaDB/PostgreSQL = $HRT  (rounds: ${hr[*]})"
+    target "(d) http_request MariaDB / PostgreSQL" "$HRT" ">" 0
+else
+    target "(d) http_request on MariaDB (no figure)" "" ">" 0
 fi
 mdb_stop
 bench_verdict
