@@ -178,13 +178,13 @@ mariadb: build/mariadb/frappe_integrations.so
 THREAD_SRCS = $(TPL_SRCS) src/engine/secretfmt.c src/engine/sigverify.c src/engine/csv.c \
 	src/engine/importval.c src/engine/htmltext.c src/engine/jsoncanon.c src/engine/jwt.c \
 	src/engine/naming.c src/engine/exportfmt.c src/engine/oauth.c src/engine/importcell.c src/engine/exportplan.c \
-	src/engine/doctype.c src/engine/xlsx.c
+	src/engine/doctype.c src/engine/xlsx.c src/engine/httpreq.c
 test/unit/thread_test: test/unit/thread_test.c $(THREAD_SRCS) src/engine/*.h
 	if command -v clang >/dev/null 2>&1; then \
 		clang -O1 -g -fsanitize=thread -Wall -Werror -Isrc -o $@ test/unit/thread_test.c \
-			$(filter-out src/engine/codec.c,$(THREAD_SRCS)) src/engine/codec.c -lcrypto -largon2 -lzip -lexpat -lm -lpthread; \
+			$(filter-out src/engine/codec.c,$(THREAD_SRCS)) src/engine/codec.c -lcrypto -lcurl -largon2 -lzip -lexpat -lm -lpthread; \
 	else \
-		$(CC) -O1 -g -Wall -Werror -Isrc -o $@ test/unit/thread_test.c $(THREAD_SRCS) -lcrypto -largon2 -lzip -lexpat -lm -lpthread; \
+		$(CC) -O1 -g -Wall -Werror -Isrc -o $@ test/unit/thread_test.c $(THREAD_SRCS) -lcrypto -lcurl -largon2 -lzip -lexpat -lm -lpthread; \
 	fi
 thread-test: test/unit/thread_test
 	test/unit/thread_test

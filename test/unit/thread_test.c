@@ -20,6 +20,7 @@
 #include "engine/csv.h"
 #include "engine/exportfmt.h"
 #include "engine/htmltext.h"
+#include "engine/httpreq.h"
 #include "engine/importval.h"
 #include "engine/exportplan.h"
 #include "engine/importcell.h"
@@ -234,6 +235,33 @@ work(void)
 	}
 	n += snprintf(acc + n, 8192 - n, "|%lld %s %d", (long long) secs, html,
 				  fi_frappe_compare("150", ">", "100", FI_CMP_FLOAT));
+	{
+		/* outbound HTTP's rules (MariaDB runs them in its connection threads) */
+		static const char raw[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nX-A: 1\r\nx-a: 2\r\n\r\n";
+		void	   *blocks = NULL;
+		FiJBuf		h = {0},
+					q = {0};
+		FiHttpError e;
+		char		host[64];
+		bool		none;
+		char	   *u = fi_http_log_url("https://u:p@h.example/p?token=s&a=1", thread_alloc, &blocks);
+
+		fi_http_headers_json(raw, sizeof(raw) - 1, &h);
+		fi_http_make_result("GET", "h.example", 200, "text/plain; charset=utf-8", "a=1&a=%C3%A9&b=+", 16, &q, &none, &e);
+		fi_jbuf_put(&h, "", 1);
+		fi_jbuf_put(&q, "", 1);
+		n += snprintf(acc + n, 8192 - n, "|http %s %s %s %d %s", h.data, q.data, u,
+					  fi_http_check_request("POST", "http://127.0.0.1:1/x", 1000, host, sizeof(host), &e), host);
+		fi_jbuf_free(&h);
+		fi_jbuf_free(&q);
+		while (blocks)
+		{
+			void	   *next = *(void **) blocks;
+
+			free(blocks);
+			blocks = next;
+		}
+	}
 	read_workbook(acc, &n);
 	return acc;
 }
@@ -284,7 +312,7 @@ main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 	for (int i = 0; i < NTHREADS; i++)
 		bad += mismatches[i];
-	printf("%s 1 - %d threads x %d rounds of templates, JSON, passlib, Fernet, HMAC, CSV, XLSX, value and OAuth rules: "
+	printf("%s 1 - %d threads x %d rounds of templates, JSON, passlib, Fernet, HMAC, CSV, XLSX, value, OAuth and HTTP rules: "
 		   "the same bytes as one thread (%d differed)\n", bad ? "not ok" : "ok", NTHREADS, ROUNDS, bad);
 	printf("%s 2 - the reference itself is whole (the template rendered, the token read back, the name made, "
 		   "the OAuth grant given)\n",
@@ -293,6 +321,8 @@ main(int argc, char **argv)
 		   strstr(reference, "{\"a\": [1.50, 100], \"sub\": \"y\"} INV-ACME-2026-49-0007 -6e-05") != NULL &&
 		   strstr(reference, "|customer 1 name|1234.50 2026120313|5 files openid s256 1 cl1 s3cr:et ") != NULL &&
 		   strstr(reference, "https://a/cb#code=c0de&state=%C3%A9+%26") != NULL &&
+		   strstr(reference, "|http {\"content-type\":\"text/plain; charset=utf-8\",\"x-a\":\"1, 2\"} "
+				  "{\"a\":[\"1\",\"\xc3\xa9\"],\"b\":[\" \"]} https://h.example/p?token=********&a=1 1 127.0.0.1") != NULL &&
 		   (xlsx_data == NULL || strstr(reference, "|xlsx 300 rows ") != NULL) ? "ok" : "not ok");
 	printf("1..2\n");
 	return bad ? 1 : 0;
