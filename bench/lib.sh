@@ -77,3 +77,31 @@ bench_verdict() {
     echo "PASSED: all $BENCH_CHECKED targets met"
     exit 0
 }
+
+# nginx_start <dir> <lines>: nginx in the foreground (one worker, every file
+# under <dir>) with <lines> in its http block (its servers, log formats);
+# sets NGX_PID.  Fails when nginx is not installed.
+nginx_start() {
+    local d=$1 ngx
+    ngx=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null) || return 1
+    mkdir -p "$d"
+    chmod 777 "$d"
+    cat > "$d/nginx.conf" <<NGX
+worker_processes 1;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $d/body;
+    proxy_temp_path $d/proxy;
+    fastcgi_temp_path $d/fastcgi;
+    uwsgi_temp_path $d/uwsgi;
+    scgi_temp_path $d/scgi;
+$2
+}
+NGX
+    "$ngx" -c "$d/nginx.conf" -p "$d" 2>"$d/start.log" &
+    NGX_PID=$!
+}

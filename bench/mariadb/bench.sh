@@ -62,10 +62,7 @@ echo "(b) $((N * 5)) calls: integrations.hmac_sha256 $(calc "round($N * 5 / $(me
 target "(b) hmac_sha256 / SHA2() on MariaDB" "$HR" ">" 0
 
 # ---- (c) token validation on a site (issue 20, point 3)
-"$FI_PY" "$FI_ROOT/test/make_site.py" --db mariadb > "$MD/site.sql"
-mdb "CREATE DATABASE _bsite CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; CREATE USER _bsite@localhost IDENTIFIED BY 'pw-bench';
-     GRANT ALL PRIVILEGES ON _bsite.* TO _bsite@localhost; GRANT EXECUTE ON integrations.* TO _bsite@localhost"
-mariadb --no-defaults --socket="$MDB_SOCK" -u root _bsite -e "source $MD/site.sql"
+mdb_site _bsite pw-bench
 mariadb-tzinfo-to-sql /usr/share/zoneinfo 2>/dev/null | mariadb --no-defaults --socket="$MDB_SOCK" -u root mysql
 "$FI_PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' > "$MD/bsite.key"
 "$FI_ROOT/bin/frappe-integrations" install --socket "$MDB_SOCK" --user root --plugin-dir "$MDB_PLUGIN" \
@@ -111,25 +108,8 @@ NH=${BENCH_HTTP:-3000}
 NGINX=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null || true)
 if [ -n "$NGINX" ]; then
     HPORT=$("$FI_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    mkdir -p "$MD/nginx"; chmod 777 "$MD/nginx"
-    cat > "$MD/nginx/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-pid $MD/nginx/nginx.pid;
-error_log $MD/nginx/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $MD/nginx/body;
-    proxy_temp_path $MD/nginx/proxy;
-    fastcgi_temp_path $MD/nginx/fastcgi;
-    uwsgi_temp_path $MD/nginx/uwsgi;
-    scgi_temp_path $MD/nginx/scgi;
-    server { listen 127.0.0.1:$HPORT; location / { return 204; } }
-}
-NGX
-    "$NGINX" -c "$MD/nginx/nginx.conf" -p "$MD/nginx" 2>"$MD/nginx/start.log" &
-    RECV_PID=$! RECV="nginx (return 204)"
+    nginx_start "$MD/nginx" "    server { listen 127.0.0.1:$HPORT; location / { return 204; } }"
+    RECV_PID=$NGX_PID RECV="nginx (return 204)"
     HURL=http://127.0.0.1:$HPORT/post
 else
     http_peer mdb_bench

@@ -123,30 +123,11 @@ NGINX=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null || true)
 if [ -n "$NGINX" ]; then
     RPORT=$("$FI_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     LPORT=$("$FI_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    mkdir -p "$W/nginx"
-    chmod 777 "$W/nginx"
-    cat > "$W/nginx/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $W/nginx/body;
-    proxy_temp_path $W/nginx/proxy;
-    fastcgi_temp_path $W/nginx/fastcgi;
-    uwsgi_temp_path $W/nginx/uwsgi;
-    scgi_temp_path $W/nginx/scgi;
-    keepalive_requests 10000000;
+    nginx_start "$W/nginx" "    keepalive_requests 10000000;
     keepalive_timeout 60s;
     log_format lat '\$http_webhook_id \$msec';
     server { listen 127.0.0.1:$RPORT; location / { return 204; } }
-    server { listen 127.0.0.1:$LPORT; access_log $W/nginx/lat.log lat; location / { return 204; } }
-}
-NGX
-    "$NGINX" -c "$W/nginx/nginx.conf" -p "$W/nginx" 2>"$W/nginx/start.log" &
-    NGX_PID=$!
+    server { listen 127.0.0.1:$LPORT; access_log $W/nginx/lat.log lat; location / { return 204; } }"
     trap 'kill $RCV $NGX_PID 2>/dev/null' EXIT
     for _ in $(seq 50); do
         "$FI_PY" -c "import socket; socket.create_connection(('127.0.0.1', $RPORT), 0.2)" 2>/dev/null && break

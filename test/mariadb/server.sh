@@ -7,6 +7,10 @@
 #   mdb <sql>         run SQL as root, tab-separated rows, no header, values raw
 #   mdb_err <sql>     run SQL that should fail: "SQLSTATE: message"
 #   mdb_stop          SIGTERM to the server's PID, waited for (bounded)
+#   mdb_site <db> <password>   a Frappe-shaped site (test/make_site.py --db
+#                     mariadb) in database <db>, with its own user <db>@localhost
+#                     (ALL on <db>, EXECUTE on integrations), as bench new-site
+#                     makes one
 # Never the packaged service: nothing outside <dir> is used.
 mdb_start() {
     MDB_DIR=$1
@@ -51,6 +55,13 @@ mdb_err() {
         # "ERROR 1644 (22023) at line 1: message"
         echo "$out" | sed -n 's/^ERROR [0-9]* (\([0-9A-Z]*\))[^:]*: /\1: /p' | head -1
     fi
+}
+
+mdb_site() {
+    [ -s "$MDB_DIR/frappe_site.sql" ] || "$FI_PY" "$FI_ROOT/test/make_site.py" --db mariadb > "$MDB_DIR/frappe_site.sql"
+    mdb "CREATE DATABASE $1 CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; CREATE USER $1@localhost IDENTIFIED BY '$2';
+         GRANT ALL PRIVILEGES ON $1.* TO $1@localhost; GRANT EXECUTE ON integrations.* TO $1@localhost"
+    mariadb --no-defaults --socket="$MDB_SOCK" -u root "$1" -e "source $MDB_DIR/frappe_site.sql"
 }
 
 mdb_stop() {

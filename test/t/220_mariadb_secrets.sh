@@ -16,11 +16,8 @@ trap 'mdb_stop' EXIT
 mdb_start "$MD"
 FI=("$FI_ROOT/bin/frappe-integrations")
 CONN=(--socket "$MDB_SOCK" --user root)
-"$FI_PY" "$FI_ROOT/test/make_site.py" --db mariadb > "$MD/site.sql"
 for s in _site1 _site2; do
-    mdb "CREATE DATABASE $s CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; CREATE USER $s@localhost IDENTIFIED BY 'pw-$s';
-         GRANT ALL PRIVILEGES ON $s.* TO $s@localhost; GRANT EXECUTE ON integrations.* TO $s@localhost"
-    mariadb --no-defaults --socket="$MDB_SOCK" -u root $s -e "source $MD/site.sql"
+    mdb_site $s "pw-$s"
 done
 printf '{\n "db_name": "_site1",\n "encryption_key": "%s"\n}\n' "$KEY1" > "$MD/site1_config.json"
 printf '%s\n' "$KEY2" > "$MD/site2.key"

@@ -21,11 +21,8 @@ mdb_start "$MD"
 mariadb-tzinfo-to-sql /usr/share/zoneinfo 2>/dev/null | mariadb --no-defaults --socket="$MDB_SOCK" -u root mysql
 FI=("$FI_ROOT/bin/frappe-integrations")
 CONN=(--socket "$MDB_SOCK" --user root)
-"$FI_PY" "$FI_ROOT/test/make_site.py" --db mariadb > "$MD/site.sql"
 for s in _site1 _site2; do
-    mdb "CREATE DATABASE $s CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; CREATE USER $s@localhost IDENTIFIED BY 'pw-$s';
-         GRANT ALL PRIVILEGES ON $s.* TO $s@localhost; GRANT EXECUTE ON integrations.* TO $s@localhost"
-    mariadb --no-defaults --socket="$MDB_SOCK" -u root $s -e "source $MD/site.sql"
+    mdb_site $s "pw-$s"
 done
 mdb "CREATE USER plain@localhost IDENTIFIED BY 'pw-plain'; GRANT EXECUTE ON _site1.* TO plain@localhost; GRANT EXECUTE ON integrations.* TO plain@localhost"
 printf '{"db_name": "_site1", "encryption_key": "%s"}\n' "$KEY" > "$MD/site1.json"
