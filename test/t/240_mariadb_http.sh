@@ -207,6 +207,17 @@ done
 wait "${PIDS[@]}"	# (not a bare wait: the server is a child too)
 cat "$MD"/par.[0-9]* > "$MD/par.out"
 t_is "$(sort "$MD/par.out" | uniq -c | sed 's/^ *//')" "200 200	1	200" "8 connections × 25 rounds of three requests: every answer right"
+PIDS=()
+T0=$(date +%s.%N)
+for i in $(seq 16); do
+    ( e1 "SELECT http_request('GET', '$U/slow', NULL, NULL, 800)" > "$MD/hang.$i" ) &
+    PIDS+=($!)
+done
+wait "${PIDS[@]}"
+T1=$(date +%s.%N)
+t_is "$(cat "$MD"/hang.* | sort | uniq -c | sed 's/^ *//')" "16 08006: HTTP request to 127.0.0.1 timed out after 800 ms" \
+     "16 connections waiting on a receiver that never answers: each ends at its timeout"
+t_is "$($FI_PY -c "print($T1 - $T0 < 4)")" "True" "all within a few seconds of the 800 ms (the threads are back)"
 t_is "$(kill -0 $MDB_PID && echo alive)" "alive" "the server is still the same process"
 
 "${FI[@]}" uninstall "${CONN[@]}" --site _site1 >/dev/null
