@@ -23,6 +23,10 @@ for s in _site1 _site2; do
     chmod 600 "$MD/$s.json"
     "${FI[@]}" install "${CONN[@]}" --plugin-dir "$MDB_PLUGIN" --site $s --site-user $s --key-file "$MD/$s.json" >/dev/null
 done
+# the second install replaced the library the server had loaded: the server maps the new file only
+t_is "$(grep 'frappe_integrations.so' /proc/$MDB_PID/maps | awk '{print $5, $6, $7}' | sort -u | sed "s|$MDB_PLUGIN/||")" \
+     "$(stat -c %i "$MDB_PLUGIN/frappe_integrations.so") frappe_integrations.so " \
+     "install again on a running server (an upgrade): every UDF is made from the new library, the old one unloaded"
 mdb "CREATE USER plain@localhost IDENTIFIED BY 'pw-plain'; GRANT EXECUTE ON _site1.* TO plain@localhost; GRANT EXECUTE ON integrations.* TO plain@localhost"
 GATE=$(mdb "SELECT secret FROM integrations.http_gate")
 mdb "SET GLOBAL general_log_file = '$MD/general.log'; SET GLOBAL general_log = 1"
