@@ -246,7 +246,8 @@ CREATE OR REPLACE FUNCTION @SITE@.fi_http(method LONGTEXT CHARSET utf8mb4, url L
     NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY DEFINER
 BEGIN
     DECLARE g CHAR(64) CHARSET ascii DEFAULT NULL;
-    DECLARE lg INT DEFAULT IF(COALESCE(@frappe_integrations_http_log, 0) IN (1, '1', 'on', 'ON', 'true'), 1, 0);
+    -- (compared as text: mixed with numbers, 'on' would read as 0 and 0 as on)
+    DECLARE lg INT DEFAULT IF(LOWER(CAST(COALESCE(@frappe_integrations_http_log, '') AS CHAR)) IN ('1', 'on', 'true'), 1, 0);
     DECLARE r LONGBLOB;
     DECLARE a LONGTEXT CHARSET utf8mb4;
     DECLARE n DATETIME(6);

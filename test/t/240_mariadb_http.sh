@@ -171,6 +171,9 @@ t_is "$(s1 "SELECT COUNT(*) FROM \`tabIntegration Request\` WHERE request_header
 s1 "SELECT http_request('GET', '$U/json', NULL, NULL, NULL);
     SET @frappe_integrations_http_log = 1; START TRANSACTION; SELECT http_request('GET', '$U/json', NULL, NULL, NULL); ROLLBACK;
     SELECT http_request('GET', '$U/slow', NULL, NULL, 300)" > /dev/null
+t_is "$(s1 "SET @frappe_integrations_http_log = 0; SELECT JSON_VALUE(http_request('GET', '$U/json', NULL, NULL, NULL), '\$.status');
+            SET @frappe_integrations_http_log = 'off'; SELECT JSON_VALUE(http_request('GET', '$U/json', NULL, NULL, NULL), '\$.status')")" "200
+200" "logging off by 0 or 'off': the requests are answered"
 t_is "$(s1 "SELECT COUNT(*) FROM \`tabIntegration Request\`")" "3" \
      "no row unless asked, none from a rolled-back transaction, none for a request that ended in an error"
 
