@@ -105,12 +105,23 @@ fi_http_secret_name(const char *name, size_t n)
 	return false;
 }
 
+static void
+copy_host(CURLU *u, char *host, size_t hostcap)
+{
+	char	   *h = NULL;
+
+	if (curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || h == NULL)
+		snprintf(host, hostcap, "?");
+	else
+		snprintf(host, hostcap, "%s", h);
+	curl_free(h);
+}
+
 bool
 fi_http_check_request(const char *method, const char *url, int timeout_ms, char *host, size_t hostcap, FiHttpError *err)
 {
 	CURLU	   *u;
-	char	   *scheme = NULL,
-			   *h = NULL;
+	char	   *scheme = NULL;
 
 	if (!fi_http_method_known(method))
 	{
@@ -152,13 +163,21 @@ fi_http_check_request(const char *method, const char *url, int timeout_ms, char 
 		return false;
 	}
 	curl_free(scheme);
-	if (curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || h == NULL)
-		snprintf(host, hostcap, "?");
-	else
-		snprintf(host, hostcap, "%s", h);
-	curl_free(h);
+	copy_host(u, host, hostcap);
 	curl_url_cleanup(u);
 	return true;
+}
+
+void
+fi_http_url_host(const char *url, char *host, size_t hostcap)
+{
+	CURLU	   *u = curl_url();
+
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK)
+		copy_host(u, host, hostcap);
+	else
+		snprintf(host, hostcap, "?");
+	curl_url_cleanup(u);
 }
 
 bool

@@ -46,6 +46,9 @@ extern bool fi_http_token(const char *s, size_t n);
  */
 extern bool fi_http_secret_name(const char *name, size_t n);
 
+/* host[hostcap] gets the URL's host, for messages (never its user, password or query); "?" when none */
+extern void fi_http_url_host(const char *url, char *host, size_t hostcap);
+
 /*
  * May this request be sent?  An unknown method, a timeout outside 1 ms -
  * 10 min, a malformed URL or one that is not http/https: false with the

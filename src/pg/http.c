@@ -358,20 +358,6 @@ perform(const char *method, const char *url, Jsonb *headers, const char *body, s
 		http_error(&err);
 }
 
-/* the host of a URL for messages (never its user, password or query) */
-static pg_noinline char *
-url_host(CURLU *u)
-{
-	char	   *h = NULL;
-	char	   *out;
-
-	if (curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || h == NULL)
-		return pstrdup("?");
-	out = pstrdup(h);
-	curl_free(h);
-	return out;
-}
-
 /* Python's parse_qs of a query string as jsonb (engine/httpreq.c's rule) */
 Datum
 fi_parse_qs(const char *qs)
@@ -386,18 +372,14 @@ fi_parse_qs(const char *qs)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(jbuf_pstrdup(&b)));
 }
 
+/* the host of a URL for messages (never its user, password or query) */
 static char *
 log_host(const char *url)
 {
-	CURLU	   *u = curl_url();
-	char	   *h;
+	char		h[512];
 
-	if (u == NULL)
-		return pstrdup("?");
-	curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
-	h = url_host(u);
-	curl_url_cleanup(u);
-	return h;
+	fi_http_url_host(url, h, sizeof(h));
+	return pstrdup(h);
 }
 
 /* the response body as text: UTF-8 without NUL, else an error */
@@ -547,7 +529,7 @@ fi_http_make_request(PG_FUNCTION_ARGS)
 	{
 		fi_jbuf_free(&b);
 		if (strcmp(err.sqlstate, "22021") == 0)
-			(void) body_text(x.resp, x.resplen);	/* its words and hint */
+			snprintf(err.hint, sizeof(err.hint), "Use integrations.http_request_bytes for binary responses.");
 		http_error(&err);
 	}
 	if (none)
