@@ -1440,15 +1440,16 @@ fi_udf_scopes_json_deinit(UDF_INIT *initid)
  * call, so a new gate takes effect at once.
  */
 #define FI_HTTP_GATE_FILE	"frappe_integrations.gate"
+#define FI_HTTP_DEFAULT_TIMEOUT 30000
+#define FI_HTTP_STEP_MS		50
 
+/* plain malloc for the engine's FiAlloc (the caller frees what it returns) */
 static void *
 malloc_zero(void *arg, size_t size)
 {
 	(void) arg;
 	return calloc(1, size ? size : 1);
 }
-#define FI_HTTP_DEFAULT_TIMEOUT 30000
-#define FI_HTTP_STEP_MS		50
 
 static bool
 http_gate_ok(const char *gate, size_t n)
