@@ -91,6 +91,104 @@ fi_export_duration(int64_t secs, bool hide_days, char out[FI_DURATION_MAX])
 	return len;
 }
 
+size_t
+fi_export_date(int year, int month, int day, char out[FI_EXPORT_CLOCK_MAX])
+{
+	return (size_t) snprintf(out, FI_EXPORT_CLOCK_MAX, "%04d-%02d-%02d", year, month, day);
+}
+
+size_t
+fi_export_time(int hour, int minute, int second, int usec, char out[FI_EXPORT_CLOCK_MAX])
+{
+	if (usec)
+		return (size_t) snprintf(out, FI_EXPORT_CLOCK_MAX, "%02d:%02d:%02d.%06d", hour, minute, second, usec);
+	return (size_t) snprintf(out, FI_EXPORT_CLOCK_MAX, "%02d:%02d:%02d", hour, minute, second);
+}
+
+size_t
+fi_export_datetime(int year, int month, int day, int hour, int minute, int second, int usec,
+				   char out[FI_EXPORT_CLOCK_MAX])
+{
+	size_t		n = fi_export_date(year, month, day, out);
+
+	out[n++] = ' ';
+	return n + fi_export_time(hour, minute, second, usec, out + n);
+}
+
+/* n digits at s as a number; -1 when one is not a digit */
+static int
+digits_at(const char *s, int n)
+{
+	int			v = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* "HH:MM:SS[.f...]" at s[0..n): the fields, false when it is not that */
+static bool
+parse_time(const char *s, size_t n, int *h, int *mi, int *sec, int *us)
+{
+	if (n < 8 || s[2] != ':' || s[5] != ':' ||
+		(*h = digits_at(s, 2)) < 0 || (*mi = digits_at(s + 3, 2)) < 0 || (*sec = digits_at(s + 6, 2)) < 0 ||
+		*h > 23 || *mi > 59 || *sec > 59)
+		return false;
+	*us = 0;
+	if (n == 8)
+		return true;
+	if (s[8] != '.' || n == 9 || n > 9 + 9)
+		return false;
+	for (size_t i = 9; i < n; i++)
+	{
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		/* the first six digits are the microseconds (the databases keep no more) */
+		if (i < 15)
+			*us = *us * 10 + (s[i] - '0');
+	}
+	for (size_t i = n; i < 15; i++)
+		*us *= 10;
+	return true;
+}
+
+bool
+fi_export_clock_text(const char *s, size_t n, size_t *len, char out[FI_EXPORT_CLOCK_MAX])
+{
+	int			y,
+				mo,
+				d,
+				h,
+				mi,
+				sec,
+				us;
+
+	if (n >= 10 && s[4] == '-' && s[7] == '-' &&
+		(y = digits_at(s, 4)) >= 0 && (mo = digits_at(s + 5, 2)) >= 0 && (d = digits_at(s + 8, 2)) >= 0)
+	{
+		/* a zero date (0000-00-00) or a month or day out of range is no date Python makes */
+		if (y == 0 || mo < 1 || mo > 12 || d < 1 || d > 31)
+			return false;
+		if (n == 10)
+		{
+			*len = fi_export_date(y, mo, d, out);
+			return true;
+		}
+		if ((s[10] != ' ' && s[10] != 'T') || !parse_time(s + 11, n - 11, &h, &mi, &sec, &us))
+			return false;
+		*len = fi_export_datetime(y, mo, d, h, mi, sec, us, out);
+		return true;
+	}
+	if (!parse_time(s, n, &h, &mi, &sec, &us))
+		return false;
+	*len = fi_export_time(h, mi, sec, us, out);
+	return true;
+}
+
 bool
 fi_export_formula_like(const char *s)
 {

@@ -38,6 +38,61 @@ extern bool fi_export_formula_like(const char *s);
 /* s as a quoted CSV cell ("" doubled; the formula escape when asked); returns the length */
 extern size_t fi_export_quoted(const char *s, size_t n, bool escape_formula, char *out);
 
+/*
+ * str() of the datetime, date and time Frappe's query gives (quoted by
+ * the caller): "2024-05-06 10:30:15", microseconds as six digits only when
+ * not 0 ("10:30:15.250000").  Returns the length.
+ */
+#define FI_EXPORT_CLOCK_MAX 48
+extern size_t fi_export_datetime(int year, int month, int day, int hour, int minute, int second, int usec,
+								 char out[FI_EXPORT_CLOCK_MAX]);
+extern size_t fi_export_date(int year, int month, int day, char out[FI_EXPORT_CLOCK_MAX]);
+extern size_t fi_export_time(int hour, int minute, int second, int usec, char out[FI_EXPORT_CLOCK_MAX]);
+
+/*
+ * A database's text of a date ("2024-05-06"), datetime ("2024-05-06
+ * 10:30:15[.fraction]", or with a T) or time ("10:30:15[.fraction]",
+ * hours 0..23) as those calls write it; false (out untouched) for any
+ * other text (a zero date, a negative or 24-hour-plus time), which the
+ * caller writes as it is.
+ */
+extern bool fi_export_clock_text(const char *s, size_t n, size_t *len, char out[FI_EXPORT_CLOCK_MAX]);
+
+/* ---- the lines of a document ---- */
+
+/* a document's lines: one, or as many as its longest child table (nrows[1..ntables)) */
+static inline long
+fi_export_doc_lines(const long *nrows, int ntables)
+{
+	long		lines = 1;
+
+	for (int t = 1; t < ntables; t++)
+		if (nrows[t] > lines)
+			lines = nrows[t];
+	return lines;
+}
+
+/*
+ * The row of table t (0: the document) whose values fill line `line`, or
+ * -1: empty cells.  The Data Import layout writes the document on its
+ * first line and the i-th child row of each table on line i; Report
+ * Builder's repeats the document on every line.
+ */
+static inline long
+fi_export_line_row(bool report, int t, long line, long nrows_t)
+{
+	if (t == 0)
+		return report || line == 0 ? 0 : -1;
+	return line < nrows_t ? line : -1;
+}
+
+/* the first column of a table written: Report Builder's writes every ID, the import layout one asked for */
+static inline int
+fi_export_first_col(bool report, bool show_id)
+{
+	return report || show_id ? 0 : 1;
+}
+
 /* ---- the header row ---- */
 
 /* one column of an export, for its header */

@@ -91,6 +91,27 @@ extern FiVal *fi_val_member(FiVal *dict, const char *key);
 extern const char *fi_val_text(FiVal *v, size_t *len);
 extern bool fi_val_get_int(FiVal *v, int64_t *out);	/* an int (or bool) */
 
+/* what a value is (for a caller walking parsed JSON); the other kinds are the engine's own */
+typedef enum FiValKind
+{
+	FI_VK_NONE,
+	FI_VK_BOOL,
+	FI_VK_INT,
+	FI_VK_FLOAT,
+	FI_VK_STR,
+	FI_VK_LIST,
+	FI_VK_DICT,
+	FI_VK_OTHER
+} FiValKind;
+extern FiValKind fi_val_kind(FiVal *v);
+extern bool fi_val_get_bool(FiVal *v, bool *out);	/* a bool */
+extern bool fi_val_get_float(FiVal *v, double *out);	/* a float or an int */
+/* a list's items or a dict's members: how many (0 for any other), the i-th (NULL past the end) */
+extern int	fi_val_count(FiVal *v);
+extern FiVal *fi_val_item(FiVal *list, int i);
+extern FiVal *fi_val_key_at(FiVal *dict, int i);
+extern FiVal *fi_val_value_at(FiVal *dict, int i);
+
 /*
  * JSON text (Python's json.loads: ints stay ints, floats become doubles,
  * NaN/Infinity accepted, duplicate keys: last value at the first position).

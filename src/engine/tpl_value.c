@@ -801,6 +801,85 @@ fi_val_text(FiVal *v, size_t *len)
 	return v->u.s.p;
 }
 
+FiValKind
+fi_val_kind(FiVal *v)
+{
+	switch (v ? v->type : FV_NONE)
+	{
+		case FV_NONE:
+			return FI_VK_NONE;
+		case FV_BOOL:
+			return FI_VK_BOOL;
+		case FV_INT:
+			return FI_VK_INT;
+		case FV_FLOAT:
+			return FI_VK_FLOAT;
+		case FV_STR:
+			return FI_VK_STR;
+		case FV_LIST:
+		case FV_TUPLE:
+			return FI_VK_LIST;
+		case FV_DICT:
+			return FI_VK_DICT;
+		default:
+			return FI_VK_OTHER;
+	}
+}
+
+bool
+fi_val_get_bool(FiVal *v, bool *out)
+{
+	if (v == NULL || v->type != FV_BOOL)
+		return false;
+	*out = v->u.b;
+	return true;
+}
+
+bool
+fi_val_get_float(FiVal *v, double *out)
+{
+	if (v == NULL || (v->type != FV_FLOAT && v->type != FV_INT))
+		return false;
+	*out = v->type == FV_FLOAT ? v->u.f : (double) v->u.i;
+	return true;
+}
+
+int
+fi_val_count(FiVal *v)
+{
+	if (v == NULL)
+		return 0;
+	if (v->type == FV_LIST || v->type == FV_TUPLE)
+		return v->u.l.n;
+	if (v->type == FV_DICT)
+		return v->u.d.n;
+	return 0;
+}
+
+FiVal *
+fi_val_item(FiVal *list, int i)
+{
+	if (list == NULL || (list->type != FV_LIST && list->type != FV_TUPLE) || i < 0 || i >= list->u.l.n)
+		return NULL;
+	return list->u.l.v[i];
+}
+
+FiVal *
+fi_val_key_at(FiVal *dict, int i)
+{
+	if (dict == NULL || dict->type != FV_DICT || i < 0 || i >= dict->u.d.n)
+		return NULL;
+	return dict->u.d.k[i];
+}
+
+FiVal *
+fi_val_value_at(FiVal *dict, int i)
+{
+	if (dict == NULL || dict->type != FV_DICT || i < 0 || i >= dict->u.d.n)
+		return NULL;
+	return dict->u.d.v[i];
+}
+
 /* ------------------------------------------------- truth, ==, ordering */
 
 const char *

@@ -714,9 +714,19 @@ put_cell_xlsx(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att
 	fi_xlsxw_string(w, str, strlen(str));
 }
 
+/* a date, datetime or time as str() gives it (engine/exportfmt.c), quoted */
+static void
+put_clock(Export *ex, const char *clock, size_t n)
+{
+	appendStringInfoChar(&ex->out, '"');
+	appendBinaryStringInfo(&ex->out, clock, (int) n);
+	appendStringInfoChar(&ex->out, '"');
+}
+
 static void
 put_cell_csv(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att)
 {
+	char		clock[FI_EXPORT_CLOCK_MAX];
 	bool		isnull;
 	Datum		d = SPI_getbinval(tup, desc, att, &isnull);
 	Oid			typid = SPI_gettypeid(desc, att);
@@ -767,7 +777,7 @@ put_cell_csv(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att)
 				if (DATE_NOT_FINITE(DatumGetDateADT(d)))
 					break;
 				j2date(DatumGetDateADT(d) + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
-				appendStringInfo(&ex->out, "\"%04d-%02d-%02d\"", y, m, dd);
+				put_clock(ex, clock, fi_export_date(y, m, dd, clock));
 				return;
 			}
 		case TIMESTAMPOID:
@@ -778,12 +788,8 @@ put_cell_csv(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att)
 				if (TIMESTAMP_NOT_FINITE(DatumGetTimestamp(d)) ||
 					timestamp2tm(DatumGetTimestamp(d), NULL, &tm, &fsec, NULL, NULL) != 0)
 					break;
-				/* str(datetime): microseconds only when not zero */
-				appendStringInfo(&ex->out, "\"%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year, tm.tm_mon,
-								 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-				if (fsec)
-					appendStringInfo(&ex->out, ".%06d", (int) fsec);
-				appendStringInfoChar(&ex->out, '"');
+				put_clock(ex, clock, fi_export_datetime(tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min,
+														tm.tm_sec, (int) fsec, clock));
 				return;
 			}
 		case TIMEOID:
@@ -792,11 +798,8 @@ put_cell_csv(Export *ex, const ExCol *c, HeapTuple tup, TupleDesc desc, int att)
 				int64		us = t % USECS_PER_SEC;
 
 				t /= USECS_PER_SEC;
-				appendStringInfo(&ex->out, "\"%02d:%02d:%02d", (int) (t / 3600), (int) (t / 60 % 60),
-								 (int) (t % 60));
-				if (us)
-					appendStringInfo(&ex->out, ".%06d", (int) us);
-				appendStringInfoChar(&ex->out, '"');
+				put_clock(ex, clock, fi_export_time((int) (t / 3600), (int) (t / 60 % 60), (int) (t % 60), (int) us,
+													clock));
 				return;
 			}
 		case TEXTOID:
@@ -994,71 +997,61 @@ stream_rows(ExStream *st, const char *parent)
 	return rows;
 }
 
-/* one batch of parents: their lines, the first child row of each table on the parent's line */
+/* one batch of parents: their lines (engine/exportfmt.c: which row fills each line) */
 static void
 put_batch(Export *ex, SPITupleTable *ptt, uint64 np, ExStream *streams)
 {
+	static const ExCol owner = {"owner", "owner", NULL, NULL};
+
 	for (uint64 r = 0; r < np; r++)
 	{
 		char	   *name = SPI_getvalue(ptt->vals[r], ptt->tupdesc, 1);
-		uint64		lines = 1;
 		List	  **rows = palloc0(sizeof(List *) * ex->ntables);
+		long	   *nrows = palloc0(sizeof(long) * ex->ntables);
+		long		lines;
 
 		CHECK_FOR_INTERRUPTS();
 		for (int t = 1; t < ex->ntables; t++)
 		{
 			rows[t] = stream_rows(&streams[t], name);
-			lines = Max(lines, (uint64) list_length(rows[t]));
+			nrows[t] = list_length(rows[t]);
 		}
-		for (uint64 line = 0; line < lines; line++)
+		lines = fi_export_doc_lines(nrows, ex->ntables);
+		for (long line = 0; line < lines; line++)
 		{
 			bool		firstcell = true;
 
 			if (ex->report)
 			{
-				/* a row per child row, the parent's values on each, after a serial number */
-				static const ExCol owner = {"owner", "owner", NULL, NULL};
-
+				/* Report Builder: a serial number first */
 				if (ex->xw)
 					fi_xlsxw_number(ex->xw, (double) (ex->rows + 1));
 				else
 					appendStringInfo(&ex->out, "%ld", ex->rows + 1);
-				for (int t = 0; t < ex->ntables; t++)
-				{
-					ExTable    *tb = &ex->tables[t];
-
-					for (int i = 0; i < tb->ncols; i++)
-					{
-						next_cell(ex, false);
-						if (t == 0)
-							put_value(ex, &tb->cols[i], ptt->vals[r], ptt->tupdesc, i + 1);
-						else if (line < (uint64) list_length(rows[t]))
-							put_value(ex, &tb->cols[i], list_nth(rows[t], (int) line), streams[t].desc, i + 2);
-						else
-							put_empty(ex);
-					}
-				}
-				next_cell(ex, false);
-				put_value(ex, &owner, ptt->vals[r], ptt->tupdesc, ex->owner_att);
-				end_line(ex);
-				ex->rows++;
-				continue;
+				firstcell = false;
 			}
 			for (int t = 0; t < ex->ntables; t++)
 			{
 				ExTable    *tb = &ex->tables[t];
+				long		row = fi_export_line_row(ex->report, t, line, nrows[t]);
 
-				for (int i = tb->show_id ? 0 : 1; i < tb->ncols; i++)
+				for (int i = fi_export_first_col(ex->report, tb->show_id); i < tb->ncols; i++)
 				{
 					next_cell(ex, firstcell);
 					firstcell = false;
-					if (t == 0 && line == 0)
-						put_value(ex, &tb->cols[i], ptt->vals[r], ptt->tupdesc, i + 1);
-					else if (t > 0 && line < (uint64) list_length(rows[t]))
-						put_value(ex, &tb->cols[i], list_nth(rows[t], (int) line), streams[t].desc, i + 2);
-					else
+					if (row < 0)
 						put_empty(ex);
+					else if (t == 0)
+						put_value(ex, &tb->cols[i], ptt->vals[r], ptt->tupdesc, i + 1);
+					else
+						put_value(ex, &tb->cols[i], list_nth(rows[t], (int) row), streams[t].desc, i + 2);
 				}
+			}
+			if (ex->report)
+			{
+				/* and the owner it appends last */
+				next_cell(ex, false);
+				put_value(ex, &owner, ptt->vals[r], ptt->tupdesc, ex->owner_att);
 			}
 			end_line(ex);
 			ex->rows++;
