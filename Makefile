@@ -171,7 +171,15 @@ MARIADB_CFLAGS = -O2 -g -fPIC -fvisibility=hidden -Wall -Wextra -Wno-unused-para
 build/mariadb/frappe_integrations.so: src/mariadb/udf.c $(MARIADB_ENGINE) src/engine/*.h
 	mkdir -p build/mariadb
 	$(CC) $(MARIADB_CFLAGS) -shared -o $@ src/mariadb/udf.c $(MARIADB_ENGINE) -lcrypto -lcurl -largon2 -lm -lpthread
-mariadb: build/mariadb/frappe_integrations.so
+# the client program (bin/frappe-integrations export): Connector/C and the engines
+CLIENT_ENGINE = $(TPL_SRCS) src/engine/jsoncanon.c src/engine/doctype.c src/engine/exportplan.c \
+	src/engine/exportfmt.c src/engine/htmltext.c src/engine/csv.c
+build/mariadb/fi-client: src/mariadb/client.c src/mariadb/client_meta.c src/mariadb/client_export.c \
+		src/mariadb/client.h $(CLIENT_ENGINE) src/engine/*.h
+	mkdir -p build/mariadb
+	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE -Isrc -I/usr/include/mariadb -o $@ \
+		src/mariadb/client.c src/mariadb/client_meta.c src/mariadb/client_export.c $(CLIENT_ENGINE) -lmariadb -lm
+mariadb: build/mariadb/frappe_integrations.so build/mariadb/fi-client
 .PHONY: mariadb thread-test
 
 # the engines from 8 threads at once (ThreadSanitizer when clang has it)

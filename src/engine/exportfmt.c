@@ -245,3 +245,46 @@ fi_export_report_titles(const FiExportTitle *cols, int n, FiAlloc alloc, void *a
 	}
 	titles[n + 1] = "owner";
 }
+
+const char **
+fi_export_plan_titles(const FiExportPlan *plan, bool report, bool by_fieldname, FiAlloc alloc, void *arg,
+					  int *nout)
+{
+	int			n = 0;
+	FiExportTitle *cols;
+	const char **titles;
+
+	for (int t = 0; t < plan->ntables; t++)
+		n += plan->tables[t].ncols;
+	cols = alloc(arg, sizeof(FiExportTitle) * (n + 1));
+	titles = alloc(arg, sizeof(char *) * (n + 2));
+	n = 0;
+	for (int t = 0; t < plan->ntables; t++)
+	{
+		const FiExportTable *tb = &plan->tables[t];
+
+		for (int i = fi_export_first_col(report, tb->show_id); i < tb->ncols; i++)
+		{
+			FiExportTitle *c = &cols[n++];
+
+			c->fieldname = i == 0 ? "name" : tb->cols[i]->fieldname;
+			c->label = i == 0 ? NULL : tb->cols[i]->label;
+			c->is_id = i == 0;
+			if (tb->tdf)
+			{
+				c->table_label = tb->tdf->label ? tb->tdf->label : tb->tdf->fieldname;
+				c->table_fieldname = tb->tdf->fieldname;
+				c->table_doctype = tb->meta->name;
+			}
+		}
+	}
+	if (report)
+	{
+		fi_export_report_titles(cols, n, alloc, arg, titles);
+		n += 2;
+	}
+	else
+		fi_export_import_titles(cols, n, by_fieldname, alloc, arg, titles);
+	*nout = n;
+	return titles;
+}

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "engine/alloc.h"
+#include "engine/exportplan.h"
 
 /* bytes out must hold for a number of n characters */
 #define FI_EXPORT_NUMBER_MAX(n) ((n) + 34)
@@ -122,5 +123,13 @@ extern void fi_export_import_titles(const FiExportTitle *cols, int n, bool by_fi
  */
 extern void fi_export_report_titles(const FiExportTitle *cols, int n, FiAlloc alloc, void *arg,
 									const char **titles);
+
+/*
+ * The header of an export of plan: Report Builder's (report) or the Data
+ * Import layout's, each table's columns from fi_export_first_col.
+ * Returns the titles (*n of them), from alloc.
+ */
+extern const char **fi_export_plan_titles(const FiExportPlan *plan, bool report, bool by_fieldname,
+										  FiAlloc alloc, void *arg, int *n);
 
 #endif							/* FI_EXPORTFMT_H */

@@ -849,60 +849,19 @@ flush_out(Export *ex)
 	resetStringInfo(&ex->out);
 }
 
-/*
- * Report Builder's header (get_field_info): Sr, ID, labels; a child
- * column "Label (Child DocType)", its name "name (Child DocType)"; the
- * owner it appends last, by its fieldname.
- */
 static void *
 title_alloc(void *arg, size_t size)
 {
-	return palloc(size);
+	return palloc0(size);
 }
 
-/*
- * The header row (engine/exportfmt.c): Report Builder's, or the Data
- * Import layout's (Frappe's Exporter.add_header).
- */
+/* The header row (engine/exportfmt.c): Report Builder's, or the Data Import layout's. */
 static void
 put_header(Export *ex)
 {
-	int			n = 0;
-	FiExportTitle *cols;
-	const char **titles;
+	int			n;
+	const char **titles = fi_export_plan_titles(&ex->plan, ex->report, ex->by_fieldname, title_alloc, NULL, &n);
 
-	for (int t = 0; t < ex->ntables; t++)
-		n += ex->tables[t].ncols;
-	cols = palloc0(sizeof(FiExportTitle) * (n + 1));
-	titles = palloc(sizeof(char *) * (n + 2));
-	n = 0;
-	for (int t = 0; t < ex->ntables; t++)
-	{
-		ExTable    *tb = &ex->tables[t];
-
-		/* the import layout writes an ID only when the name is asked for */
-		for (int i = ex->report || tb->show_id ? 0 : 1; i < tb->ncols; i++)
-		{
-			FiExportTitle *c = &cols[n++];
-
-			c->fieldname = tb->cols[i].fieldname;
-			c->label = tb->cols[i].df ? tb->cols[i].df->label : NULL;
-			c->is_id = i == 0;
-			if (tb->tdf)
-			{
-				c->table_label = tb->tdf->label ? tb->tdf->label : tb->tdf->fieldname;
-				c->table_fieldname = tb->tdf->fieldname;
-				c->table_doctype = tb->meta->name;
-			}
-		}
-	}
-	if (ex->report)
-	{
-		fi_export_report_titles(cols, n, title_alloc, NULL, titles);
-		n += 2;
-	}
-	else
-		fi_export_import_titles(cols, n, ex->by_fieldname, title_alloc, NULL, titles);
 	ex->titles = titles;
 	ex->ntitles = n;
 	for (int i = 0; i < n; i++)

@@ -1,0 +1,73 @@
+/*
+ * client.h
+ *		The MariaDB side's client program (build/mariadb/fi-client, run by
+ *		bin/frappe-integrations): what a DBA runs against a site's database
+ *		from outside the server, where MariaDB gives SQL no way to do it
+ *		(a stored function cannot run a query it builds).  Connector/C for
+ *		the connection, the engines for Frappe's rules.
+ *
+ *		client.c         arguments, the site's connection, errors, the arena
+ *		client_meta.c    a DocType's meta from the site's tables (engine/doctype.c)
+ *		client_export.c  Data Export (engine/exportplan.c, engine/exportfmt.c)
+ */
+#ifndef FI_MARIADB_CLIENT_H
+#define FI_MARIADB_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mysql.h>
+
+#include "engine/doctype.h"
+
+/* memory for the whole run: taken in chunks, given back at exit */
+typedef struct FcArena FcArena;
+extern FcArena *fc_arena_new(void);
+extern void fc_arena_free(FcArena *a);
+extern void *fc_alloc(void *arena, size_t size);	/* zeroed; FiAlloc's shape */
+extern char *fc_strndup(FcArena *a, const char *s, size_t n);
+extern char *fc_printf(FcArena *a, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+/* a growing byte buffer */
+typedef struct FcBuf
+{
+	char	   *data;
+	size_t		len,
+				cap;
+} FcBuf;
+extern void fc_buf_reserve(FcBuf *b, size_t more);
+extern void fc_buf_put(FcBuf *b, const char *s, size_t n);
+extern void fc_buf_puts(FcBuf *b, const char *s);
+extern void fc_buf_printf(FcBuf *b, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+extern void fc_buf_free(FcBuf *b);
+
+/*
+ * A refusal or failure: "ERROR <sqlstate>: message", then DETAIL and HINT
+ * lines, on stderr, and exit status 1 (the file being written is removed
+ * first).  The message never holds a secret.
+ */
+extern void fc_fail(const char *sqlstate, const char *detail, const char *hint, const char *fmt,...)
+			__attribute__((format(printf, 4, 5), noreturn));
+/* the server's error of the last call on conn, as that */
+extern void fc_fail_mysql(MYSQL *conn, const char *what) __attribute__((noreturn));
+/* a file to remove when the run fails (NULL: none) */
+extern void fc_on_fail_remove(const char *path);
+
+/* `name` quoted for MariaDB (backticks doubled) / a string literal for the connection */
+extern char *fc_ident(FcArena *a, const char *name);
+extern char *fc_literal(FcArena *a, MYSQL *conn, const char *s);
+
+/* a query whose rows are read whole (small: meta, columns); fails with the server's error */
+extern MYSQL_RES *fc_query(MYSQL *conn, const char *sql, const char *what);
+
+/* a DocType's meta (client_meta.c); NULL when there is no such DocType */
+extern const FiDocMeta *fc_meta(MYSQL *conn, FcArena *a, const char *doctype);
+/* the table of a DocType has the column (a Custom Field before bench migrate has none) */
+extern bool fc_meta_in_table(MYSQL *conn, FcArena *a, const FiDocMeta *meta, const char *column);
+
+/* export [options] (client_export.c): the exit status */
+extern int	fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options_json,
+						   const char *output);
+
+#endif							/* FI_MARIADB_CLIENT_H */

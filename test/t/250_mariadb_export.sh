@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# MariaDB, part 3 (issue 20, point 2): Data Export for a site on MariaDB
+# (frappe-integrations export): the site of test/t/100 made on PostgreSQL,
+# its documents copied row for row into a MariaDB site, and every export
+# compared byte for byte with the PostgreSQL build's export_csv of the same
+# options; the refusals in the same words; SQL in every argument; the
+# caller's privileges; a file that appears only when complete.
+source "$FI_ROOT/test/lib.sh"
+source "$FI_ROOT/test/mariadb/server.sh"
+DB=fi_export_mdb
+DB2=fi_export_mdb_copy
+source "$FI_ROOT/test/export_site.sh"
+make -s -C "$FI_ROOT" mariadb >/dev/null
+MD=$FI_TMP/mariadb_export
+rm -rf "$MD"
+trap 'mdb_stop' EXIT
+mdb_start "$MD"
+mdb_site _site1 pw-site1
+printf '{"db_name": "_site1", "db_password": "pw-site1", "db_socket": "%s"}\n' "$MDB_SOCK" > "$MD/site_config.json"
+chmod 600 "$MD/site_config.json"
+
+# the PostgreSQL site's documents, row for row (pg_dump's INSERTs, read with ANSI quotes and no backslash escapes)
+for t in "tabItem" "tabCustomer" "tabSales Invoice" "tabSales Invoice Item"; do
+    "$FI_PGBIN/pg_dump" --data-only --column-inserts --table "\"$t\"" "$DB"
+done | grep -v -e '^SET ' -e '^SELECT pg_catalog' -e '^--' -e '^\\' | sed 's/^INSERT INTO public\./INSERT INTO /' > "$MD/rows.sql"
+{ echo "SET SESSION sql_mode = 'ANSI_QUOTES,NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES';"; cat "$MD/rows.sql"; } \
+    | mariadb --no-defaults --socket="$MDB_SOCK" -u root _site1
+t_is "$(mdb "SELECT CONCAT((SELECT COUNT(*) FROM _site1.tabItem), ' ', (SELECT COUNT(*) FROM _site1.tabCustomer), ' ', (SELECT COUNT(*) FROM _site1.\`tabSales Invoice\`), ' ', (SELECT COUNT(*) FROM _site1.\`tabSales Invoice Item\`))")" \
+     "3 2 2 3" "the PostgreSQL site's documents are in the MariaDB site"
+
+FI=("$FI_ROOT/bin/frappe-integrations")
+mexp() { "${FI[@]}" export --site-config "$MD/site_config.json" --doctype "$1" --options "${2:-{\}}"; }
+pexp() { echo "SELECT integrations.export_csv(:'d', :'o'::jsonb)" \
+             | "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -d "$DB" -v d="$1" -v o="${2:-{\}}" | head -c -1; }
+same() {	# same <description> <doctype> [options]: the same bytes from both builds
+    local m p
+    m=$(mexp "$2" "${3:-{\}}" 2>&1 | od -An -c)
+    p=$(pexp "$2" "${3:-{\}}" 2>&1 | od -An -c)
+    if [ -n "$p" ] && [ "$m" == "$p" ]; then _t_result 0 "$1"
+    else _t_result 1 "$1" "$(diff <(mexp "$2" "${3:-{\}}" 2>&1) <(pexp "$2" "${3:-{\}}" 2>&1) | head -20)"; fi
+}
+same "Items, every field: the same bytes as PostgreSQL's export_csv" Item
+same "Sales Invoices with every child table" "Sales Invoice" '{"children": true}'
+same "fields, child fields, order_by" "Sales Invoice" '{"fields": ["name", "customer", "posting_date", "posting_time", "items.name", "items.item_name", "items.qty", "items.rate"], "order_by": "posting_date asc"}'
+same "fieldname headers, quotes, newlines, formulas made inert" Item '{"fields": ["name", "item_name", "description", "is_stock_item", "shelf_life_in_days"], "order_by": "name", "header": "fieldname", "escape_formulas": true}'
+same "Report Builder's layout with a child table" "Sales Invoice" '{"format": "report", "fields": ["customer", "items.item_name", "items.qty"], "order_by": "posting_date asc"}'
+same "Report Builder's layout, documents only" Item '{"format": "report", "fields": ["item_name", "standard_rate", "end_of_life"]}'
+same "filters as an object" Item '{"filters": {"item_group": "Products", "standard_rate": [">", 1]}, "fields": ["name", "standard_rate"]}'
+same "filters as a list: in, not in, like, between, is set" Item '{"filters": [["name", "in", ["I-1", "I-3"]], ["Item", "item_name", "like", "%l%"], ["brand", "is", "set"], ["shelf_life_in_days", "between", [0, 40]], ["item_group", "not in", ["Services"]]], "fields": ["name"]}'
+same "!= keeps the empty values (IS DISTINCT FROM)" Item '{"filters": [["brand", "!=", "Acme"]], "fields": ["name", "brand"]}'
+same "limit and order" Item '{"limit": 2, "order_by": "standard_rate desc", "fields": ["name", "standard_rate"]}'
+same "limit with child rows" "Sales Invoice" '{"limit": 1, "children": ["items"], "fields": ["customer"], "order_by": "posting_date desc"}'
+same "Customers" Customer
+
+# a tree DocType with Durations, tiny floats, HTML, datetimes and times (test/t/105's), made alike on both
+META="INSERT INTO \"tabDocType\"(name, module, autoname, istable, issingle, is_tree) VALUES ('Test Tree', 'Stub', 'field:title', 0, 0, 1);
+  INSERT INTO \"tabDocField\"(name, parent, parenttype, parentfield, idx, fieldname, label, fieldtype, options, hide_days) VALUES
+    ('tt-1', 'Test Tree', 'DocType', 'fields', 1, 'title', 'Title', 'Data', NULL, 0),
+    ('tt-2', 'Test Tree', 'DocType', 'fields', 2, 'parent_test_tree', 'Parent Test Tree', 'Link', 'Test Tree', 0),
+    ('tt-3', 'Test Tree', 'DocType', 'fields', 3, 'lft', 'Left', 'Int', NULL, 0),
+    ('tt-4', 'Test Tree', 'DocType', 'fields', 4, 'rgt', 'Right', 'Int', NULL, 0),
+    ('tt-5', 'Test Tree', 'DocType', 'fields', 5, 'spent', 'Time Spent', 'Duration', NULL, 0),
+    ('tt-6', 'Test Tree', 'DocType', 'fields', 6, 'spent_hours', 'Time Spent', 'Duration', NULL, 1),
+    ('tt-7', 'Test Tree', 'DocType', 'fields', 7, 'weight', 'Weight', 'Float', NULL, 0),
+    ('tt-8', 'Test Tree', 'DocType', 'fields', 8, 'notes', 'Notes', 'Text Editor', NULL, 0),
+    ('tt-9', 'Test Tree', 'DocType', 'fields', 9, 'seen_at', 'Seen At', 'Datetime', NULL, 0),
+    ('tt-10', 'Test Tree', 'DocType', 'fields', 10, 'starts', 'Starts', 'Time', NULL, 0),
+    ('tt-11', 'Test Tree', 'DocType', 'fields', 11, 'due', 'Due', 'Date', NULL, 0);
+  INSERT INTO \"tabCustom Field\"(name, dt, fieldname, label, fieldtype, insert_after, idx) VALUES
+    ('Test Tree-extra', 'Test Tree', 'extra', 'Extra', 'Data', 'title', 1);
+  INSERT INTO \"tabProperty Setter\"(name, doctype_or_field, doc_type, field_name, property, value, creation) VALUES
+    ('ps-1', 'DocField', 'Test Tree', 'weight', 'label', 'Heft', '2024-01-01 00:00:00')"
+ROWS="INSERT INTO \"tabTest Tree\"(name, creation, modified, owner, title, extra, parent_test_tree, lft, rgt, spent, spent_hours, weight, notes, seen_at, starts, due) VALUES
+    ('Leaf B', '2024-01-01 10:00', '2024-01-01 10:00', 'Administrator', 'Leaf B', NULL, 'Root', 4, 5, 0, NULL, 0.00006, '<p>Hello <b>World</b></p><p>x &amp; y&nbsp;z</p>', '2024-02-29 23:59:59.5', '09:05:00', '2024-02-29'),
+    ('Leaf A', '2024-01-02 10:00', '2024-01-02 10:00', 'Administrator', 'Leaf A', '=HYPERLINK(\"x\")', 'Root', 2, 3, 90061.9, 90061.9, 0.000012, 'a<br>b', '2024-01-01 00:00:00', '00:00:00.000001', NULL),
+    ('Root', '2024-01-03 10:00', '2024-01-03 10:00', 'Administrator', 'Root', '', NULL, 1, 6, -59.99, 3600, 123456789012.5, 'plain <not a tag', NULL, '23:59:59.999999', '1999-12-31')"
+q $DB "$META; CREATE TABLE \"tabTest Tree\" (name varchar(140) PRIMARY KEY, creation timestamp(6), modified timestamp(6),
+         modified_by varchar(140), owner varchar(140), docstatus smallint NOT NULL DEFAULT 0, idx bigint NOT NULL DEFAULT 0,
+         title varchar(140), extra varchar(140), parent_test_tree varchar(140), lft bigint NOT NULL DEFAULT 0, rgt bigint NOT NULL DEFAULT 0,
+         spent decimal(21,9), spent_hours decimal(21,9), weight decimal(21,9) NOT NULL DEFAULT 0, notes text,
+         seen_at timestamp(6), starts time(6), due date); $ROWS" >/dev/null
+mariadb --no-defaults --socket="$MDB_SOCK" -u root _site1 -e "SET SESSION sql_mode = 'ANSI_QUOTES,NO_BACKSLASH_ESCAPES,STRICT_ALL_TABLES'; $META;
+  CREATE TABLE \"tabTest Tree\" (name varchar(140) PRIMARY KEY, creation datetime(6), modified datetime(6),
+         modified_by varchar(140), owner varchar(140), docstatus int(1) NOT NULL DEFAULT 0, idx int(8) NOT NULL DEFAULT 0,
+         title varchar(140), extra varchar(140), parent_test_tree varchar(140), lft int(11) NOT NULL DEFAULT 0, rgt int(11) NOT NULL DEFAULT 0,
+         spent decimal(21,9), spent_hours decimal(21,9), weight decimal(21,9) NOT NULL DEFAULT 0, notes longtext,
+         seen_at datetime(6), starts time(6), due date) ENGINE=InnoDB ROW_FORMAT=DYNAMIC CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; $ROWS"
+same "a tree by lft; Durations (truncated, hide_days, negative); 6e-05; a Custom Field in its place; a Property Setter's label" "Test Tree"
+same "datetimes with and without microseconds, times before 10:00, dates" "Test Tree" '{"fields": ["name", "seen_at", "starts", "due"], "order_by": "creation asc"}'
+same "Report Builder: HTML as text, a 0 Duration a number" "Test Tree" '{"format": "report", "fields": ["title", "notes", "spent", "extra"], "order_by": "lft asc"}'
+same "escape_formulas on a Custom Field" "Test Tree" '{"fields": ["extra"], "escape_formulas": true, "order_by": "name"}'
+same "filters on dates, datetimes and numbers" "Test Tree" '{"filters": [["due", "<", "2024-01-01"], ["seen_at", "is", "not set"]], "fields": ["name"]}'
+same "filters: >= on a datetime, like on a number" "Test Tree" '{"filters": [["seen_at", ">=", "2024-01-01 00:00:00"], ["lft", "like", "%4%"]], "fields": ["name"]}'
+same "an empty result: the header only" Item '{"filters": {"name": "nothing"}}'
+
+# the same refusals, in the same words and SQLSTATEs
+merr() { "${FI[@]}" export --site-config "$MD/site_config.json" --doctype "$1" --options "$2" 2>&1 >/dev/null | sed -n 's/^ERROR \([0-9A-Z]*\): /\1: /p' | head -1; }
+perr() { echo "SELECT integrations.export_csv(:'d', :'o'::jsonb)" \
+             | "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$DB" -v d="$1" -v o="$2" 2>&1 \
+             | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\): \(.*\)$/\1: \2/p' | head -1; }
+while IFS='|' read -r dt o; do
+    p=$(perr "$dt" "$o")
+    m=$(merr "$dt" "$o")
+    if [ -n "$p" ] && [ "$m" == "$p" ]; then _t_result 0 "refused as on PostgreSQL: $dt $o ($p)"
+    else _t_result 1 "refused as on PostgreSQL: $dt $o" "mariadb:    $m
+postgresql: $p"; fi
+done <<'CASES'
+Item|{"nope": 1}
+Item|[1]
+Item|{"limit": -1}
+Item|{"limit": 1.5}
+Item|{"limit": "3"}
+Item|{"fields": "name"}
+Item|{"fields": [1]}
+Item|{"fields": ["no_such_field"]}
+Item|{"fields": ["name`; DROP TABLE tabItem; --"]}
+Item|{"format": "xml"}
+Item|{"header": 1}
+Item|{"escape_formulas": "yes"}
+Item|{"filters": [["name"]]}
+Item|{"filters": "name"}
+Item|{"filters": {"name": ["=", "a", "b"]}}
+Item|{"filters": [["name", "regexp", "x"]]}
+Item|{"filters": [["Customer", "name", "=", "x"]]}
+Item|{"filters": [["no_such", "=", "x"]]}
+Item|{"filters": [["name", "between", ["a"]]]}
+Item|{"order_by": "name; DROP TABLE tabItem"}
+Item|{"order_by": "no_such desc"}
+Item|{"order_by": 1}
+Item|{"children": ["nope"]}
+Item|{"children": "yes"}
+Sales Invoice|{"format": "report", "children": true}
+Sales Invoice Item|{}
+No Such DocType|{}
+Item`; DROP TABLE tabItem; --|{}
+CASES
+
+# SQL in values: literals escaped by the connection, nothing runs
+t_is "$(mexp Item '{"filters": [["name", "=", "x'"'"' OR '"'"'1'"'"'='"'"'1"]], "fields": ["name"]}' | tr -d '\r')" '"ID"' "a quote in a filter value is a value"
+t_is "$(mexp Item '{"filters": [["name", "in", ["\\'"'"' OR 1=1 -- ", "I-1"]]], "fields": ["name"]}' | tr -d '\r')" '"ID"
+"I-1"' "a backslash and a quote in a filter value are a value"
+t_is "$(mdb "SELECT COUNT(*) FROM _site1.tabItem")" "3" "tabItem is still there, with its rows"
+
+# the caller's privileges: a user that may read the meta but not tabItem
+mdb "CREATE USER reader@localhost IDENTIFIED BY 'pw-reader';
+     GRANT SELECT ON _site1.\`tabDocType\` TO reader@localhost; GRANT SELECT ON _site1.\`tabDocField\` TO reader@localhost;
+     GRANT SELECT ON _site1.\`tabCustom Field\` TO reader@localhost; GRANT SELECT ON _site1.\`tabProperty Setter\` TO reader@localhost;
+     GRANT SELECT ON _site1.\`tabCustomer\` TO reader@localhost"
+printf 'pw-reader\n' > "$MD/reader.pw"
+rexp() { "${FI[@]}" export --socket "$MDB_SOCK" --site _site1 --user reader --password-file "$MD/reader.pw" --doctype "$1" 2>&1; }
+t_like "$(rexp Item)" "^ERROR 42000: reading the documents: SELECT command denied to user 'reader'@'localhost' for table .*tabItem" \
+       "the caller's SELECT privileges apply (42000, the server's words)"
+t_is "$(rexp Customer | od -An -c)" "$(pexp Customer | od -An -c)" "a table the user may read exports (as another user, with --password-file)"
+t_like "$( ("${FI[@]}" export --site _site1 --socket "$MDB_SOCK" --user reader --password pw-reader --doctype Item 2>&1; echo " rc=$?") | tr '\n' ' ')" \
+       "not taken on the command line.* rc=2" "a password on the command line is refused"
+t_like "$("${FI[@]}" export --socket "$MDB_SOCK" --site _site1 --user reader --doctype Item 2>&1)" \
+       "^ERROR 28000: could not connect to the site's database \"_site1\": Access denied for user 'reader'@'localhost' \(using password: NO\)" \
+       "no password: the server's refusal"
+
+# --output: a file that appears when complete, the result as JSON on stdout
+t_is "$("${FI[@]}" export --site-config "$MD/site_config.json" --doctype "Sales Invoice" --options '{"children": ["items"], "fields": ["customer"]}' --output "$MD/si.csv")" \
+     '{"doctype": "Sales Invoice", "documents": 2, "lines": 3}' "--output: documents and lines written, as JSON"
+t_is "$(od -An -c < "$MD/si.csv")" "$(pexp "Sales Invoice" '{"children": ["items"], "fields": ["customer"]}' | od -An -c)" "the file holds the export"
+t_like "$("${FI[@]}" export --site-config "$MD/site_config.json" --doctype Item --output "$MD/no/such/dir/x.csv" 2>&1)" \
+       "^ERROR 58030: could not create \"$MD/no/such/dir/x.csv.part\"" "a file that cannot be made: 58030"
+t_like "$( ("${FI[@]}" export --site-config "$MD/site_config.json" --doctype Item --options '{"fields": ["nope"]}' --output "$MD/bad.csv" 2>&1; ls "$MD" | grep -c 'bad.csv') | tr '\n' ' ')" \
+       "^ERROR 42703.* 0 $" "a refused export leaves no file"
+t_done
