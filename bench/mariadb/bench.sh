@@ -16,6 +16,10 @@
 #      MariaDB's <site>.http_request vs PostgreSQL's integrations.http_request
 #      (no target in the issue: the cost of the UDF path against the
 #      extension's, each a new connection per request).
+#  (e) Data Export (issue 20, point 2): frappe-integrations export --output of
+#      100,000 Items x 13 columns, and of 20,000 Sales Invoices x 5 items,
+#      vs SELECT ... INTO OUTFILE of the same columns in the same order
+#      (target 0.5x; OUTFILE does not quote as Frappe's csv does).
 # Median of 3 (c: 5) alternating rounds.  (a) and (b) have no target: the
 # bench fails when a part produces no figure.
 source "$FI_ROOT/test/lib.sh"
@@ -134,6 +138,68 @@ if [ "${#hr[@]}" -eq 3 ]; then
     target "(d) http_request MariaDB / PostgreSQL" "$HRT" ">" 0
 else
     target "(d) http_request on MariaDB (no figure)" "" ">" 0
+fi
+# ---- (e) Data Export (issue 20, point 2): frappe-integrations export vs SELECT ... INTO OUTFILE
+NI=${BENCH_ITEMS:-100000}
+NS=${BENCH_INVOICES:-20000}
+mkdir -p "$MD/out"
+[ "$(id -u)" -eq 0 ] && chown mysql:mysql "$MD/out"
+mdb "INSERT INTO _bsite.tabItem (name, creation, modified, owner, item_code, item_name, item_group, stock_uom, brand, description,
+            is_stock_item, standard_rate, valuation_rate, shelf_life_in_days, weight_per_unit, end_of_life)
+     SELECT CONCAT('ITEM-', LPAD(seq, 7, '0')), '2024-01-01' + INTERVAL seq SECOND, '2024-01-01' + INTERVAL seq SECOND, 'Administrator',
+            CONCAT('ITEM-', LPAD(seq, 7, '0')), CONCAT('Item \"', seq, '\", the best'), IF(seq % 2, 'Products', 'Services'), 'Nos',
+            IF(seq % 3, 'Acme', NULL), CONCAT('A description, with commas\nand a second line ', seq), seq % 2, seq * 1.25, seq / 7,
+            seq % 365, 0.5, '2030-12-31' + INTERVAL (seq % 100) DAY FROM _bsite.seq_1_to_$NI;
+     INSERT INTO _bsite.\`tabSales Invoice\` (name, creation, modified, owner, customer, company, posting_date, currency, conversion_rate,
+            selling_price_list, price_list_currency, plc_conversion_rate, debit_to, grand_total)
+     SELECT CONCAT('SINV-', LPAD(seq, 7, '0')), '2024-01-01' + INTERVAL seq SECOND, '2024-01-01' + INTERVAL seq SECOND, 'Administrator',
+            CONCAT('CUST-', seq % 500), 'ACME Ltd', '2024-01-01' + INTERVAL (seq % 365) DAY, 'INR', 1, 'Standard Selling', 'INR', 1,
+            'Debtors - A', seq * 10.5 FROM _bsite.seq_1_to_$NS;
+     INSERT INTO _bsite.\`tabSales Invoice Item\` (name, creation, modified, owner, parent, parenttype, parentfield, idx, item_code, item_name,
+            qty, rate, amount, uom, conversion_factor, income_account, cost_center)
+     SELECT CONCAT('SII-', LPAD(s.seq, 7, '0'), '-', i.seq), '2024-01-01', '2024-01-01', 'Administrator', CONCAT('SINV-', LPAD(s.seq, 7, '0')),
+            'Sales Invoice', 'items', i.seq, CONCAT('ITEM-', LPAD(i.seq, 7, '0')), CONCAT('Item ', i.seq), i.seq, 2.5, i.seq * 2.5, 'Nos', 1,
+            'Sales - A', 'Main - A' FROM _bsite.seq_1_to_$NS s JOIN _bsite.seq_1_to_5 i;
+     ANALYZE TABLE _bsite.tabItem, _bsite.\`tabSales Invoice\`, _bsite.\`tabSales Invoice Item\`" >/dev/null
+IF='item_code, item_name, item_group, stock_uom, brand, description, is_stock_item, standard_rate, valuation_rate, shelf_life_in_days, weight_per_unit, end_of_life'
+IFJ=$(echo "$IF" | "$FI_PY" -c 'import sys, json; print(json.dumps([f.strip() for f in sys.stdin.read().split(",")]))')
+SF='customer, company, posting_date, currency, conversion_rate, selling_price_list, price_list_currency, plc_conversion_rate, debit_to, grand_total'
+CF='item_code, item_name, qty, rate, amount, uom, conversion_factor, income_account, cost_center'
+SFJ=$(echo "$SF" | "$FI_PY" -c 'import sys, json; print(json.dumps([f.strip() for f in sys.stdin.read().split(",")] + ["items." + f.strip() for f in sys.argv[1].split(",")]))' "$CF")
+SFP=$(echo "$SF" | sed -E 's/([a-z_]+)/p.\1/g')
+CFC=$(echo "$CF" | sed -E 's/([a-z_]+)/c.\1/g')
+CSVF="FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\\r\\n'"
+outfile() {	# seconds for SELECT ... INTO OUTFILE of query $1 into $MD/out/$2
+    rm -f "$MD/out/$2"
+    mtime "$(printf "$1" "INTO OUTFILE '$MD/out/$2' $CSVF")"
+}
+fexport() {	# seconds for frappe-integrations export of doctype $1 with options $2 into $MD/out/$3
+    local t0
+    t0=$(now)
+    "$FI_ROOT/bin/frappe-integrations" export --socket "$MDB_SOCK" --user root --site _bsite --doctype "$1" --options "$2" \
+        --output "$MD/out/$3" > /dev/null || return 1
+    calc "$(now) - $t0"
+}
+ia=() ie=() ir=() sa=() se=() sr=()
+for round in 1 2 3; do
+    o=$(outfile "SELECT name, $IF %s FROM _bsite.tabItem ORDER BY creation DESC, name DESC" items_outfile.csv) || break
+    e=$(fexport Item "{\"fields\": $IFJ, \"order_by\": \"creation desc, name desc\"}" items_export.csv) || break
+    ia+=("$o"); ie+=("$e"); ir+=("$(calc "round($o / $e, 2)")")
+    o=$(outfile "SELECT p.name, $SFP, c.name, $CFC %s FROM _bsite.\`tabSales Invoice\` p JOIN _bsite.\`tabSales Invoice Item\` c ON c.parent = p.name AND c.parenttype = 'Sales Invoice' AND c.parentfield = 'items' ORDER BY p.creation DESC, p.name DESC, c.idx" si_outfile.csv) || break
+    e=$(fexport "Sales Invoice" "{\"fields\": $SFJ, \"order_by\": \"creation desc, name desc\"}" si_export.csv) || break
+    sa+=("$o"); se+=("$e"); sr+=("$(calc "round($o / $e, 2)")")
+done
+il=$(($(wc -l < "$MD/out/items_export.csv" 2>/dev/null || echo 0) - 1))
+sl=$(tr -cd '\r' < "$MD/out/si_export.csv" 2>/dev/null | wc -c)
+if [ "${#sr[@]}" -eq 3 ] && [ "$il" -ge "$NI" ] && [ "$sl" -eq $((NS * 5 + 1)) ]; then
+    IR=$(median "${ir[@]}"); SR=$(median "${sr[@]}")
+    echo "(e) $NI Items x 13 columns: INTO OUTFILE $(calc "round($NI / $(median "${ia[@]}"))") rows/s, export $(calc "round($NI / $(median "${ie[@]}"))") rows/s  ->  export/OUTFILE = $IR  (rounds: ${ir[*]}; files $(du -h "$MD/out/items_outfile.csv" | cut -f1) / $(du -h "$MD/out/items_export.csv" | cut -f1))"
+    echo "    $NS Sales Invoices x 5 items (21 columns; OUTFILE joins the tables): INTO OUTFILE $(calc "round($NS * 5 / $(median "${sa[@]}"))") rows/s, export $(calc "round($NS * 5 / $(median "${se[@]}"))") rows/s  ->  $SR  (rounds: ${sr[*]})"
+    target "(e) Items, export / SELECT INTO OUTFILE on MariaDB" "$IR" ">=" 0.5
+    target "(e) Sales Invoices with items, export / SELECT INTO OUTFILE on MariaDB" "$SR" ">=" 0.5
+else
+    echo "bench/mariadb (e): no figure (rounds ${#sr[@]}, item lines $il, invoice lines $sl)" >&2
+    target "(e) Data Export on MariaDB (no figure)" "" ">=" 0.5
 fi
 mdb_stop
 bench_verdict
