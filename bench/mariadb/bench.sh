@@ -195,6 +195,12 @@ if [ "${#sr[@]}" -eq 3 ] && [ "$il" -ge "$NI" ] && [ "$sl" -eq $((NS * 5 + 1)) ]
     IR=$(median "${ir[@]}"); SR=$(median "${sr[@]}")
     echo "(e) $NI Items x 13 columns: INTO OUTFILE $(calc "round($NI / $(median "${ia[@]}"))") rows/s, export $(calc "round($NI / $(median "${ie[@]}"))") rows/s  ->  export/OUTFILE = $IR  (rounds: ${ir[*]}; files $(du -h "$MD/out/items_outfile.csv" | cut -f1) / $(du -h "$MD/out/items_export.csv" | cut -f1))"
     echo "    $NS Sales Invoices x 5 items (21 columns; OUTFILE joins the tables): INTO OUTFILE $(calc "round($NS * 5 / $(median "${sa[@]}"))") rows/s, export $(calc "round($NS * 5 / $(median "${se[@]}"))") rows/s  ->  $SR  (rounds: ${sr[*]})"
+    if [ -x /usr/bin/time ]; then
+        # the client's peak memory: the same for all the documents and for half (it streams)
+        rss() { /usr/bin/time -f %M "$FI_ROOT/bin/frappe-integrations" export --socket "$MDB_SOCK" --user root --site _bsite \
+                    --doctype "$1" --options "$2" --output "$MD/out/rss.csv" 2>&1 >/dev/null | tail -1; }
+        echo "    the client's peak memory (max RSS): Items $(rss Item "{\"fields\": $IFJ}") kB for $NI, $(rss Item "{\"fields\": $IFJ, \"limit\": $((NI / 2))}") kB for half; Sales Invoices with items $(rss "Sales Invoice" "{\"fields\": $SFJ}") kB for $NS, $(rss "Sales Invoice" "{\"fields\": $SFJ, \"limit\": $((NS / 2))}") kB for half"
+    fi
     target "(e) Items, export / SELECT INTO OUTFILE on MariaDB" "$IR" ">=" 0.5
     target "(e) Sales Invoices with items, export / SELECT INTO OUTFILE on MariaDB" "$SR" ">=" 0.5
 else

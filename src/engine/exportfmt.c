@@ -157,35 +157,41 @@ parse_time(const char *s, size_t n, int *h, int *mi, int *sec, int *us)
 }
 
 bool
-fi_export_clock_text(const char *s, size_t n, size_t *len, char out[FI_EXPORT_CLOCK_MAX])
+fi_export_parse_clock(const char *s, size_t n, FiExportClock *c)
 {
-	int			y,
-				mo,
-				d,
-				h,
-				mi,
-				sec,
-				us;
-
+	memset(c, 0, sizeof(*c));
 	if (n >= 10 && s[4] == '-' && s[7] == '-' &&
-		(y = digits_at(s, 4)) >= 0 && (mo = digits_at(s + 5, 2)) >= 0 && (d = digits_at(s + 8, 2)) >= 0)
+		(c->year = digits_at(s, 4)) >= 0 && (c->month = digits_at(s + 5, 2)) >= 0 &&
+		(c->day = digits_at(s + 8, 2)) >= 0)
 	{
 		/* a zero date (0000-00-00) or a month or day out of range is no date Python makes */
-		if (y == 0 || mo < 1 || mo > 12 || d < 1 || d > 31)
+		if (c->year == 0 || c->month < 1 || c->month > 12 || c->day < 1 || c->day > 31)
 			return false;
+		c->has_date = true;
 		if (n == 10)
-		{
-			*len = fi_export_date(y, mo, d, out);
 			return true;
-		}
-		if ((s[10] != ' ' && s[10] != 'T') || !parse_time(s + 11, n - 11, &h, &mi, &sec, &us))
+		if (s[10] != ' ' && s[10] != 'T')
 			return false;
-		*len = fi_export_datetime(y, mo, d, h, mi, sec, us, out);
-		return true;
+		c->has_time = true;
+		return parse_time(s + 11, n - 11, &c->hour, &c->minute, &c->second, &c->usec);
 	}
-	if (!parse_time(s, n, &h, &mi, &sec, &us))
+	c->has_time = true;
+	return parse_time(s, n, &c->hour, &c->minute, &c->second, &c->usec);
+}
+
+bool
+fi_export_clock_text(const char *s, size_t n, size_t *len, char out[FI_EXPORT_CLOCK_MAX])
+{
+	FiExportClock c;
+
+	if (!fi_export_parse_clock(s, n, &c))
 		return false;
-	*len = fi_export_time(h, mi, sec, us, out);
+	if (c.has_date && c.has_time)
+		*len = fi_export_datetime(c.year, c.month, c.day, c.hour, c.minute, c.second, c.usec, out);
+	else if (c.has_date)
+		*len = fi_export_date(c.year, c.month, c.day, out);
+	else
+		*len = fi_export_time(c.hour, c.minute, c.second, c.usec, out);
 	return true;
 }
 

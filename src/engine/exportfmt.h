@@ -59,6 +59,21 @@ extern size_t fi_export_time(int hour, int minute, int second, int usec, char ou
  */
 extern bool fi_export_clock_text(const char *s, size_t n, size_t *len, char out[FI_EXPORT_CLOCK_MAX]);
 
+/* the same text read into its fields (for a writer of typed cells: Excel) */
+typedef struct FiExportClock
+{
+	bool		has_date;
+	bool		has_time;
+	int			year,
+				month,
+				day,
+				hour,
+				minute,
+				second,
+				usec;
+} FiExportClock;
+extern bool fi_export_parse_clock(const char *s, size_t n, FiExportClock *c);
+
 /* ---- the lines of a document ---- */
 
 /* a document's lines: one, or as many as its longest child table (nrows[1..ntables)) */

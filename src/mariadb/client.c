@@ -2,7 +2,7 @@
  * client.c
  *		fi-client: the MariaDB side's client program (see client.h).
  *
- *   fi-client export --doctype DOCTYPE [--options JSON] [--output FILE]
+ *   fi-client export --doctype DOCTYPE [--options JSON] [--output FILE] [--file-type csv|xlsx]
  *                    [--site-config FILE] [--site DB] [--socket PATH]
  *                    [--host HOST] [--port N] [--user USER] [--password-file FILE]
  *
@@ -331,7 +331,7 @@ read_site_config(FcArena *a, const char *path, Conn *c)
 static void
 usage(FILE *to, int status)
 {
-	fputs("usage: fi-client export --doctype DOCTYPE [--options JSON] [--output FILE]\n"
+	fputs("usage: fi-client export --doctype DOCTYPE [--options JSON] [--output FILE] [--file-type csv|xlsx]\n"
 		  "         [--site-config sites/SITE/site_config.json] [--site DB] [--socket PATH]\n"
 		  "         [--host HOST] [--port N] [--user USER] [--password-file FILE]\n", to);
 	exit(status);
@@ -346,6 +346,7 @@ main(int argc, char **argv)
 	const char *doctype = NULL;
 	const char *options = NULL;
 	const char *output = NULL;
+	const char *file_type = NULL;
 	const char *site_config = NULL;
 	const char *password_file = NULL;
 	Conn		given = {0};
@@ -386,6 +387,8 @@ main(int argc, char **argv)
 			options = v;
 		else if (strcmp(o, "--output") == 0)
 			output = v;
+		else if (strcmp(o, "--file-type") == 0)
+			file_type = v;
 		else if (strcmp(o, "--site-config") == 0)
 			site_config = v;
 		else if (strcmp(o, "--site") == 0)
@@ -445,7 +448,7 @@ main(int argc, char **argv)
 				c.database, mysql_error(conn));
 	if (c.password)
 		memset((char *) c.password, 0, strlen(c.password));
-	status = fc_export_main(conn, a, doctype, options, output);
+	status = fc_export_main(conn, a, doctype, options, output, file_type);
 	mysql_close(conn);
 	fc_arena_free(a);
 	return status;

@@ -68,6 +68,6 @@ extern bool fc_meta_in_table(MYSQL *conn, FcArena *a, const FiDocMeta *meta, con
 
 /* export [options] (client_export.c): the exit status */
 extern int	fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options_json,
-						   const char *output);
+						   const char *output, const char *file_type);
 
 #endif							/* FI_MARIADB_CLIENT_H */

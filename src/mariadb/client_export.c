@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "engine/exportfmt.h"
@@ -28,6 +29,7 @@
 #include "engine/htmltext.h"
 #include "engine/jsoncanon.h"
 #include "engine/tpl.h"
+#include "engine/xlsxwrite.h"
 
 /* how a column's text is written (from the result's field type) */
 typedef enum Kind
@@ -58,6 +60,10 @@ typedef struct Export
 	Kind	   *kinds;			/* per result column */
 	FcBuf		out;
 	FILE	   *file;
+	/* Excel (engine/xlsxwrite.c): cells go to the writer instead of out */
+	FiXlsxWriter *xw;
+	const char **titles;		/* the header, to name a column in a message */
+	int			ntitles;
 	long		lines;
 	long		documents;
 } Export;
@@ -560,6 +566,131 @@ duration_seconds(const char *s, unsigned long n, int64_t *secs)
 	return true;
 }
 
+/* the writer's failure: a sheet too small for the export, memory, the disk */
+static void
+xlsx_failed(Export *ex, FiXlsxwErr err, const char *msg)
+{
+	if (err == FI_XLSXW_TOO_BIG)
+		fc_fail("54000", fc_printf(ex->a, "%s; the export had written %ld lines.", msg, ex->lines),
+				"Narrow it with options.filters or options.limit, or export CSV.",
+				"the export does not fit in an Excel sheet");
+	if (err == FI_XLSXW_NOMEM)
+		fc_fail("53200", NULL, NULL, "out of memory writing the Excel workbook");
+	fc_fail("58030", msg, NULL, "could not write the Excel workbook");
+}
+
+static void
+end_line(Export *ex)
+{
+	char		msg[256];
+	FiXlsxwErr	err;
+
+	if (ex->xw == NULL)
+	{
+		fc_buf_put(&ex->out, "\r\n", 2);
+		return;
+	}
+	if ((err = fi_xlsxw_end_row(ex->xw, msg, sizeof(msg))) != FI_XLSXW_OK)
+		xlsx_failed(ex, err, msg);
+}
+
+/* before a cell: the CSV separator (not before a line's first) */
+static inline void
+next_cell(Export *ex, bool first)
+{
+	if (!first && ex->xw == NULL)
+		fc_buf_put(&ex->out, ",", 1);
+}
+
+static inline void
+put_empty(Export *ex)
+{
+	if (ex->xw)
+		fi_xlsxw_empty(ex->xw);
+	else
+		put_quoted(ex, "", 0, false);
+}
+
+/*
+ * One value as the cell openpyxl makes of what Frappe's query gives it
+ * (the PostgreSQL build's put_cell_xlsx, from MariaDB's text): numbers as
+ * numbers, dates, datetimes and times as Excel serials in their formats, a
+ * Duration as format_duration's text, strings as strings (Report
+ * Builder's HTML as its text).
+ */
+static void
+put_cell_xlsx(Export *ex, int slot, const FiDocField *df, const char *v, unsigned long n)
+{
+	FiXlsxWriter *w = ex->xw;
+	char		dur[FI_DURATION_MAX];
+	FiExportClock c;
+
+	if (v == NULL)
+	{
+		fi_xlsxw_empty(w);
+		return;
+	}
+	if (df && ex->kinds[slot] == K_DECIMAL && strcmp(df->fieldtype, "Duration") == 0)
+	{
+		int64_t		secs;
+
+		if (duration_seconds(v, n, &secs) && !(ex->report && secs == 0))
+		{
+			fi_xlsxw_string(w, dur, fi_export_duration(secs, df->hide_days, dur));
+			return;
+		}
+	}
+	switch (ex->kinds[slot])
+	{
+		case K_INT:
+		case K_DECIMAL:
+		case K_FLOAT:
+			/* float(Decimal(text)): strtod rounds correctly, as Python does */
+			fi_xlsxw_number(w, strtod(v, NULL));
+			return;
+		case K_CLOCK:
+			if (!fi_export_parse_clock(v, n, &c))
+				break;
+			if (c.has_date && c.has_time)
+			{
+				if (fi_xlsxw_datetime(w, c.year, c.month, c.day, c.hour, c.minute, c.second, c.usec))
+					return;
+			}
+			else if (c.has_date)
+			{
+				if (fi_xlsxw_date(w, c.year, c.month, c.day))
+					return;
+			}
+			else
+			{
+				fi_xlsxw_time(w, c.hour, c.minute, c.second, c.usec);
+				return;
+			}
+			break;
+		case K_TEXT:
+			if (ex->report && fi_html_looks_like(v, n))
+			{
+				char	   *text = fc_alloc(ex->a, n + 1);
+
+				n = fi_html_to_text(v, n, text);
+				v = text;
+			}
+			break;
+		default:
+			break;
+	}
+	if (ex->escape_formulas && fi_export_formula_like(v))
+	{
+		char	   *esc = fc_alloc(ex->a, n + 2);
+
+		esc[0] = '\'';
+		memcpy(esc + 1, v, n);
+		v = esc;
+		n++;
+	}
+	fi_xlsxw_string(w, v, n);
+}
+
 /* one value as Frappe writes it (the PostgreSQL build's put_cell_csv, from MariaDB's text) */
 static void
 put_cell(Export *ex, int slot, const FiDocField *df, const char *v, unsigned long n)
@@ -567,6 +698,11 @@ put_cell(Export *ex, int slot, const FiDocField *df, const char *v, unsigned lon
 	char		clock[FI_DURATION_MAX > FI_EXPORT_CLOCK_MAX ? FI_DURATION_MAX : FI_EXPORT_CLOCK_MAX];
 	size_t		len;
 
+	if (ex->xw)
+	{
+		put_cell_xlsx(ex, slot, df, v, n);
+		return;
+	}
 	if (v == NULL)
 	{
 		put_quoted(ex, "", 0, false);
@@ -622,7 +758,7 @@ put_cell(Export *ex, int slot, const FiDocField *df, const char *v, unsigned lon
 static void
 flush_out(Export *ex, const char *path)
 {
-	if (ex->out.len == 0)
+	if (ex->out.len == 0 || ex->file == NULL)
 		return;
 	if (fwrite(ex->out.data, 1, ex->out.len, ex->file) != ex->out.len)
 		fc_fail("58030", NULL, NULL, "could not write \"%s\": %s", path ? path : "standard output", strerror(errno));
@@ -635,13 +771,20 @@ put_header(Export *ex)
 	int			n;
 	const char **titles = fi_export_plan_titles(&ex->plan, ex->report, ex->by_fieldname, ex_alloc, ex, &n);
 
+	ex->titles = titles;
+	ex->ntitles = n;
 	for (int i = 0; i < n; i++)
 	{
-		if (i)
-			fc_buf_put(&ex->out, ",", 1);
-		put_quoted(ex, titles[i], strlen(titles[i]), false);
+		if (ex->xw)
+			fi_xlsxw_string(ex->xw, titles[i], strlen(titles[i]));
+		else
+		{
+			if (i)
+				fc_buf_put(&ex->out, ",", 1);
+			put_quoted(ex, titles[i], strlen(titles[i]), false);
+		}
 	}
-	fc_buf_put(&ex->out, "\r\n", 2);
+	end_line(ex);
 }
 
 /*
@@ -660,7 +803,11 @@ put_document(Export *ex, Row *doc, Row **child, long *nrows)
 
 		if (ex->report)
 		{
-			fc_buf_printf(&ex->out, "%ld", ex->lines + 1);
+			/* Report Builder: a serial number first */
+			if (ex->xw)
+				fi_xlsxw_number(ex->xw, (double) (ex->lines + 1));
+			else
+				fc_buf_printf(&ex->out, "%ld", ex->lines + 1);
 			first = false;
 		}
 		for (int t = 0; t < ntables; t++)
@@ -673,21 +820,21 @@ put_document(Export *ex, Row *doc, Row **child, long *nrows)
 			{
 				int			slot = ex->first_slot[t] + i;
 
-				if (!first)
-					fc_buf_put(&ex->out, ",", 1);
+				next_cell(ex, first);
 				first = false;
 				if (row == NULL)
-					put_quoted(ex, "", 0, false);
+					put_empty(ex);
 				else
 					put_cell(ex, slot, i == 0 ? NULL : tb->cols[i], row->v[slot], row->n[slot]);
 			}
 		}
 		if (ex->report)
 		{
-			fc_buf_put(&ex->out, ",", 1);
+			/* and the owner it appends last */
+			next_cell(ex, false);
 			put_cell(ex, ex->owner_slot, NULL, doc->v[ex->owner_slot], doc->n[ex->owner_slot]);
 		}
-		fc_buf_put(&ex->out, "\r\n", 2);
+		end_line(ex);
 		ex->lines++;
 	}
 	ex->documents++;
@@ -783,8 +930,63 @@ run_query(Export *ex, const char *sql, const char *path)
 	flush_out(ex, path);
 }
 
+/* the workbook, its one sheet named after the DocType (make_xlsx(data, _(doctype))), staged beside the file */
+static void
+xlsx_open(Export *ex, FiVal *opts, const char *path, const char *output)
+{
+	FiXlsxWriteOptions o;
+	FiVal	   *v;
+	char		msg[256];
+	char	   *dir = fc_strndup(ex->a, output, strlen(output));
+	char	   *slash = strrchr(dir, '/');
+	FiXlsxwErr	err;
+
+	fi_xlsxw_default_options(&o);
+	if ((v = opt(opts, "zip64")) != NULL && !fi_val_get_bool(v, &o.zip64))
+		refuse("zip64", "true or false (ZIP64, for a sheet beyond 4 GiB)");
+	if ((v = opt(opts, "compression_level")) != NULL)
+	{
+		double		level;
+
+		if (!fi_val_get_float(v, &level) || fi_val_kind(v) == FI_VK_BOOL)
+			refuse("compression_level", "a number");
+		if (level < 1 || level > 9)
+			refuse("compression_level", "between 1 and 9");
+		if (level != (int) level)
+			refuse("compression_level", "a whole number from 1 (fastest, the default) to 9 (smallest)");
+		o.level = (int) level;
+	}
+	if (slash == NULL)
+		dir = ".";
+	else if (slash == dir)
+		dir = "/";
+	else
+		*slash = '\0';
+	o.tmpdir = dir;
+	if ((err = fi_xlsxw_open(path, ex->meta->name, &o, &ex->xw, msg, sizeof(msg))) != FI_XLSXW_OK)
+		xlsx_failed(ex, err, msg);
+}
+
+/* Excel when asked (--file-type xlsx) or when the file is named .xlsx */
+static bool
+wants_xlsx(const char *file_type, const char *output)
+{
+	size_t		n = output ? strlen(output) : 0;
+
+	if (file_type)
+	{
+		if (strcmp(file_type, "xlsx") != 0 && strcmp(file_type, "csv") != 0)
+			fc_fail("22023", NULL, NULL, "--file-type must be csv or xlsx");
+		if (strcmp(file_type, "xlsx") == 0 && output == NULL)
+			fc_fail("22023", NULL, "Give --output FILE.xlsx.", "an Excel workbook is written to a file, not to standard output");
+		return strcmp(file_type, "xlsx") == 0;
+	}
+	return n > 5 && strcasecmp(output + n - 5, ".xlsx") == 0;
+}
+
 int
-fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options_json, const char *output)
+fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options_json, const char *output,
+			   const char *file_type)
 {
 	Export		ex = {0};
 	FiExportHooks hooks;
@@ -797,8 +999,10 @@ fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options
 	int			n = -1;
 	char	   *tmp = NULL;
 	char	   *sql;
+	bool		xlsx = wants_xlsx(file_type, output);
 	static const char *const known[] = {
-		"fields", "filters", "order_by", "limit", "children", "header", "escape_formulas", "format"
+		"fields", "filters", "order_by", "limit", "children", "header", "escape_formulas", "format",
+		"zip64", "compression_level"
 	};
 
 	ex.conn = conn;
@@ -815,7 +1019,8 @@ fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options
 			fc_fail("22P02", NULL, NULL, "the options are not JSON: %s", fi_tpl_errmsg(tpl));
 		if (fi_val_kind(opts) != FI_VK_DICT)
 			fc_fail("22023", NULL, NULL, "options must be a JSON object");
-		check_keys(&ex, opts, known, (int) (sizeof(known) / sizeof(known[0])));
+		/* zip64 and compression_level are the Excel writer's */
+		check_keys(&ex, opts, known, (int) (sizeof(known) / sizeof(known[0])) - (xlsx ? 0 : 2));
 	}
 
 	if ((ex.meta = fc_meta(conn, a, doctype)) == NULL)
@@ -896,15 +1101,38 @@ fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options
 		if ((ex.file = fopen(tmp, "wb")) == NULL)
 			fc_fail("58030", NULL, NULL, "could not create \"%s\": %s", tmp, strerror(errno));
 		fc_on_fail_remove(tmp);
+		if (xlsx)
+		{
+			/* the writer makes the file at its close */
+			fclose(ex.file);
+			ex.file = NULL;
+			xlsx_open(&ex, opts, tmp, output);
+		}
 	}
 	else
 		ex.file = stdout;
 	put_header(&ex);
 	flush_out(&ex, output);
 	run_query(&ex, sql, output);
+	if (ex.xw)
+	{
+		char		msg[256];
+		long		cut_row;
+		int			cut_col;
+		long		cut = fi_xlsxw_truncated(ex.xw, &cut_row, &cut_col);
+		FiXlsxwErr	err = fi_xlsxw_close(ex.xw, msg, sizeof(msg));
+
+		ex.xw = NULL;
+		if (err != FI_XLSXW_OK)
+			xlsx_failed(&ex, err, msg);
+		if (cut > 0)
+			fprintf(stderr, "WARNING 22001: %ld cell%s cut at 32,767 characters, the most an Excel cell holds\n"
+					"DETAIL: The first is in row %ld of the sheet, column \"%s\".\nHINT: CSV keeps every character.\n",
+					cut, cut == 1 ? " was" : "s were", cut_row + 1, cut_col < ex.ntitles ? ex.titles[cut_col] : "?");
+	}
 	if (output)
 	{
-		if (fclose(ex.file) != 0)
+		if (ex.file && fclose(ex.file) != 0)
 			fc_fail("58030", NULL, NULL, "could not write \"%s\": %s", tmp, strerror(errno));
 		if (rename(tmp, output) != 0)
 			fc_fail("58030", NULL, NULL, "could not rename \"%s\" to \"%s\": %s", tmp, output, strerror(errno));

@@ -165,4 +165,37 @@ t_like "$("${FI[@]}" export --site-config "$MD/site_config.json" --doctype Item 
        "^ERROR 58030: could not create \"$MD/no/such/dir/x.csv.part\"" "a file that cannot be made: 58030"
 t_like "$( ("${FI[@]}" export --site-config "$MD/site_config.json" --doctype Item --options '{"fields": ["nope"]}' --output "$MD/bad.csv" 2>&1; ls "$MD" | grep -c 'bad.csv') | tr '\n' ' ')" \
        "^ERROR 42703.* 0 $" "a refused export leaves no file"
+
+# Excel: the workbook of the PostgreSQL build's export_xlsx, cell for cell (value, type, number format) as openpyxl reads both
+pxlsx() { echo "SELECT encode(integrations.export_xlsx(:'d', :'o'::jsonb), 'hex')" \
+             | "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -d "$DB" -v d="$1" -v o="$2" \
+             | "$FI_PY" -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read().strip()))' > "$3"; }
+cells() { "$FI_PY" -c '
+import sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb.active
+print(ws.title)
+for row in ws.iter_rows():
+    print([(c.value, c.data_type, c.number_format) for c in row])' "$1" 2>&1; }
+xsame() {	# xsame <description> <doctype> <options>
+    rm -f "$MD/m.xlsx"
+    "${FI[@]}" export --site-config "$MD/site_config.json" --doctype "$2" --options "$3" --output "$MD/m.xlsx" >/dev/null
+    pxlsx "$2" "$3" "$MD/p.xlsx"
+    local m p
+    m=$(cells "$MD/m.xlsx") p=$(cells "$MD/p.xlsx")
+    if [ -n "$p" ] && [ "$m" == "$p" ] && [ "$(echo "$p" | wc -l)" -gt 1 ]; then _t_result 0 "$1"
+    else _t_result 1 "$1" "$(diff <(echo "$m") <(echo "$p") | head -20)"; fi
+}
+xsame "Excel: Items, every field, the same cells as PostgreSQL's export_xlsx" Item '{}'
+xsame "Excel: Sales Invoices with every child table" "Sales Invoice" '{"children": true}'
+xsame "Excel: Durations, datetimes, times, dates, HTML in Report Builder's layout" "Test Tree" '{"format": "report", "fields": ["title", "notes", "spent", "spent_hours", "seen_at", "starts", "due", "weight"], "order_by": "lft asc"}'
+xsame "Excel: formulas made inert, a Custom Field" "Test Tree" '{"fields": ["name", "extra", "seen_at"], "escape_formulas": true, "compression_level": 9}'
+t_like "$("${FI[@]}" export --site-config "$MD/site_config.json" --doctype Item --file-type xlsx 2>&1)" \
+       "^ERROR 22023: an Excel workbook is written to a file" "Excel needs --output"
+t_is "$(merr Item '{"zip64": true}')" '22023: unknown option "zip64"' "zip64 is an Excel option only"
+t_is "$("${FI[@]}" export --site-config "$MD/site_config.json" --doctype Item --options '{"compression_level": 10}' --output "$MD/x.xlsx" 2>&1)" \
+     'ERROR 22023: option "compression_level" must be between 1 and 9' "compression_level checked as on PostgreSQL"
+t_is "$(ls "$MD" | grep -c 'x.xlsx')" "0" "a refused workbook leaves no file"
+"${FI[@]}" export --site-config "$MD/site_config.json" --doctype Item --file-type csv --output "$MD/items.xlsx" >/dev/null
+t_is "$(head -c 4 "$MD/items.xlsx")" '"ID"' "--file-type csv wins over the file's name"
 t_done
