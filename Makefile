@@ -43,6 +43,7 @@ OBJS = \
 	src/engine/naming.o \
 	src/engine/webhookev.o \
 	src/engine/exportfmt.o \
+	src/engine/docdict.o \
 	src/engine/exportplan.o \
 	src/engine/jsoncanon.o \
 	src/engine/jwt.o \
@@ -173,7 +174,7 @@ build/mariadb/frappe_integrations.so: src/mariadb/udf.c $(MARIADB_ENGINE) src/en
 	$(CC) $(MARIADB_CFLAGS) -shared -o $@ src/mariadb/udf.c $(MARIADB_ENGINE) -lcrypto -lcurl -largon2 -lm -lpthread
 # the client program (bin/frappe-integrations export): Connector/C and the engines
 CLIENT_ENGINE = $(TPL_SRCS) src/engine/jsoncanon.c src/engine/doctype.c src/engine/exportplan.c \
-	src/engine/exportfmt.c src/engine/htmltext.c src/engine/csv.c src/engine/xlsxwrite.c
+	src/engine/exportfmt.c src/engine/htmltext.c src/engine/csv.c src/engine/xlsxwrite.c src/engine/docdict.c
 build/mariadb/fi-client: src/mariadb/client.c src/mariadb/client_meta.c src/mariadb/client_export.c \
 		src/mariadb/client.h $(CLIENT_ENGINE) src/engine/*.h
 	mkdir -p build/mariadb

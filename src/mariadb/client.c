@@ -2,7 +2,8 @@
  * client.c
  *		fi-client: the MariaDB side's client program (see client.h).
  *
- *   fi-client export --doctype DOCTYPE [--options JSON] [--output FILE] [--file-type csv|xlsx]
+ *   fi-client export --doctype DOCTYPE [--options JSON] [--output FILE] [--file-type csv|xlsx|json]
+ *   fi-client export-doc --doctype DOCTYPE --name NAME [--output FILE]
  *                    [--site-config FILE] [--site DB] [--socket PATH]
  *                    [--host HOST] [--port N] [--user USER] [--password-file FILE]
  *
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "engine/tpl.h"
@@ -331,7 +333,8 @@ read_site_config(FcArena *a, const char *path, Conn *c)
 static void
 usage(FILE *to, int status)
 {
-	fputs("usage: fi-client export --doctype DOCTYPE [--options JSON] [--output FILE] [--file-type csv|xlsx]\n"
+	fputs("usage: fi-client export --doctype DOCTYPE [--options JSON] [--output FILE] [--file-type csv|xlsx|json]\n"
+		  "       fi-client export-doc --doctype DOCTYPE --name NAME [--output FILE]\n"
 		  "         [--site-config sites/SITE/site_config.json] [--site DB] [--socket PATH]\n"
 		  "         [--host HOST] [--port N] [--user USER] [--password-file FILE]\n", to);
 	exit(status);
@@ -347,6 +350,7 @@ main(int argc, char **argv)
 	const char *options = NULL;
 	const char *output = NULL;
 	const char *file_type = NULL;
+	const char *name = NULL;
 	const char *site_config = NULL;
 	const char *password_file = NULL;
 	Conn		given = {0};
@@ -358,7 +362,7 @@ main(int argc, char **argv)
 	cmd = argv[1];
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
 		usage(stdout, 0);
-	if (strcmp(cmd, "export") != 0)
+	if (strcmp(cmd, "export") != 0 && strcmp(cmd, "export-doc") != 0)
 	{
 		fprintf(stderr, "fi-client: unknown command \"%s\"\n", cmd);
 		usage(stderr, 2);
@@ -389,6 +393,8 @@ main(int argc, char **argv)
 			output = v;
 		else if (strcmp(o, "--file-type") == 0)
 			file_type = v;
+		else if (strcmp(o, "--name") == 0 && strcmp(cmd, "export-doc") == 0)
+			name = v;
 		else if (strcmp(o, "--site-config") == 0)
 			site_config = v;
 		else if (strcmp(o, "--site") == 0)
@@ -410,9 +416,9 @@ main(int argc, char **argv)
 		}
 		i++;
 	}
-	if (doctype == NULL)
+	if (doctype == NULL || (strcmp(cmd, "export-doc") == 0 && name == NULL))
 	{
-		fprintf(stderr, "fi-client: export needs --doctype\n");
+		fprintf(stderr, "fi-client: %s needs --doctype%s\n", cmd, strcmp(cmd, "export-doc") == 0 ? " and --name" : "");
 		exit(2);
 	}
 	if (site_config)
@@ -448,7 +454,13 @@ main(int argc, char **argv)
 				c.database, mysql_error(conn));
 	if (c.password)
 		memset((char *) c.password, 0, strlen(c.password));
-	status = fc_export_main(conn, a, doctype, options, output, file_type);
+	if (name != NULL)
+		status = fc_export_json_main(conn, a, doctype, NULL, name, output);
+	else if (file_type ? strcmp(file_type, "json") == 0
+			 : output != NULL && strlen(output) > 5 && strcasecmp(output + strlen(output) - 5, ".json") == 0)
+		status = fc_export_json_main(conn, a, doctype, options, NULL, output);
+	else
+		status = fc_export_main(conn, a, doctype, options, output, file_type);
 	mysql_close(conn);
 	fc_arena_free(a);
 	return status;

@@ -70,4 +70,13 @@ extern bool fc_meta_in_table(MYSQL *conn, FcArena *a, const FiDocMeta *meta, con
 extern int	fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options_json,
 						   const char *output, const char *file_type);
 
+/*
+ * export as JSON (client_export.c): bench export-json's list of documents
+ * (options name, filters, order_by, limit), or with name one document in
+ * bench export-doc's shape; jsonb's text of PostgreSQL's export_json and
+ * export_doc.
+ */
+extern int	fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options_json,
+								const char *name, const char *output);
+
 #endif							/* FI_MARIADB_CLIENT_H */

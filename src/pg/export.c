@@ -1370,52 +1370,7 @@ fi_export_xlsx_file(PG_FUNCTION_ARGS)
 /* ---- JSON: bench export-json and export-doc shapes (facts 9.3, 9.4) ---- */
 
 #include "webhook.h"
-#include "engine/tpl_int.h"
-
-static bool
-in_list(const char *key, const char *const *list)
-{
-	for (; *list; list++)
-		if (strcmp(key, *list) == 0)
-			return true;
-	return false;
-}
-
-/* a copy of document d without the keys dropped (and without nulls when asked) */
-static FiVal *
-doc_shape(FiTpl *t, FiVal *d, const char *const *drop, const char *const *child_drop, bool no_nulls)
-{
-	FiVal	   *out = fi_new(t, FV_DICT);
-
-	for (int i = 0; i < d->u.d.n; i++)
-	{
-		FiVal	   *k = d->u.d.k[i],
-				   *v = d->u.d.v[i];
-		char	   *key = pnstrdup(k->u.s.p, k->u.s.n);
-
-		if (in_list(key, drop) || (no_nulls && v->type == FV_NONE))
-			continue;
-		if (v->type == FV_LIST && child_drop != NULL)
-		{
-			FiVal	   *l = fi_mklist(t, FV_LIST, v->u.l.n);
-
-			for (int j = 0; j < v->u.l.n; j++)
-				fi_list_push(t, l, v->u.l.v[j]->type == FV_DICT ?
-							 doc_shape(t, v->u.l.v[j], child_drop, NULL, no_nulls) : v->u.l.v[j]);
-			v = l;
-		}
-		fi_dict_put(t, out, k, v);
-	}
-	return out;
-}
-
-static const char *const json_drop[] = {"modified_by", "creation", "owner", "idx", "lft", "rgt", NULL};
-static const char *const json_child_drop[] = {"docstatus", "doctype", "modified", "name", NULL};
-static const char *const doc_drop[] = {NULL};
-static const char *const doc_child_drop[] = {
-	"doctype", "name", "owner", "creation", "modified", "modified_by", "docstatus", "idx",
-	"parent", "parentfield", "parenttype", NULL
-};
+#include "engine/docdict.h"
 
 /* the documents named, in the shape asked, appended to out as JSON values */
 static void
@@ -1432,12 +1387,12 @@ docs_json(const FiDocMeta *meta, const char *const *names, int n, bool doc_form,
 	{
 		const char *text;
 		size_t		len;
+		FiVal	   *shaped;
 
 		if (docs[i] == NULL)
 			continue;
-		if (fi_tpl_dumps(t, doc_shape(t, docs[i], doc_form ? doc_drop : json_drop,
-									  doc_form ? doc_child_drop : json_child_drop, doc_form),
-						 &text, &len) != FI_TPL_OK)
+		shaped = fi_doc_export_shape(t, docs[i], doc_form);
+		if (shaped == NULL || fi_tpl_dumps(t, shaped, &text, &len) != FI_TPL_OK)
 			fi_template_error(t, "JSON");
 		if (out->len > 1)
 			appendStringInfoString(out, ", ");

@@ -198,4 +198,34 @@ t_is "$("${FI[@]}" export --site-config "$MD/site_config.json" --doctype Item --
 t_is "$(ls "$MD" | grep -c 'x.xlsx')" "0" "a refused workbook leaves no file"
 "${FI[@]}" export --site-config "$MD/site_config.json" --doctype Item --file-type csv --output "$MD/items.xlsx" >/dev/null
 t_is "$(head -c 4 "$MD/items.xlsx")" '"ID"' "--file-type csv wins over the file's name"
+
+# JSON: bench export-json's and export-doc's shapes, the text of PostgreSQL's export_json / export_doc
+mjson() { "${FI[@]}" export --site-config "$MD/site_config.json" --doctype "$1" --file-type json --options "$2" 2>&1; }
+pjson() { echo "SELECT integrations.export_json(:'d', :'o'::jsonb)" \
+             | "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$DB" -v d="$1" -v o="$2" 2>&1; }
+mdoc() { "${FI[@]}" export-doc --site-config "$MD/site_config.json" --doctype "$1" --name "$2" 2>&1; }
+pdoc() { echo "SELECT integrations.export_doc(:'d', :'n')" \
+             | "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$DB" -v d="$1" -v n="$2" 2>&1; }
+jsame() {	# jsame <description> <mariadb output> <postgresql output>
+    if [ -n "$3" ] && [ "$2" == "$3" ] && [ "${3:0:1}" != "E" ]; then _t_result 0 "$1"
+    else _t_result 1 "$1" "mariadb:    ${2:0:600}
+postgresql: ${3:0:600}"; fi
+}
+jsame "export_json: Sales Invoices with their items, the same text as PostgreSQL's" "$(mjson "Sales Invoice" '{}')" "$(pjson "Sales Invoice" '{}')"
+jsame "export_json: Items" "$(mjson Item '{}')" "$(pjson Item '{}')"
+jsame "export_json: Durations, datetimes, times, a Custom Field" "$(mjson "Test Tree" '{}')" "$(pjson "Test Tree" '{}')"
+jsame "export_json: filters, order_by, limit" "$(mjson Item '{"filters": [["standard_rate", ">", 0]], "order_by": "standard_rate desc", "limit": 1}')" \
+      "$(pjson Item '{"filters": [["standard_rate", ">", 0]], "order_by": "standard_rate desc", "limit": 1}')"
+jsame "export_json: name" "$(mjson Customer '{"name": "CUST-B"}')" "$(pjson Customer '{"name": "CUST-B"}')"
+jsame "export_json: nothing matches: []" "$(mjson Customer '{"name": "nobody"}')" "$(pjson Customer '{"name": "nobody"}')"
+SI1=$(mdb "SELECT name FROM _site1.\`tabSales Invoice\` ORDER BY name LIMIT 1")
+jsame "export_doc: a Sales Invoice, no nulls, child rows without their standard keys" "$(mdoc "Sales Invoice" "$SI1")" "$(pdoc "Sales Invoice" "$SI1")"
+jsame "export_doc: an Item" "$(mdoc Item I-2)" "$(pdoc Item I-2)"
+jsame "export_doc: a Test Tree" "$(mdoc "Test Tree" "Leaf A")" "$(pdoc "Test Tree" "Leaf A")"
+t_is "$(mdoc Item nope | sed 's/^ERROR //')" "P0002: Item nope not found" "export_doc: a missing document, PostgreSQL's words"
+t_is "$(mjson Item '{"fields": ["name"]}' | head -1)" 'ERROR 22023: unknown option "fields"' "export_json's options: name, filters, order_by, limit"
+t_is "$(mjson Item '{"name": 1}' | head -1)" 'ERROR 22023: option "name" must be a document name' "export_json: a name that is not a string"
+t_is "$("${FI[@]}" export --site-config "$MD/site_config.json" --doctype Customer --output "$MD/c.json")" '{"doctype": "Customer", "documents": 2}' \
+     "--output FILE.json: export_json into a file"
+t_is "$(cat "$MD/c.json")" "$(pjson Customer '{}')" "the file holds export_json's text"
 t_done
