@@ -206,7 +206,7 @@ test/fuzz/engine_fuzz: test/fuzz/engine_fuzz.c src/engine/*.c src/engine/*.h
 	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Isrc -o $@ \
 		test/fuzz/engine_fuzz.c src/engine/codec.c src/engine/pyjson.c src/engine/htmltext.c \
 		src/engine/secretfmt.c src/engine/sigverify.c src/engine/csv.c src/engine/jsoncanon.c src/engine/jwt.c \
-		src/engine/oauth.c src/engine/authheader.c src/engine/httpreq.c -lcrypto -lcurl -largon2 -lm
+		src/engine/oauth.c src/engine/authheader.c src/engine/httpreq.c src/engine/exportfmt.c -lcrypto -lcurl -largon2 -lm
 
 test/fuzz/template_fuzz: test/fuzz/template_fuzz.c $(TPL_SRCS) src/engine/*.h
 	clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \

@@ -21,6 +21,7 @@
 #include "engine/csv.h"
 #include "engine/htmltext.h"
 #include "engine/httpreq.h"
+#include "engine/exportfmt.h"
 #include "engine/jsoncanon.h"
 #include "engine/jwt.h"
 #include "engine/oauth.h"
@@ -81,7 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	in = (const char *) data + 1;
 	n = size - 1;
-	switch (data[0] % 14)
+	switch (data[0] % 15)
 	{
 		case 0:
 			out = malloc(fi_b64_decoded_maxlen(n) + 1);
@@ -262,6 +263,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					(fi_scopes_subset(l, "") && fi_next_scope(&(const char *){l}, &(const char *){NULL}, &(size_t){0})))
 					abort();
 				fuzz_free(arena);
+			}
+			break;
+		case 14:
+			/* a database's text of a date, datetime or time: what is written reads back the same */
+			{
+				char		out[FI_EXPORT_CLOCK_MAX],
+							again[FI_EXPORT_CLOCK_MAX];
+				size_t		len,
+							len2;
+				FiExportClock c;
+
+				if (fi_export_clock_text(in, n, &len, out))
+				{
+					if (len >= FI_EXPORT_CLOCK_MAX || !fi_export_parse_clock(out, len, &c) ||
+						!fi_export_clock_text(out, len, &len2, again) || len2 != len || memcmp(out, again, len) != 0)
+						abort();
+				}
 			}
 			break;
 		case 13:

@@ -332,6 +332,19 @@ number_is(const char *in, const char *want)
 }
 
 static void
+clock_is(const char *in, const char *want)
+{
+	char		out[FI_EXPORT_CLOCK_MAX];
+	size_t		n = 0;
+	bool		ok = fi_export_clock_text(in, strlen(in), &n, out);
+	char		desc[128];
+
+	out[ok ? n : 0] = '\0';
+	snprintf(desc, sizeof(desc), "export: the database's \"%s\" is written %s", in, want ? want : "as it is");
+	is_str(ok ? out : "(as it is)", want ? want : "(as it is)", desc);
+}
+
+static void
 test_export(void)
 {
 	char		d[FI_DURATION_MAX];
@@ -356,6 +369,23 @@ test_export(void)
 	n = fi_export_quoted("-5", 2, false, q);
 	q[n] = '\0';
 	is_str(q, "\"-5\"", "export: no escape unless asked");
+	clock_is("2024-05-06 10:30:15.000000", "2024-05-06 10:30:15");
+	clock_is("2024-05-06 10:30:15.250000", "2024-05-06 10:30:15.250000");
+	clock_is("2024-05-06T10:30:15.25", "2024-05-06 10:30:15.250000");
+	clock_is("2024-05-06", "2024-05-06");
+	clock_is("09:00:00.000000", "09:00:00");
+	clock_is("23:59:59.9999999", "23:59:59.999999");
+	clock_is("00:00:00.000001", "00:00:00.000001");
+	clock_is("0000-00-00", NULL);
+	clock_is("0000-00-00 00:00:00", NULL);
+	clock_is("2024-13-01", NULL);
+	clock_is("24:00:00", NULL);
+	clock_is("-01:00:00", NULL);
+	clock_is("838:59:59", NULL);
+	clock_is("2024-05-06 10:30", NULL);
+	clock_is("10:30:15.", NULL);
+	clock_is("infinity", NULL);
+	clock_is("", NULL);
 }
 
 static void
