@@ -290,7 +290,7 @@ read_file(FcArena *a, const char *path, const char *what, size_t *len)
 	return out;
 }
 
-/* site_config.json's connection keys */
+/* site_config.json's connection keys (those of common_site_config.json first: the site's win) */
 static void
 read_site_config(FcArena *a, const char *path, Conn *c)
 {
@@ -319,8 +319,6 @@ read_site_config(FcArena *a, const char *path, Conn *c)
 	KEY("db_socket", socket);
 	KEY("db_user", user);
 #undef KEY
-	if (c->user == NULL)
-		c->user = c->database;	/* Frappe's default: the user is named after the database */
 	v = fi_val_member(cfg, "db_port");
 	if (fi_val_get_int(v, &port) && port > 0 && port < 65536)
 		c->port = (unsigned int) port;
@@ -422,7 +420,29 @@ main(int argc, char **argv)
 		exit(2);
 	}
 	if (site_config)
+	{
+		/* bench's sites/common_site_config.json, beside the site's folder, as frappe.get_site_config merges it */
+		char	   *dir = fc_strndup(a, site_config, strlen(site_config));
+		char	   *slash = strrchr(dir, '/');
+		char	   *common;
+
+		*(slash ? slash : dir) = '\0';
+		slash = strrchr(dir, '/');
+		common = slash ? fc_printf(a, "%.*s/common_site_config.json", (int) (slash - dir), dir)
+			: fc_printf(a, "%s", dir[0] ? "common_site_config.json" : "../common_site_config.json");
+		if (access(common, R_OK) == 0)
+		{
+			Conn		shared = {0};
+
+			read_site_config(a, common, &shared);
+			c.host = shared.host;
+			c.port = shared.port;
+			c.socket = shared.socket;
+		}
 		read_site_config(a, site_config, &c);
+		if (c.user == NULL)
+			c.user = c.database;	/* Frappe's default: the user is named after the database */
+	}
 #define TAKE(field) if (given.field) c.field = given.field
 	TAKE(database);
 	TAKE(socket);

@@ -16,8 +16,12 @@ rm -rf "$MD"
 trap 'mdb_stop' EXIT
 mdb_start "$MD"
 mdb_site _site1 pw-site1
-printf '{"db_name": "_site1", "db_password": "pw-site1", "db_socket": "%s"}\n' "$MDB_SOCK" > "$MD/site_config.json"
-chmod 600 "$MD/site_config.json"
+# a bench's layout: the socket in sites/common_site_config.json, the site's database and password in its own
+mkdir -p "$MD/sites/site1.local"
+printf '{"db_socket": "%s", "background_workers": 1}\n' "$MDB_SOCK" > "$MD/sites/common_site_config.json"
+printf '{"db_name": "_site1", "db_password": "pw-site1"}\n' > "$MD/sites/site1.local/site_config.json"
+chmod 600 "$MD/sites/site1.local/site_config.json"
+SC=$MD/sites/site1.local/site_config.json
 
 # the PostgreSQL site's documents, row for row (pg_dump's INSERTs, read with ANSI quotes and no backslash escapes)
 for t in "tabItem" "tabCustomer" "tabSales Invoice" "tabSales Invoice Item"; do
@@ -29,7 +33,7 @@ t_is "$(mdb "SELECT CONCAT((SELECT COUNT(*) FROM _site1.tabItem), ' ', (SELECT C
      "3 2 2 3" "the PostgreSQL site's documents are in the MariaDB site"
 
 FI=("$FI_ROOT/bin/frappe-integrations")
-mexp() { "${FI[@]}" export --site-config "$MD/site_config.json" --doctype "$1" --options "${2:-{\}}"; }
+mexp() { "${FI[@]}" export --site-config "$SC" --doctype "$1" --options "${2:-{\}}"; }
 pexp() { echo "SELECT integrations.export_csv(:'d', :'o'::jsonb)" \
              | "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -d "$DB" -v d="$1" -v o="${2:-{\}}" | head -c -1; }
 same() {	# same <description> <doctype> [options]: the same bytes from both builds
@@ -94,7 +98,7 @@ same "filters: >= on a datetime, like on a number" "Test Tree" '{"filters": [["s
 same "an empty result: the header only" Item '{"filters": {"name": "nothing"}}'
 
 # the same refusals, in the same words and SQLSTATEs
-merr() { "${FI[@]}" export --site-config "$MD/site_config.json" --doctype "$1" --options "$2" 2>&1 >/dev/null | sed -n 's/^ERROR \([0-9A-Z]*\): /\1: /p' | head -1; }
+merr() { "${FI[@]}" export --site-config "$SC" --doctype "$1" --options "$2" 2>&1 >/dev/null | sed -n 's/^ERROR \([0-9A-Z]*\): /\1: /p' | head -1; }
 perr() { echo "SELECT integrations.export_csv(:'d', :'o'::jsonb)" \
              | "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$DB" -v d="$1" -v o="$2" 2>&1 \
              | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\): \(.*\)$/\1: \2/p' | head -1; }
@@ -141,6 +145,14 @@ t_is "$(mexp Item '{"filters": [["name", "in", ["\\'"'"' OR 1=1 -- ", "I-1"]]], 
 "I-1"' "a backslash and a quote in a filter value are a value"
 t_is "$(mdb "SELECT COUNT(*) FROM _site1.tabItem")" "3" "tabItem is still there, with its rows"
 
+# the site's own keys win over common_site_config.json's; from inside the site's folder the common file is one up
+printf '{"db_name": "_site1", "db_password": "pw-site1", "db_socket": "%s"}\n' "$MD/nowhere.sock" > "$MD/sites/site1.local/other.json"
+t_like "$("${FI[@]}" export --site-config "$MD/sites/site1.local/other.json" --doctype Item 2>&1)" "^ERROR HY000: could not connect to the site's database \"_site1\": Can't connect to local server through socket '$MD/nowhere.sock'" \
+       "the site's db_socket wins over common_site_config.json's"
+t_is "$(cd "$MD/sites/site1.local" && "${FI[@]}" export --site-config site_config.json --doctype Customer --options '{"fields": ["name"], "order_by": "name"}' | tr -d '\r')" '"ID"
+"CUST-A"
+"CUST-B"' "run from the site's folder: ../common_site_config.json"
+
 # the caller's privileges: a user that may read the meta but not tabItem
 mdb "CREATE USER reader@localhost IDENTIFIED BY 'pw-reader';
      GRANT SELECT ON _site1.\`tabDocType\` TO reader@localhost; GRANT SELECT ON _site1.\`tabDocField\` TO reader@localhost;
@@ -158,12 +170,12 @@ t_like "$("${FI[@]}" export --socket "$MDB_SOCK" --site _site1 --user reader --d
        "no password: the server's refusal"
 
 # --output: a file that appears when complete, the result as JSON on stdout
-t_is "$("${FI[@]}" export --site-config "$MD/site_config.json" --doctype "Sales Invoice" --options '{"children": ["items"], "fields": ["customer"]}' --output "$MD/si.csv")" \
+t_is "$("${FI[@]}" export --site-config "$SC" --doctype "Sales Invoice" --options '{"children": ["items"], "fields": ["customer"]}' --output "$MD/si.csv")" \
      '{"doctype": "Sales Invoice", "documents": 2, "lines": 3}' "--output: documents and lines written, as JSON"
 t_is "$(od -An -c < "$MD/si.csv")" "$(pexp "Sales Invoice" '{"children": ["items"], "fields": ["customer"]}' | od -An -c)" "the file holds the export"
-t_like "$("${FI[@]}" export --site-config "$MD/site_config.json" --doctype Item --output "$MD/no/such/dir/x.csv" 2>&1)" \
+t_like "$("${FI[@]}" export --site-config "$SC" --doctype Item --output "$MD/no/such/dir/x.csv" 2>&1)" \
        "^ERROR 58030: could not create \"$MD/no/such/dir/x.csv.part\"" "a file that cannot be made: 58030"
-t_like "$( ("${FI[@]}" export --site-config "$MD/site_config.json" --doctype Item --options '{"fields": ["nope"]}' --output "$MD/bad.csv" 2>&1; ls "$MD" | grep -c 'bad.csv') | tr '\n' ' ')" \
+t_like "$( ("${FI[@]}" export --site-config "$SC" --doctype Item --options '{"fields": ["nope"]}' --output "$MD/bad.csv" 2>&1; ls "$MD" | grep -c 'bad.csv') | tr '\n' ' ')" \
        "^ERROR 42703.* 0 $" "a refused export leaves no file"
 
 # Excel: the workbook of the PostgreSQL build's export_xlsx, cell for cell (value, type, number format) as openpyxl reads both
@@ -179,7 +191,7 @@ for row in ws.iter_rows():
     print([(c.value, c.data_type, c.number_format) for c in row])' "$1" 2>&1; }
 xsame() {	# xsame <description> <doctype> <options>
     rm -f "$MD/m.xlsx"
-    "${FI[@]}" export --site-config "$MD/site_config.json" --doctype "$2" --options "$3" --output "$MD/m.xlsx" >/dev/null
+    "${FI[@]}" export --site-config "$SC" --doctype "$2" --options "$3" --output "$MD/m.xlsx" >/dev/null
     pxlsx "$2" "$3" "$MD/p.xlsx"
     local m p
     m=$(cells "$MD/m.xlsx") p=$(cells "$MD/p.xlsx")
@@ -190,20 +202,20 @@ xsame "Excel: Items, every field, the same cells as PostgreSQL's export_xlsx" It
 xsame "Excel: Sales Invoices with every child table" "Sales Invoice" '{"children": true}'
 xsame "Excel: Durations, datetimes, times, dates, HTML in Report Builder's layout" "Test Tree" '{"format": "report", "fields": ["title", "notes", "spent", "spent_hours", "seen_at", "starts", "due", "weight"], "order_by": "lft asc"}'
 xsame "Excel: formulas made inert, a Custom Field" "Test Tree" '{"fields": ["name", "extra", "seen_at"], "escape_formulas": true, "compression_level": 9}'
-t_like "$("${FI[@]}" export --site-config "$MD/site_config.json" --doctype Item --file-type xlsx 2>&1)" \
+t_like "$("${FI[@]}" export --site-config "$SC" --doctype Item --file-type xlsx 2>&1)" \
        "^ERROR 22023: an Excel workbook is written to a file" "Excel needs --output"
 t_is "$(merr Item '{"zip64": true}')" '22023: unknown option "zip64"' "zip64 is an Excel option only"
-t_is "$("${FI[@]}" export --site-config "$MD/site_config.json" --doctype Item --options '{"compression_level": 10}' --output "$MD/x.xlsx" 2>&1)" \
+t_is "$("${FI[@]}" export --site-config "$SC" --doctype Item --options '{"compression_level": 10}' --output "$MD/x.xlsx" 2>&1)" \
      'ERROR 22023: option "compression_level" must be between 1 and 9' "compression_level checked as on PostgreSQL"
 t_is "$(ls "$MD" | grep -c 'x.xlsx')" "0" "a refused workbook leaves no file"
-"${FI[@]}" export --site-config "$MD/site_config.json" --doctype Item --file-type csv --output "$MD/items.xlsx" >/dev/null
+"${FI[@]}" export --site-config "$SC" --doctype Item --file-type csv --output "$MD/items.xlsx" >/dev/null
 t_is "$(head -c 4 "$MD/items.xlsx")" '"ID"' "--file-type csv wins over the file's name"
 
 # JSON: bench export-json's and export-doc's shapes, the text of PostgreSQL's export_json / export_doc
-mjson() { "${FI[@]}" export --site-config "$MD/site_config.json" --doctype "$1" --file-type json --options "$2" 2>&1; }
+mjson() { "${FI[@]}" export --site-config "$SC" --doctype "$1" --file-type json --options "$2" 2>&1; }
 pjson() { echo "SELECT integrations.export_json(:'d', :'o'::jsonb)" \
              | "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$DB" -v d="$1" -v o="$2" 2>&1; }
-mdoc() { "${FI[@]}" export-doc --site-config "$MD/site_config.json" --doctype "$1" --name "$2" 2>&1; }
+mdoc() { "${FI[@]}" export-doc --site-config "$SC" --doctype "$1" --name "$2" 2>&1; }
 pdoc() { echo "SELECT integrations.export_doc(:'d', :'n')" \
              | "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$DB" -v d="$1" -v n="$2" 2>&1; }
 jsame() {	# jsame <description> <mariadb output> <postgresql output>
@@ -225,7 +237,7 @@ jsame "export_doc: a Test Tree" "$(mdoc "Test Tree" "Leaf A")" "$(pdoc "Test Tre
 t_is "$(mdoc Item nope | sed 's/^ERROR //')" "P0002: Item nope not found" "export_doc: a missing document, PostgreSQL's words"
 t_is "$(mjson Item '{"fields": ["name"]}' | head -1)" 'ERROR 22023: unknown option "fields"' "export_json's options: name, filters, order_by, limit"
 t_is "$(mjson Item '{"name": 1}' | head -1)" 'ERROR 22023: option "name" must be a document name' "export_json: a name that is not a string"
-t_is "$("${FI[@]}" export --site-config "$MD/site_config.json" --doctype Customer --output "$MD/c.json")" '{"doctype": "Customer", "documents": 2}' \
+t_is "$("${FI[@]}" export --site-config "$SC" --doctype Customer --output "$MD/c.json")" '{"doctype": "Customer", "documents": 2}' \
      "--output FILE.json: export_json into a file"
 t_is "$(cat "$MD/c.json")" "$(pjson Customer '{}')" "the file holds export_json's text"
 t_done
