@@ -36,12 +36,17 @@ FI=("$FI_ROOT/bin/frappe-integrations")
 mexp() { "${FI[@]}" export --site-config "$SC" --doctype "$1" --options "${2:-{\}}"; }
 pexp() { echo "SELECT integrations.export_csv(:'d', :'o'::jsonb)" \
              | "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -d "$DB" -v d="$1" -v o="${2:-{\}}" | head -c -1; }
-same() {	# same <description> <doctype> [options]: the same bytes from both builds
-    local m p
-    m=$(mexp "$2" "${3:-{\}}" 2>&1 | od -An -c)
-    p=$(pexp "$2" "${3:-{\}}" 2>&1 | od -An -c)
-    if [ -n "$p" ] && [ "$m" == "$p" ]; then _t_result 0 "$1"
-    else _t_result 1 "$1" "$(diff <(mexp "$2" "${3:-{\}}" 2>&1) <(pexp "$2" "${3:-{\}}" 2>&1) | head -20)"; fi
+mjson() { "${FI[@]}" export --site-config "$SC" --doctype "$1" --file-type json --options "$2" 2>&1; }
+pjson() { echo "SELECT integrations.export_json(:'d', :'o'::jsonb)" \
+             | "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$DB" -v d="$1" -v o="$2" 2>&1; }
+same() {	# same <description> <doctype> [options]: the same bytes from both builds (stderr shown when not)
+    mexp "$2" "${3:-{\}}" > "$MD/same.m" 2> "$MD/same.m.err"
+    pexp "$2" "${3:-{\}}" > "$MD/same.p" 2> "$MD/same.p.err"
+    if [ -s "$MD/same.p" ] && cmp -s "$MD/same.m" "$MD/same.p"; then
+        _t_result 0 "$1"
+    else
+        _t_result 1 "$1" "$(diff "$MD/same.m" "$MD/same.p" | head -20; echo "mariadb's stderr: $(head -c 600 "$MD/same.m.err")"; echo "postgresql's stderr: $(head -c 600 "$MD/same.p.err")")"
+    fi
 }
 same "Items, every field: the same bytes as PostgreSQL's export_csv" Item
 same "Sales Invoices with every child table" "Sales Invoice" '{"children": true}'
@@ -96,6 +101,21 @@ same "escape_formulas on a Custom Field" "Test Tree" '{"fields": ["extra"], "esc
 same "filters on dates, datetimes and numbers" "Test Tree" '{"filters": [["due", "<", "2024-01-01"], ["seen_at", "is", "not set"]], "fields": ["name"]}'
 same "filters: >= on a datetime, like on a number" "Test Tree" '{"filters": [["seen_at", ">=", "2024-01-01 00:00:00"], ["lft", "like", "%4%"]], "fields": ["name"]}'
 same "an empty result: the header only" Item '{"filters": {"name": "nothing"}}'
+
+# many documents (more than one 1 MB write, more than one JSON batch), made alike on both
+q $DB "INSERT INTO \"tabItem\" (name, creation, modified, owner, item_code, item_name, item_group, stock_uom, description, standard_rate, end_of_life)
+       SELECT 'BULK-' || lpad(g::text, 5, '0'), '2023-01-01'::timestamp + g * interval '1 second', '2023-01-01'::timestamp + g * interval '1 second',
+              'Administrator', 'BULK-' || lpad(g::text, 5, '0'), 'Bulk \"' || g || '\", item', 'Products', 'Nos',
+              repeat('x, y', g % 50) || chr(10) || 'line ' || g, g * 0.37, date '2030-01-01' + g % 400 FROM generate_series(1, 6000) g" >/dev/null
+mdb "INSERT INTO _site1.tabItem (name, creation, modified, owner, item_code, item_name, item_group, stock_uom, description, standard_rate, end_of_life)
+     SELECT CONCAT('BULK-', LPAD(seq, 5, '0')), '2023-01-01' + INTERVAL seq SECOND, '2023-01-01' + INTERVAL seq SECOND,
+            'Administrator', CONCAT('BULK-', LPAD(seq, 5, '0')), CONCAT('Bulk \"', seq, '\", item'), 'Products', 'Nos',
+            CONCAT(REPEAT('x, y', seq % 50), CHAR(10), 'line ', seq), seq * 0.37, '2030-01-01' + INTERVAL (seq % 400) DAY FROM _site1.seq_1_to_6000"
+same "6,003 Items, every field (several writes of 1 MB)" Item
+same "6,003 Items in Report Builder's layout, numbered" Item '{"format": "report", "fields": ["item_name", "description", "standard_rate"]}'
+t_is "$(mjson Item '{}' | md5sum)" "$(pjson Item '{}' | md5sum)" "6,003 Items as JSON (13 batches of 500): the same text"
+q $DB "DELETE FROM \"tabItem\" WHERE name LIKE 'BULK-%'" >/dev/null
+mdb "DELETE FROM _site1.tabItem WHERE name LIKE 'BULK-%'"
 
 # the same refusals, in the same words and SQLSTATEs
 merr() { "${FI[@]}" export --site-config "$SC" --doctype "$1" --options "$2" 2>&1 >/dev/null | sed -n 's/^ERROR \([0-9A-Z]*\): /\1: /p' | head -1; }
@@ -212,9 +232,6 @@ t_is "$(ls "$MD" | grep -c 'x.xlsx')" "0" "a refused workbook leaves no file"
 t_is "$(head -c 4 "$MD/items.xlsx")" '"ID"' "--file-type csv wins over the file's name"
 
 # JSON: bench export-json's and export-doc's shapes, the text of PostgreSQL's export_json / export_doc
-mjson() { "${FI[@]}" export --site-config "$SC" --doctype "$1" --file-type json --options "$2" 2>&1; }
-pjson() { echo "SELECT integrations.export_json(:'d', :'o'::jsonb)" \
-             | "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$DB" -v d="$1" -v o="$2" 2>&1; }
 mdoc() { "${FI[@]}" export-doc --site-config "$SC" --doctype "$1" --name "$2" 2>&1; }
 pdoc() { echo "SELECT integrations.export_doc(:'d', :'n')" \
              | "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -d "$DB" -v d="$1" -v n="$2" 2>&1; }
