@@ -33,6 +33,8 @@ t_is "$(mdb "SELECT CONCAT((SELECT COUNT(*) FROM _site1.tabItem), ' ', (SELECT C
      "3 2 2 3" "the PostgreSQL site's documents are in the MariaDB site"
 
 FI=("$FI_ROOT/bin/frappe-integrations")
+# FI_VALGRIND=1: every export under valgrind (memory errors exit 99 and fail the checks)
+[ -n "${FI_VALGRIND:-}" ] && FI=(valgrind -q --error-exitcode=99 --leak-check=no "$FI_ROOT/build/mariadb/fi-client")
 mexp() { "${FI[@]}" export --site-config "$SC" --doctype "$1" --options "${2:-{\}}"; }
 pexp() { echo "SELECT integrations.export_csv(:'d', :'o'::jsonb)" \
              | "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -d "$DB" -v d="$1" -v o="${2:-{\}}" | head -c -1; }
