@@ -259,4 +259,27 @@ t_is "$(mjson Item '{"name": 1}' | head -1)" 'ERROR 22023: option "name" must be
 t_is "$("${FI[@]}" export --site-config "$SC" --doctype Customer --output "$MD/c.json")" '{"doctype": "Customer", "documents": 2}' \
      "--output FILE.json: export_json into a file"
 t_is "$(cat "$MD/c.json")" "$(pjson Customer '{}')" "the file holds export_json's text"
+
+# one consistent read: while transactions move 1 from an invoice's first item's qty to its grand_total (their sum
+# constant), every export of the invoice with its items shows the same sum (the document and its child rows from
+# one snapshot: the UNION ALL is one statement)
+SUM0=$(mdb "SELECT p.grand_total + SUM(c.qty) FROM _site1.\`tabSales Invoice\` p JOIN _site1.\`tabSales Invoice Item\` c ON c.parent = p.name WHERE p.name = '$SI1' GROUP BY p.name")
+for i in $(seq 3000); do
+    echo "START TRANSACTION; UPDATE \`tabSales Invoice\` SET grand_total = grand_total + 1 WHERE name = '$SI1';
+          UPDATE \`tabSales Invoice Item\` SET qty = qty - 1 WHERE parent = '$SI1' AND idx = 1; COMMIT;"
+done | mariadb --no-defaults --socket="$MDB_SOCK" -u root _site1 &
+WRITER=$!
+sums="" totals="" n=0
+# exports for as long as the writer runs (at least 5, at most 400)
+while [ $n -lt 5 ] || { kill -0 $WRITER 2>/dev/null && [ $n -lt 400 ]; }; do
+    got=$(mexp "Sales Invoice" "{\"fields\": [\"grand_total\", \"items.qty\"], \"filters\": {\"name\": \"$SI1\"}}" \
+          | "$FI_PY" -c 'import csv, sys; r = list(csv.reader(sys.stdin))[1:]; print(float(r[0][0]) + sum(float(x[1]) for x in r), r[0][0])')
+    sums+="${got% *} " totals+="${got#* } "
+    n=$((n + 1))
+done
+wait $WRITER
+t_is "$(echo $sums | tr ' ' '\n' | sort -u | tr '\n' ' ')" "$("$FI_PY" -c "print(float($SUM0))") " \
+     "$n exports during 3,000 committed changes: the document and its items always from one moment"
+t_like "$(echo $totals | tr ' ' '\n' | sort -u | wc -l)" "^([2-9]|[1-9][0-9]+)$" \
+       "the exports saw the changes going on (distinct grand totals: $(echo $totals | tr ' ' '\n' | sort -u | wc -l))"
 t_done
