@@ -105,3 +105,15 @@ NGX
     "$ngx" -c "$d/nginx.conf" -p "$d" 2>"$d/start.log" &
     NGX_PID=$!
 }
+
+# bench_export_columns: the columns the export benches read, in both forms: IF (Items, SQL) and IFJ
+# (export's fields), SF/CF (Sales Invoice and its items) and SFJ, SFP/CFC (prefixed p. / c. for a join)
+bench_export_columns() {
+    IF='item_code, item_name, item_group, stock_uom, brand, description, is_stock_item, standard_rate, valuation_rate, shelf_life_in_days, weight_per_unit, end_of_life'
+    IFJ=$(echo "$IF" | "$FI_PY" -c 'import sys, json; print(json.dumps([f.strip() for f in sys.stdin.read().split(",")]))')
+    SF='customer, company, posting_date, currency, conversion_rate, selling_price_list, price_list_currency, plc_conversion_rate, debit_to, grand_total'
+    CF='item_code, item_name, qty, rate, amount, uom, conversion_factor, income_account, cost_center'
+    SFJ=$(echo "$SF" | "$FI_PY" -c 'import sys, json; print(json.dumps([f.strip() for f in sys.stdin.read().split(",")] + ["items." + f.strip() for f in sys.argv[1].split(",")]))' "$CF")
+    SFP=$(echo "$SF" | sed -E 's/([a-z_]+)/p.\1/g')
+    CFC=$(echo "$CF" | sed -E 's/([a-z_]+)/c.\1/g')
+}

@@ -31,13 +31,7 @@ q $DB "SELECT integrations.import_csv_file('Sales Invoice', '$W/si.csv', 'Insert
 q $DB "VACUUM ANALYZE" >/dev/null
 echo "bench/export: $(nproc) cores; $(q $DB "SELECT count(*) FROM \"tabItem\"") Items, $(q $DB "SELECT count(*) FROM \"tabSales Invoice\"") Sales Invoices, $(q $DB "SELECT count(*) FROM \"tabSales Invoice Item\"") item rows"
 
-IF='item_code, item_name, item_group, stock_uom, brand, description, is_stock_item, standard_rate, valuation_rate, shelf_life_in_days, weight_per_unit, end_of_life'
-IFJ=$(echo "$IF" | "$FI_PY" -c 'import sys, json; print(json.dumps([f.strip() for f in sys.stdin.read().split(",")]))')
-SF='customer, company, posting_date, currency, conversion_rate, selling_price_list, price_list_currency, plc_conversion_rate, debit_to, grand_total'
-CF='item_code, item_name, qty, rate, amount, uom, conversion_factor, income_account, cost_center'
-SFJ=$(echo "$SF" | "$FI_PY" -c 'import sys, json; print(json.dumps([f.strip() for f in sys.stdin.read().split(",")] + ["items." + f.strip() for f in sys.argv[1].split(",")]))' "$CF")
-SFP=$(echo "$SF" | sed -E 's/([a-z_]+)/p.\1/g')
-CFC=$(echo "$CF" | sed -E 's/([a-z_]+)/c.\1/g')
+bench_export_columns
 
 # ---- (a) Items
 copy_t=() exp_t=()

@@ -161,13 +161,7 @@ mdb "INSERT INTO _bsite.tabItem (name, creation, modified, owner, item_code, ite
             'Sales Invoice', 'items', i.seq, CONCAT('ITEM-', LPAD(i.seq, 7, '0')), CONCAT('Item ', i.seq), i.seq, 2.5, i.seq * 2.5, 'Nos', 1,
             'Sales - A', 'Main - A' FROM _bsite.seq_1_to_$NS s JOIN _bsite.seq_1_to_5 i;
      ANALYZE TABLE _bsite.tabItem, _bsite.\`tabSales Invoice\`, _bsite.\`tabSales Invoice Item\`" >/dev/null
-IF='item_code, item_name, item_group, stock_uom, brand, description, is_stock_item, standard_rate, valuation_rate, shelf_life_in_days, weight_per_unit, end_of_life'
-IFJ=$(echo "$IF" | "$FI_PY" -c 'import sys, json; print(json.dumps([f.strip() for f in sys.stdin.read().split(",")]))')
-SF='customer, company, posting_date, currency, conversion_rate, selling_price_list, price_list_currency, plc_conversion_rate, debit_to, grand_total'
-CF='item_code, item_name, qty, rate, amount, uom, conversion_factor, income_account, cost_center'
-SFJ=$(echo "$SF" | "$FI_PY" -c 'import sys, json; print(json.dumps([f.strip() for f in sys.stdin.read().split(",")] + ["items." + f.strip() for f in sys.argv[1].split(",")]))' "$CF")
-SFP=$(echo "$SF" | sed -E 's/([a-z_]+)/p.\1/g')
-CFC=$(echo "$CF" | sed -E 's/([a-z_]+)/c.\1/g')
+bench_export_columns
 CSVF="FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\\r\\n'"
 outfile() {	# seconds for SELECT ... INTO OUTFILE of query $1 into $MD/out/$2
     rm -f "$MD/out/$2"

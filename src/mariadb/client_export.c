@@ -931,6 +931,62 @@ run_query(Export *ex, const char *sql, const char *path)
 	flush_out(ex, path);
 }
 
+/*
+ * The start of every export: the options (JSON, checked against known),
+ * the DocType's meta, refused when it is not exported alone; returns the
+ * options (NULL: none).
+ */
+static FiVal *
+export_begin(Export *ex, MYSQL *conn, FcArena *a, FiTpl **tpl, const char *doctype, const char *options_json,
+			 const char *const *known, int nknown, const char *alone_hint)
+{
+	FiTplOptions to;
+	FiVal	   *opts = NULL;
+
+	ex->conn = conn;
+	ex->a = a;
+	ex->limit = -1;
+	fi_tpl_default_options(&to);
+	if ((*tpl = fi_tpl_new(&to)) == NULL)
+		fc_fail("53200", NULL, NULL, "out of memory");
+	if (options_json)
+	{
+		if (fi_tpl_from_json(*tpl, options_json, strlen(options_json), &opts) != FI_TPL_OK)
+			fc_fail("22P02", NULL, NULL, "the options are not JSON: %s", fi_tpl_errmsg(*tpl));
+		if (fi_val_kind(opts) != FI_VK_DICT)
+			fc_fail("22023", NULL, NULL, "options must be a JSON object");
+		check_keys(ex, opts, known, nknown);
+	}
+	if ((ex->meta = fc_meta(conn, a, doctype)) == NULL)
+	{
+		if (mysql_query(conn, "SELECT 1 FROM `tabDocType` LIMIT 0") == 0)
+			mysql_free_result(mysql_store_result(conn));
+		else
+			fc_fail_mysql(conn, "this is not a Frappe site's database");
+		fc_fail("42704", fc_printf(a, "There is no row named \"%s\" in tabDocType.", doctype), NULL,
+				"DocType \"%s\" not found", doctype);
+	}
+	if (ex->meta->istable || ex->meta->issingle || ex->meta->is_virtual)
+		fc_fail("22023", NULL, alone_hint, "%s is a %s and is not exported alone", ex->meta->name,
+				ex->meta->istable ? "child table" : ex->meta->issingle ? "Single" : "virtual DocType");
+	return opts;
+}
+
+/* options.limit */
+static void
+take_limit(Export *ex, FiVal *opts)
+{
+	FiVal	   *v = opt(opts, "limit");
+	double		d;
+
+	if (v == NULL)
+		return;
+	if (!fi_val_get_float(v, &d) || fi_val_kind(v) == FI_VK_BOOL || !(d >= 0 && d < (double) LONG_MAX) ||
+		d != (double) (long) d)
+		refuse("limit", "a whole number of at least 0");
+	ex->limit = (long) d;
+}
+
 /* the workbook, its one sheet named after the DocType (make_xlsx(data, _(doctype))), staged beside the file */
 static void
 xlsx_open(Export *ex, FiVal *opts, const char *path, const char *output)
@@ -992,9 +1048,8 @@ fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options
 	Export		ex = {0};
 	FiExportHooks hooks;
 	FiExportError err;
-	FiTplOptions to;
 	FiTpl	   *tpl;
-	FiVal	   *opts = NULL;
+	FiVal	   *opts;
 	FiVal	   *v;
 	const char **names = NULL;
 	int			n = -1;
@@ -1006,36 +1061,10 @@ fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options
 		"zip64", "compression_level"
 	};
 
-	ex.conn = conn;
-	ex.a = a;
-	ex.limit = -1;
 	hooks = (FiExportHooks) {&ex, ex_alloc, ex_meta, ex_in_table};
-
-	fi_tpl_default_options(&to);
-	if ((tpl = fi_tpl_new(&to)) == NULL)
-		fc_fail("53200", NULL, NULL, "out of memory");
-	if (options_json)
-	{
-		if (fi_tpl_from_json(tpl, options_json, strlen(options_json), &opts) != FI_TPL_OK)
-			fc_fail("22P02", NULL, NULL, "the options are not JSON: %s", fi_tpl_errmsg(tpl));
-		if (fi_val_kind(opts) != FI_VK_DICT)
-			fc_fail("22023", NULL, NULL, "options must be a JSON object");
-		/* zip64 and compression_level are the Excel writer's */
-		check_keys(&ex, opts, known, (int) (sizeof(known) / sizeof(known[0])) - (xlsx ? 0 : 2));
-	}
-
-	if ((ex.meta = fc_meta(conn, a, doctype)) == NULL)
-	{
-		if (mysql_query(conn, "SELECT 1 FROM `tabDocType` LIMIT 0") == 0)
-			mysql_free_result(mysql_store_result(conn));
-		else
-			fc_fail_mysql(conn, "this is not a Frappe site's database");
-		fc_fail("42704", fc_printf(a, "There is no row named \"%s\" in tabDocType.", doctype), NULL,
-				"DocType \"%s\" not found", doctype);
-	}
-	if (ex.meta->istable || ex.meta->issingle || ex.meta->is_virtual)
-		fc_fail("22023", NULL, "Export its parent with options.children.", "%s is a %s and is not exported alone",
-				ex.meta->name, ex.meta->istable ? "child table" : ex.meta->issingle ? "Single" : "virtual DocType");
+	/* zip64 and compression_level are the Excel writer's */
+	opts = export_begin(&ex, conn, a, &tpl, doctype, options_json, known,
+						(int) (sizeof(known) / sizeof(known[0])) - (xlsx ? 0 : 2), "Export its parent with options.children.");
 	if ((v = opt(opts, "format")) != NULL)
 	{
 		const char *f = vstr(&ex, v);
@@ -1054,15 +1083,7 @@ fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options
 	}
 	if ((v = opt(opts, "escape_formulas")) != NULL && !fi_val_get_bool(v, &ex.escape_formulas))
 		refuse("escape_formulas", "true or false");
-	if ((v = opt(opts, "limit")) != NULL)
-	{
-		double		d;
-
-		if (!fi_val_get_float(v, &d) || fi_val_kind(v) == FI_VK_BOOL || !(d >= 0 && d < (double) LONG_MAX) ||
-			d != (double) (long) d)
-			refuse("limit", "a whole number of at least 0");
-		ex.limit = (long) d;
-	}
+	take_limit(&ex, opts);
 
 	fi_export_plan_init(&ex.plan, ex.meta, &hooks);
 	if ((v = opt(opts, "fields")) != NULL)
@@ -1424,9 +1445,8 @@ fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, const char *op
 	Export		ex = {0};
 	FiExportHooks hooks;
 	FiExportError err;
-	FiTplOptions to;
 	FiTpl	   *tpl;
-	FiVal	   *opts = NULL;
+	FiVal	   *opts;
 	FiVal	   *v;
 	DictTable  *top;
 	MYSQL_RES  *res;
@@ -1439,27 +1459,8 @@ fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, const char *op
 	bool		doc_form = name != NULL;
 	static const char *const known[] = {"name", "filters", "order_by", "limit"};
 
-	ex.conn = conn;
-	ex.a = a;
-	ex.limit = -1;
 	hooks = (FiExportHooks) {&ex, ex_alloc, ex_meta, ex_in_table};
-	fi_tpl_default_options(&to);
-	if ((tpl = fi_tpl_new(&to)) == NULL)
-		engine_oom();
-	if (options_json)
-	{
-		if (fi_tpl_from_json(tpl, options_json, strlen(options_json), &opts) != FI_TPL_OK)
-			fc_fail("22P02", NULL, NULL, "the options are not JSON: %s", fi_tpl_errmsg(tpl));
-		if (fi_val_kind(opts) != FI_VK_DICT)
-			fc_fail("22023", NULL, NULL, "options must be a JSON object");
-		check_keys(&ex, opts, known, (int) (sizeof(known) / sizeof(known[0])));
-	}
-	if ((ex.meta = fc_meta(conn, a, doctype)) == NULL)
-		fc_fail("42704", fc_printf(a, "There is no row named \"%s\" in tabDocType.", doctype), NULL,
-				"DocType \"%s\" not found", doctype);
-	if (ex.meta->istable || ex.meta->issingle || ex.meta->is_virtual)
-		fc_fail("22023", NULL, NULL, "%s is a %s and is not exported alone", ex.meta->name,
-				ex.meta->istable ? "child table" : ex.meta->issingle ? "Single" : "virtual DocType");
+	opts = export_begin(&ex, conn, a, &tpl, doctype, options_json, known, (int) (sizeof(known) / sizeof(known[0])), NULL);
 	fi_export_plan_init(&ex.plan, ex.meta, &hooks);
 	parse_filters(&ex, opts);
 	if ((v = opt(opts, "name")) != NULL)
@@ -1489,15 +1490,7 @@ fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, const char *op
 		if (!fi_export_order_by(&ex.plan, vstr(&ex, v), &hooks, &err))
 			plan_error(&err);
 	}
-	if ((v = opt(opts, "limit")) != NULL)
-	{
-		double		d;
-
-		if (!fi_val_get_float(v, &d) || fi_val_kind(v) == FI_VK_BOOL || !(d >= 0 && d < (double) LONG_MAX) ||
-			d != (double) (long) d)
-			refuse("limit", "a whole number of at least 0");
-		ex.limit = (long) d;
-	}
+	take_limit(&ex, opts);
 
 	/* one snapshot for the names and every batch's rows */
 	if (mysql_query(conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY") != 0)

@@ -39,11 +39,7 @@
 
 #include "frappe_integrations.h"
 #include "webhook.h"
-
-static const char *const std_fields[] = {
-	"name", "owner", "creation", "modified", "modified_by", "docstatus", "idx"
-};
-static const char *const child_fields[] = {"parent", "parentfield", "parenttype"};
+#include "engine/docdict.h"
 
 /* how one key of a document is read from the row */
 typedef struct DocKey
@@ -118,35 +114,27 @@ shape_add(DocShape *s, TupleDesc desc, const char *key, const FiDocField *df)
 	k->attnum = column_of(desc, key, &k->typid, &s->hint);
 }
 
+static void *
+doc_alloc(void *arg, size_t size)
+{
+	return palloc0(size);
+}
+
 static DocShape *
 shape_for(const FiDocMeta *meta, TupleDesc desc, const DocFields *only)
 {
 	DocShape   *s = palloc0(sizeof(DocShape));
 	Oid			typid;
 
-	s->meta = meta;
-	s->keys = palloc(sizeof(DocKey) * (lengthof(std_fields) + lengthof(child_fields) +
-									   meta->nfields));
-	for (int i = 0; i < (int) lengthof(std_fields); i++)
-		if (wanted(only, std_fields[i]))
-			shape_add(s, desc, std_fields[i], NULL);
-	if (meta->istable)
-		for (int i = 0; i < (int) lengthof(child_fields); i++)
-			if (wanted(only, child_fields[i]))
-				shape_add(s, desc, child_fields[i], NULL);
-	for (int i = 0; i < meta->nfields; i++)
-	{
-		const FiDocField *df = &meta->fields[i];
-		bool		dup = false;
+	FiDocKey   *keys;
+	int			nkeys = fi_doc_row_keys(meta, doc_alloc, NULL, &keys);
 
-		if (df->is_virtual || !fi_fieldtype_has_column(df->fieldtype) ||
-			!wanted(only, df->fieldname))
-			continue;
-		for (int j = 0; j < s->nkeys && !dup; j++)
-			dup = strcmp(s->keys[j].key, df->fieldname) == 0;
-		if (!dup)
-			shape_add(s, desc, df->fieldname, df);
-	}
+	s->meta = meta;
+	/* Frappe's keys in its order (engine/docdict.c), those asked for */
+	s->keys = palloc(sizeof(DocKey) * (nkeys + 1));
+	for (int i = 0; i < nkeys; i++)
+		if (wanted(only, keys[i].key))
+			shape_add(s, desc, keys[i].key, keys[i].df);
 	s->user_tags = wanted(only, "_user_tags") ? column_of(desc, "_user_tags", &typid, &s->hint) : 0;
 	s->liked_by = wanted(only, "_liked_by") ? column_of(desc, "_liked_by", &typid, &s->hint) : 0;
 	s->values = palloc(sizeof(Datum) * desc->natts);
