@@ -987,6 +987,51 @@ take_limit(Export *ex, FiVal *opts)
 	ex->limit = (long) d;
 }
 
+/* the output: FILE.part, renamed when complete (out_close) and removed on a failure; or stdout */
+static char *
+out_open(Export *ex, const char *output)
+{
+	char	   *tmp;
+
+	if (output == NULL)
+	{
+		ex->file = stdout;
+		return NULL;
+	}
+	tmp = fc_printf(ex->a, "%s.part", output);
+	if ((ex->file = fopen(tmp, "wb")) == NULL)
+		fc_fail("58030", NULL, NULL, "could not create \"%s\": %s", tmp, strerror(errno));
+	fc_on_fail_remove(tmp);
+	return tmp;
+}
+
+/* the file in place and the result on stdout as JSON ("lines" when lines >= 0); or stdout flushed */
+static void
+out_close(Export *ex, const char *output, const char *tmp, long documents, long lines)
+{
+	FiJBuf		j = {0};
+
+	if (output == NULL)
+	{
+		if (fflush(stdout) != 0)
+			fc_fail("58030", NULL, NULL, "could not write standard output: %s", strerror(errno));
+		return;
+	}
+	if (ex->file && fclose(ex->file) != 0)
+		fc_fail("58030", NULL, NULL, "could not write \"%s\": %s", tmp, strerror(errno));
+	ex->file = NULL;
+	if (rename(tmp, output) != 0)
+		fc_fail("58030", NULL, NULL, "could not rename \"%s\" to \"%s\": %s", tmp, output, strerror(errno));
+	fc_on_fail_remove(NULL);
+	if (!fi_json_put_string(&j, ex->meta->name, strlen(ex->meta->name)))
+		fc_fail("53200", NULL, NULL, "out of memory");
+	printf("{\"doctype\": %.*s, \"documents\": %ld", (int) j.len, j.data, documents);
+	if (lines >= 0)
+		printf(", \"lines\": %ld", lines);
+	printf("}\n");
+	fi_jbuf_free(&j);
+}
+
 /* the workbook, its one sheet named after the DocType (make_xlsx(data, _(doctype))), staged beside the file */
 static void
 xlsx_open(Export *ex, FiVal *opts, const char *path, const char *output)
@@ -1117,22 +1162,14 @@ fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options
 	sql = build_sql(&ex);
 
 	/* a file appears when complete: written beside it, then renamed */
-	if (output)
+	tmp = out_open(&ex, output);
+	if (xlsx)
 	{
-		tmp = fc_printf(a, "%s.part", output);
-		if ((ex.file = fopen(tmp, "wb")) == NULL)
-			fc_fail("58030", NULL, NULL, "could not create \"%s\": %s", tmp, strerror(errno));
-		fc_on_fail_remove(tmp);
-		if (xlsx)
-		{
-			/* the writer makes the file at its close */
-			fclose(ex.file);
-			ex.file = NULL;
-			xlsx_open(&ex, opts, tmp, output);
-		}
+		/* the writer makes the file at its close */
+		fclose(ex.file);
+		ex.file = NULL;
+		xlsx_open(&ex, opts, tmp, output);
 	}
-	else
-		ex.file = stdout;
 	put_header(&ex);
 	flush_out(&ex, output);
 	run_query(&ex, sql, output);
@@ -1152,23 +1189,7 @@ fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options
 					"DETAIL: The first is in row %ld of the sheet, column \"%s\".\nHINT: CSV keeps every character.\n",
 					cut, cut == 1 ? " was" : "s were", cut_row + 1, cut_col < ex.ntitles ? ex.titles[cut_col] : "?");
 	}
-	if (output)
-	{
-		if (ex.file && fclose(ex.file) != 0)
-			fc_fail("58030", NULL, NULL, "could not write \"%s\": %s", tmp, strerror(errno));
-		if (rename(tmp, output) != 0)
-			fc_fail("58030", NULL, NULL, "could not rename \"%s\" to \"%s\": %s", tmp, output, strerror(errno));
-		fc_on_fail_remove(NULL);
-		FiJBuf		j = {0};
-
-		if (!fi_json_put_string(&j, ex.meta->name, strlen(ex.meta->name)))
-			fc_fail("53200", NULL, NULL, "out of memory");
-		printf("{\"doctype\": %.*s, \"documents\": %ld, \"lines\": %ld}\n", (int) j.len, j.data, ex.documents,
-			   ex.lines);
-		fi_jbuf_free(&j);
-	}
-	else if (fflush(stdout) != 0)
-		fc_fail("58030", NULL, NULL, "could not write standard output: %s", strerror(errno));
+	out_close(&ex, output, tmp, ex.documents, ex.lines);
 	fc_buf_free(&ex.out);
 	fc_buf_free(&ex.where);
 	fi_tpl_free(tpl);
@@ -1506,15 +1527,7 @@ fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, const char *op
 	if (doc_form && nnames == 0)
 		fc_fail("P0002", NULL, NULL, "%s %s not found", ex.meta->name, name);
 
-	if (output)
-	{
-		tmp = fc_printf(a, "%s.part", output);
-		if ((ex.file = fopen(tmp, "wb")) == NULL)
-			fc_fail("58030", NULL, NULL, "could not create \"%s\": %s", tmp, strerror(errno));
-		fc_on_fail_remove(tmp);
-	}
-	else
-		ex.file = stdout;
+	tmp = out_open(&ex, output);
 	top = dict_table(&ex, ex.meta, 1);
 	if (!doc_form)
 		fc_buf_put(&ex.out, "[", 1);
@@ -1531,22 +1544,7 @@ fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, const char *op
 	free(top->kinds);
 	if (mysql_query(conn, "COMMIT") != 0)
 		fc_fail_mysql(conn, "ending the read-only transaction");
-	if (output)
-	{
-		FiJBuf		j = {0};
-
-		if (fclose(ex.file) != 0)
-			fc_fail("58030", NULL, NULL, "could not write \"%s\": %s", tmp, strerror(errno));
-		if (rename(tmp, output) != 0)
-			fc_fail("58030", NULL, NULL, "could not rename \"%s\" to \"%s\": %s", tmp, output, strerror(errno));
-		fc_on_fail_remove(NULL);
-		if (!fi_json_put_string(&j, ex.meta->name, strlen(ex.meta->name)))
-			engine_oom();
-		printf("{\"doctype\": %.*s, \"documents\": %ld}\n", (int) j.len, j.data, written);
-		fi_jbuf_free(&j);
-	}
-	else if (fflush(stdout) != 0)
-		fc_fail("58030", NULL, NULL, "could not write standard output: %s", strerror(errno));
+	out_close(&ex, output, tmp, written, -1);
 	fc_buf_free(&ex.out);
 	fc_buf_free(&ex.where);
 	fi_tpl_free(tpl);
