@@ -185,6 +185,10 @@ rexp() { "${FI[@]}" export --socket "$MDB_SOCK" --site _site1 --user reader --pa
 t_like "$(rexp Item)" "^ERROR 42000: reading the documents: SELECT command denied to user 'reader'@'localhost' for table .*tabItem" \
        "the caller's SELECT privileges apply (42000, the server's words)"
 t_is "$(rexp Customer | od -An -c)" "$(pexp Customer | od -An -c)" "a table the user may read exports (as another user, with --password-file)"
+t_is "$(MYSQL_PWD=pw-reader "${FI[@]}" export --socket "$MDB_SOCK" --site _site1 --user reader --doctype Customer --options '{"fields": ["name"], "order_by": "name"}' 2>&1 | tr -d '\r')" \
+     '"ID"
+"CUST-A"
+"CUST-B"' "the password from MYSQL_PWD"
 t_like "$( ("${FI[@]}" export --site _site1 --socket "$MDB_SOCK" --user reader --password pw-reader --doctype Item 2>&1; echo " rc=$?") | tr '\n' ' ')" \
        "not taken on the command line.* rc=2" "a password on the command line is refused"
 t_like "$("${FI[@]}" export --socket "$MDB_SOCK" --site _site1 --user reader --doctype Item 2>&1)" \
