@@ -184,6 +184,15 @@ work(void)
 		fi_jwt_hs256_verify(tok.data, tok.len, (const unsigned char *) "k", 1, 100, &back, &je, NULL, 0);
 		fi_name_plan_series(&p, "INV-.customer.-.YYYY.-.WW.-.####", &now, &nh);
 		num[fi_export_number("-0.000060000", 12, num)] = '\0';
+		{
+			char		clk[FI_EXPORT_CLOCK_MAX];
+			size_t		cl = 0;
+
+			if (!fi_export_clock_text("2024-05-06T10:30:15.25", 22, &cl, clk))
+				cl = 0;
+			clk[cl] = '\0';
+			n += snprintf(acc + n, 8192 - n, "|%s", clk);
+		}
 		n += snprintf(acc + n, 8192 - n, "|%s %s %s %s", tok.data, back.data, fi_name_compose(&p, 7, &nh), num);
 		{
 			/* the OAuth provider's rules */
