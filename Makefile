@@ -175,11 +175,11 @@ build/mariadb/frappe_integrations.so: src/mariadb/udf.c $(MARIADB_ENGINE) src/en
 # the client program (bin/frappe-integrations export): Connector/C and the engines
 CLIENT_ENGINE = $(TPL_SRCS) src/engine/jsoncanon.c src/engine/doctype.c src/engine/exportplan.c \
 	src/engine/exportfmt.c src/engine/htmltext.c src/engine/csv.c src/engine/xlsxwrite.c src/engine/docdict.c
-build/mariadb/fi-client: src/mariadb/client.c src/mariadb/client_meta.c src/mariadb/client_export.c \
-		src/mariadb/client.h $(CLIENT_ENGINE) src/engine/*.h
+CLIENT_SRCS = src/mariadb/client.c src/mariadb/client_meta.c src/mariadb/client_export.c src/mariadb/client_json.c
+build/mariadb/fi-client: $(CLIENT_SRCS) src/mariadb/client.h src/mariadb/client_export.h $(CLIENT_ENGINE) src/engine/*.h
 	mkdir -p build/mariadb
 	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE -Isrc -I/usr/include/mariadb -o $@ \
-		src/mariadb/client.c src/mariadb/client_meta.c src/mariadb/client_export.c $(CLIENT_ENGINE) -lmariadb -lxlsxwriter -lm
+		$(CLIENT_SRCS) $(CLIENT_ENGINE) -lmariadb -lxlsxwriter -lm
 mariadb: build/mariadb/frappe_integrations.so build/mariadb/fi-client
 .PHONY: mariadb thread-test
 

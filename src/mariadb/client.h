@@ -8,7 +8,9 @@
  *
  *		client.c         arguments, the site's connection, errors, the arena
  *		client_meta.c    a DocType's meta from the site's tables (engine/doctype.c)
- *		client_export.c  Data Export (engine/exportplan.c, engine/exportfmt.c)
+ *		client_export.c  Data Export as CSV and Excel (engine/exportplan.c, engine/exportfmt.c)
+ *		client_json.c    Data Export as JSON: export_json's and export_doc's shapes (engine/docdict.c)
+ *		client_export.h  what the two share
  */
 #ifndef FI_MARIADB_CLIENT_H
 #define FI_MARIADB_CLIENT_H
@@ -71,7 +73,7 @@ extern int	fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const ch
 						   const char *output, const char *file_type);
 
 /*
- * export as JSON (client_export.c): bench export-json's list of documents
+ * export as JSON (client_json.c): bench export-json's list of documents
  * (options name, filters, order_by, limit), or with name one document in
  * bench export-doc's shape; jsonb's text of PostgreSQL's export_json and
  * export_doc.

@@ -13,7 +13,7 @@
  * one document at a time.  Every name in the query is the meta's, quoted;
  * every value a literal escaped by the connection.
  */
-#include "mariadb/client.h"
+#include "mariadb/client_export.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -32,69 +32,25 @@
 #include "engine/tpl.h"
 #include "engine/xlsxwrite.h"
 
-/* how a column's text is written (from the result's field type) */
-typedef enum Kind
-{
-	K_INT,
-	K_DECIMAL,
-	K_FLOAT,
-	K_CLOCK,					/* date, datetime, timestamp, time */
-	K_TEXT,
-	K_OTHER
-} Kind;
-
-typedef struct Export
-{
-	MYSQL	   *conn;
-	FcArena    *a;
-	const FiDocMeta *meta;
-	FiExportPlan plan;
-	bool		report;
-	bool		by_fieldname;
-	bool		escape_formulas;
-	long		limit;
-	FcBuf		where;			/* " WHERE ..." of the documents, columns as p.`x` */
-	bool		with_children;
-	int		   *first_slot;		/* per table: its ID's column in the result */
-	int			owner_slot;		/* report: the owner column */
-	int			nslots;
-	Kind	   *kinds;			/* per result column */
-	FcBuf		out;
-	FILE	   *file;
-	/* Excel (engine/xlsxwrite.c): cells go to the writer instead of out */
-	FiXlsxWriter *xw;
-	const char **titles;		/* the header, to name a column in a message */
-	int			ntitles;
-	long		lines;
-	long		documents;
-} Export;
-
-/* one row of the result, kept while its document is written */
-typedef struct Row
-{
-	char	  **v;
-	unsigned long *n;
-} Row;
-
 /* ---- options (the PostgreSQL build's words: 22023 naming the option) ---- */
 
-static void
-refuse(const char *key, const char *what)
+void
+xp_refuse(const char *key, const char *what)
 {
 	fc_fail("22023", NULL, NULL, "option \"%s\" must be %s", key, what);
 }
 
 /* an option's value; NULL when absent or null */
-static FiVal *
-opt(FiVal *opts, const char *key)
+FiVal *
+xp_opt(FiVal *opts, const char *key)
 {
 	FiVal	   *v = fi_val_member(opts, key);
 
 	return v == NULL || fi_val_kind(v) == FI_VK_NONE ? NULL : v;
 }
 
-static char *
-vstr(Export *ex, FiVal *v)
+char *
+xp_vstr(Export *ex, FiVal *v)
 {
 	size_t		n;
 	const char *s = fi_val_text(v, &n);
@@ -140,7 +96,7 @@ jsonb_order(Export *ex, FiVal *dict)
 }
 
 static void
-check_keys(Export *ex, FiVal *opts, const char *const *known, int nknown)
+xp_check_keys(Export *ex, FiVal *opts, const char *const *known, int nknown)
 {
 	int		   *order = jsonb_order(ex, opts);
 
@@ -168,42 +124,42 @@ string_items(Export *ex, FiVal *v, const char *key, const char *what, int *n)
 	const char **out;
 
 	if (fi_val_kind(v) != FI_VK_LIST)
-		refuse(key, "an array");
+		xp_refuse(key, "an array");
 	out = fc_alloc(ex->a, sizeof(char *) * (fi_val_count(v) + 1));
 	*n = 0;
 	for (int i = 0; i < fi_val_count(v); i++)
 	{
 		if (fi_val_kind(fi_val_item(v, i)) != FI_VK_STR)
-			refuse(key, what);
-		out[(*n)++] = vstr(ex, fi_val_item(v, i));
+			xp_refuse(key, what);
+		out[(*n)++] = xp_vstr(ex, fi_val_item(v, i));
 	}
 	return out;
 }
 
-static void
-plan_error(const FiExportError *err)
+void
+xp_plan_error(const FiExportError *err)
 {
 	fc_fail(err->sqlstate ? err->sqlstate : "22023", err->detail, err->hint, "%s", err->message);
 }
 
 /* ---- the engine's hooks ---- */
 
-static void *
-ex_alloc(void *arg, size_t size)
+void *
+xp_alloc(void *arg, size_t size)
 {
 	return fc_alloc(((Export *) arg)->a, size);
 }
 
-static const FiDocMeta *
-ex_meta(void *arg, const char *doctype)
+const FiDocMeta *
+xp_meta(void *arg, const char *doctype)
 {
 	Export	   *ex = arg;
 
 	return fc_meta(ex->conn, ex->a, doctype);
 }
 
-static bool
-ex_in_table(void *arg, const FiDocMeta *meta, const char *fieldname)
+bool
+xp_in_table(void *arg, const FiDocMeta *meta, const char *fieldname)
 {
 	Export	   *ex = arg;
 
@@ -223,7 +179,7 @@ scalar_text(Export *ex, FiVal *v)
 	switch (fi_val_kind(v))
 	{
 		case FI_VK_STR:
-			return vstr(ex, v);
+			return xp_vstr(ex, v);
 		case FI_VK_BOOL:
 			fi_val_get_bool(v, &b);
 			return b ? "1" : "0";
@@ -264,8 +220,8 @@ filter_value(Export *ex, FiVal *v, FiFilterValue *fv)
 }
 
 /* a filter, checked by the engine, as SQL on p.`column` with escaped literals */
-static void
-add_filter(Export *ex, const char *field, const char *op, FiVal *value)
+void
+xp_add_filter(Export *ex, const char *field, const char *op, FiVal *value)
 {
 	FiFilterValue fv;
 	FiExportError err;
@@ -274,8 +230,8 @@ add_filter(Export *ex, const char *field, const char *op, FiVal *value)
 	FcBuf	   *w = &ex->where;
 
 	filter_value(ex, value, &fv);
-	if (!fi_export_filter(&ex->plan, field, op, &fv, &(FiExportHooks) {ex, ex_alloc, ex_meta, ex_in_table}, &err))
-		plan_error(&err);
+	if (!fi_export_filter(&ex->plan, field, op, &fv, &(FiExportHooks) {ex, xp_alloc, xp_meta, xp_in_table}, &err))
+		xp_plan_error(&err);
 	f = &ex->plan.filters[ex->plan.nfilters - 1];
 	col = fc_printf(ex->a, "p.%s", fc_ident(ex->a, f->field));
 	fc_buf_puts(w, w->len ? " AND " : " WHERE ");
@@ -329,10 +285,10 @@ add_filter(Export *ex, const char *field, const char *op, FiVal *value)
 #define FILTER_SHAPE "an object or a list of [field, operator, value]"
 
 /* Frappe's filters: {"field": value | [op, value]} or [[field, op, value] | [doctype, field, op, value]] */
-static void
-parse_filters(Export *ex, FiVal *opts)
+void
+xp_parse_filters(Export *ex, FiVal *opts)
 {
-	FiVal	   *f = opt(opts, "filters");
+	FiVal	   *f = xp_opt(opts, "filters");
 
 	if (f == NULL)
 		return;
@@ -342,22 +298,22 @@ parse_filters(Export *ex, FiVal *opts)
 
 		for (int k = 0; k < fi_val_count(f); k++)
 		{
-			const char *key = vstr(ex, fi_val_key_at(f, order[k]));
+			const char *key = xp_vstr(ex, fi_val_key_at(f, order[k]));
 			FiVal	   *v = fi_val_value_at(f, order[k]);
 
 			if (fi_val_kind(v) == FI_VK_LIST)
 			{
 				if (fi_val_count(v) != 2 || fi_val_kind(fi_val_item(v, 0)) != FI_VK_STR)
 					fc_fail("22023", NULL, NULL, "the filter on \"%s\" must be a value or [operator, value]", key);
-				add_filter(ex, key, vstr(ex, fi_val_item(v, 0)), fi_val_item(v, 1));
+				xp_add_filter(ex, key, xp_vstr(ex, fi_val_item(v, 0)), fi_val_item(v, 1));
 			}
 			else
-				add_filter(ex, key, "=", v);
+				xp_add_filter(ex, key, "=", v);
 		}
 		return;
 	}
 	if (fi_val_kind(f) != FI_VK_LIST)
-		refuse("filters", "an array");
+		xp_refuse("filters", "an array");
 	for (int i = 0; i < fi_val_count(f); i++)
 	{
 		FiVal	   *e = fi_val_item(f, i);
@@ -365,19 +321,19 @@ parse_filters(Export *ex, FiVal *opts)
 					base;
 
 		if (fi_val_kind(e) != FI_VK_LIST || (n != 3 && n != 4))
-			refuse("filters", FILTER_SHAPE);
+			xp_refuse("filters", FILTER_SHAPE);
 		base = n - 3;
 		for (int k = 0; k < 2 + base; k++)
 			if (fi_val_kind(fi_val_item(e, k)) != FI_VK_STR)
-				refuse("filters", FILTER_SHAPE);
+				xp_refuse("filters", FILTER_SHAPE);
 		if (n == 4)
 		{
 			FiExportError err;
 
-			if (!fi_export_filter_doctype(&ex->plan, vstr(ex, fi_val_item(e, 0)), &err))
-				plan_error(&err);
+			if (!fi_export_filter_doctype(&ex->plan, xp_vstr(ex, fi_val_item(e, 0)), &err))
+				xp_plan_error(&err);
 		}
-		add_filter(ex, vstr(ex, fi_val_item(e, base)), vstr(ex, fi_val_item(e, base + 1)),
+		xp_add_filter(ex, xp_vstr(ex, fi_val_item(e, base)), xp_vstr(ex, fi_val_item(e, base + 1)),
 				   fi_val_item(e, base + 2));
 	}
 }
@@ -400,8 +356,8 @@ order_sql(Export *ex, const char *prefix)
 }
 
 /* " ORDER BY ... LIMIT n" of the documents */
-static char *
-docs_tail(Export *ex)
+char *
+xp_docs_tail(Export *ex)
 {
 	char	   *tail = fc_printf(ex->a, " ORDER BY %s", order_sql(ex, "p."));
 
@@ -450,7 +406,7 @@ build_sql(Export *ex)
 		}
 	if (ex->report)
 		fc_buf_puts(&b, ", p.`owner` AS fi_owner");
-	fc_buf_printf(&b, " FROM %s%s", from, docs_tail(ex));
+	fc_buf_printf(&b, " FROM %s%s", from, xp_docs_tail(ex));
 	if (!ex->with_children)
 	{
 		sql = fc_strndup(ex->a, b.data, b.len);
@@ -481,7 +437,7 @@ build_sql(Export *ex)
 		for (int i = 0; i < norder; i++)
 			fc_buf_printf(&b, ", p.%s AS fi_o%d", fc_ident(ex->a, ex->plan.order[i].field), i);
 		fc_buf_printf(&b, " FROM %s%s) p ON c.`parent` = p.`name` WHERE c.`parenttype` = %s AND c.`parentfield` = %s)",
-					  from, docs_tail(ex), fc_literal(ex->a, ex->conn, ex->meta->name),
+					  from, xp_docs_tail(ex), fc_literal(ex->a, ex->conn, ex->meta->name),
 					  fc_literal(ex->a, ex->conn, ct->tdf->fieldname));
 	}
 	fc_buf_puts(&b, " ORDER BY ");
@@ -497,8 +453,8 @@ build_sql(Export *ex)
 
 /* ---- writing ---- */
 
-static Kind
-kind_of(const MYSQL_FIELD *f)
+Kind
+xp_kind_of(const MYSQL_FIELD *f)
 {
 	switch (f->type)
 	{
@@ -756,8 +712,8 @@ put_cell(Export *ex, int slot, const FiDocField *df, const char *v, unsigned lon
 	put_quoted(ex, v, n, true);
 }
 
-static void
-flush_out(Export *ex, const char *path)
+void
+xp_flush_out(Export *ex, const char *path)
 {
 	if (ex->out.len == 0 || ex->file == NULL)
 		return;
@@ -770,7 +726,7 @@ static void
 put_header(Export *ex)
 {
 	int			n;
-	const char **titles = fi_export_plan_titles(&ex->plan, ex->report, ex->by_fieldname, ex_alloc, ex, &n);
+	const char **titles = fi_export_plan_titles(&ex->plan, ex->report, ex->by_fieldname, xp_alloc, ex, &n);
 
 	ex->titles = titles;
 	ex->ntitles = n;
@@ -877,7 +833,7 @@ run_query(Export *ex, const char *sql, const char *path)
 	fields = mysql_fetch_fields(res);
 	ex->kinds = fc_alloc(ex->a, sizeof(Kind) * ex->nslots);
 	for (int i = 0; i < ex->nslots; i++)
-		ex->kinds[i] = kind_of(&fields[i]);
+		ex->kinds[i] = xp_kind_of(&fields[i]);
 
 	while ((row = mysql_fetch_row(res)) != NULL)
 	{
@@ -920,7 +876,7 @@ run_query(Export *ex, const char *sql, const char *path)
 			}
 		}
 		if (ex->out.len > 1024 * 1024)
-			flush_out(ex, path);
+			xp_flush_out(ex, path);
 	}
 	if (mysql_errno(ex->conn))
 		fc_fail_mysql(ex->conn, "reading the documents");
@@ -928,7 +884,7 @@ run_query(Export *ex, const char *sql, const char *path)
 		put_document(ex, &doc, child, nrows);
 	fc_arena_free(doc_arena);
 	mysql_free_result(res);
-	flush_out(ex, path);
+	xp_flush_out(ex, path);
 }
 
 /*
@@ -936,8 +892,8 @@ run_query(Export *ex, const char *sql, const char *path)
  * the DocType's meta, refused when it is not exported alone; returns the
  * options (NULL: none).
  */
-static FiVal *
-export_begin(Export *ex, MYSQL *conn, FcArena *a, FiTpl **tpl, const char *doctype, const char *options_json,
+FiVal *
+xp_begin(Export *ex, MYSQL *conn, FcArena *a, FiTpl **tpl, const char *doctype, const char *options_json,
 			 const char *const *known, int nknown, const char *alone_hint)
 {
 	FiTplOptions to;
@@ -955,7 +911,7 @@ export_begin(Export *ex, MYSQL *conn, FcArena *a, FiTpl **tpl, const char *docty
 			fc_fail("22P02", NULL, NULL, "the options are not JSON: %s", fi_tpl_errmsg(*tpl));
 		if (fi_val_kind(opts) != FI_VK_DICT)
 			fc_fail("22023", NULL, NULL, "options must be a JSON object");
-		check_keys(ex, opts, known, nknown);
+		xp_check_keys(ex, opts, known, nknown);
 	}
 	if ((ex->meta = fc_meta(conn, a, doctype)) == NULL)
 	{
@@ -973,23 +929,23 @@ export_begin(Export *ex, MYSQL *conn, FcArena *a, FiTpl **tpl, const char *docty
 }
 
 /* options.limit */
-static void
-take_limit(Export *ex, FiVal *opts)
+void
+xp_take_limit(Export *ex, FiVal *opts)
 {
-	FiVal	   *v = opt(opts, "limit");
+	FiVal	   *v = xp_opt(opts, "limit");
 	double		d;
 
 	if (v == NULL)
 		return;
 	if (!fi_val_get_float(v, &d) || fi_val_kind(v) == FI_VK_BOOL || !(d >= 0 && d < (double) LONG_MAX) ||
 		d != (double) (long) d)
-		refuse("limit", "a whole number of at least 0");
+		xp_refuse("limit", "a whole number of at least 0");
 	ex->limit = (long) d;
 }
 
 /* the output: FILE.part, renamed when complete (out_close) and removed on a failure; or stdout */
-static char *
-out_open(Export *ex, const char *output)
+char *
+xp_out_open(Export *ex, const char *output)
 {
 	char	   *tmp;
 
@@ -1006,8 +962,8 @@ out_open(Export *ex, const char *output)
 }
 
 /* the file in place and the result on stdout as JSON ("lines" when lines >= 0); or stdout flushed */
-static void
-out_close(Export *ex, const char *output, const char *tmp, long documents, long lines)
+void
+xp_out_close(Export *ex, const char *output, const char *tmp, long documents, long lines)
 {
 	FiJBuf		j = {0};
 
@@ -1044,18 +1000,18 @@ xlsx_open(Export *ex, FiVal *opts, const char *path, const char *output)
 	FiXlsxwErr	err;
 
 	fi_xlsxw_default_options(&o);
-	if ((v = opt(opts, "zip64")) != NULL && !fi_val_get_bool(v, &o.zip64))
-		refuse("zip64", "true or false (ZIP64, for a sheet beyond 4 GiB)");
-	if ((v = opt(opts, "compression_level")) != NULL)
+	if ((v = xp_opt(opts, "zip64")) != NULL && !fi_val_get_bool(v, &o.zip64))
+		xp_refuse("zip64", "true or false (ZIP64, for a sheet beyond 4 GiB)");
+	if ((v = xp_opt(opts, "compression_level")) != NULL)
 	{
 		double		level;
 
 		if (!fi_val_get_float(v, &level) || fi_val_kind(v) == FI_VK_BOOL)
-			refuse("compression_level", "a number");
+			xp_refuse("compression_level", "a number");
 		if (level < 1 || level > 9)
-			refuse("compression_level", "between 1 and 9");
+			xp_refuse("compression_level", "between 1 and 9");
 		if (level != (int) level)
-			refuse("compression_level", "a whole number from 1 (fastest, the default) to 9 (smallest)");
+			xp_refuse("compression_level", "a whole number from 1 (fastest, the default) to 9 (smallest)");
 		o.level = (int) level;
 	}
 	if (slash == NULL)
@@ -1106,36 +1062,36 @@ fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options
 		"zip64", "compression_level"
 	};
 
-	hooks = (FiExportHooks) {&ex, ex_alloc, ex_meta, ex_in_table};
+	hooks = (FiExportHooks) {&ex, xp_alloc, xp_meta, xp_in_table};
 	/* zip64 and compression_level are the Excel writer's */
-	opts = export_begin(&ex, conn, a, &tpl, doctype, options_json, known,
+	opts = xp_begin(&ex, conn, a, &tpl, doctype, options_json, known,
 						(int) (sizeof(known) / sizeof(known[0])) - (xlsx ? 0 : 2), "Export its parent with options.children.");
-	if ((v = opt(opts, "format")) != NULL)
+	if ((v = xp_opt(opts, "format")) != NULL)
 	{
-		const char *f = vstr(&ex, v);
+		const char *f = xp_vstr(&ex, v);
 
 		if (f == NULL || (strcmp(f, "import") != 0 && strcmp(f, "report") != 0))
-			refuse("format", "\"import\" (the Data Import layout) or \"report\" (Report Builder's)");
+			xp_refuse("format", "\"import\" (the Data Import layout) or \"report\" (Report Builder's)");
 		ex.report = strcmp(f, "report") == 0;
 	}
-	if ((v = opt(opts, "header")) != NULL)
+	if ((v = xp_opt(opts, "header")) != NULL)
 	{
-		const char *h = vstr(&ex, v);
+		const char *h = xp_vstr(&ex, v);
 
 		if (h == NULL || (strcmp(h, "label") != 0 && strcmp(h, "fieldname") != 0))
-			refuse("header", "\"label\" or \"fieldname\"");
+			xp_refuse("header", "\"label\" or \"fieldname\"");
 		ex.by_fieldname = strcmp(h, "fieldname") == 0;
 	}
-	if ((v = opt(opts, "escape_formulas")) != NULL && !fi_val_get_bool(v, &ex.escape_formulas))
-		refuse("escape_formulas", "true or false");
-	take_limit(&ex, opts);
+	if ((v = xp_opt(opts, "escape_formulas")) != NULL && !fi_val_get_bool(v, &ex.escape_formulas))
+		xp_refuse("escape_formulas", "true or false");
+	xp_take_limit(&ex, opts);
 
 	fi_export_plan_init(&ex.plan, ex.meta, &hooks);
-	if ((v = opt(opts, "fields")) != NULL)
+	if ((v = xp_opt(opts, "fields")) != NULL)
 		names = string_items(&ex, v, "fields", "an array of field names", &n);
 	if (!fi_export_fields(&ex.plan, names, n, &hooks, &err))
-		plan_error(&err);
-	if ((v = opt(opts, "children")) != NULL)
+		xp_plan_error(&err);
+	if ((v = xp_opt(opts, "children")) != NULL)
 	{
 		bool		all;
 		bool		ok;
@@ -1148,21 +1104,21 @@ fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options
 			ok = fi_export_children(&ex.plan, false, names, n, &hooks, &err);
 		}
 		if (!ok)
-			plan_error(&err);
+			xp_plan_error(&err);
 	}
 	if (ex.report && ex.plan.ntables > 2)
 		fc_fail("22023", NULL, "Report Builder joins the parent with one child table: a row per child row.",
 				"the report format takes the fields of one child table at most");
-	parse_filters(&ex, opts);
-	if ((v = opt(opts, "order_by")) != NULL && fi_val_kind(v) != FI_VK_STR)
-		refuse("order_by", "a string such as \"modified desc\"");
-	if (!fi_export_order_by(&ex.plan, v ? vstr(&ex, v) : NULL, &hooks, &err))
-		plan_error(&err);
+	xp_parse_filters(&ex, opts);
+	if ((v = xp_opt(opts, "order_by")) != NULL && fi_val_kind(v) != FI_VK_STR)
+		xp_refuse("order_by", "a string such as \"modified desc\"");
+	if (!fi_export_order_by(&ex.plan, v ? xp_vstr(&ex, v) : NULL, &hooks, &err))
+		xp_plan_error(&err);
 	ex.with_children = ex.plan.ntables > 1;
 	sql = build_sql(&ex);
 
 	/* a file appears when complete: written beside it, then renamed */
-	tmp = out_open(&ex, output);
+	tmp = xp_out_open(&ex, output);
 	if (xlsx)
 	{
 		/* the writer makes the file at its close */
@@ -1171,7 +1127,7 @@ fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options
 		xlsx_open(&ex, opts, tmp, output);
 	}
 	put_header(&ex);
-	flush_out(&ex, output);
+	xp_flush_out(&ex, output);
 	run_query(&ex, sql, output);
 	if (ex.xw)
 	{
@@ -1189,362 +1145,7 @@ fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options
 					"DETAIL: The first is in row %ld of the sheet, column \"%s\".\nHINT: CSV keeps every character.\n",
 					cut, cut == 1 ? " was" : "s were", cut_row + 1, cut_col < ex.ntitles ? ex.titles[cut_col] : "?");
 	}
-	out_close(&ex, output, tmp, ex.documents, ex.lines);
-	fc_buf_free(&ex.out);
-	fc_buf_free(&ex.where);
-	fi_tpl_free(tpl);
-	return 0;
-}
-
-/* ---- JSON: bench export-json's and export-doc's shapes (engine/docdict.c) ---- */
-
-#define JSON_BATCH 500
-
-/* the columns of a table read for its documents' dicts: the keys it has, then the extras */
-typedef struct DictTable
-{
-	const FiDocMeta *meta;
-	int			nkeys;
-	FiDocKey   *keys;
-	int		   *col;			/* per key: its column in the result, -1: none (None) */
-	int			extra_col[FI_DOC_NEXTRA];
-	char	   *select;			/* the SELECT list (after the parent, for a child) */
-	int			ncols;
-	FiDocText  *kinds;			/* per result column, from the first result */
-} DictTable;
-
-static FiDocText
-dict_kind(const MYSQL_FIELD *f)
-{
-	switch (kind_of(f))
-	{
-		case K_INT:
-			return FI_DT_INT;
-		case K_DECIMAL:
-		case K_FLOAT:
-			return FI_DT_NUMBER;
-		case K_CLOCK:
-			return FI_DT_CLOCK;
-		case K_TEXT:
-			return FI_DT_TEXT;
-		default:
-			return FI_DT_OTHER;
-	}
-}
-
-static DictTable *
-dict_table(Export *ex, const FiDocMeta *meta, int first)
-{
-	DictTable  *d = fc_alloc(ex->a, sizeof(DictTable));
-	FcBuf		b = {0};
-	int			c = first;
-
-	d->meta = meta;
-	d->nkeys = fi_doc_row_keys(meta, ex_alloc, ex, &d->keys);
-	d->col = fc_alloc(ex->a, sizeof(int) * (d->nkeys + 1));
-	for (int i = 0; i < d->nkeys; i++)
-	{
-		/* a key its table has no column for (a Custom Field before bench migrate) is None */
-		d->col[i] = -1;
-		if (!fc_meta_in_table(ex->conn, ex->a, meta, d->keys[i].key))
-			continue;
-		fc_buf_printf(&b, "%s%s", b.len ? ", " : "", fc_ident(ex->a, d->keys[i].key));
-		d->col[i] = c++;
-	}
-	for (int i = 0; i < FI_DOC_NEXTRA; i++)
-	{
-		d->extra_col[i] = -1;
-		if (!fc_meta_in_table(ex->conn, ex->a, meta, fi_doc_extra_keys[i]))
-			continue;
-		fc_buf_printf(&b, "%s%s", b.len ? ", " : "", fc_ident(ex->a, fi_doc_extra_keys[i]));
-		d->extra_col[i] = c++;
-	}
-	d->ncols = c;
-	d->select = fc_strndup(ex->a, b.data ? b.data : "NULL", b.len ? b.len : 4);
-	fc_buf_free(&b);
-	return d;
-}
-
-static void
-engine_oom(void)
-{
-	fc_fail("54000", NULL, NULL, "a document is larger than the template engine's memory bound");
-}
-
-static FiVal *
-checked(FiVal *v)
-{
-	if (v == NULL)
-		engine_oom();
-	return v;
-}
-
-/* the dict of one row (the Table fields are the caller's; the extras come after them) */
-static FiVal *
-row_dict(FiTpl *t, DictTable *d, MYSQL_RES *res, MYSQL_ROW row, unsigned long *len)
-{
-	FiVal	   *doc = checked(fi_val_dict(t));
-
-	if (d->kinds == NULL)
-	{
-		MYSQL_FIELD *f = mysql_fetch_fields(res);
-
-		d->kinds = malloc(sizeof(FiDocText) * d->ncols);
-		if (d->kinds == NULL)
-			engine_oom();
-		for (int i = 0; i < d->ncols; i++)
-			d->kinds[i] = dict_kind(&f[i]);
-	}
-	fi_val_set(t, doc, "doctype", 7, checked(fi_val_str(t, d->meta->name, strlen(d->meta->name))));
-	for (int i = 0; i < d->nkeys; i++)
-	{
-		int			c = d->col[i];
-
-		fi_val_set(t, doc, d->keys[i].key, strlen(d->keys[i].key),
-				   checked(c < 0 ? fi_val_none(t) : fi_doc_value(t, d->kinds[c], d->keys[i].df, row[c], len[c], true)));
-	}
-	return doc;
-}
-
-static void
-row_extras(FiTpl *t, DictTable *d, FiVal *doc, MYSQL_ROW row, unsigned long *len)
-{
-	for (int i = 0; i < FI_DOC_NEXTRA; i++)
-	{
-		int			c = d->extra_col[i];
-
-		if (c >= 0 && row[c] != NULL && len[c] > 0)
-			fi_val_set(t, doc, fi_doc_extra_keys[i], strlen(fi_doc_extra_keys[i]),
-					   checked(fi_val_str(t, row[c], len[c])));
-	}
-}
-
-typedef struct NameIdx
-{
-	const char *name;
-	int			i;
-} NameIdx;
-
-static int
-nameidx_cmp(const void *a, const void *b)
-{
-	return strcmp(((const NameIdx *) a)->name, ((const NameIdx *) b)->name);
-}
-
-static int
-find_name(NameIdx *idx, int n, const char *name)
-{
-	NameIdx		key = {name, 0};
-	NameIdx    *hit = bsearch(&key, idx, n, sizeof(NameIdx), nameidx_cmp);
-
-	return hit ? hit->i : -1;
-}
-
-/* a batch of documents by name, children included, as their shaped JSON (jsonb's text) written out */
-static void
-put_json_batch(Export *ex, DictTable *top, char **names, int n, bool doc_form, bool *first, long *written)
-{
-	FiTplOptions o;
-	FiTpl	   *t;
-	FiVal	  **docs = fc_alloc(ex->a, sizeof(FiVal *) * n);
-	MYSQL_ROW  *extras_rows = fc_alloc(ex->a, sizeof(MYSQL_ROW) * n);
-	NameIdx    *idx = fc_alloc(ex->a, sizeof(NameIdx) * n);
-	FcBuf		in = {0};
-	MYSQL_RES  *res;
-	MYSQL_ROW	row;
-
-	fi_tpl_default_options(&o);
-	o.max_memory = (size_t) 1 << 30;
-	if ((t = fi_tpl_new(&o)) == NULL)
-		engine_oom();
-	for (int i = 0; i < n; i++)
-	{
-		fc_buf_printf(&in, "%s%s", i ? ", " : "", fc_literal(ex->a, ex->conn, names[i]));
-		idx[i].name = names[i];
-		idx[i].i = i;
-	}
-	qsort(idx, n, sizeof(NameIdx), nameidx_cmp);
-
-	res = fc_query(ex->conn, fc_printf(ex->a, "SELECT `name`, %s FROM %s WHERE `name` IN (%s)", top->select,
-									   fc_ident(ex->a, fc_printf(ex->a, "tab%s", top->meta->name)), in.data),
-				   "reading the documents");
-	while ((row = mysql_fetch_row(res)) != NULL)
-	{
-		unsigned long *len = mysql_fetch_lengths(res);
-		int			i = row[0] ? find_name(idx, n, row[0]) : -1;
-
-		if (i < 0 || docs[i] != NULL)
-			continue;
-		docs[i] = row_dict(t, top, res, row, len);
-		/* the extras follow the Table fields: kept for after them */
-		extras_rows[i] = fc_alloc(ex->a, sizeof(char *) * top->ncols);
-		for (int c = 0; c < top->ncols; c++)
-			extras_rows[i][c] = row[c] ? fc_strndup(ex->a, row[c], len[c]) : NULL;
-	}
-
-	/* each Table field: the child rows of the batch, by parent and idx */
-	for (int f = 0; f < top->meta->nfields; f++)
-	{
-		const FiDocField *df = &top->meta->fields[f];
-		const FiDocMeta *cmeta;
-		DictTable  *cd;
-		FiVal	  **lists = fc_alloc(ex->a, sizeof(FiVal *) * n);
-		MYSQL_RES  *cres;
-
-		if (!fi_fieldtype_is_table(df->fieldtype) || df->options == NULL || df->options[0] == '\0')
-			continue;
-		for (int i = 0; i < n; i++)
-			if (docs[i])
-			{
-				lists[i] = checked(fi_val_list(t));
-				fi_val_set(t, docs[i], df->fieldname, strlen(df->fieldname), lists[i]);
-			}
-		cmeta = fc_meta(ex->conn, ex->a, df->options);
-		/* no such child table: an empty list, as Frappe */
-		if (cmeta == NULL || !fc_meta_in_table(ex->conn, ex->a, cmeta, "parent"))
-			continue;
-		cd = dict_table(ex, cmeta, 1);
-		cres = fc_query(ex->conn, fc_printf(ex->a, "SELECT `parent`, %s FROM %s WHERE `parenttype` = %s AND "
-											"`parentfield` = %s AND `parent` IN (%s) ORDER BY `parent`, `idx`",
-											cd->select, fc_ident(ex->a, fc_printf(ex->a, "tab%s", cmeta->name)),
-											fc_literal(ex->a, ex->conn, top->meta->name),
-											fc_literal(ex->a, ex->conn, df->fieldname), in.data),
-						"reading a child table");
-		while ((row = mysql_fetch_row(cres)) != NULL)
-		{
-			unsigned long *len = mysql_fetch_lengths(cres);
-			int			i = row[0] ? find_name(idx, n, row[0]) : -1;
-			FiVal	   *child;
-
-			if (i < 0 || lists[i] == NULL)
-				continue;
-			child = row_dict(t, cd, cres, row, len);
-			row_extras(t, cd, child, row, len);
-			fi_val_append(t, lists[i], child);
-		}
-		mysql_free_result(cres);
-		free(cd->kinds);
-	}
-	for (int i = 0; i < n; i++)
-	{
-		const char *text;
-		size_t		len;
-		FiVal	   *shaped;
-		FiJBuf		canon = {0};
-		FiJsonRoot	root;
-		char		msg[128];
-		unsigned long *lens;
-
-		if (docs[i] == NULL)
-			continue;
-		lens = fc_alloc(ex->a, sizeof(unsigned long) * top->ncols);
-		for (int c = 0; c < top->ncols; c++)
-			lens[c] = extras_rows[i][c] ? strlen(extras_rows[i][c]) : 0;
-		row_extras(t, top, docs[i], extras_rows[i], lens);
-		if ((shaped = fi_doc_export_shape(t, docs[i], doc_form)) == NULL ||
-			fi_tpl_dumps(t, shaped, &text, &len) != FI_TPL_OK)
-			engine_oom();
-		/* the text PostgreSQL's jsonb prints for it */
-		if (fi_json_canon(text, len, true, 10000, &canon, &root, msg, sizeof(msg)) != FI_JSON_OK)
-			fc_fail("22P02", msg, NULL, "a document of %s did not make JSON", top->meta->name);
-		if (!*first)
-			fc_buf_put(&ex->out, ", ", 2);
-		*first = false;
-		fc_buf_put(&ex->out, canon.data, canon.len);
-		fi_jbuf_free(&canon);
-		(*written)++;
-	}
-	mysql_free_result(res);
-	fc_buf_free(&in);
-	fi_tpl_free(t);
-}
-
-int
-fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options_json, const char *name,
-					const char *output)
-{
-	Export		ex = {0};
-	FiExportHooks hooks;
-	FiExportError err;
-	FiTpl	   *tpl;
-	FiVal	   *opts;
-	FiVal	   *v;
-	DictTable  *top;
-	MYSQL_RES  *res;
-	MYSQL_ROW	row;
-	char	  **names = NULL;
-	long		nnames = 0;
-	long		written = 0;
-	bool		first = true;
-	char	   *tmp = NULL;
-	bool		doc_form = name != NULL;
-	static const char *const known[] = {"name", "filters", "order_by", "limit"};
-
-	hooks = (FiExportHooks) {&ex, ex_alloc, ex_meta, ex_in_table};
-	opts = export_begin(&ex, conn, a, &tpl, doctype, options_json, known, (int) (sizeof(known) / sizeof(known[0])), NULL);
-	fi_export_plan_init(&ex.plan, ex.meta, &hooks);
-	parse_filters(&ex, opts);
-	if ((v = opt(opts, "name")) != NULL)
-	{
-		if (fi_val_kind(v) != FI_VK_STR)
-			refuse("name", "a document name");
-		add_filter(&ex, "name", "=", v);
-	}
-	if (name != NULL)
-	{
-		FiVal	   *nv = checked(fi_val_str(tpl, name, strlen(name)));
-
-		add_filter(&ex, "name", "=", nv);
-	}
-	if ((v = opt(opts, "order_by")) == NULL)
-	{
-		/* bench export-json: creation ascending */
-		static FiExportOrder by_creation[] = {{"creation", false}, {"name", false}};
-
-		ex.plan.order = by_creation;
-		ex.plan.norder = 2;
-	}
-	else
-	{
-		if (fi_val_kind(v) != FI_VK_STR)
-			refuse("order_by", "a string such as \"modified desc\"");
-		if (!fi_export_order_by(&ex.plan, vstr(&ex, v), &hooks, &err))
-			plan_error(&err);
-	}
-	take_limit(&ex, opts);
-
-	/* one snapshot for the names and every batch's rows */
-	if (mysql_query(conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY") != 0)
-		fc_fail_mysql(conn, "starting a read-only transaction");
-	res = fc_query(conn, fc_printf(a, "SELECT p.`name` FROM %s p%s%s",
-								   fc_ident(a, fc_printf(a, "tab%s", ex.meta->name)),
-								   ex.where.data ? ex.where.data : "", docs_tail(&ex)),
-				   "reading the documents");
-	names = fc_alloc(a, sizeof(char *) * (mysql_num_rows(res) + 1));
-	while ((row = mysql_fetch_row(res)) != NULL)
-		names[nnames++] = fc_strndup(a, row[0], mysql_fetch_lengths(res)[0]);
-	mysql_free_result(res);
-	if (doc_form && nnames == 0)
-		fc_fail("P0002", NULL, NULL, "%s %s not found", ex.meta->name, name);
-
-	tmp = out_open(&ex, output);
-	top = dict_table(&ex, ex.meta, 1);
-	if (!doc_form)
-		fc_buf_put(&ex.out, "[", 1);
-	for (long i = 0; i < nnames; i += JSON_BATCH)
-	{
-		put_json_batch(&ex, top, names + i, (int) (nnames - i < JSON_BATCH ? nnames - i : JSON_BATCH), doc_form,
-					   &first, &written);
-		flush_out(&ex, output);
-	}
-	if (!doc_form)
-		fc_buf_put(&ex.out, "]", 1);
-	fc_buf_put(&ex.out, "\n", 1);
-	flush_out(&ex, output);
-	free(top->kinds);
-	if (mysql_query(conn, "COMMIT") != 0)
-		fc_fail_mysql(conn, "ending the read-only transaction");
-	out_close(&ex, output, tmp, written, -1);
+	xp_out_close(&ex, output, tmp, ex.documents, ex.lines);
 	fc_buf_free(&ex.out);
 	fc_buf_free(&ex.where);
 	fi_tpl_free(tpl);
