@@ -8,8 +8,10 @@
  *                    [--host HOST] [--port N] [--user USER] [--password-file FILE]
  *
  * The connection: the site's site_config.json (db_name, db_password,
- * db_user or else db_name, db_host, db_port, db_socket) and/or the
- * options, which win.  A password is never taken from the command line:
+ * db_user or else db_name, db_host, db_port, db_socket; bench's
+ * sites/common_site_config.json first) and/or the options, which win.
+ * From a bench directory --site SITE reads sites/SITE/site_config.json;
+ * else --site is the database's name.  A password is never taken from the command line:
  * from the site's config, --password-file, or MYSQL_PWD.
  */
 #include "mariadb/client.h"
@@ -418,6 +420,17 @@ main(int argc, char **argv)
 	{
 		fprintf(stderr, "fi-client: %s needs --doctype%s\n", cmd, strcmp(cmd, "export-doc") == 0 ? " and --name" : "");
 		exit(2);
+	}
+	/* from a bench directory, --site may name the site as bench does: sites/<site>/site_config.json */
+	if (site_config == NULL && given.database != NULL && strchr(given.database, '/') == NULL)
+	{
+		char	   *bench_config = fc_printf(a, "sites/%s/site_config.json", given.database);
+
+		if (access(bench_config, R_OK) == 0)
+		{
+			site_config = bench_config;
+			given.database = NULL;
+		}
 	}
 	if (site_config)
 	{

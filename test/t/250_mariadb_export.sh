@@ -175,6 +175,10 @@ t_is "$(cd "$MD/sites/site1.local" && "${FI[@]}" export --site-config site_confi
 "CUST-A"
 "CUST-B"' "run from the site's folder: ../common_site_config.json"
 
+t_is "$(cd "$MD" && "${FI[@]}" export --site site1.local --doctype Customer --options '{"fields": ["name"], "order_by": "name"}' | tr -d '\r')" '"ID"
+"CUST-A"
+"CUST-B"' "from the bench directory: --site names the site, as bench does (sites/site1.local/site_config.json)"
+
 # the caller's privileges: a user that may read the meta but not tabItem
 mdb "CREATE USER reader@localhost IDENTIFIED BY 'pw-reader';
      GRANT SELECT ON _site1.\`tabDocType\` TO reader@localhost; GRANT SELECT ON _site1.\`tabDocField\` TO reader@localhost;
