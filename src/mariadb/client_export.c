@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/docdict.h"
@@ -876,7 +877,10 @@ run_query(Export *ex, const char *sql, const char *path)
 			}
 		}
 		if (ex->out.len > 1024 * 1024)
+		{
 			xp_flush_out(ex, path);
+			xp_progress(ex, ex->documents, ex->lines, false);
+		}
 	}
 	if (mysql_errno(ex->conn))
 		fc_fail_mysql(ex->conn, "reading the documents");
@@ -885,6 +889,7 @@ run_query(Export *ex, const char *sql, const char *path)
 	fc_arena_free(doc_arena);
 	mysql_free_result(res);
 	xp_flush_out(ex, path);
+	xp_progress(ex, ex->documents, ex->lines, true);
 }
 
 /*
@@ -941,6 +946,43 @@ xp_take_limit(Export *ex, FiVal *opts)
 		d != (double) (long) d)
 		xp_refuse("limit", "a whole number of at least 0");
 	ex->limit = (long) d;
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void
+xp_progress(Export *ex, long documents, long lines, bool done)
+{
+	double		now;
+
+	if (ex->started == 0)
+	{
+		/* only for a person watching: stderr a terminal */
+		if (ex->reported < 0 || !isatty(2))
+		{
+			ex->reported = -1;
+			return;
+		}
+		ex->started = ex->reported = now_seconds();
+	}
+	now = now_seconds();
+	if (!done && now - ex->reported < 0.5)
+		return;
+	ex->reported = now;
+	fprintf(stderr, "\r%ld documents", documents);
+	if (lines >= 0)
+		fprintf(stderr, ", %ld lines", lines);
+	fprintf(stderr, ", %.0f documents/s, %.1f s", now > ex->started ? documents / (now - ex->started) : 0.0,
+			now - ex->started);
+	if (done)
+		fputc('\n', stderr);
 }
 
 /* the output: FILE.part, renamed when complete (out_close) and removed on a failure; or stdout */

@@ -51,6 +51,8 @@ typedef struct Export
 	int			ntitles;
 	long		lines;
 	long		documents;
+	double		started;		/* progress: the run's start, the last report (seconds), 0: not a terminal */
+	double		reported;
 } Export;
 
 /* one row of the result, kept while its document is written */
@@ -86,5 +88,8 @@ extern Kind xp_kind_of(const MYSQL_FIELD *f);
 extern char *xp_out_open(Export *ex, const char *output);
 extern void xp_out_close(Export *ex, const char *output, const char *tmp, long documents, long lines);
 extern void xp_flush_out(Export *ex, const char *path);
+
+/* on a terminal, now and then on stderr: documents and lines so far, the rate; done: the last one, a newline */
+extern void xp_progress(Export *ex, long documents, long lines, bool done);
 
 #endif							/* FI_MARIADB_CLIENT_EXPORT_H */

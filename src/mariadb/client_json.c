@@ -355,11 +355,13 @@ fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, const char *op
 		put_json_batch(&ex, top, names + i, (int) (nnames - i < JSON_BATCH ? nnames - i : JSON_BATCH), doc_form,
 					   &first, &written);
 		xp_flush_out(&ex, output);
+		xp_progress(&ex, written, -1, false);
 	}
 	if (!doc_form)
 		fc_buf_put(&ex.out, "]", 1);
 	fc_buf_put(&ex.out, "\n", 1);
 	xp_flush_out(&ex, output);
+	xp_progress(&ex, written, -1, true);
 	free(top->kinds);
 	if (mysql_query(conn, "COMMIT") != 0)
 		fc_fail_mysql(conn, "ending the read-only transaction");

@@ -175,6 +175,10 @@ t_is "$(cd "$MD/sites/site1.local" && "${FI[@]}" export --site-config site_confi
 "CUST-A"
 "CUST-B"' "run from the site's folder: ../common_site_config.json"
 
+# on a terminal (script(1) gives it one), the progress on stderr; none when stderr is not a terminal
+t_like "$(script -qec "$FI_ROOT/bin/frappe-integrations export --site-config $SC --doctype 'Sales Invoice' --options '{\"children\": true}' --output $MD/tty.csv" /dev/null | tr '\r' '|')" \
+       '\|2 documents, 3 lines, [0-9]+ documents/s, [0-9.]+ s' "on a terminal: documents, lines, rate and time on stderr"
+t_is "$("${FI[@]}" export --site-config "$SC" --doctype "Sales Invoice" --output "$MD/notty.csv" 2>&1 >/dev/null)" "" "not a terminal: no progress"
 t_is "$(cd "$MD" && "${FI[@]}" export --site site1.local --doctype Customer --options '{"fields": ["name"], "order_by": "name"}' | tr -d '\r')" '"ID"
 "CUST-A"
 "CUST-B"' "from the bench directory: --site names the site, as bench does (sites/site1.local/site_config.json)"
