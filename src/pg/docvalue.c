@@ -125,7 +125,6 @@ shape_for(const FiDocMeta *meta, TupleDesc desc, const DocFields *only)
 {
 	DocShape   *s = palloc0(sizeof(DocShape));
 	Oid			typid;
-
 	FiDocKey   *keys;
 	int			nkeys = fi_doc_row_keys(meta, doc_alloc, NULL, &keys);
 
