@@ -288,6 +288,8 @@ read_file(FcArena *a, const char *path, const char *what, size_t *len)
 	fclose(f);
 	out = fc_strndup(a, b.data ? b.data : "", b.len);
 	*len = b.len;
+	if (b.data)
+		memset(b.data, 0, b.cap);	/* it may hold a password: no copy left behind */
 	fc_buf_free(&b);
 	return out;
 }
