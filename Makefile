@@ -187,7 +187,7 @@ mariadb: build/mariadb/frappe_integrations.so build/mariadb/fi-client
 THREAD_SRCS = $(TPL_SRCS) src/engine/secretfmt.c src/engine/sigverify.c src/engine/csv.c \
 	src/engine/importval.c src/engine/htmltext.c src/engine/jsoncanon.c src/engine/jwt.c \
 	src/engine/naming.c src/engine/exportfmt.c src/engine/oauth.c src/engine/importcell.c src/engine/exportplan.c \
-	src/engine/doctype.c src/engine/xlsx.c src/engine/httpreq.c
+	src/engine/doctype.c src/engine/xlsx.c src/engine/httpreq.c src/engine/docdict.c
 test/unit/thread_test: test/unit/thread_test.c $(THREAD_SRCS) src/engine/*.h
 	if command -v clang >/dev/null 2>&1; then \
 		clang -O1 -g -fsanitize=thread -Wall -Werror -Isrc -o $@ test/unit/thread_test.c \
