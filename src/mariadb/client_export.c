@@ -570,6 +570,36 @@ put_empty(Export *ex)
 }
 
 /*
+ * A Duration's cell, format_duration's text into out (FI_DURATION_MAX):
+ * false when the column is not one, or Report Builder leaves a 0 a number.
+ */
+static bool
+duration_cell(Export *ex, int slot, const FiDocField *df, const char *v, unsigned long n, char *out, size_t *len)
+{
+	int64_t		secs;
+
+	if (df == NULL || ex->kinds[slot] != K_DECIMAL || strcmp(df->fieldtype, "Duration") != 0 ||
+		!duration_seconds(v, n, &secs) || (ex->report && secs == 0))
+		return false;
+	*len = fi_export_duration(secs, df->hide_days, out);
+	return true;
+}
+
+/* Report Builder's text of an HTML cell (handle_html), in ex->scratch: v and n replaced; false when left */
+static bool
+report_text(Export *ex, int slot, const char **v, unsigned long *n)
+{
+	if (!ex->report || ex->kinds[slot] != K_TEXT || !fi_html_looks_like(*v, *n))
+		return false;
+	ex->scratch.len = 0;
+	fc_buf_reserve(&ex->scratch, *n + 1);
+	*n = fi_html_to_text(*v, *n, ex->scratch.data);
+	ex->scratch.data[*n] = '\0';	/* (the formula check reads a C string) */
+	*v = ex->scratch.data;
+	return true;
+}
+
+/*
  * One value as the cell openpyxl makes of what Frappe's query gives it
  * (the PostgreSQL build's put_cell_xlsx, from MariaDB's text): numbers as
  * numbers, dates, datetimes and times as Excel serials in their formats, a
@@ -581,6 +611,7 @@ put_cell_xlsx(Export *ex, int slot, const FiDocField *df, const char *v, unsigne
 {
 	FiXlsxWriter *w = ex->xw;
 	char		dur[FI_DURATION_MAX];
+	size_t		len;
 	FiExportClock c;
 
 	if (v == NULL)
@@ -588,15 +619,10 @@ put_cell_xlsx(Export *ex, int slot, const FiDocField *df, const char *v, unsigne
 		fi_xlsxw_empty(w);
 		return;
 	}
-	if (df && ex->kinds[slot] == K_DECIMAL && strcmp(df->fieldtype, "Duration") == 0)
+	if (duration_cell(ex, slot, df, v, n, dur, &len))
 	{
-		int64_t		secs;
-
-		if (duration_seconds(v, n, &secs) && !(ex->report && secs == 0))
-		{
-			fi_xlsxw_string(w, dur, fi_export_duration(secs, df->hide_days, dur));
-			return;
-		}
+		fi_xlsxw_string(w, dur, len);
+		return;
 	}
 	switch (ex->kinds[slot])
 	{
@@ -626,24 +652,22 @@ put_cell_xlsx(Export *ex, int slot, const FiDocField *df, const char *v, unsigne
 			}
 			break;
 		case K_TEXT:
-			if (ex->report && fi_html_looks_like(v, n))
-			{
-				char	   *text = fc_alloc(ex->a, n + 1);
-
-				n = fi_html_to_text(v, n, text);
-				v = text;
-			}
+			(void) report_text(ex, slot, &v, &n);
 			break;
 		default:
 			break;
 	}
 	if (ex->escape_formulas && fi_export_formula_like(v))
 	{
-		char	   *esc = fc_alloc(ex->a, n + 2);
+		/* the leading ' before the text (which may be the scratch buffer itself, moved by growing) */
+		bool		in_scratch = v == ex->scratch.data;
 
-		esc[0] = '\'';
-		memcpy(esc + 1, v, n);
-		v = esc;
+		fc_buf_reserve(&ex->scratch, n + 2);
+		if (in_scratch)
+			v = ex->scratch.data;
+		memmove(ex->scratch.data + 1, v, n);
+		ex->scratch.data[0] = '\'';
+		v = ex->scratch.data;
 		n++;
 	}
 	fi_xlsxw_string(w, v, n);
@@ -666,17 +690,10 @@ put_cell(Export *ex, int slot, const FiDocField *df, const char *v, unsigned lon
 		put_quoted(ex, "", 0, false);
 		return;
 	}
-	if (df && ex->kinds[slot] == K_DECIMAL && strcmp(df->fieldtype, "Duration") == 0)
+	if (duration_cell(ex, slot, df, v, n, clock, &len))
 	{
-		int64_t		secs;
-
-		/* (Report Builder formats a value only when it is not 0) */
-		if (duration_seconds(v, n, &secs) && !(ex->report && secs == 0))
-		{
-			len = fi_export_duration(secs, df->hide_days, clock);
-			put_quoted(ex, clock, len, false);
-			return;
-		}
+		put_quoted(ex, clock, len, false);
+		return;
 	}
 	switch (ex->kinds[slot])
 	{
@@ -697,15 +714,7 @@ put_cell(Export *ex, int slot, const FiDocField *df, const char *v, unsigned lon
 			}
 			break;
 		case K_TEXT:
-			/* Report Builder's CSV: an HTML cell as its text (handle_html) */
-			if (ex->report && fi_html_looks_like(v, n))
-			{
-				char	   *text = fc_alloc(ex->a, n + 1);
-
-				len = fi_html_to_text(v, n, text);
-				put_quoted(ex, text, len, true);
-				return;
-			}
+			(void) report_text(ex, slot, &v, &n);
 			break;
 		default:
 			break;
@@ -1189,6 +1198,7 @@ fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options
 	}
 	xp_out_close(&ex, output, tmp, ex.documents, ex.lines);
 	fc_buf_free(&ex.out);
+	fc_buf_free(&ex.scratch);
 	fc_buf_free(&ex.where);
 	fi_tpl_free(tpl);
 	return 0;

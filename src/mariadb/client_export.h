@@ -44,6 +44,7 @@ typedef struct Export
 	int			nslots;
 	Kind	   *kinds;			/* per result column */
 	FcBuf		out;
+	FcBuf		scratch;		/* one cell's rewritten text (HTML as text, a formula escaped) */
 	FILE	   *file;
 	/* Excel (engine/xlsxwrite.c): cells go to the writer instead of out */
 	FiXlsxWriter *xw;

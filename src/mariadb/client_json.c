@@ -30,6 +30,7 @@ typedef struct DictTable
 	char	   *select;			/* the SELECT list (after the parent, for a child) */
 	int			ncols;
 	FiDocText  *kinds;			/* per result column, from the first result */
+	struct DictTable **child;	/* the document's: per field of meta, its child table's (NULL: none) */
 } DictTable;
 
 static FiDocText
@@ -159,15 +160,44 @@ find_name(NameIdx *idx, int n, const char *name)
 	return hit ? hit->i : -1;
 }
 
-/* a batch of documents by name, children included, as their shaped JSON (jsonb's text) written out */
+/* is this field of a document one with child rows (a Table field naming its DocType)? */
+static bool
+table_field(const FiDocField *df)
+{
+	return fi_fieldtype_is_table(df->fieldtype) && df->options != NULL && df->options[0] != '\0';
+}
+
+/* each Table field's child table, read the same way for every batch (none: its list stays empty, as Frappe) */
+static void
+dict_children(Export *ex, DictTable *top)
+{
+	top->child = fc_alloc(ex->a, sizeof(DictTable *) * (top->meta->nfields + 1));
+	for (int f = 0; f < top->meta->nfields; f++)
+	{
+		const FiDocField *df = &top->meta->fields[f];
+		const FiDocMeta *cmeta;
+
+		if (!table_field(df))
+			continue;
+		cmeta = fc_meta(ex->conn, ex->a, df->options);
+		if (cmeta != NULL && fc_meta_in_table(ex->conn, ex->a, cmeta, "parent"))
+			top->child[f] = dict_table(ex, cmeta, 1);
+	}
+}
+
+/*
+ * A batch of documents by name, children included, as their shaped JSON
+ * (jsonb's text) written out.  What the batch needs lives in an arena of
+ * its own, freed at its end.
+ */
 static void
 put_json_batch(Export *ex, DictTable *top, char **names, int n, bool doc_form, bool *first, long *written)
 {
 	FiTplOptions o;
 	FiTpl	   *t;
-	FiVal	  **docs = fc_alloc(ex->a, sizeof(FiVal *) * n);
-	MYSQL_ROW  *extras_rows = fc_alloc(ex->a, sizeof(MYSQL_ROW) * n);
-	NameIdx    *idx = fc_alloc(ex->a, sizeof(NameIdx) * n);
+	FcArena    *ba = fc_arena_new();
+	FiVal	  **docs = fc_alloc(ba, sizeof(FiVal *) * n);
+	NameIdx    *idx = fc_alloc(ba, sizeof(NameIdx) * n);
 	FcBuf		in = {0};
 	MYSQL_RES  *res;
 	MYSQL_ROW	row;
@@ -178,14 +208,14 @@ put_json_batch(Export *ex, DictTable *top, char **names, int n, bool doc_form, b
 		engine_oom();
 	for (int i = 0; i < n; i++)
 	{
-		fc_buf_printf(&in, "%s%s", i ? ", " : "", fc_literal(ex->a, ex->conn, names[i]));
+		fc_buf_printf(&in, "%s%s", i ? ", " : "", fc_literal(ba, ex->conn, names[i]));
 		idx[i].name = names[i];
 		idx[i].i = i;
 	}
 	qsort(idx, n, sizeof(NameIdx), nameidx_cmp);
 
-	res = fc_query(ex->conn, fc_printf(ex->a, "SELECT `name`, %s FROM %s WHERE `name` IN (%s)", top->select,
-									   fc_ident(ex->a, fc_printf(ex->a, "tab%s", top->meta->name)), in.data),
+	res = fc_query(ex->conn, fc_printf(ba, "SELECT `name`, %s FROM %s WHERE `name` IN (%s)", top->select,
+									   fc_ident(ba, fc_printf(ba, "tab%s", top->meta->name)), in.data),
 				   "reading the documents");
 	while ((row = mysql_fetch_row(res)) != NULL)
 	{
@@ -195,39 +225,29 @@ put_json_batch(Export *ex, DictTable *top, char **names, int n, bool doc_form, b
 		if (i < 0 || docs[i] != NULL)
 			continue;
 		docs[i] = row_dict(t, top, res, row, len);
-		/* the extras follow the Table fields: kept for after them */
-		extras_rows[i] = fc_alloc(ex->a, sizeof(char *) * top->ncols);
-		for (int c = 0; c < top->ncols; c++)
-			extras_rows[i][c] = row[c] ? fc_strndup(ex->a, row[c], len[c]) : NULL;
+		/* Frappe's order: the Table fields' lists (filled below), then the extras */
+		for (int f = 0; f < top->meta->nfields; f++)
+			if (table_field(&top->meta->fields[f]))
+				fi_val_set(t, docs[i], top->meta->fields[f].fieldname, strlen(top->meta->fields[f].fieldname),
+						   checked(fi_val_list(t)));
+		row_extras(t, top, docs[i], row, len);
 	}
+	mysql_free_result(res);
 
 	/* each Table field: the child rows of the batch, by parent and idx */
 	for (int f = 0; f < top->meta->nfields; f++)
 	{
 		const FiDocField *df = &top->meta->fields[f];
-		const FiDocMeta *cmeta;
-		DictTable  *cd;
-		FiVal	  **lists = fc_alloc(ex->a, sizeof(FiVal *) * n);
+		DictTable  *cd = top->child[f];
 		MYSQL_RES  *cres;
 
-		if (!fi_fieldtype_is_table(df->fieldtype) || df->options == NULL || df->options[0] == '\0')
+		if (cd == NULL)
 			continue;
-		for (int i = 0; i < n; i++)
-			if (docs[i])
-			{
-				lists[i] = checked(fi_val_list(t));
-				fi_val_set(t, docs[i], df->fieldname, strlen(df->fieldname), lists[i]);
-			}
-		cmeta = fc_meta(ex->conn, ex->a, df->options);
-		/* no such child table: an empty list, as Frappe */
-		if (cmeta == NULL || !fc_meta_in_table(ex->conn, ex->a, cmeta, "parent"))
-			continue;
-		cd = dict_table(ex, cmeta, 1);
-		cres = fc_query(ex->conn, fc_printf(ex->a, "SELECT `parent`, %s FROM %s WHERE `parenttype` = %s AND "
+		cres = fc_query(ex->conn, fc_printf(ba, "SELECT `parent`, %s FROM %s WHERE `parenttype` = %s AND "
 											"`parentfield` = %s AND `parent` IN (%s) ORDER BY `parent`, `idx`",
-											cd->select, fc_ident(ex->a, fc_printf(ex->a, "tab%s", cmeta->name)),
-											fc_literal(ex->a, ex->conn, top->meta->name),
-											fc_literal(ex->a, ex->conn, df->fieldname), in.data),
+											cd->select, fc_ident(ba, fc_printf(ba, "tab%s", cd->meta->name)),
+											fc_literal(ba, ex->conn, top->meta->name),
+											fc_literal(ba, ex->conn, df->fieldname), in.data),
 						"reading a child table");
 		while ((row = mysql_fetch_row(cres)) != NULL)
 		{
@@ -235,14 +255,13 @@ put_json_batch(Export *ex, DictTable *top, char **names, int n, bool doc_form, b
 			int			i = row[0] ? find_name(idx, n, row[0]) : -1;
 			FiVal	   *child;
 
-			if (i < 0 || lists[i] == NULL)
+			if (i < 0 || docs[i] == NULL)
 				continue;
 			child = row_dict(t, cd, cres, row, len);
 			row_extras(t, cd, child, row, len);
-			fi_val_append(t, lists[i], child);
+			fi_val_append(t, fi_val_member(docs[i], df->fieldname), child);
 		}
 		mysql_free_result(cres);
-		free(cd->kinds);
 	}
 	for (int i = 0; i < n; i++)
 	{
@@ -252,14 +271,9 @@ put_json_batch(Export *ex, DictTable *top, char **names, int n, bool doc_form, b
 		FiJBuf		canon = {0};
 		FiJsonRoot	root;
 		char		msg[128];
-		unsigned long *lens;
 
 		if (docs[i] == NULL)
 			continue;
-		lens = fc_alloc(ex->a, sizeof(unsigned long) * top->ncols);
-		for (int c = 0; c < top->ncols; c++)
-			lens[c] = extras_rows[i][c] ? strlen(extras_rows[i][c]) : 0;
-		row_extras(t, top, docs[i], extras_rows[i], lens);
 		if ((shaped = fi_doc_export_shape(t, docs[i], doc_form)) == NULL ||
 			fi_tpl_dumps(t, shaped, &text, &len) != FI_TPL_OK)
 			engine_oom();
@@ -273,9 +287,9 @@ put_json_batch(Export *ex, DictTable *top, char **names, int n, bool doc_form, b
 		fi_jbuf_free(&canon);
 		(*written)++;
 	}
-	mysql_free_result(res);
 	fc_buf_free(&in);
 	fi_tpl_free(t);
+	fc_arena_free(ba);
 }
 
 int
@@ -348,6 +362,7 @@ fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, const char *op
 
 	tmp = xp_out_open(&ex, output);
 	top = dict_table(&ex, ex.meta, 1);
+	dict_children(&ex, top);
 	if (!doc_form)
 		fc_buf_put(&ex.out, "[", 1);
 	for (long i = 0; i < nnames; i += JSON_BATCH)
@@ -363,6 +378,9 @@ fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, const char *op
 	xp_flush_out(&ex, output);
 	xp_progress(&ex, written, -1, true);
 	free(top->kinds);
+	for (int f = 0; f < top->meta->nfields; f++)
+		if (top->child[f])
+			free(top->child[f]->kinds);
 	if (mysql_query(conn, "COMMIT") != 0)
 		fc_fail_mysql(conn, "ending the read-only transaction");
 	xp_out_close(&ex, output, tmp, written, -1);

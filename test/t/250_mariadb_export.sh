@@ -64,7 +64,7 @@ same "limit with child rows" "Sales Invoice" '{"limit": 1, "children": ["items"]
 same "Customers" Customer
 
 # a tree DocType with Durations, tiny floats, HTML, datetimes and times (test/t/105's), made alike on both
-META="INSERT INTO \"tabDocType\"(name, module, autoname, istable, issingle, is_tree) VALUES ('Test Tree', 'Stub', 'field:title', 0, 0, 1);
+META="INSERT INTO \"tabDocType\"(name, module, autoname, istable, issingle, is_tree) VALUES ('Test Tree', 'Test Module', 'field:title', 0, 0, 1);
   INSERT INTO \"tabDocField\"(name, parent, parenttype, parentfield, idx, fieldname, label, fieldtype, options, hide_days) VALUES
     ('tt-1', 'Test Tree', 'DocType', 'fields', 1, 'title', 'Title', 'Data', NULL, 0),
     ('tt-2', 'Test Tree', 'DocType', 'fields', 2, 'parent_test_tree', 'Parent Test Tree', 'Link', 'Test Tree', 0),
