@@ -1,0 +1,242 @@
+-- frappe_integrations on MariaDB: webhook capture in a site's database
+-- (issue 19, point 1).  Run by `frappe-integrations install --site` after
+-- site.sql, with the same @SITE@ / @SITE_LIT@ substitution.
+--
+-- A row trigger on the table of every DocType with an enabled webhook, and
+-- on each of its child tables, writes one small row per changed row into
+-- __fi_webhook_outbox, in the user's own transaction: a ROLLBACK (or
+-- ROLLBACK TO SAVEPOINT) takes it away with the change.  The trigger bodies
+-- name only columns Frappe never drops or renames (name, docstatus,
+-- modified; parent, parenttype, parentfield of a child row), so a migration
+-- that changes a DocType's fields cannot break a write.  The outbox is
+-- system-versioned by transaction (ROW START is the InnoDB transaction id),
+-- which is how the worker tells the transactions apart: Frappe's rule is
+-- one delivery per webhook and document per transaction.
+DELIMITER //
+
+CREATE TABLE IF NOT EXISTS @SITE@.`__fi_webhook_outbox` (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    doctype VARCHAR(140) NOT NULL COMMENT 'the DocType of the changed row''s table',
+    name VARCHAR(140) NOT NULL COMMENT 'the row''s name (as it was, for a delete)',
+    old_name VARCHAR(140) NULL COMMENT 'an UPDATE that renamed the row: its name before',
+    op CHAR(1) CHARSET ascii NOT NULL COMMENT 'I, U or D',
+    docstatus_old TINYINT NULL,
+    docstatus_new TINYINT NULL,
+    parent VARCHAR(140) NULL COMMENT 'a child row: its document',
+    parenttype VARCHAR(140) NULL,
+    parentfield VARCHAR(140) NULL,
+    modified DATETIME(6) NULL,
+    connection_id BIGINT UNSIGNED NOT NULL,
+    trx_id BIGINT UNSIGNED GENERATED ALWAYS AS ROW START INVISIBLE,
+    trx_end BIGINT UNSIGNED GENERATED ALWAYS AS ROW END INVISIBLE,
+    PERIOD FOR SYSTEM_TIME (trx_id, trx_end)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci WITH SYSTEM VERSIONING
+  COMMENT='frappe_integrations: row changes of watched DocTypes, one row per changed row'//
+
+-- The text of a string literal for a trigger body: Frappe's names never hold
+-- a backslash (sync_webhooks skips any that does), so doubling the quote is
+-- enough in every sql_mode.
+CREATE OR REPLACE FUNCTION @SITE@.fi_wh_lit(s VARCHAR(140) CHARSET utf8mb4) RETURNS TEXT CHARSET utf8mb4
+    DETERMINISTIC NO SQL SQL SECURITY INVOKER
+RETURN CONCAT('''', REPLACE(s, '''', ''''''), '''')//
+
+-- The body of one capture trigger: op I, U or D; parents NULL for the table
+-- of a document, else the quoted DocTypes whose child rows it watches.
+CREATE OR REPLACE FUNCTION @SITE@.fi_wh_body(doctype VARCHAR(140) CHARSET utf8mb4, op CHAR(1) CHARSET ascii,
+                                              parents TEXT CHARSET utf8mb4) RETURNS TEXT CHARSET utf8mb4
+    DETERMINISTIC NO SQL SQL SECURITY INVOKER
+BEGIN
+    DECLARE r CHAR(3) CHARSET ascii DEFAULT IF(op = 'D', 'OLD', 'NEW');
+    DECLARE cond TEXT CHARSET utf8mb4 DEFAULT
+        '(@frappe_integrations_webhooks IS NULL OR @frappe_integrations_webhooks <> ''off'')';
+    IF parents IS NOT NULL THEN
+        SET cond = CONCAT(cond, ' AND ', r, '.parenttype IN (', parents, ')');
+    END IF;
+    RETURN CONCAT('IF ', cond, ' THEN INSERT INTO `__fi_webhook_outbox` ',
+        '(doctype, name, old_name, op, docstatus_old, docstatus_new, parent, parenttype, parentfield, modified, connection_id) VALUES (',
+        @SITE@.fi_wh_lit(doctype), ', ', r, '.name, ',
+        IF(op = 'U', 'IF(BINARY NEW.name = BINARY OLD.name, NULL, OLD.name)', 'NULL'), ', ''', op, ''', ',
+        IF(op = 'I', 'NULL', 'OLD.docstatus'), ', ', IF(op = 'D', 'NULL', 'NEW.docstatus'), ', ',
+        IF(parents IS NULL, 'NULL, NULL, NULL', CONCAT(r, '.parent, ', r, '.parenttype, ', r, '.parentfield')), ', ',
+        r, '.modified, CONNECTION_ID()); END IF');
+END//
+
+-- integrations.sync_webhooks() on PostgreSQL: attach the capture triggers
+-- the enabled rows of tabWebhook need, replace those whose body is not the
+-- wanted one, drop the others.  A DocType with an enabled webhook (not a
+-- child or single DocType, its table present) gets triggers __fi_wh_{i,u,d}_…
+-- on its table; each of its Table / Table MultiSelect fields (DocField and
+-- Custom Field) on the child's table, for the rows of the watched parents
+-- only.  Each CREATE waits at most 1 s for the table (lock_wait_timeout),
+-- three times, so a site is never stalled behind a long transaction; what
+-- could not be changed is reported and done by the next call.  One row:
+-- changed (triggers created, replaced or dropped), triggers (now attached),
+-- waiting (the tables still to do, NULL when none), skipped (tables without
+-- the columns a trigger names, NULL when none).  Like any DDL it commits the
+-- caller's transaction.  The triggers belong to the caller (their definer).
+CREATE OR REPLACE PROCEDURE @SITE@.sync_webhooks()
+    MODIFIES SQL DATA SQL SECURITY INVOKER
+BEGIN
+    DECLARE done INT DEFAULT 0;
+    DECLARE t_tbl VARCHAR(64) CHARSET utf8mb4;
+    DECLARE t_doctype VARCHAR(140) CHARSET utf8mb4;
+    DECLARE t_parents TEXT CHARSET utf8mb4;
+    DECLARE t_op CHAR(1) CHARSET ascii;
+    DECLARE t_name VARCHAR(64) CHARSET utf8mb4;
+    DECLARE t_body TEXT CHARSET utf8mb4;
+    DECLARE n_changed INT DEFAULT 0;
+    DECLARE tries INT;
+    DECLARE locked INT;
+    DECLARE wait_tbl VARCHAR(64) CHARSET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
+    DECLARE old_wait BIGINT DEFAULT @@session.lock_wait_timeout;
+    DECLARE cur_want CURSOR FOR
+        SELECT w.tbl, w.doctype, w.parents, o.op,
+               CONCAT('__fi_wh_', LOWER(o.op), '_', LEFT(MD5(w.tbl), 16)),
+               @SITE@.fi_wh_body(w.doctype, o.op, w.parents)
+          FROM fi_wh_want w
+          JOIN (SELECT 'I' AS op UNION ALL SELECT 'U' UNION ALL SELECT 'D') o
+          LEFT JOIN information_schema.TRIGGERS g
+            ON g.TRIGGER_SCHEMA = DATABASE() AND BINARY g.EVENT_OBJECT_TABLE = BINARY w.tbl
+           AND BINARY g.TRIGGER_NAME = BINARY CONCAT('__fi_wh_', LOWER(o.op), '_', LEFT(MD5(w.tbl), 16))
+           AND g.ACTION_TIMING = 'AFTER'
+           AND g.EVENT_MANIPULATION = ELT(FIELD(o.op, 'I', 'U', 'D'), 'INSERT', 'UPDATE', 'DELETE')
+         WHERE w.ok = 1
+           AND (g.ACTION_STATEMENT IS NULL
+                OR BINARY g.ACTION_STATEMENT <> BINARY @SITE@.fi_wh_body(w.doctype, o.op, w.parents))
+         ORDER BY w.tbl, o.op;
+    DECLARE cur_drop CURSOR FOR
+        SELECT g.EVENT_OBJECT_TABLE, g.TRIGGER_NAME
+          FROM information_schema.TRIGGERS g
+         WHERE g.TRIGGER_SCHEMA = DATABASE() AND g.TRIGGER_NAME LIKE '\_\_fi\_wh\_%'
+           AND NOT EXISTS (SELECT 1 FROM fi_wh_want w
+                            WHERE w.ok = 1 AND BINARY w.tbl = BINARY g.EVENT_OBJECT_TABLE
+                              AND BINARY g.TRIGGER_NAME IN (BINARY CONCAT('__fi_wh_i_', LEFT(MD5(w.tbl), 16)),
+                                                     BINARY CONCAT('__fi_wh_u_', LEFT(MD5(w.tbl), 16)),
+                                                     BINARY CONCAT('__fi_wh_d_', LEFT(MD5(w.tbl), 16))))
+         ORDER BY 1, 2;
+    DECLARE CONTINUE HANDLER FOR NOT FOUND SET done = 1;
+    DECLARE EXIT HANDLER FOR SQLEXCEPTION
+    BEGIN
+        SET SESSION lock_wait_timeout = old_wait;
+        DROP TEMPORARY TABLE IF EXISTS fi_wh_want, fi_wh_parent;
+        RESIGNAL;
+    END;
+
+    -- the tables wanted: each enabled webhook's DocType, then its child tables
+    CREATE OR REPLACE TEMPORARY TABLE fi_wh_want (
+        tbl VARCHAR(64) CHARSET utf8mb4 COLLATE utf8mb4_bin PRIMARY KEY,
+        doctype VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL,
+        parents TEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci NULL,
+        ok INT NOT NULL DEFAULT 1,
+        waiting INT NOT NULL DEFAULT 0);
+    INSERT IGNORE INTO fi_wh_want (tbl, doctype)
+    SELECT DISTINCT CONCAT('tab', w.webhook_doctype), w.webhook_doctype
+      FROM @SITE@.tabWebhook w
+      JOIN information_schema.TABLES s
+        ON s.TABLE_SCHEMA = DATABASE() AND BINARY s.TABLE_NAME = BINARY CONCAT('tab', w.webhook_doctype)
+      LEFT JOIN @SITE@.tabDocType d ON d.name = w.webhook_doctype
+     WHERE w.enabled = 1 AND w.webhook_doctype IS NOT NULL AND w.webhook_doctype <> ''
+       AND COALESCE(d.istable, 0) = 0 AND COALESCE(d.issingle, 0) = 0;
+    -- (MariaDB reads a temporary table once per statement: a copy of the parents)
+    CREATE OR REPLACE TEMPORARY TABLE fi_wh_parent (doctype VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci PRIMARY KEY)
+        SELECT doctype FROM fi_wh_want;
+    INSERT INTO fi_wh_want (tbl, doctype, parents)
+    SELECT CONCAT('tab', f.child), f.child,
+           GROUP_CONCAT(DISTINCT @SITE@.fi_wh_lit(f.parent) ORDER BY f.parent SEPARATOR ', ')
+      FROM (SELECT df.parent, df.options AS child FROM @SITE@.tabDocField df
+             WHERE df.fieldtype IN ('Table', 'Table MultiSelect')
+            UNION
+            SELECT cf.dt, cf.options FROM @SITE@.`tabCustom Field` cf
+             WHERE cf.fieldtype IN ('Table', 'Table MultiSelect')) f
+      JOIN information_schema.TABLES s
+        ON s.TABLE_SCHEMA = DATABASE() AND BINARY s.TABLE_NAME = BINARY CONCAT('tab', f.child)
+     WHERE f.parent IN (SELECT doctype FROM fi_wh_parent) AND f.child IS NOT NULL AND f.child <> ''
+     GROUP BY f.child
+    ON DUPLICATE KEY UPDATE ok = ok;
+    -- a table without the columns its trigger names is left alone (and
+    -- reported), as is a name the body's literals cannot hold
+    UPDATE fi_wh_want w SET w.ok = 0
+     WHERE LOCATE(CHAR(92), w.doctype) > 0 OR LOCATE(CHAR(92), COALESCE(w.parents, '')) > 0
+        OR (SELECT COUNT(*) FROM information_schema.COLUMNS c
+             WHERE c.TABLE_SCHEMA = DATABASE() AND BINARY c.TABLE_NAME = BINARY w.tbl
+               AND c.COLUMN_NAME IN ('name', 'docstatus', 'modified', 'parent', 'parenttype', 'parentfield'))
+           < IF(w.parents IS NULL, 3, 6);
+
+    SET SESSION lock_wait_timeout = 1;
+    OPEN cur_want;
+    want_loop: LOOP
+        SET done = 0;
+        FETCH cur_want INTO t_tbl, t_doctype, t_parents, t_op, t_name, t_body;
+        IF done = 1 THEN
+            LEAVE want_loop;
+        END IF;
+        SET @fi_wh_ddl = CONCAT('CREATE OR REPLACE TRIGGER `', t_name, '` AFTER ',
+                                ELT(FIELD(t_op, 'I', 'U', 'D'), 'INSERT', 'UPDATE', 'DELETE'),
+                                ' ON `', REPLACE(t_tbl, '`', '``'), '` FOR EACH ROW ', t_body);
+        -- (a table that made us wait once is left for the next call)
+        SET tries = IF(BINARY t_tbl = BINARY wait_tbl, 3, 0), locked = 1;
+        WHILE locked = 1 AND tries < 3 DO
+            SET tries = tries + 1, locked = 0;
+            BEGIN
+                DECLARE CONTINUE HANDLER FOR 1205 SET locked = 1;
+                PREPARE fi_wh_stmt FROM @fi_wh_ddl;
+                EXECUTE fi_wh_stmt;
+                DEALLOCATE PREPARE fi_wh_stmt;
+            END;
+            IF locked = 1 AND tries < 3 THEN
+                DO SLEEP(0.2 * tries);
+            END IF;
+        END WHILE;
+        IF locked = 1 THEN
+            SET wait_tbl = t_tbl;
+            UPDATE fi_wh_want SET waiting = 1 WHERE tbl = t_tbl;
+        ELSE
+            SET n_changed = n_changed + 1;
+        END IF;
+    END LOOP;
+    CLOSE cur_want;
+
+    OPEN cur_drop;
+    drop_loop: LOOP
+        SET done = 0;
+        FETCH cur_drop INTO t_tbl, t_name;
+        IF done = 1 THEN
+            LEAVE drop_loop;
+        END IF;
+        SET @fi_wh_ddl = CONCAT('DROP TRIGGER IF EXISTS `', REPLACE(t_name, '`', '``'), '`');
+        -- (a table that made us wait once is left for the next call)
+        SET tries = IF(BINARY t_tbl = BINARY wait_tbl, 3, 0), locked = 1;
+        WHILE locked = 1 AND tries < 3 DO
+            SET tries = tries + 1, locked = 0;
+            BEGIN
+                DECLARE CONTINUE HANDLER FOR 1205 SET locked = 1;
+                PREPARE fi_wh_stmt FROM @fi_wh_ddl;
+                EXECUTE fi_wh_stmt;
+                DEALLOCATE PREPARE fi_wh_stmt;
+            END;
+            IF locked = 1 AND tries < 3 THEN
+                DO SLEEP(0.2 * tries);
+            END IF;
+        END WHILE;
+        IF locked = 1 THEN
+            SET wait_tbl = t_tbl;
+            INSERT INTO fi_wh_want (tbl, doctype, ok, waiting) VALUES (t_tbl, '', 0, 1)
+                ON DUPLICATE KEY UPDATE waiting = 1;
+        ELSE
+            SET n_changed = n_changed + 1;
+        END IF;
+    END LOOP;
+    CLOSE cur_drop;
+    SET SESSION lock_wait_timeout = old_wait;
+
+    SELECT GROUP_CONCAT(IF(waiting = 1, tbl, NULL) ORDER BY tbl SEPARATOR ', '),
+           GROUP_CONCAT(IF(ok = 0 AND waiting = 0, tbl, NULL) ORDER BY tbl SEPARATOR ', ')
+      INTO t_body, t_parents FROM fi_wh_want;
+    SELECT n_changed AS changed,
+           (SELECT COUNT(*) FROM information_schema.TRIGGERS g
+             WHERE g.TRIGGER_SCHEMA = DATABASE() AND g.TRIGGER_NAME LIKE '\_\_fi\_wh\_%') AS triggers,
+           t_body AS waiting, t_parents AS skipped;
+    DROP TEMPORARY TABLE IF EXISTS fi_wh_want, fi_wh_parent;
+END//
+
+DELIMITER ;
