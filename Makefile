@@ -92,7 +92,7 @@ include $(PGXS)
 # and every object when a header does (the engine's structs are shared)
 $(OBJS): $(EXTENSION).control $(wildcard src/pg/*.h src/engine/*.h)
 
-.PHONY: test demo unit bench-webhooks bench-import bench-export bench-auth bench-mariadb
+.PHONY: test demo unit bench-webhooks bench-import bench-export bench-auth bench-mariadb bench-mariadb-webhooks
 test:
 	bash test/run.sh test
 
@@ -117,6 +117,10 @@ bench-auth:
 
 bench-mariadb:
 	bash test/run.sh bench-mariadb
+
+# webhook capture on MariaDB vs none, the PostgreSQL build beside it
+bench-mariadb-webhooks:
+	bash test/run.sh bench-mariadb-webhooks
 
 # the pure engines, built and tested without a server
 unit: test/unit/engine_test test/unit/rules_test
@@ -174,8 +178,10 @@ build/mariadb/frappe_integrations.so: src/mariadb/udf.c $(MARIADB_ENGINE) src/en
 	$(CC) $(MARIADB_CFLAGS) -shared -o $@ src/mariadb/udf.c $(MARIADB_ENGINE) -lcrypto -lcurl -largon2 -lm -lpthread
 # the client program (bin/frappe-integrations export): Connector/C and the engines
 CLIENT_ENGINE = $(TPL_SRCS) src/engine/jsoncanon.c src/engine/doctype.c src/engine/exportplan.c \
-	src/engine/exportfmt.c src/engine/htmltext.c src/engine/csv.c src/engine/xlsxwrite.c src/engine/docdict.c
-CLIENT_SRCS = src/mariadb/client.c src/mariadb/client_meta.c src/mariadb/client_export.c src/mariadb/client_json.c
+	src/engine/exportfmt.c src/engine/htmltext.c src/engine/csv.c src/engine/xlsxwrite.c src/engine/docdict.c \
+	src/engine/webhookev.c
+CLIENT_SRCS = src/mariadb/client.c src/mariadb/client_meta.c src/mariadb/client_export.c src/mariadb/client_json.c \
+	src/mariadb/client_webhooks.c
 build/mariadb/fi-client: $(CLIENT_SRCS) src/mariadb/client.h src/mariadb/client_export.h $(CLIENT_ENGINE) src/engine/*.h
 	mkdir -p build/mariadb
 	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE -Isrc -I/usr/include/mariadb -o $@ \

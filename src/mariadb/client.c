@@ -337,6 +337,7 @@ usage(FILE *to, int status)
 {
 	fputs("usage: fi-client export --doctype DOCTYPE [--options JSON] [--output FILE] [--file-type csv|xlsx|json]\n"
 		  "       fi-client export-doc --doctype DOCTYPE --name NAME [--output FILE]\n"
+		  "       fi-client webhook-pending [--limit TRANSACTIONS]\n"
 		  "         [--site-config sites/SITE/site_config.json] [--site DB] [--socket PATH]\n"
 		  "         [--host HOST] [--port N] [--user USER] [--password-file FILE]\n", to);
 	exit(status);
@@ -353,6 +354,7 @@ main(int argc, char **argv)
 	const char *output = NULL;
 	const char *file_type = NULL;
 	const char *name = NULL;
+	const char *limit = NULL;
 	const char *site_config = NULL;
 	const char *password_file = NULL;
 	Conn		given = {0};
@@ -364,7 +366,7 @@ main(int argc, char **argv)
 	cmd = argv[1];
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
 		usage(stdout, 0);
-	if (strcmp(cmd, "export") != 0 && strcmp(cmd, "export-doc") != 0)
+	if (strcmp(cmd, "export") != 0 && strcmp(cmd, "export-doc") != 0 && strcmp(cmd, "webhook-pending") != 0)
 	{
 		fprintf(stderr, "fi-client: unknown command \"%s\"\n", cmd);
 		usage(stderr, 2);
@@ -397,6 +399,8 @@ main(int argc, char **argv)
 			file_type = v;
 		else if (strcmp(o, "--name") == 0 && strcmp(cmd, "export-doc") == 0)
 			name = v;
+		else if (strcmp(o, "--limit") == 0 && strcmp(cmd, "webhook-pending") == 0)
+			limit = v;
 		else if (strcmp(o, "--site-config") == 0)
 			site_config = v;
 		else if (strcmp(o, "--site") == 0)
@@ -418,7 +422,7 @@ main(int argc, char **argv)
 		}
 		i++;
 	}
-	if (doctype == NULL || (strcmp(cmd, "export-doc") == 0 && name == NULL))
+	if (strcmp(cmd, "webhook-pending") != 0 && (doctype == NULL || (strcmp(cmd, "export-doc") == 0 && name == NULL)))
 	{
 		fprintf(stderr, "fi-client: %s needs --doctype%s\n", cmd, strcmp(cmd, "export-doc") == 0 ? " and --name" : "");
 		exit(2);
@@ -489,7 +493,9 @@ main(int argc, char **argv)
 				c.database, mysql_error(conn));
 	if (c.password)
 		memset((char *) c.password, 0, strlen(c.password));
-	if (name != NULL)
+	if (strcmp(cmd, "webhook-pending") == 0)
+		status = fc_webhook_pending_main(conn, a, limit ? atoi(limit) : 100);
+	else if (name != NULL)
 		status = fc_export_json_main(conn, a, doctype, NULL, name, output);
 	else if (file_type ? strcmp(file_type, "json") == 0
 			 : output != NULL && strlen(output) > 5 && strcasecmp(output + strlen(output) - 5, ".json") == 0)

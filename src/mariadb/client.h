@@ -11,6 +11,7 @@
  *		client_export.c  Data Export as CSV and Excel (engine/exportplan.c, engine/exportfmt.c)
  *		client_json.c    Data Export as JSON: export_json's and export_doc's shapes (engine/docdict.c)
  *		client_export.h  what the two share
+ *		client_webhooks.c  webhook-pending: the outbox folded into Frappe's events (engine/webhookev.c)
  */
 #ifndef FI_MARIADB_CLIENT_H
 #define FI_MARIADB_CLIENT_H
@@ -80,5 +81,11 @@ extern int	fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const ch
  */
 extern int	fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options_json,
 								const char *name, const char *output);
+
+/*
+ * webhook-pending (client_webhooks.c): the outbox's first `limit`
+ * transactions as the worker delivers them, one JSON line per document
+ */
+extern int	fc_webhook_pending_main(MYSQL *conn, FcArena *a, int limit);
 
 #endif							/* FI_MARIADB_CLIENT_H */

@@ -27,11 +27,20 @@ CREATE TABLE IF NOT EXISTS @SITE@.`__fi_webhook_outbox` (
     parentfield VARCHAR(140) NULL,
     modified DATETIME(6) NULL,
     connection_id BIGINT UNSIGNED NOT NULL,
+    doc LONGTEXT NULL COMMENT 'a delete watched for on_trash: the row as it was, JSON_OBJECT of its columns',
     trx_id BIGINT UNSIGNED GENERATED ALWAYS AS ROW START INVISIBLE,
     trx_end BIGINT UNSIGNED GENERATED ALWAYS AS ROW END INVISIBLE,
     PERIOD FOR SYSTEM_TIME (trx_id, trx_end)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci WITH SYSTEM VERSIONING
   COMMENT='frappe_integrations: row changes of watched DocTypes, one row per changed row'//
+-- an outbox made by an earlier install gets the columns added since
+-- (a system-versioned table is altered only with this session setting)
+SET @fi_vah = @@session.system_versioning_alter_history//
+SET SESSION system_versioning_alter_history = KEEP//
+ALTER TABLE @SITE@.`__fi_webhook_outbox`
+    ADD COLUMN IF NOT EXISTS doc LONGTEXT NULL
+        COMMENT 'a delete watched for on_trash: the row as it was, JSON_OBJECT of its columns' AFTER connection_id//
+SET SESSION system_versioning_alter_history = @fi_vah//
 
 -- The text of a string literal for a trigger body: Frappe's names never hold
 -- a backslash (sync_webhooks skips any that does), so doubling the quote is
@@ -41,24 +50,35 @@ CREATE OR REPLACE FUNCTION @SITE@.fi_wh_lit(s VARCHAR(140) CHARSET utf8mb4) RETU
 RETURN CONCAT('''', REPLACE(s, '''', ''''''), '''')//
 
 -- The body of one capture trigger: op I, U or D; parents NULL for the table
--- of a document, else the quoted DocTypes whose child rows it watches.
+-- of a document, else the quoted DocTypes whose child rows it watches; cols
+-- (a DELETE for an on_trash webhook) the JSON_OBJECT arguments of every
+-- column of the row.  Those name columns a migration may drop or rename:
+-- then the delete is still captured, without the row (error 1054 is
+-- caught), until the next sync_webhooks writes the body again.
 CREATE OR REPLACE FUNCTION @SITE@.fi_wh_body(doctype VARCHAR(140) CHARSET utf8mb4, op CHAR(1) CHARSET ascii,
-                                              parents TEXT CHARSET utf8mb4) RETURNS TEXT CHARSET utf8mb4
+                                              parents TEXT CHARSET utf8mb4, cols LONGTEXT CHARSET utf8mb4)
+    RETURNS LONGTEXT CHARSET utf8mb4
     DETERMINISTIC NO SQL SQL SECURITY INVOKER
 BEGIN
     DECLARE r CHAR(3) CHARSET ascii DEFAULT IF(op = 'D', 'OLD', 'NEW');
     DECLARE cond TEXT CHARSET utf8mb4 DEFAULT
         '(@frappe_integrations_webhooks IS NULL OR @frappe_integrations_webhooks <> ''off'')';
+    DECLARE ins LONGTEXT CHARSET utf8mb4;
     IF parents IS NOT NULL THEN
         SET cond = CONCAT(cond, ' AND ', r, '.parenttype IN (', parents, ')');
     END IF;
-    RETURN CONCAT('IF ', cond, ' THEN INSERT INTO `__fi_webhook_outbox` ',
-        '(doctype, name, old_name, op, docstatus_old, docstatus_new, parent, parenttype, parentfield, modified, connection_id) VALUES (',
+    SET ins = CONCAT('INSERT INTO `__fi_webhook_outbox` ',
+        '(doctype, name, old_name, op, docstatus_old, docstatus_new, parent, parenttype, parentfield, modified, connection_id, doc) VALUES (',
         @SITE@.fi_wh_lit(doctype), ', ', r, '.name, ',
         IF(op = 'U', 'IF(BINARY NEW.name = BINARY OLD.name, NULL, OLD.name)', 'NULL'), ', ''', op, ''', ',
         IF(op = 'I', 'NULL', 'OLD.docstatus'), ', ', IF(op = 'D', 'NULL', 'NEW.docstatus'), ', ',
         IF(parents IS NULL, 'NULL, NULL, NULL', CONCAT(r, '.parent, ', r, '.parenttype, ', r, '.parentfield')), ', ',
-        r, '.modified, CONNECTION_ID()); END IF');
+        r, '.modified, CONNECTION_ID(), ');
+    IF op = 'D' AND cols IS NOT NULL THEN
+        RETURN CONCAT('IF ', cond, ' THEN BEGIN DECLARE CONTINUE HANDLER FOR 1054 ', ins, 'NULL); ',
+                      ins, 'JSON_OBJECT(', cols, ')); END; END IF');
+    END IF;
+    RETURN CONCAT('IF ', cond, ' THEN ', ins, 'NULL); END IF');
 END//
 
 -- integrations.sync_webhooks() on PostgreSQL: attach the capture triggers
@@ -83,16 +103,17 @@ BEGIN
     DECLARE t_parents TEXT CHARSET utf8mb4;
     DECLARE t_op CHAR(1) CHARSET ascii;
     DECLARE t_name VARCHAR(64) CHARSET utf8mb4;
-    DECLARE t_body TEXT CHARSET utf8mb4;
+    DECLARE t_body LONGTEXT CHARSET utf8mb4;
     DECLARE n_changed INT DEFAULT 0;
     DECLARE tries INT;
     DECLARE locked INT;
     DECLARE wait_tbl VARCHAR(64) CHARSET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
     DECLARE old_wait BIGINT DEFAULT @@session.lock_wait_timeout;
+    DECLARE old_gcl BIGINT DEFAULT @@session.group_concat_max_len;
     DECLARE cur_want CURSOR FOR
         SELECT w.tbl, w.doctype, w.parents, o.op,
                CONCAT('__fi_wh_', LOWER(o.op), '_', LEFT(MD5(w.tbl), 16)),
-               @SITE@.fi_wh_body(w.doctype, o.op, w.parents)
+               @SITE@.fi_wh_body(w.doctype, o.op, w.parents, w.cols)
           FROM fi_wh_want w
           JOIN (SELECT 'I' AS op UNION ALL SELECT 'U' UNION ALL SELECT 'D') o
           LEFT JOIN information_schema.TRIGGERS g
@@ -102,7 +123,7 @@ BEGIN
            AND g.EVENT_MANIPULATION = ELT(FIELD(o.op, 'I', 'U', 'D'), 'INSERT', 'UPDATE', 'DELETE')
          WHERE w.ok = 1
            AND (g.ACTION_STATEMENT IS NULL
-                OR BINARY g.ACTION_STATEMENT <> BINARY @SITE@.fi_wh_body(w.doctype, o.op, w.parents))
+                OR BINARY g.ACTION_STATEMENT <> BINARY @SITE@.fi_wh_body(w.doctype, o.op, w.parents, w.cols))
          ORDER BY w.tbl, o.op;
     DECLARE cur_drop CURSOR FOR
         SELECT g.EVENT_OBJECT_TABLE, g.TRIGGER_NAME
@@ -117,40 +138,46 @@ BEGIN
     DECLARE CONTINUE HANDLER FOR NOT FOUND SET done = 1;
     DECLARE EXIT HANDLER FOR SQLEXCEPTION
     BEGIN
-        SET SESSION lock_wait_timeout = old_wait;
+        SET SESSION lock_wait_timeout = old_wait, group_concat_max_len = old_gcl;
         DROP TEMPORARY TABLE IF EXISTS fi_wh_want, fi_wh_parent;
         RESIGNAL;
     END;
 
+    SET SESSION group_concat_max_len = GREATEST(old_gcl, 16777216);
     -- the tables wanted: each enabled webhook's DocType, then its child tables
     CREATE OR REPLACE TEMPORARY TABLE fi_wh_want (
         tbl VARCHAR(64) CHARSET utf8mb4 COLLATE utf8mb4_bin PRIMARY KEY,
         doctype VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL,
         parents TEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci NULL,
+        trash INT NOT NULL DEFAULT 0,
+        cols LONGTEXT CHARSET utf8mb4 NULL,
         ok INT NOT NULL DEFAULT 1,
         waiting INT NOT NULL DEFAULT 0);
-    INSERT IGNORE INTO fi_wh_want (tbl, doctype)
-    SELECT DISTINCT CONCAT('tab', w.webhook_doctype), w.webhook_doctype
+    INSERT INTO fi_wh_want (tbl, doctype, trash)
+    SELECT CONCAT('tab', w.webhook_doctype), w.webhook_doctype, MAX(w.webhook_docevent = 'on_trash')
       FROM @SITE@.tabWebhook w
       JOIN information_schema.TABLES s
         ON s.TABLE_SCHEMA = DATABASE() AND BINARY s.TABLE_NAME = BINARY CONCAT('tab', w.webhook_doctype)
       LEFT JOIN @SITE@.tabDocType d ON d.name = w.webhook_doctype
      WHERE w.enabled = 1 AND w.webhook_doctype IS NOT NULL AND w.webhook_doctype <> ''
-       AND COALESCE(d.istable, 0) = 0 AND COALESCE(d.issingle, 0) = 0;
+       AND COALESCE(d.istable, 0) = 0 AND COALESCE(d.issingle, 0) = 0
+     GROUP BY w.webhook_doctype;
     -- (MariaDB reads a temporary table once per statement: a copy of the parents)
-    CREATE OR REPLACE TEMPORARY TABLE fi_wh_parent (doctype VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci PRIMARY KEY)
-        SELECT doctype FROM fi_wh_want;
-    INSERT INTO fi_wh_want (tbl, doctype, parents)
+    CREATE OR REPLACE TEMPORARY TABLE fi_wh_parent (doctype VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci PRIMARY KEY,
+                                                    trash INT NOT NULL)
+        SELECT doctype, trash FROM fi_wh_want;
+    INSERT INTO fi_wh_want (tbl, doctype, parents, trash)
     SELECT CONCAT('tab', f.child), f.child,
-           GROUP_CONCAT(DISTINCT @SITE@.fi_wh_lit(f.parent) ORDER BY f.parent SEPARATOR ', ')
+           GROUP_CONCAT(DISTINCT @SITE@.fi_wh_lit(f.parent) ORDER BY f.parent SEPARATOR ', '), MAX(p.trash)
       FROM (SELECT df.parent, df.options AS child FROM @SITE@.tabDocField df
              WHERE df.fieldtype IN ('Table', 'Table MultiSelect')
             UNION
             SELECT cf.dt, cf.options FROM @SITE@.`tabCustom Field` cf
              WHERE cf.fieldtype IN ('Table', 'Table MultiSelect')) f
+      JOIN fi_wh_parent p ON p.doctype = f.parent
       JOIN information_schema.TABLES s
         ON s.TABLE_SCHEMA = DATABASE() AND BINARY s.TABLE_NAME = BINARY CONCAT('tab', f.child)
-     WHERE f.parent IN (SELECT doctype FROM fi_wh_parent) AND f.child IS NOT NULL AND f.child <> ''
+     WHERE f.child IS NOT NULL AND f.child <> ''
      GROUP BY f.child
     ON DUPLICATE KEY UPDATE ok = ok;
     -- a table without the columns its trigger names is left alone (and
@@ -161,6 +188,15 @@ BEGIN
              WHERE c.TABLE_SCHEMA = DATABASE() AND BINARY c.TABLE_NAME = BINARY w.tbl
                AND c.COLUMN_NAME IN ('name', 'docstatus', 'modified', 'parent', 'parenttype', 'parentfield'))
            < IF(w.parents IS NULL, 3, 6);
+    -- the columns an on_trash delete keeps, in the table's order
+    UPDATE fi_wh_want w
+       SET w.cols = (SELECT GROUP_CONCAT(CONCAT(@SITE@.fi_wh_lit(c.COLUMN_NAME), ', OLD.`',
+                                                REPLACE(c.COLUMN_NAME, '`', '``'), '`')
+                                         ORDER BY c.ORDINAL_POSITION SEPARATOR ', ')
+                       FROM information_schema.COLUMNS c
+                      WHERE c.TABLE_SCHEMA = DATABASE() AND BINARY c.TABLE_NAME = BINARY w.tbl
+                        AND LOCATE(CHAR(92), c.COLUMN_NAME) = 0)
+     WHERE w.trash = 1 AND w.ok = 1;
 
     SET SESSION lock_wait_timeout = 1;
     OPEN cur_want;
@@ -227,7 +263,7 @@ BEGIN
         END IF;
     END LOOP;
     CLOSE cur_drop;
-    SET SESSION lock_wait_timeout = old_wait;
+    SET SESSION lock_wait_timeout = old_wait, group_concat_max_len = old_gcl;
 
     SELECT GROUP_CONCAT(IF(waiting = 1, tbl, NULL) ORDER BY tbl SEPARATOR ', '),
            GROUP_CONCAT(IF(ok = 0 AND waiting = 0, tbl, NULL) ORDER BY tbl SEPARATOR ', ')

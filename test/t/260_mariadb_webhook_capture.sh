@@ -141,12 +141,38 @@ t_is "$(ms "SELECT CONCAT(COUNT(*), ' ', COUNT(DISTINCT trx_id), ' ', MIN(n), ' 
 t_is "$(ms "SELECT COUNT(*) FROM tabItem WHERE name LIKE 'C_-%'") $(ms "SELECT COUNT(DISTINCT name) FROM __fi_webhook_outbox WHERE id > $b AND op = 'I' AND doctype = 'Item'")" "160 160" \
      "an outbox row for each committed document, none for the rolled-back ones"
 
+# ---- on_trash: a delete keeps the row as it was (the document and its children)
+t_is "$(ms "SELECT COUNT(*) FROM __fi_webhook_outbox WHERE doc IS NOT NULL")" "0" "no on_trash webhook: no row is copied"
+ms "INSERT INTO tabWebhook (name, webhook_doctype, webhook_docevent, request_url, enabled)
+    VALUES ('wh-trash', 'Item', 'on_trash', 'http://127.0.0.1:9/t', 1)"
+t_is "$(ms "CALL sync_webhooks()" | cut -f1,2)" "10	60" "an on_trash webhook: the DELETE triggers of Item and its 9 child tables rewritten"
+ms "INSERT INTO tabItem (name, item_code, item_name, description, item_group, docstatus, modified, disabled)
+    VALUES ('TR-1', 'TR-1', 'Trashed \"one\"', 'it''s gone', 'Products', 1, '2026-01-02 03:04:05.678901', 1);
+    INSERT INTO \`tabItem Barcode\` (name, parent, parenttype, parentfield, idx) VALUES ('TR-1-b', 'TR-1', 'Item', 'barcodes', 7)"
+b=$(last)
+ms "DELETE FROM \`tabItem Barcode\` WHERE parent = 'TR-1'; DELETE FROM tabItem WHERE name = 'TR-1'"
+t_is "$(ms "SELECT CONCAT_WS(' ', op, doctype, JSON_VALUE(doc, '$.name'), JSON_VALUE(doc, '$.item_name'), JSON_VALUE(doc, '$.description'),
+                               JSON_VALUE(doc, '$.docstatus'), JSON_VALUE(doc, '$.modified'), JSON_VALUE(doc, '$.disabled'),
+                               JSON_VALUE(doc, '$.parent'), JSON_VALUE(doc, '$.idx'))
+            FROM __fi_webhook_outbox WHERE id > $b ORDER BY id" | tr '\n' ';')" \
+     "D Item Barcode TR-1-b 0 TR-1 7;D Item TR-1 Trashed \"one\" it's gone 1 2026-01-02 03:04:05.678901 1 0;" \
+     "the deleted child row and document as they were (every column, quotes kept)"
+t_is "$(ms "SELECT JSON_LENGTH(doc) = (SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '_s1' AND TABLE_NAME = 'tabItem')
+            FROM __fi_webhook_outbox WHERE id > $b AND doctype = 'Item'")" "1" "every column of tabItem, by name"
+
 # ---- a migration changes the table: writes go on
 ms "ALTER TABLE tabItem DROP COLUMN description, CHANGE COLUMN item_group item_group_renamed VARCHAR(140)"
 b=$(last)
 t_ok "an INSERT after a field was dropped and another renamed" ms "INSERT INTO tabItem (name, item_code) VALUES ('MG-1', 'MG-1')"
-t_ok "an UPDATE and a DELETE after it" ms "UPDATE tabItem SET item_name = 'm' WHERE name = 'MG-1'; DELETE FROM tabItem WHERE name = 'MG-1'"
+t_ok "an UPDATE and a DELETE after it (the on_trash trigger names the old columns)" ms "UPDATE tabItem SET item_name = 'm' WHERE name = 'MG-1'; DELETE FROM tabItem WHERE name = 'MG-1'"
 t_is "$(ob "$b")" "I Item MG-1 - ->0 - - -;U Item MG-1 - 0>0 - - -;D Item MG-1 - 0>- - - -;" "and their rows captured"
+t_is "$(ms "SELECT IFNULL(doc, 'no copy') FROM __fi_webhook_outbox WHERE id > $b AND op = 'D'")" "no copy" \
+     "the delete is captured without its copy until the next sync"
+t_is "$(ms "CALL sync_webhooks()" | cut -f1,2)" "1	60" "sync rewrites the DELETE trigger for the new columns"
+b=$(last)
+ms "INSERT INTO tabItem (name, item_code, item_group_renamed) VALUES ('MG-2', 'MG-2', 'G'); DELETE FROM tabItem WHERE name = 'MG-2'"
+t_is "$(ms "SELECT CONCAT(JSON_VALUE(doc, '$.item_group_renamed'), ' ', JSON_EXISTS(doc, '$.description')) FROM __fi_webhook_outbox WHERE id > $b AND op = 'D'")" "G 0" \
+     "and the next delete is copied with them"
 
 # ---- a long transaction on the table: sync waits at most about a second a try, and says so
 ms "UPDATE tabWebhook SET enabled = 0 WHERE name = 'wh-si'"
@@ -171,6 +197,61 @@ exec 7>&-
 wait "$hold_pid"
 t_is "$(ms "CALL sync_webhooks()" | cut -f3)" "NULL" "once the transaction ended, the next sync finishes"
 t_is "$(trg | grep -c 'tabSales Invoice:' )" "0" "and the disabled webhook's triggers are gone"
+
+# ---- webhook-pending: the outbox as the worker delivers it (SPEC 1's table, per transaction)
+printf 'pw-s1' > "$MD/pw"
+pending() {	# one line per document: events and webhooks
+    "$FI_ROOT/bin/frappe-integrations" webhook-pending --socket "$MDB_SOCK" --user _s1 --password-file "$MD/pw" --site _s1 "$@" \
+        | "$FI_PY" -c '
+import json, sys
+for line in sys.stdin:
+    d = json.loads(line)
+    if "transactions" in d:
+        print("total %d %d %d" % (d["transactions"], d["documents"], d["deliveries"]))
+    else:
+        print("%s %s %s %s %s" % (d["doctype"], d["name"], ",".join(d["events"]), d["row"], ",".join(w["name"] for w in d["webhooks"]) or "-"))'
+}
+ms "DELETE FROM __fi_webhook_outbox; DELETE FROM tabWebhook;
+    INSERT INTO tabWebhook (name, webhook_doctype, webhook_docevent, request_url, enabled, \`condition\`) VALUES
+    ('p-ins', 'Item', 'after_insert', 'http://127.0.0.1:9/a', 1, NULL),
+    ('p-upd', 'Item', 'on_update', 'http://127.0.0.1:9/b', 1, 'doc.disabled == 0'),
+    ('p-sub', 'Item', 'on_submit', 'http://127.0.0.1:9/c', 1, NULL),
+    ('p-can', 'Item', 'on_cancel', 'http://127.0.0.1:9/d', 1, NULL),
+    ('p-uas', 'Item', 'on_update_after_submit', 'http://127.0.0.1:9/e', 1, NULL),
+    ('p-chg', 'Item', 'on_change', 'http://127.0.0.1:9/f', 1, NULL),
+    ('p-trash', 'Item', 'on_trash', 'http://127.0.0.1:9/g', 1, NULL),
+    ('p-off', 'Item', 'on_update', 'http://127.0.0.1:9/h', 0, NULL);
+    CALL sync_webhooks();"
+ms "INSERT INTO tabItem (name, item_code, docstatus) VALUES ('PW-1', 'PW-1', 0);
+    INSERT INTO tabItem (name, item_code, docstatus) VALUES ('PW-2', 'PW-2', 1);
+    UPDATE tabItem SET item_name = 'a' WHERE name = 'PW-1';
+    UPDATE tabItem SET docstatus = 1 WHERE name = 'PW-1';
+    UPDATE tabItem SET item_name = 'b' WHERE name = 'PW-1';
+    UPDATE tabItem SET docstatus = 2 WHERE name = 'PW-1';
+    DELETE FROM tabItem WHERE name = 'PW-1'"
+t_is "$(pending)" "Item PW-1 after_insert,on_update at commit p-ins,p-upd
+Item PW-2 after_insert,on_update,on_submit at commit p-ins,p-sub,p-upd
+Item PW-1 on_update,on_change at commit p-chg,p-upd
+Item PW-1 on_update,on_submit,on_change at commit p-chg,p-sub,p-upd
+Item PW-1 on_update_after_submit,on_change at commit p-chg,p-uas
+Item PW-1 on_cancel,on_change at commit p-can,p-chg
+Item PW-1 on_trash gone p-trash
+total 7 7 15" "SPEC 1's table, one transaction each: insert (draft, submitted), 0>0, 0>1, 1>1, 1>2, delete; a disabled webhook: none"
+ms "DELETE FROM __fi_webhook_outbox;
+    START TRANSACTION; INSERT INTO tabItem (name, item_code) VALUES ('PW-3', 'PW-3'); UPDATE tabItem SET item_name = 'x' WHERE name = 'PW-3';
+    UPDATE tabItem SET item_name = 'y' WHERE name = 'PW-3';
+    INSERT INTO \`tabItem Barcode\` (name, parent, parenttype, parentfield) VALUES ('PW-3-b', 'PW-3', 'Item', 'barcodes'); COMMIT;
+    UPDATE tabItem SET docstatus = 1 WHERE name = 'PW-2';
+    INSERT INTO \`tabItem Barcode\` (name, parent, parenttype, parentfield) VALUES ('PW-2-b', 'PW-2', 'Item', 'barcodes');
+    START TRANSACTION; UPDATE \`tabItem Barcode\` SET idx = 3 WHERE name = 'PW-3-b'; DELETE FROM \`tabItem Barcode\` WHERE name = 'PW-3-b'; COMMIT"
+t_is "$(pending)" "Item PW-3 after_insert,on_update,on_change at commit p-chg,p-ins,p-upd
+Item PW-2 on_update_after_submit,on_change at commit p-chg,p-uas
+Item PW-2 on_update_after_submit,on_change read now p-chg,p-uas
+Item PW-3 on_update,on_change read now p-chg,p-upd
+total 4 4 9" \
+     "a transaction's changes of one document fold into one delivery per webhook; child rows alone are the parent's save, by its docstatus (submitted: on_update_after_submit)"
+t_is "$(pending --limit 2 | tail -1)" "total 2 2 5" "--limit: the first transactions only"
+t_is "$(pending --limit 0 2>&1)" "ERROR 22023: --limit must be a positive number of transactions" "--limit 0 refused"
 
 # ---- privileges and uninstall
 t_like "$(mariadb --no-defaults --socket="$MDB_SOCK" -u root -N -B -e "CREATE USER other@localhost IDENTIFIED BY 'o'; GRANT SELECT ON _s1.* TO other@localhost" 2>&1; \

@@ -317,6 +317,63 @@ test_events(void)
 	   strcmp(fi_event_name(FI_EV_ON_UPDATE | FI_EV_ON_CHANGE), "") == 0, "events: names and bits");
 }
 
+/* the documents of a fold as text: "doctype/name:events:row:has_row:docstatus;" */
+static const char *
+fold_text(const FiRowChange *c, int n)
+{
+	static char out[1024];
+	FiDocChange d[32];
+	int			nd = fi_fold_changes(c, n, d, arena_alloc, NULL);
+	size_t		len = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < nd; i++)
+		len += snprintf(out + len, sizeof(out) - len, "%s/%s:%x:%d:%d:%d;", d[i].doctype, d[i].name,
+						d[i].noted, d[i].row_change, d[i].has_row, d[i].docstatus);
+	return out;
+}
+
+static void
+test_fold(void)
+{
+	const FiRowChange save[] = {
+		{FI_ROW_INSERT, "Sales Invoice", "SINV-1", NULL, 0, 0, NULL, NULL},
+		{FI_ROW_INSERT, "Sales Invoice Item", "r1", NULL, 0, 0, "SINV-1", "Sales Invoice"},
+		{FI_ROW_UPDATE, "Sales Invoice", "SINV-1", NULL, 0, 1, NULL, NULL},
+	};
+	const FiRowChange child_only[] = {
+		{FI_ROW_UPDATE, "Sales Invoice Item", "r1", NULL, 1, 1, "SINV-2", "Sales Invoice"},
+		{FI_ROW_DELETE, "Sales Invoice Item", "r2", NULL, 1, 0, "SINV-2", "Sales Invoice"},
+		{FI_ROW_INSERT, "Item", "IT-1", NULL, 0, 0, NULL, NULL},
+	};
+	const FiRowChange rename[] = {
+		{FI_ROW_UPDATE, "Customer", "New", "Old", 0, 0, NULL, NULL},
+		{FI_ROW_UPDATE, "Customer Group", "G", "G", 0, 0, NULL, NULL},
+	};
+	const FiRowChange replace[] = {
+		{FI_ROW_DELETE, "Item", "IT-1", NULL, 1, 0, NULL, NULL},
+		{FI_ROW_INSERT, "Item", "IT-1", NULL, 0, 0, NULL, NULL},
+		{FI_ROW_DELETE, "Item", "IT-2", NULL, 2, 0, NULL, NULL},
+		{FI_ROW_INSERT, "Item", "it-2", NULL, 0, 0, NULL, NULL},
+	};
+	char		want[256];
+
+	snprintf(want, sizeof(want), "Sales Invoice/SINV-1:%x:2:1:1;",
+			 FI_EV_AFTER_INSERT | FI_EV_ON_UPDATE | FI_EV_ON_SUBMIT | FI_EV_ON_CHANGE | FI_EV_CHILD);
+	is_str(fold_text(save, 3), want, "fold: a document's insert, a child row and a submit: one document, its events OR-ed, docstatus at commit 1");
+	snprintf(want, sizeof(want), "Sales Invoice/SINV-2:%x:-1:0:0;Item/IT-1:%x:2:1:0;", FI_EV_CHILD,
+			 FI_EV_AFTER_INSERT | FI_EV_ON_UPDATE);
+	is_str(fold_text(child_only, 3), want, "fold: child rows alone: the parent, its row unread (-1); documents by their last change");
+	snprintf(want, sizeof(want), "Customer/Old:%x:0:0:0;Customer/New:%x:0:1:0;Customer Group/G:%x:1:1:0;",
+			 FI_EV_GONE, FI_EV_ON_UPDATE | FI_EV_ON_CHANGE, FI_EV_ON_UPDATE | FI_EV_ON_CHANGE);
+	is_str(fold_text(rename, 2), want, "fold: a rename leaves the old name gone; the same name is no rename");
+	snprintf(want, sizeof(want), "Item/IT-1:%x:1:1:0;Item/IT-2:%x:2:0:2;Item/it-2:%x:3:1:0;",
+			 FI_EV_ON_TRASH | FI_EV_AFTER_INSERT | FI_EV_ON_UPDATE, FI_EV_ON_TRASH | FI_EV_GONE,
+			 FI_EV_AFTER_INSERT | FI_EV_ON_UPDATE);
+	is_str(fold_text(replace, 4), want, "fold: REPLACE (delete + insert) keeps the row and both events; names compare byte for byte");
+	is_str(fold_text(replace, 0), "", "fold: nothing");
+}
+
 /* ---- export text ---- */
 
 static void
@@ -1005,6 +1062,7 @@ main(int argc, char **argv)
 	test_grouping();
 	test_naming();
 	test_events();
+	test_fold();
 	test_export();
 	test_export_titles();
 	test_oauth();

@@ -1,0 +1,210 @@
+/*
+ * client_webhooks.c
+ *		frappe-integrations webhook-pending: what a site's outbox holds, as
+ *		the worker delivers it.  The captured rows of each committed
+ *		transaction (one transaction: the rows of one InnoDB trx_id) are folded
+ *		per document with Frappe's rules (engine/webhookev.c: the events of a
+ *		row change, a child row as its parent's save, once per document and
+ *		event in a transaction), then matched with the site's enabled webhooks
+ *		by DocType and event.  One JSON line per document, then a summary line.
+ *		Conditions are not evaluated here (they need the document): a webhook
+ *		with one says so.
+ *
+ * Order: transactions by their last captured row.  Two transactions that
+ * changed the same document's row were serialised by its row lock, so for
+ * each document this is the order of their commits.
+ */
+#include "mariadb/client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/jsoncanon.h"
+#include "engine/webhookev.h"
+
+typedef struct Hook
+{
+	const char *name;
+	const char *doctype;
+	uint32_t	event;
+	bool		condition;
+} Hook;
+
+static void
+put_str(FiJBuf *j, const char *s)
+{
+	if (!fi_json_put_string(j, s, strlen(s)))
+		fc_fail("53200", NULL, NULL, "out of memory");
+}
+
+static void
+put(FiJBuf *j, const char *s)
+{
+	if (!fi_jbuf_put(j, s, strlen(s)))
+		fc_fail("53200", NULL, NULL, "out of memory");
+}
+
+static int
+int_or(const char *s, int dflt)
+{
+	return s ? atoi(s) : dflt;
+}
+
+/* has_row and docstatus of a document's row now (only child rows were captured) */
+static void
+read_row(MYSQL *conn, FcArena *a, const char *doctype, const char *name, bool *has_row, int *docstatus)
+{
+	MYSQL_RES  *res;
+	MYSQL_ROW	r;
+	char	   *sql = fc_printf(a, "SELECT docstatus FROM %s WHERE name = %s",
+								fc_ident(a, fc_printf(a, "tab%s", doctype)), fc_literal(a, conn, name));
+
+	*has_row = false;
+	*docstatus = 0;
+	if (mysql_query(conn, sql) != 0)
+	{
+		/* a child row claiming a parent DocType without a table: nothing to read */
+		if (mysql_errno(conn) == 1146)
+			return;
+		fc_fail_mysql(conn, "reading a document's row");
+	}
+	res = mysql_store_result(conn);
+	if (res == NULL)
+		fc_fail_mysql(conn, "reading a document's row");
+	if ((r = mysql_fetch_row(res)) != NULL)
+	{
+		*has_row = true;
+		*docstatus = int_or(r[0], 0);
+	}
+	mysql_free_result(res);
+}
+
+int
+fc_webhook_pending_main(MYSQL *conn, FcArena *a, int limit)
+{
+	MYSQL_RES  *res;
+	MYSQL_ROW	r;
+	Hook	   *hooks;
+	int			nhooks = 0;
+	my_ulonglong nrows;
+	FiRowChange *rows;
+	unsigned long long *trx;
+	FiDocChange *docs;
+	FiJBuf		j = {0};
+	long long	ntrx = 0,
+				ndocs = 0,
+				ndeliveries = 0;
+
+	if (limit <= 0)
+		fc_fail("22023", NULL, NULL, "--limit must be a positive number of transactions");
+	res = fc_query(conn, "SELECT name, webhook_doctype, webhook_docevent, COALESCE(`condition`, '') <> '' "
+				   "FROM tabWebhook WHERE enabled = 1 ORDER BY name", "reading tabWebhook");
+	hooks = fc_alloc(a, sizeof(Hook) * (mysql_num_rows(res) + 1));
+	while ((r = mysql_fetch_row(res)) != NULL)
+	{
+		if (r[0] == NULL || r[1] == NULL || fi_event_bit(r[2]) == 0)
+			continue;			/* webhook_status reports it */
+		hooks[nhooks].name = fc_strndup(a, r[0], strlen(r[0]));
+		hooks[nhooks].doctype = fc_strndup(a, r[1], strlen(r[1]));
+		hooks[nhooks].event = fi_event_bit(r[2]);
+		hooks[nhooks].condition = r[3] && strcmp(r[3], "1") == 0;
+		nhooks++;
+	}
+	mysql_free_result(res);
+
+	/* the rows of the first `limit` transactions, each transaction's rows together */
+	res = fc_query(conn, fc_printf(a,
+								   "SELECT o.trx_id, o.op, o.doctype, o.name, o.old_name, o.docstatus_old, o.docstatus_new, "
+								   "o.parent, o.parenttype "
+								   "FROM __fi_webhook_outbox o "
+								   "JOIN (SELECT trx_id, MAX(id) AS last_id FROM __fi_webhook_outbox "
+								   "GROUP BY trx_id ORDER BY last_id LIMIT %d) t ON t.trx_id = o.trx_id "
+								   "ORDER BY t.last_id, o.id", limit),
+				   "reading __fi_webhook_outbox");
+	nrows = mysql_num_rows(res);
+	rows = fc_alloc(a, sizeof(FiRowChange) * (nrows + 1));
+	trx = fc_alloc(a, sizeof(unsigned long long) * (nrows + 1));
+	docs = fc_alloc(a, sizeof(FiDocChange) * 2 * (nrows + 1));
+	for (my_ulonglong i = 0; (r = mysql_fetch_row(res)) != NULL; i++)
+	{
+		FiRowChange *c = &rows[i];
+
+		trx[i] = r[0] ? strtoull(r[0], NULL, 10) : 0;
+		c->op = r[1] && r[1][0] == 'I' ? FI_ROW_INSERT : r[1] && r[1][0] == 'U' ? FI_ROW_UPDATE : FI_ROW_DELETE;
+		c->doctype = r[2];
+		c->name = r[3];
+		c->old_name = r[4];
+		c->docstatus_old = int_or(r[5], 0);
+		c->docstatus_new = int_or(r[6], 0);
+		c->parent = r[7];
+		c->parenttype = r[8];
+	}
+
+	for (my_ulonglong start = 0; start < nrows;)
+	{
+		my_ulonglong end = start;
+		int			nd;
+
+		while (end < nrows && trx[end] == trx[start])
+			end++;
+		ntrx++;
+		nd = fi_fold_changes(rows + start, (int) (end - start), docs, fc_alloc, a);
+		for (int d = 0; d < nd; d++)
+		{
+			FiDocChange *dc = &docs[d];
+			bool		has_row = dc->has_row;
+			int			docstatus = dc->docstatus;
+			uint32_t	ev;
+			bool		first = true;
+
+			if (dc->row_change < 0)
+				read_row(conn, a, dc->doctype, dc->name, &has_row, &docstatus);
+			ev = fi_events_at_commit(dc->noted, has_row, docstatus);
+			if (ev == 0)
+				continue;		/* a rename's old name: nothing of its own */
+			ndocs++;
+			j.len = 0;
+			put(&j, fc_printf(a, "{\"transaction\": %llu, \"doctype\": ", trx[start]));
+			put_str(&j, dc->doctype);
+			put(&j, ", \"name\": ");
+			put_str(&j, dc->name);
+			put(&j, ", \"events\": [");
+			for (uint32_t bit = 1; bit <= FI_EV_ON_CHANGE; bit <<= 1)
+				if (ev & bit)
+				{
+					put(&j, first ? "\"" : ", \"");
+					put(&j, fi_event_name(bit));
+					put(&j, "\"");
+					first = false;
+				}
+			put(&j, fc_printf(a, "], \"row\": \"%s\", \"webhooks\": [",
+							  !has_row ? "gone" : dc->row_change < 0 ? "read now" : "at commit"));
+			first = true;
+			for (int h = 0; h < nhooks; h++)
+			{
+				if ((hooks[h].event & ev) == 0 || strcmp(hooks[h].doctype, dc->doctype) != 0)
+					continue;
+				/* a document gone at commit is delivered only to on_trash */
+				if (!has_row && hooks[h].event != FI_EV_ON_TRASH)
+					continue;
+				put(&j, first ? "{\"name\": " : ", {\"name\": ");
+				put_str(&j, hooks[h].name);
+				put(&j, ", \"event\": \"");
+				put(&j, fi_event_name(hooks[h].event));
+				put(&j, hooks[h].condition ? "\", \"condition\": true}" : "\", \"condition\": false}");
+				first = false;
+				ndeliveries++;
+			}
+			put(&j, "]}\n");
+			fwrite(j.data, 1, j.len, stdout);
+		}
+		start = end;
+	}
+	mysql_free_result(res);
+	fi_jbuf_free(&j);
+	printf("{\"transactions\": %lld, \"documents\": %lld, \"deliveries\": %lld}\n", ntrx, ndocs, ndeliveries);
+	if (fflush(stdout) != 0)
+		fc_fail("58030", NULL, NULL, "could not write the output");
+	return 0;
+}
