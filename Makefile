@@ -42,6 +42,7 @@ OBJS = \
 	src/engine/importmap.o \
 	src/engine/naming.o \
 	src/engine/webhookev.o \
+	src/engine/webhookreq.o \
 	src/engine/exportfmt.o \
 	src/engine/docdict.o \
 	src/engine/exportplan.o \
@@ -179,7 +180,7 @@ build/mariadb/frappe_integrations.so: src/mariadb/udf.c $(MARIADB_ENGINE) src/en
 # the client program (bin/frappe-integrations export): Connector/C and the engines
 CLIENT_ENGINE = $(TPL_SRCS) src/engine/jsoncanon.c src/engine/doctype.c src/engine/exportplan.c \
 	src/engine/exportfmt.c src/engine/htmltext.c src/engine/csv.c src/engine/xlsxwrite.c src/engine/docdict.c \
-	src/engine/webhookev.c
+	src/engine/webhookev.c src/engine/webhookreq.c
 CLIENT_SRCS = src/mariadb/client.c src/mariadb/client_meta.c src/mariadb/client_export.c src/mariadb/client_json.c \
 	src/mariadb/client_webhooks.c
 build/mariadb/fi-client: $(CLIENT_SRCS) src/mariadb/client.h src/mariadb/client_export.h $(CLIENT_ENGINE) src/engine/*.h

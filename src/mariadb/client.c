@@ -338,6 +338,7 @@ usage(FILE *to, int status)
 	fputs("usage: fi-client export --doctype DOCTYPE [--options JSON] [--output FILE] [--file-type csv|xlsx|json]\n"
 		  "       fi-client export-doc --doctype DOCTYPE --name NAME [--output FILE]\n"
 		  "       fi-client webhook-pending [--limit TRANSACTIONS]\n"
+		  "       fi-client webhook-preview --webhook WEBHOOK --name DOCNAME\n"
 		  "         [--site-config sites/SITE/site_config.json] [--site DB] [--socket PATH]\n"
 		  "         [--host HOST] [--port N] [--user USER] [--password-file FILE]\n", to);
 	exit(status);
@@ -355,6 +356,7 @@ main(int argc, char **argv)
 	const char *file_type = NULL;
 	const char *name = NULL;
 	const char *limit = NULL;
+	const char *webhook = NULL;
 	const char *site_config = NULL;
 	const char *password_file = NULL;
 	Conn		given = {0};
@@ -366,7 +368,8 @@ main(int argc, char **argv)
 	cmd = argv[1];
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
 		usage(stdout, 0);
-	if (strcmp(cmd, "export") != 0 && strcmp(cmd, "export-doc") != 0 && strcmp(cmd, "webhook-pending") != 0)
+	if (strcmp(cmd, "export") != 0 && strcmp(cmd, "export-doc") != 0 && strcmp(cmd, "webhook-pending") != 0 &&
+		strcmp(cmd, "webhook-preview") != 0)
 	{
 		fprintf(stderr, "fi-client: unknown command \"%s\"\n", cmd);
 		usage(stderr, 2);
@@ -397,10 +400,12 @@ main(int argc, char **argv)
 			output = v;
 		else if (strcmp(o, "--file-type") == 0)
 			file_type = v;
-		else if (strcmp(o, "--name") == 0 && strcmp(cmd, "export-doc") == 0)
+		else if (strcmp(o, "--name") == 0 && (strcmp(cmd, "export-doc") == 0 || strcmp(cmd, "webhook-preview") == 0))
 			name = v;
 		else if (strcmp(o, "--limit") == 0 && strcmp(cmd, "webhook-pending") == 0)
 			limit = v;
+		else if (strcmp(o, "--webhook") == 0 && strcmp(cmd, "webhook-preview") == 0)
+			webhook = v;
 		else if (strcmp(o, "--site-config") == 0)
 			site_config = v;
 		else if (strcmp(o, "--site") == 0)
@@ -422,7 +427,12 @@ main(int argc, char **argv)
 		}
 		i++;
 	}
-	if (strcmp(cmd, "webhook-pending") != 0 && (doctype == NULL || (strcmp(cmd, "export-doc") == 0 && name == NULL)))
+	if (strcmp(cmd, "webhook-preview") == 0 && (webhook == NULL || name == NULL))
+	{
+		fprintf(stderr, "fi-client: webhook-preview needs --webhook and --name\n");
+		exit(2);
+	}
+	if (strncmp(cmd, "webhook-", 8) != 0 && (doctype == NULL || (strcmp(cmd, "export-doc") == 0 && name == NULL)))
 	{
 		fprintf(stderr, "fi-client: %s needs --doctype%s\n", cmd, strcmp(cmd, "export-doc") == 0 ? " and --name" : "");
 		exit(2);
@@ -495,6 +505,8 @@ main(int argc, char **argv)
 		memset((char *) c.password, 0, strlen(c.password));
 	if (strcmp(cmd, "webhook-pending") == 0)
 		status = fc_webhook_pending_main(conn, a, limit ? atoi(limit) : 100);
+	else if (strcmp(cmd, "webhook-preview") == 0)
+		status = fc_webhook_preview_main(conn, a, webhook, name);
 	else if (name != NULL)
 		status = fc_export_json_main(conn, a, doctype, NULL, name, output);
 	else if (file_type ? strcmp(file_type, "json") == 0

@@ -11,7 +11,8 @@
  *		client_export.c  Data Export as CSV and Excel (engine/exportplan.c, engine/exportfmt.c)
  *		client_json.c    Data Export as JSON: export_json's and export_doc's shapes (engine/docdict.c)
  *		client_export.h  what the two share
- *		client_webhooks.c  webhook-pending: the outbox folded into Frappe's events (engine/webhookev.c)
+ *		client_webhooks.c  webhook-pending: the outbox folded into Frappe's events (engine/webhookev.c);
+ *		                 webhook-preview: what a webhook sends for a document (engine/webhookreq.c)
  */
 #ifndef FI_MARIADB_CLIENT_H
 #define FI_MARIADB_CLIENT_H
@@ -23,6 +24,7 @@
 #include <mysql.h>
 
 #include "engine/doctype.h"
+#include "engine/tpl.h"
 
 /* memory for the whole run: taken in chunks, given back at exit */
 typedef struct FcArena FcArena;
@@ -87,5 +89,16 @@ extern int	fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, con
  * transactions as the worker delivers them, one JSON line per document
  */
 extern int	fc_webhook_pending_main(MYSQL *conn, FcArena *a, int limit);
+
+/* webhook-preview (client_webhooks.c): PostgreSQL's webhook_preview(webhook, docname), its JSON text */
+extern int	fc_webhook_preview_main(MYSQL *conn, FcArena *a, const char *webhook, const char *docname);
+
+/*
+ * a document's dict as Frappe's as_dict() gives it, children included
+ * (client_json.c); dates_as_str false: date values, for a condition.
+ * NULL when there is none of that name.
+ */
+extern FiVal *fc_read_doc(MYSQL *conn, FcArena *a, FiTpl *t, const FiDocMeta *meta, const char *name,
+						  bool dates_as_str);
 
 #endif							/* FI_MARIADB_CLIENT_H */

@@ -101,7 +101,7 @@ checked(FiVal *v)
 
 /* the dict of one row (the Table fields are the caller's; the extras come after them) */
 static FiVal *
-row_dict(FiTpl *t, DictTable *d, MYSQL_RES *res, MYSQL_ROW row, unsigned long *len)
+row_dict(FiTpl *t, DictTable *d, MYSQL_RES *res, MYSQL_ROW row, unsigned long *len, bool dates_as_str)
 {
 	FiVal	   *doc = checked(fi_val_dict(t));
 
@@ -121,7 +121,7 @@ row_dict(FiTpl *t, DictTable *d, MYSQL_RES *res, MYSQL_ROW row, unsigned long *l
 		int			c = d->col[i];
 
 		fi_val_set(t, doc, d->keys[i].key, strlen(d->keys[i].key),
-				   checked(c < 0 ? fi_val_none(t) : fi_doc_value(t, d->kinds[c], d->keys[i].df, row[c], len[c], true)));
+				   checked(c < 0 ? fi_val_none(t) : fi_doc_value(t, d->kinds[c], d->keys[i].df, row[c], len[c], dates_as_str)));
 	}
 	return doc;
 }
@@ -186,26 +186,18 @@ dict_children(Export *ex, DictTable *top)
 }
 
 /*
- * A batch of documents by name, children included, as their shaped JSON
- * (jsonb's text) written out.  What the batch needs lives in an arena of
- * its own, freed at its end.
+ * The dicts of the documents names[0..n) (as_dict(): children included;
+ * dates_as_str false: date values, for a condition) into docs[i], NULL for
+ * a name not found; query texts in ba.
  */
 static void
-put_json_batch(Export *ex, DictTable *top, char **names, int n, bool doc_form, bool *first, long *written)
+read_docs(Export *ex, DictTable *top, char **names, int n, FiTpl *t, FcArena *ba, bool dates_as_str, FiVal **docs)
 {
-	FiTplOptions o;
-	FiTpl	   *t;
-	FcArena    *ba = fc_arena_new();
-	FiVal	  **docs = fc_alloc(ba, sizeof(FiVal *) * n);
 	NameIdx    *idx = fc_alloc(ba, sizeof(NameIdx) * n);
 	FcBuf		in = {0};
 	MYSQL_RES  *res;
 	MYSQL_ROW	row;
 
-	fi_tpl_default_options(&o);
-	o.max_memory = (size_t) 1 << 30;
-	if ((t = fi_tpl_new(&o)) == NULL)
-		engine_oom();
 	for (int i = 0; i < n; i++)
 	{
 		fc_buf_printf(&in, "%s%s", i ? ", " : "", fc_literal(ba, ex->conn, names[i]));
@@ -224,7 +216,7 @@ put_json_batch(Export *ex, DictTable *top, char **names, int n, bool doc_form, b
 
 		if (i < 0 || docs[i] != NULL)
 			continue;
-		docs[i] = row_dict(t, top, res, row, len);
+		docs[i] = row_dict(t, top, res, row, len, dates_as_str);
 		/* Frappe's order: the Table fields' lists (filled below), then the extras */
 		for (int f = 0; f < top->meta->nfields; f++)
 			if (table_field(&top->meta->fields[f]))
@@ -257,12 +249,33 @@ put_json_batch(Export *ex, DictTable *top, char **names, int n, bool doc_form, b
 
 			if (i < 0 || docs[i] == NULL)
 				continue;
-			child = row_dict(t, cd, cres, row, len);
+			child = row_dict(t, cd, cres, row, len, dates_as_str);
 			row_extras(t, cd, child, row, len);
 			fi_val_append(t, fi_val_member(docs[i], df->fieldname), child);
 		}
 		mysql_free_result(cres);
 	}
+	fc_buf_free(&in);
+}
+
+/*
+ * A batch of documents by name, children included, as their shaped JSON
+ * (jsonb's text) written out.  What the batch needs lives in an arena of
+ * its own, freed at its end.
+ */
+static void
+put_json_batch(Export *ex, DictTable *top, char **names, int n, bool doc_form, bool *first, long *written)
+{
+	FiTplOptions o;
+	FiTpl	   *t;
+	FcArena    *ba = fc_arena_new();
+	FiVal	  **docs = fc_alloc(ba, sizeof(FiVal *) * n);
+
+	fi_tpl_default_options(&o);
+	o.max_memory = (size_t) 1 << 30;
+	if ((t = fi_tpl_new(&o)) == NULL)
+		engine_oom();
+	read_docs(ex, top, names, n, t, ba, true, docs);
 	for (int i = 0; i < n; i++)
 	{
 		const char *text;
@@ -287,7 +300,6 @@ put_json_batch(Export *ex, DictTable *top, char **names, int n, bool doc_form, b
 		fi_jbuf_free(&canon);
 		(*written)++;
 	}
-	fc_buf_free(&in);
 	fi_tpl_free(t);
 	fc_arena_free(ba);
 }
@@ -388,4 +400,21 @@ fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, const char *op
 	fc_buf_free(&ex.where);
 	fi_tpl_free(tpl);
 	return 0;
+}
+
+FiVal *
+fc_read_doc(MYSQL *conn, FcArena *a, FiTpl *t, const FiDocMeta *meta, const char *name, bool dates_as_str)
+{
+	Export		ex = {.conn = conn, .a = a, .meta = meta};
+	DictTable  *top = dict_table(&ex, meta, 1);
+	FiVal	   *doc = NULL;
+	char	   *names[1] = {(char *) name};
+
+	dict_children(&ex, top);
+	read_docs(&ex, top, names, 1, t, a, dates_as_str, &doc);
+	for (int f = 0; f < meta->nfields; f++)
+		if (top->child[f])
+			free(top->child[f]->kinds);
+	free(top->kinds);
+	return doc;
 }

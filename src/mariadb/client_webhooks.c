@@ -10,6 +10,10 @@
  *		Conditions are not evaluated here (they need the document): a webhook
  *		with one says so.
  *
+ *		frappe-integrations webhook-preview: what one webhook would send for a
+ *		document now (PostgreSQL's webhook_preview, the same JSON), from the
+ *		rules of engine/webhookreq.c.
+ *
  * Order: transactions by their last captured row.  Two transactions that
  * changed the same document's row were serialised by its row lock, so for
  * each document this is the order of their commits.
@@ -22,6 +26,7 @@
 
 #include "engine/jsoncanon.h"
 #include "engine/webhookev.h"
+#include "engine/webhookreq.h"
 
 typedef struct Hook
 {
@@ -204,6 +209,152 @@ fc_webhook_pending_main(MYSQL *conn, FcArena *a, int limit)
 	mysql_free_result(res);
 	fi_jbuf_free(&j);
 	printf("{\"transactions\": %lld, \"documents\": %lld, \"deliveries\": %lld}\n", ntrx, ndocs, ndeliveries);
+	if (fflush(stdout) != 0)
+		fc_fail("58030", NULL, NULL, "could not write the output");
+	return 0;
+}
+
+/* the site's now as Frappe's: System Settings' time zone, else UTC; microseconds of the naive local time */
+static long long
+site_now_usec(MYSQL *conn)
+{
+	MYSQL_RES  *res = fc_query(conn,
+							   "SELECT TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', "
+							   "COALESCE((SELECT CONVERT_TZ(UTC_TIMESTAMP(6), '+00:00', z.value) FROM tabSingles z "
+							   "WHERE z.doctype = 'System Settings' AND z.field = 'time_zone' LIMIT 1), UTC_TIMESTAMP(6)))",
+							   "reading the site's time");
+	MYSQL_ROW	r = mysql_fetch_row(res);
+	long long	v = r && r[0] ? strtoll(r[0], NULL, 10) : 0;
+
+	mysql_free_result(res);
+	return v;
+}
+
+/* a Webhook Header / Webhook Data child table's (a, b) rows of the webhook, in order */
+static int
+child_rows(MYSQL *conn, FcArena *a, const char *table, const char *ca, const char *cb, const char *webhook,
+		   const char ***va, const char ***vb)
+{
+	MYSQL_RES  *res;
+	MYSQL_ROW	r;
+	int			n = 0;
+
+	res = fc_query(conn, fc_printf(a, "SELECT %s, %s FROM %s WHERE parenttype = 'Webhook' AND BINARY parent = BINARY %s "
+								   "ORDER BY idx", fc_ident(a, ca), fc_ident(a, cb), fc_ident(a, table),
+								   fc_literal(a, conn, webhook)),
+				   "reading the webhook's rows");
+	*va = fc_alloc(a, sizeof(char *) * (mysql_num_rows(res) + 1));
+	*vb = fc_alloc(a, sizeof(char *) * (mysql_num_rows(res) + 1));
+	while ((r = mysql_fetch_row(res)) != NULL)
+	{
+		(*va)[n] = r[0] ? fc_strndup(a, r[0], strlen(r[0])) : NULL;
+		(*vb)[n] = r[1] ? fc_strndup(a, r[1], strlen(r[1])) : NULL;
+		n++;
+	}
+	mysql_free_result(res);
+	return n;
+}
+
+static char *
+col_dup(FcArena *a, const char *s)
+{
+	return s ? fc_strndup(a, s, strlen(s)) : NULL;
+}
+
+int
+fc_webhook_preview_main(MYSQL *conn, FcArena *a, const char *webhook, const char *docname)
+{
+	MYSQL_RES  *res;
+	MYSQL_ROW	r;
+	FiWebhookDef h = {0};
+	const char *doctype,
+			   *method;
+	bool		secured;
+	const FiDocMeta *meta;
+	FiTplOptions o;
+	FiTpl	   *t;
+	FiVal	   *doc,
+			   *cdoc;
+	FiWebhookReq rq;
+	FiJBuf		j = {0};
+	FiJBuf		canon = {0};
+	FiJsonRoot	root;
+	char		msg[128];
+
+	res = fc_query(conn, fc_printf(a, "SELECT name, webhook_doctype, webhook_docevent, `condition`, request_url, "
+								   "is_dynamic_url, webhook_json, request_method, enable_security "
+								   "FROM tabWebhook WHERE BINARY name = BINARY %s", fc_literal(a, conn, webhook)),
+				   "reading tabWebhook");
+	if ((r = mysql_fetch_row(res)) == NULL)
+		fc_fail("42704", NULL, "Webhooks are the rows of tabWebhook.", "webhook \"%s\" does not exist", webhook);
+	h.name = col_dup(a, r[0]);
+	doctype = col_dup(a, r[1]);
+	h.docevent = col_dup(a, r[2]);
+	h.condition = col_dup(a, r[3]);
+	h.request_url = col_dup(a, r[4]);
+	h.is_dynamic_url = r[5] && atoi(r[5]) != 0;
+	h.webhook_json = col_dup(a, r[6]);
+	method = fi_webhook_blank(r[7]) ? "POST" : col_dup(a, r[7]);
+	secured = r[8] && atoi(r[8]) != 0;
+	mysql_free_result(res);
+	h.nheaders = child_rows(conn, a, "tabWebhook Header", "key", "value", h.name,
+							(const char ***) &h.header_keys, (const char ***) &h.header_values);
+	h.ndata = child_rows(conn, a, "tabWebhook Data", "fieldname", "key", h.name,
+						 (const char ***) &h.data_fieldnames, (const char ***) &h.data_keys);
+
+	meta = doctype ? fc_meta(conn, a, doctype) : NULL;
+	if (meta == NULL || !fc_meta_in_table(conn, a, meta, "name"))
+		fc_fail("42P01", NULL, NULL, "webhook \"%s\" is for DocType \"%s\", which has no table",
+				webhook, doctype ? doctype : "");
+	fi_tpl_default_options(&o);
+	o.now_usec = site_now_usec(conn);
+	if ((t = fi_tpl_new(&o)) == NULL)
+		fc_fail("53200", NULL, NULL, "out of memory");
+	doc = fc_read_doc(conn, a, t, meta, docname, true);
+	cdoc = fc_read_doc(conn, a, t, meta, docname, false);
+	if (doc == NULL || cdoc == NULL)
+		fc_fail("02000", NULL, NULL, "%s \"%s\" does not exist", doctype, docname);
+	fi_val_as_documents(doc);
+	fi_val_as_documents(cdoc);
+	fi_webhook_request(t, &h, doc, cdoc, &rq, fc_alloc, a);
+
+	put(&j, "{\"webhook\": ");
+	put_str(&j, h.name);
+	put(&j, ", \"event\": ");
+	put_str(&j, h.docevent ? h.docevent : "");
+	put(&j, rq.skip ? ", \"meets_condition\": false" : ", \"meets_condition\": true");
+	if (!rq.skip)
+	{
+		put(&j, ", \"method\": ");
+		put_str(&j, method);
+		if (rq.url)
+		{
+			put(&j, ", \"url\": ");
+			put_str(&j, rq.url);
+		}
+		if (rq.error)
+		{
+			put(&j, ", \"error\": ");
+			put_str(&j, rq.error);
+		}
+		else
+		{
+			put(&j, ", \"headers\": ");
+			put(&j, rq.headers);
+			put(&j, secured ? ", \"signed\": true, \"body\": " : ", \"signed\": false, \"body\": ");
+			if (!fi_json_put_string(&j, rq.body, rq.bodylen))
+				fc_fail("53200", NULL, NULL, "out of memory");
+		}
+	}
+	put(&j, "}");
+	/* the text PostgreSQL's jsonb prints for it */
+	if (fi_json_canon(j.data, j.len, true, 10000, &canon, &root, msg, sizeof(msg)) != FI_JSON_OK)
+		fc_fail("22P02", msg, NULL, "the preview of webhook \"%s\" did not make JSON", webhook);
+	fwrite(canon.data, 1, canon.len, stdout);
+	fputc('\n', stdout);
+	fi_jbuf_free(&canon);
+	fi_jbuf_free(&j);
+	fi_tpl_free(t);
 	if (fflush(stdout) != 0)
 		fc_fail("58030", NULL, NULL, "could not write the output");
 	return 0;

@@ -26,6 +26,8 @@ typedef struct FiNote
 	FiVal	   *trash_cond_doc; /* the same as a condition sees it */
 } FiNote;
 
+#include "engine/webhookreq.h"
+
 typedef struct FiWebhook
 {
 	char	   *name;
@@ -81,17 +83,8 @@ extern FiWebhookConfig *fi_webhook_xact_config(void);
 extern void fi_webhook_config_reset(void);
 extern bool fi_webhook_config_trigger_on(Oid relid);
 
-/* what one webhook sends for one document */
-typedef struct FiRequest
-{
-	bool		skip;			/* the condition was false */
-	char	   *error;			/* why it cannot be sent, or NULL */
-	char	   *url;
-	char	   *headers;		/* jsonb text: [[key, value], ...] */
-	const char *body;
-	size_t		bodylen;
-	char	   *user;
-} FiRequest;
+/* what one webhook sends for one document (engine/webhookreq.c) */
+typedef FiWebhookReq FiRequest;
 
 /* worker.c */
 extern void fi_worker_init(void);
@@ -100,9 +93,8 @@ extern void fi_worker_wake(bool outbox);
 extern void fi_worker_wake_at_commit(void);	/* webhook_capture.c: also the side tables */
 
 /* webhook_flush.c (returns how many events were queued to send) */
-extern bool fi_blank(const char *s);
-extern const char *fi_webhook_url_problem(const char *url);
-extern char *fi_webhook_header_problem(const char *key, const char *value);
+#define fi_blank(s) fi_webhook_blank(s)
+extern char *fi_webhook_header_problem_pg(const char *key, const char *value);
 extern void fi_webhook_build(FiTpl *t, FiWebhook *h, FiVal *doc, FiVal *cond_doc,
 							 FiRequest *rq);
 extern void fi_webhook_log(const char *webhook, const char *doctype, const char *docname,

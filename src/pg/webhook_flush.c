@@ -70,17 +70,6 @@ col_int(HeapTuple tup, TupleDesc desc, const char *col, int dflt)
 	return v ? atoi(v) : dflt;
 }
 
-bool
-fi_blank(const char *s)
-{
-	if (s == NULL)
-		return true;
-	for (; *s; s++)
-		if (!isspace((unsigned char) *s))
-			return false;
-	return true;
-}
-
 /* a Webhook Header / Webhook Data child table as (parent, a, b) rows */
 static void
 load_child(const char *table, const char *a, const char *b, FiWebhookConfig *cfg,
@@ -312,195 +301,42 @@ fi_webhook_events_wanted(FiWebhookConfig *cfg, const char *doctype)
 /* ---- one request ---- */
 
 
-static char *
-engine_error(FiTpl *t, const char *what)
+static void *
+req_alloc(void *arg, size_t size)
 {
-	if (fi_tpl_errline(t) > 0)
-		return psprintf("%s: %s (line %d, column %d)", what, fi_tpl_errmsg(t),
-						fi_tpl_errline(t), fi_tpl_errcol(t));
-	return psprintf("%s: %s", what, fi_tpl_errmsg(t));
+	return palloc0(size);
 }
 
-static FiVal *
-context(FiTpl *t, FiVal *doc, const char *event)
-{
-	FiVal	   *ctx = fi_val_dict(t);
-
-	if (ctx == NULL)
-		return NULL;
-	fi_val_set(t, ctx, "doc", 3, doc);
-	if (event)
-		fi_val_set(t, ctx, "event", 5, fi_val_str(t, event, strlen(event)));
-	return ctx;
-}
-
-/* an http(s) URL with a host; NULL when fine, else why not */
-const char *
-fi_webhook_url_problem(const char *url)
-{
-	const char *p;
-
-	if (fi_blank(url))
-		return "the request URL is empty";
-	if (pg_strncasecmp(url, "https://", 8) == 0)
-		p = url + 8;
-	else if (pg_strncasecmp(url, "http://", 7) == 0)
-		p = url + 7;
-	else
-		return "the request URL must start with http:// or https://";
-	if (*p == '\0' || *p == '/' || *p == '?' || *p == '#' || *p == ':')
-		return "the request URL has no host";
-	for (; *p; p++)
-		if ((unsigned char) *p <= ' ' || *p == 0x7f)
-			return "the request URL contains a space or control character";
-	return NULL;
-}
-
-/* why a Webhook Header row cannot be sent (a line break would inject headers) */
 char *
-fi_webhook_header_problem(const char *key, const char *value)
+fi_webhook_header_problem_pg(const char *key, const char *value)
 {
-	if (strpbrk(key, "\r\n:"))
-		return psprintf("the header name \"%s\" contains a line break or a colon", key);
-	return psprintf("the value of header \"%s\" contains a line break", key);
-}
-
-static void
-json_pair(StringInfo s, const char *k, const char *v)
-{
-	appendStringInfoChar(s, '[');
-	escape_json(s, k);
-	appendStringInfoString(s, ", ");
-	escape_json(s, v);
-	appendStringInfoChar(s, ']');
+	return fi_webhook_header_problem(key, value, req_alloc, NULL);
 }
 
 /*
- * What one webhook sends for one document: condition, URL, headers, body.
- * Never raises for a bad configuration: that is FiRequest.error.
+ * What one webhook sends for one document: condition, URL, headers, body
+ * (engine/webhookreq.c).  Never raises for a bad configuration: that is
+ * FiRequest.error.
  */
 void
 fi_webhook_build(FiTpl *t, FiWebhook *h, FiVal *doc, FiVal *cond_doc, FiRequest *rq)
 {
-	const char *event = h->docevent ? h->docevent : "";
-	FiVal	   *ctx;
-	StringInfoData hs;
+	FiWebhookDef d = {
+		.name = h->name,
+		.docevent = h->docevent,
+		.condition = h->condition,
+		.request_url = h->request_url,
+		.is_dynamic_url = h->is_dynamic_url,
+		.webhook_json = h->webhook_json,
+		.nheaders = h->nheaders,
+		.header_keys = (const char *const *) h->header_keys,
+		.header_values = (const char *const *) h->header_values,
+		.ndata = h->ndata,
+		.data_fieldnames = (const char *const *) h->data_fieldnames,
+		.data_keys = (const char *const *) h->data_keys,
+	};
 
-	memset(rq, 0, sizeof(*rq));
-	if (!fi_blank(h->condition))
-	{
-		bool		ok;
-
-		ctx = context(t, cond_doc, NULL);
-		if (ctx == NULL || fi_tpl_condition(t, h->condition, strlen(h->condition), ctx, &ok) != FI_TPL_OK)
-		{
-			rq->error = engine_error(t, "condition");
-			return;
-		}
-		if (!ok)
-		{
-			rq->skip = true;
-			return;
-		}
-	}
-	ctx = context(t, doc, event);
-	if (ctx == NULL)
-	{
-		rq->error = pstrdup("out of template memory");
-		return;
-	}
-	/* URL */
-	if (h->is_dynamic_url && h->request_url)
-	{
-		const char *out;
-		size_t		outlen;
-
-		if (fi_tpl_render(t, h->request_url, strlen(h->request_url), ctx, &out, &outlen) != FI_TPL_OK)
-		{
-			rq->error = engine_error(t, "request URL template");
-			return;
-		}
-		rq->url = pnstrdup(out, outlen);
-	}
-	else
-		rq->url = pstrdup(h->request_url ? h->request_url : "");
-	{
-		const char *why = fi_webhook_url_problem(rq->url);
-
-		if (why)
-		{
-			rq->error = pstrdup(why);
-			return;
-		}
-	}
-	/* headers: the rows with a key and a value, in order (no secret here) */
-	initStringInfo(&hs);
-	appendStringInfoChar(&hs, '[');
-	for (int i = 0; i < h->nheaders; i++)
-	{
-		const char *k = h->header_keys[i],
-				   *v = h->header_values[i];
-
-		if (fi_blank(k) || v == NULL || v[0] == '\0')
-			continue;
-		if (strpbrk(k, "\r\n:") || strpbrk(v, "\r\n"))
-		{
-			rq->error = fi_webhook_header_problem(k, v);
-			return;
-		}
-		if (hs.len > 1)
-			appendStringInfoString(&hs, ", ");
-		json_pair(&hs, k, v);
-	}
-	appendStringInfoChar(&hs, ']');
-	rq->headers = hs.data;
-	/* body (frappe-facts 1.6, 1.8) */
-	if (h->ndata > 0)
-	{
-		FiVal	   *data = fi_val_dict(t);
-
-		for (int i = 0; data && i < h->ndata; i++)
-		{
-			const char *f = h->data_fieldnames[i] ? h->data_fieldnames[i] : "";
-			const char *k = h->data_keys[i] ? h->data_keys[i] : "";
-			FiVal	   *v = fi_val_member(doc, f);
-
-			fi_val_set(t, data, k, strlen(k), v ? v : fi_val_none(t));
-		}
-		if (data == NULL || fi_tpl_dumps(t, data, &rq->body, &rq->bodylen) != FI_TPL_OK)
-		{
-			rq->error = engine_error(t, "form data");
-			return;
-		}
-	}
-	else if (!fi_blank(h->webhook_json))
-	{
-		const char *out;
-		size_t		outlen;
-
-		if (fi_tpl_render(t, h->webhook_json, strlen(h->webhook_json), ctx, &out, &outlen) != FI_TPL_OK)
-		{
-			rq->error = engine_error(t, "JSON template");
-			return;
-		}
-		if (fi_tpl_normalize_json(t, out, outlen, &rq->body, &rq->bodylen) != FI_TPL_OK)
-		{
-			rq->error = engine_error(t, "the rendered JSON template is not JSON");
-			return;
-		}
-	}
-	else
-	{
-		rq->body = "{}";
-		rq->bodylen = 2;
-	}
-	{
-		FiVal	   *u = fi_val_member(doc, "modified_by");
-		size_t		ul;
-		const char *us = u ? fi_val_text(u, &ul) : NULL;
-
-		rq->user = us ? pnstrdup(us, ul) : NULL;
-	}
+	fi_webhook_request(t, &d, doc, cond_doc, rq, req_alloc, NULL);
 }
 
 /* ---- writing the queue and the log ---- */

@@ -416,7 +416,7 @@ problem_of(FiWebhook *h)
 	for (int i = 0; i < h->nheaders; i++)
 		if ((h->header_keys[i] && strpbrk(h->header_keys[i], "\r\n:")) ||
 			(h->header_values[i] && strpbrk(h->header_values[i], "\r\n")))
-			return fi_webhook_header_problem(h->header_keys[i] ? h->header_keys[i] : "",
+			return fi_webhook_header_problem_pg(h->header_keys[i] ? h->header_keys[i] : "",
 											 h->header_values[i] ? h->header_values[i] : "");
 	/* syntax only: an empty document proves nothing about evaluation */
 	t = fi_template_session(fi_site_now_usec());
