@@ -81,6 +81,28 @@ BEGIN
     RETURN CONCAT('IF ', cond, ' THEN ', ins, 'NULL); END IF');
 END//
 
+-- Run the DDL in @fi_wh_ddl (a trigger made or dropped) unless skip: up to
+-- three tries, each waiting at most the session's lock_wait_timeout, with
+-- 0.2 s and 0.4 s between.  locked: 1 when every try timed out (or skipped).
+CREATE OR REPLACE PROCEDURE @SITE@.fi_wh_ddl(IN skip INT, OUT locked INT)
+    MODIFIES SQL DATA SQL SECURITY INVOKER
+BEGIN
+    DECLARE tries INT DEFAULT IF(skip, 3, 0);
+    SET locked = 1;
+    WHILE locked = 1 AND tries < 3 DO
+        SET tries = tries + 1, locked = 0;
+        BEGIN
+            DECLARE CONTINUE HANDLER FOR 1205 SET locked = 1;
+            PREPARE fi_wh_stmt FROM @fi_wh_ddl;
+            EXECUTE fi_wh_stmt;
+            DEALLOCATE PREPARE fi_wh_stmt;
+        END;
+        IF locked = 1 AND tries < 3 THEN
+            DO SLEEP(0.2 * tries);
+        END IF;
+    END WHILE;
+END//
+
 -- integrations.sync_webhooks() on PostgreSQL: attach the capture triggers
 -- the enabled rows of tabWebhook need, replace those whose body is not the
 -- wanted one, drop the others.  A DocType with an enabled webhook (not a
@@ -105,7 +127,6 @@ BEGIN
     DECLARE t_name VARCHAR(64) CHARSET utf8mb4;
     DECLARE t_body LONGTEXT CHARSET utf8mb4;
     DECLARE n_changed INT DEFAULT 0;
-    DECLARE tries INT;
     DECLARE locked INT;
     DECLARE wait_tbl VARCHAR(64) CHARSET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
     DECLARE old_wait BIGINT DEFAULT @@session.lock_wait_timeout;
@@ -210,19 +231,7 @@ BEGIN
                                 ELT(FIELD(t_op, 'I', 'U', 'D'), 'INSERT', 'UPDATE', 'DELETE'),
                                 ' ON `', REPLACE(t_tbl, '`', '``'), '` FOR EACH ROW ', t_body);
         -- (a table that made us wait once is left for the next call)
-        SET tries = IF(BINARY t_tbl = BINARY wait_tbl, 3, 0), locked = 1;
-        WHILE locked = 1 AND tries < 3 DO
-            SET tries = tries + 1, locked = 0;
-            BEGIN
-                DECLARE CONTINUE HANDLER FOR 1205 SET locked = 1;
-                PREPARE fi_wh_stmt FROM @fi_wh_ddl;
-                EXECUTE fi_wh_stmt;
-                DEALLOCATE PREPARE fi_wh_stmt;
-            END;
-            IF locked = 1 AND tries < 3 THEN
-                DO SLEEP(0.2 * tries);
-            END IF;
-        END WHILE;
+        CALL @SITE@.fi_wh_ddl(BINARY t_tbl = BINARY wait_tbl, locked);
         IF locked = 1 THEN
             SET wait_tbl = t_tbl;
             UPDATE fi_wh_want SET waiting = 1 WHERE tbl = t_tbl;
@@ -241,19 +250,7 @@ BEGIN
         END IF;
         SET @fi_wh_ddl = CONCAT('DROP TRIGGER IF EXISTS `', REPLACE(t_name, '`', '``'), '`');
         -- (a table that made us wait once is left for the next call)
-        SET tries = IF(BINARY t_tbl = BINARY wait_tbl, 3, 0), locked = 1;
-        WHILE locked = 1 AND tries < 3 DO
-            SET tries = tries + 1, locked = 0;
-            BEGIN
-                DECLARE CONTINUE HANDLER FOR 1205 SET locked = 1;
-                PREPARE fi_wh_stmt FROM @fi_wh_ddl;
-                EXECUTE fi_wh_stmt;
-                DEALLOCATE PREPARE fi_wh_stmt;
-            END;
-            IF locked = 1 AND tries < 3 THEN
-                DO SLEEP(0.2 * tries);
-            END IF;
-        END WHILE;
+        CALL @SITE@.fi_wh_ddl(BINARY t_tbl = BINARY wait_tbl, locked);
         IF locked = 1 THEN
             SET wait_tbl = t_tbl;
             INSERT INTO fi_wh_want (tbl, doctype, ok, waiting) VALUES (t_tbl, '', 0, 1)
