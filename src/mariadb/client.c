@@ -17,6 +17,7 @@
 #include "mariadb/client.h"
 
 #include <errno.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,11 +185,24 @@ fc_on_fail_remove(const char *path)
 	remove_on_fail = path;
 }
 
+jmp_buf    *fc_fail_jump;
+char		fc_fail_text[1024];
+const char *fc_fail_sqlstate;
+
 void
 fc_fail(const char *sqlstate, const char *detail, const char *hint, const char *fmt,...)
 {
 	va_list		ap;
 
+	if (fc_fail_jump)
+	{
+		/* a long-running command (the worker) goes on with its next site or batch */
+		va_start(ap, fmt);
+		vsnprintf(fc_fail_text, sizeof(fc_fail_text), fmt, ap);
+		va_end(ap);
+		fc_fail_sqlstate = sqlstate;
+		longjmp(*fc_fail_jump, 1);
+	}
 	if (remove_on_fail)
 		unlink(remove_on_fail);
 	fflush(stdout);
@@ -256,18 +270,8 @@ fc_query(MYSQL *conn, const char *sql, const char *what)
 
 /* ---- the connection ---- */
 
-typedef struct Conn
-{
-	const char *database;
-	const char *user;
-	const char *password;
-	const char *host;
-	const char *socket;
-	unsigned int port;
-} Conn;
-
-static char *
-read_file(FcArena *a, const char *path, const char *what, size_t *len)
+char *
+fc_read_file(FcArena *a, const char *path, const char *what, size_t *len)
 {
 	FILE	   *f = fopen(path, "rb");
 	FcBuf		b = {0};
@@ -296,10 +300,10 @@ read_file(FcArena *a, const char *path, const char *what, size_t *len)
 
 /* site_config.json's connection keys (those of common_site_config.json first: the site's win) */
 static void
-read_site_config(FcArena *a, const char *path, Conn *c)
+read_site_config(FcArena *a, const char *path, FcSite *c)
 {
 	size_t		n;
-	char	   *text = read_file(a, path, "the site config", &n);
+	char	   *text = fc_read_file(a, path, "the site config", &n);
 	FiTplOptions o;
 	FiTpl	   *t;
 	FiVal	   *cfg;
@@ -322,6 +326,7 @@ read_site_config(FcArena *a, const char *path, Conn *c)
 	KEY("db_host", host);
 	KEY("db_socket", socket);
 	KEY("db_user", user);
+	KEY("encryption_key", encryption_key);
 #undef KEY
 	v = fi_val_member(cfg, "db_port");
 	if (fi_val_get_int(v, &port) && port > 0 && port < 65536)
@@ -332,6 +337,36 @@ read_site_config(FcArena *a, const char *path, Conn *c)
 	fi_tpl_free(t);
 }
 
+/*
+ * A site's connection from its site_config.json, bench's
+ * sites/common_site_config.json beside its folder first (as
+ * frappe.get_site_config merges them: the site's keys win).
+ */
+void
+fc_site_config(FcArena *a, const char *site_config, FcSite *c)
+{
+	char	   *dir = fc_strndup(a, site_config, strlen(site_config));
+	char	   *slash = strrchr(dir, '/');
+	char	   *common;
+
+	*(slash ? slash : dir) = '\0';
+	slash = strrchr(dir, '/');
+	common = slash ? fc_printf(a, "%.*s/common_site_config.json", (int) (slash - dir), dir)
+		: fc_printf(a, "%s", dir[0] ? "common_site_config.json" : "../common_site_config.json");
+	if (access(common, R_OK) == 0)
+	{
+		FcSite		shared = {0};
+
+		read_site_config(a, common, &shared);
+		c->host = shared.host;
+		c->port = shared.port;
+		c->socket = shared.socket;
+	}
+	read_site_config(a, site_config, c);
+	if (c->user == NULL)
+		c->user = c->database;	/* Frappe's default: the user is named after the database */
+}
+
 static void
 usage(FILE *to, int status)
 {
@@ -339,6 +374,7 @@ usage(FILE *to, int status)
 		  "       fi-client export-doc --doctype DOCTYPE --name NAME [--output FILE]\n"
 		  "       fi-client webhook-pending [--limit TRANSACTIONS]\n"
 		  "       fi-client webhook-preview --webhook WEBHOOK --name DOCNAME\n"
+		  "       fi-client worker --bench DIR | --site-config FILE ... [options] (fi-client worker --help)\n"
 		  "         [--site-config sites/SITE/site_config.json] [--site DB] [--socket PATH]\n"
 		  "         [--host HOST] [--port N] [--user USER] [--password-file FILE]\n", to);
 	exit(status);
@@ -348,7 +384,7 @@ int
 main(int argc, char **argv)
 {
 	FcArena    *a = fc_arena_new();
-	Conn		c = {0};
+	FcSite		c = {0};
 	const char *cmd;
 	const char *doctype = NULL;
 	const char *options = NULL;
@@ -359,7 +395,7 @@ main(int argc, char **argv)
 	const char *webhook = NULL;
 	const char *site_config = NULL;
 	const char *password_file = NULL;
-	Conn		given = {0};
+	FcSite		given = {0};
 	MYSQL	   *conn;
 	int			status;
 
@@ -368,6 +404,8 @@ main(int argc, char **argv)
 	cmd = argv[1];
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
 		usage(stdout, 0);
+	if (strcmp(cmd, "worker") == 0)
+		return fc_worker_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "export") != 0 && strcmp(cmd, "export-doc") != 0 && strcmp(cmd, "webhook-pending") != 0 &&
 		strcmp(cmd, "webhook-preview") != 0)
 	{
@@ -449,29 +487,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (site_config)
-	{
-		/* bench's sites/common_site_config.json, beside the site's folder, as frappe.get_site_config merges it */
-		char	   *dir = fc_strndup(a, site_config, strlen(site_config));
-		char	   *slash = strrchr(dir, '/');
-		char	   *common;
-
-		*(slash ? slash : dir) = '\0';
-		slash = strrchr(dir, '/');
-		common = slash ? fc_printf(a, "%.*s/common_site_config.json", (int) (slash - dir), dir)
-			: fc_printf(a, "%s", dir[0] ? "common_site_config.json" : "../common_site_config.json");
-		if (access(common, R_OK) == 0)
-		{
-			Conn		shared = {0};
-
-			read_site_config(a, common, &shared);
-			c.host = shared.host;
-			c.port = shared.port;
-			c.socket = shared.socket;
-		}
-		read_site_config(a, site_config, &c);
-		if (c.user == NULL)
-			c.user = c.database;	/* Frappe's default: the user is named after the database */
-	}
+		fc_site_config(a, site_config, &c);
 #define TAKE(field) if (given.field) c.field = given.field
 	TAKE(database);
 	TAKE(socket);
@@ -482,7 +498,7 @@ main(int argc, char **argv)
 	if (password_file)
 	{
 		size_t		n;
-		char	   *p = read_file(a, password_file, "the password file", &n);
+		char	   *p = fc_read_file(a, password_file, "the password file", &n);
 
 		while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
 			p[--n] = '\0';

@@ -11,6 +11,7 @@
  *		client_export.c  Data Export as CSV and Excel (engine/exportplan.c, engine/exportfmt.c)
  *		client_json.c    Data Export as JSON: export_json's and export_doc's shapes (engine/docdict.c)
  *		client_export.h  what the two share
+ *		client_worker.c  worker: the webhook worker of a bench (outbox -> queue -> HTTP -> log)
  *		client_webhooks.c  webhook-pending: the outbox folded into Frappe's events (engine/webhookev.c);
  *		                 webhook-preview: what a webhook sends for a document (engine/webhookreq.c)
  */
@@ -20,11 +21,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <setjmp.h>
 
 #include <mysql.h>
 
 #include "engine/doctype.h"
 #include "engine/tpl.h"
+#include "engine/webhookreq.h"
 
 /* memory for the whole run: taken in chunks, given back at exit */
 typedef struct FcArena FcArena;
@@ -56,8 +59,33 @@ extern void fc_fail(const char *sqlstate, const char *detail, const char *hint, 
 			__attribute__((format(printf, 4, 5), noreturn));
 /* the server's error of the last call on conn, as that */
 extern void fc_fail_mysql(MYSQL *conn, const char *what) __attribute__((noreturn));
+/*
+ * While fc_fail_jump is set, fc_fail longjmps there instead of exiting, with
+ * the message in fc_fail_text and its SQLSTATE in fc_fail_sqlstate (the
+ * worker: one site's failure ends that site's batch, not the process).
+ */
+extern jmp_buf *fc_fail_jump;
+extern char fc_fail_text[1024];
+extern const char *fc_fail_sqlstate;
 /* a file to remove when the run fails (NULL: none) */
 extern void fc_on_fail_remove(const char *path);
+
+/* a site's connection and key, from its site_config.json */
+typedef struct FcSite
+{
+	const char *database;
+	const char *user;
+	const char *password;
+	const char *host;
+	const char *socket;
+	unsigned int port;
+	const char *encryption_key;
+} FcSite;
+
+/* site_config (sites/SITE/site_config.json) over sites/common_site_config.json */
+extern void fc_site_config(FcArena *a, const char *site_config, FcSite *c);
+/* a whole file (at most 16 MB); fails with what it is in the message */
+extern char *fc_read_file(FcArena *a, const char *path, const char *what, size_t *len);
 
 /* `name` quoted for MariaDB (backticks doubled) / a string literal for the connection */
 extern char *fc_ident(FcArena *a, const char *name);
@@ -68,6 +96,10 @@ extern MYSQL_RES *fc_query(MYSQL *conn, const char *sql, const char *what);
 
 /* a DocType's meta (client_meta.c); NULL when there is no such DocType */
 extern const FiDocMeta *fc_meta(MYSQL *conn, FcArena *a, const char *doctype);
+/* forget the metas read (a new site or batch; their memory was the arena's) */
+extern void fc_meta_reset(void);
+/* the site's table has the column */
+extern bool fc_column_exists(MYSQL *conn, FcArena *a, const char *table, const char *column);
 /* the table of a DocType has the column (a Custom Field before bench migrate has none) */
 extern bool fc_meta_in_table(MYSQL *conn, FcArena *a, const FiDocMeta *meta, const char *column);
 
@@ -90,8 +122,29 @@ extern int	fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, con
  */
 extern int	fc_webhook_pending_main(MYSQL *conn, FcArena *a, int limit);
 
+/* an enabled webhook (or the one asked for) with its Header and Data rows */
+typedef struct FcWebhook
+{
+	FiWebhookDef def;
+	const char *doctype;
+	uint32_t	event;			/* its FI_EV_ bit, 0: none known */
+	const char *method;
+	bool		secured;
+	bool		has_condition;
+	int			timeout_ms;
+} FcWebhook;
+extern int	fc_webhooks_load(MYSQL *conn, FcArena *a, const char *only, FcWebhook **out);
+/* the site's now (System Settings' time zone, else UTC) as microseconds of the naive local time */
+extern long long fc_site_now_usec(MYSQL *conn);
+/* has_row and docstatus of a document's row now */
+extern void fc_doc_row(MYSQL *conn, FcArena *a, const char *doctype, const char *name, bool *has_row,
+					   int *docstatus);
+
 /* webhook-preview (client_webhooks.c): PostgreSQL's webhook_preview(webhook, docname), its JSON text */
 extern int	fc_webhook_preview_main(MYSQL *conn, FcArena *a, const char *webhook, const char *docname);
+
+/* worker (client_worker.c): the webhook worker of a bench's sites; its own options */
+extern int	fc_worker_main(int argc, char **argv);
 
 /*
  * a document's dict as Frappe's as_dict() gives it, children included

@@ -208,6 +208,25 @@ entry(MYSQL *conn, FcArena *a, const char *doctype)
 	return e;
 }
 
+void
+fc_meta_reset(void)
+{
+	cache = NULL;				/* its memory is the arena's it was read into */
+}
+
+bool
+fc_column_exists(MYSQL *conn, FcArena *a, const char *table, const char *column)
+{
+	MYSQL_RES  *r = fc_query(conn, fc_printf(a, "SELECT 1 FROM information_schema.COLUMNS "
+											 "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND COLUMN_NAME = %s",
+											 fc_literal(a, conn, table), fc_literal(a, conn, column)),
+							 "reading the table's columns");
+	bool		yes = mysql_num_rows(r) > 0;
+
+	mysql_free_result(r);
+	return yes;
+}
+
 const FiDocMeta *
 fc_meta(MYSQL *conn, FcArena *a, const char *doctype)
 {

@@ -57,8 +57,8 @@ int_or(const char *s, int dflt)
 }
 
 /* has_row and docstatus of a document's row now (only child rows were captured) */
-static void
-read_row(MYSQL *conn, FcArena *a, const char *doctype, const char *name, bool *has_row, int *docstatus)
+void
+fc_doc_row(MYSQL *conn, FcArena *a, const char *doctype, const char *name, bool *has_row, int *docstatus)
 {
 	MYSQL_RES  *res;
 	MYSQL_ROW	r;
@@ -164,7 +164,7 @@ fc_webhook_pending_main(MYSQL *conn, FcArena *a, int limit)
 			bool		first = true;
 
 			if (dc->row_change < 0)
-				read_row(conn, a, dc->doctype, dc->name, &has_row, &docstatus);
+				fc_doc_row(conn, a, dc->doctype, dc->name, &has_row, &docstatus);
 			ev = fi_events_at_commit(dc->noted, has_row, docstatus);
 			if (ev == 0)
 				continue;		/* a rename's old name: nothing of its own */
@@ -215,8 +215,8 @@ fc_webhook_pending_main(MYSQL *conn, FcArena *a, int limit)
 }
 
 /* the site's now as Frappe's: System Settings' time zone, else UTC; microseconds of the naive local time */
-static long long
-site_now_usec(MYSQL *conn)
+long long
+fc_site_now_usec(MYSQL *conn)
 {
 	MYSQL_RES  *res = fc_query(conn,
 							   "SELECT TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', "
@@ -261,12 +261,65 @@ col_dup(FcArena *a, const char *s)
 	return s ? fc_strndup(a, s, strlen(s)) : NULL;
 }
 
+/*
+ * The webhooks of tabWebhook (only: that one, else the enabled ones), with
+ * their Webhook Header and Webhook Data rows, in name order.
+ */
 int
-fc_webhook_preview_main(MYSQL *conn, FcArena *a, const char *webhook, const char *docname)
+fc_webhooks_load(MYSQL *conn, FcArena *a, const char *only, FcWebhook **out)
 {
 	MYSQL_RES  *res;
 	MYSQL_ROW	r;
-	FiWebhookDef h = {0};
+	FcWebhook  *w;
+	int			n = 0;
+	bool		has_timeout = fc_column_exists(conn, a, "tabWebhook", "timeout");
+
+	res = fc_query(conn, fc_printf(a, "SELECT name, webhook_doctype, webhook_docevent, `condition`, request_url, "
+								   "is_dynamic_url, webhook_json, request_method, enable_security, %s "
+								   "FROM tabWebhook WHERE %s ORDER BY name",
+								   has_timeout ? "timeout" : "5",
+								   only ? fc_printf(a, "BINARY name = BINARY %s", fc_literal(a, conn, only))
+								   : "enabled = 1"),
+				   "reading tabWebhook");
+	w = fc_alloc(a, sizeof(FcWebhook) * (mysql_num_rows(res) + 1));
+	while ((r = mysql_fetch_row(res)) != NULL)
+	{
+		FcWebhook  *h = &w[n++];
+		int			timeout = r[9] ? atoi(r[9]) : 5;
+
+		h->def.name = col_dup(a, r[0]);
+		h->doctype = col_dup(a, r[1]);
+		h->def.docevent = col_dup(a, r[2]);
+		h->event = fi_event_bit(r[2]);
+		h->def.condition = col_dup(a, r[3]);
+		h->has_condition = !fi_webhook_blank(r[3]);
+		h->def.request_url = col_dup(a, r[4]);
+		h->def.is_dynamic_url = r[5] && atoi(r[5]) != 0;
+		h->def.webhook_json = col_dup(a, r[6]);
+		h->method = fi_webhook_blank(r[7]) ? "POST" : col_dup(a, r[7]);
+		h->secured = r[8] && atoi(r[8]) != 0;
+		/* Frappe's timeout field, seconds (5 when unset), at most an hour */
+		h->timeout_ms = (timeout <= 0 ? 5 : timeout > 3600 ? 3600 : timeout) * 1000;
+	}
+	mysql_free_result(res);
+	for (int i = 0; i < n; i++)
+	{
+		FcWebhook  *h = &w[i];
+
+		h->def.nheaders = child_rows(conn, a, "tabWebhook Header", "key", "value", h->def.name,
+									 (const char ***) &h->def.header_keys, (const char ***) &h->def.header_values);
+		h->def.ndata = child_rows(conn, a, "tabWebhook Data", "fieldname", "key", h->def.name,
+								  (const char ***) &h->def.data_fieldnames, (const char ***) &h->def.data_keys);
+	}
+	*out = w;
+	return n;
+}
+
+int
+fc_webhook_preview_main(MYSQL *conn, FcArena *a, const char *webhook, const char *docname)
+{
+	FcWebhook  *w;
+	FiWebhookDef h;
 	const char *doctype,
 			   *method;
 	bool		secured;
@@ -281,33 +334,18 @@ fc_webhook_preview_main(MYSQL *conn, FcArena *a, const char *webhook, const char
 	FiJsonRoot	root;
 	char		msg[128];
 
-	res = fc_query(conn, fc_printf(a, "SELECT name, webhook_doctype, webhook_docevent, `condition`, request_url, "
-								   "is_dynamic_url, webhook_json, request_method, enable_security "
-								   "FROM tabWebhook WHERE BINARY name = BINARY %s", fc_literal(a, conn, webhook)),
-				   "reading tabWebhook");
-	if ((r = mysql_fetch_row(res)) == NULL)
+	if (fc_webhooks_load(conn, a, webhook, &w) == 0)
 		fc_fail("42704", NULL, "Webhooks are the rows of tabWebhook.", "webhook \"%s\" does not exist", webhook);
-	h.name = col_dup(a, r[0]);
-	doctype = col_dup(a, r[1]);
-	h.docevent = col_dup(a, r[2]);
-	h.condition = col_dup(a, r[3]);
-	h.request_url = col_dup(a, r[4]);
-	h.is_dynamic_url = r[5] && atoi(r[5]) != 0;
-	h.webhook_json = col_dup(a, r[6]);
-	method = fi_webhook_blank(r[7]) ? "POST" : col_dup(a, r[7]);
-	secured = r[8] && atoi(r[8]) != 0;
-	mysql_free_result(res);
-	h.nheaders = child_rows(conn, a, "tabWebhook Header", "key", "value", h.name,
-							(const char ***) &h.header_keys, (const char ***) &h.header_values);
-	h.ndata = child_rows(conn, a, "tabWebhook Data", "fieldname", "key", h.name,
-						 (const char ***) &h.data_fieldnames, (const char ***) &h.data_keys);
-
+	h = w[0].def;
+	doctype = w[0].doctype;
+	method = w[0].method;
+	secured = w[0].secured;
 	meta = doctype ? fc_meta(conn, a, doctype) : NULL;
 	if (meta == NULL || !fc_meta_in_table(conn, a, meta, "name"))
 		fc_fail("42P01", NULL, NULL, "webhook \"%s\" is for DocType \"%s\", which has no table",
 				webhook, doctype ? doctype : "");
 	fi_tpl_default_options(&o);
-	o.now_usec = site_now_usec(conn);
+	o.now_usec = fc_site_now_usec(conn);
 	if ((t = fi_tpl_new(&o)) == NULL)
 		fc_fail("53200", NULL, NULL, "out of memory");
 	doc = fc_read_doc(conn, a, t, meta, docname, true);

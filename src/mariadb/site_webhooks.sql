@@ -42,6 +42,39 @@ ALTER TABLE @SITE@.`__fi_webhook_outbox`
         COMMENT 'a delete watched for on_trash: the row as it was, JSON_OBJECT of its columns' AFTER connection_id//
 SET SESSION system_versioning_alter_history = @fi_vah//
 
+-- The events the worker made of the outbox, one row per webhook and document
+-- and event: the request as it is sent (the body's exact bytes; signed at
+-- send time), its status and attempts.  status: pending, sending (claimed,
+-- lease_until: due again if the worker stopped), delivered, failed (dead
+-- letter, payload kept).  Times are UTC.
+CREATE TABLE IF NOT EXISTS @SITE@.`__fi_webhook_queue` (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    event_id CHAR(36) CHARSET ascii NOT NULL COMMENT 'webhook-id is msg_ and this',
+    webhook VARCHAR(140) NOT NULL,
+    doctype VARCHAR(140) NOT NULL,
+    docname VARCHAR(140) NOT NULL,
+    event VARCHAR(40) CHARSET ascii NOT NULL,
+    method VARCHAR(10) CHARSET ascii NOT NULL,
+    url TEXT NULL,
+    headers LONGTEXT NOT NULL DEFAULT '[]' COMMENT 'the Webhook Header rows: [[key, value], ...] (no secret)',
+    body LONGBLOB NOT NULL,
+    sign TINYINT NOT NULL DEFAULT 0,
+    timeout_ms INT NOT NULL DEFAULT 5000,
+    doc_user VARCHAR(140) NULL,
+    status ENUM('pending', 'sending', 'delivered', 'failed') CHARSET ascii NOT NULL DEFAULT 'pending',
+    attempts INT NOT NULL DEFAULT 0,
+    next_attempt_at DATETIME(6) NOT NULL,
+    lease_until DATETIME(6) NULL,
+    last_status INT NULL,
+    last_error TEXT NULL,
+    created_at DATETIME(6) NOT NULL,
+    delivered_at DATETIME(6) NULL,
+    source_trx BIGINT UNSIGNED NULL COMMENT 'the InnoDB transaction whose commit fired it',
+    KEY due (status, next_attempt_at),
+    KEY by_webhook (webhook, status)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+  COMMENT='frappe_integrations: webhook events to send, sent and failed'//
+
 -- The text of a string literal for a trigger body: Frappe's names never hold
 -- a backslash (sync_webhooks skips any that does), so doubling the quote is
 -- enough in every sql_mode.

@@ -11,7 +11,6 @@
 #include "postgres.h"
 
 #include <curl/curl.h>
-#include <math.h>
 
 #include "utils/builtins.h"
 #include "utils/formatting.h"
@@ -24,6 +23,7 @@
 #include "http.h"
 #include "engine/codec.h"
 #include "engine/secretfmt.h"
+#include "engine/webhooksend.h"
 
 #define RESPONSE_KEEP	(64 * 1024)	/* bytes of a response body kept for the log */
 
@@ -116,6 +116,12 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;					/* the rest is read and dropped */
 }
 
+static long long
+parse_http_date(const char *text)
+{
+	return (long long) curl_getdate(text, NULL);
+}
+
 static size_t
 on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 {
@@ -133,104 +139,40 @@ on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 	}
 	if (n > 12 && pg_strncasecmp(ptr, "Retry-After:", 12) == 0)
 	{
-		const char *v = ptr + 12;
+		int			s = fi_retry_after_seconds(ptr + 12, n - 12, (long long) time(NULL), parse_http_date);
 
-		while (*v == ' ' || *v == '\t')
-			v++;
-		if (isdigit((unsigned char) *v))
-			d->retry_after_s = Min(atoi(v), 24 * 3600);
-		else
-		{
-			/* an HTTP date */
-			time_t		when = curl_getdate(pnstrdup(v, n - (v - ptr)), NULL);
-
-			if (when > 0)
-				d->retry_after_s = (int) Max(0, Min(when - time(NULL), 24 * 3600));
-		}
+		if (s >= 0)
+			d->retry_after_s = s;
 	}
 	return n;
 }
 
-typedef struct Hdr
+static void *
+dl_alloc(void *arg, size_t size)
 {
-	char	   *k;
-	char	   *v;
-} Hdr;
-
-static int
-hdr_cmp(const void *a, const void *b)
-{
-	return strcmp(((const Hdr *) a)->k, ((const Hdr *) b)->k);
-}
-
-static void
-base64_hmac(const unsigned char *key, size_t keylen, const char *msg, size_t msglen, char *out)
-{
-	unsigned char mac[FI_SHA256_LEN];
-
-	if (fi_hmac_sha256(key, keylen, (const unsigned char *) msg, msglen, mac) != FI_SECRET_OK)
-		elog(ERROR, "HMAC-SHA256 failed");
-	fi_b64_encode(mac, sizeof(mac), out, FI_B64_STD);
-	explicit_bzero(mac, sizeof(mac));
+	return palloc0(size);
 }
 
 /*
- * The request headers: the signature (when signing), the Standard Webhooks
- * id/timestamp (and signature for whsec_ secrets), the Webhook Header rows
- * (which override ours of the same name, as in Frappe), and Content-Type
- * when no row set one.
+ * The request headers (engine/webhooksend.c: the signatures, the Standard
+ * Webhooks id and timestamp, the Webhook Header rows, Content-Type) from
+ * the queue row's [[key, value], ...], and the text logged of them.
  */
 static bool
 build_headers(FiDelivery *d, struct curl_slist **list)
 {
-	Hdr		   *h = palloc(sizeof(Hdr) * 64);
-	int			n = 0,
-				cap = 64;
-	char		sig[64];
-	char		ts[32];
-	char	   *msgid = psprintf("msg_%s", d->event_id);
-	bool		have_ct = false;
 	Jsonb	   *rows = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(d->headers_json)));
+	int			cap = 16,
+				nrows = 0,
+				ix = 0;
+	const char **keys = palloc(sizeof(char *) * cap);
+	const char **values = palloc(sizeof(char *) * cap);
+	char	   *pair[2] = {NULL, NULL};
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
-	char	   *pair[2] = {NULL, NULL};
-	int			ix = 0;
+	FiSendHeaders out;
 
-	snprintf(ts, sizeof(ts), "%ld", (long) time(NULL));
-	if (d->secret)
-	{
-		base64_hmac((const unsigned char *) d->secret, strlen(d->secret), d->body, d->bodylen, sig);
-		h[n].k = "X-Frappe-Webhook-Signature";
-		h[n++].v = pstrdup(sig);
-	}
-	h[n].k = "webhook-id";
-	h[n++].v = msgid;
-	h[n].k = "webhook-timestamp";
-	h[n++].v = pstrdup(ts);
-	if (d->secret && strncmp(d->secret, "whsec_", 6) == 0)
-	{
-		const char *k64 = d->secret + 6;
-		unsigned char *key = palloc(fi_b64_decoded_maxlen(strlen(k64)) + 1);
-		long		klen = fi_b64_decode(k64, strlen(k64), key, FI_B64_STD);
-		StringInfoData m;
-
-		if (klen <= 0)
-		{
-			d->error = pstrdup("the webhook secret starts with whsec_ but the rest is not base64");
-			d->no_retry = true;
-			return false;
-		}
-		initStringInfo(&m);
-		appendStringInfo(&m, "%s.%s.", msgid, ts);
-		appendBinaryStringInfo(&m, d->body, (int) d->bodylen);
-		base64_hmac(key, (size_t) klen, m.data, m.len, sig);
-		explicit_bzero(key, klen);
-		h[n].k = "webhook-signature";
-		h[n++].v = psprintf("v1,%s", sig);
-	}
-
-	/* the Webhook Header rows */
 	it = JsonbIteratorInit(&rows->root);
 	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
 	{
@@ -240,58 +182,29 @@ build_headers(FiDelivery *d, struct curl_slist **list)
 			pair[ix++] = pnstrdup(v.val.string.val, v.val.string.len);
 		else if (tok == WJB_END_ARRAY && ix == 2)
 		{
-			int			j;
-
-			for (j = 0; j < n; j++)
-				if (pg_strcasecmp(h[j].k, pair[0]) == 0)
-					break;
-			if (j == n)
+			if (nrows == cap)
 			{
-				if (n == cap)
-				{
-					cap *= 2;
-					h = repalloc(h, sizeof(Hdr) * cap);
-				}
-				n++;
+				cap *= 2;
+				keys = repalloc(keys, sizeof(char *) * cap);
+				values = repalloc(values, sizeof(char *) * cap);
 			}
-			h[j].k = pair[0];
-			h[j].v = pair[1];
-			if (pg_strcasecmp(pair[0], "Content-Type") == 0)
-				have_ct = true;
+			keys[nrows] = pair[0];
+			values[nrows++] = pair[1];
 			ix = 0;
 		}
 	}
-	if (!have_ct)
+	if (!fi_webhook_send_headers(d->event_id, d->secret, d->body, d->bodylen, (long long) time(NULL),
+								 nrows, keys, values, &out, dl_alloc, NULL))
 	{
-		if (n == cap)
-			h = repalloc(h, sizeof(Hdr) * (cap + 1));
-		h[n].k = "Content-Type";
-		h[n++].v = "application/json";
+		d->error = out.error;
+		d->no_retry = true;
+		return false;
 	}
-	for (int i = 0; i < n; i++)
-	{
-		if (strpbrk(h[i].k, "\r\n:") || strpbrk(h[i].v, "\r\n"))
-		{
-			d->error = psprintf("the header \"%s\" contains a line break", h[i].k);
-			d->no_retry = true;
-			return false;
-		}
-		*list = curl_slist_append(*list, psprintf("%s: %s", h[i].k, h[i].v));
-	}
+	for (int i = 0; i < out.n; i++)
+		*list = curl_slist_append(*list, psprintf("%s: %s", out.h[i].name, out.h[i].value));
 	*list = curl_slist_append(*list, "Expect:");
-
-	/* as Frappe logs them: as_json, sorted, one-space indent; secrets masked */
-	qsort(h, n, sizeof(Hdr), hdr_cmp);
 	initStringInfo(&d->sent_headers);
-	appendStringInfoString(&d->sent_headers, "{");
-	for (int i = 0; i < n; i++)
-	{
-		appendStringInfoString(&d->sent_headers, i ? ",\n " : "\n ");
-		escape_json(&d->sent_headers, h[i].k);
-		appendStringInfoString(&d->sent_headers, ": ");
-		escape_json(&d->sent_headers, fi_http_secret_header(h[i].k) ? "********" : h[i].v);
-	}
-	appendStringInfoString(&d->sent_headers, "\n}");
+	appendStringInfoString(&d->sent_headers, out.logged);
 	return true;
 }
 
@@ -536,24 +449,13 @@ fi_sender_abort_all(FiSender *s)
 FiOutcome
 fi_delivery_outcome(const FiDelivery *d, int max_attempts, int base_ms, int64 *delay_ms)
 {
-	bool		retry;
-	double		delay;
 	uint32		r;
+	int64_t		delay = 0;
+	FiOutcome	o;
 
-	if (d->error == NULL && d->http_status >= 200 && d->http_status < 300)
-		return FI_OUTCOME_DELIVERED;
-	if (d->http_status == 0)
-		retry = !d->no_retry;	/* a transport error */
-	else
-		retry = d->http_status == 408 || d->http_status == 429 || d->http_status >= 500;
-	if (!retry || d->attempt >= max_attempts)
-		return FI_OUTCOME_FAILED;
-	/* exponential, with jitter in [0.5, 1.5), capped at an hour */
 	fi_strong_random(&r, sizeof(r));
-	delay = (double) base_ms * pow(2.0, Min(d->attempt - 1, 20)) * (0.5 + (double) r / 4294967296.0);
-	delay = Min(delay, 3600.0 * 1000);
-	if (d->retry_after_s >= 0)
-		delay = (double) d->retry_after_s * 1000;	/* the receiver said when */
-	*delay_ms = (int64) delay;
-	return FI_OUTCOME_RETRY;
+	o = fi_webhook_outcome(d->error ? 0 : d->http_status, d->no_retry || (d->error && d->http_status),
+						   d->attempt, max_attempts, base_ms, d->retry_after_s, r, &delay);
+	*delay_ms = delay;
+	return o;
 }

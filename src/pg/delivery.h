@@ -10,6 +10,8 @@
 
 #include "lib/stringinfo.h"
 
+#include "engine/webhooksend.h"
+
 struct curl_slist;
 
 typedef struct FiDelivery
@@ -85,14 +87,7 @@ extern FiDelivery *fi_sender_run(FiSender *s, int timeout_ms);
 /* abandon every transfer in flight (shutdown); returns them as a list */
 extern FiDelivery *fi_sender_abort_all(FiSender *s);
 
-/* the outcome as the queue sees it */
-typedef enum
-{
-	FI_OUTCOME_DELIVERED,
-	FI_OUTCOME_RETRY,
-	FI_OUTCOME_FAILED
-} FiOutcome;
-
+/* FiOutcome, and the policy itself: engine/webhooksend.h */
 /*
  * Success is 2xx.  Connection errors, timeouts, 408, 429 and 5xx are
  * retried with exponential back-off and jitter (Retry-After honoured) until

@@ -1,0 +1,1693 @@
+/*
+ * client_worker.c
+ *		frappe-integrations worker: one process delivers the webhooks of every
+ *		site of a bench on MariaDB (issue 19, point 2).
+ *
+ *   fi-client worker (--bench DIR | --site-config FILE ...) [--concurrency N]
+ *                    [--poll-ms MS] [--batch TRANSACTIONS] [--max-attempts N]
+ *                    [--retry-base-ms MS] [--ca-bundle FILE] [--no-log] [--once]
+ *
+ * Per site, on the site's own connection (its site_config.json's user):
+ *
+ *   lease    GET_LOCK('frappe_integrations.worker:<db>', 0), held for the
+ *            connection's life: one worker serves a site; a second one
+ *            started by mistake stands by and takes over when the first's
+ *            connection goes (a kill -9 included).
+ *   sync     when tabWebhook, its child tables or the DocTypes change (and
+ *            once a minute), CALL sync_webhooks() and reload the webhooks.
+ *   flush    the committed transactions of __fi_webhook_outbox, oldest
+ *            first, in one transaction each batch: folded per document with
+ *            Frappe's rules (engine/webhookev.c), matched with the enabled
+ *            webhooks, each document read once (as Frappe's as_dict; a
+ *            delete from the row the trigger kept), the condition, URL and
+ *            body from engine/webhookreq.c, one __fi_webhook_queue row per
+ *            event; the outbox rows deleted in the same transaction.
+ *   send     due queue rows claimed (status sending, a lease), sent with
+ *            libcurl's multi interface (keep-alive, --concurrency in flight
+ *            across all sites), signed at send time (engine/webhooksend.c);
+ *            no transaction is open meanwhile.
+ *   record   the outcomes in one transaction: the queue rows' status (the
+ *            retry policy of engine/webhooksend.c, as on PostgreSQL) and a
+ *            tabWebhook Request Log row per attempt.
+ *
+ * SIGHUP re-reads the sites and their configs; SIGTERM and SIGINT stop within
+ * a second (transfers in flight are put back, due at once).  Log lines on
+ * stderr: "LOG:", "WARNING:" or "ERROR:", the site, the message; no secret.
+ */
+#include "mariadb/client.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/httpreq.h"
+#include "engine/jsoncanon.h"
+#include "engine/secretfmt.h"
+#include "engine/webhookev.h"
+#include "engine/webhookreq.h"
+#include "engine/webhooksend.h"
+
+#define RESPONSE_KEEP	(64 * 1024)	/* bytes of a response body kept for the log */
+#define STMT_MAX		(4 * 1024 * 1024)	/* a multi-row statement is sent when this long */
+
+typedef struct Options
+{
+	const char *bench;
+	const char **configs;
+	int			nconfigs;
+	int			concurrency;
+	int			poll_ms;
+	int			batch;
+	int			max_attempts;
+	int			retry_base_ms;
+	const char *ca_bundle;
+	bool		log_requests;
+	bool		once;
+} Options;
+
+typedef struct Site
+{
+	char	   *path;			/* its site_config.json: who it is */
+	char	   *label;			/* its folder's name */
+	FcArena    *arena;			/* the connection's settings */
+	FcSite		c;
+	unsigned char key[FI_FERNET_KEY_LEN];
+	bool		key_ok;
+	MYSQL	   *conn;
+	bool		owner;			/* holds the site's worker lock */
+	bool		standby_said;
+	long long	retry_at;		/* ms: next connect or lock try, or pause after an error */
+	FcArena    *cfg_arena;		/* the webhooks */
+	FcWebhook  *hooks;
+	int			nhooks;
+	char	   *cfg_sig;
+	long long	cfg_check_at;
+	long long	sync_at;
+	bool		has_refdt;		/* tabWebhook Request Log has reference_doctype */
+	long long	due_at;			/* ms: the queue's next due row (LLONG_MAX: none) */
+	long long	history_at;		/* ms: next DELETE HISTORY */
+	int			inflight;
+	bool		gone;			/* dropped from the bench: freed when nothing is in flight */
+	bool		seen;			/* in the last scan */
+	long long	n_queued,
+				n_delivered,
+				n_retried,
+				n_failed;
+	int			warnings;		/* this minute's */
+	struct Site *next;
+} Site;
+
+typedef struct Delivery
+{
+	Site	   *site;
+	FcArena    *a;
+	unsigned long long id;
+	char	   *event_id;
+	char	   *webhook;
+	char	   *doctype;
+	char	   *docname;
+	char	   *method;
+	char	   *url;
+	char	   *body;
+	size_t		bodylen;
+	char	   *user;
+	int			timeout_ms;
+	int			attempt;
+	char	   *logged_headers;
+	CURL	   *easy;
+	struct curl_slist *list;
+	long		status;
+	char	   *error;
+	bool		no_retry;
+	FcBuf		response;
+	int			retry_after_s;
+	char		curl_error[CURL_ERROR_SIZE];
+	struct Delivery *next;
+} Delivery;
+
+static volatile sig_atomic_t got_term;
+static volatile sig_atomic_t got_hup;
+static Site *sites;
+static CURLM *multi;
+static int	inflight;
+static Delivery **slots;		/* the transfers in flight, for shutdown */
+static Options opt;
+
+static void
+on_term(int sig)
+{
+	got_term = 1;
+}
+
+static void
+on_hup(int sig)
+{
+	got_hup = 1;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+say(const char *level, const Site *s, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+
+static void
+say(const char *level, const Site *s, const char *fmt,...)
+{
+	va_list		ap;
+	char		line[2048];
+	int			n = s ? snprintf(line, sizeof(line), "%s site %s: ", level, s->label)
+		: snprintf(line, sizeof(line), "%s ", level);
+
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s\n", line);
+}
+
+static void
+random_bytes(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+
+	while (n > 0)
+	{
+		ssize_t		r = getrandom(p, n, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			fc_fail("58000", NULL, NULL, "no random bytes from the kernel");
+		p += r;
+		n -= (size_t) r;
+	}
+}
+
+static void
+uuid4(char out[37])
+{
+	unsigned char b[16];
+	static const char hex[] = "0123456789abcdef";
+	int			o = 0;
+
+	random_bytes(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	for (int i = 0; i < 16; i++)
+	{
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+/* a literal of n bytes (a body may hold any) */
+static void
+put_literal(FcBuf *b, MYSQL *conn, const char *s, size_t n)
+{
+	if (s == NULL)
+	{
+		fc_buf_puts(b, "NULL");
+		return;
+	}
+	fc_buf_reserve(b, 2 * n + 3);
+	b->data[b->len++] = '\'';
+	b->len += mysql_real_escape_string(conn, b->data + b->len, s, n);
+	b->data[b->len++] = '\'';
+	b->data[b->len] = '\0';
+}
+
+static void
+put_str(FcBuf *b, MYSQL *conn, const char *s)
+{
+	put_literal(b, conn, s, s ? strlen(s) : 0);
+}
+
+static void
+exec(MYSQL *conn, const char *sql, size_t len, const char *what)
+{
+	if (mysql_real_query(conn, sql, len) != 0)
+		fc_fail_mysql(conn, what);
+	/* a CALL's results, read and dropped */
+	do
+	{
+		MYSQL_RES  *r = mysql_store_result(conn);
+
+		if (r)
+			mysql_free_result(r);
+	} while (mysql_next_result(conn) == 0);
+}
+
+static void
+execs(MYSQL *conn, const char *sql, const char *what)
+{
+	exec(conn, sql, strlen(sql), what);
+}
+
+static long long
+query_ll(MYSQL *conn, const char *sql, long long dflt, const char *what)
+{
+	MYSQL_RES  *r = fc_query(conn, sql, what);
+	MYSQL_ROW	row = mysql_fetch_row(r);
+	long long	v = row && row[0] ? strtoll(row[0], NULL, 10) : dflt;
+
+	mysql_free_result(r);
+	return v;
+}
+
+/* ---- sites ---- */
+
+static void
+site_close(Site *s)
+{
+	if (s->conn)
+		mysql_close(s->conn);
+	s->conn = NULL;
+	s->owner = false;
+}
+
+static void
+site_free(Site *s)
+{
+	site_close(s);
+	memset(s->key, 0, sizeof(s->key));
+	if (s->c.password)
+		memset((char *) s->c.password, 0, strlen(s->c.password));
+	fc_arena_free(s->cfg_arena);
+	fc_arena_free(s->arena);
+	free(s);
+}
+
+static Site *
+site_add(const char *path, const char *label)
+{
+	Site	   *volatile s = calloc(1, sizeof(Site));
+	jmp_buf		jb;
+
+	if (s == NULL)
+		fc_fail("53200", NULL, NULL, "out of memory");
+	s->arena = fc_arena_new();
+	s->path = fc_strndup(s->arena, path, strlen(path));
+	s->label = fc_strndup(s->arena, label, strlen(label));
+	fc_fail_jump = &jb;
+	if (setjmp(jb) == 0)
+		fc_site_config(s->arena, s->path, &s->c);
+	else
+	{
+		say("ERROR:", s, "its config cannot be read: %s", fc_fail_text);
+		fc_fail_jump = NULL;
+		site_free(s);
+		return NULL;
+	}
+	fc_fail_jump = NULL;
+	if (s->c.database == NULL)
+	{
+		say("ERROR:", s, "its config \"%s\" names no db_name", path);
+		site_free(s);
+		return NULL;
+	}
+	s->key_ok = s->c.encryption_key &&
+		fi_fernet_parse_key(s->c.encryption_key, strlen(s->c.encryption_key), s->key) == FI_SECRET_OK;
+	s->due_at = 0;
+	s->next = sites;
+	sites = s;
+	say("LOG:", s, "added (database %s)", s->c.database);
+	return s;
+}
+
+static Site *
+site_find(const char *path)
+{
+	for (Site *s = sites; s; s = s->next)
+		if (!s->gone && strcmp(s->path, path) == 0)
+			return s;
+	return NULL;
+}
+
+static void
+site_seen(const char *path, const char *label)
+{
+	Site	   *s = site_find(path);
+
+	if (s)
+		s->seen = true;
+	else if ((s = site_add(path, label)) != NULL)
+		s->seen = true;
+}
+
+/*
+ * The bench's sites/<site>/site_config.json (those that name a db_name), or
+ * the configs given.  reread (SIGHUP): every config read again (a site's
+ * old connection goes once nothing of it is in flight; the new one takes
+ * the lease after it).
+ */
+static void
+scan_sites(bool reread)
+{
+	for (Site *s = sites; s; s = s->next)
+	{
+		if (reread)
+			s->gone = true;
+		s->seen = false;
+	}
+	if (opt.bench)
+	{
+		char		dir[4096];
+		DIR		   *d;
+		struct dirent *e;
+
+		snprintf(dir, sizeof(dir), "%s/sites", opt.bench);
+		if ((d = opendir(dir)) == NULL)
+		{
+			say("ERROR:", NULL, "cannot read the bench's sites folder \"%s\": %s", dir, strerror(errno));
+			return;
+		}
+		while ((e = readdir(d)) != NULL)
+		{
+			char		path[8192];
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/site_config.json", dir, e->d_name);
+			if (access(path, R_OK) == 0)
+				site_seen(path, e->d_name);
+		}
+		closedir(d);
+	}
+	else
+		for (int i = 0; i < opt.nconfigs; i++)
+		{
+			const char *p = opt.configs[i];
+			const char *end = strrchr(p, '/');
+			const char *start = end;
+			char		label[256];
+
+			while (start && start > p && start[-1] != '/')
+				start--;
+			if (end && end > start)
+				snprintf(label, sizeof(label), "%.*s", (int) (end - start), start);
+			else
+				snprintf(label, sizeof(label), "%s", p);
+			site_seen(p, label);
+		}
+	for (Site *s = sites; s; s = s->next)
+		if (!s->seen && !s->gone)
+		{
+			say("LOG:", s, "no longer in the bench: dropped");
+			s->gone = true;
+		}
+}
+
+/* connect and take the site's lease; false while it cannot serve */
+static bool
+site_ready(Site *s, long long now)
+{
+	MYSQL_RES  *r;
+	MYSQL_ROW	row;
+	bool		got;
+
+	if (s->owner)
+		return true;
+	if (now < s->retry_at)
+		return false;
+	s->retry_at = now + 1000;
+	if (s->conn == NULL)
+	{
+		unsigned int timeout = 5;
+
+		s->conn = mysql_init(NULL);
+		if (s->conn == NULL)
+			fc_fail("53200", NULL, NULL, "out of memory");
+		mysql_options(s->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+		mysql_options(s->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+		timeout = 60;
+		mysql_options(s->conn, MYSQL_OPT_READ_TIMEOUT, &timeout);
+		mysql_options(s->conn, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+		if (mysql_real_connect(s->conn, s->c.host, s->c.user, s->c.password, s->c.database, s->c.port,
+							   s->c.socket, CLIENT_MULTI_RESULTS) == NULL)
+		{
+			say("WARNING:", s, "cannot connect: %s", mysql_error(s->conn));
+			site_close(s);
+			s->retry_at = now + 2000;
+			return false;
+		}
+		/* the worker's own writes fire no webhook; times in UTC; short lock waits */
+		execs(s->conn, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", "setting up the session");
+		execs(s->conn, "SET @frappe_integrations_webhooks = 'off', time_zone = '+00:00', "
+			  "innodb_lock_wait_timeout = 10, lock_wait_timeout = 10", "setting up the session");
+		if (query_ll(s->conn, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+					 "AND TABLE_NAME IN ('__fi_webhook_outbox', '__fi_webhook_queue')", 0,
+					 "looking for the webhook tables") != 2)
+		{
+			say("WARNING:", s, "has no webhook outbox and queue (run frappe-integrations install --site for it)");
+			site_close(s);
+			s->retry_at = now + 30000;
+			return false;
+		}
+		s->has_refdt = fc_column_exists(s->conn, s->arena, "tabWebhook Request Log", "reference_doctype");
+	}
+	r = fc_query(s->conn, "SELECT GET_LOCK(CONCAT('frappe_integrations.worker:', DATABASE()), 0)", "taking the lease");
+	row = mysql_fetch_row(r);
+	got = row && row[0] && strcmp(row[0], "1") == 0;
+	mysql_free_result(r);
+	if (!got)
+	{
+		if (!s->standby_said)
+			say("LOG:", s, "another worker serves it; standing by");
+		s->standby_said = true;
+		return false;
+	}
+	s->owner = true;
+	s->standby_said = false;
+	s->cfg_sig = NULL;
+	s->cfg_check_at = 0;
+	s->sync_at = 0;
+	s->due_at = 0;
+	say("LOG:", s, "serving it");
+	return true;
+}
+
+/* ---- the webhooks: in step with tabWebhook ---- */
+
+static void
+site_config_check(Site *s, long long now)
+{
+	MYSQL_RES  *r;
+	MYSQL_ROW	row;
+	char	   *sig;
+	FcArena    *a;
+
+	if (now < s->cfg_check_at)
+		return;
+	s->cfg_check_at = now + 1000;
+	r = fc_query(s->conn, "SELECT CONCAT_WS('/', "
+				 "(SELECT CONCAT(COUNT(*), ',', COALESCE(MAX(modified), ''), ',', COALESCE(SUM(enabled), 0)) FROM tabWebhook), "
+				 "(SELECT CONCAT(COUNT(*), ',', COALESCE(MAX(modified), '')) FROM tabDocType), "
+				 "(SELECT CONCAT(COUNT(*), ',', COALESCE(MAX(modified), '')) FROM `tabCustom Field`), "
+				 "(SELECT MD5(GROUP_CONCAT(CONCAT_WS(0x1f, name, webhook_doctype, webhook_docevent, `condition`, request_url, "
+				 "is_dynamic_url, webhook_json, request_method, enable_security, enabled) ORDER BY name SEPARATOR 0x1e)) FROM tabWebhook), "
+				 "(SELECT MD5(GROUP_CONCAT(CONCAT_WS(0x1f, parent, idx, `key`, `value`) ORDER BY parent, idx SEPARATOR 0x1e)) FROM `tabWebhook Header`), "
+				 "(SELECT MD5(GROUP_CONCAT(CONCAT_WS(0x1f, parent, idx, fieldname, `key`) ORDER BY parent, idx SEPARATOR 0x1e)) FROM `tabWebhook Data`))",
+				 "reading the webhooks' state");
+	row = mysql_fetch_row(r);
+	sig = row && row[0] ? fc_strndup(s->arena, row[0], strlen(row[0])) : fc_strndup(s->arena, "", 0);
+	mysql_free_result(r);
+	if (s->cfg_sig && strcmp(sig, s->cfg_sig) == 0 && now < s->sync_at)
+		return;
+	if (s->cfg_sig == NULL || strcmp(sig, s->cfg_sig) != 0)
+	{
+		/* the triggers first: what sync_webhooks makes is what the outbox will hold */
+		MYSQL_RES  *sr;
+
+		if (mysql_query(s->conn, "CALL sync_webhooks()") != 0)
+			fc_fail_mysql(s->conn, "CALL sync_webhooks()");
+		sr = mysql_store_result(s->conn);
+		if (sr && (row = mysql_fetch_row(sr)) != NULL)
+		{
+			if (row[0] && strcmp(row[0], "0") != 0)
+				say("LOG:", s, "sync_webhooks: %s trigger(s) changed, %s in place", row[0], row[1] ? row[1] : "?");
+			if (row[2])
+				say("WARNING:", s, "sync_webhooks: busy tables left for the next try: %s", row[2]);
+			if (row[3])
+				say("WARNING:", s, "sync_webhooks: tables it cannot watch: %s", row[3]);
+		}
+		if (sr)
+			mysql_free_result(sr);
+		while (mysql_next_result(s->conn) == 0)
+		{
+			sr = mysql_store_result(s->conn);
+			if (sr)
+				mysql_free_result(sr);
+		}
+		a = fc_arena_new();
+		fc_meta_reset();
+		s->nhooks = fc_webhooks_load(s->conn, a, NULL, &s->hooks);
+		fc_arena_free(s->cfg_arena);
+		s->cfg_arena = a;
+		s->cfg_sig = sig;
+	}
+	else
+	{
+		/* once a minute: triggers dropped or changed by hand are put back */
+		if (mysql_query(s->conn, "CALL sync_webhooks()") != 0)
+			fc_fail_mysql(s->conn, "CALL sync_webhooks()");
+		do
+		{
+			MYSQL_RES  *sr = mysql_store_result(s->conn);
+
+			if (sr)
+				mysql_free_result(sr);
+		} while (mysql_next_result(s->conn) == 0);
+	}
+	s->sync_at = now + 60000;
+}
+
+/* ---- flush: the outbox's committed transactions into the queue ---- */
+
+typedef struct DocMemo
+{
+	const char *doctype;
+	const char *name;
+	FiVal	   *doc;			/* NULL: gone since */
+	FiVal	   *cdoc;
+	struct DocMemo *next;
+} DocMemo;
+
+typedef struct Flush
+{
+	Site	   *s;
+	FcArena    *a;
+	FiTpl	   *t;
+	FcBuf		queue;			/* INSERT ... VALUES being built */
+	FcBuf		log;
+	int			nqueue;
+	int			nlog;
+	DocMemo    *docs;
+	long long	queued,
+				failed;
+} Flush;
+
+static void
+log_begin(Site *s, FcBuf *b)
+{
+	b->len = 0;
+	fc_buf_printf(b, "INSERT INTO `tabWebhook Request Log` (name, creation, modified, owner, modified_by, docstatus, idx, "
+				  "webhook, reference_document, url, headers, data, `user`, response, error%s) VALUES ",
+				  s->has_refdt ? ", reference_doctype" : "");
+}
+
+/* one tabWebhook Request Log row, as Frappe's: name a random hash, times the site's */
+static void
+log_row(Site *s, FcBuf *b, int *n, const char *now_lit, const char *webhook, const char *doctype,
+		const char *docname, const char *url, const char *headers, const char *data, size_t datalen,
+		const char *user, const char *response, const char *error)
+{
+	unsigned char rnd[10];
+	char		name[11];
+
+	random_bytes(rnd, sizeof(rnd));
+	fi_random_base32hex(rnd, 10, name);
+	name[10] = '\0';
+	if (*n == 0)
+		log_begin(s, b);
+	else
+		fc_buf_puts(b, ", ");
+	fc_buf_printf(b, "('%s', %s, %s, ", name, now_lit, now_lit);
+	put_str(b, s->conn, user ? user : "Administrator");
+	fc_buf_puts(b, ", ");
+	put_str(b, s->conn, user ? user : "Administrator");
+	fc_buf_puts(b, ", 0, 0, ");
+	put_str(b, s->conn, webhook);
+	fc_buf_puts(b, ", ");
+	put_str(b, s->conn, docname);
+	fc_buf_puts(b, ", LEFT(");
+	put_str(b, s->conn, url);
+	fc_buf_puts(b, ", 140), ");
+	put_str(b, s->conn, headers);
+	fc_buf_puts(b, ", ");
+	put_literal(b, s->conn, data, datalen);
+	fc_buf_puts(b, ", ");
+	put_str(b, s->conn, user);
+	fc_buf_puts(b, ", ");
+	put_str(b, s->conn, response);
+	fc_buf_puts(b, ", ");
+	put_str(b, s->conn, error ? error : "");
+	if (s->has_refdt)
+	{
+		fc_buf_puts(b, ", ");
+		put_str(b, s->conn, doctype);
+	}
+	fc_buf_puts(b, ")");
+	(*n)++;
+}
+
+static void
+log_flush(Site *s, FcBuf *b, int *n)
+{
+	if (*n > 0)
+		exec(s->conn, b->data, b->len, "writing tabWebhook Request Log");
+	*n = 0;
+	b->len = 0;
+}
+
+/* the site's now as a DATETIME literal (Frappe's creation and modified) */
+static char *
+site_now_literal(Site *s, FcArena *a)
+{
+	long long	us = fc_site_now_usec(s->conn);
+	time_t		secs = (time_t) (us / 1000000);
+	struct tm	tm;
+
+	gmtime_r(&secs, &tm);
+	return fc_printf(a, "'%04d-%02d-%02d %02d:%02d:%02d.%06lld'", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+					 tm.tm_hour, tm.tm_min, tm.tm_sec, us % 1000000);
+}
+
+static void
+queue_row(Flush *f, const FcWebhook *h, const char *doctype, const char *docname, const FiWebhookReq *rq,
+		  unsigned long long trx, const char *now_lit)
+{
+	Site	   *s = f->s;
+	FcBuf	   *b = &f->queue;
+	char		id[37];
+
+	uuid4(id);
+	if (f->nqueue == 0)
+	{
+		b->len = 0;
+		fc_buf_puts(b, "INSERT INTO `__fi_webhook_queue` (event_id, webhook, doctype, docname, event, method, url, "
+					"headers, body, sign, timeout_ms, doc_user, status, last_error, created_at, next_attempt_at, "
+					"source_trx) VALUES ");
+	}
+	else
+		fc_buf_puts(b, ", ");
+	fc_buf_printf(b, "('%s', ", id);
+	put_str(b, s->conn, h->def.name);
+	fc_buf_puts(b, ", ");
+	put_str(b, s->conn, doctype);
+	fc_buf_puts(b, ", ");
+	put_str(b, s->conn, docname);
+	fc_buf_puts(b, ", ");
+	put_str(b, s->conn, h->def.docevent);
+	fc_buf_puts(b, ", ");
+	put_str(b, s->conn, h->method);
+	fc_buf_puts(b, ", ");
+	put_str(b, s->conn, rq->url);
+	fc_buf_puts(b, ", ");
+	put_str(b, s->conn, rq->headers ? rq->headers : "[]");
+	fc_buf_puts(b, ", ");
+	put_literal(b, s->conn, rq->body ? rq->body : "", rq->body ? rq->bodylen : 0);
+	fc_buf_printf(b, ", %d, %d, ", h->secured ? 1 : 0, h->timeout_ms);
+	put_str(b, s->conn, rq->user);
+	fc_buf_printf(b, ", '%s', ", rq->error ? "failed" : "pending");
+	put_str(b, s->conn, rq->error);
+	fc_buf_printf(b, ", UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), %llu)", trx);
+	f->nqueue++;
+	if (rq->error)
+	{
+		f->failed++;
+		if (s->warnings++ < 10)
+			say("WARNING:", s, "webhook \"%s\" cannot be sent for %s \"%s\": %s (kept as failed in __fi_webhook_queue)",
+				h->def.name, doctype, docname, rq->error);
+		if (opt.log_requests)
+			log_row(s, &f->log, &f->nlog, now_lit, h->def.name, doctype, docname, rq->url, NULL, NULL, 0,
+					rq->user, NULL, rq->error);
+	}
+	else
+		f->queued++;
+	if (b->len > STMT_MAX)
+	{
+		exec(s->conn, b->data, b->len, "writing __fi_webhook_queue");
+		f->nqueue = 0;
+	}
+}
+
+/* a document as the webhook sees it now, read once per batch */
+static DocMemo *
+doc_now(Flush *f, const char *doctype, const char *name)
+{
+	DocMemo    *m;
+	const FiDocMeta *meta;
+
+	for (m = f->docs; m; m = m->next)
+		if (strcmp(m->doctype, doctype) == 0 && strcmp(m->name, name) == 0)
+			return m;
+	m = fc_alloc(f->a, sizeof(DocMemo));
+	m->doctype = doctype;
+	m->name = name;
+	meta = fc_meta(f->s->conn, f->a, doctype);
+	if (meta && fc_meta_in_table(f->s->conn, f->a, meta, "name"))
+	{
+		m->doc = fc_read_doc(f->s->conn, f->a, f->t, meta, name, true);
+		m->cdoc = fc_read_doc(f->s->conn, f->a, f->t, meta, name, false);
+		if (m->doc)
+			fi_val_as_documents(m->doc);
+		if (m->cdoc)
+			fi_val_as_documents(m->cdoc);
+	}
+	m->next = f->docs;
+	f->docs = m;
+	return m;
+}
+
+/*
+ * A deleted document as its rows were (the on_trash capture kept each
+ * row's columns): the row, "doctype", and its deleted child rows of the
+ * same transaction under their Table fields.
+ */
+static FiVal *
+doc_trashed(Flush *f, MYSQL_ROW *raw, unsigned long **lens, const FiRowChange *c, int n, const FiDocChange *dc)
+{
+	FiVal	   *doc = NULL;
+
+	for (int i = 0; i < n && doc == NULL; i++)
+		if (c[i].op == FI_ROW_DELETE && c[i].parent == NULL && strcmp(c[i].doctype, dc->doctype) == 0 &&
+			strcmp(c[i].name, dc->name) == 0 && raw[i][11] != NULL)
+		{
+			if (fi_tpl_from_json(f->t, raw[i][11], lens[i][11], &doc) != FI_TPL_OK || fi_val_kind(doc) != FI_VK_DICT)
+				doc = NULL;
+		}
+	if (doc == NULL)
+	{
+		doc = fi_val_dict(f->t);
+		fi_val_set(f->t, doc, "name", 4, fi_val_str(f->t, dc->name, strlen(dc->name)));
+	}
+	fi_val_set(f->t, doc, "doctype", 7, fi_val_str(f->t, dc->doctype, strlen(dc->doctype)));
+	for (int i = 0; i < n; i++)
+	{
+		FiVal	   *child,
+				   *list;
+		const char *field = raw[i][10];
+
+		if (c[i].op != FI_ROW_DELETE || c[i].parent == NULL || field == NULL || raw[i][11] == NULL ||
+			strcmp(c[i].parent, dc->name) != 0 || strcmp(c[i].parenttype, dc->doctype) != 0)
+			continue;
+		if (fi_tpl_from_json(f->t, raw[i][11], lens[i][11], &child) != FI_TPL_OK || fi_val_kind(child) != FI_VK_DICT)
+			continue;
+		fi_val_set(f->t, child, "doctype", 7, fi_val_str(f->t, c[i].doctype, strlen(c[i].doctype)));
+		list = fi_val_member(doc, field);
+		if (list == NULL || fi_val_kind(list) != FI_VK_LIST)
+		{
+			list = fi_val_list(f->t);
+			fi_val_set(f->t, doc, field, strlen(field), list);
+		}
+		fi_val_append(f->t, list, child);
+	}
+	fi_val_as_documents(doc);
+	return doc;
+}
+
+/*
+ * One batch: the oldest --batch committed transactions of the outbox, in one
+ * transaction of ours.  Returns how many outbox rows it took.
+ */
+static long long
+flush_batch(Site *s, FcArena *a)
+{
+	MYSQL_RES  *res;
+	MYSQL_ROW  *raw;
+	unsigned long **lens;
+	my_ulonglong nrows;
+	FiRowChange *rows;
+	unsigned long long *trx;
+	FiDocChange *docs;
+	Flush		f = {0};
+	FiTplOptions o;
+	FcBuf		del = {0};
+	char	   *now_lit;
+
+	if (query_ll(s->conn, "SELECT EXISTS (SELECT 1 FROM `__fi_webhook_outbox`)", 0, "reading __fi_webhook_outbox") == 0)
+		return 0;
+	execs(s->conn, "START TRANSACTION", "starting a transaction");
+	res = fc_query(s->conn, fc_printf(a,
+									  "SELECT o.id, o.trx_id, o.op, o.doctype, o.name, o.old_name, o.docstatus_old, "
+									  "o.docstatus_new, o.parent, o.parenttype, o.parentfield, o.doc "
+									  "FROM `__fi_webhook_outbox` o "
+									  "JOIN (SELECT trx_id, MAX(id) AS last_id FROM `__fi_webhook_outbox` "
+									  "GROUP BY trx_id ORDER BY last_id LIMIT %d) t ON t.trx_id = o.trx_id "
+									  "ORDER BY t.last_id, o.id", opt.batch),
+				   "reading __fi_webhook_outbox");
+	nrows = mysql_num_rows(res);
+	if (nrows == 0)
+	{
+		mysql_free_result(res);
+		execs(s->conn, "COMMIT", "committing");
+		return 0;
+	}
+	raw = fc_alloc(a, sizeof(MYSQL_ROW) * nrows);
+	lens = fc_alloc(a, sizeof(unsigned long *) * nrows);
+	rows = fc_alloc(a, sizeof(FiRowChange) * nrows);
+	trx = fc_alloc(a, sizeof(unsigned long long) * nrows);
+	docs = fc_alloc(a, sizeof(FiDocChange) * 2 * nrows);
+	for (my_ulonglong i = 0; i < nrows; i++)
+	{
+		MYSQL_ROW	r = mysql_fetch_row(res);
+		FiRowChange *c = &rows[i];
+
+		raw[i] = r;
+		lens[i] = fc_alloc(a, sizeof(unsigned long) * 12);
+		memcpy(lens[i], mysql_fetch_lengths(res), sizeof(unsigned long) * 12);
+		trx[i] = r[1] ? strtoull(r[1], NULL, 10) : 0;
+		c->op = r[2] && r[2][0] == 'I' ? FI_ROW_INSERT : r[2] && r[2][0] == 'U' ? FI_ROW_UPDATE : FI_ROW_DELETE;
+		c->doctype = r[3];
+		c->name = r[4];
+		c->old_name = r[5];
+		c->docstatus_old = r[6] ? atoi(r[6]) : 0;
+		c->docstatus_new = r[7] ? atoi(r[7]) : 0;
+		c->parent = r[8];
+		c->parenttype = r[9];
+	}
+
+	f.s = s;
+	f.a = a;
+	fi_tpl_default_options(&o);
+	o.now_usec = fc_site_now_usec(s->conn);
+	if ((f.t = fi_tpl_new(&o)) == NULL)
+		fc_fail("53200", NULL, NULL, "out of memory");
+	now_lit = site_now_literal(s, a);
+	for (my_ulonglong start = 0; start < nrows;)
+	{
+		my_ulonglong end = start;
+		int			nd;
+
+		while (end < nrows && trx[end] == trx[start])
+			end++;
+		nd = fi_fold_changes(rows + start, (int) (end - start), docs, fc_alloc, a);
+		for (int d = 0; d < nd; d++)
+		{
+			FiDocChange *dc = &docs[d];
+			bool		has_row = dc->has_row;
+			int			docstatus = dc->docstatus;
+			uint32_t	ev;
+			FiVal	   *trashed = NULL;
+
+			if (dc->row_change < 0)
+				fc_doc_row(s->conn, a, dc->doctype, dc->name, &has_row, &docstatus);
+			ev = fi_events_at_commit(dc->noted, has_row, docstatus);
+			if (ev == 0)
+				continue;
+			for (int hi = 0; hi < s->nhooks; hi++)
+			{
+				const FcWebhook *h = &s->hooks[hi];
+				FiWebhookReq rq;
+				FiVal	   *doc,
+						   *cdoc;
+
+				if ((h->event & ev) == 0 || h->doctype == NULL || strcmp(h->doctype, dc->doctype) != 0)
+					continue;
+				/* a document gone at commit is delivered only to on_trash */
+				if (!has_row && h->event != FI_EV_ON_TRASH)
+					continue;
+				if (h->event == FI_EV_ON_TRASH)
+				{
+					/* as it was when deleted (a REPLACE: the row it replaced) */
+					if (trashed == NULL)
+						trashed = doc_trashed(&f, raw + start, lens + start, rows + start, (int) (end - start), dc);
+					doc = cdoc = trashed;
+				}
+				else
+				{
+					DocMemo    *m = doc_now(&f, dc->doctype, dc->name);
+
+					if (m->doc == NULL || m->cdoc == NULL)
+						continue;	/* deleted since: its delete has its own events */
+					doc = m->doc;
+					cdoc = m->cdoc;
+				}
+				fi_webhook_request(f.t, &h->def, doc, cdoc, &rq, fc_alloc, a);
+				if (rq.skip)
+					continue;
+				queue_row(&f, h, dc->doctype, dc->name, &rq, trx[start], now_lit);
+			}
+		}
+		start = end;
+	}
+	if (f.nqueue > 0)
+		exec(s->conn, f.queue.data, f.queue.len, "writing __fi_webhook_queue");
+	log_flush(s, &f.log, &f.nlog);
+	fc_buf_puts(&del, "DELETE FROM `__fi_webhook_outbox` WHERE id IN (");
+	for (my_ulonglong i = 0; i < nrows; i++)
+		fc_buf_printf(&del, i ? ", %s" : "%s", raw[i][0]);
+	fc_buf_puts(&del, ")");
+	exec(s->conn, del.data, del.len, "deleting from __fi_webhook_outbox");
+	execs(s->conn, "COMMIT", "committing");
+	mysql_free_result(res);
+	fc_buf_free(&del);
+	fc_buf_free(&f.queue);
+	fc_buf_free(&f.log);
+	fi_tpl_free(f.t);
+	s->n_queued += f.queued;
+	s->n_failed += f.failed;
+	if (f.queued > 0)
+		s->due_at = 0;			/* new events: claim at once */
+	return (long long) nrows;
+}
+
+/* ---- send ---- */
+
+static size_t
+on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	Delivery   *d = arg;
+	size_t		n = size * nmemb;
+
+	if (d->response.len < RESPONSE_KEEP)
+		fc_buf_put(&d->response, ptr, n < RESPONSE_KEEP - d->response.len ? n : RESPONSE_KEEP - d->response.len);
+	return n;
+}
+
+static long long
+parse_http_date(const char *text)
+{
+	return (long long) curl_getdate(text, NULL);
+}
+
+static size_t
+on_header(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	Delivery   *d = arg;
+	size_t		n = size * nmemb;
+
+	if (n > 12 && strncasecmp(ptr, "Retry-After:", 12) == 0)
+	{
+		int			s = fi_retry_after_seconds(ptr + 12, n - 12, (long long) time(NULL), parse_http_date);
+
+		if (s >= 0)
+			d->retry_after_s = s;
+	}
+	return n;
+}
+
+static void
+delivery_free(Delivery *d)
+{
+	fc_buf_free(&d->response);
+	fc_arena_free(d->a);
+	free(d);
+}
+
+/* begin sending; false (d->error set) when it cannot start */
+static bool
+send_start(Delivery *d, const char *secret, int nrows, const char **keys, const char **values)
+{
+	FiSendHeaders sh;
+	CURL	   *e;
+
+	d->retry_after_s = -1;
+	if (d->url == NULL || fi_webhook_url_problem(d->url))
+	{
+		d->error = fc_printf(d->a, "%s", d->url ? fi_webhook_url_problem(d->url) : "the event has no URL");
+		d->no_retry = true;
+		return false;
+	}
+	if (!fi_webhook_send_headers(d->event_id, secret, d->body, d->bodylen, (long long) time(NULL),
+								 nrows, keys, values, &sh, fc_alloc, d->a))
+	{
+		d->error = sh.error;
+		d->no_retry = true;
+		return false;
+	}
+	d->logged_headers = sh.logged;
+	for (int i = 0; i < sh.n; i++)
+		d->list = curl_slist_append(d->list, fc_printf(d->a, "%s: %s", sh.h[i].name, sh.h[i].value));
+	d->list = curl_slist_append(d->list, "Expect:");
+	if ((e = curl_easy_init()) == NULL)
+	{
+		d->error = fc_printf(d->a, "libcurl could not make a transfer");
+		return false;
+	}
+	curl_easy_setopt(e, CURLOPT_URL, d->url);
+	fi_http_only(e);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) d->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) d->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->list);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "frappe_integrations/" FI_EXTVERSION);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) d->bodylen);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->body);
+	if (strcmp(d->method, "POST") != 0)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, d->method);
+	if (opt.ca_bundle)
+		curl_easy_setopt(e, CURLOPT_CAINFO, opt.ca_bundle);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, d);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, d);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, d);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d->curl_error);
+	if (curl_multi_add_handle(multi, e) != CURLM_OK)
+	{
+		curl_easy_cleanup(e);
+		d->error = fc_printf(d->a, "libcurl could not start the transfer");
+		return false;
+	}
+	d->easy = e;
+	for (int i = 0; i < opt.concurrency; i++)
+		if (slots[i] == NULL)
+		{
+			slots[i] = d;
+			break;
+		}
+	inflight++;
+	d->site->inflight++;
+	return true;
+}
+
+static void
+send_end(Delivery *d, CURLcode rc)
+{
+	if (d->easy == NULL)
+		return;
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &d->status);
+	else
+	{
+		const char *t = fi_http_curl_error_text((int) rc, d->curl_error);
+
+		d->error = fc_printf(d->a, "%s", t ? t : curl_easy_strerror(rc));
+		/* a URL that cannot work will not work later either */
+		d->no_retry = rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL;
+	}
+	curl_multi_remove_handle(multi, d->easy);
+	curl_easy_cleanup(d->easy);
+	curl_slist_free_all(d->list);
+	d->easy = NULL;
+	d->list = NULL;
+	inflight--;
+	d->site->inflight--;
+	for (int i = 0; i < opt.concurrency; i++)
+		if (slots[i] == d)
+			slots[i] = NULL;
+}
+
+typedef struct SecretMemo
+{
+	const char *webhook;
+	char	   *secret;			/* NULL: why */
+	const char *why;
+	struct SecretMemo *next;
+} SecretMemo;
+
+/* a webhook's decrypted webhook_secret (Frappe's get_password), or NULL with why */
+static SecretMemo *
+secret_of(Site *s, FcArena *a, SecretMemo **memo, const char *webhook)
+{
+	SecretMemo *m;
+	MYSQL_RES  *r;
+	MYSQL_ROW	row;
+
+	for (m = *memo; m; m = m->next)
+		if (strcmp(m->webhook, webhook) == 0)
+			return m;
+	m = fc_alloc(a, sizeof(SecretMemo));
+	m->webhook = webhook;
+	m->next = *memo;
+	*memo = m;
+	if (!s->key_ok)
+	{
+		m->why = "the site's encryption_key is missing or not a Fernet key: the webhook secret cannot be decrypted";
+		return m;
+	}
+	r = fc_query(s->conn, fc_printf(a, "SELECT password FROM `__Auth` WHERE doctype = 'Webhook' AND name = %s "
+									"AND fieldname = 'webhook_secret' LIMIT 1", fc_literal(a, s->conn, webhook)),
+				 "reading the webhook secret");
+	row = mysql_fetch_row(r);
+	if (row == NULL || row[0] == NULL || row[0][0] == '\0')
+		m->why = "enable_security is set but the webhook has no secret";
+	else
+	{
+		size_t		toklen = strlen(row[0]);
+		unsigned char *plain = fc_alloc(a, fi_fernet_plain_maxlen(toklen) + 1);
+		size_t		n = 0;
+
+		if (fi_fernet_decrypt(s->key, row[0], toklen, plain, &n, NULL) != FI_SECRET_OK)
+			m->why = "the webhook secret cannot be decrypted (is encryption_key the site's key?)";
+		else
+		{
+			plain[n] = '\0';
+			m->secret = (char *) plain;
+		}
+	}
+	mysql_free_result(r);
+	return m;
+}
+
+/* the Webhook Header rows of a queue row: [[key, value], ...] */
+static int
+header_rows(FiTpl *t, Delivery *d, const char *json, const char ***keys, const char ***values)
+{
+	FiVal	   *v;
+	int			n = 0,
+				cnt;
+
+	if (json == NULL || fi_tpl_from_json(t, json, strlen(json), &v) != FI_TPL_OK || fi_val_kind(v) != FI_VK_LIST)
+		return 0;
+	cnt = fi_val_count(v);
+	*keys = fc_alloc(d->a, sizeof(char *) * (cnt + 1));
+	*values = fc_alloc(d->a, sizeof(char *) * (cnt + 1));
+	for (int i = 0; i < cnt; i++)
+	{
+		FiVal	   *p = fi_val_item(v, i);
+		size_t		kl,
+					vl;
+		const char *k = fi_val_text(fi_val_item(p, 0), &kl);
+		const char *val = fi_val_text(fi_val_item(p, 1), &vl);
+
+		if (k == NULL || val == NULL)
+			continue;
+		(*keys)[n] = fc_strndup(d->a, k, kl);
+		(*values)[n++] = fc_strndup(d->a, val, vl);
+	}
+	return n;
+}
+
+static Delivery *record_list;	/* finished, to be recorded */
+
+static void
+claim(Site *s, FcArena *a, int room)
+{
+	MYSQL_RES  *res;
+	MYSQL_ROW	r;
+	FcBuf		ids = {0};
+	SecretMemo *memo = NULL;
+	FiTplOptions o;
+	FiTpl	   *t;
+	int			n = 0;
+
+	res = fc_query(s->conn, fc_printf(a, "SELECT id, event_id, webhook, doctype, docname, method, url, headers, body, "
+									  "sign, timeout_ms, attempts + 1, doc_user FROM `__fi_webhook_queue` "
+									  "WHERE status IN ('pending', 'sending') AND next_attempt_at <= UTC_TIMESTAMP(6) "
+									  "ORDER BY next_attempt_at, id LIMIT %d", room),
+				   "claiming from __fi_webhook_queue");
+	if (mysql_num_rows(res) == 0)
+	{
+		mysql_free_result(res);
+		return;
+	}
+	fc_buf_puts(&ids, "UPDATE `__fi_webhook_queue` SET status = 'sending', attempts = attempts + 1, "
+				"lease_until = UTC_TIMESTAMP(6) + INTERVAL (timeout_ms DIV 1000 + 5) SECOND, "
+				"next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL (timeout_ms DIV 1000 + 5) SECOND WHERE id IN (");
+	while ((r = mysql_fetch_row(res)) != NULL)
+		fc_buf_printf(&ids, n++ ? ", %s" : "%s", r[0]);
+	fc_buf_puts(&ids, ")");
+	exec(s->conn, ids.data, ids.len, "claiming from __fi_webhook_queue");
+	fc_buf_free(&ids);
+	mysql_data_seek(res, 0);
+	fi_tpl_default_options(&o);
+	if ((t = fi_tpl_new(&o)) == NULL)
+		fc_fail("53200", NULL, NULL, "out of memory");
+	while ((r = mysql_fetch_row(res)) != NULL)
+	{
+		unsigned long *len = mysql_fetch_lengths(res);
+		Delivery   *d = calloc(1, sizeof(Delivery));
+		const char **keys = NULL,
+				  **values = NULL;
+		int			nrows;
+		const char *secret = NULL;
+
+		if (d == NULL)
+			fc_fail("53200", NULL, NULL, "out of memory");
+		d->a = fc_arena_new();
+		d->site = s;
+#define COL(i) (r[i] ? fc_strndup(d->a, r[i], len[i]) : NULL)
+		d->id = strtoull(r[0], NULL, 10);
+		d->event_id = COL(1);
+		d->webhook = COL(2);
+		d->doctype = COL(3);
+		d->docname = COL(4);
+		d->method = COL(5);
+		d->url = COL(6);
+		d->body = COL(8);
+		d->bodylen = len[8];
+		d->timeout_ms = r[10] ? atoi(r[10]) : 5000;
+		d->attempt = r[11] ? atoi(r[11]) : 1;
+		d->user = COL(12);
+#undef COL
+		nrows = header_rows(t, d, r[7], &keys, &values);
+		if (r[9] && strcmp(r[9], "1") == 0)
+		{
+			SecretMemo *m = secret_of(s, a, &memo, d->webhook);
+
+			if (m->secret == NULL)
+			{
+				d->error = fc_printf(d->a, "%s", m->why);
+				d->no_retry = true;
+				d->next = record_list;
+				record_list = d;
+				continue;
+			}
+			secret = m->secret;
+		}
+		if (!send_start(d, secret, nrows, keys, values))
+		{
+			d->next = record_list;
+			record_list = d;
+		}
+	}
+	for (SecretMemo *m = memo; m; m = m->next)
+		if (m->secret)
+			memset(m->secret, 0, strlen(m->secret));
+	fi_tpl_free(t);
+	mysql_free_result(res);
+}
+
+/* in how many ms the queue's next row is due (<= 0: now; LLONG_MAX: none) */
+static long long
+next_due_ms(Site *s)
+{
+	long long	us = query_ll(s->conn, "SELECT TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), MIN(next_attempt_at)) "
+							  "FROM `__fi_webhook_queue` WHERE status IN ('pending', 'sending')",
+							  LLONG_MAX, "reading __fi_webhook_queue");
+
+	return us == LLONG_MAX ? us : us / 1000;
+}
+
+/* ---- record ---- */
+
+static void
+record_site(Site *s, FcArena *a, Delivery *list)
+{
+	FcBuf		up = {0};
+	FcBuf		log = {0};
+	int			nlog = 0;
+	int			n = 0;
+	char	   *now_lit = site_now_literal(s, a);
+
+	execs(s->conn, "START TRANSACTION", "starting a transaction");
+	fc_buf_puts(&up, "UPDATE `__fi_webhook_queue` q JOIN (");
+	for (Delivery *d = list; d; d = d->next)
+	{
+		uint32_t	jitter;
+		int64_t		delay = 0;
+		FiOutcome	o;
+		const char *err = NULL;
+
+		random_bytes(&jitter, sizeof(jitter));
+		o = fi_webhook_outcome(d->error ? 0 : d->status, d->no_retry, d->attempt, opt.max_attempts,
+							   opt.retry_base_ms, d->retry_after_s, jitter, &delay);
+		if (o != FI_OUTCOME_DELIVERED)
+			err = d->error ? d->error : fc_printf(d->a, "HTTP %ld", d->status);
+		if (o == FI_OUTCOME_DELIVERED)
+			s->n_delivered++;
+		else if (o == FI_OUTCOME_RETRY)
+			s->n_retried++;
+		else
+		{
+			s->n_failed++;
+			if (s->warnings++ < 10)
+				say("WARNING:", s, "webhook \"%s\" for %s \"%s\" failed after %d attempt(s): %s",
+					d->webhook, d->doctype, d->docname, d->attempt, err);
+		}
+		fc_buf_printf(&up, n ? " UNION ALL SELECT %llu, '%s', " : "SELECT %llu AS id, '%s' AS st, ",
+					  d->id, o == FI_OUTCOME_DELIVERED ? "delivered" : o == FI_OUTCOME_RETRY ? "pending" : "failed");
+		if (d->status)
+			fc_buf_printf(&up, "%ld", d->status);
+		else
+			fc_buf_puts(&up, "NULL");
+		fc_buf_puts(&up, n ? ", " : " AS code, ");
+		put_str(&up, s->conn, err);
+		fc_buf_printf(&up, n ? ", %lld" : " AS err, %lld AS delay", (long long) delay);
+		n++;
+		if (opt.log_requests)
+			log_row(s, &log, &nlog, now_lit, d->webhook, d->doctype, d->docname, d->url, d->logged_headers,
+					d->body, d->bodylen, d->user, d->status && d->response.data ? d->response.data : NULL,
+					err ? err : "");
+		if (log.len > STMT_MAX)
+			log_flush(s, &log, &nlog);
+	}
+	fc_buf_puts(&up, ") r ON q.id = r.id SET q.status = r.st, q.last_status = r.code, q.last_error = r.err, "
+				"q.lease_until = NULL, q.delivered_at = IF(r.st = 'delivered', UTC_TIMESTAMP(6), NULL), "
+				"q.next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL r.delay * 1000 MICROSECOND "
+				"WHERE q.status = 'sending'");
+	exec(s->conn, up.data, up.len, "recording webhook outcomes");
+	log_flush(s, &log, &nlog);
+	execs(s->conn, "COMMIT", "committing");
+	fc_buf_free(&up);
+	fc_buf_free(&log);
+}
+
+/* the outcomes of the finished deliveries, one transaction per site */
+static void
+record_all(void)
+{
+	Delivery   *list = record_list;
+
+	record_list = NULL;
+	while (list)
+	{
+		Site	   *s = list->site;
+		Delivery  **pp = &list;
+		Delivery   *volatile mine = NULL;
+		FcArena    *a = fc_arena_new();
+		jmp_buf		jb;
+
+		/* this site's out of the list */
+		while (*pp)
+		{
+			Delivery   *d = *pp;
+
+			if (d->site == s)
+			{
+				*pp = d->next;
+				d->next = mine;
+				mine = d;
+			}
+			else
+				pp = &d->next;
+		}
+		fc_fail_jump = &jb;
+		if (setjmp(jb) == 0)
+		{
+			if (s->conn == NULL)
+				fc_fail("08003", NULL, NULL, "the connection is gone");
+			record_site(s, a, mine);
+			s->due_at = 0;		/* retries just scheduled among them */
+		}
+		else
+		{
+			/* the rows stay claimed: due again when their lease ends */
+			say("ERROR:", s, "%s (the events are sent again when their lease ends)", fc_fail_text);
+			if (s->conn)
+				mysql_query(s->conn, "ROLLBACK");
+		}
+		fc_fail_jump = NULL;
+		fc_arena_free(a);
+		while (mine)
+		{
+			Delivery   *n = mine->next;
+
+			delivery_free(mine);
+			mine = n;
+		}
+	}
+}
+
+static void
+release_all(void)
+{
+	/* shutdown: transfers in flight put back, due at once, the attempt not counted */
+	for (int i = 0; i < opt.concurrency; i++)
+	{
+		Delivery   *d = slots[i];
+		jmp_buf		jb;
+
+		if (d == NULL)
+			continue;
+		send_end(d, CURLE_ABORTED_BY_CALLBACK);
+		fc_fail_jump = &jb;
+		if (setjmp(jb) == 0 && d->site->conn)
+		{
+			char		sql[256];
+
+			snprintf(sql, sizeof(sql), "UPDATE `__fi_webhook_queue` SET status = 'pending', attempts = attempts - 1, "
+					 "lease_until = NULL, next_attempt_at = UTC_TIMESTAMP(6) WHERE id = %llu AND status = 'sending'", d->id);
+			execs(d->site->conn, sql, "putting an event back");
+		}
+		fc_fail_jump = NULL;
+		delivery_free(d);
+	}
+}
+
+/* ---- the loop ---- */
+
+static void
+site_step(Site *s, long long now)
+{
+	FcArena    *volatile a = NULL;
+	jmp_buf		jb;
+
+	if (s->gone)
+		return;
+	fc_fail_jump = &jb;
+	if (setjmp(jb) != 0)
+	{
+		unsigned int err = s->conn ? mysql_errno(s->conn) : 0;
+
+		say("ERROR:", s, "%s", fc_fail_text);
+		if (s->conn)
+			mysql_query(s->conn, "ROLLBACK");
+		/* the server gone: connect again (the lease with it); else pause a second */
+		if (err == 2006 || err == 2013 || err == 2055 || err == 1927 || s->conn == NULL || !s->owner)
+			site_close(s);
+		s->retry_at = now + 1000;
+		s->owner = s->conn ? s->owner : false;
+		fc_arena_free(a);
+		fc_fail_jump = NULL;
+		return;
+	}
+	if (now < s->retry_at && s->owner)
+	{
+		fc_fail_jump = NULL;
+		return;
+	}
+	if (!site_ready(s, now))
+	{
+		fc_fail_jump = NULL;
+		return;
+	}
+	site_config_check(s, now);
+	for (int i = 0; i < 20; i++)
+	{
+		long long	took;
+
+		a = fc_arena_new();
+		fc_meta_reset();
+		took = flush_batch(s, a);
+		fc_arena_free(a);
+		a = NULL;
+		if (took == 0)
+			break;
+		s->history_at = s->history_at ? s->history_at : now + 1000;
+	}
+	if (s->history_at && now >= s->history_at)
+	{
+		/* the rows deleted from the outbox are its history until this */
+		execs(s->conn, "DELETE HISTORY FROM `__fi_webhook_outbox`", "DELETE HISTORY FROM __fi_webhook_outbox");
+		s->history_at = 0;
+	}
+	if (inflight < opt.concurrency && now >= s->due_at)
+	{
+		long long	due;
+
+		a = fc_arena_new();
+		claim(s, a, opt.concurrency - inflight);
+		fc_arena_free(a);
+		a = NULL;
+		/* what is left: at once, when due, or a look again in a second (retry_webhook_events) */
+		due = next_due_ms(s);
+		s->due_at = now + (due <= 0 ? 0 : due < 1000 ? due : 1000);
+	}
+	fc_fail_jump = NULL;
+}
+
+static void
+usage(FILE *to, int status)
+{
+	fputs("usage: fi-client worker (--bench DIR | --site-config sites/SITE/site_config.json ...)\n"
+		  "         [--concurrency N]     transfers in flight, all sites together (32)\n"
+		  "         [--poll-ms MS]        how often an idle site's outbox is looked at (5)\n"
+		  "         [--batch N]           transactions of the outbox per batch (500)\n"
+		  "         [--max-attempts N]    attempts before an event fails (8)\n"
+		  "         [--retry-base-ms MS]  the first retry's delay, doubling (1000)\n"
+		  "         [--ca-bundle FILE]    CA certificates for https (the system's)\n"
+		  "         [--no-log]            no tabWebhook Request Log rows\n"
+		  "         [--once]              deliver what is due and stop\n", to);
+	exit(status);
+}
+
+static int
+int_opt(const char *name, const char *v, int lo, int hi)
+{
+	char	   *end;
+	long		n = strtol(v, &end, 10);
+
+	if (*end != '\0' || n < lo || n > hi)
+	{
+		fprintf(stderr, "fi-client worker: %s must be a number from %d to %d\n", name, lo, hi);
+		exit(2);
+	}
+	return (int) n;
+}
+
+int
+fc_worker_main(int argc, char **argv)
+{
+	struct sigaction sa = {0};
+	long long	stats_at;
+	long long	idle_since = 0;
+
+	opt.concurrency = 32;
+	opt.poll_ms = 5;
+	opt.batch = 500;
+	opt.max_attempts = 8;
+	opt.retry_base_ms = 1000;
+	opt.log_requests = true;
+	opt.configs = calloc(argc + 1, sizeof(char *));
+	for (int i = 1; i < argc; i++)
+	{
+		const char *o = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0)
+			usage(stdout, 0);
+		if (strcmp(o, "--no-log") == 0)
+		{
+			opt.log_requests = false;
+			continue;
+		}
+		if (strcmp(o, "--once") == 0)
+		{
+			opt.once = true;
+			continue;
+		}
+		if (v == NULL)
+		{
+			fprintf(stderr, "fi-client worker: %s needs a value\n", o);
+			exit(2);
+		}
+		if (strcmp(o, "--bench") == 0)
+			opt.bench = v;
+		else if (strcmp(o, "--site-config") == 0)
+			opt.configs[opt.nconfigs++] = v;
+		else if (strcmp(o, "--concurrency") == 0)
+			opt.concurrency = int_opt(o, v, 1, 10000);
+		else if (strcmp(o, "--poll-ms") == 0)
+			opt.poll_ms = int_opt(o, v, 1, 10000);
+		else if (strcmp(o, "--batch") == 0)
+			opt.batch = int_opt(o, v, 1, 100000);
+		else if (strcmp(o, "--max-attempts") == 0)
+			opt.max_attempts = int_opt(o, v, 1, 1000);
+		else if (strcmp(o, "--retry-base-ms") == 0)
+			opt.retry_base_ms = int_opt(o, v, 1, 3600 * 1000);
+		else if (strcmp(o, "--ca-bundle") == 0)
+			opt.ca_bundle = v;
+		else
+		{
+			fprintf(stderr, "fi-client worker: unknown option %s\n", o);
+			usage(stderr, 2);
+		}
+		i++;
+	}
+	if ((opt.bench == NULL) == (opt.nconfigs == 0))
+	{
+		fprintf(stderr, "fi-client worker: give --bench DIR or --site-config FILE (one or more), not both\n");
+		exit(2);
+	}
+	if (!fi_http_global_init() || (multi = curl_multi_init()) == NULL)
+		fc_fail("58000", NULL, NULL, "libcurl could not be initialised");
+	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) opt.concurrency);
+	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) opt.concurrency);
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) opt.concurrency);
+	slots = calloc(opt.concurrency, sizeof(Delivery *));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stderr, NULL, _IOLBF, 0);
+
+	scan_sites(false);
+	say("LOG:", NULL, "worker started: %s, concurrency %d, polling every %d ms",
+		opt.bench ? "a bench" : "sites given", opt.concurrency, opt.poll_ms);
+	stats_at = now_ms() + 60000;
+	{
+		long long	scan_at = now_ms() + 5000;
+
+		while (!got_term)
+		{
+			long long	now = now_ms();
+			int			running,
+						left,
+						numfds;
+			CURLMsg    *msg;
+			bool		busy = false;
+
+			if (got_hup || now >= scan_at)
+			{
+				bool		reread = got_hup;
+
+				if (got_hup)
+					say("LOG:", NULL, "SIGHUP: reading the sites and their configs again");
+				got_hup = 0;
+				scan_sites(reread);
+				scan_at = now + 5000;
+			}
+			for (Site *s = sites; s; s = s->next)
+				site_step(s, now);
+			curl_multi_perform(multi, &running);
+			while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+			{
+				Delivery   *d;
+
+				if (msg->msg != CURLMSG_DONE)
+					continue;
+				curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &d);
+				send_end(d, msg->data.result);
+				d->next = record_list;
+				record_list = d;
+			}
+			if (record_list)
+			{
+				record_all();
+				busy = true;
+			}
+			/* sites dropped: freed once nothing of theirs is in flight */
+			for (Site **pp = &sites; *pp;)
+			{
+				Site	   *s = *pp;
+
+				if (s->gone && s->inflight == 0)
+				{
+					*pp = s->next;
+					site_free(s);
+				}
+				else
+					pp = &s->next;
+			}
+			if (now >= stats_at)
+			{
+				for (Site *s = sites; s; s = s->next)
+				{
+					if (s->n_queued || s->n_delivered || s->n_retried || s->n_failed)
+						say("LOG:", s, "last minute: %lld queued, %lld delivered, %lld to retry, %lld failed",
+							s->n_queued, s->n_delivered, s->n_retried, s->n_failed);
+					s->n_queued = s->n_delivered = s->n_retried = s->n_failed = 0;
+					s->warnings = 0;
+				}
+				stats_at = now + 60000;
+			}
+			if (opt.once)
+			{
+				bool		due = inflight > 0;
+
+				for (Site *s = sites; s && !due; s = s->next)
+					due = s->owner && s->due_at <= now_ms();
+				if (!due)
+				{
+					if (idle_since == 0)
+						idle_since = now;
+					else if (now - idle_since > 200)
+						break;
+				}
+				else
+					idle_since = 0;
+			}
+			if (!busy)
+				curl_multi_poll(multi, NULL, 0, opt.poll_ms, &numfds);
+		}
+	}
+	release_all();
+	say("LOG:", NULL, "worker stopped%s", got_term ? " (signal)" : "");
+	while (sites)
+	{
+		Site	   *n = sites->next;
+
+		site_free(sites);
+		sites = n;
+	}
+	curl_multi_cleanup(multi);
+	free(slots);
+	free(opt.configs);
+	return 0;
+}

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# MariaDB, part 2 (issue 19, point 2): frappe-integrations worker delivers the
+# webhooks of every site of a bench: the outbox folded into Frappe's events,
+# queued, signed, sent to test/receiver.py on 127.0.0.1, retried as on
+# PostgreSQL, logged in tabWebhook Request Log; one worker per site (a lease);
+# SIGHUP and SIGTERM.
+source "$FI_ROOT/test/lib.sh"
+source "$FI_ROOT/test/mariadb/server.sh"
+make -s -C "$FI_ROOT" mariadb >/dev/null
+MD=$FI_TMP/mariadb_worker
+rm -rf "$MD"
+mkdir -p "$MD"
+WPIDS=()
+cleanup() {
+    for p in "${WPIDS[@]}" ${RPID:-} ${RPID2:-}; do kill -KILL "$p" 2>/dev/null || true; done
+    mdb_stop
+}
+trap cleanup EXIT
+mdb_start "$MD"
+FI="$FI_ROOT/bin/frappe-integrations"
+"$FI" install --socket "$MDB_SOCK" --user root --plugin-dir "$MDB_PLUGIN" >/dev/null
+BENCH=$MD/bench
+key() { "$FI_PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'; }
+add_site() {	# add_site <db> <folder>: a Frappe site with capture installed, in the bench
+    mdb_site "$1" "pw$1"
+    mkdir -p "$BENCH/sites/$2"
+    local k; k=$(key)
+    echo "$k" > "$MD/$1.key"
+    "$FI" install --socket "$MDB_SOCK" --user root --plugin-dir "$MDB_PLUGIN" --site "$1" --site-user "$1" \
+        --key-file "$MD/$1.key" >/dev/null
+    printf '{"db_name": "%s", "db_password": "pw%s", "encryption_key": "%s"}\n' "$1" "$1" "$k" > "$BENCH/sites/$2/site_config.json"
+    chmod 600 "$BENCH/sites/$2/site_config.json"
+}
+mkdir -p "$BENCH/sites"
+printf '{"db_socket": "%s"}\n' "$MDB_SOCK" > "$BENCH/sites/common_site_config.json"
+add_site _w1 one.localhost
+add_site _w2 two.localhost
+m1() { mariadb --no-defaults --socket="$MDB_SOCK" -u _w1 -ppw_w1 -D _w1 -N -B -r -e "$1"; }
+m2() { mariadb --no-defaults --socket="$MDB_SOCK" -u _w2 -ppw_w2 -D _w2 -N -B -r -e "$1"; }
+
+free_port() { "$FI_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
+DOWN_PORT=$(free_port)
+RLOG=$MD/received.jsonl
+: > "$RLOG"
+"$FI_PY" "$FI_ROOT/test/receiver.py" "$PORT" "$RLOG" s3cr3t > "$MD/receiver.out" 2>&1 &
+RPID=$!
+for _ in $(seq 50); do grep -q listening "$MD/receiver.out" 2>/dev/null && break; sleep 0.1; done
+U=http://127.0.0.1:$PORT
+received() {	# received <path prefix>: how many requests the receiver got there
+    "$FI_PY" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["path"].startswith(sys.argv[2])))' "$RLOG" "$1"
+}
+rec() {	# rec <path prefix> <python expr over r>: that of the last request there
+    "$FI_PY" -c 'import json,sys
+rs=[json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["path"].startswith(sys.argv[2])]
+r=rs[-1] if rs else None
+print(eval(sys.argv[3]))' "$RLOG" "$1" "$2"
+}
+wait_for() {	# wait_for <seconds> <command...>: until it prints 1
+    local end=$((SECONDS + $1)); shift
+    while [ $SECONDS -lt $end ]; do [ "$("$@" 2>/dev/null)" = 1 ] && return 0; sleep 0.05; done
+    return 1
+}
+worker() {	# worker <log> [options]: a worker of the bench in the background
+    local log=$1; shift
+    "$FI" worker --bench "$BENCH" --retry-base-ms 200 "$@" 2> "$log" &
+    WPIDS+=($!)
+    WPID=$!
+}
+
+# ---- the webhooks, as Frappe stores them (the secret in __Auth)
+m1 "INSERT INTO tabWebhook (name, webhook_doctype, webhook_docevent, request_url, request_structure, webhook_json, enable_security, enabled, timeout) VALUES
+    ('signed', 'Customer', 'after_insert', '$U/ok/signed', 'JSON', '{\"name\": \"{{ doc.name }}\", \"cn\": \"{{ doc.customer_name }}\", \"ev\": \"{{ event }}\"}', 1, 1, 5),
+    ('upd', 'Customer', 'on_update', '$U/ok/upd/{{ doc.name }}', 'JSON', '{\"name\": \"{{ doc.name }}\", \"cn\": \"{{ doc.customer_name }}\"}', 0, 1, 5),
+    ('cond', 'Customer', 'on_update', '$U/ok/cond', 'JSON', '{}', 0, 1, 5),
+    ('trash', 'Customer', 'on_trash', '$U/ok/trash', 'JSON', '{\"name\": \"{{ doc.name }}\", \"cn\": \"{{ doc.customer_name }}\", \"dt\": \"{{ doc.doctype }}\"}', 0, 1, 5);
+    UPDATE tabWebhook SET is_dynamic_url = 1 WHERE name = 'upd';
+    UPDATE tabWebhook SET \`condition\` = 'doc.customer_name == \"VIP\"' WHERE name = 'cond';
+    CALL set_password('Webhook', 'signed', 'webhook_secret', 's3cr3t')"
+m2 "INSERT INTO tabWebhook (name, webhook_doctype, webhook_docevent, request_url, request_structure, webhook_json, enable_security, enabled, timeout) VALUES
+    ('two', 'Customer', 'after_insert', '$U/ok/two', 'JSON', '{\"name\": \"{{ doc.name }}\"}', 0, 1, 5)"
+
+worker "$MD/w1.log"
+W1=$WPID
+t_ok "the worker serves both sites of the bench" wait_for 10 sh -c "grep -c 'serving it' '$MD/w1.log' | grep -qx 2 && echo 1"
+t_ok "and attached the capture triggers (sync_webhooks)" wait_for 10 sh -c "[ \$(mariadb --no-defaults --socket='$MDB_SOCK' -u root -N -e \"SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '_w1' AND EVENT_OBJECT_TABLE = 'tabCustomer'\") = 3 ] && echo 1"
+
+# ---- an insert: after_insert (signed) and on_update (dynamic URL)
+m1 "INSERT INTO tabCustomer (name, customer_name, docstatus, modified, modified_by) VALUES ('CUST-1', 'Alice', 0, NOW(6), 'alice@example.com')"
+t_ok "after_insert and on_update delivered" wait_for 10 sh -c "[ \$(\"\$0\" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1])))' '$RLOG') -ge 2 ] && echo 1" "$FI_PY"
+sleep 0.3
+t_is "$(received /ok/signed) $(received /ok/upd/CUST-1) $(received /ok/cond)" "1 1 0" "once each; the condition false: not sent"
+t_is "$(rec /ok/signed 'r["body"]')" '{"name": "CUST-1", "cn": "Alice", "ev": "after_insert"}' "the body: the template rendered with the document and the event"
+t_is "$(rec /ok/signed 'r["sig_ok"]')" "True" "X-Frappe-Webhook-Signature: base64 HMAC-SHA256 of the body with the secret from __Auth"
+t_is "$(rec /ok/upd/CUST-1 'r["sig_ok"]')" "None" "a webhook without enable_security: unsigned"
+EID=$(m1 "SELECT event_id FROM __fi_webhook_queue WHERE webhook = 'signed'")
+t_is "$(rec /ok/signed 'r["headers"]["webhook-id"]')" "msg_$EID" "webhook-id: msg_ and the queue row's event_id"
+t_is "$(m1 "SELECT CONCAT_WS(' ', status, attempts, last_status, event) FROM __fi_webhook_queue WHERE webhook = 'signed'")" "delivered 1 200 after_insert" \
+     "the queue row: delivered at the first attempt, HTTP 200"
+t_is "$(m1 "SELECT CONCAT_WS(' | ', webhook, reference_document, url, \`user\`, error, LEFT(response, 2)) FROM \`tabWebhook Request Log\` WHERE webhook = 'signed'")" \
+     "signed | CUST-1 | $U/ok/signed | alice@example.com |  | ok" "a tabWebhook Request Log row: webhook, document, URL, the document's modified_by, the response"
+t_like "$(m1 "SELECT headers FROM \`tabWebhook Request Log\` WHERE webhook = 'signed'")" '"X-Frappe-Webhook-Signature": "\*\*\*\*\*\*\*\*"' \
+     "the logged headers mask the signature"
+t_ok "the outbox is empty afterwards, its history deleted (within 2 s)" \
+     wait_for 5 m1 "SELECT (SELECT COUNT(*) FROM __fi_webhook_outbox) = 0 AND (SELECT COUNT(*) FROM __fi_webhook_outbox FOR SYSTEM_TIME ALL) = 0"
+
+# ---- the condition, a child-row-less update, rollback and savepoint rollback
+m1 "UPDATE tabCustomer SET customer_name = 'VIP', modified = NOW(6) WHERE name = 'CUST-1'"
+t_ok "an update: on_update with the condition now true" wait_for 10 sh -c "[ \$(\"\$0\" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if \"/ok/cond\" in l))' '$RLOG') = 1 ] && echo 1" "$FI_PY"
+m1 "START TRANSACTION; INSERT INTO tabCustomer (name, customer_name) VALUES ('RB-1', 'x'); ROLLBACK;
+    START TRANSACTION; INSERT INTO tabCustomer (name, customer_name) VALUES ('SP-1', 'kept'); SAVEPOINT a;
+    INSERT INTO tabCustomer (name, customer_name) VALUES ('SP-2', 'gone'); ROLLBACK TO SAVEPOINT a; COMMIT"
+t_ok "the kept insert delivered" wait_for 10 sh -c "[ \$(\"\$0\" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if \"SP-1\" in l))' '$RLOG') -ge 2 ] && echo 1" "$FI_PY"
+sleep 0.3
+t_is "$(received /ok/upd/RB-1) $(received /ok/upd/SP-2) $(received /ok/upd/SP-1)" "0 0 1" "ROLLBACK and ROLLBACK TO SAVEPOINT: nothing sent for what was undone"
+
+# ---- REPLACE and ON DUPLICATE KEY UPDATE; one transaction, many changes: once per document and event
+: > "$MD/n0"
+m1 "START TRANSACTION; UPDATE tabCustomer SET customer_name = 'A1' WHERE name = 'CUST-1'; UPDATE tabCustomer SET customer_name = 'A2' WHERE name = 'CUST-1'; COMMIT"
+t_ok "two updates in one transaction" wait_for 10 sh -c "[ \$(\"\$0\" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if \"A2\" in l))' '$RLOG') = 1 ] && echo 1" "$FI_PY"
+sleep 0.3
+t_is "$(received /ok/upd/CUST-1)" "3" "... deliver on_update once, with the state at commit (A2)"
+m1 "INSERT INTO tabCustomer (name, customer_name) VALUES ('CUST-1', 'x') ON DUPLICATE KEY UPDATE customer_name = 'Upserted'"
+t_ok "ON DUPLICATE KEY UPDATE: an update" wait_for 10 sh -c "[ \$(\"\$0\" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if \"Upserted\" in l))' '$RLOG') = 1 ] && echo 1" "$FI_PY"
+m1 "REPLACE INTO tabCustomer (name, customer_name) VALUES ('SP-1', 'Replaced')"
+t_ok "REPLACE: delete + insert in one transaction" wait_for 10 sh -c "[ \$(\"\$0\" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if \"Replaced\" in l))' '$RLOG') -ge 2 ] && echo 1" "$FI_PY"
+sleep 0.3
+t_is "$(received /ok/signed/) $(rec /ok/upd/SP-1 'r["body"]') $(rec /ok/trash 'r["body"]')" \
+     '0 {"name": "SP-1", "cn": "Replaced"} {"name": "SP-1", "cn": "kept", "dt": "Customer"}' \
+     "... after_insert and on_update with the new row, on_trash with the row it replaced"
+
+# ---- on_trash: the document as it was
+m1 "DELETE FROM tabCustomer WHERE name = 'SP-1'"
+t_ok "a delete: on_trash" wait_for 10 sh -c "[ \$(\"\$0\" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if \"/ok/trash\" in l))' '$RLOG') = 2 ] && echo 1" "$FI_PY"
+t_is "$(rec /ok/trash 'r["body"]')" '{"name": "SP-1", "cn": "Replaced", "dt": "Customer"}' "on_trash renders the deleted row as it was"
+
+# ---- the second site, by the same worker
+T0=$(date +%s%N)
+m2 "INSERT INTO tabCustomer (name, customer_name) VALUES ('TWO-1', 'Bob')"
+echo "# insert took $(( ($(date +%s%N) - T0) / 1000000 )) ms"
+t_ok "the other site's webhook, by the same worker" wait_for 10 sh -c "[ \$(\"\$0\" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if \"/ok/two\" in l))' '$RLOG') = 1 ] && echo 1" "$FI_PY"
+t_is "$(m2 "SELECT COUNT(*) FROM \`tabWebhook Request Log\`") $(m1 "SELECT COUNT(*) FROM \`tabWebhook Request Log\` WHERE webhook = 'two'")" "1 0" "logged in its own site"
+
+t_done
