@@ -305,4 +305,58 @@ BEGIN
     DROP TEMPORARY TABLE IF EXISTS fi_wh_want, fi_wh_parent;
 END//
 
+-- PostgreSQL's integrations.webhook_status, per site: each webhook, whether
+-- the worker can use it and why not, its queue (pending includes events
+-- being sent), and the last success and error.  MariaDB has no interval
+-- type: oldest_pending_age_s is seconds; times are UTC.
+CREATE OR REPLACE SQL SECURITY INVOKER VIEW @SITE@.webhook_status AS
+SELECT w.name AS webhook,
+       w.webhook_doctype AS doctype,
+       w.webhook_docevent AS docevent,
+       w.enabled,
+       p.problem IS NULL AS usable,
+       p.problem,
+       COALESCE(q.pending, 0) AS pending,
+       COALESCE(q.failed, 0) AS failed,
+       TIMESTAMPDIFF(SECOND, q.oldest_pending, UTC_TIMESTAMP(6)) AS oldest_pending_age_s,
+       q.last_success,
+       (SELECT e.last_error FROM @SITE@.`__fi_webhook_queue` e
+         WHERE e.webhook = w.name AND e.last_error IS NOT NULL ORDER BY e.id DESC LIMIT 1) AS last_error
+  FROM @SITE@.tabWebhook w
+  LEFT JOIN (SELECT x.name,
+                    CASE
+                      WHEN COALESCE(x.webhook_docevent, '') NOT IN ('after_insert', 'on_update', 'on_submit', 'on_cancel',
+                                                                     'on_trash', 'on_update_after_submit', 'on_change')
+                        THEN 'unknown docevent'
+                      WHEN NOT EXISTS (SELECT 1 FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = DATABASE()
+                                          AND BINARY t.TABLE_NAME = BINARY CONCAT('tab', x.webhook_doctype))
+                        THEN CONCAT('DocType "', COALESCE(x.webhook_doctype, ''), '" has no table')
+                      WHEN COALESCE(x.is_dynamic_url, 0) = 0 AND COALESCE(x.request_url, '') NOT REGEXP '^https?://[^/?#]+'
+                        THEN 'request_url is not an http(s) URL with a host'
+                    END AS problem
+               FROM @SITE@.tabWebhook x) p ON p.name = w.name
+  LEFT JOIN (SELECT webhook,
+                    SUM(status IN ('pending', 'sending')) AS pending,
+                    SUM(status = 'failed') AS failed,
+                    MIN(IF(status IN ('pending', 'sending'), created_at, NULL)) AS oldest_pending,
+                    MAX(delivered_at) AS last_success
+               FROM @SITE@.`__fi_webhook_queue` GROUP BY webhook) q ON q.webhook = w.name//
+
+-- PostgreSQL's integrations.retry_webhook_events: failed events (of one
+-- webhook, created since a time, or all) due again at once, attempts from
+-- zero; returns how many.  The worker sees them within a second.
+CREATE OR REPLACE FUNCTION @SITE@.retry_webhook_events(webhook VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci,
+                                                        since DATETIME(6))
+    RETURNS BIGINT
+    MODIFIES SQL DATA SQL SECURITY INVOKER
+BEGIN
+    UPDATE @SITE@.`__fi_webhook_queue` q
+       SET q.status = 'pending', q.attempts = 0, q.next_attempt_at = UTC_TIMESTAMP(6),
+           q.lease_until = NULL, q.last_error = NULL
+     WHERE q.status = 'failed' AND q.url IS NOT NULL
+       AND (webhook IS NULL OR q.webhook = webhook)
+       AND (since IS NULL OR q.created_at >= since);
+    RETURN ROW_COUNT();
+END//
+
 DELIMITER ;

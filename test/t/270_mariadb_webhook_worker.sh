@@ -12,7 +12,7 @@ rm -rf "$MD"
 mkdir -p "$MD"
 WPIDS=()
 cleanup() {
-    for p in "${WPIDS[@]}" ${RPID:-} ${RPID2:-}; do kill -KILL "$p" 2>/dev/null || true; done
+    for p in "${WPIDS[@]}" ${RPID:-} ${RPID2:-}; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     mdb_stop
 }
 trap cleanup EXIT
@@ -140,5 +140,81 @@ m2 "INSERT INTO tabCustomer (name, customer_name) VALUES ('TWO-1', 'Bob')"
 echo "# insert took $(( ($(date +%s%N) - T0) / 1000000 )) ms"
 t_ok "the other site's webhook, by the same worker" wait_for 10 sh -c "[ \$(\"\$0\" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if \"/ok/two\" in l))' '$RLOG') = 1 ] && echo 1" "$FI_PY"
 t_is "$(m2 "SELECT COUNT(*) FROM \`tabWebhook Request Log\`") $(m1 "SELECT COUNT(*) FROM \`tabWebhook Request Log\` WHERE webhook = 'two'")" "1 0" "logged in its own site"
+
+# ---- what the receiver answers: 410 fails at once, 429 waits for Retry-After, a receiver down then up
+m1 "INSERT INTO tabWebhook (name, webhook_doctype, webhook_docevent, request_url, request_structure, webhook_json, enable_security, enabled, timeout) VALUES
+    ('gone', 'Item', 'after_insert', '$U/status/410', 'JSON', '{}', 0, 1, 5),
+    ('limited', 'Item', 'after_insert', '$U/retry-after/1', 'JSON', '{}', 0, 1, 5),
+    ('later', 'Item', 'after_insert', 'http://127.0.0.1:$DOWN_PORT/ok/later', 'JSON', '{}', 0, 1, 5),
+    ('std', 'Item', 'after_insert', '$U/ok/std', 'JSON', '{\"n\": \"{{ doc.name }}\"}', 1, 1, 5);
+    CALL set_password('Webhook', 'std', 'webhook_secret', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')"
+t_ok "the new webhooks' triggers (the worker saw tabWebhook change)" wait_for 10 sh -c "[ \$(mariadb --no-defaults --socket='$MDB_SOCK' -u root -N -e \"SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '_w1' AND EVENT_OBJECT_TABLE = 'tabItem'\") = 3 ] && echo 1"
+m1 "INSERT INTO tabItem (name, item_code, item_name) VALUES ('IT-1', 'IT-1', 'One')"
+t_ok "410: failed at once" wait_for 10 m1 "SELECT status = 'failed' AND attempts = 1 AND last_status = 410 FROM __fi_webhook_queue WHERE webhook = 'gone'"
+t_ok "429 with Retry-After: 1: tried again about a second later" wait_for 10 m1 "SELECT attempts >= 2 FROM __fi_webhook_queue WHERE webhook = 'limited'"
+t_is "$("$FI_PY" -c 'import json,sys
+ts=[json.loads(l)["t"] for l in open(sys.argv[1]) if "/retry-after/" in l]
+print(len(ts) >= 2 and 0.8 <= ts[1] - ts[0] <= 2.5)' "$RLOG")" "True" "... the second attempt 0.8-2.5 s after the first"
+t_ok "a receiver down: retried (pending, attempts counted)" wait_for 10 m1 "SELECT status = 'pending' AND attempts >= 2 AND last_status IS NULL FROM __fi_webhook_queue WHERE webhook = 'later'"
+t_like "$(m1 "SELECT last_error FROM __fi_webhook_queue WHERE webhook = 'later'")" "onnect" "... with the transport's error"
+"$FI_PY" "$FI_ROOT/test/receiver.py" "$DOWN_PORT" "$MD/later.jsonl" > "$MD/receiver2.out" 2>&1 &
+RPID2=$!
+t_ok "... then up: delivered" wait_for 15 m1 "SELECT status = 'delivered' FROM __fi_webhook_queue WHERE webhook = 'later'"
+t_is "$(m1 "SELECT COUNT(*) FROM \`tabWebhook Request Log\` WHERE webhook = 'later'") $(m1 "SELECT attempts FROM __fi_webhook_queue WHERE webhook = 'later'")" \
+     "$(m1 "SELECT attempts FROM __fi_webhook_queue WHERE webhook = 'later'") $(m1 "SELECT attempts FROM __fi_webhook_queue WHERE webhook = 'later'")" \
+     "a log row per attempt"
+t_ok "a whsec_ secret: Standard Webhooks' signature" wait_for 10 m1 "SELECT status = 'delivered' FROM __fi_webhook_queue WHERE webhook = 'std'"
+t_is "$(rec /ok/std 'r["headers"]["webhook-signature"] == "v1," + __import__("base64").b64encode(__import__("hmac").new(__import__("base64").b64decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), (r["headers"]["webhook-id"] + "." + r["headers"]["webhook-timestamp"] + "." + r["body"]).encode(), "sha256").digest()).decode()')" \
+     "True" "webhook-signature: v1, base64 HMAC of id.timestamp.body with the whsec_ key"
+
+
+# ---- the SQL surface: webhook_status, retry_webhook_events
+t_is "$(m1 "SELECT CONCAT_WS(' ', webhook, usable, pending, failed, last_status_ok) FROM (SELECT webhook, usable, pending, failed, last_success IS NOT NULL AS last_status_ok FROM webhook_status WHERE webhook IN ('gone', 'signed', 'later')) s ORDER BY webhook" | tr '\n' ';')" \
+     "gone 1 0 1 0;later 1 0 0 1;signed 1 0 0 1;" "webhook_status: per webhook its pending, failed and last success"
+t_is "$(m1 "SELECT last_error FROM webhook_status WHERE webhook = 'gone'")" "HTTP 410" "... and its last error"
+m1 "INSERT INTO tabWebhook (name, webhook_doctype, webhook_docevent, request_url, enabled) VALUES ('bad-url', 'Item', 'on_update', 'ftp://x/y', 0), ('bad-dt', 'Nothing', 'on_update', 'http://x/', 0)"
+t_is "$(m1 "SELECT CONCAT_WS(' | ', webhook, usable, problem) FROM webhook_status WHERE webhook LIKE 'bad-%' ORDER BY webhook" | tr '\n' ';')" \
+     'bad-dt | 0 | DocType "Nothing" has no table;bad-url | 0 | request_url is not an http(s) URL with a host;' "... and why a webhook cannot be used"
+m1 "UPDATE tabWebhook SET request_url = '$U/ok/gone-now' WHERE name = 'gone'"
+t_is "$(m1 "SELECT retry_webhook_events('gone', NULL)")" "1" "retry_webhook_events: the failed event due again"
+# ---- a second worker for the same bench stands by; kill -9 the first: the second takes over
+worker "$MD/w2.log"
+W2=$WPID
+t_ok "a second worker stands by for both sites" wait_for 10 sh -c "grep -c 'standing by' '$MD/w2.log' | grep -qx 2 && echo 1"
+n0=$(received /ok/upd/)
+for k in $(seq 20); do echo "INSERT INTO tabCustomer (name, customer_name) VALUES ('K-$k', 'k');"; done \
+    | mariadb --no-defaults --socket="$MDB_SOCK" -u _w1 -ppw_w1 -D _w1
+kill -KILL "$W1"; wait "$W1" 2>/dev/null || true
+t_ok "the second worker serves the sites once the first is gone" wait_for 10 sh -c "grep -c 'serving it' '$MD/w2.log' | grep -qx 2 && echo 1"
+for k in $(seq 21 40); do echo "INSERT INTO tabCustomer (name, customer_name) VALUES ('K-$k', 'k');"; done \
+    | mariadb --no-defaults --socket="$MDB_SOCK" -u _w1 -ppw_w1 -D _w1
+t_ok "every committed insert delivered (40 on_update)" wait_for 20 sh -c "[ \$(\"\$0\" -c 'import json,sys; print(len({json.loads(l)[\"path\"] for l in open(sys.argv[1]) if \"/ok/upd/K-\" in l}))' '$RLOG') = 40 ] && echo 1" "$FI_PY"
+t_is "$("$FI_PY" -c 'import json,sys,collections
+c=collections.defaultdict(set)
+for l in open(sys.argv[1]):
+    r=json.loads(l)
+    if "/ok/upd/K-" in r["path"]: c[r["path"]].add((r["headers"]["webhook-id"], r["body"]))
+print(all(len(v) == 1 for v in c.values()))' "$RLOG")" "True" "a document sent twice (the kill) only with the same webhook-id and body"
+
+# ---- SIGHUP: a site added to the bench; SIGTERM: stopped within a second
+add_site _w3 three.localhost
+m3() { mariadb --no-defaults --socket="$MDB_SOCK" -u _w3 -ppw_w3 -D _w3 -N -B -r -e "$1"; }
+m3 "INSERT INTO tabWebhook (name, webhook_doctype, webhook_docevent, request_url, request_structure, webhook_json, enabled) VALUES
+    ('three', 'Customer', 'after_insert', '$U/ok/three', 'JSON', '{}', 1)"
+kill -HUP "$W2"
+t_ok "the retried event sent again by the worker that serves the site (to the URL it was queued with)" \
+     wait_for 10 sh -c "[ \$(\"\$0\" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if \"/status/410\" in l))' '$RLOG') = 2 ] && echo 1" "$FI_PY"
+t_ok "... failed again (410), one attempt" wait_for 5 m1 "SELECT status = 'failed' AND attempts = 1 FROM __fi_webhook_queue WHERE webhook = 'gone'"
+t_ok "SIGHUP: the new site served" wait_for 10 sh -c "grep -q 'site three.localhost: serving it' '$MD/w2.log' && echo 1"
+t_ok "... its triggers attached" wait_for 10 sh -c "[ \$(mariadb --no-defaults --socket='$MDB_SOCK' -u root -N -e \"SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '_w3'\") -ge 3 ] && echo 1"
+m3 "INSERT INTO tabCustomer (name, customer_name) VALUES ('THREE-1', 'c')"
+t_ok "... and its events delivered" wait_for 10 sh -c "[ \$(\"\$0\" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if \"/ok/three\" in l))' '$RLOG') = 1 ] && echo 1" "$FI_PY"
+T0=$(date +%s%N)
+kill -TERM "$W2"
+for _ in $(seq 100); do kill -0 "$W2" 2>/dev/null || break; sleep 0.02; done
+t_ok "SIGTERM: stopped within a second" test $(( ($(date +%s%N) - T0) / 1000000 )) -lt 1000
+t_like "$(tail -1 "$MD/w2.log")" "^LOG: worker stopped" "and said so on stderr"
+t_is "$(grep -c -i -e s3cr3t -e MfKQ9r8 -e "$(cat "$MD/_w1.key")" "$MD/w1.log" "$MD/w2.log" | tr '\n' ' ')" "$MD/w1.log:0 $MD/w2.log:0 " \
+     "no secret and no key in the worker's log"
 
 t_done
