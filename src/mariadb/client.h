@@ -154,4 +154,8 @@ extern int	fc_worker_main(int argc, char **argv);
 extern FiVal *fc_read_doc(MYSQL *conn, FcArena *a, FiTpl *t, const FiDocMeta *meta, const char *name,
 						  bool dates_as_str);
 
+/* the same for n documents of one DocType, set-wise (500 a query); docs[i] NULL: none */
+extern void fc_read_docs(MYSQL *conn, FcArena *a, FiTpl *t, const FiDocMeta *meta, char **names, int n,
+						 bool dates_as_str, FiVal **docs);
+
 #endif							/* FI_MARIADB_CLIENT_H */

@@ -402,6 +402,23 @@ fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, const char *op
 	return 0;
 }
 
+void
+fc_read_docs(MYSQL *conn, FcArena *a, FiTpl *t, const FiDocMeta *meta, char **names, int n, bool dates_as_str,
+			 FiVal **docs)
+{
+	Export		ex = {.conn = conn, .a = a, .meta = meta};
+	DictTable  *top = dict_table(&ex, meta, 1);
+
+	dict_children(&ex, top);
+	for (int start = 0; start < n; start += JSON_BATCH)
+		read_docs(&ex, top, names + start, n - start < JSON_BATCH ? n - start : JSON_BATCH, t, a, dates_as_str,
+				  docs + start);
+	for (int f = 0; f < meta->nfields; f++)
+		if (top->child[f])
+			free(top->child[f]->kinds);
+	free(top->kinds);
+}
+
 FiVal *
 fc_read_doc(MYSQL *conn, FcArena *a, FiTpl *t, const FiDocMeta *meta, const char *name, bool dates_as_str)
 {

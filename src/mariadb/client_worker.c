@@ -569,8 +569,21 @@ typedef struct DocMemo
 	const char *name;
 	FiVal	   *doc;			/* NULL: gone since */
 	FiVal	   *cdoc;
+	bool		read;
 	struct DocMemo *next;
 } DocMemo;
+
+/* one event of the batch: a webhook for a document */
+typedef struct Job
+{
+	const FcWebhook *hook;
+	const char *doctype;
+	const char *name;
+	unsigned long long trx;
+	DocMemo    *memo;			/* the document now, or */
+	FiVal	   *doc;			/* as it was deleted (on_trash) */
+	FiVal	   *cdoc;
+} Job;
 
 typedef struct Flush
 {
@@ -582,6 +595,9 @@ typedef struct Flush
 	int			nqueue;
 	int			nlog;
 	DocMemo    *docs;
+	DocMemo   **slots;			/* docs by (doctype, name): open addressing, a power of two */
+	int			nslots;
+	int			nmemo;
 	long long	queued,
 				failed;
 } Flush;
@@ -721,32 +737,100 @@ queue_row(Flush *f, const FcWebhook *h, const char *doctype, const char *docname
 	}
 }
 
-/* a document as the webhook sees it now, read once per batch */
-static DocMemo *
-doc_now(Flush *f, const char *doctype, const char *name)
+static unsigned int
+memo_hash(const char *doctype, const char *name)
 {
-	DocMemo    *m;
-	const FiDocMeta *meta;
+	unsigned int h = 2166136261u;
 
-	for (m = f->docs; m; m = m->next)
+	for (const char *p = doctype; *p; p++)
+		h = (h ^ (unsigned char) *p) * 16777619u;
+	h = (h ^ 0x1f) * 16777619u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char) *p) * 16777619u;
+	return h;
+}
+
+/* a document the batch reads (once, however many events it has) */
+static DocMemo *
+doc_wanted(Flush *f, const char *doctype, const char *name)
+{
+	unsigned int i;
+	DocMemo    *m;
+
+	if (f->nmemo * 2 >= f->nslots)
+	{
+		/* grow the table: twice as many slots, the memos placed again */
+		int			n = f->nslots ? f->nslots * 2 : 1024;
+		DocMemo   **slots = fc_alloc(f->a, sizeof(DocMemo *) * n);
+
+		for (int k = 0; k < f->nslots; k++)
+			if (f->slots[k])
+			{
+				for (i = memo_hash(f->slots[k]->doctype, f->slots[k]->name) & (n - 1); slots[i]; i = (i + 1) & (n - 1))
+					;
+				slots[i] = f->slots[k];
+			}
+		f->slots = slots;
+		f->nslots = n;
+	}
+	for (i = memo_hash(doctype, name) & (f->nslots - 1); (m = f->slots[i]) != NULL; i = (i + 1) & (f->nslots - 1))
 		if (strcmp(m->doctype, doctype) == 0 && strcmp(m->name, name) == 0)
 			return m;
 	m = fc_alloc(f->a, sizeof(DocMemo));
 	m->doctype = doctype;
 	m->name = name;
-	meta = fc_meta(f->s->conn, f->a, doctype);
-	if (meta && fc_meta_in_table(f->s->conn, f->a, meta, "name"))
-	{
-		m->doc = fc_read_doc(f->s->conn, f->a, f->t, meta, name, true);
-		m->cdoc = fc_read_doc(f->s->conn, f->a, f->t, meta, name, false);
-		if (m->doc)
-			fi_val_as_documents(m->doc);
-		if (m->cdoc)
-			fi_val_as_documents(m->cdoc);
-	}
 	m->next = f->docs;
 	f->docs = m;
+	f->slots[i] = m;
+	f->nmemo++;
 	return m;
+}
+
+/* every wanted document, set-wise per DocType: as templates see it and as conditions do */
+static void
+docs_read(Flush *f)
+{
+	for (DocMemo *m = f->docs; m; m = m->next)
+	{
+		const FiDocMeta *meta;
+		int			n = 0;
+		char	  **names;
+		DocMemo   **which;
+		FiVal	  **docs,
+				  **cdocs;
+
+		if (m->read)
+			continue;
+		for (DocMemo *o = m; o; o = o->next)
+			if (!o->read && strcmp(o->doctype, m->doctype) == 0)
+				n++;
+		names = fc_alloc(f->a, sizeof(char *) * n);
+		which = fc_alloc(f->a, sizeof(DocMemo *) * n);
+		docs = fc_alloc(f->a, sizeof(FiVal *) * n);
+		cdocs = fc_alloc(f->a, sizeof(FiVal *) * n);
+		n = 0;
+		for (DocMemo *o = m; o; o = o->next)
+			if (!o->read && strcmp(o->doctype, m->doctype) == 0)
+			{
+				o->read = true;
+				which[n] = o;
+				names[n++] = (char *) o->name;
+			}
+		meta = fc_meta(f->s->conn, f->a, m->doctype);
+		if (meta == NULL || !fc_meta_in_table(f->s->conn, f->a, meta, "name"))
+			continue;
+		fc_read_docs(f->s->conn, f->a, f->t, meta, names, n, true, docs);
+		fc_read_docs(f->s->conn, f->a, f->t, meta, names, n, false, cdocs);
+		for (int i = 0; i < n; i++)
+		{
+			which[i]->doc = docs[i];
+			which[i]->cdoc = cdocs[i];
+			if (docs[i])
+				fi_val_as_documents(docs[i]);
+			if (cdocs[i])
+				fi_val_as_documents(cdocs[i]);
+		}
+	}
 }
 
 /*
@@ -814,6 +898,9 @@ flush_batch(Site *s, FcArena *a)
 	FiTplOptions o;
 	FcBuf		del = {0};
 	char	   *now_lit;
+	Job		   *jobs;
+	int			njobs = 0,
+				njobcap;
 
 	if (query_ll(s->conn, "SELECT EXISTS (SELECT 1 FROM `__fi_webhook_outbox`)", 0, "reading __fi_webhook_outbox") == 0)
 		return 0;
@@ -864,6 +951,9 @@ flush_batch(Site *s, FcArena *a)
 	if ((f.t = fi_tpl_new(&o)) == NULL)
 		fc_fail("53200", NULL, NULL, "out of memory");
 	now_lit = site_now_literal(s, a);
+
+	/* 1: the events, per transaction in commit order: which webhook for which document */
+	jobs = fc_alloc(a, sizeof(Job) * (njobcap = 64));
 	for (my_ulonglong start = 0; start < nrows;)
 	{
 		my_ulonglong end = start;
@@ -888,38 +978,60 @@ flush_batch(Site *s, FcArena *a)
 			for (int hi = 0; hi < s->nhooks; hi++)
 			{
 				const FcWebhook *h = &s->hooks[hi];
-				FiWebhookReq rq;
-				FiVal	   *doc,
-						   *cdoc;
+				Job		   *j;
 
 				if ((h->event & ev) == 0 || h->doctype == NULL || strcmp(h->doctype, dc->doctype) != 0)
 					continue;
 				/* a document gone at commit is delivered only to on_trash */
 				if (!has_row && h->event != FI_EV_ON_TRASH)
 					continue;
+				if (njobs == njobcap)
+				{
+					Job		   *more = fc_alloc(a, sizeof(Job) * njobcap * 2);
+
+					memcpy(more, jobs, sizeof(Job) * njobcap);
+					jobs = more;
+					njobcap *= 2;
+				}
+				j = &jobs[njobs++];
+				j->hook = h;
+				j->doctype = dc->doctype;
+				j->name = dc->name;
+				j->trx = trx[start];
 				if (h->event == FI_EV_ON_TRASH)
 				{
 					/* as it was when deleted (a REPLACE: the row it replaced) */
 					if (trashed == NULL)
 						trashed = doc_trashed(&f, raw + start, lens + start, rows + start, (int) (end - start), dc);
-					doc = cdoc = trashed;
+					j->doc = j->cdoc = trashed;
 				}
 				else
-				{
-					DocMemo    *m = doc_now(&f, dc->doctype, dc->name);
-
-					if (m->doc == NULL || m->cdoc == NULL)
-						continue;	/* deleted since: its delete has its own events */
-					doc = m->doc;
-					cdoc = m->cdoc;
-				}
-				fi_webhook_request(f.t, &h->def, doc, cdoc, &rq, fc_alloc, a);
-				if (rq.skip)
-					continue;
-				queue_row(&f, h, dc->doctype, dc->name, &rq, trx[start], now_lit);
+					j->memo = doc_wanted(&f, dc->doctype, dc->name);
 			}
 		}
 		start = end;
+	}
+
+	/* 2: the documents, read set-wise per DocType, as they are now */
+	docs_read(&f);
+
+	/* 3: each event's request, queued in order */
+	for (int i = 0; i < njobs; i++)
+	{
+		Job		   *j = &jobs[i];
+		FiWebhookReq rq;
+
+		if (j->memo)
+		{
+			if (j->memo->doc == NULL || j->memo->cdoc == NULL)
+				continue;		/* deleted since: its delete has its own events */
+			j->doc = j->memo->doc;
+			j->cdoc = j->memo->cdoc;
+		}
+		fi_webhook_request(f.t, &j->hook->def, j->doc, j->cdoc, &rq, fc_alloc, a);
+		if (rq.skip)
+			continue;
+		queue_row(&f, j->hook, j->doctype, j->name, &rq, j->trx, now_lit);
 	}
 	if (f.nqueue > 0)
 		exec(s->conn, f.queue.data, f.queue.len, "writing __fi_webhook_queue");
