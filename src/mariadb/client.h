@@ -98,6 +98,11 @@ extern MYSQL_RES *fc_query(MYSQL *conn, const char *sql, const char *what);
 extern const FiDocMeta *fc_meta(MYSQL *conn, FcArena *a, const char *doctype);
 /* forget the metas read (a new site or batch; their memory was the arena's) */
 extern void fc_meta_reset(void);
+/*
+ * the cache used from now on: *entries (a site's own, NULL at first), its
+ * metas kept in arena (which lives as long); NULL: the run's own cache
+ */
+extern void fc_meta_use(void **entries, FcArena *arena);
 /* the site's table has the column */
 extern bool fc_column_exists(MYSQL *conn, FcArena *a, const char *table, const char *column);
 /* the table of a DocType has the column (a Custom Field before bench migrate has none) */
@@ -154,8 +159,12 @@ extern int	fc_worker_main(int argc, char **argv);
 extern FiVal *fc_read_doc(MYSQL *conn, FcArena *a, FiTpl *t, const FiDocMeta *meta, const char *name,
 						  bool dates_as_str);
 
-/* the same for n documents of one DocType, set-wise (500 a query); docs[i] NULL: none */
+/*
+ * the same for n documents of one DocType, set-wise (500 a query); docs[i]
+ * NULL: none.  cdocs (or NULL): the same documents with date values (for
+ * conditions), from the same rows.
+ */
 extern void fc_read_docs(MYSQL *conn, FcArena *a, FiTpl *t, const FiDocMeta *meta, char **names, int n,
-						 bool dates_as_str, FiVal **docs);
+						 bool dates_as_str, FiVal **docs, FiVal **cdocs);
 
 #endif							/* FI_MARIADB_CLIENT_H */

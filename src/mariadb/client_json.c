@@ -191,7 +191,8 @@ dict_children(Export *ex, DictTable *top)
  * a name not found; query texts in ba.
  */
 static void
-read_docs(Export *ex, DictTable *top, char **names, int n, FiTpl *t, FcArena *ba, bool dates_as_str, FiVal **docs)
+read_docs(Export *ex, DictTable *top, char **names, int n, FiTpl *t, FcArena *ba, bool dates_as_str, FiVal **docs,
+		  FiVal **cdocs)
 {
 	NameIdx    *idx = fc_alloc(ba, sizeof(NameIdx) * n);
 	FcBuf		in = {0};
@@ -216,13 +217,21 @@ read_docs(Export *ex, DictTable *top, char **names, int n, FiTpl *t, FcArena *ba
 
 		if (i < 0 || docs[i] != NULL)
 			continue;
-		docs[i] = row_dict(t, top, res, row, len, dates_as_str);
-		/* Frappe's order: the Table fields' lists (filled below), then the extras */
-		for (int f = 0; f < top->meta->nfields; f++)
-			if (table_field(&top->meta->fields[f]))
-				fi_val_set(t, docs[i], top->meta->fields[f].fieldname, strlen(top->meta->fields[f].fieldname),
-						   checked(fi_val_list(t)));
-		row_extras(t, top, docs[i], row, len);
+		for (int form = 0; form < (cdocs ? 2 : 1); form++)
+		{
+			FiVal	   *d = row_dict(t, top, res, row, len, form == 0 ? dates_as_str : false);
+
+			/* Frappe's order: the Table fields' lists (filled below), then the extras */
+			for (int f = 0; f < top->meta->nfields; f++)
+				if (table_field(&top->meta->fields[f]))
+					fi_val_set(t, d, top->meta->fields[f].fieldname, strlen(top->meta->fields[f].fieldname),
+							   checked(fi_val_list(t)));
+			row_extras(t, top, d, row, len);
+			if (form == 0)
+				docs[i] = d;
+			else
+				cdocs[i] = d;
+		}
 	}
 	mysql_free_result(res);
 
@@ -252,6 +261,12 @@ read_docs(Export *ex, DictTable *top, char **names, int n, FiTpl *t, FcArena *ba
 			child = row_dict(t, cd, cres, row, len, dates_as_str);
 			row_extras(t, cd, child, row, len);
 			fi_val_append(t, fi_val_member(docs[i], df->fieldname), child);
+			if (cdocs && cdocs[i])
+			{
+				child = row_dict(t, cd, cres, row, len, false);
+				row_extras(t, cd, child, row, len);
+				fi_val_append(t, fi_val_member(cdocs[i], df->fieldname), child);
+			}
 		}
 		mysql_free_result(cres);
 	}
@@ -275,7 +290,7 @@ put_json_batch(Export *ex, DictTable *top, char **names, int n, bool doc_form, b
 	o.max_memory = (size_t) 1 << 30;
 	if ((t = fi_tpl_new(&o)) == NULL)
 		engine_oom();
-	read_docs(ex, top, names, n, t, ba, true, docs);
+	read_docs(ex, top, names, n, t, ba, true, docs, NULL);
 	for (int i = 0; i < n; i++)
 	{
 		const char *text;
@@ -404,7 +419,7 @@ fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, const char *op
 
 void
 fc_read_docs(MYSQL *conn, FcArena *a, FiTpl *t, const FiDocMeta *meta, char **names, int n, bool dates_as_str,
-			 FiVal **docs)
+			 FiVal **docs, FiVal **cdocs)
 {
 	Export		ex = {.conn = conn, .a = a, .meta = meta};
 	DictTable  *top = dict_table(&ex, meta, 1);
@@ -412,7 +427,7 @@ fc_read_docs(MYSQL *conn, FcArena *a, FiTpl *t, const FiDocMeta *meta, char **na
 	dict_children(&ex, top);
 	for (int start = 0; start < n; start += JSON_BATCH)
 		read_docs(&ex, top, names + start, n - start < JSON_BATCH ? n - start : JSON_BATCH, t, a, dates_as_str,
-				  docs + start);
+				  docs + start, cdocs ? cdocs + start : NULL);
 	for (int f = 0; f < meta->nfields; f++)
 		if (top->child[f])
 			free(top->child[f]->kinds);
@@ -428,7 +443,7 @@ fc_read_doc(MYSQL *conn, FcArena *a, FiTpl *t, const FiDocMeta *meta, const char
 	char	   *names[1] = {(char *) name};
 
 	dict_children(&ex, top);
-	read_docs(&ex, top, names, 1, t, a, dates_as_str, &doc);
+	read_docs(&ex, top, names, 1, t, a, dates_as_str, &doc, NULL);
 	for (int f = 0; f < meta->nfields; f++)
 		if (top->child[f])
 			free(top->child[f]->kinds);

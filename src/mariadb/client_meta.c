@@ -23,7 +23,10 @@ typedef struct MetaCache
 	bool		cols_read;
 } MetaCache;
 
-static MetaCache *cache;
+static void *default_cache;
+static void **cache_slot = &default_cache;	/* the MetaCache list in use */
+static FcArena *cache_arena;	/* where its entries live (NULL: the caller's arena) */
+#define cache (*(MetaCache **) cache_slot)
 
 static char *
 str_at(FcArena *a, MYSQL_ROW row, unsigned long *len, int i)
@@ -200,6 +203,8 @@ entry(MYSQL *conn, FcArena *a, const char *doctype)
 	for (e = cache; e; e = e->next)
 		if (strcmp(e->doctype, doctype) == 0)
 			return e;
+	if (cache_arena)
+		a = cache_arena;
 	e = fc_alloc(a, sizeof(MetaCache));
 	e->doctype = fc_strndup(a, doctype, strlen(doctype));
 	e->meta = load_meta(conn, a, doctype);
@@ -212,6 +217,13 @@ void
 fc_meta_reset(void)
 {
 	cache = NULL;				/* its memory is the arena's it was read into */
+}
+
+void
+fc_meta_use(void **entries, FcArena *arena)
+{
+	cache_slot = entries ? entries : &default_cache;
+	cache_arena = entries ? arena : NULL;
 }
 
 bool
@@ -238,6 +250,8 @@ fc_meta_in_table(MYSQL *conn, FcArena *a, const FiDocMeta *meta, const char *col
 {
 	MetaCache  *e = entry(conn, a, meta->name);
 
+	if (cache_arena)
+		a = cache_arena;
 	if (!e->cols_read)
 	{
 		MYSQL_RES  *r = fc_query(conn, fc_printf(a, "SELECT COLUMN_NAME FROM information_schema.COLUMNS "

@@ -59,6 +59,7 @@
 #include "engine/webhooksend.h"
 
 #define RESPONSE_KEEP	(64 * 1024)	/* bytes of a response body kept for the log */
+#define JOB_CHUNK		1000	/* events rendered in one template session */
 #define STMT_MAX		(4 * 1024 * 1024)	/* a multi-row statement is sent when this long */
 
 typedef struct Options
@@ -89,6 +90,8 @@ typedef struct Site
 	bool		standby_said;
 	long long	retry_at;		/* ms: next connect or lock try, or pause after an error */
 	FcArena    *cfg_arena;		/* the webhooks */
+	void	   *meta_cache;		/* the DocTypes' metas (client_meta.c), in meta_arena, */
+	FcArena    *meta_arena;		/* read again when a DocType, Custom Field or Property Setter changes */
 	FcWebhook  *hooks;
 	int			nhooks;
 	char	   *cfg_sig;
@@ -97,6 +100,10 @@ typedef struct Site
 	bool		has_refdt;		/* tabWebhook Request Log has reference_doctype */
 	long long	due_at;			/* ms: the queue's next due row (LLONG_MAX: none) */
 	long long	history_at;		/* ms: next DELETE HISTORY */
+	long long	flush_at;		/* ms: next look at the outbox */
+	long long	tz_offset_us;	/* the site's time zone: its now minus UTC, */
+	long long	tz_at;			/* read again at this ms */
+	long long	leases_at;		/* ms: next look for leases run out (a worker gone) */
 	int			inflight;
 	bool		gone;			/* dropped from the bench: freed when nothing is in flight */
 	bool		seen;			/* in the last scan */
@@ -124,6 +131,10 @@ typedef struct Delivery
 	char	   *user;
 	int			timeout_ms;
 	int			attempt;
+	char	   *secret;			/* decrypted, zeroed when freed; NULL: unsigned */
+	int			nrows;			/* the Webhook Header rows */
+	const char **keys;
+	const char **values;
 	char	   *logged_headers;
 	CURL	   *easy;
 	struct curl_slist *list;
@@ -143,6 +154,28 @@ static CURLM *multi;
 static int	inflight;
 static Delivery **slots;		/* the transfers in flight, for shutdown */
 static Options opt;
+
+/* where the worker's time went (ms), said when it stops */
+static double t_flush,
+			t_claim,
+			t_record,
+			t_poll,
+			t_curl;
+
+static double
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* what a step holds that a failure (fc_fail's longjmp) must give back */
+static FiTpl *step_tpl;
+static MYSQL_RES *step_res;
+static FcArena *step_arena;
+static long long step_now;
 
 static void
 on_term(int sig)
@@ -288,11 +321,13 @@ site_close(Site *s)
 static void
 site_free(Site *s)
 {
+	fc_meta_use(NULL, NULL);	/* its cache goes with it */
 	site_close(s);
 	memset(s->key, 0, sizeof(s->key));
 	if (s->c.password)
 		memset((char *) s->c.password, 0, strlen(s->c.password));
 	fc_arena_free(s->cfg_arena);
+	fc_arena_free(s->meta_arena);
 	fc_arena_free(s->arena);
 	free(s);
 }
@@ -482,6 +517,8 @@ site_ready(Site *s, long long now)
 	s->cfg_check_at = 0;
 	s->sync_at = 0;
 	s->due_at = 0;
+	s->tz_at = 0;
+	s->leases_at = 0;
 	say("LOG:", s, "serving it");
 	return true;
 }
@@ -503,6 +540,7 @@ site_config_check(Site *s, long long now)
 				 "(SELECT CONCAT(COUNT(*), ',', COALESCE(MAX(modified), ''), ',', COALESCE(SUM(enabled), 0)) FROM tabWebhook), "
 				 "(SELECT CONCAT(COUNT(*), ',', COALESCE(MAX(modified), '')) FROM tabDocType), "
 				 "(SELECT CONCAT(COUNT(*), ',', COALESCE(MAX(modified), '')) FROM `tabCustom Field`), "
+				 "(SELECT CONCAT(COUNT(*), ',', COALESCE(MAX(modified), '')) FROM `tabProperty Setter`), "
 				 "(SELECT MD5(GROUP_CONCAT(CONCAT_WS(0x1f, name, webhook_doctype, webhook_docevent, `condition`, request_url, "
 				 "is_dynamic_url, webhook_json, request_method, enable_security, enabled) ORDER BY name SEPARATOR 0x1e)) FROM tabWebhook), "
 				 "(SELECT MD5(GROUP_CONCAT(CONCAT_WS(0x1f, parent, idx, `key`, `value`) ORDER BY parent, idx SEPARATOR 0x1e)) FROM `tabWebhook Header`), "
@@ -539,8 +577,12 @@ site_config_check(Site *s, long long now)
 				mysql_free_result(sr);
 		}
 		a = fc_arena_new();
-		fc_meta_reset();
 		s->nhooks = fc_webhooks_load(s->conn, a, NULL, &s->hooks);
+		/* the metas are read again as they are needed */
+		fc_arena_free(s->meta_arena);
+		s->meta_arena = fc_arena_new();
+		s->meta_cache = NULL;
+		fc_meta_use(&s->meta_cache, s->meta_arena);
 		fc_arena_free(s->cfg_arena);
 		s->cfg_arena = a;
 		s->cfg_sig = sig;
@@ -580,6 +622,9 @@ typedef struct Job
 	const char *doctype;
 	const char *name;
 	unsigned long long trx;
+	int			start,			/* its transaction's rows (on_trash: the deleted rows) */
+				end;
+	bool		trash;
 	DocMemo    *memo;			/* the document now, or */
 	FiVal	   *doc;			/* as it was deleted (on_trash) */
 	FiVal	   *cdoc;
@@ -665,11 +710,30 @@ log_flush(Site *s, FcBuf *b, int *n)
 	b->len = 0;
 }
 
+/* the site's now, as microseconds of its naive local time (the time zone read once a minute) */
+static long long
+site_now(Site *s)
+{
+	struct timespec ts;
+	long long	utc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	utc = (long long) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	if (now_ms() >= s->tz_at)
+	{
+		s->tz_offset_us = fc_site_now_usec(s->conn) - utc;
+		/* whole minutes: the two clocks were read a moment apart */
+		s->tz_offset_us = (s->tz_offset_us + (s->tz_offset_us >= 0 ? 30000000 : -30000000)) / 60000000 * 60000000;
+		s->tz_at = now_ms() + 60000;
+	}
+	return utc + s->tz_offset_us;
+}
+
 /* the site's now as a DATETIME literal (Frappe's creation and modified) */
 static char *
 site_now_literal(Site *s, FcArena *a)
 {
-	long long	us = fc_site_now_usec(s->conn);
+	long long	us = site_now(s);
 	time_t		secs = (time_t) (us / 1000000);
 	struct tm	tm;
 
@@ -819,8 +883,7 @@ docs_read(Flush *f)
 		meta = fc_meta(f->s->conn, f->a, m->doctype);
 		if (meta == NULL || !fc_meta_in_table(f->s->conn, f->a, meta, "name"))
 			continue;
-		fc_read_docs(f->s->conn, f->a, f->t, meta, names, n, true, docs);
-		fc_read_docs(f->s->conn, f->a, f->t, meta, names, n, false, cdocs);
+		fc_read_docs(f->s->conn, f->a, f->t, meta, names, n, true, docs, cdocs);
 		for (int i = 0; i < n; i++)
 		{
 			which[i]->doc = docs[i];
@@ -913,10 +976,12 @@ flush_batch(Site *s, FcArena *a)
 									  "GROUP BY trx_id ORDER BY last_id LIMIT %d) t ON t.trx_id = o.trx_id "
 									  "ORDER BY t.last_id, o.id", opt.batch),
 				   "reading __fi_webhook_outbox");
+	step_res = res;
 	nrows = mysql_num_rows(res);
 	if (nrows == 0)
 	{
 		mysql_free_result(res);
+		step_res = NULL;
 		execs(s->conn, "COMMIT", "committing");
 		return 0;
 	}
@@ -947,9 +1012,7 @@ flush_batch(Site *s, FcArena *a)
 	f.s = s;
 	f.a = a;
 	fi_tpl_default_options(&o);
-	o.now_usec = fc_site_now_usec(s->conn);
-	if ((f.t = fi_tpl_new(&o)) == NULL)
-		fc_fail("53200", NULL, NULL, "out of memory");
+	o.now_usec = site_now(s);
 	now_lit = site_now_literal(s, a);
 
 	/* 1: the events, per transaction in commit order: which webhook for which document */
@@ -968,7 +1031,6 @@ flush_batch(Site *s, FcArena *a)
 			bool		has_row = dc->has_row;
 			int			docstatus = dc->docstatus;
 			uint32_t	ev;
-			FiVal	   *trashed = NULL;
 
 			if (dc->row_change < 0)
 				fc_doc_row(s->conn, a, dc->doctype, dc->name, &has_row, &docstatus);
@@ -998,40 +1060,68 @@ flush_batch(Site *s, FcArena *a)
 				j->doctype = dc->doctype;
 				j->name = dc->name;
 				j->trx = trx[start];
-				if (h->event == FI_EV_ON_TRASH)
-				{
-					/* as it was when deleted (a REPLACE: the row it replaced) */
-					if (trashed == NULL)
-						trashed = doc_trashed(&f, raw + start, lens + start, rows + start, (int) (end - start), dc);
-					j->doc = j->cdoc = trashed;
-				}
-				else
-					j->memo = doc_wanted(&f, dc->doctype, dc->name);
+				j->start = (int) start;
+				j->end = (int) end;
+				j->trash = h->event == FI_EV_ON_TRASH;
 			}
 		}
 		start = end;
 	}
 
-	/* 2: the documents, read set-wise per DocType, as they are now */
-	docs_read(&f);
-
-	/* 3: each event's request, queued in order */
-	for (int i = 0; i < njobs; i++)
+	/*
+	 * 2: per chunk of events, in order, in a template session of its own: the
+	 * documents read set-wise per DocType as they are now (a deleted one as
+	 * its rows were), each event's request queued
+	 */
+	for (int c0 = 0; c0 < njobs; c0 += JOB_CHUNK)
 	{
-		Job		   *j = &jobs[i];
-		FiWebhookReq rq;
+		int			c1 = njobs - c0 < JOB_CHUNK ? njobs : c0 + JOB_CHUNK;
 
-		if (j->memo)
+		if ((f.t = step_tpl = fi_tpl_new(&o)) == NULL)
+			fc_fail("53200", NULL, NULL, "out of memory");
+		f.docs = NULL;
+		f.slots = NULL;
+		f.nslots = 0;
+		f.nmemo = 0;
+		for (int i = c0; i < c1; i++)
 		{
-			if (j->memo->doc == NULL || j->memo->cdoc == NULL)
-				continue;		/* deleted since: its delete has its own events */
-			j->doc = j->memo->doc;
-			j->cdoc = j->memo->cdoc;
+			Job		   *j = &jobs[i];
+
+			if (j->trash)
+			{
+				FiDocChange dc = {.doctype = j->doctype, .name = j->name};
+
+				/* as it was when deleted (a REPLACE: the row it replaced) */
+				j->doc = j->cdoc = doc_trashed(&f, raw + j->start, lens + j->start, rows + j->start,
+											   j->end - j->start, &dc);
+			}
+			else
+				j->memo = doc_wanted(&f, j->doctype, j->name);
 		}
-		fi_webhook_request(f.t, &j->hook->def, j->doc, j->cdoc, &rq, fc_alloc, a);
-		if (rq.skip)
-			continue;
-		queue_row(&f, j->hook, j->doctype, j->name, &rq, j->trx, now_lit);
+		docs_read(&f);
+		for (int i = c0; i < c1; i++)
+		{
+			Job		   *j = &jobs[i];
+			FiWebhookReq rq;
+
+			if (j->memo)
+			{
+				if (j->memo->doc == NULL || j->memo->cdoc == NULL)
+					continue;	/* deleted since: its delete has its own events */
+				j->doc = j->memo->doc;
+				j->cdoc = j->memo->cdoc;
+			}
+			fi_webhook_request(f.t, &j->hook->def, j->doc, j->cdoc, &rq, fc_alloc, a);
+			if (rq.skip)
+				continue;
+			queue_row(&f, j->hook, j->doctype, j->name, &rq, j->trx, now_lit);
+		}
+		/* the requests' bytes are in the statement: the session can go */
+		if (f.nqueue > 0)
+			exec(s->conn, f.queue.data, f.queue.len, "writing __fi_webhook_queue");
+		f.nqueue = 0;
+		fi_tpl_free(f.t);
+		f.t = step_tpl = NULL;
 	}
 	if (f.nqueue > 0)
 		exec(s->conn, f.queue.data, f.queue.len, "writing __fi_webhook_queue");
@@ -1043,10 +1133,10 @@ flush_batch(Site *s, FcArena *a)
 	exec(s->conn, del.data, del.len, "deleting from __fi_webhook_outbox");
 	execs(s->conn, "COMMIT", "committing");
 	mysql_free_result(res);
+	step_res = NULL;
 	fc_buf_free(&del);
 	fc_buf_free(&f.queue);
 	fc_buf_free(&f.log);
-	fi_tpl_free(f.t);
 	s->n_queued += f.queued;
 	s->n_failed += f.failed;
 	if (f.queued > 0)
@@ -1092,6 +1182,9 @@ on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 static void
 delivery_free(Delivery *d)
 {
+	if (d->secret)
+		memset(d->secret, 0, strlen(d->secret));
+	d->site->inflight--;
 	fc_buf_free(&d->response);
 	fc_arena_free(d->a);
 	free(d);
@@ -1099,7 +1192,7 @@ delivery_free(Delivery *d)
 
 /* begin sending; false (d->error set) when it cannot start */
 static bool
-send_start(Delivery *d, const char *secret, int nrows, const char **keys, const char **values)
+send_start(Delivery *d)
 {
 	FiSendHeaders sh;
 	CURL	   *e;
@@ -1111,8 +1204,8 @@ send_start(Delivery *d, const char *secret, int nrows, const char **keys, const 
 		d->no_retry = true;
 		return false;
 	}
-	if (!fi_webhook_send_headers(d->event_id, secret, d->body, d->bodylen, (long long) time(NULL),
-								 nrows, keys, values, &sh, fc_alloc, d->a))
+	if (!fi_webhook_send_headers(d->event_id, d->secret, d->body, d->bodylen, (long long) time(NULL),
+								 d->nrows, d->keys, d->values, &sh, fc_alloc, d->a))
 	{
 		d->error = sh.error;
 		d->no_retry = true;
@@ -1161,7 +1254,6 @@ send_start(Delivery *d, const char *secret, int nrows, const char **keys, const 
 			break;
 		}
 	inflight++;
-	d->site->inflight++;
 	return true;
 }
 
@@ -1186,7 +1278,6 @@ send_end(Delivery *d, CURLcode rc)
 	d->easy = NULL;
 	d->list = NULL;
 	inflight--;
-	d->site->inflight--;
 	for (int i = 0; i < opt.concurrency; i++)
 		if (slots[i] == d)
 			slots[i] = NULL;
@@ -1274,9 +1365,37 @@ header_rows(FiTpl *t, Delivery *d, const char *json, const char ***keys, const c
 }
 
 static Delivery *record_list;	/* finished, to be recorded */
+static Delivery *ready_head,	/* claimed, waiting for a transfer */
+		   *ready_tail;
+static int	nready;
 
+/* start what is claimed while transfers are free */
 static void
-claim(Site *s, FcArena *a, int room)
+start_ready(void)
+{
+	while (ready_head && inflight < opt.concurrency)
+	{
+		Delivery   *d = ready_head;
+
+		ready_head = d->next;
+		if (ready_head == NULL)
+			ready_tail = NULL;
+		nready--;
+		d->next = NULL;
+		if (!send_start(d))
+		{
+			d->next = record_list;
+			record_list = d;
+		}
+	}
+}
+
+/*
+ * Claim up to room due events: pending ones (the index's order), or with
+ * leases those whose claim ran out (a worker stopped while sending them).
+ */
+static int
+claim(Site *s, FcArena *a, int room, bool leases)
 {
 	MYSQL_RES  *res;
 	MYSQL_ROW	r;
@@ -1288,13 +1407,15 @@ claim(Site *s, FcArena *a, int room)
 
 	res = fc_query(s->conn, fc_printf(a, "SELECT id, event_id, webhook, doctype, docname, method, url, headers, body, "
 									  "sign, timeout_ms, attempts + 1, doc_user FROM `__fi_webhook_queue` "
-									  "WHERE status IN ('pending', 'sending') AND next_attempt_at <= UTC_TIMESTAMP(6) "
-									  "ORDER BY next_attempt_at, id LIMIT %d", room),
+									  "WHERE status = %s AND next_attempt_at <= UTC_TIMESTAMP(6) "
+									  "ORDER BY next_attempt_at, id LIMIT %d", leases ? "'sending'" : "'pending'", room),
 				   "claiming from __fi_webhook_queue");
+	step_res = res;
 	if (mysql_num_rows(res) == 0)
 	{
 		mysql_free_result(res);
-		return;
+		step_res = NULL;
+		return 0;
 	}
 	fc_buf_puts(&ids, "UPDATE `__fi_webhook_queue` SET status = 'sending', attempts = attempts + 1, "
 				"lease_until = UTC_TIMESTAMP(6) + INTERVAL (timeout_ms DIV 1000 + 5) SECOND, "
@@ -1306,16 +1427,12 @@ claim(Site *s, FcArena *a, int room)
 	fc_buf_free(&ids);
 	mysql_data_seek(res, 0);
 	fi_tpl_default_options(&o);
-	if ((t = fi_tpl_new(&o)) == NULL)
+	if ((t = step_tpl = fi_tpl_new(&o)) == NULL)
 		fc_fail("53200", NULL, NULL, "out of memory");
 	while ((r = mysql_fetch_row(res)) != NULL)
 	{
 		unsigned long *len = mysql_fetch_lengths(res);
 		Delivery   *d = calloc(1, sizeof(Delivery));
-		const char **keys = NULL,
-				  **values = NULL;
-		int			nrows;
-		const char *secret = NULL;
 
 		if (d == NULL)
 			fc_fail("53200", NULL, NULL, "out of memory");
@@ -1335,7 +1452,8 @@ claim(Site *s, FcArena *a, int room)
 		d->attempt = r[11] ? atoi(r[11]) : 1;
 		d->user = COL(12);
 #undef COL
-		nrows = header_rows(t, d, r[7], &keys, &values);
+		s->inflight++;
+		d->nrows = header_rows(t, d, r[7], &d->keys, &d->values);
 		if (r[9] && strcmp(r[9], "1") == 0)
 		{
 			SecretMemo *m = secret_of(s, a, &memo, d->webhook);
@@ -1348,19 +1466,25 @@ claim(Site *s, FcArena *a, int room)
 				record_list = d;
 				continue;
 			}
-			secret = m->secret;
+			d->secret = fc_strndup(d->a, m->secret, strlen(m->secret));
 		}
-		if (!send_start(d, secret, nrows, keys, values))
-		{
-			d->next = record_list;
-			record_list = d;
-		}
+		/* sent as transfers free up, in the order claimed */
+		d->next = NULL;
+		if (ready_tail)
+			ready_tail->next = d;
+		else
+			ready_head = d;
+		ready_tail = d;
+		nready++;
 	}
 	for (SecretMemo *m = memo; m; m = m->next)
 		if (m->secret)
 			memset(m->secret, 0, strlen(m->secret));
 	fi_tpl_free(t);
 	mysql_free_result(res);
+	step_tpl = NULL;
+	step_res = NULL;
+	return n;
 }
 
 /* in how many ms the queue's next row is due (<= 0: now; LLONG_MAX: none) */
@@ -1368,7 +1492,7 @@ static long long
 next_due_ms(Site *s)
 {
 	long long	us = query_ll(s->conn, "SELECT TIMESTAMPDIFF(MICROSECOND, UTC_TIMESTAMP(6), MIN(next_attempt_at)) "
-							  "FROM `__fi_webhook_queue` WHERE status IN ('pending', 'sending')",
+							  "FROM `__fi_webhook_queue` WHERE status = 'pending'",
 							  LLONG_MAX, "reading __fi_webhook_queue");
 
 	return us == LLONG_MAX ? us : us / 1000;
@@ -1380,13 +1504,13 @@ static void
 record_site(Site *s, FcArena *a, Delivery *list)
 {
 	FcBuf		up = {0};
+	FcBuf		ok = {0};
 	FcBuf		log = {0};
 	int			nlog = 0;
-	int			n = 0;
 	char	   *now_lit = site_now_literal(s, a);
+	long		ok_status = -1;
 
 	execs(s->conn, "START TRANSACTION", "starting a transaction");
-	fc_buf_puts(&up, "UPDATE `__fi_webhook_queue` q JOIN (");
 	for (Delivery *d = list; d; d = d->next)
 	{
 		uint32_t	jitter;
@@ -1410,16 +1534,29 @@ record_site(Site *s, FcArena *a, Delivery *list)
 				say("WARNING:", s, "webhook \"%s\" for %s \"%s\" failed after %d attempt(s): %s",
 					d->webhook, d->doctype, d->docname, d->attempt, err);
 		}
-		fc_buf_printf(&up, n ? " UNION ALL SELECT %llu, '%s', " : "SELECT %llu AS id, '%s' AS st, ",
-					  d->id, o == FI_OUTCOME_DELIVERED ? "delivered" : o == FI_OUTCOME_RETRY ? "pending" : "failed");
-		if (d->status)
-			fc_buf_printf(&up, "%ld", d->status);
+		if (o == FI_OUTCOME_DELIVERED && (ok_status < 0 || ok_status == d->status))
+		{
+			/* the common case: delivered with one status, one UPDATE for all of them */
+			ok_status = d->status;
+			fc_buf_printf(&ok, ok.len ? ", %llu" : "%llu", d->id);
+		}
 		else
-			fc_buf_puts(&up, "NULL");
-		fc_buf_puts(&up, n ? ", " : " AS code, ");
-		put_str(&up, s->conn, err);
-		fc_buf_printf(&up, n ? ", %lld" : " AS err, %lld AS delay", (long long) delay);
-		n++;
+		{
+			up.len = 0;
+			fc_buf_printf(&up, "UPDATE `__fi_webhook_queue` SET status = '%s', last_status = ",
+						  o == FI_OUTCOME_DELIVERED ? "delivered" : o == FI_OUTCOME_RETRY ? "pending" : "failed");
+			if (d->status)
+				fc_buf_printf(&up, "%ld", d->status);
+			else
+				fc_buf_puts(&up, "NULL");
+			fc_buf_puts(&up, ", last_error = ");
+			put_str(&up, s->conn, err);
+			fc_buf_printf(&up, ", lease_until = NULL, delivered_at = %s, "
+						  "next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL %lld MICROSECOND "
+						  "WHERE id = %llu AND status = 'sending'",
+						  o == FI_OUTCOME_DELIVERED ? "UTC_TIMESTAMP(6)" : "NULL", (long long) delay * 1000, d->id);
+			exec(s->conn, up.data, up.len, "recording a webhook outcome");
+		}
 		if (opt.log_requests)
 			log_row(s, &log, &nlog, now_lit, d->webhook, d->doctype, d->docname, d->url, d->logged_headers,
 					d->body, d->bodylen, d->user, d->status && d->response.data ? d->response.data : NULL,
@@ -1427,14 +1564,18 @@ record_site(Site *s, FcArena *a, Delivery *list)
 		if (log.len > STMT_MAX)
 			log_flush(s, &log, &nlog);
 	}
-	fc_buf_puts(&up, ") r ON q.id = r.id SET q.status = r.st, q.last_status = r.code, q.last_error = r.err, "
-				"q.lease_until = NULL, q.delivered_at = IF(r.st = 'delivered', UTC_TIMESTAMP(6), NULL), "
-				"q.next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL r.delay * 1000 MICROSECOND "
-				"WHERE q.status = 'sending'");
-	exec(s->conn, up.data, up.len, "recording webhook outcomes");
+	if (ok.len)
+	{
+		up.len = 0;
+		fc_buf_printf(&up, "UPDATE `__fi_webhook_queue` SET status = 'delivered', last_status = %ld, last_error = NULL, "
+					  "lease_until = NULL, delivered_at = UTC_TIMESTAMP(6), next_attempt_at = UTC_TIMESTAMP(6) "
+					  "WHERE id IN (%s) AND status = 'sending'", ok_status, ok.data);
+		exec(s->conn, up.data, up.len, "recording webhook outcomes");
+	}
 	log_flush(s, &log, &nlog);
 	execs(s->conn, "COMMIT", "committing");
 	fc_buf_free(&up);
+	fc_buf_free(&ok);
 	fc_buf_free(&log);
 }
 
@@ -1495,80 +1636,76 @@ record_all(void)
 }
 
 static void
+release_one(Delivery *d)
+{
+	jmp_buf		jb;
+
+	fc_fail_jump = &jb;
+	if (setjmp(jb) == 0 && d->site->conn)
+	{
+		char		sql[256];
+
+		snprintf(sql, sizeof(sql), "UPDATE `__fi_webhook_queue` SET status = 'pending', attempts = attempts - 1, "
+				 "lease_until = NULL, next_attempt_at = UTC_TIMESTAMP(6) WHERE id = %llu AND status = 'sending'", d->id);
+		execs(d->site->conn, sql, "putting an event back");
+	}
+	fc_fail_jump = NULL;
+	delivery_free(d);
+}
+
+static void
 release_all(void)
 {
+	while (ready_head)
+	{
+		Delivery   *d = ready_head;
+
+		ready_head = d->next;
+		release_one(d);
+	}
+	ready_tail = NULL;
+	nready = 0;
 	/* shutdown: transfers in flight put back, due at once, the attempt not counted */
 	for (int i = 0; i < opt.concurrency; i++)
 	{
 		Delivery   *d = slots[i];
-		jmp_buf		jb;
 
 		if (d == NULL)
 			continue;
 		send_end(d, CURLE_ABORTED_BY_CALLBACK);
-		fc_fail_jump = &jb;
-		if (setjmp(jb) == 0 && d->site->conn)
-		{
-			char		sql[256];
-
-			snprintf(sql, sizeof(sql), "UPDATE `__fi_webhook_queue` SET status = 'pending', attempts = attempts - 1, "
-					 "lease_until = NULL, next_attempt_at = UTC_TIMESTAMP(6) WHERE id = %llu AND status = 'sending'", d->id);
-			execs(d->site->conn, sql, "putting an event back");
-		}
-		fc_fail_jump = NULL;
-		delivery_free(d);
+		release_one(d);
 	}
 }
 
 /* ---- the loop ---- */
 
+/* a site's turn: its lease, webhooks, outbox and queue */
 static void
-site_step(Site *s, long long now)
+site_work(Site *s, long long now)
 {
-	FcArena    *volatile a = NULL;
-	jmp_buf		jb;
-
-	if (s->gone)
-		return;
-	fc_fail_jump = &jb;
-	if (setjmp(jb) != 0)
-	{
-		unsigned int err = s->conn ? mysql_errno(s->conn) : 0;
-
-		say("ERROR:", s, "%s", fc_fail_text);
-		if (s->conn)
-			mysql_query(s->conn, "ROLLBACK");
-		/* the server gone: connect again (the lease with it); else pause a second */
-		if (err == 2006 || err == 2013 || err == 2055 || err == 1927 || s->conn == NULL || !s->owner)
-			site_close(s);
-		s->retry_at = now + 1000;
-		s->owner = s->conn ? s->owner : false;
-		fc_arena_free(a);
-		fc_fail_jump = NULL;
-		return;
-	}
 	if (now < s->retry_at && s->owner)
-	{
-		fc_fail_jump = NULL;
 		return;
-	}
 	if (!site_ready(s, now))
-	{
-		fc_fail_jump = NULL;
 		return;
-	}
+	if (s->meta_arena == NULL)
+		s->meta_arena = fc_arena_new();
+	fc_meta_use(&s->meta_cache, s->meta_arena);
 	site_config_check(s, now);
-	for (int i = 0; i < 20; i++)
+	for (int i = 0; i < 20 && now >= s->flush_at; i++)
 	{
+		double		t0 = now_us();
 		long long	took;
 
-		a = fc_arena_new();
-		fc_meta_reset();
-		took = flush_batch(s, a);
-		fc_arena_free(a);
-		a = NULL;
+		step_arena = fc_arena_new();
+		took = flush_batch(s, step_arena);
+		fc_arena_free(step_arena);
+		step_arena = NULL;
+		t_flush += (now_us() - t0) / 1000;
 		if (took == 0)
+		{
+			s->flush_at = now + opt.poll_ms;	/* nothing committed: look again after the poll interval */
 			break;
+		}
 		s->history_at = s->history_at ? s->history_at : now + 1000;
 	}
 	if (s->history_at && now >= s->history_at)
@@ -1577,18 +1714,64 @@ site_step(Site *s, long long now)
 		execs(s->conn, "DELETE HISTORY FROM `__fi_webhook_outbox`", "DELETE HISTORY FROM __fi_webhook_outbox");
 		s->history_at = 0;
 	}
-	if (inflight < opt.concurrency && now >= s->due_at)
+	/* claimed ahead: up to four times the transfers, topped up when half are left */
+	if (inflight + nready < 2 * opt.concurrency && now >= s->due_at)
 	{
+		double		t0 = now_us();
 		long long	due;
+		int			room,
+					got;
 
-		a = fc_arena_new();
-		claim(s, a, opt.concurrency - inflight);
-		fc_arena_free(a);
-		a = NULL;
-		/* what is left: at once, when due, or a look again in a second (retry_webhook_events) */
-		due = next_due_ms(s);
+		step_arena = fc_arena_new();
+		if (now >= s->leases_at)
+		{
+			claim(s, step_arena, 4 * opt.concurrency - inflight - nready, true);
+			s->leases_at = now + 1000;
+		}
+		room = 4 * opt.concurrency - inflight - nready;
+		got = claim(s, step_arena, room, false);
+		fc_arena_free(step_arena);
+		step_arena = NULL;
+		/* what is left: at once (the claim was full), when due, or a look again in a second (retry_webhook_events) */
+		due = got == room ? 0 : next_due_ms(s);
 		s->due_at = now + (due <= 0 ? 0 : due < 1000 ? due : 1000);
+		t_claim += (now_us() - t0) / 1000;
 	}
+}
+
+/* site_work, a failure ending only this site's turn */
+static void
+site_step(Site *s, long long now)
+{
+	jmp_buf		jb;
+
+	if (s->gone)
+		return;
+	step_now = now;
+	fc_fail_jump = &jb;
+	if (setjmp(jb) != 0)
+	{
+		unsigned int err = s->conn ? mysql_errno(s->conn) : 0;
+
+		say("ERROR:", s, "%s", fc_fail_text);
+		if (step_tpl)
+			fi_tpl_free(step_tpl);
+		if (step_res)
+			mysql_free_result(step_res);
+		fc_arena_free(step_arena);
+		step_tpl = NULL;
+		step_res = NULL;
+		step_arena = NULL;
+		if (s->conn)
+			mysql_query(s->conn, "ROLLBACK");
+		/* the server gone: connect again (the lease with it); else pause a second */
+		if (err == 2006 || err == 2013 || err == 2055 || err == 1927 || s->conn == NULL || !s->owner)
+			site_close(s);
+		s->retry_at = step_now + 1000;
+		fc_fail_jump = NULL;
+		return;
+	}
+	site_work(s, step_now);
 	fc_fail_jump = NULL;
 }
 
@@ -1627,6 +1810,7 @@ fc_worker_main(int argc, char **argv)
 	struct sigaction sa = {0};
 	long long	stats_at;
 	long long	idle_since = 0;
+	long long	record_since = 0;
 
 	opt.concurrency = 32;
 	opt.poll_ms = 5;
@@ -1727,7 +1911,13 @@ fc_worker_main(int argc, char **argv)
 			}
 			for (Site *s = sites; s; s = s->next)
 				site_step(s, now);
-			curl_multi_perform(multi, &running);
+			{
+				double		t0 = now_us();
+
+				start_ready();
+				curl_multi_perform(multi, &running);
+				t_curl += (now_us() - t0) / 1000;
+			}
 			while ((msg = curl_multi_info_read(multi, &left)) != NULL)
 			{
 				Delivery   *d;
@@ -1739,10 +1929,26 @@ fc_worker_main(int argc, char **argv)
 				d->next = record_list;
 				record_list = d;
 			}
-			if (record_list)
+			/*
+			 * outcomes recorded in batches: a transfer's worth, or what has
+			 * waited 5 ms, or all when nothing else is in flight
+			 */
 			{
-				record_all();
-				busy = true;
+				int			nrec = 0;
+
+				for (Delivery *d = record_list; d; d = d->next)
+					nrec++;
+				if (nrec > 0 && record_since == 0)
+					record_since = now;
+				if (nrec > 0 && (nrec >= 2 * opt.concurrency || inflight == 0 || now - record_since >= 5))
+				{
+					double		t0 = now_us();
+
+					record_all();
+					t_record += (now_us() - t0) / 1000;
+					record_since = 0;
+					busy = true;
+				}
 			}
 			/* sites dropped: freed once nothing of theirs is in flight */
 			for (Site **pp = &sites; *pp;)
@@ -1771,7 +1977,7 @@ fc_worker_main(int argc, char **argv)
 			}
 			if (opt.once)
 			{
-				bool		due = inflight > 0;
+				bool		due = inflight > 0 || nready > 0;
 
 				for (Site *s = sites; s && !due; s = s->next)
 					due = s->owner && s->due_at <= now_ms();
@@ -1786,11 +1992,17 @@ fc_worker_main(int argc, char **argv)
 					idle_since = 0;
 			}
 			if (!busy)
+			{
+				double		t0 = now_us();
+
 				curl_multi_poll(multi, NULL, 0, opt.poll_ms, &numfds);
+				t_poll += (now_us() - t0) / 1000;
+			}
 		}
 	}
 	release_all();
-	say("LOG:", NULL, "worker stopped%s", got_term ? " (signal)" : "");
+	say("LOG:", NULL, "worker stopped%s; its time (ms): outbox %.0f, claiming %.0f, sending %.0f, recording %.0f, waiting %.0f",
+		got_term ? " (signal)" : "", t_flush, t_claim, t_curl, t_record, t_poll);
 	while (sites)
 	{
 		Site	   *n = sites->next;
