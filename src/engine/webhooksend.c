@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <curl/curl.h>
+
 #include "engine/codec.h"
 #include "engine/httpreq.h"
 #include "engine/jsoncanon.h"
@@ -220,4 +222,18 @@ fi_retry_after_seconds(const char *value, size_t n, long long now, long long (*p
 		}
 	}
 	return -1;
+}
+
+static long long
+curl_date(const char *text)
+{
+	return (long long) curl_getdate(text, NULL);
+}
+
+int
+fi_retry_after_line(const char *line, size_t n, long long now)
+{
+	if (n <= 12 || strncasecmp(line, "Retry-After:", 12) != 0)
+		return -1;
+	return fi_retry_after_seconds(line + 12, n - 12, now, curl_date);
 }

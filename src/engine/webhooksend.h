@@ -75,4 +75,11 @@ extern FiOutcome fi_webhook_outcome(long http_status, bool no_retry, int attempt
 extern int	fi_retry_after_seconds(const char *value, size_t n, long long now,
 								   long long (*parse_date) (const char *text));
 
+/*
+ * A response header line ("Retry-After: 120\r\n", any case) as
+ * fi_retry_after_seconds reads it, HTTP dates by libcurl's curl_getdate;
+ * -1 for another header or a value that is neither.
+ */
+extern int	fi_retry_after_line(const char *line, size_t n, long long now);
+
 #endif							/* FI_WEBHOOKSEND_H */

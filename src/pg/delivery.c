@@ -116,17 +116,12 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;					/* the rest is read and dropped */
 }
 
-static long long
-parse_http_date(const char *text)
-{
-	return (long long) curl_getdate(text, NULL);
-}
-
 static size_t
 on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	FiDelivery *d = arg;
 	size_t		n = size * nmemb;
+	int			s;
 
 	if (d->http)
 	{
@@ -137,13 +132,9 @@ on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 			appendBinaryStringInfo(&d->resp_headers, ptr, (int) n);
 		return n;
 	}
-	if (n > 12 && pg_strncasecmp(ptr, "Retry-After:", 12) == 0)
-	{
-		int			s = fi_retry_after_seconds(ptr + 12, n - 12, (long long) time(NULL), parse_http_date);
-
-		if (s >= 0)
-			d->retry_after_s = s;
-	}
+	s = fi_retry_after_line(ptr, n, (long long) time(NULL));
+	if (s >= 0)
+		d->retry_after_s = s;
 	return n;
 }
 
