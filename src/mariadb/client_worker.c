@@ -88,6 +88,8 @@ typedef struct Site
 	MYSQL	   *conn;
 	bool		owner;			/* holds the site's worker lock */
 	bool		standby_said;
+	bool		replica_said;
+	long long	replica_at;		/* ms: next look at whether the server is a replica */
 	long long	retry_at;		/* ms: next connect or lock try, or pause after an error */
 	FcArena    *cfg_arena;		/* the webhooks */
 	void	   *meta_cache;		/* the DocTypes' metas (client_meta.c), in meta_arena, */
@@ -452,6 +454,29 @@ scan_sites(bool reread)
 		}
 }
 
+/*
+ * Whether the server the site is on is a replica: read-only, or applying a
+ * primary's binary log now (Slaves_running counts the SQL threads running;
+ * both are open to a user without privileges).  A replica's outbox and queue
+ * are the primary's copies: its worker sends none of them and attaches no
+ * trigger (the primary's come through replication).  NULL: not a replica.
+ */
+static const char *
+site_replica(Site *s)
+{
+	MYSQL_RES  *r = fc_query(s->conn, "SELECT @@global.read_only, (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+							 "WHERE VARIABLE_NAME = 'SLAVES_RUNNING')", "asking whether the server is a replica");
+	MYSQL_ROW	row = mysql_fetch_row(r);
+	const char *why = NULL;
+
+	if (row && row[0] && strcmp(row[0], "0") != 0)
+		why = "the server is read_only (a replica?)";
+	else if (row && row[1] && strcmp(row[1], "0") != 0)
+		why = "the server replicates from a primary";
+	mysql_free_result(r);
+	return why;
+}
+
 /* connect and take the site's lease; false while it cannot serve */
 static bool
 site_ready(Site *s, long long now)
@@ -500,6 +525,20 @@ site_ready(Site *s, long long now)
 		}
 		s->has_refdt = fc_column_exists(s->conn, s->arena, "tabWebhook Request Log", "reference_doctype");
 	}
+	{
+		const char *why = site_replica(s);
+
+		if (why)
+		{
+			if (!s->replica_said)
+				say("LOG:", s, "%s: its primary's worker serves it; standing by", why);
+			s->replica_said = true;
+			return false;
+		}
+		if (s->replica_said)
+			say("LOG:", s, "the server is no longer a replica");
+		s->replica_said = false;
+	}
 	r = fc_query(s->conn, "SELECT GET_LOCK(CONCAT('frappe_integrations.worker:', DATABASE()), 0)", "taking the lease");
 	row = mysql_fetch_row(r);
 	got = row && row[0] && strcmp(row[0], "1") == 0;
@@ -519,6 +558,7 @@ site_ready(Site *s, long long now)
 	s->due_at = 0;
 	s->tz_at = 0;
 	s->leases_at = 0;
+	s->replica_at = now + 1000;
 	say("LOG:", s, "serving it");
 	return true;
 }
@@ -1678,6 +1718,17 @@ site_work(Site *s, long long now)
 		return;
 	if (!site_ready(s, now))
 		return;
+	if (now >= s->replica_at)
+	{
+		/* made a replica while served (a switchover): the lease let go, its transfers finish */
+		s->replica_at = now + 1000;
+		if (site_replica(s))
+		{
+			site_close(s);
+			s->retry_at = now;
+			return;
+		}
+	}
 	if (s->meta_arena == NULL)
 		s->meta_arena = fc_arena_new();
 	fc_meta_use(&s->meta_cache, s->meta_arena);
@@ -1755,6 +1806,11 @@ site_step(Site *s, long long now)
 		step_arena = NULL;
 		if (s->conn)
 			mysql_query(s->conn, "ROLLBACK");
+		/* a column dropped or a table changed by hand: the metas read again */
+		fc_arena_free(s->meta_arena);
+		s->meta_arena = fc_arena_new();
+		s->meta_cache = NULL;
+		fc_meta_use(&s->meta_cache, s->meta_arena);
 		/* the server gone: connect again (the lease with it); else pause a second */
 		if (err == 2006 || err == 2013 || err == 2055 || err == 1927 || s->conn == NULL || !s->owner)
 			site_close(s);

@@ -1,9 +1,11 @@
 # test/mariadb/server.sh -- a throwaway MariaDB server for the tests (sourced).
 #
-#   mdb_start <dir>   mariadb-install-db + mariadbd --no-defaults in <dir>, on a
-#                     private socket, no networking, plugin_dir <dir>/plugin;
-#                     as root the server runs as the mysql user.  Sets MDB_PID,
-#                     MDB_SOCK, MDB_PLUGIN, MDB_DIR.
+#   mdb_start <dir> [mariadbd options]   mariadb-install-db + mariadbd
+#                     --no-defaults in <dir>, on a private socket, no networking
+#                     unless the options say so (--port=...), plugin_dir
+#                     <dir>/plugin; as root the server runs as the mysql user.
+#                     Sets MDB_PID, MDB_SOCK, MDB_PLUGIN, MDB_DIR, MDB_OPTS.
+#   mdb_run           start that server again (after a kill -9), same options
 #   mdb <sql>         run SQL as root, tab-separated rows, no header, values raw
 #   mdb_err <sql>     run SQL that should fail: "SQLSTATE: message"
 #   mdb_stop          SIGTERM to the server's PID, waited for (bounded)
@@ -14,6 +16,7 @@
 # Never the packaged service: nothing outside <dir> is used.
 mdb_start() {
     MDB_DIR=$1
+    shift
     MDB_SOCK=$MDB_DIR/mysqld.sock
     MDB_PLUGIN=$MDB_DIR/plugin
     mkdir -p "$MDB_DIR/data" "$MDB_PLUGIN"
@@ -28,12 +31,20 @@ mdb_start() {
     mariadb-install-db --no-defaults --datadir="$MDB_DIR/data" --auth-root-authentication-method=normal \
         "${as[@]}" --skip-test-db > "$MDB_DIR/install.log" 2>&1 \
         || { cat "$MDB_DIR/install.log" >&2; return 1; }
-    mariadbd --no-defaults --datadir="$MDB_DIR/data" --socket="$MDB_SOCK" --skip-networking \
+    MDB_OPTS=("$@")
+    mdb_run
+}
+
+mdb_run() {
+    local as=() net=(--skip-networking)
+    [ "$(id -u)" -eq 0 ] && as=(--user=mysql)
+    case " ${MDB_OPTS[*]} " in *" --port="*) net=(--bind-address=127.0.0.1) ;; esac
+    mariadbd --no-defaults --datadir="$MDB_DIR/data" --socket="$MDB_SOCK" "${net[@]}" \
         --plugin-dir="$MDB_PLUGIN" --pid-file="$MDB_DIR/mysqld.pid" --log-error="$MDB_DIR/error.log" \
-        --max-allowed-packet=256M --innodb-buffer-pool-size=64M "${as[@]}" > /dev/null 2>&1 &
+        --max-allowed-packet=256M --innodb-buffer-pool-size=64M "${as[@]}" "${MDB_OPTS[@]}" > /dev/null 2>&1 &
     MDB_PID=$!
     local i
-    for i in $(seq 150); do
+    for i in $(seq 300); do
         mariadb --no-defaults --socket="$MDB_SOCK" -u root -e "SELECT 1" >/dev/null 2>&1 && return 0
         kill -0 "$MDB_PID" 2>/dev/null || break
         sleep 0.1
