@@ -65,7 +65,7 @@ P_UPD="UPDATE \"tabSales Invoice\" SET grand_total = grand_total + 1, modified =
 mtime() { local t0; t0=$(now); ms "$1" >/dev/null || return 1; calc "$(now) - $t0"; }
 ptime() { local t0; t0=$(now); q $DB "$1" >/dev/null || return 1; calc "$(now) - $t0"; }
 m_side() {	# m_side bare|hook: a fresh table, then the timed INSERT and UPDATE (MariaDB)
-    ms "DELETE FROM tabWebhook; TRUNCATE \`tabSales Invoice\`; DELETE FROM __fi_webhook_outbox; DELETE HISTORY FROM __fi_webhook_outbox" >/dev/null
+    ms "DELETE FROM tabWebhook; TRUNCATE \`tabSales Invoice\`; DELETE FROM __fi_webhook_outbox" >/dev/null
     [ "$1" = hook ] && ms "INSERT INTO tabWebhook (name, webhook_doctype, webhook_docevent, request_url, enabled)
                            VALUES ('overhead', 'Sales Invoice', 'on_update', 'http://127.0.0.1:9/x', 1)"
     ms "CALL sync_webhooks()" >/dev/null
@@ -127,7 +127,7 @@ elif nginx_start "$MD/nginx" "    keepalive_requests 10000000;
         sleep 0.1
     done
     printf '{"db_name": "_wsite", "db_password": "pw-bench", "db_socket": "%s", "encryption_key": "%s"}\n' "$MDB_SOCK" "$KEY" > "$MD/site_config.json"
-    ms "DELETE FROM tabWebhook; DELETE FROM __fi_webhook_outbox; DELETE HISTORY FROM __fi_webhook_outbox; DELETE FROM __fi_webhook_queue;
+    ms "DELETE FROM tabWebhook; DELETE FROM __fi_webhook_outbox; DELETE FROM __fi_webhook_queue;
         DELETE FROM \`tabWebhook Request Log\`;
         INSERT INTO tabWebhook (name, webhook_doctype, webhook_docevent, request_url, request_structure, webhook_json, enable_security, enabled)
         VALUES ('rate', 'Sales Invoice', 'on_update', 'http://127.0.0.1:$RPORT/rate', 'JSON',

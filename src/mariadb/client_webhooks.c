@@ -2,7 +2,8 @@
  * client_webhooks.c
  *		frappe-integrations webhook-pending: what a site's outbox holds, as
  *		the worker delivers it.  The captured rows of each committed
- *		transaction (one transaction: the rows of one InnoDB trx_id) are folded
+ *		transaction (one transaction: the rows of one connection_id and trx,
+ *		numbered by its last row's id) are folded
  *		per document with Frappe's rules (engine/webhookev.c: the events of a
  *		row change, a child row as its parent's save, once per document and
  *		event in a transaction), then matched with the site's enabled webhooks
@@ -120,11 +121,12 @@ fc_webhook_pending_main(MYSQL *conn, FcArena *a, int limit)
 
 	/* the rows of the first `limit` transactions, each transaction's rows together */
 	res = fc_query(conn, fc_printf(a,
-								   "SELECT o.trx_id, o.op, o.doctype, o.name, o.old_name, o.docstatus_old, o.docstatus_new, "
+								   "SELECT t.last_id, o.op, o.doctype, o.name, o.old_name, o.docstatus_old, o.docstatus_new, "
 								   "o.parent, o.parenttype "
 								   "FROM __fi_webhook_outbox o "
-								   "JOIN (SELECT trx_id, MAX(id) AS last_id FROM __fi_webhook_outbox "
-								   "GROUP BY trx_id ORDER BY last_id LIMIT %d) t ON t.trx_id = o.trx_id "
+								   "JOIN (SELECT connection_id, trx, MAX(id) AS last_id FROM __fi_webhook_outbox "
+								   "GROUP BY connection_id, trx ORDER BY last_id LIMIT %d) t "
+									  "ON t.connection_id = o.connection_id AND t.trx = o.trx "
 								   "ORDER BY t.last_id, o.id", limit),
 				   "reading __fi_webhook_outbox");
 	nrows = mysql_num_rows(res);

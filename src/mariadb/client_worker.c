@@ -101,7 +101,6 @@ typedef struct Site
 	long long	sync_at;
 	bool		has_refdt;		/* tabWebhook Request Log has reference_doctype */
 	long long	due_at;			/* ms: the queue's next due row (LLONG_MAX: none) */
-	long long	history_at;		/* ms: next DELETE HISTORY */
 	long long	flush_at;		/* ms: next look at the outbox */
 	long long	tz_offset_us;	/* the site's time zone: its now minus UTC, */
 	long long	tz_at;			/* read again at this ms */
@@ -1009,11 +1008,12 @@ flush_batch(Site *s, FcArena *a)
 		return 0;
 	execs(s->conn, "START TRANSACTION", "starting a transaction");
 	res = fc_query(s->conn, fc_printf(a,
-									  "SELECT o.id, o.trx_id, o.op, o.doctype, o.name, o.old_name, o.docstatus_old, "
+									  "SELECT o.id, t.last_id, o.op, o.doctype, o.name, o.old_name, o.docstatus_old, "
 									  "o.docstatus_new, o.parent, o.parenttype, o.parentfield, o.doc "
 									  "FROM `__fi_webhook_outbox` o "
-									  "JOIN (SELECT trx_id, MAX(id) AS last_id FROM `__fi_webhook_outbox` "
-									  "GROUP BY trx_id ORDER BY last_id LIMIT %d) t ON t.trx_id = o.trx_id "
+									  "JOIN (SELECT connection_id, trx, MAX(id) AS last_id FROM `__fi_webhook_outbox` "
+									  "GROUP BY connection_id, trx ORDER BY last_id LIMIT %d) t "
+									  "ON t.connection_id = o.connection_id AND t.trx = o.trx "
 									  "ORDER BY t.last_id, o.id", opt.batch),
 				   "reading __fi_webhook_outbox");
 	step_res = res;
@@ -1748,13 +1748,6 @@ site_work(Site *s, long long now)
 			s->flush_at = now + opt.poll_ms;	/* nothing committed: look again after the poll interval */
 			break;
 		}
-		s->history_at = s->history_at ? s->history_at : now + 1000;
-	}
-	if (s->history_at && now >= s->history_at)
-	{
-		/* the rows deleted from the outbox are its history until this */
-		execs(s->conn, "DELETE HISTORY FROM `__fi_webhook_outbox`", "DELETE HISTORY FROM __fi_webhook_outbox");
-		s->history_at = 0;
 	}
 	/* claimed ahead: up to four times the transfers, topped up when half are left */
 	if (inflight + nready < 2 * opt.concurrency && now >= s->due_at)

@@ -8,10 +8,20 @@
 -- ROLLBACK TO SAVEPOINT) takes it away with the change.  The trigger bodies
 -- name only columns Frappe never drops or renames (name, docstatus,
 -- modified; parent, parenttype, parentfield of a child row), so a migration
--- that changes a DocType's fields cannot break a write.  The outbox is
--- system-versioned by transaction (ROW START is the InnoDB transaction id),
--- which is how the worker tells the transactions apart: Frappe's rule is
--- one delivery per webhook and document per transaction.
+-- that changes a DocType's fields cannot break a write.
+--
+-- Which transaction wrote a row is (connection_id, trx), both set by the
+-- trigger: an autocommit statement is its own transaction ('s' and the
+-- statement's start, NOW(6)); inside a multi-statement transaction it is
+-- 'g' and @@last_gtid, the GTID of the connection's previous commit, which
+-- the commit of this transaction changes (with the binary log on; without it
+-- @@last_gtid stays empty and the explicit transactions of one connection
+-- that the worker reads in one go count as one).  Frappe's rule is one
+-- delivery per webhook and document per transaction.  The outbox is not
+-- system-versioned by transaction (ROW START as the InnoDB transaction id,
+-- as 0.7.0 had it): MariaDB logs such a table's writes as statements even
+-- under binlog_format=ROW and, from a trigger, writes an event a replica
+-- cannot read, which stops replication.
 DELIMITER //
 
 CREATE TABLE IF NOT EXISTS @SITE@.`__fi_webhook_outbox` (
@@ -27,20 +37,36 @@ CREATE TABLE IF NOT EXISTS @SITE@.`__fi_webhook_outbox` (
     parentfield VARCHAR(140) NULL,
     modified DATETIME(6) NULL,
     connection_id BIGINT UNSIGNED NOT NULL,
-    doc LONGTEXT NULL COMMENT 'a delete watched for on_trash: the row as it was, JSON_OBJECT of its columns',
-    trx_id BIGINT UNSIGNED GENERATED ALWAYS AS ROW START INVISIBLE,
-    trx_end BIGINT UNSIGNED GENERATED ALWAYS AS ROW END INVISIBLE,
-    PERIOD FOR SYSTEM_TIME (trx_id, trx_end)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci WITH SYSTEM VERSIONING
+    trx VARCHAR(64) CHARSET ascii NOT NULL DEFAULT ''
+        COMMENT 'which transaction of the connection: s and an autocommit statement''s start, or g and @@last_gtid',
+    doc LONGTEXT NULL COMMENT 'a delete watched for on_trash: the row as it was, JSON_OBJECT of its columns'
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
   COMMENT='frappe_integrations: row changes of watched DocTypes, one row per changed row'//
--- an outbox made by an earlier install gets the columns added since
--- (a system-versioned table is altered only with this session setting)
-SET @fi_vah = @@session.system_versioning_alter_history//
-SET SESSION system_versioning_alter_history = KEEP//
-ALTER TABLE @SITE@.`__fi_webhook_outbox`
-    ADD COLUMN IF NOT EXISTS doc LONGTEXT NULL
-        COMMENT 'a delete watched for on_trash: the row as it was, JSON_OBJECT of its columns' AFTER connection_id//
-SET SESSION system_versioning_alter_history = @fi_vah//
+-- an outbox made by an earlier install gets the columns added since; one
+-- made by 0.7.0 (system-versioned by transaction) keeps its rows' transactions
+-- apart in trx ('v' and the InnoDB transaction id) and loses the versioning
+-- and its history
+CREATE OR REPLACE PROCEDURE @SITE@.fi_wh_outbox_upgrade()
+    MODIFIES SQL DATA SQL SECURITY INVOKER
+BEGIN
+    DECLARE vah VARCHAR(10) CHARSET ascii DEFAULT @@session.system_versioning_alter_history;
+    SET SESSION system_versioning_alter_history = KEEP;
+    ALTER TABLE @SITE@.`__fi_webhook_outbox`
+        ADD COLUMN IF NOT EXISTS doc LONGTEXT NULL
+            COMMENT 'a delete watched for on_trash: the row as it was, JSON_OBJECT of its columns' AFTER connection_id,
+        ADD COLUMN IF NOT EXISTS trx VARCHAR(64) CHARSET ascii NOT NULL DEFAULT ''
+            COMMENT 'which transaction of the connection: s and an autocommit statement''s start, or g and @@last_gtid'
+            AFTER connection_id;
+    IF EXISTS (SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = @SITE_LIT@
+                  AND TABLE_NAME = '__fi_webhook_outbox' AND COLUMN_NAME = 'trx_id') THEN
+        UPDATE @SITE@.`__fi_webhook_outbox` SET trx = CONCAT('v', trx_id);
+        ALTER TABLE @SITE@.`__fi_webhook_outbox` DROP COLUMN trx_id, DROP COLUMN trx_end,
+            DROP PERIOD FOR SYSTEM_TIME, DROP SYSTEM VERSIONING;
+    END IF;
+    SET SESSION system_versioning_alter_history = vah;
+END//
+CALL @SITE@.fi_wh_outbox_upgrade()//
+DROP PROCEDURE @SITE@.fi_wh_outbox_upgrade//
 
 -- The events the worker made of the outbox, one row per webhook and document
 -- and event: the request as it is sent (the body's exact bytes; signed at
@@ -69,7 +95,7 @@ CREATE TABLE IF NOT EXISTS @SITE@.`__fi_webhook_queue` (
     last_error TEXT NULL,
     created_at DATETIME(6) NOT NULL,
     delivered_at DATETIME(6) NULL,
-    source_trx BIGINT UNSIGNED NULL COMMENT 'the InnoDB transaction whose commit fired it',
+    source_trx BIGINT UNSIGNED NULL COMMENT 'the transaction whose commit fired it: its last outbox row''s id',
     KEY due (status, next_attempt_at),
     KEY by_webhook (webhook, status)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
@@ -101,12 +127,13 @@ BEGIN
         SET cond = CONCAT(cond, ' AND ', r, '.parenttype IN (', parents, ')');
     END IF;
     SET ins = CONCAT('INSERT INTO `__fi_webhook_outbox` ',
-        '(doctype, name, old_name, op, docstatus_old, docstatus_new, parent, parenttype, parentfield, modified, connection_id, doc) VALUES (',
+        '(doctype, name, old_name, op, docstatus_old, docstatus_new, parent, parenttype, parentfield, modified, connection_id, trx, doc) VALUES (',
         @SITE@.fi_wh_lit(doctype), ', ', r, '.name, ',
         IF(op = 'U', 'IF(BINARY NEW.name = BINARY OLD.name, NULL, OLD.name)', 'NULL'), ', ''', op, ''', ',
         IF(op = 'I', 'NULL', 'OLD.docstatus'), ', ', IF(op = 'D', 'NULL', 'NEW.docstatus'), ', ',
         IF(parents IS NULL, 'NULL, NULL, NULL', CONCAT(r, '.parent, ', r, '.parenttype, ', r, '.parentfield')), ', ',
-        r, '.modified, CONNECTION_ID(), ');
+        r, '.modified, CONNECTION_ID(), ',
+        'IF(@@in_transaction, CONCAT(''g'', @@last_gtid), CONCAT(''s'', UNIX_TIMESTAMP(NOW(6)))), ');
     IF op = 'D' AND cols IS NOT NULL THEN
         RETURN CONCAT('IF ', cond, ' THEN BEGIN DECLARE CONTINUE HANDLER FOR 1054 ', ins, 'NULL); ',
                       ins, 'JSON_OBJECT(', cols, ')); END; END IF');

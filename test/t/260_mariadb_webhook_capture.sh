@@ -10,7 +10,8 @@ make -s -C "$FI_ROOT" mariadb >/dev/null
 MD=$FI_TMP/mariadb_capture
 rm -rf "$MD"
 trap 'mdb_stop' EXIT
-mdb_start "$MD"
+# with the binary log on, as a site with replicas or point-in-time backups runs
+mdb_start "$MD" --server-id=1 --log-bin=fi-bin --log-bin-trust-function-creators=1
 "$FI_ROOT/bin/frappe-integrations" install --socket "$MDB_SOCK" --user root --plugin-dir "$MDB_PLUGIN" >/dev/null
 mdb_site _s1 pw-s1
 "$FI_PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' > "$MD/s1.key"
@@ -112,10 +113,10 @@ ms "START TRANSACTION; INSERT INTO tabItem (name, item_code) VALUES ('SP-1', 'SP
     INSERT INTO tabItem (name, item_code) VALUES ('SP-2', 'SP-2'); UPDATE tabItem SET item_name = 'x' WHERE name = 'SP-1';
     ROLLBACK TO SAVEPOINT a; INSERT INTO tabItem (name, item_code) VALUES ('SP-3', 'SP-3'); COMMIT"
 t_is "$(ob "$b")" "I Item SP-1 - ->0 - - -;I Item SP-3 - ->0 - - -;" "ROLLBACK TO SAVEPOINT: only what was kept"
-t_is "$(ms "SELECT COUNT(DISTINCT trx_id) FROM __fi_webhook_outbox WHERE id > $b")" "1" "the rows of one transaction share its trx_id"
+t_is "$(ms "SELECT COUNT(DISTINCT connection_id, trx) FROM __fi_webhook_outbox WHERE id > $b")" "1" "the rows of one transaction share its connection_id and trx"
 b=$(last)
 ms "INSERT INTO tabItem (name, item_code) VALUES ('TX-1', 'TX-1'); INSERT INTO tabItem (name, item_code) VALUES ('TX-2', 'TX-2')"
-t_is "$(ms "SELECT COUNT(DISTINCT trx_id) FROM __fi_webhook_outbox WHERE id > $b")" "2" "two autocommit statements of one connection: two transactions"
+t_is "$(ms "SELECT COUNT(DISTINCT connection_id, trx) FROM __fi_webhook_outbox WHERE id > $b")" "2" "two autocommit statements of one connection: two transactions"
 t_is "$(ms "SELECT COUNT(DISTINCT connection_id) FROM __fi_webhook_outbox WHERE id > $b") $(ms "SELECT COUNT(*) FROM __fi_webhook_outbox WHERE connection_id = CONNECTION_ID()")" "1 0" \
      "the writing connection's id is kept (one connection; not this one)"
 b=$(last)
@@ -135,8 +136,8 @@ for c in 1 2 3 4 5 6 7 8; do
     pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
-t_is "$(ms "SELECT CONCAT(COUNT(*), ' ', COUNT(DISTINCT trx_id), ' ', MIN(n), ' ', MAX(n))
-            FROM (SELECT trx_id, COUNT(*) AS n FROM __fi_webhook_outbox WHERE id > $b GROUP BY trx_id) t")" "160 160 3 3" \
+t_is "$(ms "SELECT CONCAT(COUNT(*), ' ', COUNT(DISTINCT connection_id, trx), ' ', MIN(n), ' ', MAX(n))
+            FROM (SELECT connection_id, trx, COUNT(*) AS n FROM __fi_webhook_outbox WHERE id > $b GROUP BY connection_id, trx) t")" "160 160 3 3" \
      "8 connections x 25 transactions (every 5th rolled back): 160 transactions of exactly 3 rows each"
 t_is "$(ms "SELECT COUNT(*) FROM tabItem WHERE name LIKE 'C_-%'") $(ms "SELECT COUNT(DISTINCT name) FROM __fi_webhook_outbox WHERE id > $b AND op = 'I' AND doctype = 'Item'")" "160 160" \
      "an outbox row for each committed document, none for the rolled-back ones"
@@ -252,6 +253,33 @@ total 4 4 9" \
      "a transaction's changes of one document fold into one delivery per webhook; child rows alone are the parent's save, by its docstatus (submitted: on_update_after_submit)"
 t_is "$(pending --limit 2 | tail -1)" "total 2 2 5" "--limit: the first transactions only"
 t_is "$(pending --limit 0 2>&1)" "ERROR 22023: --limit must be a positive number of transactions" "--limit 0 refused"
+
+# ---- the binary log: every write of the triggers is in it, readable (0.7.0's
+# outbox, system-versioned by transaction, wrote events no replica could read)
+t_is "$(mariadb --no-defaults --socket="$MDB_SOCK" -u root -N -B -e "SELECT @@log_bin, @@binlog_format")" "1	MIXED" "the server writes a binary log (MariaDB's default format)"
+mariadb-binlog --no-defaults "$MD"/data/fi-bin.0* > "$MD/binlog.sql" 2> "$MD/binlog.err"
+t_is "$? $(grep -c . "$MD/binlog.err") $(grep -c '^INSERT INTO .__fi_webhook_outbox' "$MD/binlog.sql")" "0 0 0" \
+     "mariadb-binlog reads it all: no error, no trigger statement logged on its own"
+t_like "$(grep -c 'Write_rows' "$MD/binlog.sql")" "^[1-9]" "... the outbox rows are in it as row events"
+
+# ---- an outbox made by 0.7.0: upgraded in place, its rows' transactions kept apart
+mdb_site _s2 pw-s2
+mariadb --no-defaults --socket="$MDB_SOCK" -u root _s2 -e "CREATE TABLE __fi_webhook_outbox (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, doctype VARCHAR(140) NOT NULL, name VARCHAR(140) NOT NULL,
+    old_name VARCHAR(140) NULL, op CHAR(1) CHARSET ascii NOT NULL, docstatus_old TINYINT NULL, docstatus_new TINYINT NULL,
+    parent VARCHAR(140) NULL, parenttype VARCHAR(140) NULL, parentfield VARCHAR(140) NULL, modified DATETIME(6) NULL,
+    connection_id BIGINT UNSIGNED NOT NULL,
+    trx_id BIGINT UNSIGNED GENERATED ALWAYS AS ROW START INVISIBLE, trx_end BIGINT UNSIGNED GENERATED ALWAYS AS ROW END INVISIBLE,
+    PERIOD FOR SYSTEM_TIME (trx_id, trx_end)) ENGINE=InnoDB WITH SYSTEM VERSIONING;
+  SET sql_log_bin = 0;
+  START TRANSACTION; INSERT INTO __fi_webhook_outbox (doctype, name, op, connection_id) VALUES ('Item', 'A', 'I', 7), ('Item', 'B', 'I', 7); COMMIT;
+  INSERT INTO __fi_webhook_outbox (doctype, name, op, connection_id) VALUES ('Item', 'A', 'U', 7)"
+"$FI_ROOT/bin/frappe-integrations" install --socket "$MDB_SOCK" --user root --plugin-dir "$MDB_PLUGIN" \
+    --site _s2 --site-user _s2 --key-file "$MD/s1.key" >/dev/null
+t_is "$(mariadb --no-defaults --socket="$MDB_SOCK" -u root -N -B _s2 -e "SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = '_s2' AND TABLE_NAME = '__fi_webhook_outbox';
+        SELECT COUNT(*), COUNT(DISTINCT trx), MIN(trx LIKE 'v%') FROM __fi_webhook_outbox;
+        SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '_s2' AND TABLE_NAME = '__fi_webhook_outbox' AND COLUMN_NAME LIKE 'trx\_%'" | tr '\n\t' '; ')" \
+     "BASE TABLE;3 2 1;0;" "install --site upgrades 0.7.0's outbox: no versioning, its 3 rows kept, their 2 transactions apart in trx"
 
 # ---- privileges and uninstall
 t_like "$(mariadb --no-defaults --socket="$MDB_SOCK" -u root -N -B -e "CREATE USER other@localhost IDENTIFIED BY 'o'; GRANT SELECT ON _s1.* TO other@localhost" 2>&1; \
