@@ -6,6 +6,7 @@
 # SIGHUP and SIGTERM.
 source "$FI_ROOT/test/lib.sh"
 source "$FI_ROOT/test/mariadb/server.sh"
+source "$FI_ROOT/test/receiver.sh"
 make -s -C "$FI_ROOT" mariadb >/dev/null
 MD=$FI_TMP/mariadb_worker
 rm -rf "$MD"
@@ -38,14 +39,11 @@ add_site _w2 two.localhost
 m1() { mariadb --no-defaults --socket="$MDB_SOCK" -u _w1 -ppw_w1 -D _w1 -N -B -r -e "$1"; }
 m2() { mariadb --no-defaults --socket="$MDB_SOCK" -u _w2 -ppw_w2 -D _w2 -N -B -r -e "$1"; }
 
-free_port() { "$FI_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
 DOWN_PORT=$(free_port)
 RLOG=$MD/received.jsonl
 : > "$RLOG"
-"$FI_PY" "$FI_ROOT/test/receiver.py" "$PORT" "$RLOG" s3cr3t > "$MD/receiver.out" 2>&1 &
-RPID=$!
-for _ in $(seq 50); do grep -q listening "$MD/receiver.out" 2>/dev/null && break; sleep 0.1; done
+receiver_start "$PORT" "$RLOG" s3cr3t
 U=http://127.0.0.1:$PORT
 received() {	# received <path prefix>: how many requests the receiver got there
     "$FI_PY" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["path"].startswith(sys.argv[2])))' "$RLOG" "$1"
@@ -55,11 +53,6 @@ rec() {	# rec <path prefix> <python expr over r>: that of the last request there
 rs=[json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["path"].startswith(sys.argv[2])]
 r=rs[-1] if rs else None
 print(eval(sys.argv[3]))' "$RLOG" "$1" "$2"
-}
-wait_for() {	# wait_for <seconds> <command...>: until it prints 1
-    local end=$((SECONDS + $1)); shift
-    while [ $SECONDS -lt $end ]; do [ "$("$@" 2>/dev/null)" = 1 ] && return 0; sleep 0.05; done
-    return 1
 }
 worker() {	# worker <log> [options]: a worker of the bench in the background
     local log=$1; shift
@@ -156,8 +149,9 @@ ts=[json.loads(l)["t"] for l in open(sys.argv[1]) if "/retry-after/" in l]
 print(len(ts) >= 2 and 0.8 <= ts[1] - ts[0] <= 2.5)' "$RLOG")" "True" "... the second attempt 0.8-2.5 s after the first"
 t_ok "a receiver down: retried (pending, attempts counted)" wait_for 10 m1 "SELECT status = 'pending' AND attempts >= 2 AND last_status IS NULL FROM __fi_webhook_queue WHERE webhook = 'later'"
 t_like "$(m1 "SELECT last_error FROM __fi_webhook_queue WHERE webhook = 'later'")" "onnect" "... with the transport's error"
-"$FI_PY" "$FI_ROOT/test/receiver.py" "$DOWN_PORT" "$MD/later.jsonl" > "$MD/receiver2.out" 2>&1 &
-RPID2=$!
+R1=$RPID
+receiver_start "$DOWN_PORT" "$MD/later.jsonl"
+RPID2=$RPID RPID=$R1
 t_ok "... then up: delivered" wait_for 15 m1 "SELECT status = 'delivered' FROM __fi_webhook_queue WHERE webhook = 'later'"
 t_is "$(m1 "SELECT COUNT(*) FROM \`tabWebhook Request Log\` WHERE webhook = 'later'") $(m1 "SELECT attempts FROM __fi_webhook_queue WHERE webhook = 'later'")" \
      "$(m1 "SELECT attempts FROM __fi_webhook_queue WHERE webhook = 'later'") $(m1 "SELECT attempts FROM __fi_webhook_queue WHERE webhook = 'later'")" \

@@ -12,6 +12,7 @@
 #     fails, every event delivered
 source "$FI_ROOT/test/lib.sh"
 source "$FI_ROOT/test/mariadb/server.sh"
+source "$FI_ROOT/test/receiver.sh"
 make -s -C "$FI_ROOT" mariadb >/dev/null
 MD=$FI_TMP/mariadb_crash
 rm -rf "$MD"
@@ -24,7 +25,6 @@ cleanup() {
     [ -n "${P_PID:-}" ] && { MDB_PID=$P_PID; mdb_stop; }
 }
 trap cleanup EXIT
-free_port() { "$FI_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 FI="$FI_ROOT/bin/frappe-integrations"
 
 # ---- the primary (binary log, GTIDs) and the replica
@@ -73,16 +73,9 @@ t_is "$(mr "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 
 PORT=$(free_port)
 RLOG=$MD/received.jsonl
 : > "$RLOG"
-"$FI_PY" "$FI_ROOT/test/receiver.py" "$PORT" "$RLOG" s3cr3t > "$MD/receiver.out" 2>&1 &
-RPID=$!
-for _ in $(seq 50); do grep -q listening "$MD/receiver.out" 2>/dev/null && break; sleep 0.1; done
+receiver_start "$PORT" "$RLOG" s3cr3t
 U=http://127.0.0.1:$PORT
 lines() { wc -l < "$RLOG"; }
-wait_for() {	# wait_for <seconds> <command...>: until it prints 1
-    local end=$((SECONDS + $1)); shift
-    while [ $SECONDS -lt $end ]; do [ "$("$@" 2>/dev/null)" = 1 ] && return 0; sleep 0.05; done
-    return 1
-}
 worker() {	# worker <bench> <log>: a worker in the background
     "$FI" worker --bench "$1" --retry-base-ms 200 2> "$2" &
     WPIDS+=($!)
