@@ -127,6 +127,21 @@ extern int	fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, con
  */
 extern int	fc_webhook_pending_main(MYSQL *conn, FcArena *a, int limit);
 
+/*
+ * The rest of a SELECT over the outbox's first (printf: %d) committed
+ * transactions, each transaction's rows together in capture order.  One
+ * transaction is the rows of one (connection_id, trx) (site_webhooks.sql
+ * says how the trigger sets them), numbered by t.last_id, its last row's id;
+ * the transactions come in that order.  The SELECT list names o's columns
+ * and t.last_id.  Used by webhook-pending and the worker alike.
+ */
+#define FC_OUTBOX_TRANSACTIONS \
+	"FROM `__fi_webhook_outbox` o " \
+	"JOIN (SELECT connection_id, trx, MAX(id) AS last_id FROM `__fi_webhook_outbox` " \
+	"GROUP BY connection_id, trx ORDER BY last_id LIMIT %d) t " \
+	"ON t.connection_id = o.connection_id AND t.trx = o.trx " \
+	"ORDER BY t.last_id, o.id"
+
 /* an enabled webhook (or the one asked for) with its Header and Data rows */
 typedef struct FcWebhook
 {

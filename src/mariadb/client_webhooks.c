@@ -123,11 +123,7 @@ fc_webhook_pending_main(MYSQL *conn, FcArena *a, int limit)
 	res = fc_query(conn, fc_printf(a,
 								   "SELECT t.last_id, o.op, o.doctype, o.name, o.old_name, o.docstatus_old, o.docstatus_new, "
 								   "o.parent, o.parenttype "
-								   "FROM __fi_webhook_outbox o "
-								   "JOIN (SELECT connection_id, trx, MAX(id) AS last_id FROM __fi_webhook_outbox "
-								   "GROUP BY connection_id, trx ORDER BY last_id LIMIT %d) t "
-									  "ON t.connection_id = o.connection_id AND t.trx = o.trx "
-								   "ORDER BY t.last_id, o.id", limit),
+								   FC_OUTBOX_TRANSACTIONS, limit),
 				   "reading __fi_webhook_outbox");
 	nrows = mysql_num_rows(res);
 	rows = fc_alloc(a, sizeof(FiRowChange) * (nrows + 1));

@@ -564,6 +564,16 @@ site_ready(Site *s, long long now)
 
 /* ---- the webhooks: in step with tabWebhook ---- */
 
+/* the site's DocType metas and table columns read again as they are needed */
+static void
+site_forget_metas(Site *s)
+{
+	fc_arena_free(s->meta_arena);
+	s->meta_arena = fc_arena_new();
+	s->meta_cache = NULL;
+	fc_meta_use(&s->meta_cache, s->meta_arena);
+}
+
 static void
 site_config_check(Site *s, long long now)
 {
@@ -617,11 +627,7 @@ site_config_check(Site *s, long long now)
 		}
 		a = fc_arena_new();
 		s->nhooks = fc_webhooks_load(s->conn, a, NULL, &s->hooks);
-		/* the metas are read again as they are needed */
-		fc_arena_free(s->meta_arena);
-		s->meta_arena = fc_arena_new();
-		s->meta_cache = NULL;
-		fc_meta_use(&s->meta_cache, s->meta_arena);
+		site_forget_metas(s);
 		fc_arena_free(s->cfg_arena);
 		s->cfg_arena = a;
 		s->cfg_sig = sig;
@@ -1010,11 +1016,7 @@ flush_batch(Site *s, FcArena *a)
 	res = fc_query(s->conn, fc_printf(a,
 									  "SELECT o.id, t.last_id, o.op, o.doctype, o.name, o.old_name, o.docstatus_old, "
 									  "o.docstatus_new, o.parent, o.parenttype, o.parentfield, o.doc "
-									  "FROM `__fi_webhook_outbox` o "
-									  "JOIN (SELECT connection_id, trx, MAX(id) AS last_id FROM `__fi_webhook_outbox` "
-									  "GROUP BY connection_id, trx ORDER BY last_id LIMIT %d) t "
-									  "ON t.connection_id = o.connection_id AND t.trx = o.trx "
-									  "ORDER BY t.last_id, o.id", opt.batch),
+									  FC_OUTBOX_TRANSACTIONS, opt.batch),
 				   "reading __fi_webhook_outbox");
 	step_res = res;
 	nrows = mysql_num_rows(res);
@@ -1800,10 +1802,7 @@ site_step(Site *s, long long now)
 		if (s->conn)
 			mysql_query(s->conn, "ROLLBACK");
 		/* a column dropped or a table changed by hand: the metas read again */
-		fc_arena_free(s->meta_arena);
-		s->meta_arena = fc_arena_new();
-		s->meta_cache = NULL;
-		fc_meta_use(&s->meta_cache, s->meta_arena);
+		site_forget_metas(s);
 		/* the server gone: connect again (the lease with it); else pause a second */
 		if (err == 2006 || err == 2013 || err == 2055 || err == 1927 || s->conn == NULL || !s->owner)
 			site_close(s);
