@@ -188,7 +188,7 @@ build/mariadb/fi-client: $(CLIENT_SRCS) src/mariadb/client.h src/mariadb/client_
 	mkdir -p build/mariadb
 	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE -Isrc -I/usr/include/mariadb \
 		-DFI_EXTVERSION=\"$(EXTVERSION)\" -o $@ \
-		$(CLIENT_SRCS) $(CLIENT_ENGINE) -lmariadb -lxlsxwriter -lcurl -lcrypto -largon2 -lm
+		$(CLIENT_SRCS) $(CLIENT_ENGINE) -lmariadb -lxlsxwriter -lcurl -lcrypto -largon2 -lm -lpthread
 mariadb: build/mariadb/frappe_integrations.so build/mariadb/fi-client
 .PHONY: mariadb thread-test
 

@@ -185,9 +185,9 @@ fc_on_fail_remove(const char *path)
 	remove_on_fail = path;
 }
 
-jmp_buf    *fc_fail_jump;
-char		fc_fail_text[1024];
-const char *fc_fail_sqlstate;
+_Thread_local jmp_buf *fc_fail_jump;
+_Thread_local char fc_fail_text[1024];
+_Thread_local const char *fc_fail_sqlstate;
 
 void
 fc_fail(const char *sqlstate, const char *detail, const char *hint, const char *fmt,...)

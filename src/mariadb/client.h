@@ -62,11 +62,12 @@ extern void fc_fail_mysql(MYSQL *conn, const char *what) __attribute__((noreturn
 /*
  * While fc_fail_jump is set, fc_fail longjmps there instead of exiting, with
  * the message in fc_fail_text and its SQLSTATE in fc_fail_sqlstate (the
- * worker: one site's failure ends that site's batch, not the process).
+ * worker: one site's failure ends that site's batch, not the process).  Per
+ * thread: the worker's network thread has none set (a failure there exits).
  */
-extern jmp_buf *fc_fail_jump;
-extern char fc_fail_text[1024];
-extern const char *fc_fail_sqlstate;
+extern _Thread_local jmp_buf *fc_fail_jump;
+extern _Thread_local char fc_fail_text[1024];
+extern _Thread_local const char *fc_fail_sqlstate;
 /* a file to remove when the run fails (NULL: none) */
 extern void fc_on_fail_remove(const char *path);
 

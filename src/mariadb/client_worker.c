@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -142,6 +143,7 @@ typedef struct Delivery
 	long		status;
 	char	   *error;
 	bool		no_retry;
+	bool		aborted;		/* the worker stopped during the transfer: put back */
 	FcBuf		response;
 	int			retry_after_s;
 	char		curl_error[CURL_ERROR_SIZE];
@@ -151,10 +153,14 @@ typedef struct Delivery
 static volatile sig_atomic_t got_term;
 static volatile sig_atomic_t got_hup;
 static Site *sites;
+static Options opt;
+static int	outstanding;		/* claimed and not yet recorded (the main thread's) */
+static int	ahead;				/* claimed ahead of the transfers: 4 x --concurrency, at least JOB_CHUNK */
+
+/* the network thread's (see "the network thread") */
 static CURLM *multi;
 static int	inflight;
 static Delivery **slots;		/* the transfers in flight, for shutdown */
-static Options opt;
 
 /* where the worker's time went (ms), said when it stops */
 static double t_flush,
@@ -1218,6 +1224,7 @@ delivery_free(Delivery *d)
 	if (d->secret)
 		memset(d->secret, 0, strlen(d->secret));
 	d->site->inflight--;
+	outstanding--;
 	fc_buf_free(&d->response);
 	fc_arena_free(d->a);
 	free(d);
@@ -1397,30 +1404,211 @@ header_rows(FiTpl *t, Delivery *d, const char *json, const char ***keys, const c
 	return n;
 }
 
-static Delivery *record_list;	/* finished, to be recorded */
-static Delivery *ready_head,	/* claimed, waiting for a transfer */
-		   *ready_tail;
-static int	nready;
+static Delivery *record_list;	/* finished, to be recorded (the main thread's) */
 
-/* start what is claimed while transfers are free */
+/*
+ * ---- the network thread ----
+ *
+ * Every transfer runs on one thread of its own, so that HTTP and SQL overlap:
+ * the main thread folds, claims and records on the sites' connections while
+ * this one keeps the transfers going.  They share two lists under net_mu:
+ * net_in (claimed, to send, in the order claimed) and net_done (finished, or
+ * not startable, or put back at shutdown: aborted).  A Delivery belongs to
+ * whichever side holds it; the multi handle, inflight and slots to this
+ * thread alone.  Nothing here runs SQL or fc_fail's jump.
+ */
+static pthread_t net_thread;
+static pthread_mutex_t net_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t net_cv = PTHREAD_COND_INITIALIZER;	/* net_done got something */
+static Delivery *net_in_head,
+		   *net_in_tail;
+static Delivery *net_done;
+static bool net_stop;
+
 static void
-start_ready(void)
+net_finished(Delivery **list, Delivery *d)
 {
-	while (ready_head && inflight < opt.concurrency)
-	{
-		Delivery   *d = ready_head;
+	d->next = *list;
+	*list = d;
+}
 
-		ready_head = d->next;
-		if (ready_head == NULL)
-			ready_tail = NULL;
-		nready--;
-		d->next = NULL;
-		if (!send_start(d))
+static void *
+net_main(void *arg)
+{
+	Delivery   *wait_head = NULL,
+			   *wait_tail = NULL;
+	Delivery   *fin;
+	bool		stop = false;
+
+	(void) arg;
+	while (!stop)
+	{
+		double		t0;
+		int			running,
+					left;
+		CURLMsg    *msg;
+
+		pthread_mutex_lock(&net_mu);
+		stop = net_stop;
+		if (net_in_head)
 		{
-			d->next = record_list;
-			record_list = d;
+			if (wait_tail)
+				wait_tail->next = net_in_head;
+			else
+				wait_head = net_in_head;
+			wait_tail = net_in_tail;
+			net_in_head = net_in_tail = NULL;
 		}
+		pthread_mutex_unlock(&net_mu);
+		if (stop)
+			break;
+		t0 = now_us();
+		fin = NULL;
+		while (wait_head && inflight < opt.concurrency)
+		{
+			Delivery   *d = wait_head;
+
+			if ((wait_head = d->next) == NULL)
+				wait_tail = NULL;
+			d->next = NULL;
+			if (!send_start(d))
+				net_finished(&fin, d);
+		}
+		curl_multi_perform(multi, &running);
+		while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+		{
+			Delivery   *d;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &d);
+			send_end(d, msg->data.result);
+			net_finished(&fin, d);
+		}
+		t_curl += (now_us() - t0) / 1000;
+		if (fin)
+		{
+			pthread_mutex_lock(&net_mu);
+			while (fin)
+			{
+				Delivery   *n = fin->next;
+
+				net_finished(&net_done, fin);
+				fin = n;
+			}
+			pthread_cond_signal(&net_cv);
+			pthread_mutex_unlock(&net_mu);
+		}
+		if (wait_head == NULL || inflight >= opt.concurrency)
+			curl_multi_poll(multi, NULL, 0, 1000, NULL);
 	}
+	/* the worker stops: transfers in flight and those not begun go back, the attempt not counted */
+	fin = NULL;
+	for (int i = 0; i < opt.concurrency; i++)
+		if (slots[i])
+		{
+			Delivery   *d = slots[i];
+
+			send_end(d, CURLE_ABORTED_BY_CALLBACK);
+			d->aborted = true;
+			net_finished(&fin, d);
+		}
+	while (wait_head)
+	{
+		Delivery   *d = wait_head;
+
+		wait_head = d->next;
+		d->aborted = true;
+		net_finished(&fin, d);
+	}
+	pthread_mutex_lock(&net_mu);
+	while (fin)
+	{
+		Delivery   *n = fin->next;
+
+		net_finished(&net_done, fin);
+		fin = n;
+	}
+	pthread_mutex_unlock(&net_mu);
+	return NULL;
+}
+
+/* hand claimed deliveries (a list in claim order) to the network thread */
+static void
+net_submit(Delivery *head, Delivery *tail)
+{
+	if (head == NULL)
+		return;
+	pthread_mutex_lock(&net_mu);
+	if (net_in_tail)
+		net_in_tail->next = head;
+	else
+		net_in_head = head;
+	net_in_tail = tail;
+	pthread_mutex_unlock(&net_mu);
+	curl_multi_wakeup(multi);
+}
+
+/*
+ * The deliveries finished since the last call onto record_list, waiting up to
+ * wait_ms for one when there is none; true when there were any.
+ */
+static bool
+net_collect(int wait_ms)
+{
+	Delivery   *got;
+
+	pthread_mutex_lock(&net_mu);
+	if (net_done == NULL && wait_ms > 0)
+	{
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (long) wait_ms * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&net_cv, &net_mu, &until);
+	}
+	got = net_done;
+	net_done = NULL;
+	pthread_mutex_unlock(&net_mu);
+	if (got == NULL)
+		return false;
+	while (got)
+	{
+		Delivery   *n = got->next;
+
+		got->next = record_list;
+		record_list = got;
+		got = n;
+	}
+	return true;
+}
+
+static void
+net_begin(void)
+{
+	sigset_t	all,
+				old;
+
+	/* the thread takes no signal: SIGTERM and SIGHUP are the main thread's */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (pthread_create(&net_thread, NULL, net_main, NULL) != 0)
+		fc_fail("58000", NULL, NULL, "could not start the network thread");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* stop the network thread; what it had comes back in record_list (aborted ones marked) */
+static void
+net_end(void)
+{
+	pthread_mutex_lock(&net_mu);
+	net_stop = true;
+	pthread_mutex_unlock(&net_mu);
+	curl_multi_wakeup(multi);
+	pthread_join(net_thread, NULL);
+	net_collect(0);
 }
 
 /*
@@ -1437,6 +1625,8 @@ claim(Site *s, FcArena *a, int room, bool leases)
 	FiTplOptions o;
 	FiTpl	   *t;
 	int			n = 0;
+	Delivery   *head = NULL,
+			   *tail = NULL;
 
 	res = fc_query(s->conn, fc_printf(a, "SELECT id, event_id, webhook, doctype, docname, method, url, headers, body, "
 									  "sign, timeout_ms, attempts + 1, doc_user FROM `__fi_webhook_queue` "
@@ -1486,6 +1676,7 @@ claim(Site *s, FcArena *a, int room, bool leases)
 		d->user = COL(12);
 #undef COL
 		s->inflight++;
+		outstanding++;
 		d->nrows = header_rows(t, d, r[7], &d->keys, &d->values);
 		if (r[9] && strcmp(r[9], "1") == 0)
 		{
@@ -1503,13 +1694,13 @@ claim(Site *s, FcArena *a, int room, bool leases)
 		}
 		/* sent as transfers free up, in the order claimed */
 		d->next = NULL;
-		if (ready_tail)
-			ready_tail->next = d;
+		if (tail)
+			tail->next = d;
 		else
-			ready_head = d;
-		ready_tail = d;
-		nready++;
+			head = d;
+		tail = d;
 	}
+	net_submit(head, tail);
 	for (SecretMemo *m = memo; m; m = m->next)
 		if (m->secret)
 			memset(m->secret, 0, strlen(m->secret));
@@ -1626,6 +1817,7 @@ record_all(void)
 		Delivery   *volatile mine = NULL;
 		FcArena    *a = fc_arena_new();
 		jmp_buf		jb;
+		jmp_buf    *outer = fc_fail_jump;
 
 		/* this site's out of the list */
 		while (*pp)
@@ -1656,7 +1848,7 @@ record_all(void)
 			if (s->conn)
 				mysql_query(s->conn, "ROLLBACK");
 		}
-		fc_fail_jump = NULL;
+		fc_fail_jump = outer;
 		fc_arena_free(a);
 		while (mine)
 		{
@@ -1668,45 +1860,59 @@ record_all(void)
 	}
 }
 
-static void
-release_one(Delivery *d)
-{
-	jmp_buf		jb;
-
-	fc_fail_jump = &jb;
-	if (setjmp(jb) == 0 && d->site->conn)
-	{
-		char		sql[256];
-
-		snprintf(sql, sizeof(sql), "UPDATE `__fi_webhook_queue` SET status = 'pending', attempts = attempts - 1, "
-				 "lease_until = NULL, next_attempt_at = UTC_TIMESTAMP(6) WHERE id = %llu AND status = 'sending'", d->id);
-		execs(d->site->conn, sql, "putting an event back");
-	}
-	fc_fail_jump = NULL;
-	delivery_free(d);
-}
-
+/*
+ * Shutdown: the network thread stopped; what finished is recorded, what was
+ * claimed and not sent (in flight included) goes back, due at once, the
+ * attempt not counted: one UPDATE per site.
+ */
 static void
 release_all(void)
 {
-	while (ready_head)
-	{
-		Delivery   *d = ready_head;
+	Delivery   *back = NULL;
 
-		ready_head = d->next;
-		release_one(d);
+	net_end();
+	for (Delivery **pp = &record_list; *pp;)
+	{
+		Delivery   *d = *pp;
+
+		if (d->aborted)
+		{
+			*pp = d->next;
+			d->next = back;
+			back = d;
+		}
+		else
+			pp = &d->next;
 	}
-	ready_tail = NULL;
-	nready = 0;
-	/* shutdown: transfers in flight put back, due at once, the attempt not counted */
-	for (int i = 0; i < opt.concurrency; i++)
+	record_all();
+	while (back)
 	{
-		Delivery   *d = slots[i];
+		Site	   *s = back->site;
+		FcBuf		sql = {0};
+		jmp_buf		jb;
+		jmp_buf    *outer = fc_fail_jump;
 
-		if (d == NULL)
-			continue;
-		send_end(d, CURLE_ABORTED_BY_CALLBACK);
-		release_one(d);
+		fc_buf_puts(&sql, "UPDATE `__fi_webhook_queue` SET status = 'pending', attempts = attempts - 1, "
+					"lease_until = NULL, next_attempt_at = UTC_TIMESTAMP(6) WHERE status = 'sending' AND id IN (");
+		for (Delivery **pp = &back; *pp;)
+		{
+			Delivery   *d = *pp;
+
+			if (d->site == s)
+			{
+				fc_buf_printf(&sql, sql.data[sql.len - 1] == '(' ? "%llu" : ", %llu", d->id);
+				*pp = d->next;
+				delivery_free(d);
+			}
+			else
+				pp = &d->next;
+		}
+		fc_buf_puts(&sql, ")");
+		fc_fail_jump = &jb;
+		if (setjmp(jb) == 0 && s->conn)
+			exec(s->conn, sql.data, sql.len, "putting events back");
+		fc_fail_jump = outer;
+		fc_buf_free(&sql);
 	}
 }
 
@@ -1751,8 +1957,8 @@ site_work(Site *s, long long now)
 			break;
 		}
 	}
-	/* claimed ahead: up to four times the transfers, topped up when half are left */
-	if (inflight + nready < 2 * opt.concurrency && now >= s->due_at)
+	/* claimed ahead (see ahead), topped up when half are left */
+	if (outstanding < ahead / 2 && now >= s->due_at)
 	{
 		double		t0 = now_us();
 		long long	due;
@@ -1762,10 +1968,10 @@ site_work(Site *s, long long now)
 		step_arena = fc_arena_new();
 		if (now >= s->leases_at)
 		{
-			claim(s, step_arena, 4 * opt.concurrency - inflight - nready, true);
+			claim(s, step_arena, ahead - outstanding, true);
 			s->leases_at = now + 1000;
 		}
-		room = 4 * opt.concurrency - inflight - nready;
+		room = ahead - outstanding;
 		got = claim(s, step_arena, room, false);
 		fc_arena_free(step_arena);
 		step_arena = NULL;
@@ -1921,6 +2127,8 @@ fc_worker_main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	ahead = 4 * opt.concurrency > JOB_CHUNK ? 4 * opt.concurrency : JOB_CHUNK;
+	net_begin();
 
 	scan_sites(false);
 	say("LOG:", NULL, "worker started: %s, concurrency %d, polling every %d ms",
@@ -1932,10 +2140,6 @@ fc_worker_main(int argc, char **argv)
 		while (!got_term)
 		{
 			long long	now = now_ms();
-			int			running,
-						left,
-						numfds;
-			CURLMsg    *msg;
 			bool		busy = false;
 
 			if (got_hup || now >= scan_at)
@@ -1950,27 +2154,11 @@ fc_worker_main(int argc, char **argv)
 			}
 			for (Site *s = sites; s; s = s->next)
 				site_step(s, now);
-			{
-				double		t0 = now_us();
+			net_collect(0);
 
-				start_ready();
-				curl_multi_perform(multi, &running);
-				t_curl += (now_us() - t0) / 1000;
-			}
-			while ((msg = curl_multi_info_read(multi, &left)) != NULL)
-			{
-				Delivery   *d;
-
-				if (msg->msg != CURLMSG_DONE)
-					continue;
-				curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &d);
-				send_end(d, msg->data.result);
-				d->next = record_list;
-				record_list = d;
-			}
 			/*
-			 * outcomes recorded in batches: a transfer's worth, or what has
-			 * waited 5 ms, or all when nothing else is in flight
+			 * outcomes recorded in batches: half of what is claimed ahead, or
+			 * what has waited 5 ms, or all when nothing else is out
 			 */
 			{
 				int			nrec = 0;
@@ -1979,7 +2167,7 @@ fc_worker_main(int argc, char **argv)
 					nrec++;
 				if (nrec > 0 && record_since == 0)
 					record_since = now;
-				if (nrec > 0 && (nrec >= 2 * opt.concurrency || inflight == 0 || now - record_since >= 5))
+				if (nrec > 0 && (nrec >= ahead / 2 || nrec == outstanding || now - record_since >= 5))
 				{
 					double		t0 = now_us();
 
@@ -2016,7 +2204,7 @@ fc_worker_main(int argc, char **argv)
 			}
 			if (opt.once)
 			{
-				bool		due = inflight > 0 || nready > 0;
+				bool		due = outstanding > 0;
 
 				for (Site *s = sites; s && !due; s = s->next)
 					due = s->owner && s->due_at <= now_ms();
@@ -2034,7 +2222,7 @@ fc_worker_main(int argc, char **argv)
 			{
 				double		t0 = now_us();
 
-				curl_multi_poll(multi, NULL, 0, opt.poll_ms, &numfds);
+				net_collect(opt.poll_ms);
 				t_poll += (now_us() - t0) / 1000;
 			}
 		}
