@@ -106,6 +106,8 @@ typedef struct Site
 	long long	tz_offset_us;	/* the site's time zone: its now minus UTC, */
 	long long	tz_at;			/* read again at this ms */
 	long long	leases_at;		/* ms: next look for leases run out (a worker gone) */
+	bool		check_folded;	/* a fold may have been cut short: look for its queued events */
+	struct Delivery *live;		/* its deliveries claimed and not yet freed (live_next) */
 	int			inflight;
 	bool		gone;			/* dropped from the bench: freed when nothing is in flight */
 	bool		seen;			/* in the last scan */
@@ -147,7 +149,9 @@ typedef struct Delivery
 	FcBuf		response;
 	int			retry_after_s;
 	char		curl_error[CURL_ERROR_SIZE];
-	struct Delivery *next;
+	struct Delivery *next;		/* in one list at a time: net_in, net_done, record_list, ... */
+	struct Delivery *live_prev,	/* its site's live list (the main thread's) */
+			   *live_next;
 } Delivery;
 
 static volatile sig_atomic_t got_term;
@@ -155,6 +159,7 @@ static volatile sig_atomic_t got_hup;
 static Site *sites;
 static Options opt;
 static int	outstanding;		/* claimed and not yet recorded (the main thread's) */
+static struct Delivery *record_list;	/* finished, to be recorded (the main thread's) */
 static int	ahead;				/* claimed ahead of the transfers: 4 x --concurrency, at least JOB_CHUNK */
 
 /* the network thread's (see "the network thread") */
@@ -181,6 +186,7 @@ now_us(void)
 /* what a step holds that a failure (fc_fail's longjmp) must give back */
 static FiTpl *step_tpl;
 static MYSQL_RES *step_res;
+static MYSQL_RES *step_outer_res;	/* the outbox rows while a fold pauses */
 static FcArena *step_arena;
 static long long step_now;
 
@@ -563,6 +569,7 @@ site_ready(Site *s, long long now)
 	s->due_at = 0;
 	s->tz_at = 0;
 	s->leases_at = 0;
+	s->check_folded = true;
 	s->replica_at = now + 1000;
 	say("LOG:", s, "serving it");
 	return true;
@@ -676,10 +683,19 @@ typedef struct Job
 	int			start,			/* its transaction's rows (on_trash: the deleted rows) */
 				end;
 	bool		trash;
+	bool		queued;			/* already in the queue (a fold cut short before) */
 	DocMemo    *memo;			/* the document now, or */
 	FiVal	   *doc;			/* as it was deleted (on_trash) */
 	FiVal	   *cdoc;
 } Job;
+
+typedef struct SecretMemo
+{
+	const char *webhook;
+	char	   *secret;			/* NULL: why */
+	const char *why;
+	struct SecretMemo *next;
+} SecretMemo;
 
 typedef struct Flush
 {
@@ -689,6 +705,11 @@ typedef struct Flush
 	FcBuf		queue;			/* INSERT ... VALUES being built */
 	FcBuf		log;
 	int			nqueue;
+	struct Delivery **rowd;		/* per row of the INSERT: its delivery when claimed at birth */
+	int			nrowd_cap;
+	int			born_room;		/* this slice's rows that may still be claimed at birth */
+	int			nborn;			/* rows of the INSERT claimed at birth */
+	SecretMemo *secrets;		/* the webhooks' secrets, decrypted for the batch */
 	int			nlog;
 	DocMemo    *docs;
 	DocMemo   **slots;			/* docs by (doctype, name): open addressing, a power of two */
@@ -793,6 +814,43 @@ site_now_literal(Site *s, FcArena *a)
 					 tm.tm_hour, tm.tm_min, tm.tm_sec, us % 1000000);
 }
 
+static struct Delivery *delivery_born(Flush *f, const FcWebhook *h, const char *doctype, const char *docname,
+									  const FiWebhookReq *rq, const char *event_id);
+static Delivery *step_born,		/* claimed at birth, sent once their fold commits */
+		   *step_born_tail;
+static void born_send(void);
+static void born_drop(void);
+
+/* the queue INSERT being built sent; the ids of the rows claimed at birth read back */
+static void
+queue_flush(Flush *f)
+{
+	MYSQL_RES  *res;
+	MYSQL_ROW	r;
+	int			i = 0;
+
+	if (f->nqueue == 0)
+		return;
+	if (f->nborn == 0)
+		exec(f->s->conn, f->queue.data, f->queue.len, "writing __fi_webhook_queue");
+	else
+	{
+		fc_buf_puts(&f->queue, " RETURNING id");
+		res = fc_query(f->s->conn, f->queue.data, "writing __fi_webhook_queue");
+		while ((r = mysql_fetch_row(res)) != NULL && i < f->nqueue)
+		{
+			if (f->rowd[i])
+				f->rowd[i]->id = strtoull(r[0], NULL, 10);
+			i++;
+		}
+		mysql_free_result(res);
+		if (i != f->nqueue)
+			fc_fail("XX000", NULL, NULL, "writing __fi_webhook_queue: %d ids returned for %d rows", i, f->nqueue);
+	}
+	f->nqueue = 0;
+	f->nborn = 0;
+}
+
 static void
 queue_row(Flush *f, const FcWebhook *h, const char *doctype, const char *docname, const FiWebhookReq *rq,
 		  unsigned long long trx, const char *now_lit)
@@ -800,14 +858,29 @@ queue_row(Flush *f, const FcWebhook *h, const char *doctype, const char *docname
 	Site	   *s = f->s;
 	FcBuf	   *b = &f->queue;
 	char		id[37];
+	Delivery   *born = NULL;
 
 	uuid4(id);
+	/* claimed at birth: sent when the fold commits, without a claim's SELECT and UPDATE */
+	if (f->born_room > 0 && rq->error == NULL && (born = delivery_born(f, h, doctype, docname, rq, id)) != NULL)
+		f->born_room--;
+	if (f->nqueue == f->nrowd_cap)
+	{
+		Delivery  **more = fc_alloc(f->a, sizeof(Delivery *) * (f->nrowd_cap = f->nrowd_cap ? 2 * f->nrowd_cap : 256));
+
+		if (f->nqueue)
+			memcpy(more, f->rowd, sizeof(Delivery *) * f->nqueue);
+		f->rowd = more;
+	}
+	f->rowd[f->nqueue] = born;
+	if (born)
+		f->nborn++;
 	if (f->nqueue == 0)
 	{
 		b->len = 0;
 		fc_buf_puts(b, "INSERT INTO `__fi_webhook_queue` (event_id, webhook, doctype, docname, event, method, url, "
-					"headers, body, sign, timeout_ms, doc_user, status, last_error, created_at, next_attempt_at, "
-					"source_trx) VALUES ");
+					"headers, body, sign, timeout_ms, doc_user, status, attempts, last_error, lease_until, "
+					"created_at, next_attempt_at, source_trx) VALUES ");
 	}
 	else
 		fc_buf_puts(b, ", ");
@@ -829,9 +902,16 @@ queue_row(Flush *f, const FcWebhook *h, const char *doctype, const char *docname
 	put_literal(b, s->conn, rq->body ? rq->body : "", rq->body ? rq->bodylen : 0);
 	fc_buf_printf(b, ", %d, %d, ", h->secured ? 1 : 0, h->timeout_ms);
 	put_str(b, s->conn, rq->user);
-	fc_buf_printf(b, ", '%s', ", rq->error ? "failed" : "pending");
-	put_str(b, s->conn, rq->error);
-	fc_buf_printf(b, ", UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), %llu)", trx);
+	if (born)
+		fc_buf_printf(b, ", 'sending', 1, NULL, UTC_TIMESTAMP(6) + INTERVAL %d SECOND, UTC_TIMESTAMP(6), "
+					  "UTC_TIMESTAMP(6) + INTERVAL %d SECOND, %llu)", h->timeout_ms / 1000 + 5, h->timeout_ms / 1000 + 5,
+					  trx);
+	else
+	{
+		fc_buf_printf(b, ", '%s', 0, ", rq->error ? "failed" : "pending");
+		put_str(b, s->conn, rq->error);
+		fc_buf_printf(b, ", NULL, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), %llu)", trx);
+	}
 	f->nqueue++;
 	if (rq->error)
 	{
@@ -846,10 +926,7 @@ queue_row(Flush *f, const FcWebhook *h, const char *doctype, const char *docname
 	else
 		f->queued++;
 	if (b->len > STMT_MAX)
-	{
-		exec(s->conn, b->data, b->len, "writing __fi_webhook_queue");
-		f->nqueue = 0;
-	}
+		queue_flush(f);
 }
 
 static unsigned int
@@ -995,8 +1072,126 @@ doc_trashed(Flush *f, MYSQL_ROW *raw, unsigned long **lens, const FiRowChange *c
 }
 
 /*
- * One batch: the oldest --batch committed transactions of the outbox, in one
- * transaction of ours.  Returns how many outbox rows it took.
+ * The jobs already in the queue: a fold of a large transaction commits in
+ * slices (see flush_batch), and one cut short (the worker killed, the server
+ * gone) left some of its events queued and its outbox rows in place.  Such a
+ * transaction's events are found by (source_trx, webhook, doctype, name),
+ * which is one event's identity, and not queued twice.  Asked only when a
+ * fold may have been cut short: once the lease is taken, after an error.
+ */
+static void
+jobs_queued(Site *s, FcArena *a, Job *jobs, int njobs)
+{
+	FcBuf		q = {0};
+	MYSQL_RES  *res;
+	MYSQL_ROW	r;
+	int			nslots = 64,
+				hit = 0;
+	Job		  **slot;
+
+	while (nslots < 2 * njobs)
+		nslots *= 2;
+	slot = fc_alloc(a, sizeof(Job *) * nslots);
+	memset(slot, 0, sizeof(Job *) * nslots);
+	fc_buf_puts(&q, "SELECT source_trx, webhook, doctype, docname FROM `__fi_webhook_queue` WHERE source_trx IN (");
+	for (int i = 0; i < njobs; i++)
+	{
+		unsigned int h = memo_hash(jobs[i].doctype, jobs[i].name) ^ (unsigned int) jobs[i].trx;
+
+		if (i == 0 || jobs[i].trx != jobs[i - 1].trx)
+			fc_buf_printf(&q, i ? ", %llu" : "%llu", jobs[i].trx);
+		while (slot[h & (nslots - 1)])
+			h++;
+		slot[h & (nslots - 1)] = &jobs[i];
+	}
+	fc_buf_puts(&q, ")");
+	res = fc_query(s->conn, q.data, "reading __fi_webhook_queue");
+	fc_buf_free(&q);
+	while ((r = mysql_fetch_row(res)) != NULL)
+	{
+		unsigned long long trx = strtoull(r[0], NULL, 10);
+		unsigned int h = memo_hash(r[2], r[3]) ^ (unsigned int) trx;
+		Job		   *j;
+
+		while ((j = slot[h & (nslots - 1)]) != NULL)
+		{
+			if (j->trx == trx && strcmp(j->hook->def.name, r[1]) == 0 && strcmp(j->doctype, r[2]) == 0 &&
+				strcmp(j->name, r[3]) == 0)
+			{
+				j->queued = true;
+				hit++;
+				break;
+			}
+			h++;
+		}
+	}
+	mysql_free_result(res);
+	if (hit > 0)
+		say("LOG:", s, "%d event(s) of a fold cut short were queued already: not queued again", hit);
+}
+
+/* delete the outbox rows [from, to) of the batch */
+static void
+outbox_delete(Site *s, MYSQL_ROW *raw, long long from, long long to)
+{
+	FcBuf		del = {0};
+
+	if (from >= to)
+		return;
+	fc_buf_puts(&del, "DELETE FROM `__fi_webhook_outbox` WHERE id IN (");
+	for (long long i = from; i < to; i++)
+		fc_buf_printf(&del, i > from ? ", %s" : "%s", raw[i][0]);
+	fc_buf_puts(&del, ")");
+	exec(s->conn, del.data, del.len, "deleting from __fi_webhook_outbox");
+	fc_buf_free(&del);
+}
+
+static double t_paused;			/* ms of fold_pause inside t_flush */
+static void record_all(void);
+static bool net_collect(int wait_ms);
+static int	claim(Site *s, FcArena *a, int room, bool leases);
+
+/*
+ * Between two committed slices of a fold: the finished deliveries recorded
+ * and, if there is room, what the slice queued claimed, so that the network
+ * thread sends while the next slice is folded.
+ */
+static void
+fold_pause(Site *s)
+{
+	double		t0 = now_us();
+
+	net_collect(0);
+	if (record_list)
+	{
+		double		t1 = now_us();
+
+		record_all();
+		t_record += (now_us() - t1) / 1000;
+	}
+	if (outstanding < ahead / 2)
+	{
+		double		t1 = now_us();
+		FcArena    *ca = fc_arena_new();
+
+		step_outer_res = step_res;
+		step_res = NULL;
+		claim(s, ca, ahead - outstanding, false);
+		step_res = step_outer_res;
+		step_outer_res = NULL;
+		fc_arena_free(ca);
+		t_claim += (now_us() - t1) / 1000;
+	}
+	t_paused += (now_us() - t0) / 1000;
+}
+
+/*
+ * One batch: the oldest --batch committed transactions of the outbox.  Their
+ * events are rendered and queued JOB_CHUNK at a time; when there are more
+ * chunks, each is committed with the outbox rows of the transactions it
+ * finished (a transaction of 20,000 rows is sent while it is still being
+ * folded; see jobs_queued for a fold cut short).  Returns how many outbox
+ * rows it took.
  */
 static long long
 flush_batch(Site *s, FcArena *a)
@@ -1010,11 +1205,12 @@ flush_batch(Site *s, FcArena *a)
 	FiDocChange *docs;
 	Flush		f = {0};
 	FiTplOptions o;
-	FcBuf		del = {0};
 	char	   *now_lit;
 	Job		   *jobs;
 	int			njobs = 0,
-				njobcap;
+				njobcap,
+				ntrx = 0;
+	long long	deleted = 0;	/* the outbox rows before this one are deleted */
 
 	if (query_ll(s->conn, "SELECT EXISTS (SELECT 1 FROM `__fi_webhook_outbox`)", 0, "reading __fi_webhook_outbox") == 0)
 		return 0;
@@ -1072,6 +1268,7 @@ flush_batch(Site *s, FcArena *a)
 
 		while (end < nrows && trx[end] == trx[start])
 			end++;
+		ntrx++;
 		nd = fi_fold_changes(rows + start, (int) (end - start), docs, fc_alloc, a);
 		for (int d = 0; d < nd; d++)
 		{
@@ -1115,6 +1312,8 @@ flush_batch(Site *s, FcArena *a)
 		}
 		start = end;
 	}
+	if (s->check_folded && njobs > 0)
+		jobs_queued(s, a, jobs, njobs);
 
 	/*
 	 * 2: per chunk of events, in order, in a template session of its own: the
@@ -1131,10 +1330,13 @@ flush_batch(Site *s, FcArena *a)
 		f.slots = NULL;
 		f.nslots = 0;
 		f.nmemo = 0;
+		f.born_room = ahead - outstanding;
 		for (int i = c0; i < c1; i++)
 		{
 			Job		   *j = &jobs[i];
 
+			if (j->queued)
+				continue;
 			if (j->trash)
 			{
 				FiDocChange dc = {.doctype = j->doctype, .name = j->name};
@@ -1152,6 +1354,8 @@ flush_batch(Site *s, FcArena *a)
 			Job		   *j = &jobs[i];
 			FiWebhookReq rq;
 
+			if (j->queued)
+				continue;
 			if (j->memo)
 			{
 				if (j->memo->doc == NULL || j->memo->cdoc == NULL)
@@ -1165,30 +1369,44 @@ flush_batch(Site *s, FcArena *a)
 			queue_row(&f, j->hook, j->doctype, j->name, &rq, j->trx, now_lit);
 		}
 		/* the requests' bytes are in the statement: the session can go */
-		if (f.nqueue > 0)
-			exec(s->conn, f.queue.data, f.queue.len, "writing __fi_webhook_queue");
-		f.nqueue = 0;
+		queue_flush(&f);
 		fi_tpl_free(f.t);
 		f.t = step_tpl = NULL;
+		if (c1 < njobs)
+		{
+			/*
+			 * a slice: committed with the transactions it finished (those
+			 * before the next job's), then sent while the next is folded
+			 */
+			log_flush(s, &f.log, &f.nlog);
+			outbox_delete(s, raw, deleted, jobs[c1].start);
+			deleted = jobs[c1].start;
+			execs(s->conn, "COMMIT", "committing");
+			born_send();
+			s->n_queued += f.queued;
+			s->n_failed += f.failed;
+			f.queued = f.failed = 0;
+			fold_pause(s);
+			execs(s->conn, "START TRANSACTION", "starting a transaction");
+		}
 	}
-	if (f.nqueue > 0)
-		exec(s->conn, f.queue.data, f.queue.len, "writing __fi_webhook_queue");
 	log_flush(s, &f.log, &f.nlog);
-	fc_buf_puts(&del, "DELETE FROM `__fi_webhook_outbox` WHERE id IN (");
-	for (my_ulonglong i = 0; i < nrows; i++)
-		fc_buf_printf(&del, i ? ", %s" : "%s", raw[i][0]);
-	fc_buf_puts(&del, ")");
-	exec(s->conn, del.data, del.len, "deleting from __fi_webhook_outbox");
+	outbox_delete(s, raw, deleted, (long long) nrows);
 	execs(s->conn, "COMMIT", "committing");
+	born_send();
+	for (SecretMemo *m = f.secrets; m; m = m->next)
+		if (m->secret)
+			memset(m->secret, 0, strlen(m->secret));
+	/* every transaction there was seen: any fold cut short before is complete now */
+	if (ntrx < opt.batch)
+		s->check_folded = false;
 	mysql_free_result(res);
 	step_res = NULL;
-	fc_buf_free(&del);
 	fc_buf_free(&f.queue);
 	fc_buf_free(&f.log);
 	s->n_queued += f.queued;
 	s->n_failed += f.failed;
-	if (f.queued > 0)
-		s->due_at = 0;			/* new events: claim at once */
+	s->due_at = 0;				/* new events: claim at once */
 	return (long long) nrows;
 }
 
@@ -1218,11 +1436,36 @@ on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* a delivery of the site, claimed: on its live list until freed */
+static Delivery *
+delivery_new(Site *s)
+{
+	Delivery   *d = calloc(1, sizeof(Delivery));
+
+	if (d == NULL)
+		fc_fail("53200", NULL, NULL, "out of memory");
+	d->a = fc_arena_new();
+	d->site = s;
+	s->inflight++;
+	outstanding++;
+	d->live_next = s->live;
+	if (s->live)
+		s->live->live_prev = d;
+	s->live = d;
+	return d;
+}
+
 static void
 delivery_free(Delivery *d)
 {
 	if (d->secret)
 		memset(d->secret, 0, strlen(d->secret));
+	if (d->live_prev)
+		d->live_prev->live_next = d->live_next;
+	else
+		d->site->live = d->live_next;
+	if (d->live_next)
+		d->live_next->live_prev = d->live_prev;
 	d->site->inflight--;
 	outstanding--;
 	fc_buf_free(&d->response);
@@ -1323,14 +1566,6 @@ send_end(Delivery *d, CURLcode rc)
 			slots[i] = NULL;
 }
 
-typedef struct SecretMemo
-{
-	const char *webhook;
-	char	   *secret;			/* NULL: why */
-	const char *why;
-	struct SecretMemo *next;
-} SecretMemo;
-
 /* a webhook's decrypted webhook_secret (Frappe's get_password), or NULL with why */
 static SecretMemo *
 secret_of(Site *s, FcArena *a, SecretMemo **memo, const char *webhook)
@@ -1404,7 +1639,77 @@ header_rows(FiTpl *t, Delivery *d, const char *json, const char ***keys, const c
 	return n;
 }
 
-static Delivery *record_list;	/* finished, to be recorded (the main thread's) */
+static char *
+dup_or_null(FcArena *a, const char *p, size_t n)
+{
+	return p ? fc_strndup(a, p, n) : NULL;
+}
+
+/*
+ * A queue row claimed as it is queued (queue_row): its delivery, on
+ * step_born until the fold commits.  NULL when it cannot be (its secret
+ * cannot be read: the claim says why, as for any event).
+ */
+static Delivery *
+delivery_born(Flush *f, const FcWebhook *h, const char *doctype, const char *docname, const FiWebhookReq *rq,
+			  const char *event_id)
+{
+	Site	   *s = f->s;
+	Delivery   *d;
+	const char *secret = NULL;
+
+	if (h->secured)
+	{
+		SecretMemo *m = secret_of(s, f->a, &f->secrets, h->def.name);
+
+		if ((secret = m->secret) == NULL)
+			return NULL;
+	}
+	d = delivery_new(s);
+	d->event_id = fc_strndup(d->a, event_id, strlen(event_id));
+	d->webhook = fc_strndup(d->a, h->def.name, strlen(h->def.name));
+	d->doctype = fc_strndup(d->a, doctype, strlen(doctype));
+	d->docname = fc_strndup(d->a, docname, strlen(docname));
+	d->method = fc_strndup(d->a, h->method, strlen(h->method));
+	d->url = dup_or_null(d->a, rq->url, rq->url ? strlen(rq->url) : 0);
+	d->body = rq->body ? fc_strndup(d->a, rq->body, rq->bodylen) : fc_strndup(d->a, "", 0);
+	d->bodylen = rq->body ? rq->bodylen : 0;
+	d->timeout_ms = h->timeout_ms;
+	d->attempt = 1;
+	d->user = dup_or_null(d->a, rq->user, rq->user ? strlen(rq->user) : 0);
+	d->nrows = header_rows(f->t, d, rq->headers ? rq->headers : "[]", &d->keys, &d->values);
+	if (secret)
+		d->secret = fc_strndup(d->a, secret, strlen(secret));
+	if (step_born_tail)
+		step_born_tail->next = d;
+	else
+		step_born = d;
+	step_born_tail = d;
+	return d;
+}
+
+/* the fold committed: what it claimed at birth goes to the network thread */
+static void net_submit(Delivery *head, Delivery *tail);
+static void
+born_send(void)
+{
+	net_submit(step_born, step_born_tail);
+	step_born = step_born_tail = NULL;
+}
+
+/* the fold failed: what it claimed at birth was rolled back with it */
+static void
+born_drop(void)
+{
+	while (step_born)
+	{
+		Delivery   *n = step_born->next;
+
+		delivery_free(step_born);
+		step_born = n;
+	}
+	step_born_tail = NULL;
+}
 
 /*
  * ---- the network thread ----
@@ -1628,11 +1933,24 @@ claim(Site *s, FcArena *a, int room, bool leases)
 	Delivery   *head = NULL,
 			   *tail = NULL;
 
+	/*
+	 * a lease run out is another worker's (or a failed record's): never one
+	 * of this worker's own, however long it has waited for a transfer
+	 */
+	if (leases && s->live)
+	{
+		fc_buf_puts(&ids, " AND id NOT IN (");
+		for (Delivery *d = s->live; d; d = d->live_next)
+			fc_buf_printf(&ids, d == s->live ? "%llu" : ", %llu", d->id);
+		fc_buf_puts(&ids, ")");
+	}
 	res = fc_query(s->conn, fc_printf(a, "SELECT id, event_id, webhook, doctype, docname, method, url, headers, body, "
 									  "sign, timeout_ms, attempts + 1, doc_user FROM `__fi_webhook_queue` "
-									  "WHERE status = %s AND next_attempt_at <= UTC_TIMESTAMP(6) "
-									  "ORDER BY next_attempt_at, id LIMIT %d", leases ? "'sending'" : "'pending'", room),
+									  "WHERE status = %s AND next_attempt_at <= UTC_TIMESTAMP(6)%s "
+									  "ORDER BY next_attempt_at, id LIMIT %d", leases ? "'sending'" : "'pending'",
+									  ids.len ? ids.data : "", room),
 				   "claiming from __fi_webhook_queue");
+	fc_buf_free(&ids);
 	step_res = res;
 	if (mysql_num_rows(res) == 0)
 	{
@@ -1655,12 +1973,8 @@ claim(Site *s, FcArena *a, int room, bool leases)
 	while ((r = mysql_fetch_row(res)) != NULL)
 	{
 		unsigned long *len = mysql_fetch_lengths(res);
-		Delivery   *d = calloc(1, sizeof(Delivery));
+		Delivery   *d = delivery_new(s);
 
-		if (d == NULL)
-			fc_fail("53200", NULL, NULL, "out of memory");
-		d->a = fc_arena_new();
-		d->site = s;
 #define COL(i) (r[i] ? fc_strndup(d->a, r[i], len[i]) : NULL)
 		d->id = strtoull(r[0], NULL, 10);
 		d->event_id = COL(1);
@@ -1675,8 +1989,6 @@ claim(Site *s, FcArena *a, int room, bool leases)
 		d->attempt = r[11] ? atoi(r[11]) : 1;
 		d->user = COL(12);
 #undef COL
-		s->inflight++;
-		outstanding++;
 		d->nrows = header_rows(t, d, r[7], &d->keys, &d->values);
 		if (r[9] && strcmp(r[9], "1") == 0)
 		{
@@ -1947,10 +2259,11 @@ site_work(Site *s, long long now)
 		long long	took;
 
 		step_arena = fc_arena_new();
+		t_paused = 0;
 		took = flush_batch(s, step_arena);
 		fc_arena_free(step_arena);
 		step_arena = NULL;
-		t_flush += (now_us() - t0) / 1000;
+		t_flush += (now_us() - t0) / 1000 - t_paused;
 		if (took == 0)
 		{
 			s->flush_at = now + opt.poll_ms;	/* nothing committed: look again after the poll interval */
@@ -2001,9 +2314,15 @@ site_step(Site *s, long long now)
 			fi_tpl_free(step_tpl);
 		if (step_res)
 			mysql_free_result(step_res);
+		if (step_outer_res)
+			mysql_free_result(step_outer_res);
 		fc_arena_free(step_arena);
 		step_tpl = NULL;
 		step_res = NULL;
+		step_outer_res = NULL;
+		born_drop();
+		/* a fold cut short: its slices committed are looked for */
+		s->check_folded = true;
 		step_arena = NULL;
 		if (s->conn)
 			mysql_query(s->conn, "ROLLBACK");

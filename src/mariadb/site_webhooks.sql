@@ -97,9 +97,15 @@ CREATE TABLE IF NOT EXISTS @SITE@.`__fi_webhook_queue` (
     delivered_at DATETIME(6) NULL,
     source_trx BIGINT UNSIGNED NULL COMMENT 'the transaction whose commit fired it: its last outbox row''s id',
     KEY due (status, next_attempt_at),
-    KEY by_webhook (webhook, status)
+    KEY by_webhook (webhook, status),
+    KEY by_trx (source_trx)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
   COMMENT='frappe_integrations: webhook events to send, sent and failed'//
+
+-- by_trx, for a queue made by an earlier install: the worker commits the
+-- fold of a large transaction in slices and, after a fold cut short, finds
+-- the events it queued by it
+CREATE INDEX IF NOT EXISTS by_trx ON @SITE@.`__fi_webhook_queue` (source_trx)//
 
 -- The text of a string literal for a trigger body: Frappe's names never hold
 -- a backslash (sync_webhooks skips any that does), so doubling the quote is
