@@ -207,7 +207,27 @@ kill -TERM "$W2"
 for _ in $(seq 100); do kill -0 "$W2" 2>/dev/null || break; sleep 0.02; done
 t_ok "SIGTERM: stopped within a second" test $(( ($(date +%s%N) - T0) / 1000000 )) -lt 1000
 t_like "$(tail -1 "$MD/w2.log")" "^LOG: worker stopped" "and said so on stderr"
-t_is "$(grep -c -i -e s3cr3t -e MfKQ9r8 -e "$(cat "$MD/_w1.key")" "$MD/w1.log" "$MD/w2.log" | tr '\n' ' ')" "$MD/w1.log:0 $MD/w2.log:0 " \
+
+# ---- claimed ahead longer than a lease: a receiver taking 0.5 s, one transfer at a time,
+# 16 events claimed at once, a lease of 6 s (timeout 1 s + 5 s): the last ones wait past
+# their lease, and the worker does not take its own events back from itself
+m3 "UPDATE tabWebhook SET enabled = 0 WHERE name = 'three';
+    INSERT INTO tabWebhook (name, webhook_doctype, webhook_docevent, request_url, request_structure, webhook_json, enabled, timeout) VALUES
+    ('slow', 'Customer', 'after_insert', '$U/hang/0.5/lease', 'JSON', '{\"n\": \"{{ doc.name }}\"}', 1, 1)"
+worker "$MD/w3.log" --concurrency 1
+W3=$WPID
+t_ok "a worker with --concurrency 1 serves the sites" wait_for 10 sh -c "grep -q 'site three.localhost: serving it' '$MD/w3.log' && echo 1"
+m3 "INSERT INTO tabCustomer (name, customer_name) SELECT CONCAT('L-', seq), 'c' FROM seq_1_to_16"
+t_ok "16 events sent one at a time" wait_for 30 sh -c "[ \$(\"\$0\" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if \"/hang/0.5/lease\" in l))' '$RLOG') -ge 16 ] && echo 1" "$FI_PY"
+sleep 1.5
+t_is "$("$FI_PY" -c 'import json,sys
+rs=[json.loads(l) for l in open(sys.argv[1]) if "/hang/0.5/lease" in l]
+print(len(rs), len({r["headers"]["webhook-id"] for r in rs}), rs[-1]["t"] - rs[0]["t"] > 6.5)' "$RLOG")" "16 16 True" \
+     "... each once, the last more than 6.5 s after the first (past its lease): none taken back and sent twice"
+t_is "$(m3 "SELECT CONCAT(COUNT(*), ' ', SUM(status = 'delivered' AND attempts = 1)) FROM __fi_webhook_queue WHERE webhook = 'slow'")" "16 16" \
+     "... the queue: 16 delivered at their first attempt"
+kill -TERM "$W3"; wait "$W3" 2>/dev/null
+t_is "$(grep -c -i -e s3cr3t -e MfKQ9r8 -e "$(cat "$MD/_w1.key")" "$MD/w1.log" "$MD/w2.log" "$MD/w3.log" | tr '\n' ' ')" "$MD/w1.log:0 $MD/w2.log:0 $MD/w3.log:0 " \
      "no secret and no key in the worker's log"
 
 t_done

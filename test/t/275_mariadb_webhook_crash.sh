@@ -5,6 +5,8 @@
 #   - the worker killed with -9 while 10,000 events are in flight, and then
 #     mariadbd killed with -9 while 10,000 more are: every committed event
 #     delivered afterwards; a duplicate only with the same webhook-id and body
+#   - the worker killed with -9 between the committed slices of one large
+#     transaction's fold: its events queued once each, delivered
 #   - the replica's worker sends nothing (stands by) while the primary's
 #     delivers, and the replica's queue ends as the primary's
 #   - a hanging receiver times out without holding up other deliveries
@@ -155,6 +157,37 @@ t_ok "every committed event delivered" wait_for 120 all_of B 10000
 read -r DOCS REQS BAD <<< "$(delivered B)"
 t_is "$DOCS $BAD" "10000 0" "... each document under one webhook-id; a duplicate only with the same webhook-id, body and a valid signature ($((REQS - DOCS)) sent twice)"
 t_like "$(grep -c 'WARNING' "$MD/wp2.log")" "^[1-9]" "... the worker said it lost the server"
+
+# ---- the worker killed with -9 in the middle of folding one transaction of 3,000 events
+# (committed in slices of 1,000): a row lock on the transaction's last outbox row, taken
+# before the worker starts, holds the fold at its last statement (the outbox rows'
+# DELETE), after two slices committed and with the third not; then -9, and a new worker
+kill -TERM "$WP"; wait "$WP" 2>/dev/null
+m1 "INSERT INTO tabCustomer (name, customer_name, modified) SELECT CONCAT('F-', seq), 'c', NOW(6) FROM seq_1_to_3000"
+mariadb --no-defaults --socket="$P_SOCK" -u root -N -B -D _c1 -e "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED;
+    START TRANSACTION; SELECT id FROM __fi_webhook_outbox ORDER BY id DESC LIMIT 1 FOR UPDATE; DO SLEEP(60)" > /dev/null 2>&1 &
+HOLDER=$!
+WRITER=$HOLDER
+wait_for 10 sh -c "[ \$(mariadb --no-defaults --socket='$P_SOCK' -u root -N -e \"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP(60)'\") = 1 ] && echo 1"
+worker "$MD/bp" "$MD/wp3.log"
+WP=$WPID
+folded_held() {	# the worker waits on the lock at its DELETE
+    [ "$(mp "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DELETE FROM \`__fi_webhook_outbox\`%'")" = 1 ] && echo 1
+}
+t_ok "the fold of 3,000 events held at its last statement" wait_for 20 folded_held
+t_is "$(m1 "SELECT COUNT(*) FROM __fi_webhook_queue WHERE docname LIKE 'F-%'") $(m1 "SELECT COUNT(*) FROM __fi_webhook_outbox")" \
+     "2000 3000" "... two slices committed (2,000 events queued), the transaction's 3,000 outbox rows kept"
+kill -KILL "$WP"; wait "$WP" 2>/dev/null
+mp "KILL $(mp "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'DO SLEEP(60)'")"
+wait "$HOLDER" 2>/dev/null; WRITER=
+worker "$MD/bp" "$MD/wp4.log"
+WP=$WPID
+t_ok "a new worker: every event of the transaction delivered" wait_for 120 all_of F 3000
+read -r DOCS REQS BAD <<< "$(delivered F)"
+t_is "$DOCS $BAD" "3000 0" "... each document under one webhook-id ($((REQS - DOCS)) sent twice, with the same id and body)"
+t_is "$(m1 "SELECT COUNT(*), COUNT(DISTINCT docname), SUM(status = 'delivered') FROM __fi_webhook_queue WHERE docname LIKE 'F-%'") $(m1 "SELECT COUNT(*) FROM __fi_webhook_outbox")" \
+     "3000	3000	3000 0" "... queued once each (the slices committed before were not queued again), the outbox empty"
+t_like "$(cat "$MD/wp4.log")" "2000 event\(s\) of a fold cut short were queued already" "... and the worker said so"
 
 # ---- the replica: sent nothing, its queue as the primary's
 t_is "$(caught_up)" "0" "the replica applied it all"
