@@ -15,6 +15,14 @@ timed() {	# timed <psql args...>: seconds for the statements, in one session
 
 # the machine's CPU between two points: the share stolen by the hypervisor
 cpu_snap() { head -1 /proc/stat; }
+proc_cpu() {	# proc_cpu <pid>...: CPU seconds (user + system) the processes and their children used so far
+    local p t=0 f
+    for p in "$@" $(for p in "$@"; do pgrep -P "$p"; done); do
+        f=$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null) || continue
+        t=$((t + ${f% *} + ${f#* }))
+    done
+    calc "round($t / $(getconf CLK_TCK), 2)"
+}
 cpu_since() {	# cpu_since "<snapshot>"
     "$FI_PY" - "$1" "$(cpu_snap)" <<'PY'
 import sys

@@ -38,7 +38,9 @@ make -s -C "$FI_ROOT" mariadb >/dev/null
 MD=$FI_TMP/mariadb_webhooks_bench
 rm -rf "$MD"
 trap 'mdb_stop' EXIT
-mdb_start "$MD"
+# the server as a site's would be set up: a buffer pool that holds the tables (the tests'
+# 64 MB does not hold 100,000 Sales Invoices of 144 columns, and PostgreSQL has the OS's cache)
+mdb_start "$MD" --innodb-buffer-pool-size=1G --innodb-log-file-size=512M
 "$FI_ROOT/bin/frappe-integrations" install --socket "$MDB_SOCK" --user root --plugin-dir "$MDB_PLUGIN" >/dev/null
 mdb "INSTALL SONAME 'ha_sequence'" 2>/dev/null || true
 mdb_site _wsite pw-bench
@@ -138,8 +140,11 @@ elif nginx_start "$MD/nginx" "    keepalive_requests 10000000;
     ms "SET @frappe_integrations_webhooks = 'off'; INSERT IGNORE INTO \`tabSales Invoice\` (name, customer, grand_total, status, docstatus, posting_date, modified, modified_by)
         SELECT CONCAT('B-', seq), CONCAT('Customer ', seq % 97), seq * 1.5, 'Draft', 0, '2024-05-06', NOW(6), 'jane@example.com' FROM seq_1_to_$NROWS"
     ms "UPDATE \`tabSales Invoice\` SET grand_total = grand_total + 1, modified = NOW(6) WHERE name IN (SELECT CONCAT('B-', seq) FROM seq_1_to_$NDEL)"
+    # InnoDB's purge of what part (a) and the lines above deleted and updated, done before timing
+    mdb "SET GLOBAL innodb_max_purge_lag_wait = 0"
     t0=$(now)
     c0=$(cpu_snap)
+    m0=$(proc_cpu "$MDB_PID") n0=$(proc_cpu "$NGX_PID")
     "$FI_ROOT/bin/frappe-integrations" worker --site-config "$MD/site_config.json" --concurrency 32 2> "$MD/worker.log" &
     WPID=$!
     [ -n "${BENCH_PERF:-}" ] && (perf record -g -o "$BENCH_PERF" -p $WPID -- sleep 15 >/dev/null 2>&1 &)
@@ -150,6 +155,7 @@ elif nginx_start "$MD/nginx" "    keepalive_requests 10000000;
         sleep 0.05
     done
     t1=$(now)
+    WCPU=$(proc_cpu "$WPID") MCPU=$(calc "round($(proc_cpu "$MDB_PID") - $m0, 2)") NCPU=$(calc "round($(proc_cpu "$NGX_PID") - $n0, 2)")
     RATE=""
     [ "$left" = 0 ] && RATE=$(calc "round($NDEL / ($t1 - $t0))")
     echo "(b) delivery rate to nginx (return 204), signed, logged, rendering included:"
@@ -157,6 +163,7 @@ elif nginx_start "$MD/nginx" "    keepalive_requests 10000000;
          "$(ms "SELECT COUNT(*) FROM \`tabWebhook Request Log\`") log rows; $(cpu_since "$c0"))"
     echo "    (queued: $(ms "SELECT ROUND(TIMESTAMPDIFF(MICROSECOND, MIN(created_at), MAX(created_at)) / 1e6, 2) FROM __fi_webhook_queue") s" \
          "from the first event queued to the last; sent: $(ms "SELECT ROUND(TIMESTAMPDIFF(MICROSECOND, MIN(delivered_at), MAX(delivered_at)) / 1e6, 2) FROM __fi_webhook_queue") s from the first delivery to the last)"
+    echo "    (CPU meanwhile: mariadbd ${MCPU} s, the worker ${WCPU} s, nginx ${NCPU} s, of $(nproc) cores x $(calc "round($t1 - $t0, 2)") s)"
     [ -n "$RATE" ] || { echo "    the worker's log:"; tail -5 "$MD/worker.log" | sed 's/^/      /'; }
     target "(b) MariaDB deliveries/s, signed and logged" "$RATE" ">=" 5000
 

@@ -248,3 +248,101 @@ fi_webhook_request(FiTpl *t, const FiWebhookDef *h, FiVal *doc, FiVal *cond_doc,
 		rq->user = us ? dup(alloc, arg, us, ul) : NULL;
 	}
 }
+
+/* ---- the keys of doc the webhooks read ---- */
+
+typedef struct FieldList
+{
+	const char **v;
+	int			n,
+				cap;
+	FiAlloc		alloc;
+	void	   *arg;
+} FieldList;
+
+static bool
+field_add(FieldList *l, const char *name)
+{
+	for (int i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], name) == 0)
+			return true;
+	if (l->n == l->cap)
+	{
+		const char **more = l->alloc(l->arg, sizeof(char *) * (l->cap = l->cap ? 2 * l->cap : 16));
+
+		if (more == NULL)
+			return false;
+		if (l->n)
+			memcpy(more, l->v, sizeof(char *) * l->n);
+		l->v = more;
+	}
+	l->v[l->n++] = name;
+	return true;
+}
+
+/* a key of a document's dict: a standard one, or a field with a column or child rows */
+static bool
+doc_key(const FiDocMeta *meta, const char *name)
+{
+	static const char *const std[] = {"doctype", "name", "owner", "creation", "modified",
+	"modified_by", "docstatus", "idx", "parent", "parentfield", "parenttype"};
+	const FiDocField *df;
+
+	for (size_t i = 0; i < sizeof(std) / sizeof(std[0]); i++)
+		if (strcmp(std[i], name) == 0)
+			return true;
+	df = fi_meta_field(meta, name);
+	return df != NULL && !df->is_virtual &&
+		(fi_fieldtype_has_column(df->fieldtype) || fi_fieldtype_is_table(df->fieldtype));
+}
+
+static bool
+uses_add(FiTpl *t, const FiDocMeta *meta, const char *src, bool condition, FieldList *l)
+{
+	const char **names;
+	int			nn;
+	bool		whole;
+
+	if (fi_webhook_blank(src))
+		return true;
+	if (fi_tpl_var_fields(t, src, strlen(src), condition, "doc", &names, &nn, &whole) != FI_TPL_OK || whole)
+		return false;
+	for (int i = 0; i < nn; i++)
+	{
+		char	   *copy;
+
+		/* a method, or a name no field has: all of it */
+		if (!doc_key(meta, names[i]) ||
+			(copy = fi_alloc_strndup(l->alloc, l->arg, names[i], strlen(names[i]))) == NULL ||
+			!field_add(l, copy))
+			return false;
+	}
+	return true;
+}
+
+bool
+fi_webhook_doc_fields(FiTpl *t, const FiWebhookDef *const *defs, int ndefs, const FiDocMeta *meta,
+					  const char ***fields, int *n, FiAlloc alloc, void *arg)
+{
+	FieldList	l = {.alloc = alloc, .arg = arg};
+
+	*fields = NULL;
+	*n = 0;
+	if (!field_add(&l, "name") || !field_add(&l, "docstatus") || !field_add(&l, "modified_by"))
+		return false;
+	for (int i = 0; i < ndefs; i++)
+	{
+		const FiWebhookDef *h = defs[i];
+
+		if (!uses_add(t, meta, h->condition, true, &l) ||
+			(h->ndata == 0 && !uses_add(t, meta, h->webhook_json, false, &l)) ||
+			(h->is_dynamic_url && !uses_add(t, meta, h->request_url, false, &l)))
+			return false;
+		for (int j = 0; j < h->ndata; j++)
+			if (h->data_fieldnames[j] && !field_add(&l, h->data_fieldnames[j]))
+				return false;
+	}
+	*fields = l.v;
+	*n = l.n;
+	return true;
+}

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "engine/alloc.h"
+#include "engine/doctype.h"
 #include "engine/tpl.h"
 
 /* a row of tabWebhook with its Webhook Header and Webhook Data rows */
@@ -65,5 +66,17 @@ extern char *fi_webhook_header_problem(const char *key, const char *value, FiAll
  */
 extern void fi_webhook_request(FiTpl *t, const FiWebhookDef *h, FiVal *doc, FiVal *cond_doc,
 							   FiWebhookReq *rq, FiAlloc alloc, void *arg);
+
+/*
+ * The keys of doc that the webhooks defs (those of one DocType, meta) read:
+ * their conditions, JSON bodies (when they have no Webhook Data rows),
+ * dynamic URLs and Webhook Data fieldnames, with name, docstatus and
+ * modified_by always.  False when one of them may read all of doc (doc used
+ * whole, a method called, a name that is no column or Table field of meta,
+ * a template that does not parse: it fails as it is sent).  Most payloads
+ * read a handful of fields; a caller may read and convert only those.
+ */
+extern bool fi_webhook_doc_fields(FiTpl *t, const FiWebhookDef *const *defs, int ndefs, const FiDocMeta *meta,
+								  const char ***fields, int *n, FiAlloc alloc, void *arg);
 
 #endif							/* FI_WEBHOOKREQ_H */

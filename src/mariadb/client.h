@@ -181,6 +181,6 @@ extern FiVal *fc_read_doc(MYSQL *conn, FcArena *a, FiTpl *t, const FiDocMeta *me
  * conditions), from the same rows.
  */
 extern void fc_read_docs(MYSQL *conn, FcArena *a, FiTpl *t, const FiDocMeta *meta, char **names, int n,
-						 bool dates_as_str, FiVal **docs, FiVal **cdocs);
+						 bool dates_as_str, const char *const *fields, int nfields, FiVal **docs, FiVal **cdocs);
 
 #endif							/* FI_MARIADB_CLIENT_H */

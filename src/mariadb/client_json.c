@@ -52,8 +52,20 @@ dict_kind(const MYSQL_FIELD *f)
 	}
 }
 
+/* is key among the fields asked for (NULL: all are) */
+static bool
+wanted(const char *const *fields, int nfields, const char *key)
+{
+	if (fields == NULL)
+		return true;
+	for (int i = 0; i < nfields; i++)
+		if (strcmp(fields[i], key) == 0)
+			return true;
+	return false;
+}
+
 static DictTable *
-dict_table(Export *ex, const FiDocMeta *meta, int first)
+dict_table_of(Export *ex, const FiDocMeta *meta, int first, const char *const *fields, int nfields)
 {
 	DictTable  *d = fc_alloc(ex->a, sizeof(DictTable));
 	FcBuf		b = {0};
@@ -66,7 +78,7 @@ dict_table(Export *ex, const FiDocMeta *meta, int first)
 	{
 		/* a key its table has no column for (a Custom Field before bench migrate) is None */
 		d->col[i] = -1;
-		if (!fc_meta_in_table(ex->conn, ex->a, meta, d->keys[i].key))
+		if (!wanted(fields, nfields, d->keys[i].key) || !fc_meta_in_table(ex->conn, ex->a, meta, d->keys[i].key))
 			continue;
 		fc_buf_printf(&b, "%s%s", b.len ? ", " : "", fc_ident(ex->a, d->keys[i].key));
 		d->col[i] = c++;
@@ -83,6 +95,12 @@ dict_table(Export *ex, const FiDocMeta *meta, int first)
 	d->select = fc_strndup(ex->a, b.data ? b.data : "NULL", b.len ? b.len : 4);
 	fc_buf_free(&b);
 	return d;
+}
+
+static DictTable *
+dict_table(Export *ex, const FiDocMeta *meta, int first)
+{
+	return dict_table_of(ex, meta, first, NULL, 0);
 }
 
 static void
@@ -169,7 +187,7 @@ table_field(const FiDocField *df)
 
 /* each Table field's child table, read the same way for every batch (none: its list stays empty, as Frappe) */
 static void
-dict_children(Export *ex, DictTable *top)
+dict_children_of(Export *ex, DictTable *top, const char *const *fields, int nfields)
 {
 	top->child = fc_alloc(ex->a, sizeof(DictTable *) * (top->meta->nfields + 1));
 	for (int f = 0; f < top->meta->nfields; f++)
@@ -177,12 +195,18 @@ dict_children(Export *ex, DictTable *top)
 		const FiDocField *df = &top->meta->fields[f];
 		const FiDocMeta *cmeta;
 
-		if (!table_field(df))
+		if (!table_field(df) || !wanted(fields, nfields, df->fieldname))
 			continue;
 		cmeta = fc_meta(ex->conn, ex->a, df->options);
 		if (cmeta != NULL && fc_meta_in_table(ex->conn, ex->a, cmeta, "parent"))
 			top->child[f] = dict_table(ex, cmeta, 1);
 	}
+}
+
+static void
+dict_children(Export *ex, DictTable *top)
+{
+	dict_children_of(ex, top, NULL, 0);
 }
 
 /*
@@ -419,12 +443,12 @@ fc_export_json_main(MYSQL *conn, FcArena *a, const char *doctype, const char *op
 
 void
 fc_read_docs(MYSQL *conn, FcArena *a, FiTpl *t, const FiDocMeta *meta, char **names, int n, bool dates_as_str,
-			 FiVal **docs, FiVal **cdocs)
+			 const char *const *fields, int nfields, FiVal **docs, FiVal **cdocs)
 {
 	Export		ex = {.conn = conn, .a = a, .meta = meta};
-	DictTable  *top = dict_table(&ex, meta, 1);
+	DictTable  *top = dict_table_of(&ex, meta, 1, fields, nfields);
 
-	dict_children(&ex, top);
+	dict_children_of(&ex, top, fields, nfields);
 	for (int start = 0; start < n; start += JSON_BATCH)
 		read_docs(&ex, top, names + start, n - start < JSON_BATCH ? n - start : JSON_BATCH, t, a, dates_as_str,
 				  docs + start, cdocs ? cdocs + start : NULL);

@@ -108,6 +108,7 @@ typedef struct Site
 	long long	leases_at;		/* ms: next look for leases run out (a worker gone) */
 	bool		check_folded;	/* a fold may have been cut short: look for its queued events */
 	struct Delivery *live;		/* its deliveries claimed and not yet freed (live_next) */
+	struct FieldSet *fieldsets; /* per DocType, the keys of doc its webhooks read (meta_arena) */
 	int			inflight;
 	bool		gone;			/* dropped from the bench: freed when nothing is in flight */
 	bool		seen;			/* in the last scan */
@@ -584,6 +585,7 @@ site_forget_metas(Site *s)
 	fc_arena_free(s->meta_arena);
 	s->meta_arena = fc_arena_new();
 	s->meta_cache = NULL;
+	s->fieldsets = NULL;
 	fc_meta_use(&s->meta_cache, s->meta_arena);
 }
 
@@ -978,7 +980,48 @@ doc_wanted(Flush *f, const char *doctype, const char *name)
 	return m;
 }
 
-/* every wanted document, set-wise per DocType: as templates see it and as conditions do */
+/* the keys of doc a DocType's webhooks read (engine/webhookreq.c), worked out once per configuration */
+typedef struct FieldSet
+{
+	const char *doctype;
+	const char **fields;		/* NULL: all of doc */
+	int			n;
+	struct FieldSet *next;
+} FieldSet;
+
+static FieldSet *
+fields_of(Site *s, FiTpl *t, const FiDocMeta *meta)
+{
+	FieldSet   *fs;
+	const FiWebhookDef **defs;
+	int			ndefs = 0;
+
+	for (fs = s->fieldsets; fs; fs = fs->next)
+		if (strcmp(fs->doctype, meta->name) == 0)
+			return fs;
+	fs = fc_alloc(s->meta_arena, sizeof(FieldSet));
+	fs->doctype = fc_strndup(s->meta_arena, meta->name, strlen(meta->name));
+	defs = fc_alloc(s->meta_arena, sizeof(FiWebhookDef *) * (s->nhooks + 1));
+	for (int i = 0; i < s->nhooks; i++)
+		if (s->hooks[i].doctype && strcmp(s->hooks[i].doctype, meta->name) == 0)
+			defs[ndefs++] = &s->hooks[i].def;
+	if (!fi_webhook_doc_fields(t, defs, ndefs, meta, &fs->fields, &fs->n, fc_alloc, s->meta_arena))
+		fs->fields = NULL;
+	else
+	{
+		/* the names copied: the hooks' strings live in cfg_arena, reloaded with meta_arena */
+		for (int i = 0; i < fs->n; i++)
+			fs->fields[i] = fc_strndup(s->meta_arena, fs->fields[i], strlen(fs->fields[i]));
+	}
+	fs->next = s->fieldsets;
+	s->fieldsets = fs;
+	return fs;
+}
+
+/*
+ * every wanted document, set-wise per DocType: as templates see it and as
+ * conditions do, with only the keys its webhooks read
+ */
 static void
 docs_read(Flush *f)
 {
@@ -1011,7 +1054,11 @@ docs_read(Flush *f)
 		meta = fc_meta(f->s->conn, f->a, m->doctype);
 		if (meta == NULL || !fc_meta_in_table(f->s->conn, f->a, meta, "name"))
 			continue;
-		fc_read_docs(f->s->conn, f->a, f->t, meta, names, n, true, docs, cdocs);
+		{
+			FieldSet   *fs = fields_of(f->s, f->t, meta);
+
+			fc_read_docs(f->s->conn, f->a, f->t, meta, names, n, true, fs->fields, fs->n, docs, cdocs);
+		}
 		for (int i = 0; i < n; i++)
 		{
 			which[i]->doc = docs[i];
@@ -1211,6 +1258,7 @@ flush_batch(Site *s, FcArena *a)
 				njobcap,
 				ntrx = 0;
 	long long	deleted = 0;	/* the outbox rows before this one are deleted */
+	bool		stopped = false;
 
 	if (query_ll(s->conn, "SELECT EXISTS (SELECT 1 FROM `__fi_webhook_outbox`)", 0, "reading __fi_webhook_outbox") == 0)
 		return 0;
@@ -1386,20 +1434,30 @@ flush_batch(Site *s, FcArena *a)
 			s->n_queued += f.queued;
 			s->n_failed += f.failed;
 			f.queued = f.failed = 0;
+			if (got_term)
+			{
+				/* SIGTERM: the fold cut short here, the next worker completes it */
+				stopped = true;
+				s->check_folded = true;
+				break;
+			}
 			fold_pause(s);
 			execs(s->conn, "START TRANSACTION", "starting a transaction");
 		}
 	}
-	log_flush(s, &f.log, &f.nlog);
-	outbox_delete(s, raw, deleted, (long long) nrows);
-	execs(s->conn, "COMMIT", "committing");
-	born_send();
+	if (!stopped)
+	{
+		log_flush(s, &f.log, &f.nlog);
+		outbox_delete(s, raw, deleted, (long long) nrows);
+		execs(s->conn, "COMMIT", "committing");
+		born_send();
+		/* every transaction there was seen: any fold cut short before is complete now */
+		if (ntrx < opt.batch)
+			s->check_folded = false;
+	}
 	for (SecretMemo *m = f.secrets; m; m = m->next)
 		if (m->secret)
 			memset(m->secret, 0, strlen(m->secret));
-	/* every transaction there was seen: any fold cut short before is complete now */
-	if (ntrx < opt.batch)
-		s->check_folded = false;
 	mysql_free_result(res);
 	step_res = NULL;
 	fc_buf_free(&f.queue);
@@ -2253,7 +2311,7 @@ site_work(Site *s, long long now)
 		s->meta_arena = fc_arena_new();
 	fc_meta_use(&s->meta_cache, s->meta_arena);
 	site_config_check(s, now);
-	for (int i = 0; i < 20 && now >= s->flush_at; i++)
+	for (int i = 0; i < 20 && now >= s->flush_at && !got_term; i++)
 	{
 		double		t0 = now_us();
 		long long	took;

@@ -644,88 +644,39 @@ effective_events(DocAgg *a, FiVal *doc)
 	return fi_events_at_commit(a->events, doc != NULL, (int) d);
 }
 
-static bool
-is_doc_key(const FiDocMeta *meta, const char *name)
-{
-	static const char *const std[] = {"doctype", "name", "owner", "creation", "modified",
-	"modified_by", "docstatus", "idx", "parent", "parentfield", "parenttype"};
-	const FiDocField *df;
-
-	for (int i = 0; i < (int) lengthof(std); i++)
-		if (strcmp(std[i], name) == 0)
-			return true;
-	df = fi_meta_field(meta, name);
-	return df != NULL && !df->is_virtual &&
-		(fi_fieldtype_has_column(df->fieldtype) || fi_fieldtype_is_table(df->fieldtype));
-}
-
-static bool
-add_uses(FiTpl *t, const FiDocMeta *meta, const char *src, bool condition,
-		 const char ***fields, int *n, int *cap)
-{
-	const char **names;
-	int			nn;
-	bool		whole;
-
-	if (fi_blank(src))
-		return true;
-	if (fi_tpl_var_fields(t, src, strlen(src), condition, "doc", &names, &nn, &whole) != FI_TPL_OK)
-		return false;			/* it will fail as it is sent: read it all */
-	if (whole)
-		return false;
-	for (int i = 0; i < nn; i++)
-	{
-		if (!is_doc_key(meta, names[i]))
-			return false;		/* a method, or a name no field has: all of it */
-		if (*n == *cap)
-		{
-			*cap *= 2;
-			*fields = repalloc(*fields, sizeof(char *) * *cap);
-		}
-		(*fields)[(*n)++] = pstrdup(names[i]);
-	}
-	return true;
-}
-
 /*
- * The keys of doc that the DocType's webhooks read (templates, conditions,
- * dynamic URLs, Webhook Data rows); false when some need all of it.  Most
- * payloads read a handful of the document's fields: only those are fetched
- * and converted.
+ * The keys of doc that the DocType's webhooks read (engine/webhookreq.c);
+ * false when some need all of it.  Most payloads read a handful of the
+ * document's fields: only those are fetched and converted.
  */
 static bool
 needed_fields(FiTpl *t, FiWebhookConfig *cfg, const char *doctype, const FiDocMeta *meta,
 			  const char ***fields, int *n)
 {
-	int			cap = 16;
+	FiWebhookDef *defs = palloc0(sizeof(FiWebhookDef) * Max(cfg->n, 1));
+	const FiWebhookDef **ptrs = palloc0(sizeof(FiWebhookDef *) * Max(cfg->n, 1));
+	int			ndefs = 0;
 
-	*n = 0;
-	*fields = palloc(sizeof(char *) * cap);
-	(*fields)[(*n)++] = "name";
-	(*fields)[(*n)++] = "docstatus";
-	(*fields)[(*n)++] = "modified_by";
 	for (int i = 0; i < cfg->n; i++)
 	{
 		FiWebhook  *h = &cfg->hooks[i];
 
 		if (!h->enabled || h->doctype == NULL || strcmp(h->doctype, doctype) != 0)
 			continue;
-		if (!add_uses(t, meta, h->condition, true, fields, n, &cap) ||
-			(h->ndata == 0 && !add_uses(t, meta, h->webhook_json, false, fields, n, &cap)) ||
-			(h->is_dynamic_url && !add_uses(t, meta, h->request_url, false, fields, n, &cap)))
-			return false;
-		for (int j = 0; j < h->ndata; j++)
-		{
-			if (*n + 1 >= cap)
-			{
-				cap *= 2;
-				*fields = repalloc(*fields, sizeof(char *) * cap);
-			}
-			if (h->data_fieldnames[j])
-				(*fields)[(*n)++] = h->data_fieldnames[j];
-		}
+		defs[ndefs] = (FiWebhookDef) {
+			.name = h->name,
+			.condition = h->condition,
+			.request_url = h->request_url,
+			.is_dynamic_url = h->is_dynamic_url,
+			.webhook_json = h->webhook_json,
+			.ndata = h->ndata,
+			.data_fieldnames = (const char *const *) h->data_fieldnames,
+			.data_keys = (const char *const *) h->data_keys,
+		};
+		ptrs[ndefs] = &defs[ndefs];
+		ndefs++;
 	}
-	return true;
+	return fi_webhook_doc_fields(t, ptrs, ndefs, meta, fields, n, req_alloc, NULL);
 }
 
 static void
