@@ -1795,6 +1795,22 @@ net_finished(Delivery **list, Delivery *d)
 	*list = d;
 }
 
+/* the net thread's finished list onto net_done, the main thread woken */
+static void
+net_hand_back(Delivery *fin)
+{
+	pthread_mutex_lock(&net_mu);
+	while (fin)
+	{
+		Delivery   *n = fin->next;
+
+		net_finished(&net_done, fin);
+		fin = n;
+	}
+	pthread_cond_signal(&net_cv);
+	pthread_mutex_unlock(&net_mu);
+}
+
 static void *
 net_main(void *arg)
 {
@@ -1850,18 +1866,7 @@ net_main(void *arg)
 		}
 		t_curl += (now_us() - t0) / 1000;
 		if (fin)
-		{
-			pthread_mutex_lock(&net_mu);
-			while (fin)
-			{
-				Delivery   *n = fin->next;
-
-				net_finished(&net_done, fin);
-				fin = n;
-			}
-			pthread_cond_signal(&net_cv);
-			pthread_mutex_unlock(&net_mu);
-		}
+			net_hand_back(fin);
 		if (wait_head == NULL || inflight >= opt.concurrency)
 			curl_multi_poll(multi, NULL, 0, 1000, NULL);
 	}
@@ -1884,15 +1889,7 @@ net_main(void *arg)
 		d->aborted = true;
 		net_finished(&fin, d);
 	}
-	pthread_mutex_lock(&net_mu);
-	while (fin)
-	{
-		Delivery   *n = fin->next;
-
-		net_finished(&net_done, fin);
-		fin = n;
-	}
-	pthread_mutex_unlock(&net_mu);
+	net_hand_back(fin);
 	return NULL;
 }
 

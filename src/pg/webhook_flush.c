@@ -318,10 +318,11 @@ fi_webhook_header_problem_pg(const char *key, const char *value)
  * (engine/webhookreq.c).  Never raises for a bad configuration: that is
  * FiRequest.error.
  */
-void
-fi_webhook_build(FiTpl *t, FiWebhook *h, FiVal *doc, FiVal *cond_doc, FiRequest *rq)
+/* a webhook as the engine takes it */
+static FiWebhookDef
+hook_def(const FiWebhook *h)
 {
-	FiWebhookDef d = {
+	return (FiWebhookDef) {
 		.name = h->name,
 		.docevent = h->docevent,
 		.condition = h->condition,
@@ -335,6 +336,12 @@ fi_webhook_build(FiTpl *t, FiWebhook *h, FiVal *doc, FiVal *cond_doc, FiRequest 
 		.data_fieldnames = (const char *const *) h->data_fieldnames,
 		.data_keys = (const char *const *) h->data_keys,
 	};
+}
+
+void
+fi_webhook_build(FiTpl *t, FiWebhook *h, FiVal *doc, FiVal *cond_doc, FiRequest *rq)
+{
+	FiWebhookDef d = hook_def(h);
 
 	fi_webhook_request(t, &d, doc, cond_doc, rq, req_alloc, NULL);
 }
@@ -663,16 +670,7 @@ needed_fields(FiTpl *t, FiWebhookConfig *cfg, const char *doctype, const FiDocMe
 
 		if (!h->enabled || h->doctype == NULL || strcmp(h->doctype, doctype) != 0)
 			continue;
-		defs[ndefs] = (FiWebhookDef) {
-			.name = h->name,
-			.condition = h->condition,
-			.request_url = h->request_url,
-			.is_dynamic_url = h->is_dynamic_url,
-			.webhook_json = h->webhook_json,
-			.ndata = h->ndata,
-			.data_fieldnames = (const char *const *) h->data_fieldnames,
-			.data_keys = (const char *const *) h->data_keys,
-		};
+		defs[ndefs] = hook_def(h);
 		ptrs[ndefs] = &defs[ndefs];
 		ndefs++;
 	}
