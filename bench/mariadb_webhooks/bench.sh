@@ -8,7 +8,7 @@
 #      "tabSales Invoice" as Frappe creates it, with one enabled webhook vs
 #      none (target: at most 1.5x on MariaDB); 6 rounds in ABBA order, the
 #      median of each round's own ratio; InnoDB's purge of the previous
-#      round's rows is waited for before each side.  MariaDB: the row triggers writing
+#      round's rows and the flushing of its dirty pages are waited for before each side.  MariaDB: the row triggers writing
 #      __fi_webhook_outbox in the statement's transaction.  PostgreSQL: its
 #      capture, commit included (it renders and queues at commit).
 #  (b) delivery rate: 20,000 events of one committed UPDATE, the worker
@@ -74,6 +74,14 @@ m_side() {	# m_side bare|hook: a fresh table, then the timed INSERT and UPDATE (
     ms "CALL sync_webhooks()" >/dev/null
     # the deleted rows' purge done before timing (else it runs during the next side)
     mdb "SET GLOBAL innodb_max_purge_lag_wait = 0"
+    # and the previous side's dirty pages written (else their flushing runs during this side)
+    mdb "SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0.001, GLOBAL innodb_max_dirty_pages_pct = 0"
+    local i
+    for i in $(seq 300); do
+        [ "$(mdb "SELECT VARIABLE_VALUE < 100 FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY'")" = 1 ] && break
+        sleep 0.1
+    done
+    mdb "SET GLOBAL innodb_max_dirty_pages_pct = 90, GLOBAL innodb_max_dirty_pages_pct_lwm = 0"
     SIDE_I=$(mtime "$M_INS") && SIDE_U=$(mtime "$M_UPD") || return 1
     [ "$1" = hook ] && M_OUT=$(ms "SELECT COUNT(*) FROM __fi_webhook_outbox")
     return 0
