@@ -8,9 +8,10 @@
 #      "tabSales Invoice" as Frappe creates it, with one enabled webhook vs
 #      none (target: at most 1.5x on MariaDB); 6 rounds in ABBA order, the
 #      median of each round's own ratio; InnoDB's purge of the previous
-#      round's rows and the flushing of its dirty pages are waited for before each side.  MariaDB: the row triggers writing
-#      __fi_webhook_outbox in the statement's transaction.  PostgreSQL: its
-#      capture, commit included (it renders and queues at commit).
+#      side's rows and the writing of its dirty pages are waited for before
+#      each side.  MariaDB: the row triggers writing __fi_webhook_outbox
+#      in the statement's transaction.  PostgreSQL: its capture, commit
+#      included (it renders and queues at commit).
 #  (b) delivery rate: 20,000 events of one committed UPDATE, the worker
 #      started after it: outbox folded, documents read, requests rendered,
 #      signed, sent to nginx (return 204, keep-alive) and logged in
@@ -65,6 +66,17 @@ P_INS="INSERT INTO \"tabSales Invoice\" (name, customer, grand_total, status, do
        SELECT 'B-' || g, 'Customer ' || (g % 97), g * 1.5, 'Draft', 0, DATE '2024-05-06', now(), 'jane@example.com'
          FROM generate_series(1, $N) g"
 P_UPD="UPDATE \"tabSales Invoice\" SET grand_total = grand_total + 1, modified = now()"
+read -r DIRTY_PCT DIRTY_LWM <<< "$(mdb "SELECT @@innodb_max_dirty_pages_pct, @@innodb_max_dirty_pages_pct_lwm")"
+innodb_settled() {	# the previous side's purge done and its dirty pages written (else they run during the next)
+    mdb "SET GLOBAL innodb_max_purge_lag_wait = 0;
+         SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0.001, GLOBAL innodb_max_dirty_pages_pct = 0"
+    local i
+    for i in $(seq 300); do
+        [ "$(mdb "SELECT VARIABLE_VALUE < 100 FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY'")" = 1 ] && break
+        sleep 0.1
+    done
+    mdb "SET GLOBAL innodb_max_dirty_pages_pct = $DIRTY_PCT, GLOBAL innodb_max_dirty_pages_pct_lwm = $DIRTY_LWM"
+}
 mtime() { local t0; t0=$(now); ms "$1" >/dev/null || return 1; calc "$(now) - $t0"; }
 ptime() { local t0; t0=$(now); q $DB "$1" >/dev/null || return 1; calc "$(now) - $t0"; }
 m_side() {	# m_side bare|hook: a fresh table, then the timed INSERT and UPDATE (MariaDB)
@@ -72,16 +84,7 @@ m_side() {	# m_side bare|hook: a fresh table, then the timed INSERT and UPDATE (
     [ "$1" = hook ] && ms "INSERT INTO tabWebhook (name, webhook_doctype, webhook_docevent, request_url, enabled)
                            VALUES ('overhead', 'Sales Invoice', 'on_update', 'http://127.0.0.1:9/x', 1)"
     ms "CALL sync_webhooks()" >/dev/null
-    # the deleted rows' purge done before timing (else it runs during the next side)
-    mdb "SET GLOBAL innodb_max_purge_lag_wait = 0"
-    # and the previous side's dirty pages written (else their flushing runs during this side)
-    mdb "SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0.001, GLOBAL innodb_max_dirty_pages_pct = 0"
-    local i
-    for i in $(seq 300); do
-        [ "$(mdb "SELECT VARIABLE_VALUE < 100 FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY'")" = 1 ] && break
-        sleep 0.1
-    done
-    mdb "SET GLOBAL innodb_max_dirty_pages_pct = 90, GLOBAL innodb_max_dirty_pages_pct_lwm = 0"
+    innodb_settled
     SIDE_I=$(mtime "$M_INS") && SIDE_U=$(mtime "$M_UPD") || return 1
     [ "$1" = hook ] && M_OUT=$(ms "SELECT COUNT(*) FROM __fi_webhook_outbox")
     return 0
