@@ -6,6 +6,7 @@
  *   fi-client worker (--bench DIR | --site-config FILE ...) [--concurrency N]
  *                    [--poll-ms MS] [--batch TRANSACTIONS] [--max-attempts N]
  *                    [--retry-base-ms MS] [--ca-bundle FILE] [--no-log] [--once]
+ *                    [--http-retention SECONDS]
  *
  * Per site, on the site's own connection (its site_config.json's user):
  *
@@ -29,6 +30,13 @@
  *   record   the outcomes in one transaction: the queue rows' status (the
  *            retry policy of engine/webhooksend.c, as on PostgreSQL) and a
  *            tabWebhook Request Log row per attempt.
+ *   http     the requests of http_request_async (__fi_http_queue): claimed
+ *            as events are (at most half of what is claimed ahead), sent
+ *            on the same multi handle with the checks and options of
+ *            engine/httpreq.c, the response (or why none came) written
+ *            into the row, its Queued tabIntegration Request completed;
+ *            one attempt (see "http_request_async's queue"); finished rows
+ *            deleted --http-retention after they finished.
  *
  * SIGHUP re-reads the sites and their configs; SIGTERM and SIGINT stop within
  * a second (transfers in flight are put back, due at once).  Log lines on
@@ -76,6 +84,7 @@ typedef struct Options
 	const char *ca_bundle;
 	bool		log_requests;
 	bool		once;
+	int			http_retention_s;
 } Options;
 
 typedef struct Site
@@ -101,6 +110,10 @@ typedef struct Site
 	long long	cfg_check_at;
 	long long	sync_at;
 	bool		has_refdt;		/* tabWebhook Request Log has reference_doctype */
+	bool		has_httpq;		/* the site has __fi_http_queue (http_request_async) */
+	long long	http_at;		/* ms: next look at it */
+	long long	http_leases_at; /* ms: next look for its leases run out */
+	long long	http_purge_at;	/* ms: next delete of its finished rows */
 	long long	due_at;			/* ms: the queue's next due row (LLONG_MAX: none) */
 	long long	flush_at;		/* ms: next look at the outbox */
 	long long	tz_offset_us;	/* the site's time zone: its now minus UTC, */
@@ -150,6 +163,14 @@ typedef struct Delivery
 	FcBuf		response;
 	int			retry_after_s;
 	char		curl_error[CURL_ERROR_SIZE];
+	/* a request of http_request_async (__fi_http_queue) rather than a webhook event */
+	bool		http;
+	char	   *headers_json;	/* its headers, a JSON object of strings */
+	int			max_redirects;
+	size_t		max_response;
+	bool		too_big;
+	FcBuf		resp_headers;	/* the last response's header lines */
+	char	   *integration_request;	/* its Queued tabIntegration Request, or NULL */
 	struct Delivery *next;		/* in one list at a time: net_in, net_done, record_list, ... */
 	struct Delivery *live_prev,	/* its site's live list (the main thread's) */
 			   *live_next;
@@ -536,6 +557,8 @@ site_ready(Site *s, long long now)
 			return false;
 		}
 		s->has_refdt = fc_column_exists(s->conn, s->arena, "tabWebhook Request Log", "reference_doctype");
+		s->has_httpq = query_ll(s->conn, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+								"AND TABLE_NAME = '__fi_http_queue'", 0, "looking for __fi_http_queue") == 1;
 	}
 	{
 		const char *why = site_replica(s);
@@ -570,6 +593,7 @@ site_ready(Site *s, long long now)
 	s->due_at = 0;
 	s->tz_at = 0;
 	s->leases_at = 0;
+	s->http_at = s->http_leases_at = s->http_purge_at = 0;
 	s->check_folded = true;
 	s->replica_at = now + 1000;
 	say("LOG:", s, "serving it");
@@ -1527,13 +1551,16 @@ delivery_free(Delivery *d)
 	d->site->inflight--;
 	outstanding--;
 	fc_buf_free(&d->response);
+	fc_buf_free(&d->resp_headers);
 	fc_arena_free(d->a);
 	free(d);
 }
 
-/* begin sending; false (d->error set) when it cannot start */
-static bool
-send_start(Delivery *d)
+static CURL *http_easy(Delivery *d);
+
+/* a webhook event's transfer, signed now; NULL (d->error set) when it cannot be made */
+static CURL *
+webhook_easy(Delivery *d)
 {
 	FiSendHeaders sh;
 	CURL	   *e;
@@ -1543,14 +1570,14 @@ send_start(Delivery *d)
 	{
 		d->error = fc_printf(d->a, "%s", d->url ? fi_webhook_url_problem(d->url) : "the event has no URL");
 		d->no_retry = true;
-		return false;
+		return NULL;
 	}
 	if (!fi_webhook_send_headers(d->event_id, d->secret, d->body, d->bodylen, (long long) time(NULL),
 								 d->nrows, d->keys, d->values, &sh, fc_alloc, d->a))
 	{
 		d->error = sh.error;
 		d->no_retry = true;
-		return false;
+		return NULL;
 	}
 	d->logged_headers = sh.logged;
 	for (int i = 0; i < sh.n; i++)
@@ -1559,7 +1586,7 @@ send_start(Delivery *d)
 	if ((e = curl_easy_init()) == NULL)
 	{
 		d->error = fc_printf(d->a, "libcurl could not make a transfer");
-		return false;
+		return NULL;
 	}
 	curl_easy_setopt(e, CURLOPT_URL, d->url);
 	fi_http_only(e);
@@ -1579,6 +1606,17 @@ send_start(Delivery *d)
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, d);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, d);
+	return e;
+}
+
+/* begin sending; false (d->error set) when it cannot start */
+static bool
+send_start(Delivery *d)
+{
+	CURL	   *e = d->http ? http_easy(d) : webhook_easy(d);
+
+	if (e == NULL)
+		return false;
 	curl_easy_setopt(e, CURLOPT_PRIVATE, d);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d->curl_error);
 	if (curl_multi_add_handle(multi, e) != CURLM_OK)
@@ -1605,6 +1643,19 @@ send_end(Delivery *d, CURLcode rc)
 		return;
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &d->status);
+	else if (d->http)
+	{
+		/* as PostgreSQL's queue says it: one attempt, the reason kept */
+		const char *t = fi_http_curl_error_text((int) rc, d->curl_error);
+
+		d->error = d->too_big ?
+			fc_printf(d->a, "the response is larger than integrations.http_settings.max_response_kb (%zu kB)",
+					  d->max_response / 1024) :
+			rc == CURLE_OPERATION_TIMEDOUT ? fc_printf(d->a, "timed out after %d ms", d->timeout_ms) :
+			rc == CURLE_TOO_MANY_REDIRECTS ? fc_printf(d->a, "redirected more than %d times", d->max_redirects) :
+			fc_printf(d->a, "%s", t ? t : d->curl_error[0] ? d->curl_error : curl_easy_strerror(rc));
+		d->no_retry = true;
+	}
 	else
 	{
 		const char *t = fi_http_curl_error_text((int) rc, d->curl_error);
@@ -2089,6 +2140,328 @@ next_due_ms(Site *s)
 	return us == LLONG_MAX ? us : us / 1000;
 }
 
+/*
+ * ---- http_request_async's queue ----
+ *
+ * A row of __fi_http_queue (written by the site's http_request_async, in
+ * its caller's transaction: committed, it is due) is claimed, sent and
+ * recorded as an event is, on the same multi handle, with the options and
+ * checks of engine/httpreq.c (checked again here: the row may have been
+ * written by hand).  One attempt: a request from SQL need not be
+ * idempotent, so a failure is recorded, not retried; only a row whose
+ * lease ran out (a worker stopped while sending it) is sent again, three
+ * sends at most.  The response is kept whole up to the row's max_response
+ * (64 MB at most: the worker holds it in memory).
+ */
+#define HTTP_MAX_SENDS	3
+#define HTTP_LOOK_MS	20		/* how often an idle site's queue is looked at */
+#define HTTP_MAX_RESPONSE ((size_t) 64 * 1024 * 1024)
+
+static size_t
+http_on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	Delivery   *d = arg;
+	size_t		n = size * nmemb;
+
+	if (d->response.len + n > d->max_response)
+	{
+		d->too_big = true;
+		return 0;				/* ends the transfer */
+	}
+	fc_buf_put(&d->response, ptr, n);
+	return n;
+}
+
+static size_t
+http_on_header(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	Delivery   *d = arg;
+	size_t		n = size * nmemb;
+
+	/* a new status line: a redirect's headers are dropped */
+	if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0)
+		d->resp_headers.len = 0;
+	if (d->resp_headers.len + n < 1024 * 1024)
+		fc_buf_put(&d->resp_headers, ptr, n);
+	return n;
+}
+
+typedef struct HttpHeaders
+{
+	void	   *list;
+	FiHttpError err;
+	bool		bad;
+} HttpHeaders;
+
+static bool
+http_header_member(void *arg, const char *key, size_t klen, bool is_string, const char *val, size_t vlen)
+{
+	HttpHeaders *h = arg;
+
+	if (!is_string)
+	{
+		snprintf(h->err.message, sizeof(h->err.message), "the value of header \"%.*s\" must be a string",
+				 (int) (klen > 200 ? 200 : klen), key);
+		h->bad = true;
+		return false;
+	}
+	if (!fi_http_add_header(&h->list, key, klen, val, vlen, &h->err))
+	{
+		h->bad = true;
+		return false;
+	}
+	return true;
+}
+
+/* a queued request's transfer; NULL (d->error set) when the row cannot be sent */
+static CURL *
+http_easy(Delivery *d)
+{
+	char		host[512],
+				msg[200];
+	FiHttpError err;
+	HttpHeaders h = {0};
+	bool		is_object = true;
+	FiJsonErr	je = FI_JSON_OK;
+	CURL	   *e;
+
+	d->no_retry = true;
+	if (d->error)
+		return NULL;			/* (claimed to be failed: sent too often) */
+	if (!fi_http_check_request(d->method, d->url, d->timeout_ms, host, sizeof(host), &err))
+	{
+		d->error = fc_printf(d->a, "%s", err.message);
+		return NULL;
+	}
+	if (d->headers_json && d->headers_json[0])
+		je = fi_json_each_member(d->headers_json, strlen(d->headers_json), 100, http_header_member, &h,
+								 &is_object, msg, sizeof(msg));
+	if (je != FI_JSON_OK || h.bad || !is_object)
+	{
+		d->error = je != FI_JSON_OK ? fc_printf(d->a, "invalid JSON in headers: %s", msg) :
+			h.bad ? fc_printf(d->a, "%s", h.err.message) : fc_printf(d->a, "headers must be a JSON object of strings");
+		fi_http_free_headers(h.list);
+		return NULL;
+	}
+	d->list = h.list;
+	if ((e = curl_easy_init()) == NULL)
+	{
+		d->error = fc_printf(d->a, "libcurl could not make a transfer");
+		return NULL;
+	}
+	fi_http_easy_setup(e, d->method, d->url, d->list, d->body, d->bodylen, d->timeout_ms, d->max_redirects,
+					   opt.ca_bundle, "frappe_integrations/" FI_EXTVERSION);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, d);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, d);
+	return e;
+}
+
+/*
+ * Claim up to room due requests: pending ones, or with leases those whose
+ * claim ran out (one sent too often is claimed to be recorded as failed).
+ */
+static int
+claim_http(Site *s, FcArena *a, int room, bool leases)
+{
+	MYSQL_RES  *res;
+	MYSQL_ROW	r;
+	FcBuf		ids = {0};
+	int			n = 0;
+	Delivery   *head = NULL,
+			   *tail = NULL;
+
+	if (leases && s->live)
+	{
+		for (Delivery *d = s->live; d; d = d->live_next)
+			if (d->http)
+				fc_buf_printf(&ids, ids.len ? ", %llu" : " AND id NOT IN (%llu", d->id);
+		if (ids.len)
+			fc_buf_puts(&ids, ")");
+	}
+	res = fc_query(s->conn, fc_printf(a, "SELECT id, method, url, headers, body, timeout_ms, max_redirects, "
+									  "max_response, attempts + 1, integration_request FROM `__fi_http_queue` "
+									  "WHERE status = %s%s ORDER BY next_attempt_at, id LIMIT %d",
+									  leases ? "'sending' AND lease_until <= UTC_TIMESTAMP(6)" :
+									  "'pending' AND next_attempt_at <= UTC_TIMESTAMP(6)",
+									  ids.len ? ids.data : "", room),
+				   "claiming from __fi_http_queue");
+	fc_buf_free(&ids);
+	step_res = res;
+	if (mysql_num_rows(res) == 0)
+	{
+		mysql_free_result(res);
+		step_res = NULL;
+		return 0;
+	}
+	fc_buf_printf(&ids, "UPDATE `__fi_http_queue` SET status = 'sending', attempts = attempts + 1, "
+				  "lease_until = UTC_TIMESTAMP(6) + INTERVAL (timeout_ms DIV 1000 + 5) SECOND "
+				  "WHERE status = '%s' AND id IN (", leases ? "sending" : "pending");
+	while ((r = mysql_fetch_row(res)) != NULL)
+		fc_buf_printf(&ids, n++ ? ", %s" : "%s", r[0]);
+	fc_buf_puts(&ids, ")");
+	exec(s->conn, ids.data, ids.len, "claiming from __fi_http_queue");
+	fc_buf_free(&ids);
+	mysql_data_seek(res, 0);
+	while ((r = mysql_fetch_row(res)) != NULL)
+	{
+		unsigned long *len = mysql_fetch_lengths(res);
+		Delivery   *d = delivery_new(s);
+		long long	mx = r[7] ? atoll(r[7]) : 0;
+
+#define COL(i) (r[i] ? fc_strndup(d->a, r[i], len[i]) : NULL)
+		d->http = true;
+		d->id = strtoull(r[0], NULL, 10);
+		d->method = COL(1);
+		d->url = COL(2);
+		d->headers_json = COL(3);
+		d->body = COL(4);
+		d->bodylen = r[4] ? len[4] : 0;
+		d->timeout_ms = r[5] ? atoi(r[5]) : 30000;
+		d->max_redirects = r[6] ? atoi(r[6]) : 5;
+		d->max_response = mx <= 0 || (size_t) mx > HTTP_MAX_RESPONSE ? HTTP_MAX_RESPONSE : (size_t) mx;
+		d->attempt = r[8] ? atoi(r[8]) : 1;
+		d->integration_request = COL(9);
+#undef COL
+		if (d->method == NULL || d->url == NULL)
+			d->error = fc_printf(d->a, "the row has no method or URL");
+		else if (d->attempt > HTTP_MAX_SENDS)
+			d->error = fc_printf(d->a, "the worker stopped while sending this request %d times", HTTP_MAX_SENDS);
+		d->next = NULL;
+		if (tail)
+			tail->next = d;
+		else
+			head = d;
+		tail = d;
+	}
+	/* (a row that cannot be sent comes straight back from the network thread, failed) */
+	net_submit(head, tail);
+	mysql_free_result(res);
+	step_res = NULL;
+	return n;
+}
+
+/*
+ * The outcomes of a site's finished requests (its events are recorded
+ * beside them, in the same transaction): done with the response, whatever
+ * its status, or failed with why none came; a Queued tabIntegration Request
+ * completed as PostgreSQL's worker completes it.
+ */
+static void
+record_http(Site *s, FcArena *a, Delivery *list)
+{
+	FcBuf		up = {0};
+	char	   *now_lit = NULL;
+
+	for (Delivery *d = list; d; d = d->next)
+	{
+		bool		answered = d->error == NULL && d->status > 0;
+
+		if (!d->http)
+			continue;
+		up.len = 0;
+		fc_buf_printf(&up, "UPDATE `__fi_http_queue` SET status = '%s', lease_until = NULL, "
+					  "finished_at = UTC_TIMESTAMP(6), ", answered ? "done" : "failed");
+		if (answered)
+		{
+			FiJBuf		hj = {0},
+						canon = {0};
+			FiJsonRoot	root;
+			char		msg[200];
+
+			if (!fi_http_headers_json(d->resp_headers.data ? d->resp_headers.data : "", d->resp_headers.len, &hj) ||
+				fi_json_canon(hj.data ? hj.data : "{}", hj.data ? hj.len : 2, false, 10, &canon, &root, msg,
+							  sizeof(msg)) != FI_JSON_OK)
+				fc_fail("53200", NULL, NULL, "out of memory recording a response");
+			fc_buf_printf(&up, "response_status = %ld, response_headers = ", d->status);
+			put_literal(&up, s->conn, canon.data, canon.len);
+			fi_jbuf_free(&hj);
+			fi_jbuf_free(&canon);
+			fc_buf_puts(&up, ", response_body = _binary");
+			put_literal(&up, s->conn, d->response.data ? d->response.data : "", d->response.len);
+			fc_buf_puts(&up, ", error = NULL");
+		}
+		else
+		{
+			fc_buf_puts(&up, "response_status = NULL, response_headers = NULL, response_body = NULL, error = ");
+			put_str(&up, s->conn, d->error ? d->error : "no response");
+		}
+		fc_buf_printf(&up, " WHERE id = %llu AND status = 'sending'", d->id);
+		exec(s->conn, up.data, up.len, "recording the response of a queued HTTP request");
+		if (answered)
+			s->n_delivered++;
+		else
+			s->n_failed++;
+		if (d->integration_request)
+		{
+			bool		ok = answered && d->status < 400;
+			FiJBuf		txt = {0};
+
+			if (now_lit == NULL)
+				now_lit = site_now_literal(s, a);
+			if (answered)
+				fi_http_log_text(d->response.data ? d->response.data : "", d->response.len, &txt);
+			up.len = 0;
+			fc_buf_printf(&up, "UPDATE `tabIntegration Request` SET status = '%s', modified = %s, %s = ",
+						  ok ? "Completed" : "Failed", now_lit, ok ? "output" : "error");
+			if (answered)
+				put_literal(&up, s->conn, txt.data ? txt.data : "", txt.len);
+			else
+				put_str(&up, s->conn, d->error ? d->error : "no response");
+			fi_jbuf_free(&txt);
+			fc_buf_puts(&up, ", request_description = ");
+			put_str(&up, s->conn, answered ? fc_printf(a, "%s %ld", d->method, d->status) :
+					fc_printf(a, "%s (no response)", d->method));
+			fc_buf_puts(&up, " WHERE name = ");
+			put_str(&up, s->conn, d->integration_request);
+			fc_buf_puts(&up, " AND status = 'Queued'");
+			exec(s->conn, up.data, up.len, "completing a tabIntegration Request");
+		}
+	}
+	fc_buf_free(&up);
+}
+
+/* the finished requests older than --http-retention: deleted, a slice at a time */
+static void
+purge_http(Site *s)
+{
+	char		sql[256];
+
+	snprintf(sql, sizeof(sql), "DELETE FROM `__fi_http_queue` WHERE finished_at < UTC_TIMESTAMP(6) - INTERVAL %d SECOND "
+			 "LIMIT 10000", opt.http_retention_s);
+	execs(s->conn, sql, "deleting finished HTTP requests");
+}
+
+/* a site's turn at its HTTP queue: at most half of what may be claimed ahead */
+static void
+site_http(Site *s, long long now)
+{
+	int			room = (ahead - outstanding) / 2;
+	int			got;
+
+	if (!s->has_httpq)
+		return;
+	if (now >= s->http_purge_at)
+	{
+		purge_http(s);
+		s->http_purge_at = now + 60000;
+	}
+	if (now < s->http_at || room < 1)
+		return;
+	step_arena = fc_arena_new();
+	if (now >= s->http_leases_at)
+	{
+		claim_http(s, step_arena, room, true);
+		s->http_leases_at = now + 1000;
+		room = (ahead - outstanding) / 2;
+	}
+	got = room > 0 ? claim_http(s, step_arena, room, false) : 0;
+	fc_arena_free(step_arena);
+	step_arena = NULL;
+	s->http_at = got == room ? now : now + HTTP_LOOK_MS;
+}
+
 /* ---- record ---- */
 
 static void
@@ -2109,6 +2482,8 @@ record_site(Site *s, FcArena *a, Delivery *list)
 		FiOutcome	o;
 		const char *err = NULL;
 
+		if (d->http)
+			continue;			/* (record_http's) */
 		random_bytes(&jitter, sizeof(jitter));
 		o = fi_webhook_outcome(d->error ? 0 : d->status, d->no_retry, d->attempt, opt.max_attempts,
 							   opt.retry_base_ms, d->retry_after_s, jitter, &delay);
@@ -2164,6 +2539,7 @@ record_site(Site *s, FcArena *a, Delivery *list)
 		exec(s->conn, up.data, up.len, "recording webhook outcomes");
 	}
 	log_flush(s, &log, &nlog);
+	record_http(s, a, list);
 	execs(s->conn, "COMMIT", "committing");
 	fc_buf_free(&up);
 	fc_buf_free(&ok);
@@ -2259,13 +2635,17 @@ release_all(void)
 		jmp_buf		jb;
 		jmp_buf    *outer = fc_fail_jump;
 
-		fc_buf_puts(&sql, "UPDATE `__fi_webhook_queue` SET status = 'pending', attempts = attempts - 1, "
-					"lease_until = NULL, next_attempt_at = UTC_TIMESTAMP(6) WHERE status = 'sending' AND id IN (");
+		bool		http = back->http;
+
+		/* (a site's events, then its HTTP requests) */
+		fc_buf_printf(&sql, "UPDATE `%s` SET status = 'pending', attempts = attempts - 1, "
+					  "lease_until = NULL, next_attempt_at = UTC_TIMESTAMP(6) WHERE status = 'sending' AND id IN (",
+					  http ? "__fi_http_queue" : "__fi_webhook_queue");
 		for (Delivery **pp = &back; *pp;)
 		{
 			Delivery   *d = *pp;
 
-			if (d->site == s)
+			if (d->site == s && d->http == http)
 			{
 				fc_buf_printf(&sql, sql.data[sql.len - 1] == '(' ? "%llu" : ", %llu", d->id);
 				*pp = d->next;
@@ -2348,6 +2728,7 @@ site_work(Site *s, long long now)
 		s->due_at = now + (due <= 0 ? 0 : due < 1000 ? due : 1000);
 		t_claim += (now_us() - t0) / 1000;
 	}
+	site_http(s, now);
 }
 
 /* site_work, a failure ending only this site's turn */
@@ -2405,6 +2786,7 @@ usage(FILE *to, int status)
 		  "         [--retry-base-ms MS]  the first retry's delay, doubling (1000)\n"
 		  "         [--ca-bundle FILE]    CA certificates for https (the system's)\n"
 		  "         [--no-log]            no tabWebhook Request Log rows\n"
+		  "         [--http-retention S]  seconds http_request_async's results are kept (86400)\n"
 		  "         [--once]              deliver what is due and stop\n", to);
 	exit(status);
 }
@@ -2437,6 +2819,7 @@ fc_worker_main(int argc, char **argv)
 	opt.max_attempts = 8;
 	opt.retry_base_ms = 1000;
 	opt.log_requests = true;
+	opt.http_retention_s = 86400;
 	opt.configs = calloc(argc + 1, sizeof(char *));
 	for (int i = 1; i < argc; i++)
 	{
@@ -2476,6 +2859,8 @@ fc_worker_main(int argc, char **argv)
 			opt.retry_base_ms = int_opt(o, v, 1, 3600 * 1000);
 		else if (strcmp(o, "--ca-bundle") == 0)
 			opt.ca_bundle = v;
+		else if (strcmp(o, "--http-retention") == 0)
+			opt.http_retention_s = int_opt(o, v, 1, 315360000);
 		else
 		{
 			fprintf(stderr, "fi-client worker: unknown option %s\n", o);

@@ -336,4 +336,169 @@ CREATE OR REPLACE FUNCTION @SITE@.http_delete(url LONGTEXT CHARSET utf8mb4, head
     NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
 RETURN JSON_EXTRACT(@SITE@.fi_http('DELETE', url, headers, NULL, timeout_ms, 2), '$.result')//
 
+
+-- ---- http_request_async: the request queued, sent by the worker ----
+--
+-- PostgreSQL's integrations.http_queue, one per site (the worker serves a
+-- site on the site's own connection): http_request_async checks a request
+-- as http_request does and writes a row here in the caller's transaction;
+-- once it commits, `frappe-integrations worker` sends it (one attempt: a
+-- request from SQL need not be idempotent) and writes the response into the
+-- same row.  status: pending, sending (claimed, lease_until: sent again if
+-- the worker stopped, three sends at most), done (a response came, whatever
+-- its HTTP status) or failed (none came: error says why).  Times are UTC.
+-- Finished rows are deleted by the worker --http-retention (a day) after
+-- finished_at.
+CREATE TABLE IF NOT EXISTS @SITE@.`__fi_http_queue` (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    method VARCHAR(7) CHARSET ascii NOT NULL,
+    url TEXT NOT NULL,
+    headers LONGTEXT NOT NULL DEFAULT '{}' COMMENT 'a JSON object of strings, as given',
+    body LONGBLOB NULL,
+    timeout_ms INT NOT NULL,
+    max_redirects INT NOT NULL DEFAULT 5,
+    max_response BIGINT NOT NULL COMMENT 'bytes of response body at most (64 MB at most)',
+    status ENUM('pending', 'sending', 'done', 'failed') CHARSET ascii NOT NULL DEFAULT 'pending',
+    attempts INT NOT NULL DEFAULT 0,
+    next_attempt_at DATETIME(6) NOT NULL,
+    lease_until DATETIME(6) NULL,
+    response_status INT NULL,
+    response_headers LONGTEXT NULL COMMENT 'lower-case names, a repeated one joined with ", "',
+    response_body LONGBLOB NULL,
+    error TEXT NULL,
+    integration_request VARCHAR(140) NULL COMMENT 'the Queued tabIntegration Request the worker completes',
+    requested_by VARCHAR(400) NOT NULL COMMENT 'USER() of the caller',
+    created_at DATETIME(6) NOT NULL,
+    finished_at DATETIME(6) NULL,
+    KEY due (status, next_attempt_at),
+    KEY finished (finished_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+  COMMENT='frappe_integrations: requests of http_request_async and their responses'//
+
+-- Only the site's own database user writes the queue (http_request_async
+-- as its caller, the worker on the site's connection): another account
+-- granted INSERT or UPDATE on the site's tables cannot queue a request
+-- around the HTTP gate, nor change one.
+CREATE OR REPLACE PROCEDURE @SITE@.fi_http_queue_writer()
+    READS SQL DATA SQL SECURITY DEFINER
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM integrations.site_keys sk
+                    WHERE sk.site = @SITE_LIT@ AND sk.site_user = SUBSTRING_INDEX(USER(), '@', 1)) THEN
+        SIGNAL SQLSTATE '42501' SET MESSAGE_TEXT = 'permission denied: only the site''s own database user queues HTTP requests (http_request_async)';
+    END IF;
+END//
+CREATE OR REPLACE TRIGGER @SITE@.`__fi_http_queue_insert` BEFORE INSERT ON @SITE@.`__fi_http_queue`
+FOR EACH ROW CALL @SITE@.fi_http_queue_writer()//
+CREATE OR REPLACE TRIGGER @SITE@.`__fi_http_queue_update` BEFORE UPDATE ON @SITE@.`__fi_http_queue`
+FOR EACH ROW CALL @SITE@.fi_http_queue_writer()//
+
+-- PostgreSQL's http_request_async(method, url, headers, body, timeout_ms):
+-- the request checked exactly as http_request checks it (the same
+-- refusals, nothing queued) and queued under the server's limits
+-- (integrations.http_settings' max_redirects and max_response_kb, 64 MB at
+-- most; timeout_ms NULL: 30 s); returns the row's id.  Nothing is sent
+-- before the caller's transaction commits, nothing ever if it rolls back.
+-- With SET @frappe_integrations_http_log = 1 a Queued tabIntegration Request
+-- row is written with it ("<METHOD> (queued)") and completed by the worker.
+CREATE OR REPLACE FUNCTION @SITE@.http_request_async(method LONGTEXT CHARSET utf8mb4, url LONGTEXT CHARSET utf8mb4,
+                                                     headers LONGTEXT CHARSET utf8mb4, body LONGBLOB, timeout_ms INT)
+    RETURNS BIGINT UNSIGNED
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+    DECLARE g CHAR(64) CHARSET ascii DEFAULT NULL;
+    DECLARE lg INT DEFAULT IF(LOWER(CAST(COALESCE(@frappe_integrations_http_log, '') AS CHAR)) IN ('1', 'on', 'true'), 1, 0);
+    DECLARE r LONGBLOB;
+    DECLARE a LONGTEXT CHARSET utf8mb4;
+    DECLARE ir VARCHAR(140) CHARSET utf8mb4 DEFAULT NULL;
+    DECLARE n DATETIME(6);
+    DECLARE t INT DEFAULT COALESCE(timeout_ms, 30000);
+    DECLARE mr INT DEFAULT 5;
+    DECLARE mx INT DEFAULT 10240;
+    DECLARE CONTINUE HANDLER FOR NOT FOUND SET g = NULL;
+    SELECT hg.secret, COALESCE(hs.max_redirects, 5), COALESCE(hs.max_response_kb, 10240)
+      INTO g, mr, mx
+      FROM integrations.http_gate hg JOIN integrations.site_keys sk
+        ON sk.site = @SITE_LIT@ AND sk.site_user = SUBSTRING_INDEX(USER(), '@', 1)
+      LEFT JOIN integrations.http_settings hs ON hs.id = 1
+     WHERE hg.id = 1;
+    IF g IS NULL THEN
+        SIGNAL SQLSTATE '42501' SET MESSAGE_TEXT = 'permission denied: only the site''s own database user sends HTTP requests from SQL';
+    END IF;
+    -- (mode 3: the checks of a request, nothing sent)
+    SET r = fi_udf_http_request(g, method, url, headers, body, t, mr, 1048576, 3, lg, NULL);
+    SET g = NULL;
+    IF r IS NULL THEN
+        CALL integrations.raise_last_error();
+    END IF;
+    SET a = CONVERT(r USING utf8mb4);
+    IF lg = 1 AND EXISTS (SELECT 1 FROM information_schema.TABLES
+                           WHERE TABLE_SCHEMA = @SITE_LIT@ AND TABLE_NAME = 'tabIntegration Request') THEN
+        SET n = COALESCE((SELECT CONVERT_TZ(UTC_TIMESTAMP(6), '+00:00', z.value) FROM @SITE@.tabSingles z
+                           WHERE z.doctype = 'System Settings' AND z.field = 'time_zone' LIMIT 1), NOW(6));
+        SET ir = integrations.random_name();
+        INSERT INTO @SITE@.`tabIntegration Request`
+               (name, creation, modified, owner, modified_by, docstatus, idx, integration_request_service,
+                status, url, request_headers, data, output, error, is_remote_request, request_description)
+        VALUES (ir, n, n, 'Administrator', 'Administrator', 0, 0, JSON_VALUE(a, '$.log.service'), 'Queued',
+                JSON_VALUE(a, '$.log.url'), JSON_VALUE(a, '$.log.request_headers'), JSON_VALUE(a, '$.log.data'),
+                NULL, NULL, 0, CONCAT(JSON_VALUE(a, '$.method'), ' (queued)'));
+    END IF;
+    INSERT INTO @SITE@.`__fi_http_queue`
+           (method, url, headers, body, timeout_ms, max_redirects, max_response, next_attempt_at,
+            integration_request, requested_by, created_at)
+    VALUES (JSON_VALUE(a, '$.method'), url, COALESCE(NULLIF(headers, ''), '{}'), body, t, mr,
+            LEAST(mx * 1024, 64 * 1024 * 1024), UTC_TIMESTAMP(6), ir, USER(), UTC_TIMESTAMP(6));
+    RETURN LAST_INSERT_ID();
+END//
+
+-- PostgreSQL's http_result(id, wait_ms): the row's outcome as one JSON
+-- object {"status", "response_status", "response_headers", "response_body",
+-- "error"}, waiting up to wait_ms (at most 10 min) for it to finish.  The
+-- body as UTF-8 text (22021 when it is not: read response_body from
+-- __fi_http_queue for its bytes).  A function sees what was committed when
+-- the statement calling it began (InnoDB's snapshot of one statement), so
+-- the wait is a procedure's: CALL http_wait(id, wait_ms) looks every 10 ms
+-- with a statement of its own, then answers as http_result.
+CREATE OR REPLACE FUNCTION @SITE@.http_result(req_id BIGINT UNSIGNED)
+    RETURNS LONGTEXT CHARSET utf8mb4
+    NOT DETERMINISTIC READS SQL DATA SQL SECURITY INVOKER
+BEGIN
+    DECLARE st VARCHAR(10) CHARSET ascii DEFAULT NULL;
+    DECLARE rs INT;
+    DECLARE rh LONGTEXT CHARSET utf8mb4;
+    DECLARE rb LONGBLOB;
+    DECLARE er TEXT CHARSET utf8mb4;
+    DECLARE msg VARCHAR(200) CHARSET utf8mb4;
+    DECLARE CONTINUE HANDLER FOR NOT FOUND SET st = NULL;
+    SELECT q.status, q.response_status, q.response_headers, q.response_body, q.error INTO st, rs, rh, rb, er
+      FROM @SITE@.`__fi_http_queue` q WHERE q.id = req_id;
+    IF st IS NULL THEN
+        SET msg = CONCAT('no queued HTTP request ', COALESCE(req_id, 'NULL'),
+                         ' (results are deleted a day after the request finished)');
+        SIGNAL SQLSTATE 'P0002' SET MESSAGE_TEXT = msg;
+    END IF;
+    IF rb IS NOT NULL AND CAST(CONVERT(rb USING utf8mb4) AS BINARY) <> rb THEN
+        SIGNAL SQLSTATE '22021' SET MESSAGE_TEXT = 'the response body is not UTF-8 text (read response_body from __fi_http_queue for its bytes)';
+    END IF;
+    -- (a routine's INT variable would be a JSON string: through JSON_EXTRACT, a number)
+    RETURN JSON_OBJECT('status', st, 'response_status', JSON_EXTRACT(IFNULL(rs, 'null'), '$'), 'response_headers', JSON_QUERY(rh, '$'),
+                       'response_body', CONVERT(rb USING utf8mb4), 'error', er);
+END//
+
+CREATE OR REPLACE PROCEDURE @SITE@.http_wait(req_id BIGINT UNSIGNED, wait_ms INT)
+    READS SQL DATA SQL SECURITY INVOKER
+BEGIN
+    DECLARE st VARCHAR(10) CHARSET ascii DEFAULT NULL;
+    DECLARE deadline DATETIME(6) DEFAULT SYSDATE(6) + INTERVAL LEAST(GREATEST(COALESCE(wait_ms, 0), 0), 600000) * 1000 MICROSECOND;
+    DECLARE CONTINUE HANDLER FOR NOT FOUND SET st = NULL;
+    w: LOOP
+        SELECT q.status INTO st FROM @SITE@.`__fi_http_queue` q WHERE q.id = req_id;
+        IF st IS NULL OR st IN ('done', 'failed') OR SYSDATE(6) >= deadline THEN
+            LEAVE w;
+        END IF;
+        DO SLEEP(0.01);
+    END LOOP w;
+    SELECT @SITE@.http_result(req_id) AS result;
+END//
+
 DELIMITER ;

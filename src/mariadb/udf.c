@@ -1544,7 +1544,9 @@ set_http_error(const FiHttpError *e)
  * verify HTTPS with (NULL: the system's CAs).  The calling thread is held for the transfer and never longer
  * than timeout_ms (libcurl's timeout covers name lookup, connection and
  * answer; a KILL takes effect when it returns).  NULL with the error
- * otherwise.
+ * otherwise.  binary 3 (http_request_async): the same checks, nothing
+ * sent: {"method": …} (upper-cased), with "log" (url, data, service,
+ * request_headers) when log is 1.
  */
 static const enum Item_result http_types[] = {STRING_RESULT, STRING_RESULT, STRING_RESULT, STRING_RESULT,
 	STRING_RESULT, INT_RESULT, INT_RESULT, INT_RESULT, INT_RESULT, INT_RESULT, STRING_RESULT};
@@ -1596,7 +1598,7 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 	long long	timeout = int_arg(args, 5, FI_HTTP_DEFAULT_TIMEOUT),
 				redirects = int_arg(args, 6, 5),
 				maxresp = int_arg(args, 7, 10 * 1024 * 1024);
-	long long	mode = int_arg(args, 8, 0);	/* 0 text, 1 bytes, 2 make_request */
+	long long	mode = int_arg(args, 8, 0);	/* 0 text, 1 bytes, 2 make_request, 3 check only */
 	bool		binary = mode == 1,
 				with_log = int_arg(args, 9, 0) != 0,
 				begun = false;
@@ -1672,6 +1674,47 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 			set_error("22023", "headers must be a JSON object of strings");
 			goto done;
 		}
+	}
+	if (mode == 3)
+	{
+		/* http_request_async: checked, not sent; the method as sent, and the log row's columns */
+		fi_jbuf_put(&out, "{\"method\":", 10);
+		fi_json_put_string(&out, method, strlen(method));
+		if (with_log)
+		{
+			char	   *lurl = fi_http_log_url(url, malloc_zero, NULL);
+			FiJBuf		txt = {0};
+
+			if (lurl == NULL)
+			{
+				set_error("53200", "out of memory");
+				goto done;
+			}
+			fi_http_log_headers_end(&logh, h.log_first);
+			fi_jbuf_put(&out, ",\"log\":{\"url\":", 14);
+			fi_json_put_string(&out, lurl, strlen(lurl));
+			free(lurl);
+			fi_jbuf_put(&out, ",\"data\":", 8);
+			if (args->args[4] != NULL)
+			{
+				fi_http_log_text(args->args[4], args->lengths[4], &txt);
+				fi_json_put_string(&out, txt.data ? txt.data : "", txt.len);
+			}
+			else
+				fi_jbuf_put(&out, "null", 4);
+			fi_jbuf_free(&txt);
+			fi_jbuf_put(&out, ",\"service\":", 11);
+			fi_json_put_string(&out, host, strlen(host));
+			fi_jbuf_put(&out, ",\"request_headers\":", 19);
+			fi_json_put_string(&out, logh.data ? logh.data : "{}", logh.data ? logh.len : 2);
+			fi_jbuf_put(&out, "}", 1);
+		}
+		fi_jbuf_put(&out, "}", 1);
+		if (out.oom || (r = result_copy(initid, out.data, out.len, length)) == NULL)
+			set_error("53200", "out of memory");
+		else
+			*is_null = 0;
+		goto done;
 	}
 	req.method = method;
 	req.url = url;

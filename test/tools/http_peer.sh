@@ -7,6 +7,7 @@
 http_peer() {
     CERTS=$FI_TMP/$1_certs
     mkdir -p "$CERTS"
+    rm -f "$FI_TMP/$1_ports"	# (a stale one from an earlier run would name a dead port)
     $FI_PY "$FI_ROOT/test/tools/http_peer.py" certs "$CERTS"
     chmod 644 "$CERTS"/*.pem
     $FI_PY "$FI_ROOT/test/tools/http_peer.py" serve "$FI_TMP/$1_ports" "$CERTS" &
