@@ -3,9 +3,11 @@
  *		Frappe's naming decisions (see naming.h).
  */
 #include "engine/naming.h"
+#include "engine/csv.h"		/* fi_py_strip */
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -278,4 +280,276 @@ fi_name_problem(const char *name, const char *doctype, bool limit140, const FiNa
 	if (limit140 && utf8_chars(name) > 140)
 		return "Name is longer than 140 characters";
 	return NULL;
+}
+
+/* ---- a batch of imported documents named ---- */
+
+/* the per-document hooks fi_name_plan_* take: the batch's, with the document */
+typedef struct BatchDoc
+{
+	const FiNameBatchHooks *h;
+	void	   *doc;
+} BatchDoc;
+
+static const char *
+batch_value(void *arg, const char *fieldname, bool *present)
+{
+	BatchDoc   *b = arg;
+
+	return b->h->value(b->h->arg, b->doc, fieldname, present);
+}
+
+static void *
+batch_alloc(void *arg, size_t size)
+{
+	BatchDoc   *b = arg;
+
+	return b->h->alloc(b->h->arg, size);
+}
+
+static int
+cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* the first rule whose conditions the document meets (a field without a value is None), or -1 */
+static int
+rule_for(const FiNameRule *rules, int nrules, const FiNameBatchHooks *h, void *doc)
+{
+	for (int r = 0; r < nrules; r++)
+	{
+		bool		ok = true;
+
+		for (int c = 0; c < rules[r].nconds && ok; c++)
+		{
+			bool		present;
+			const char *v = h->value(h->arg, doc, rules[r].fields[c], &present);
+
+			ok = fi_frappe_compare(v && *v ? v : NULL, rules[r].ops[c], rules[r].values[c], rules[r].kinds[c]) == 1;
+		}
+		if (ok)
+			return r;
+	}
+	return -1;
+}
+
+/* a document's name and place, sorted to find a name given twice */
+typedef struct NamedAt
+{
+	const char *name;
+	int			i;
+} NamedAt;
+
+static int
+cmp_named(const void *a, const void *b)
+{
+	const NamedAt *x = a,
+			   *y = b;
+	int			c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+static void
+doc_fails(FiNameDoc *d, const char *why, const char *value)
+{
+	d->name = NULL;
+	d->error = why;
+	d->error_value = value;
+}
+
+void
+fi_name_batch(const char *doctype, const char *autoname, FiNameDoc *docs, int n, const FiNameRule *rules,
+			  int nrules, const FiDateTime *now, bool limit140, const FiNameBatchHooks *h)
+{
+	const char *arg;
+	FiAutoname	kind = fi_autoname_kind(autoname, &arg);
+	FiNamePlan *plans = h->alloc(h->arg, sizeof(FiNamePlan) * (n + 1));
+	char	  **keys = h->alloc(h->arg, sizeof(char *) * (n + 1));
+	int64_t    *counts = h->alloc(h->arg, sizeof(int64_t) * (n + 1));
+	int64_t    *next = h->alloc(h->arg, sizeof(int64_t) * (n + 1));
+	int		   *rule_of = h->alloc(h->arg, sizeof(int) * (n + 1));
+	int64_t    *rule_counts = h->alloc(h->arg, sizeof(int64_t) * (nrules + 1));
+	int			nkeys = 0;
+	BatchDoc	bd = {h, NULL};
+	FiNameHooks nh = {&bd, batch_alloc, batch_value};
+
+	for (int i = 0; i < n; i++)
+	{
+		FiNameDoc  *d = &docs[i];
+		FiNamePlan *p = &plans[i];
+
+		rule_of[i] = -1;
+		d->name = NULL;
+		d->error = d->error_value = NULL;
+		d->given = false;
+		if (d->skip)
+			continue;
+		bd.doc = d->doc;
+		if (d->supplied)
+		{
+			d->name = fi_alloc_strndup(h->alloc, h->arg, d->supplied, strlen(d->supplied));
+			d->given = true;
+			continue;
+		}
+		/* a Document Naming Rule first: its prefix (a series) and its own counter */
+		if (nrules > 0 && (rule_of[i] = rule_for(rules, nrules, h, d->doc)) >= 0)
+		{
+			fi_name_plan_series(p, rules[rule_of[i]].prefix, now, &nh);
+			p->key = NULL;		/* (a '#' in the prefix counts nothing here) */
+			rule_counts[rule_of[i]]++;
+			d->given = true;	/* (checked as taken or not, like a name from the file) */
+			continue;
+		}
+		switch (kind)
+		{
+			case FI_AUTONAME_FIELD:
+				{
+					bool		present;
+					const char *v = h->value(h->arg, d->doc, arg, &present);
+					size_t		b,
+								l = v ? fi_py_strip(v, strlen(v), &b) : 0;
+
+					if (l == 0)
+					{
+						const char *label = h->label ? h->label(h->arg, arg) : NULL;
+
+						doc_fails(d, fi_alloc_concat(h->alloc, h->arg, label ? label : arg, " is required", "", ""), NULL);
+						continue;
+					}
+					d->name = fi_alloc_strndup(h->alloc, h->arg, v + b, l);
+					d->given = true;
+					continue;
+				}
+			case FI_AUTONAME_NAMING_SERIES:
+				{
+					bool		present;
+					const char *series = h->value(h->arg, d->doc, "naming_series", &present);
+
+					if (series == NULL || *series == '\0')
+					{
+						doc_fails(d, "Naming Series mandatory", NULL);
+						continue;
+					}
+					fi_name_plan_series(p, fi_alloc_concat(h->alloc, h->arg, series, ".#####", "", ""), now, &nh);
+					break;
+				}
+			case FI_AUTONAME_PROMPT:
+				doc_fails(d, fi_alloc_concat(h->alloc, h->arg, "Please set the document name: ", doctype,
+											 " is named by the user (an ID column)", ""), NULL);
+				continue;
+			case FI_AUTONAME_FORMAT:
+				fi_name_plan_format(p, arg, now, &nh);
+				break;
+			case FI_AUTONAME_SERIES:
+				fi_name_plan_series(p, arg, now, &nh);
+				break;
+			case FI_AUTONAME_HASH:
+			case FI_AUTONAME_AUTOINCREMENT:
+				d->name = h->hash_name(h->arg);
+				continue;
+		}
+		if (p->key != NULL)
+		{
+			int			k;
+
+			for (k = 0; k < nkeys; k++)
+				if (strcmp(keys[k], p->key) == 0)
+					break;
+			if (k == nkeys)
+				keys[nkeys++] = p->key;
+		}
+		else
+			d->name = p->text;
+	}
+
+	/* counters: a block per key, keys in order */
+	qsort(keys, nkeys, sizeof(char *), cmp_keys);
+	for (int i = 0; i < n; i++)
+		if (!docs[i].skip && docs[i].error == NULL && plans[i].key != NULL)
+			for (int k = 0; k < nkeys; k++)
+				if (strcmp(keys[k], plans[i].key) == 0)
+					counts[k]++;
+	for (int k = 0; k < nkeys; k++)
+		next[k] = h->take_series(h->arg, keys[k], counts[k]) - counts[k] + 1;
+	for (int i = 0; i < n; i++)
+	{
+		int64_t		number = 0;
+
+		if (docs[i].skip || docs[i].error || plans[i].key == NULL)
+			continue;
+		bd.doc = docs[i].doc;
+		for (int k = 0; k < nkeys; k++)
+			if (strcmp(keys[k], plans[i].key) == 0)
+				number = next[k]++;
+		docs[i].name = fi_name_compose(&plans[i], number, &nh);
+	}
+
+	/* the rules' counters: a block per rule, the number after the prefix */
+	for (int r = 0; r < nrules; r++)
+	{
+		int64_t		number;
+
+		if (rule_counts[r] == 0)
+			continue;
+		number = h->take_rule(h->arg, &rules[r], rule_counts[r]) - rule_counts[r] + 1;
+		for (int i = 0; i < n; i++)
+		{
+			FiNamePlan	q = plans[i];
+
+			if (docs[i].skip || rule_of[i] != r)
+				continue;
+			/* (the prefix's text with the counter at its end) */
+			q.key = "";
+			q.at = q.len;
+			q.digits = rules[r].digits;
+			docs[i].name = fi_name_compose(&q, number++, &nh);
+		}
+	}
+
+	/* validate_name, then a name given twice in the batch */
+	for (int i = 0; i < n; i++)
+	{
+		const char *why;
+
+		if (docs[i].skip || docs[i].error)
+			continue;
+		bd.doc = docs[i].doc;
+		if ((why = fi_name_problem(docs[i].name, doctype, limit140, &nh)) != NULL)
+			doc_fails(&docs[i], why, docs[i].name);
+	}
+	/*
+	 * a name twice in the batch (given, or given and made by a counter):
+	 * the later documents fail, naming the first one's row (sorted by name,
+	 * then by place: n log n whatever the batch's size)
+	 */
+	{
+		NamedAt    *by = h->alloc(h->arg, sizeof(NamedAt) * (n + 1));
+		int			m = 0;
+
+		for (int i = 0; i < n; i++)
+			if (!docs[i].skip && docs[i].error == NULL)
+			{
+				by[m].name = docs[i].name;
+				by[m].i = i;
+				m++;
+			}
+		qsort(by, m, sizeof(NamedAt), cmp_named);
+		for (int k = 1; k < m; k++)
+		{
+			int			first = k - 1;
+			char		rowno[32];
+			FiNameDoc  *dd = &docs[by[k].i];
+
+			if (strcmp(by[k].name, by[k - 1].name) != 0)
+				continue;
+			while (first > 0 && strcmp(by[first - 1].name, by[k].name) == 0)
+				first--;
+			snprintf(rowno, sizeof(rowno), "%ld", docs[by[first].i].row);
+			doc_fails(dd, fi_alloc_concat(h->alloc, h->arg, doctype, " ",
+										  fi_alloc_concat(h->alloc, h->arg, by[k].name, " already exists (row ",
+														  rowno, ")"), ""), by[k].name);
+		}
+	}
 }

@@ -50,19 +50,6 @@ imp_hash_name(void)
 
 /* ---- series ---- */
 
-/* one enabled Document Naming Rule of the DocType */
-typedef struct ImpNamingRule
-{
-	char	   *name;
-	char	   *prefix;
-	int			digits;
-	int			nconds;
-	char	  **fields;			/* conditions: field, condition, value */
-	char	  **ops;
-	char	  **values;
-	FiCompareKind *kinds;
-} ImpNamingRule;
-
 static ImpField *
 doc_field(ImpRun *run, const char *fieldname, int *index)
 {
@@ -101,14 +88,6 @@ static void *
 name_alloc(void *arg, size_t size)
 {
 	return palloc0(size);
-}
-
-static const char *
-name_value(void *arg, const char *fieldname, bool *present)
-{
-	NameCtx    *nc = arg;
-
-	return doc_text(nc->run, nc->doc, fieldname, present);
 }
 
 /* the batch's clock as the engine's date and time */
@@ -158,26 +137,9 @@ take_numbers(const char *key, int64 n)
 	return last;
 }
 
-static int
-cmp_keys(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/* Frappe's validate_name (engine/naming.c) */
+/* names given (from the file, a field or a rule): not already taken by a stored document */
 static void
-check_name(ImpRun *run, ImpDoc *doc)
-{
-	FiNameHooks hooks = {NULL, name_alloc, name_value};
-	const char *why = fi_name_problem(doc->name, run->doctype, run->tables[0].name_typid == VARCHAROID, &hooks);
-
-	if (why)
-		imp_doc_error(run, doc, doc->row, NULL, doc->name, "%s", why);
-}
-
-/* names from the file or a field: not twice, not already taken */
-static void
-check_taken(ImpRun *run, ImpDoc **docs, int n, bool *given)
+check_taken(ImpRun *run, ImpDoc **docs, int n, const FiNameDoc *nd)
 {
 	List	   *names = NIL;
 	Datum	   *d;
@@ -187,19 +149,8 @@ check_taken(ImpRun *run, ImpDoc **docs, int n, bool *given)
 	ListCell   *lc;
 
 	for (int i = 0; i < n; i++)
-	{
-		if (docs[i]->failed || !given[i])
-			continue;
-		for (int j = 0; j < i; j++)
-			if (!docs[j]->failed && given[j] && strcmp(docs[j]->name, docs[i]->name) == 0)
-			{
-				imp_doc_error(run, docs[i], docs[i]->row, NULL, docs[i]->name,
-							  "%s %s already exists (row %ld)", run->doctype, docs[i]->name, docs[j]->row);
-				break;
-			}
-		if (!docs[i]->failed)
+		if (!docs[i]->failed && nd[i].given)
 			names = lappend(names, docs[i]->name);
-	}
 	if (names == NIL)
 		return;
 	d = palloc(sizeof(Datum) * list_length(names));
@@ -215,7 +166,7 @@ check_taken(ImpRun *run, ImpDoc **docs, int n, bool *given)
 		char	   *taken = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
 
 		for (int i = 0; i < n; i++)
-			if (!docs[i]->failed && given[i] && strcmp(docs[i]->name, taken) == 0)
+			if (!docs[i]->failed && nd[i].given && strcmp(docs[i]->name, taken) == 0)
 				imp_doc_error(run, docs[i], docs[i]->row, NULL, taken, "%s %s already exists",
 							  run->doctype, taken);
 	}
@@ -250,18 +201,23 @@ read_naming_rules(ImpRun *run)
 	nrules = SPI_processed;
 	for (uint64 r = 0; r < nrules; r++)
 	{
-		ImpNamingRule *rule;
+		FiNameRule *rule;
 		char	   *digits = SPI_getvalue(tt->vals[r], tt->tupdesc, 3);
+		char	  **fields,
+				  **ops,
+				  **values;
+		FiCompareKind *kinds;
+		char	   *name,
+				   *prefix;
 
 		old = MemoryContextSwitchTo(run->cxt);
-		rule = palloc0(sizeof(ImpNamingRule));
-		rule->name = SPI_getvalue(tt->vals[r], tt->tupdesc, 1);
-		rule->prefix = SPI_getvalue(tt->vals[r], tt->tupdesc, 2);
-		if (rule->prefix == NULL)
-			rule->prefix = "";
+		rule = palloc0(sizeof(FiNameRule));
+		rule->name = name = SPI_getvalue(tt->vals[r], tt->tupdesc, 1);
+		prefix = SPI_getvalue(tt->vals[r], tt->tupdesc, 2);
+		rule->prefix = prefix ? prefix : "";
 		rule->digits = Max(0, Min(atoi(digits), 30));
 		MemoryContextSwitchTo(old);
-		args[0] = CStringGetTextDatum(rule->name);
+		args[0] = CStringGetTextDatum(name);
 		if (fi_spi_execute(psprintf("SELECT field, condition, value FROM %s "
 									"WHERE parent = $1 AND parenttype = 'Document Naming Rule' ORDER BY idx",
 									fi_site_table("tabDocument Naming Rule Condition")),
@@ -269,23 +225,23 @@ read_naming_rules(ImpRun *run)
 			elog(ERROR, "could not read tabDocument Naming Rule Condition");
 		old = MemoryContextSwitchTo(run->cxt);
 		rule->nconds = (int) SPI_processed;
-		rule->fields = palloc0(sizeof(char *) * (rule->nconds + 1));
-		rule->ops = palloc0(sizeof(char *) * (rule->nconds + 1));
-		rule->values = palloc0(sizeof(char *) * (rule->nconds + 1));
-		rule->kinds = palloc0(sizeof(FiCompareKind) * (rule->nconds + 1));
+		rule->fields = (const char *const *) (fields = palloc0(sizeof(char *) * (rule->nconds + 1)));
+		rule->ops = (const char *const *) (ops = palloc0(sizeof(char *) * (rule->nconds + 1)));
+		rule->values = (const char *const *) (values = palloc0(sizeof(char *) * (rule->nconds + 1)));
+		rule->kinds = kinds = palloc0(sizeof(FiCompareKind) * (rule->nconds + 1));
 		for (int c = 0; c < rule->nconds; c++)
 		{
 			const FiDocField *df;
 
-			rule->fields[c] = SPI_getvalue(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 1);
-			rule->ops[c] = SPI_getvalue(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 2);
-			rule->values[c] = SPI_getvalue(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 3);
-			if (rule->fields[c] == NULL)
-				rule->fields[c] = "";
-			if (rule->ops[c] == NULL || *rule->ops[c] == '\0')
-				rule->ops[c] = "=";	/* (get_filter: no operator is =) */
-			df = fi_meta_field(run->meta, rule->fields[c]);
-			rule->kinds[c] = fi_compare_kind(df ? df->fieldtype : NULL);
+			fields[c] = SPI_getvalue(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 1);
+			ops[c] = SPI_getvalue(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 2);
+			values[c] = SPI_getvalue(SPI_tuptable->vals[c], SPI_tuptable->tupdesc, 3);
+			if (fields[c] == NULL)
+				fields[c] = "";
+			if (ops[c] == NULL || *ops[c] == '\0')
+				ops[c] = "=";	/* (get_filter: no operator is =) */
+			df = fi_meta_field(run->meta, fields[c]);
+			kinds[c] = fi_compare_kind(df ? df->fieldtype : NULL);
 		}
 		run->naming_rules = lappend(run->naming_rules, rule);
 		MemoryContextSwitchTo(old);
@@ -294,36 +250,12 @@ read_naming_rules(ImpRun *run)
 	SPI_freetuptable(tt);
 }
 
-/* the first rule whose conditions the document meets, or -1 */
-static int
-naming_rule_for(ImpRun *run, ImpDoc *doc)
+/* n numbers of a rule's counter (Frappe: its counter column, then set_value): the last one */
+static int64_t
+take_rule_numbers(void *arg, const FiNameRule *rule, int64_t n)
 {
-	ListCell   *lc;
-
-	foreach(lc, run->naming_rules)
-	{
-		ImpNamingRule *rule = lfirst(lc);
-		bool		ok = true;
-
-		for (int c = 0; c < rule->nconds && ok; c++)
-		{
-			int			i;
-			ImpField   *f = doc_field(run, rule->fields[c], &i);
-
-			/* (a field without a value is None) */
-			ok = fi_frappe_compare(f != NULL && !doc->nulls[i] ? imp_datum_text(f, doc->values[i]) : NULL,
-								   rule->ops[c], rule->values[c], rule->kinds[c]) == 1;
-		}
-		if (ok)
-			return foreach_current_index(lc);
-	}
-	return -1;
-}
-
-/* take n numbers of a rule's counter (Frappe: its counter column, then set_value) */
-static int64
-take_rule_numbers(ImpRun *run, const ImpNamingRule *rule, int64 n)
-{
+	NameCtx    *nc = arg;
+	ImpRun	   *run = nc->run;
 	Oid			types[4] = {TEXTOID, INT8OID, TIMESTAMPOID, TEXTOID};
 	Datum		args[4];
 	bool		isnull;
@@ -343,172 +275,60 @@ take_rule_numbers(ImpRun *run, const ImpNamingRule *rule, int64 n)
 	return last;
 }
 
+static int64_t
+take_series_numbers(void *arg, const char *key, int64_t n)
+{
+	return take_numbers(key, n);
+}
+
+static const char *
+batch_value(void *arg, void *doc, const char *fieldname, bool *present)
+{
+	NameCtx    *nc = arg;
+
+	return doc_text(nc->run, doc, fieldname, present);
+}
+
+static char *
+batch_hash_name(void *arg)
+{
+	return imp_hash_name();
+}
+
+static const char *
+batch_label(void *arg, const char *fieldname)
+{
+	NameCtx    *nc = arg;
+	const FiDocField *df = fi_meta_field(nc->run->meta, fieldname);
+
+	return df ? df->label : NULL;
+}
+
+/*
+ * The batch's names: the engine's rules (engine/naming.c, fi_name_batch),
+ * the counters and the look at stored names here; autoincrement from the
+ * table's sequence.
+ */
 void
 imp_name_batch(ImpRun *run, ImpDoc **docs, int n)
 {
 	const char *arg;
 	FiAutoname	kind = fi_autoname_kind(run->meta->autoname, &arg);
-	bool		autoinc = kind == FI_AUTONAME_AUTOINCREMENT;
-	FiNamePlan *plans = palloc0(sizeof(FiNamePlan) * n);
-	bool	   *given = palloc0(sizeof(bool) * n);
-	int			nkeys = 0;
-	char	  **keys = palloc(sizeof(char *) * n);
-	int64	   *counts = palloc0(sizeof(int64) * n);
-	int64	   *next = palloc0(sizeof(int64) * n);
-	int			nautoinc = 0;
-	int		   *rule_of = palloc(sizeof(int) * n);
-	int			nrules;
-	int64	   *rule_counts;
-	FiDateTime	now = run_clock(run);
 	NameCtx		nc = {run, NULL};
-	FiNameHooks hooks = {&nc, name_alloc, name_value};
 
-	if (!run->naming_rules_read && !autoinc)
-		read_naming_rules(run);
-	nrules = list_length(run->naming_rules);
-	rule_counts = palloc0(sizeof(int64) * (nrules + 1));
-	for (int i = 0; i < n; i++)
+	if (kind == FI_AUTONAME_AUTOINCREMENT)
 	{
-		ImpDoc	   *doc = docs[i];
-		FiNamePlan *p = &plans[i];
-
-		rule_of[i] = -1;
-		if (doc->failed)
-			continue;
-		nc.doc = doc;
-		if (autoinc)
-		{
-			nautoinc++;
-			continue;
-		}
-		if (doc->supplied_name)
-		{
-			given[i] = true;
-			continue;
-		}
-		/* a Document Naming Rule first: its prefix (a series) and its own counter */
-		if (nrules > 0 && (rule_of[i] = naming_rule_for(run, doc)) >= 0)
-		{
-			ImpNamingRule *rule = list_nth(run->naming_rules, rule_of[i]);
-
-			fi_name_plan_series(p, rule->prefix, &now, &hooks);
-			p->key = NULL;		/* (a '#' in the prefix counts nothing here) */
-			rule_counts[rule_of[i]]++;
-			given[i] = true;	/* (checked as taken or not, like a name from the file) */
-			continue;
-		}
-		switch (kind)
-		{
-			case FI_AUTONAME_FIELD:
-				{
-					bool		present;
-					char	   *v = doc_text(run, doc, arg, &present);
-					size_t		b,
-								l = fi_py_strip(v, strlen(v), &b);
-
-					if (l == 0)
-					{
-						const FiDocField *df = fi_meta_field(run->meta, arg);
-
-						imp_doc_error(run, doc, doc->row, NULL, NULL, "%s is required",
-									  df && df->label ? df->label : arg);
-						continue;
-					}
-					doc->name = pnstrdup(v + b, l);
-					given[i] = true;
-					continue;
-				}
-			case FI_AUTONAME_NAMING_SERIES:
-				{
-					bool		present;
-					char	   *series = doc_text(run, doc, "naming_series", &present);
-
-					if (*series == '\0')
-					{
-						imp_doc_error(run, doc, doc->row, NULL, NULL, "Naming Series mandatory");
-						continue;
-					}
-					fi_name_plan_series(p, psprintf("%s.#####", series), &now, &hooks);
-					break;
-				}
-			case FI_AUTONAME_PROMPT:
-				imp_doc_error(run, doc, doc->row, NULL, NULL,
-							  "Please set the document name: %s is named by the user (an ID column)",
-							  run->doctype);
-				continue;
-			case FI_AUTONAME_FORMAT:
-				fi_name_plan_format(p, arg, &now, &hooks);
-				break;
-			case FI_AUTONAME_SERIES:
-				fi_name_plan_series(p, arg, &now, &hooks);
-				break;
-			case FI_AUTONAME_HASH:
-			case FI_AUTONAME_AUTOINCREMENT:
-				doc->name = imp_hash_name();
-				continue;
-		}
-		if (p->key != NULL)
-		{
-			int			k;
-
-			for (k = 0; k < nkeys; k++)
-				if (strcmp(keys[k], p->key) == 0)
-					break;
-			if (k == nkeys)
-				keys[nkeys++] = p->key;
-		}
-		else
-			doc->name = p->text;
-	}
-
-	/* counters: a block per key, keys in order */
-	qsort(keys, nkeys, sizeof(char *), cmp_keys);
-	for (int i = 0; i < n; i++)
-		if (!docs[i]->failed && plans[i].key != NULL)
-			for (int k = 0; k < nkeys; k++)
-				if (strcmp(keys[k], plans[i].key) == 0)
-					counts[k]++;
-	for (int k = 0; k < nkeys; k++)
-		next[k] = take_numbers(keys[k], counts[k]) - counts[k] + 1;
-	for (int i = 0; i < n; i++)
-	{
-		FiNamePlan *p = &plans[i];
-		int64		number = 0;
-
-		if (docs[i]->failed || p->key == NULL)
-			continue;
-		for (int k = 0; k < nkeys; k++)
-			if (strcmp(keys[k], p->key) == 0)
-				number = next[k]++;
-		docs[i]->name = fi_name_compose(p, number, &hooks);
-	}
-
-	/* the rules' counters: a block per rule */
-	for (int r = 0; r < nrules; r++)
-	{
-		int64		number;
-
-		if (rule_counts[r] == 0)
-			continue;
-		number = take_rule_numbers(run, list_nth(run->naming_rules, r), rule_counts[r]) - rule_counts[r] + 1;
-		for (int i = 0; i < n; i++)
-		{
-			ImpNamingRule *rule = list_nth(run->naming_rules, r);
-
-			if (docs[i]->failed || rule_of[i] != r)
-				continue;
-			docs[i]->name = psprintf("%s%0*lld", plans[i].text, rule->digits, (long long) number++);
-		}
-	}
-
-	/* autoincrement: the sequence, one value a document */
-	if (nautoinc > 0)
-	{
+		/* the sequence, one value a document (a supplied ID is not kept) */
 		char	   *seq = asc_tolower(run->doctype, strlen(run->doctype));
 		Oid			types[2] = {TEXTOID, INT4OID};
 		Datum		args[2];
 		uint64		r = 0;
+		int			nautoinc = 0;
 
+		for (int i = 0; i < n; i++)
+			nautoinc += !docs[i]->failed;
+		if (nautoinc == 0)
+			return;
 		for (char *c = seq; *c; c++)
 			if (*c == ' ' || *c == '-')
 				*c = '_';
@@ -529,12 +349,42 @@ imp_name_batch(ImpRun *run, ImpDoc **docs, int n)
 		SPI_freetuptable(SPI_tuptable);
 		return;
 	}
+	{
+		FiNameBatchHooks hooks = {&nc, name_alloc, batch_value, take_series_numbers, take_rule_numbers,
+		batch_hash_name, batch_label};
+		FiNameDoc  *nd = palloc0(sizeof(FiNameDoc) * (n + 1));
+		int			nrules;
+		FiNameRule *rules;
+		FiDateTime	now = run_clock(run);
+		ListCell   *lc;
 
-	for (int i = 0; i < n; i++)
-		if (!docs[i]->failed)
-			check_name(run, docs[i]);
-	check_taken(run, docs, n, given);
-	for (int i = 0; i < n; i++)
-		if (!docs[i]->failed)
-			docs[i]->name_datum = CStringGetTextDatum(docs[i]->name);
+		if (!run->naming_rules_read)
+			read_naming_rules(run);
+		nrules = list_length(run->naming_rules);
+		rules = palloc0(sizeof(FiNameRule) * (nrules + 1));
+		foreach(lc, run->naming_rules)
+			rules[foreach_current_index(lc)] = *(FiNameRule *) lfirst(lc);
+		for (int i = 0; i < n; i++)
+		{
+			nd[i].doc = docs[i];
+			nd[i].row = docs[i]->row;
+			nd[i].skip = docs[i]->failed;
+			nd[i].supplied = docs[i]->supplied_name ? docs[i]->name : NULL;
+		}
+		fi_name_batch(run->doctype, run->meta->autoname, nd, n, rules, nrules, &now,
+					  run->tables[0].name_typid == VARCHAROID, &hooks);
+		for (int i = 0; i < n; i++)
+		{
+			if (nd[i].skip)
+				continue;
+			if (nd[i].error)
+				imp_doc_error(run, docs[i], docs[i]->row, NULL, nd[i].error_value, "%s", nd[i].error);
+			else
+				docs[i]->name = nd[i].name;
+		}
+		check_taken(run, docs, n, nd);
+		for (int i = 0; i < n; i++)
+			if (!docs[i]->failed)
+				docs[i]->name_datum = CStringGetTextDatum(docs[i]->name);
+	}
 }

@@ -294,6 +294,117 @@ test_naming(void)
 	}
 }
 
+/* a batch named: the documents' values, counters that say how they were taken */
+typedef struct BatchDocT
+{
+	const char *series;			/* naming_series */
+	const char *region;
+} BatchDocT;
+
+static char batch_log[256];
+
+static const char *
+batch_doc_value(void *arg, void *doc, const char *fieldname, bool *present)
+{
+	BatchDocT  *d = doc;
+
+	*present = true;
+	if (strcmp(fieldname, "naming_series") == 0)
+		return d->series ? d->series : "";
+	if (strcmp(fieldname, "region") == 0)
+		return d->region ? d->region : "";
+	*present = false;
+	return "";
+}
+
+static int64_t
+batch_take(void *arg, const char *key, int64_t n)
+{
+	size_t		l = strlen(batch_log);
+
+	snprintf(batch_log + l, sizeof(batch_log) - l, "[%s+%lld]", key, (long long) n);
+	return strcmp(key, "B-") == 0 ? 100 + n : 7 + n;	/* B- was at 100, A- at 7 */
+}
+
+static int64_t
+batch_take_rule(void *arg, const FiNameRule *rule, int64_t n)
+{
+	size_t		l = strlen(batch_log);
+
+	snprintf(batch_log + l, sizeof(batch_log) - l, "[rule %s+%lld]", rule->name, (long long) n);
+	return 40 + n;
+}
+
+static char *
+batch_hash(void *arg)
+{
+	return "hhhhhhhhhh";
+}
+
+static void
+test_name_batch(void)
+{
+	FiDateTime	now = {2026, 1, 2, 9, 5, 7, 250};
+	BatchDocT	v[6] = {{"B-", NULL}, {"A-", NULL}, {"B-", "EU"}, {NULL, NULL}, {"B-", NULL}, {"A-", NULL}};
+	FiNameDoc	d[6] = {0};
+	const char *f[1] = {"region"},
+			   *o[1] = {"="},
+			   *val[1] = {"EU"};
+	FiCompareKind k[1] = {FI_CMP_TEXT};
+	FiNameRule	rule = {"EU rule", "EU-", 4, 1, f, o, val, k};
+	FiNameBatchHooks h = {NULL, arena_alloc, batch_doc_value, batch_take, batch_take_rule, batch_hash, NULL};
+
+	for (int i = 0; i < 6; i++)
+	{
+		d[i].doc = &v[i];
+		d[i].row = i + 2;
+	}
+	d[5].supplied = "B-00102";	/* the ID column: kept, but the counter makes it too */
+	batch_log[0] = '\0';
+	fi_name_batch("Sales Invoice", "naming_series:", d, 6, &rule, 1, &now, true, &h);
+	is_str(batch_log, "[A-+1][B-+2][rule EU rule+1]", "naming batch: one block per counter key, keys in byte order, then the rules'");
+	is_str(d[0].name, "B-00101", "naming batch: naming_series: the series' block, in the documents' order");
+	is_str(d[4].name, "B-00102", "naming batch: the second of the block");
+	is_str(d[1].name, "A-00008", "naming batch: another key, its own block");
+	is_str(d[2].name, "EU-0041", "naming batch: a Document Naming Rule met first: its prefix and counter");
+	ok(d[2].given && !d[0].given, "naming batch: a rule's name is checked as taken, a counter's is not");
+	ok(d[3].name == NULL && strcmp(d[3].error, "Naming Series mandatory") == 0, "naming batch: no naming series: Frappe's words");
+	ok(d[5].given && d[5].name == NULL, "naming batch: a supplied ID is kept (in_import): given");
+	is_str(d[5].error, "Sales Invoice B-00102 already exists (row 6)",
+		   "naming batch: a supplied name a counter made for an earlier document: the later one fails");
+
+	/* field: and names given twice */
+	{
+		BatchDocT	w[3] = {{"X", NULL}, {"", NULL}, {"X", NULL}};
+		FiNameDoc	e[3] = {0};
+
+		for (int i = 0; i < 3; i++)
+		{
+			e[i].doc = &w[i];
+			e[i].row = 10 + i;
+		}
+		fi_name_batch("Item", "field:naming_series", e, 3, NULL, 0, &now, true, &h);
+		is_str(e[0].name, "X", "naming batch: field: the field's value");
+		is_str(e[1].error, "naming_series is required", "naming batch: field: empty: required (its label, else its name)");
+		is_str(e[2].error, "Item X already exists (row 10)", "naming batch: a name given twice in the batch: the earlier row named");
+		is_str(e[2].error_value, "X", "naming batch: the error names the value");
+	}
+	{
+		BatchDocT	w[2] = {{"Item", NULL}, {"ok", NULL}};
+		FiNameDoc	e[2] = {0};
+
+		e[0].doc = &w[0];
+		e[1].doc = &w[1];
+		e[1].skip = true;
+		fi_name_batch("Item", "hash", e, 2, NULL, 0, &now, true, &h);
+		is_str(e[0].name, "hhhhhhhhhh", "naming batch: hash");
+		ok(e[1].name == NULL && e[1].error == NULL, "naming batch: a failed document is not named");
+		e[0].supplied = "Item";
+		fi_name_batch("Item", "hash", e, 1, NULL, 0, &now, true, &h);
+		is_str(e[0].error, "Name of Item cannot be Item", "naming batch: validate_name for every name");
+	}
+}
+
 /* ---- webhook events ---- */
 
 static void
@@ -1061,6 +1172,7 @@ main(int argc, char **argv)
 	test_template();
 	test_grouping();
 	test_naming();
+	test_name_batch();
 	test_events();
 	test_fold();
 	test_export();
