@@ -3,6 +3,7 @@
  *		Data Import's cell-to-value rules (see importcell.h).
  */
 #include "engine/importcell.h"
+#include "engine/doctype.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -327,4 +328,94 @@ char *
 fi_import_msg_after_submit(const char *label, FiAlloc alloc, void *arg)
 {
 	return amsg(alloc, arg, "Not allowed to change %s after submission", label);
+}
+
+/* ---- a table's fields as the import writes them ---- */
+
+void
+fi_import_field_rules(const FiDocMeta *meta, bool child, const FiDocField *df, const FiImpColumnInfo *col,
+					  FiImpFieldRules *out, FiAlloc alloc, void *arg)
+{
+	memset(out, 0, sizeof(*out));
+	out->cell.label = df->label ? df->label : df->fieldname;
+	out->cell.kind = fi_cell_kind(df->fieldtype);
+	out->cell.maxchars = col->maxchars;
+	out->cell.int_max = col->int_max;
+	out->cell.int_digits = col->int_digits;
+	out->cell.has_datefmt = false;
+	out->reqd = df->reqd;
+	out->unique = df->unique;
+	out->is_link = strcmp(df->fieldtype, "Link") == 0 && df->options != NULL && *df->options != '\0';
+	out->link_doctype = df->options;
+	out->is_select = strcmp(df->fieldtype, "Select") == 0;
+	if (out->is_select && df->options != NULL)
+		out->cell.noptions = fi_select_options(df->options, alloc, arg, (const char ***) &out->cell.options);
+	out->defkind = fi_default_kind(&out->cell, df->default_value, df->options,
+								   meta->title_field != NULL && strcmp(meta->title_field, df->fieldname) == 0,
+								   child, &out->default_text, &out->default_cell, alloc, arg);
+}
+
+bool
+fi_import_unmapped_written(const FiImpFieldRules *r)
+{
+	return r->defkind != FI_DEFAULT_NONE || r->reqd || r->cell.kind == FI_CELL_TIME;
+}
+
+bool
+fi_import_fetch_from(const FiDocField *df, size_t *link_len, const char **src)
+{
+	const char *ff = df->fetch_from;
+	const char *dot;
+
+	if (ff == NULL || (dot = strchr(ff, '.')) == NULL || dot == ff || dot[1] == '\0' || strchr(dot + 1, '.') != NULL)
+		return false;
+	*link_len = (size_t) (dot - ff);
+	*src = dot + 1;
+	return true;
+}
+
+bool
+fi_import_date_format_pick(const long *counts, FiDateFormat *out, int *kinds)
+{
+	int			nfmt = FI_NDATE_FORMATS * (FI_NTIME_FORMATS + 1);
+	int			best = -1;
+
+	*kinds = 0;
+	for (int k = 0; k < nfmt; k++)
+	{
+		if (counts[k] > 0)
+			(*kinds)++;
+		if (counts[k] > 0 && (best < 0 || counts[k] > counts[best]))
+			best = k;
+	}
+	if (best < 0)
+		return false;
+	out->date = best / (FI_NTIME_FORMATS + 1);
+	out->time = best % (FI_NTIME_FORMATS + 1) - 1;
+	return true;
+}
+
+int
+fi_import_mandatory(const FiDocMeta *meta, const FiDocField ***out, FiAlloc alloc, void *arg)
+{
+	int			n = 0;
+
+	*out = alloc(arg, sizeof(FiDocField *) * (meta->nfields + 1));
+	for (int k = 0; k < meta->nfields; k++)
+		if (meta->fields[k].reqd)
+			(*out)[n++] = &meta->fields[k];
+	return n;
+}
+
+bool
+fi_import_docstatus(const char *cell, bool submittable, int *out, const char **why)
+{
+	if (strcmp(cell, "0") == 0 || (strcmp(cell, "1") == 0 && submittable))
+	{
+		*out = cell[0] - '0';
+		*why = NULL;
+		return true;
+	}
+	*why = submittable ? "Document Status must be 0 (Draft) or 1 (Submitted)" : "Document Status must be 0 (Draft)";
+	return false;
 }

@@ -127,4 +127,62 @@ extern char *fi_import_msg_not_unique(const char *label, const char *value, cons
 /* a field a submitted document may not change */
 extern char *fi_import_msg_after_submit(const char *label, FiAlloc alloc, void *arg);
 
+/* ---- a table's fields as the import writes them ---- */
+
+/* what the database says a field's column holds */
+typedef struct FiImpColumnInfo
+{
+	int			maxchars;		/* varchar(n): n; -1 unbounded */
+	int64_t		int_max;		/* a smaller integer's largest value; 0: bigint or no integer */
+	int			int_digits;		/* a decimal's digits before the point; -1 unbounded */
+} FiImpColumnInfo;
+
+/* a field's rules in the import (the glue makes a default's value of its column's type) */
+typedef struct FiImpFieldRules
+{
+	FiCellField cell;			/* how its cells are read (no date format guessed yet) */
+	bool		reqd;
+	bool		unique;
+	bool		is_link;		/* a Link with a target */
+	const char *link_doctype;
+	bool		is_select;
+	FiDefaultKind defkind;
+	const char *default_text;	/* FI_DEFAULT_VALUE: the literal */
+	FiCell		default_cell;	/* FI_DEFAULT_VALUE: its value */
+} FiImpFieldRules;
+
+struct FiDocMeta;
+struct FiDocField;
+
+/* the rules of field df of the table of meta (child: a child table) over its column */
+extern void fi_import_field_rules(const struct FiDocMeta *meta, bool child, const struct FiDocField *df,
+								  const FiImpColumnInfo *col, FiImpFieldRules *out, FiAlloc alloc, void *arg);
+
+/* a field the file does not map is written all the same: it has a default, is mandatory, or is a Time */
+extern bool fi_import_unmapped_written(const FiImpFieldRules *r);
+
+/*
+ * fetch_from "link_field.source_field": *link_len the Link field's name's
+ * length (at the start of df->fetch_from), *src the source field; false
+ * when df fetches nothing (or not in that form).
+ */
+extern bool fi_import_fetch_from(const struct FiDocField *df, size_t *link_len, const char **src);
+
+/*
+ * Frappe's guess of a Date or Datetime column's format from the counts of
+ * its values' guesses (FI_NDATE_FORMATS * (FI_NTIME_FORMATS + 1), the date
+ * format times FI_NTIME_FORMATS + 1 plus the time format + 1): the most
+ * common, the first of equals; *kinds how many were seen.  false: none.
+ */
+extern bool fi_import_date_format_pick(const long *counts, FiDateFormat *out, int *kinds);
+
+/* the mandatory fields of meta in the DocType's order; their number */
+extern int	fi_import_mandatory(const struct FiDocMeta *meta, const struct FiDocField ***out, FiAlloc alloc, void *arg);
+
+/*
+ * The Document Status column's cell: 0, or 1 when the DocType is
+ * submittable; else NULL with Frappe's message in *why (static).
+ */
+extern bool fi_import_docstatus(const char *cell, bool submittable, int *out, const char **why);
+
 #endif							/* FI_IMPORTCELL_H */

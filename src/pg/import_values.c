@@ -88,23 +88,6 @@ imp_alloc(void *arg, size_t size)
 	return MemoryContextAllocZero((MemoryContext) arg, size);
 }
 
-/* the field's default (frappe.new_doc: get_static_default_value and the dynamic ones) */
-static void
-resolve_default(ImpRun *run, ImpTable *t, ImpField *f)
-{
-	const FiDocField *df = f->df;
-	const char *value;
-	FiCell		cell;
-	char	   *why;
-
-	f->defkind = fi_default_kind(&f->cell, df->default_value, df->options,
-								 t->meta->title_field != NULL && strcmp(t->meta->title_field, df->fieldname) == 0,
-								 t->child, &value, &cell, imp_alloc, run->cxt);
-	/* a literal's value, made once */
-	if (f->defkind == FI_DEFAULT_VALUE && !cell_datum(run, f, value, &f->defvalue, &why))
-		f->defkind = FI_DEFAULT_NONE;
-}
-
 static int
 attno_of(ImpTable *t, const char *col)
 {
@@ -113,16 +96,18 @@ attno_of(ImpTable *t, const char *col)
 	return a == InvalidAttrNumber ? 0 : a;
 }
 
+/* a field's rules (engine/importcell.c) over its column; its default made a value of the column's type */
 static void
 setup_field(ImpRun *run, ImpTable *t, ImpField *f)
 {
 	const FiDocField *df = f->df;
 	Form_pg_attribute att;
 	Oid			infunc;
+	FiImpColumnInfo ci;
+	FiImpFieldRules r;
+	char	   *why;
 
 	f->fieldname = df->fieldname;
-	f->cell.label = df->label ? df->label : df->fieldname;
-	f->cell.kind = fi_cell_kind(df->fieldtype);
 	f->attno = attno_of(t, df->fieldname);
 	if (f->attno <= 0)
 		ereport(ERROR,
@@ -134,39 +119,41 @@ setup_field(ImpRun *run, ImpTable *t, ImpField *f)
 	f->typid = att->atttypid;
 	f->typmod = att->atttypmod;
 	/* what the column holds: a varchar's characters, an integer's range, a decimal's digits */
-	f->cell.maxchars = (f->typid == VARCHAROID && f->typmod > VARHDRSZ) ? f->typmod - VARHDRSZ : -1;
-	f->cell.int_max = f->typid == INT4OID ? PG_INT32_MAX : f->typid == INT2OID ? PG_INT16_MAX : 0;
-	f->cell.int_digits = f->typid == NUMERICOID && f->typmod >= (int32) VARHDRSZ ?
+	ci.maxchars = (f->typid == VARCHAROID && f->typmod > VARHDRSZ) ? f->typmod - VARHDRSZ : -1;
+	ci.int_max = f->typid == INT4OID ? PG_INT32_MAX : f->typid == INT2OID ? PG_INT16_MAX : 0;
+	ci.int_digits = f->typid == NUMERICOID && f->typmod >= (int32) VARHDRSZ ?
 		(((f->typmod - VARHDRSZ) >> 16) & 0xffff) - ((f->typmod - VARHDRSZ) & 0xffff) : -1;
 	getTypeInputInfo(f->typid, &infunc, &f->typioparam);
 	fmgr_info_cxt(infunc, &f->infunc, run->cxt);
-	f->reqd = df->reqd;
-	f->unique = df->unique;
-	f->is_link = strcmp(df->fieldtype, "Link") == 0 && df->options != NULL && *df->options != '\0';
-	f->link_doctype = df->options;
-	f->is_select = strcmp(df->fieldtype, "Select") == 0;
-	if (f->is_select && df->options != NULL)
-		f->cell.noptions = fi_select_options(df->options, imp_alloc, run->cxt, (const char ***) &f->cell.options);
-	f->cell.has_datefmt = false;
+	fi_import_field_rules(t->meta, t->child, df, &ci, &r, imp_alloc, run->cxt);
+	f->cell = r.cell;
+	f->reqd = r.reqd;
+	f->unique = r.unique;
+	f->is_link = r.is_link;
+	f->link_doctype = r.link_doctype;
+	f->is_select = r.is_select;
 	f->fetch_link = -1;
 	f->fetch_src = NULL;
-	resolve_default(run, t, f);
+	f->defkind = r.defkind;
+	/* a literal's value, made once */
+	if (f->defkind == FI_DEFAULT_VALUE && !cell_datum(run, f, r.default_text, &f->defvalue, &why))
+		f->defkind = FI_DEFAULT_NONE;
 }
 
 /* the Link field of the table a fetch_from ("customer.customer_name") names, or -1 */
 static int
 fetch_link_of(ImpTable *t, const FiDocField *df, const char **src)
 {
-	const char *ff = df->fetch_from;
-	const char *dot;
+	size_t		n;
+	const char *from;
 
-	if (ff == NULL || (dot = strchr(ff, '.')) == NULL || dot[1] == '\0' || strchr(dot + 1, '.') != NULL)
+	if (!fi_import_fetch_from(df, &n, &from))
 		return -1;
 	for (int i = 0; i < t->nfields; i++)
-		if (t->fields[i].is_link && strlen(t->fields[i].fieldname) == (size_t) (dot - ff) &&
-			strncmp(t->fields[i].fieldname, ff, dot - ff) == 0)
+		if (t->fields[i].is_link && strlen(t->fields[i].fieldname) == n &&
+			strncmp(t->fields[i].fieldname, df->fetch_from, n) == 0)
 		{
-			*src = dot + 1;
+			*src = from;
 			return i;
 		}
 	return -1;
@@ -240,7 +227,7 @@ imp_prepare_table(ImpRun *run, ImpTable *t)
 		f->df = df;
 		f->col = -1;
 		setup_field(run, t, f);
-		if (f->defkind != FI_DEFAULT_NONE || f->reqd || (f->cell.kind == FI_CELL_TIME))
+		if (fi_import_unmapped_written(&(FiImpFieldRules) {.cell = f->cell, .reqd = f->reqd, .defkind = f->defkind}))
 			t->nfields++;
 	}
 	/*
@@ -400,23 +387,11 @@ imp_guess_date_formats(ImpRun *run, ImpSource *src)
 		for (int i = 0; i < t->nmapped; i++)
 		{
 			ImpField   *f = &t->fields[i];
-			int			best = -1,
-						kinds = 0;
+			int			kinds = 0;
 
-			if (counts[ti][i] == NULL)
-				continue;
-			for (int k = 0; k < nfmt; k++)
-			{
-				if (counts[ti][i][k] > 0)
-					kinds++;
-				if (counts[ti][i][k] > 0 && (best < 0 || counts[ti][i][k] > counts[ti][i][best]))
-					best = k;
-			}
-			if (best < 0)
+			if (counts[ti][i] == NULL || !fi_import_date_format_pick(counts[ti][i], &f->cell.datefmt, &kinds))
 				continue;
 			f->cell.has_datefmt = true;
-			f->cell.datefmt.date = best / (FI_NTIME_FORMATS + 1);
-			f->cell.datefmt.time = best % (FI_NTIME_FORMATS + 1) - 1;
 			if (kinds > 1)
 			{
 				char		buf[64];
@@ -689,21 +664,14 @@ complete_row(ImpRun *run, ImpDoc *doc, ImpTable *t, long rowno, int idx, char **
 		/* once a run: the mandatory fields in the DocType's order, each with its ImpField */
 		MemoryContext old = MemoryContextSwitchTo(run->cxt);
 
-		t->reqd_df = palloc(sizeof(FiDocField *) * (t->meta->nfields + 1));
-		t->reqd_field = palloc(sizeof(int) * (t->meta->nfields + 1));
-		t->nreqd = 0;
-		for (int k = 0; k < t->meta->nfields; k++)
+		t->nreqd = fi_import_mandatory(t->meta, &t->reqd_df, imp_alloc, run->cxt);
+		t->reqd_field = palloc(sizeof(int) * (t->nreqd + 1));
+		for (int k = 0; k < t->nreqd; k++)
 		{
-			const FiDocField *df = &t->meta->fields[k];
-
-			if (!df->reqd)
-				continue;
-			t->reqd_df[t->nreqd] = df;
-			t->reqd_field[t->nreqd] = -1;
+			t->reqd_field[k] = -1;
 			for (int i = 0; i < t->nfields; i++)
-				if (t->fields[i].df == df)
-					t->reqd_field[t->nreqd] = i;
-			t->nreqd++;
+				if (t->fields[i].df == t->reqd_df[k])
+					t->reqd_field[k] = i;
 		}
 		MemoryContextSwitchTo(old);
 	}
@@ -763,11 +731,13 @@ imp_convert_doc(ImpRun *run, ImpDoc *doc)
 	doc->docstatus = run->submit ? 1 : 0;
 	if (t0->docstatus_col >= 0 && (ds = doc->cells[t0->docstatus_col]) != NULL)
 	{
-		if (strcmp(ds, "0") == 0 || (strcmp(ds, "1") == 0 && run->meta->is_submittable))
-			doc->docstatus = (int16) atoi(ds);
+		int			st;
+		const char *why;
+
+		if (fi_import_docstatus(ds, run->meta->is_submittable, &st, &why))
+			doc->docstatus = (int16) st;
 		else
-			imp_doc_error(run, doc, doc->row, run->headers[t0->docstatus_col], ds,
-						  "Document Status must be 0 (Draft)%s", run->meta->is_submittable ? " or 1 (Submitted)" : "");
+			imp_doc_error(run, doc, doc->row, run->headers[t0->docstatus_col], ds, "%s", why);
 	}
 	doc->supplied_name = t0->id_col >= 0 && doc->cells[t0->id_col] != NULL;
 	doc->name = doc->supplied_name ? doc->cells[t0->id_col] : NULL;

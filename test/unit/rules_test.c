@@ -405,6 +405,73 @@ test_name_batch(void)
 	}
 }
 
+/* ---- a table's fields as the import writes them ---- */
+
+static void
+test_field_rules(void)
+{
+	FiDocField	f[] = {
+		{.fieldname = "customer", .label = "Customer", .fieldtype = "Link", .options = "Customer", .reqd = true},
+		{.fieldname = "status", .label = "Status", .fieldtype = "Select", .options = "Draft\nPaid", .default_value = "Paid"},
+		{.fieldname = "title", .fieldtype = "Data", .default_value = "{customer} - {status}"},
+		{.fieldname = "customer_name", .label = "Customer Name", .fieldtype = "Data", .fetch_from = "customer.customer_name"},
+		{.fieldname = "qty", .label = "Qty", .fieldtype = "Int", .unique = true},
+		{.fieldname = "at", .label = "At", .fieldtype = "Time"},
+		{.fieldname = "note", .label = "Note", .fieldtype = "Small Text"},
+	};
+	FiDocMeta	m = {.name = "Sales Invoice", .title_field = "title", .nfields = 7, .fields = f};
+	FiImpColumnInfo ci = {140, 0, -1},
+				small = {-1, 32767, -1};
+	FiImpFieldRules r;
+	size_t		n;
+	const char *src;
+	const FiDocField **reqd;
+	long		counts[FI_NDATE_FORMATS * (FI_NTIME_FORMATS + 1)] = {0};
+	FiDateFormat fmt;
+	int			kinds,
+				st;
+	const char *why;
+
+	fi_import_field_rules(&m, false, &f[0], &ci, &r, arena_alloc, NULL);
+	ok(r.is_link && strcmp(r.link_doctype, "Customer") == 0 && r.reqd && r.cell.kind == FI_CELL_TEXT && r.cell.maxchars == 140 &&
+	   strcmp(r.cell.label, "Customer") == 0 && r.defkind == FI_DEFAULT_NONE, "import fields: a mandatory Link over varchar(140)");
+	ok(fi_import_unmapped_written(&r), "import fields: a mandatory field the file leaves out is still written (checked)");
+	fi_import_field_rules(&m, false, &f[1], &ci, &r, arena_alloc, NULL);
+	ok(r.is_select && r.cell.noptions == 2 && strcmp(r.cell.options[1], "Paid") == 0 && r.defkind == FI_DEFAULT_VALUE &&
+	   strcmp(r.default_text, "Paid") == 0, "import fields: a Select's options and its literal default");
+	fi_import_field_rules(&m, false, &f[2], &ci, &r, arena_alloc, NULL);
+	ok(r.defkind == FI_DEFAULT_TITLE && strcmp(r.cell.label, "title") == 0, "import fields: the title field's pattern (label: the fieldname when none)");
+	fi_import_field_rules(&m, true, &f[2], &ci, &r, arena_alloc, NULL);
+	ok(r.defkind != FI_DEFAULT_TITLE, "import fields: no title pattern in a child table");
+	fi_import_field_rules(&m, false, &f[4], &small, &r, arena_alloc, NULL);
+	ok(r.unique && r.cell.kind == FI_CELL_INT && r.cell.int_max == 32767 && !fi_import_unmapped_written(&r),
+	   "import fields: a unique Int over a smallint; left out, not written");
+	fi_import_field_rules(&m, false, &f[5], &ci, &r, arena_alloc, NULL);
+	ok(fi_import_unmapped_written(&r), "import fields: a Time is written even when left out");
+	fi_import_field_rules(&m, false, &f[6], &ci, &r, arena_alloc, NULL);
+	ok(!fi_import_unmapped_written(&r), "import fields: a plain field left out is not written");
+	ok(fi_import_fetch_from(&f[3], &n, &src) && n == 8 && strcmp(src, "customer_name") == 0 && !fi_import_fetch_from(&f[0], &n, &src),
+	   "import fields: fetch_from's Link field and source");
+	{
+		FiDocField	bad[] = {{.fieldname = "a", .fetch_from = "x.y.z"}, {.fieldname = "b", .fetch_from = ".y"}, {.fieldname = "c", .fetch_from = "x."}};
+
+		ok(!fi_import_fetch_from(&bad[0], &n, &src) && !fi_import_fetch_from(&bad[1], &n, &src) && !fi_import_fetch_from(&bad[2], &n, &src),
+		   "import fields: fetch_from of another form fetches nothing");
+	}
+	ok(fi_import_mandatory(&m, &reqd, arena_alloc, NULL) == 1 && reqd[0] == &f[0], "import fields: the mandatory fields in the DocType's order");
+	ok(!fi_import_date_format_pick(counts, &fmt, &kinds) && kinds == 0, "import dates: no value guessed, no format");
+	counts[3 * (FI_NTIME_FORMATS + 1) + 0] = 2;
+	counts[5 * (FI_NTIME_FORMATS + 1) + 2] = 5;
+	counts[7 * (FI_NTIME_FORMATS + 1) + 1] = 5;
+	ok(fi_import_date_format_pick(counts, &fmt, &kinds) && kinds == 3 && fmt.date == 5 && fmt.time == 1,
+	   "import dates: the most common format, the first of equals; how many were seen");
+	ok(fi_import_docstatus("1", true, &st, &why) && st == 1 && fi_import_docstatus("0", false, &st, &why) && st == 0,
+	   "import: Document Status 0, or 1 when submittable");
+	ok(!fi_import_docstatus("1", false, &st, &why) && strcmp(why, "Document Status must be 0 (Draft)") == 0 &&
+	   !fi_import_docstatus("2", true, &st, &why) && strcmp(why, "Document Status must be 0 (Draft) or 1 (Submitted)") == 0,
+	   "import: another Document Status: Frappe's words");
+}
+
 /* ---- webhook events ---- */
 
 static void
@@ -1173,6 +1240,7 @@ main(int argc, char **argv)
 	test_grouping();
 	test_naming();
 	test_name_batch();
+	test_field_rules();
 	test_events();
 	test_fold();
 	test_export();
