@@ -541,20 +541,86 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 	return fi_jbuf_put(&t->body, p, n) ? n : 0;
 }
 
+bool
+fi_http_keep_header_line(FiJBuf *headers, const char *line, size_t n)
+{
+	/* a new status line: the headers of a redirect before it are dropped */
+	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0)
+		headers->len = 0;
+	if (headers->len + n < 1024 * 1024 && !fi_jbuf_put(headers, line, n))
+		return false;
+	if (headers->data)
+		headers->data[headers->len] = '\0';
+	return true;
+}
+
 static size_t
 on_header(char *p, size_t size, size_t nmemb, void *arg)
 {
 	FiHttpTransfer *t = arg;
 	size_t		n = size * nmemb;
 
-	/* a new status line: the headers of a redirect before it are dropped */
-	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0)
-		t->headers.len = 0;
-	if (t->headers.len + n < 1024 * 1024 && !fi_jbuf_put(&t->headers, p, n))
-		return 0;
-	if (t->headers.data)
-		t->headers.data[t->headers.len] = '\0';
-	return n;
+	return fi_http_keep_header_line(&t->headers, p, n) ? n : 0;
+}
+
+/* ---- headers from JSON ---- */
+
+typedef struct JsonHeaders
+{
+	void	  **list;
+	FiJBuf	   *log;
+	bool	   *log_first;
+	FiHttpError *err;
+	bool		bad;
+} JsonHeaders;
+
+static bool
+json_header(void *arg, const char *key, size_t klen, bool is_string, const char *val, size_t vlen)
+{
+	JsonHeaders *h = arg;
+
+	if (!is_string)
+	{
+		set_err(h->err, "22023", NULL, NULL, "the value of header \"%.*s\" must be a string",
+				(int) (klen > 200 ? 200 : klen), key);
+		h->bad = true;
+		return false;
+	}
+	if (!fi_http_add_header(h->list, key, klen, val, vlen, h->err))
+	{
+		h->bad = true;
+		return false;
+	}
+	if (h->log)
+		fi_http_log_header(h->log, h->log_first, key, klen, val, vlen);
+	return true;
+}
+
+bool
+fi_http_headers_from_json(const char *json, size_t n, void **list, FiJBuf *log, bool *log_first, FiHttpError *err)
+{
+	JsonHeaders h = {list, log, log_first, err, false};
+	char		msg[200];
+	bool		is_object = true;
+	FiJsonErr	je;
+
+	if (json == NULL || n == 0)
+		return true;
+	je = fi_json_each_member(json, n, 100, json_header, &h, &is_object, msg, sizeof(msg));
+	if (je != FI_JSON_OK)
+	{
+		set_err(err, je == FI_JSON_NOMEM ? "53200" : je == FI_JSON_UNICODE ? "22P05" : je == FI_JSON_DEPTH ? "54001" : "22P02",
+				NULL, NULL, "invalid JSON in headers: %s", msg);
+		return false;
+	}
+	if (h.bad)
+		return false;
+	if (!is_object)
+	{
+		set_err(err, "22023", NULL, NULL, "headers must be a JSON object of strings");
+		return false;
+	}
+	return true;
 }
 
 bool

@@ -69,6 +69,24 @@ extern bool fi_http_add_header(void **list, const char *name, size_t nn, const c
 extern void fi_http_free_headers(void *list);
 
 /*
+ * The headers of a JSON object of strings (n bytes; none when n is 0)
+ * appended to *list as fi_http_add_header does; log (NULL: none) gets the
+ * log row's request_headers with fi_http_log_header (*log_first as there).
+ * false with err: not an object or a value not a string or a bad name or
+ * value (22023), invalid JSON (22P02, 22P05 for bad Unicode), nested
+ * deeper than 100 (54001), out of memory (53200).
+ */
+extern bool fi_http_headers_from_json(const char *json, size_t n, void **list, FiJBuf *log, bool *log_first,
+									  FiHttpError *err);
+
+/*
+ * A response header line (libcurl's header callback) kept in headers: a
+ * new status line drops what an earlier response (a redirect) left; a
+ * megabyte at most.  false when out of memory.
+ */
+extern bool fi_http_keep_header_line(FiJBuf *headers, const char *line, size_t n);
+
+/*
  * The URL for a log row: without user and password, the values of query
  * parameters named like credentials masked (********).  The URL itself
  * when libcurl cannot read it; NULL when out of memory.

@@ -169,7 +169,7 @@ typedef struct Delivery
 	int			max_redirects;
 	size_t		max_response;
 	bool		too_big;
-	FcBuf		resp_headers;	/* the last response's header lines */
+	FiJBuf		resp_headers;	/* the last response's header lines */
 	char	   *integration_request;	/* its Queued tabIntegration Request, or NULL */
 	struct Delivery *next;		/* in one list at a time: net_in, net_done, record_list, ... */
 	struct Delivery *live_prev,	/* its site's live list (the main thread's) */
@@ -1551,7 +1551,7 @@ delivery_free(Delivery *d)
 	d->site->inflight--;
 	outstanding--;
 	fc_buf_free(&d->response);
-	fc_buf_free(&d->resp_headers);
+	fi_jbuf_free(&d->resp_headers);
 	fc_arena_free(d->a);
 	free(d);
 }
@@ -2178,51 +2178,16 @@ http_on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 	Delivery   *d = arg;
 	size_t		n = size * nmemb;
 
-	/* a new status line: a redirect's headers are dropped */
-	if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0)
-		d->resp_headers.len = 0;
-	if (d->resp_headers.len + n < 1024 * 1024)
-		fc_buf_put(&d->resp_headers, ptr, n);
-	return n;
-}
-
-typedef struct HttpHeaders
-{
-	void	   *list;
-	FiHttpError err;
-	bool		bad;
-} HttpHeaders;
-
-static bool
-http_header_member(void *arg, const char *key, size_t klen, bool is_string, const char *val, size_t vlen)
-{
-	HttpHeaders *h = arg;
-
-	if (!is_string)
-	{
-		snprintf(h->err.message, sizeof(h->err.message), "the value of header \"%.*s\" must be a string",
-				 (int) (klen > 200 ? 200 : klen), key);
-		h->bad = true;
-		return false;
-	}
-	if (!fi_http_add_header(&h->list, key, klen, val, vlen, &h->err))
-	{
-		h->bad = true;
-		return false;
-	}
-	return true;
+	return fi_http_keep_header_line(&d->resp_headers, ptr, n) ? n : 0;
 }
 
 /* a queued request's transfer; NULL (d->error set) when the row cannot be sent */
 static CURL *
 http_easy(Delivery *d)
 {
-	char		host[512],
-				msg[200];
+	char		host[512];
 	FiHttpError err;
-	HttpHeaders h = {0};
-	bool		is_object = true;
-	FiJsonErr	je = FI_JSON_OK;
+	void	   *list = NULL;
 	CURL	   *e;
 
 	d->no_retry = true;
@@ -2233,17 +2198,14 @@ http_easy(Delivery *d)
 		d->error = fc_printf(d->a, "%s", err.message);
 		return NULL;
 	}
-	if (d->headers_json && d->headers_json[0])
-		je = fi_json_each_member(d->headers_json, strlen(d->headers_json), 100, http_header_member, &h,
-								 &is_object, msg, sizeof(msg));
-	if (je != FI_JSON_OK || h.bad || !is_object)
+	if (d->headers_json &&
+		!fi_http_headers_from_json(d->headers_json, strlen(d->headers_json), &list, NULL, NULL, &err))
 	{
-		d->error = je != FI_JSON_OK ? fc_printf(d->a, "invalid JSON in headers: %s", msg) :
-			h.bad ? fc_printf(d->a, "%s", h.err.message) : fc_printf(d->a, "headers must be a JSON object of strings");
-		fi_http_free_headers(h.list);
+		d->error = fc_printf(d->a, "%s", err.message);
+		fi_http_free_headers(list);
 		return NULL;
 	}
-	d->list = h.list;
+	d->list = list;
 	if ((e = curl_easy_init()) == NULL)
 	{
 		d->error = fc_printf(d->a, "libcurl could not make a transfer");

@@ -226,6 +226,31 @@ BEGIN
 END//
 
 
+-- A tabIntegration Request row as Frappe's create_request_log writes it,
+-- from the "log" object of fi_udf_http_request's answer (a: the answer),
+-- with status and request_description; returns its name, NULL when the
+-- site has no such table.
+CREATE OR REPLACE FUNCTION @SITE@.fi_http_log_row(ir VARCHAR(140) CHARSET utf8mb4, a LONGTEXT CHARSET utf8mb4,
+                                                  st VARCHAR(140) CHARSET utf8mb4, descr LONGTEXT CHARSET utf8mb4)
+    RETURNS VARCHAR(140) CHARSET utf8mb4
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
+BEGIN
+    DECLARE n DATETIME(6);
+    IF NOT EXISTS (SELECT 1 FROM information_schema.TABLES
+                    WHERE TABLE_SCHEMA = @SITE_LIT@ AND TABLE_NAME = 'tabIntegration Request') THEN
+        RETURN NULL;
+    END IF;
+    SET n = COALESCE((SELECT CONVERT_TZ(UTC_TIMESTAMP(6), '+00:00', z.value) FROM @SITE@.tabSingles z
+                       WHERE z.doctype = 'System Settings' AND z.field = 'time_zone' LIMIT 1), NOW(6));
+    INSERT INTO @SITE@.`tabIntegration Request`
+           (name, creation, modified, owner, modified_by, docstatus, idx, integration_request_service,
+            status, url, request_headers, data, output, error, is_remote_request, request_description)
+    VALUES (ir, n, n, 'Administrator', 'Administrator', 0, 0, JSON_VALUE(a, '$.log.service'), st,
+            JSON_VALUE(a, '$.log.url'), JSON_VALUE(a, '$.log.request_headers'), JSON_VALUE(a, '$.log.data'),
+            JSON_VALUE(a, '$.log.output'), JSON_VALUE(a, '$.log.error'), 0, descr);
+    RETURN ir;
+END//
+
 -- One HTTP request from SQL (PostgreSQL's integrations.http_request, whose
 -- rows come here as one JSON object): {"body": text, "status": int,
 -- "headers": {lower-case name: value}}.  The checks, limits and messages
@@ -250,7 +275,6 @@ BEGIN
     DECLARE lg INT DEFAULT IF(LOWER(CAST(COALESCE(@frappe_integrations_http_log, '') AS CHAR)) IN ('1', 'on', 'true'), 1, 0);
     DECLARE r LONGBLOB;
     DECLARE a LONGTEXT CHARSET utf8mb4;
-    DECLARE n DATETIME(6);
     DECLARE cab VARCHAR(4096) CHARSET utf8mb4 DEFAULT NULL;
     DECLARE mr INT DEFAULT 5;
     DECLARE mx INT DEFAULT 10240;
@@ -271,18 +295,8 @@ BEGIN
     END IF;
     SET a = CONVERT(r USING utf8mb4);
     IF lg = 1 THEN
-        IF EXISTS (SELECT 1 FROM information_schema.TABLES
-                    WHERE TABLE_SCHEMA = @SITE_LIT@ AND TABLE_NAME = 'tabIntegration Request') THEN
-            SET n = COALESCE((SELECT CONVERT_TZ(UTC_TIMESTAMP(6), '+00:00', z.value) FROM @SITE@.tabSingles z
-                               WHERE z.doctype = 'System Settings' AND z.field = 'time_zone' LIMIT 1), NOW(6));
-            INSERT INTO @SITE@.`tabIntegration Request`
-                   (name, creation, modified, owner, modified_by, docstatus, idx, integration_request_service,
-                    status, url, request_headers, data, output, error, is_remote_request, request_description)
-            VALUES (integrations.random_name(), n, n, 'Administrator', 'Administrator', 0, 0,
-                    JSON_VALUE(a, '$.log.service'), JSON_VALUE(a, '$.log.status'), JSON_VALUE(a, '$.log.url'),
-                    JSON_VALUE(a, '$.log.request_headers'), JSON_VALUE(a, '$.log.data'),
-                    JSON_VALUE(a, '$.log.output'), JSON_VALUE(a, '$.log.error'), 0, JSON_VALUE(a, '$.log.description'));
-        END IF;
+        DO @SITE@.fi_http_log_row(integrations.random_name(), a, JSON_VALUE(a, '$.log.status'),
+                                  JSON_VALUE(a, '$.log.description'));
         SET a = JSON_REMOVE(a, '$.log');
     END IF;
     RETURN a;
@@ -410,13 +424,15 @@ BEGIN
     DECLARE r LONGBLOB;
     DECLARE a LONGTEXT CHARSET utf8mb4;
     DECLARE ir VARCHAR(140) CHARSET utf8mb4 DEFAULT NULL;
-    DECLARE n DATETIME(6);
     DECLARE t INT DEFAULT COALESCE(timeout_ms, 30000);
     DECLARE mr INT DEFAULT 5;
     DECLARE mx INT DEFAULT 10240;
+    DECLARE cab VARCHAR(4096) CHARSET utf8mb4 DEFAULT NULL;
     DECLARE CONTINUE HANDLER FOR NOT FOUND SET g = NULL;
-    SELECT hg.secret, COALESCE(hs.max_redirects, 5), COALESCE(hs.max_response_kb, 10240)
-      INTO g, mr, mx
+    -- (the gate is read here and in fi_http, not in a routine of its own: one
+    -- handing it to its caller would let the site's SQL read it)
+    SELECT hg.secret, hs.ca_bundle, COALESCE(hs.max_redirects, 5), COALESCE(hs.max_response_kb, 10240)
+      INTO g, cab, mr, mx
       FROM integrations.http_gate hg JOIN integrations.site_keys sk
         ON sk.site = @SITE_LIT@ AND sk.site_user = SUBSTRING_INDEX(USER(), '@', 1)
       LEFT JOIN integrations.http_settings hs ON hs.id = 1
@@ -431,17 +447,8 @@ BEGIN
         CALL integrations.raise_last_error();
     END IF;
     SET a = CONVERT(r USING utf8mb4);
-    IF lg = 1 AND EXISTS (SELECT 1 FROM information_schema.TABLES
-                           WHERE TABLE_SCHEMA = @SITE_LIT@ AND TABLE_NAME = 'tabIntegration Request') THEN
-        SET n = COALESCE((SELECT CONVERT_TZ(UTC_TIMESTAMP(6), '+00:00', z.value) FROM @SITE@.tabSingles z
-                           WHERE z.doctype = 'System Settings' AND z.field = 'time_zone' LIMIT 1), NOW(6));
-        SET ir = integrations.random_name();
-        INSERT INTO @SITE@.`tabIntegration Request`
-               (name, creation, modified, owner, modified_by, docstatus, idx, integration_request_service,
-                status, url, request_headers, data, output, error, is_remote_request, request_description)
-        VALUES (ir, n, n, 'Administrator', 'Administrator', 0, 0, JSON_VALUE(a, '$.log.service'), 'Queued',
-                JSON_VALUE(a, '$.log.url'), JSON_VALUE(a, '$.log.request_headers'), JSON_VALUE(a, '$.log.data'),
-                NULL, NULL, 0, CONCAT(JSON_VALUE(a, '$.method'), ' (queued)'));
+    IF lg = 1 THEN
+        SET ir = @SITE@.fi_http_log_row(integrations.random_name(), a, 'Queued', CONCAT(JSON_VALUE(a, '$.method'), ' (queued)'));
     END IF;
     INSERT INTO @SITE@.`__fi_http_queue`
            (method, url, headers, body, timeout_ms, max_redirects, max_response, next_attempt_at,

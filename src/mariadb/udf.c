@@ -1489,39 +1489,6 @@ http_gate_ok(const char *gate, size_t n)
 	return true;
 }
 
-typedef struct HeaderAcc
-{
-	void	   *list;
-	FiHttpError err;
-	bool		bad;
-	FiJBuf	   *log;			/* the log row's request_headers, or NULL */
-	bool		log_first;
-} HeaderAcc;
-
-static bool
-add_json_header(void *arg, const char *key, size_t klen, bool is_string, const char *val, size_t vlen)
-{
-	HeaderAcc  *h = arg;
-
-	if (!is_string)
-	{
-		snprintf(h->err.message, sizeof(h->err.message), "the value of header \"%.*s\" must be a string",
-				 (int) (klen > 200 ? 200 : klen), key);
-		h->err.sqlstate = "22023";
-		h->err.detail[0] = h->err.hint[0] = '\0';
-		h->bad = true;
-		return false;
-	}
-	if (!fi_http_add_header(&h->list, key, klen, val, vlen, &h->err))
-	{
-		h->bad = true;
-		return false;
-	}
-	if (h->log)
-		fi_http_log_header(h->log, &h->log_first, key, klen, val, vlen);
-	return true;
-}
-
 static void
 set_http_error(const FiHttpError *e)
 {
@@ -1529,6 +1496,40 @@ set_http_error(const FiHttpError *e)
 		set_error(e->sqlstate, "%s (%s)", e->message, e->detail);
 	else
 		set_error(e->sqlstate, "%s", e->message);
+}
+
+/*
+ * ,"log":{"url": …, "data": …, "service": …, "request_headers": …  (the
+ * columns of a tabIntegration Request row every request's log has; the
+ * caller adds its own and the closing brace).  false when out of memory.
+ */
+static bool
+put_log_request(FiJBuf *out, const char *url, const char *body, size_t bodylen, const char *host, FiJBuf *logh,
+				bool log_first)
+{
+	char	   *lurl = fi_http_log_url(url, malloc_zero, NULL);
+	FiJBuf		txt = {0};
+
+	if (lurl == NULL)
+		return false;
+	fi_http_log_headers_end(logh, log_first);
+	fi_jbuf_put(out, ",\"log\":{\"url\":", 14);
+	fi_json_put_string(out, lurl, strlen(lurl));
+	free(lurl);
+	fi_jbuf_put(out, ",\"data\":", 8);
+	if (body)
+	{
+		fi_http_log_text(body, bodylen, &txt);
+		fi_json_put_string(out, txt.data ? txt.data : "", txt.len);
+	}
+	else
+		fi_jbuf_put(out, "null", 4);
+	fi_jbuf_free(&txt);
+	fi_jbuf_put(out, ",\"service\":", 11);
+	fi_json_put_string(out, host, strlen(host));
+	fi_jbuf_put(out, ",\"request_headers\":", 19);
+	fi_json_put_string(out, logh->data ? logh->data : "{}", logh->data ? logh->len : 2);
+	return !out->oom;
 }
 
 /*
@@ -1588,7 +1589,8 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 			   *cab = NULL,
 			   *r = NULL;
 	char		host[512];
-	HeaderAcc	h = {0};
+	void	   *hlist = NULL;
+	bool		log_first = true;
 	FiHttpRequest req = {0};
 	FiHttpTransfer t;
 	FiHttpError err;
@@ -1649,66 +1651,24 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 		set_http_error(&err);
 		goto done;
 	}
-	h.log = with_log ? &logh : NULL;
-	h.log_first = true;
-	if (args->args[3] != NULL && args->lengths[3] > 0)
+	if (args->args[3] != NULL &&
+		!fi_http_headers_from_json(args->args[3], args->lengths[3], &hlist, with_log ? &logh : NULL, &log_first, &err))
 	{
-		char		msg[200];
-		bool		is_object;
-		FiJsonErr	je = fi_json_each_member(args->args[3], args->lengths[3], 100, add_json_header, &h,
-											 &is_object, msg, sizeof(msg));
-
-		if (je != FI_JSON_OK)
-		{
-			set_error(je == FI_JSON_NOMEM ? "53200" : je == FI_JSON_UNICODE ? "22P05" : je == FI_JSON_DEPTH ? "54001" : "22P02",
-					  "invalid JSON in headers: %s", msg);
-			goto done;
-		}
-		if (h.bad)
-		{
-			set_http_error(&h.err);
-			goto done;
-		}
-		if (!is_object)
-		{
-			set_error("22023", "headers must be a JSON object of strings");
-			goto done;
-		}
+		set_http_error(&err);
+		goto done;
 	}
 	if (mode == 3)
 	{
 		/* http_request_async: checked, not sent; the method as sent, and the log row's columns */
 		fi_jbuf_put(&out, "{\"method\":", 10);
 		fi_json_put_string(&out, method, strlen(method));
-		if (with_log)
+		if (with_log && !put_log_request(&out, url, args->args[4], args->lengths[4], host, &logh, log_first))
 		{
-			char	   *lurl = fi_http_log_url(url, malloc_zero, NULL);
-			FiJBuf		txt = {0};
-
-			if (lurl == NULL)
-			{
-				set_error("53200", "out of memory");
-				goto done;
-			}
-			fi_http_log_headers_end(&logh, h.log_first);
-			fi_jbuf_put(&out, ",\"log\":{\"url\":", 14);
-			fi_json_put_string(&out, lurl, strlen(lurl));
-			free(lurl);
-			fi_jbuf_put(&out, ",\"data\":", 8);
-			if (args->args[4] != NULL)
-			{
-				fi_http_log_text(args->args[4], args->lengths[4], &txt);
-				fi_json_put_string(&out, txt.data ? txt.data : "", txt.len);
-			}
-			else
-				fi_jbuf_put(&out, "null", 4);
-			fi_jbuf_free(&txt);
-			fi_jbuf_put(&out, ",\"service\":", 11);
-			fi_json_put_string(&out, host, strlen(host));
-			fi_jbuf_put(&out, ",\"request_headers\":", 19);
-			fi_json_put_string(&out, logh.data ? logh.data : "{}", logh.data ? logh.len : 2);
-			fi_jbuf_put(&out, "}", 1);
+			set_error("53200", "out of memory");
+			goto done;
 		}
+		if (with_log)
+			fi_jbuf_put(&out, "}", 1);
 		fi_jbuf_put(&out, "}", 1);
 		if (out.oom || (r = result_copy(initid, out.data, out.len, length)) == NULL)
 			set_error("53200", "out of memory");
@@ -1718,7 +1678,7 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 	}
 	req.method = method;
 	req.url = url;
-	req.headers = h.list;
+	req.headers = hlist;
 	req.body = args->args[4];
 	req.bodylen = args->args[4] ? args->lengths[4] : 0;
 	req.timeout_ms = (int) timeout;
@@ -1817,40 +1777,22 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 		if (with_log)
 		{
 			bool		ok = t.status > 0 && t.status < 400;
-			char	   *lurl = fi_http_log_url(url, malloc_zero, NULL);
 			FiJBuf		txt = {0};
 
-			fi_http_log_headers_end(&logh, h.log_first);
-			fi_jbuf_put(&out, ",\"log\":{\"url\":", 14);
-			if (lurl == NULL)
+			if (!put_log_request(&out, url, req.body, req.bodylen, host, &logh, log_first))
 			{
 				set_error("53200", "out of memory");
 				goto done;
 			}
-			fi_json_put_string(&out, lurl, strlen(lurl));
-			free(lurl);
-			fi_jbuf_put(&out, ",\"data\":", 8);
-			if (req.body)
-			{
-				fi_http_log_text(req.body, req.bodylen, &txt);
-				fi_json_put_string(&out, txt.data ? txt.data : "", txt.len);
-				txt.len = 0;
-			}
-			else
-				fi_jbuf_put(&out, "null", 4);
 			fi_jbuf_put(&out, ",\"status\":", 10);
 			fi_json_put_string(&out, ok ? "Completed" : "Failed", ok ? 9 : 6);
 			fi_jbuf_put(&out, ok ? ",\"output\":" : ",\"error\":", ok ? 10 : 9);
 			fi_http_log_text(t.body.data ? t.body.data : "", t.body.len, &txt);
 			fi_json_put_string(&out, txt.data ? txt.data : "", txt.len);
 			fi_jbuf_free(&txt);
-			fi_jbuf_put(&out, ",\"service\":", 11);
-			fi_json_put_string(&out, host, strlen(host));
 			snprintf(msg, sizeof(msg), "%s %ld", method, t.status);
 			fi_jbuf_put(&out, ",\"description\":", 15);
 			fi_json_put_string(&out, msg, strlen(msg));
-			fi_jbuf_put(&out, ",\"request_headers\":", 19);
-			fi_json_put_string(&out, logh.data ? logh.data : "{}", logh.data ? logh.len : 2);
 			fi_jbuf_put(&out, "}", 1);
 		}
 		fi_jbuf_put(&out, "}", 1);
@@ -1864,7 +1806,7 @@ fi_udf_http_request(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned lon
 done:
 	if (begun)
 		fi_http_end(&t);
-	fi_http_free_headers(h.list);
+	fi_http_free_headers(hlist);
 	fi_jbuf_free(&out);
 	fi_jbuf_free(&hj);
 	fi_jbuf_free(&logh);

@@ -1091,6 +1091,40 @@ test_http(void)
 	ok(l != NULL && strcmp(l->data, "X-A: 1") == 0 && l->next != NULL && strcmp(l->next->data, "X-E;") == 0
 	   && l->next->next == NULL, "http: the list holds the two good ones, an empty value as libcurl sends it");
 	fi_http_free_headers(list);
+	{
+		const char *js = "{\"Authorization\": \"token a:b\", \"X-A\": \"1\"}";
+		FiJBuf		lg = {0};
+		bool		first = true;
+		struct curl_slist *jl;
+
+		list = NULL;
+		ok(fi_http_headers_from_json(js, strlen(js), &list, &lg, &first, &e) && fi_http_log_headers_end(&lg, first),
+		   "http: headers from a JSON object");
+		jl = list;
+		ok(jl && strcmp(jl->data, "X-A: 1") == 0 && jl->next && strcmp(jl->next->data, "Authorization: token a:b") == 0,
+		   "http: headers from JSON: in jsonb's order (shorter keys first), values as given");
+		ok(lg.data && strstr(lg.data, "token a:b") == NULL && strstr(lg.data, "***") != NULL, "http: headers from JSON: the log masks credentials");
+		fi_http_free_headers(list);
+		fi_jbuf_free(&lg);
+		list = NULL;
+		ok(!fi_http_headers_from_json("[1]", 3, &list, NULL, NULL, &e) && strcmp(e.sqlstate, "22023") == 0 &&
+		   strcmp(e.message, "headers must be a JSON object of strings") == 0 && list == NULL, "http: headers from JSON: not an object");
+		ok(!fi_http_headers_from_json("{\"a\": 1}", 8, &list, NULL, NULL, &e) && strstr(e.message, "must be a string") != NULL,
+		   "http: headers from JSON: a value not a string");
+		ok(!fi_http_headers_from_json("{\"a\": ", 6, &list, NULL, NULL, &e) && strcmp(e.sqlstate, "22P02") == 0,
+		   "http: headers from JSON: invalid JSON");
+		ok(fi_http_headers_from_json(NULL, 0, &list, NULL, NULL, &e) && list == NULL, "http: headers from JSON: none");
+	}
+	{
+		FiJBuf		h = {0};
+
+		fi_http_keep_header_line(&h, "HTTP/1.1 302 Found\r\n", 20);
+		fi_http_keep_header_line(&h, "Location: /x\r\n", 14);
+		fi_http_keep_header_line(&h, "HTTP/1.1 200 OK\r\n", 17);
+		fi_http_keep_header_line(&h, "A: b\r\n", 6);
+		is_str(h.data, "HTTP/1.1 200 OK\r\nA: b\r\n", "http: only the last response's header lines are kept");
+		fi_jbuf_free(&h);
+	}
 
 	is_str(fi_http_log_url("https://u:p@h.example/p?a=1&api_key=zz&Token=q&k", arena_alloc, NULL),
 		   "https://h.example/p?a=1&api_key=********&Token=********&k",
