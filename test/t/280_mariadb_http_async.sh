@@ -133,6 +133,17 @@ t_like "$(h1_err "SELECT http_request_async('GET', '$U/json', NULL, NULL, 600001
 t_is "$(h1 "SELECT COUNT(*) FROM __fi_http_queue")" "$N0" "nothing queued by any of them"
 t_like "$(h1_err "SELECT http_result(999999)")" '^P0002: no queued HTTP request 999999' "an unknown id: P0002"
 
+# ---- SQL in every argument: values, never statements
+ID=$(h1 "SELECT http_request_async('POST', '$U/echo?q=x''', '{\"X-Q\": \"a'');DELETE FROM tabUser;--\"}', 'b''; DROP TABLE tabUser', NULL)")
+R=$(h1 "CALL http_wait($ID, 5000)")
+t_is "$(printf '%s' "$R" | "$FI_PY" -c 'import json,sys; d=json.load(sys.stdin); b=json.loads(d["response_body"]); print(b["headers"]["x-q"] + "|" + b["body"])')" \
+     "a');DELETE FROM tabUser;--|b'; DROP TABLE tabUser" "quotes and statements in a header and the body are sent as text"
+t_is "$(h1 "SELECT (SELECT COUNT(*) > 0 FROM tabUser) + (SELECT COUNT(*) > 0 FROM __fi_http_queue)")" 2 \
+     "and nothing they name is dropped or deleted"
+t_like "$(h1_err "CALL http_wait('0; DROP TABLE __fi_http_queue', 10)")" '^(01000|22007|P0002): ' \
+     "CALL http_wait with SQL as the id: refused as a number, no statement run"
+t_is "$(h1 "SELECT COUNT(*) > 0 FROM __fi_http_queue")" 1 "(the queue is there)"
+
 # ---- who may queue: the site's own user only
 t_is "$(h1_err "SELECT http_request_async('GET', '$U/json', NULL, NULL, NULL)" plain pw-plain)" \
      "42501: permission denied: only the site's own database user sends HTTP requests from SQL" "another account: refused"
