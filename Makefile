@@ -181,9 +181,10 @@ build/mariadb/frappe_integrations.so: src/mariadb/udf.c $(MARIADB_ENGINE) src/en
 # the client program (bin/frappe-integrations export): Connector/C and the engines
 CLIENT_ENGINE = $(TPL_SRCS) src/engine/jsoncanon.c src/engine/doctype.c src/engine/exportplan.c \
 	src/engine/exportfmt.c src/engine/htmltext.c src/engine/csv.c src/engine/xlsxwrite.c src/engine/docdict.c \
-	src/engine/webhookev.c src/engine/webhookreq.c src/engine/webhooksend.c src/engine/secretfmt.c src/engine/httpreq.c
+	src/engine/webhookev.c src/engine/webhookreq.c src/engine/webhooksend.c src/engine/secretfmt.c src/engine/httpreq.c \
+	src/engine/importmap.c src/engine/importcell.c src/engine/importval.c src/engine/naming.c
 CLIENT_SRCS = src/mariadb/client.c src/mariadb/client_meta.c src/mariadb/client_export.c src/mariadb/client_json.c \
-	src/mariadb/client_webhooks.c src/mariadb/client_worker.c
+	src/mariadb/client_webhooks.c src/mariadb/client_worker.c src/mariadb/client_import.c
 build/mariadb/fi-client: $(CLIENT_SRCS) src/mariadb/client.h src/mariadb/client_export.h $(CLIENT_ENGINE) src/engine/*.h
 	mkdir -p build/mariadb
 	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE -Isrc -I/usr/include/mariadb \

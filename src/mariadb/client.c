@@ -372,6 +372,7 @@ usage(FILE *to, int status)
 {
 	fputs("usage: fi-client export --doctype DOCTYPE [--options JSON] [--output FILE] [--file-type csv|xlsx|json]\n"
 		  "       fi-client export-doc --doctype DOCTYPE --name NAME [--output FILE]\n"
+		  "       fi-client import --doctype DOCTYPE [--dry-run] [--atomic] [--submit] [--as USER] [--batch-size N] FILE.csv\n"
 		  "       fi-client webhook-pending [--limit TRANSACTIONS]\n"
 		  "       fi-client webhook-preview --webhook WEBHOOK --name DOCNAME\n"
 		  "       fi-client worker --bench DIR | --site-config FILE ... [options] (fi-client worker --help)\n"
@@ -398,6 +399,12 @@ main(int argc, char **argv)
 	FcSite		given = {0};
 	MYSQL	   *conn;
 	int			status;
+	const char *imp_file = NULL;
+	const char *imp_user = NULL;
+	int			imp_batch = 1000;
+	bool		imp_dry_run = false,
+				imp_atomic = false,
+				imp_submit = false;
 
 	if (argc < 2)
 		usage(stderr, 2);
@@ -407,7 +414,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "worker") == 0)
 		return fc_worker_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "export") != 0 && strcmp(cmd, "export-doc") != 0 && strcmp(cmd, "webhook-pending") != 0 &&
-		strcmp(cmd, "webhook-preview") != 0)
+		strcmp(cmd, "webhook-preview") != 0 && strcmp(cmd, "import") != 0)
 	{
 		fprintf(stderr, "fi-client: unknown command \"%s\"\n", cmd);
 		usage(stderr, 2);
@@ -424,6 +431,27 @@ main(int argc, char **argv)
 			fprintf(stderr, "fi-client: a password is not taken on the command line (others can read it there): "
 					"use --password-file, the site's config, or MYSQL_PWD\n");
 			exit(2);
+		}
+		if (strcmp(cmd, "import") == 0 && (strcmp(o, "--dry-run") == 0 || strcmp(o, "--atomic") == 0 ||
+										  strcmp(o, "--submit") == 0))
+		{
+			if (strcmp(o, "--dry-run") == 0)
+				imp_dry_run = true;
+			else if (strcmp(o, "--atomic") == 0)
+				imp_atomic = true;
+			else
+				imp_submit = true;
+			continue;
+		}
+		if (strcmp(cmd, "import") == 0 && strcmp(o, "--update") == 0)
+		{
+			fprintf(stderr, "fi-client: import --update is not built yet on MariaDB (Insert New Records only)\n");
+			exit(2);
+		}
+		if (strcmp(cmd, "import") == 0 && o[0] != '-' && imp_file == NULL)
+		{
+			imp_file = o;
+			continue;
 		}
 		if (v == NULL)
 		{
@@ -444,6 +472,17 @@ main(int argc, char **argv)
 			limit = v;
 		else if (strcmp(o, "--webhook") == 0 && strcmp(cmd, "webhook-preview") == 0)
 			webhook = v;
+		else if (strcmp(o, "--as") == 0 && strcmp(cmd, "import") == 0)
+			imp_user = v;
+		else if (strcmp(o, "--batch-size") == 0 && strcmp(cmd, "import") == 0)
+		{
+			imp_batch = atoi(v);
+			if (imp_batch < 1 || imp_batch > 100000)
+			{
+				fprintf(stderr, "fi-client: --batch-size must be a number from 1 to 100000\n");
+				exit(2);
+			}
+		}
 		else if (strcmp(o, "--site-config") == 0)
 			site_config = v;
 		else if (strcmp(o, "--site") == 0)
@@ -468,6 +507,11 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "webhook-preview") == 0 && (webhook == NULL || name == NULL))
 	{
 		fprintf(stderr, "fi-client: webhook-preview needs --webhook and --name\n");
+		exit(2);
+	}
+	if (strcmp(cmd, "import") == 0 && imp_file == NULL)
+	{
+		fprintf(stderr, "fi-client: import needs the file: import --doctype DOCTYPE [options] FILE.csv\n");
 		exit(2);
 	}
 	if (strncmp(cmd, "webhook-", 8) != 0 && (doctype == NULL || (strcmp(cmd, "export-doc") == 0 && name == NULL)))
@@ -519,7 +563,9 @@ main(int argc, char **argv)
 				c.database, mysql_error(conn));
 	if (c.password)
 		memset((char *) c.password, 0, strlen(c.password));
-	if (strcmp(cmd, "webhook-pending") == 0)
+	if (strcmp(cmd, "import") == 0)
+		status = fc_import_main(conn, a, doctype, imp_file, imp_dry_run, imp_atomic, imp_submit, imp_user, imp_batch);
+	else if (strcmp(cmd, "webhook-pending") == 0)
 		status = fc_webhook_pending_main(conn, a, limit ? atoi(limit) : 100);
 	else if (strcmp(cmd, "webhook-preview") == 0)
 		status = fc_webhook_preview_main(conn, a, webhook, name);

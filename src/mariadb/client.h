@@ -109,6 +109,14 @@ extern bool fc_column_exists(MYSQL *conn, FcArena *a, const char *table, const c
 /* the table of a DocType has the column (a Custom Field before bench migrate has none) */
 extern bool fc_meta_in_table(MYSQL *conn, FcArena *a, const FiDocMeta *meta, const char *column);
 
+/*
+ * import (client_import.c): Data Import of a CSV file, Insert New Records;
+ * the result as import_csv's JSON on stdout; exit status 0, or 3 when
+ * documents failed
+ */
+extern int	fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, bool dry_run, bool atomic,
+						   bool submit, const char *user, int batch_docs);
+
 /* export [options] (client_export.c): the exit status */
 extern int	fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options_json,
 						   const char *output, const char *file_type);
