@@ -924,6 +924,9 @@ fetch_values(IRun *run, IDoc **docs, int n, int ti)
 		if (f->fetch_link < 0)
 			continue;
 		lf = &t->fields[f->fetch_link];
+		/* a source the target's table lacks fetches nothing (a meta ahead of its table) */
+		if (!fc_column_exists(run->conn, run->a, fc_printf(run->b, "tab%s", lf->r.link_doctype), f->fetch_src))
+			continue;
 		visit(run, docs, n, ti, f->fetch_link, collect, &vs);
 		look_up(run, &vs, lf->r.link_doctype, f->fetch_src, &got);
 		for (int d = 0; d < n; d++)
@@ -955,6 +958,7 @@ fetch_values(IRun *run, IDoc **docs, int n, int ti)
 typedef struct Unique
 {
 	Values		vs;
+	const char *doctype;
 	IDoc	  **first;			/* per value: its first document in the batch */
 	long	   *first_row;
 } Unique;
@@ -967,29 +971,31 @@ unique_visit(IRun *run, IDoc *doc, long row, IField *f, char **slot, void *arg)
 
 	if (i >= 0 && u->vs.found[i])
 		doc_error(run, doc, row, f->header, *slot,
-				  fi_import_msg_not_unique(f->r.cell.label, *slot, run->doctype, false, fc_alloc, run->b));
-	else if (i >= 0 && u->first[i] != NULL && u->first[i] != doc)
+				  fi_import_msg_not_unique(f->r.cell.label, *slot, u->doctype, false, batch_alloc, run));
+	else if (i >= 0 && u->first[i] != NULL)
 		doc_error(run, doc, row, f->header, *slot,
-				  fi_import_msg_not_unique(f->r.cell.label, *slot, run->doctype, true, fc_alloc, run->b));
+				  fi_import_msg_not_unique(f->r.cell.label, *slot, NULL, true, batch_alloc, run));
 	else if (i >= 0)
-		u->first[i] = doc;
+		u->first[i] = doc;		/* (any later row with it is an earlier row's value) */
 }
 
 static void
-check_unique(IRun *run, IDoc **docs, int n, int fi)
+check_unique(IRun *run, IDoc **docs, int n, int ti, int fi)
 {
-	IField	   *f = &run->tables[0].fields[fi];
+	IField	   *f = &run->tables[ti].fields[fi];
+	const char *doctype = run->tables[ti].doctype;
 	Unique		u = {0};
 	MYSQL_RES  *res;
 	MYSQL_ROW	r;
 
-	visit(run, docs, n, 0, fi, collect, &u.vs);
+	visit(run, docs, n, ti, fi, collect, &u.vs);
 	u.vs.found = fc_alloc(run->b, sizeof(char *) * (u.vs.n + 1));
+	u.doctype = doctype;
 	u.first = fc_alloc(run->b, sizeof(IDoc *) * (u.vs.n + 1));
 	if (u.vs.n > 0)
 	{
 		res = fc_query(run->conn, fc_printf(run->b, "SELECT %s FROM %s WHERE %s IN %s", fc_ident(run->b, f->fieldname),
-											fc_ident(run->b, fc_printf(run->b, "tab%s", run->doctype)),
+											fc_ident(run->b, fc_printf(run->b, "tab%s", doctype)),
 											fc_ident(run->b, f->fieldname), in_list(run, u.vs.v, u.vs.n)),
 					   "checking unique values");
 		while ((r = mysql_fetch_row(res)) != NULL)
@@ -998,7 +1004,7 @@ check_unique(IRun *run, IDoc **docs, int n, int fi)
 					u.vs.found[i] = "";
 		mysql_free_result(res);
 	}
-	visit(run, docs, n, 0, fi, unique_visit, &u);
+	visit(run, docs, n, ti, fi, unique_visit, &u);
 }
 
 /* ---- names ---- */
@@ -1329,7 +1335,7 @@ insert_rows(IRun *run, ITable *t, Rows *rs, char **err)
 			const char *v = rs->v[r * rs->ncols + c];
 
 			ptrs[r] = (char *) (v ? v : "");
-			ind[r] = v ? STMT_INDICATOR_NTS : STMT_INDICATOR_NULL;
+			ind[r] = v ? STMT_INDICATOR_NTS : STMT_INDICATOR_DEFAULT;	/* (the column's default, as on PostgreSQL) */
 		}
 		b[c].buffer_type = MYSQL_TYPE_STRING;
 		b[c].buffer = ptrs;
@@ -1418,27 +1424,37 @@ run_batch(IRun *run, IDoc **docs, char ****row_cells, int n)
 	char	   *err = NULL;
 
 	read_clock(run);
+	/* a document refused before its cells were read (a ragged row) keeps its errors only */
 	for (int i = 0; i < n; i++)
-		if (docs[i]->vals == NULL)
+		if (!docs[i]->failed)
 			convert_doc(run, docs[i], row_cells[i]);
-	for (int t = 0; t < run->ntables; t++)
-		for (int f = 0; f < run->tables[t].nfields; f++)
-			if (run->tables[t].fields[f].r.is_link)
-				check_links(run, docs, n, t, f);
-	for (int t = 0; t < run->ntables; t++)
-		fetch_values(run, docs, n, t);
-	for (int i = 0; i < n; i++)
+	/* per table, as PostgreSQL's import checks: Links and unique values, then fetch_from and the mandatory fields */
+	for (int ti = 0; ti < run->ntables; ti++)
 	{
-		IDoc	   *doc = docs[i];
+		ITable	   *t = &run->tables[ti];
 
-		complete_row(run, doc, &run->tables[0], doc->row, 0, doc->cells, doc->vals);
-		for (int c = 0; c < doc->nch; c++)
-			complete_row(run, doc, &run->tables[doc->ch[c].table], doc->ch[c].row, doc->ch[c].idx, doc->ch[c].cells,
-						 doc->ch[c].vals);
+		for (int f = 0; f < t->nfields; f++)
+		{
+			if (t->fields[f].r.is_link)
+				check_links(run, docs, n, ti, f);
+			/* (the field that names the document is checked as the name) */
+			if (t->fields[f].r.unique && t->fields[f].col >= 0 && !names_the_document(run, t, &t->fields[f]))
+				check_unique(run, docs, n, ti, f);
+		}
+		fetch_values(run, docs, n, ti);
+		for (int i = 0; i < n; i++)
+		{
+			IDoc	   *doc = docs[i];
+
+			if (doc->vals == NULL)
+				continue;
+			if (ti == 0)
+				complete_row(run, doc, t, doc->row, 0, doc->cells, doc->vals);
+			for (int c = 0; c < doc->nch; c++)
+				if (doc->ch[c].table == ti)
+					complete_row(run, doc, t, doc->ch[c].row, doc->ch[c].idx, doc->ch[c].cells, doc->ch[c].vals);
+		}
 	}
-	for (int f = 0; f < run->tables[0].nfields; f++)
-		if (run->tables[0].fields[f].r.unique)
-			check_unique(run, docs, n, f);
 	run_sql(run, "SAVEPOINT fi_import_batch", "starting a batch");
 	name_batch(run, docs, n);
 	if (!insert_docs(run, docs, n, &err))

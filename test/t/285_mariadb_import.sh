@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# MariaDB, part 3 (issue 20, point 1): frappe-integrations import, Frappe's
+# Data Import (Insert New Records, CSV) into a site on MariaDB with the
+# engines PostgreSQL's import_csv uses: the same files imported into a
+# PostgreSQL site and a MariaDB site with the same rows, the results (status,
+# counts, every error's row, column, value and message) and the rows written
+# compared; --dry-run, --atomic, the exit status; a naming series shared
+# with a session that holds its row (SELECT ... FOR UPDATE, as Frappe does).
+source "$FI_ROOT/test/lib.sh"
+source "$FI_ROOT/test/mariadb/server.sh"
+make -s -C "$FI_ROOT" mariadb >/dev/null
+DB=fi_mdb_import
+newdb $DB
+MD=$FI_TMP/mariadb_import
+rm -rf "$MD"
+mkdir -p "$MD"
+chmod 755 "$MD"
+trap 'mdb_stop' EXIT
+mdb_start "$MD"
+mdb_site _imp pw_imp
+printf '{"db_name": "_imp", "db_password": "pw_imp", "db_socket": "%s"}\n' "$MDB_SOCK" > "$MD/site_config.json"
+chmod 600 "$MD/site_config.json"
+FI="$FI_ROOT/bin/frappe-integrations"
+m() { mariadb --no-defaults --socket="$MDB_SOCK" -u _imp -ppw_imp -D _imp -N -B -r -e "$1"; }
+SEED="INSERT INTO \"tabItem Group\"(name) VALUES ('Products');
+      INSERT INTO \"tabUOM\"(name) VALUES ('Nos');
+      INSERT INTO \"tabCompany\"(name) VALUES ('ACME Ltd');
+      INSERT INTO \"tabCurrency\"(name) VALUES ('INR');
+      INSERT INTO \"tabPrice List\"(name) VALUES ('Standard Selling');
+      INSERT INTO \"tabAccount\"(name) VALUES ('Debtors - A'), ('Sales - A'), ('VAT - A');
+      INSERT INTO \"tabCost Center\"(name) VALUES ('Main - A');
+      INSERT INTO \"tabCustomer\"(name, customer_name) VALUES ('C1', 'Customer One'), ('C2', 'Customer Two')"
+q $DB "$SEED" >/dev/null
+mariadb --no-defaults --socket="$MDB_SOCK" -u _imp -ppw_imp -D _imp -e "SET SESSION sql_mode = 'ANSI_QUOTES'; $SEED"
+
+mimp() {	# mimp <doctype> <file> [options]: the MariaDB import's JSON (its exit status in $MDB_RC)
+    local dt=$1 f=$2; shift 2
+    MDB_RC=0
+    "$FI" import --site-config "$MD/site_config.json" --doctype "$dt" "$@" "$f" 2> "$MD/stderr" || MDB_RC=$?
+}
+pimp() {	# pimp <doctype> <file> [options jsonb]
+    q $DB "SELECT integrations.import_csv_file('$1', '$2', 'Insert New Records', '${3:-{\}}')"
+}
+# the parts of a result both builds give: status, counts, errors (row, column, value, message)
+norm() { "$FI_PY" -c 'import json,sys
+r=json.loads(sys.stdin.read())
+keep=["status","inserted","failed","rows","documents","dry_run","would_insert","rolled_back"]
+print(json.dumps({k: r[k] for k in keep if k in r}, sort_keys=True))
+for e in r["errors"]: print(e["row"], e["column"], e["value"], e["message"], sep=" | ")
+for w in r["warnings"]: print("warning:", w)'; }
+same() {	# same <description> <doctype> <csv text>: both imports of the file agree
+    local d=$1 dt=$2 f
+    f=$MD/$(echo "$d" | tr -c 'a-z0-9' _).csv
+    printf '%s' "$3" > "$f"
+    chmod 644 "$f"
+    local mres pres
+    mres=$("$FI" import --site-config "$MD/site_config.json" --doctype "$dt" --dry-run "$f" 2>/dev/null | norm)
+    pres=$(pimp "$dt" "$f" '{"dry_run": true}' | norm)
+    t_is "$mres" "$pres" "$d: the result as PostgreSQL's (dry run)"
+}
+
+# ---- results compared, file by file (dry runs: both sites stay as seeded)
+same "items" Item 'Item Code,Item Name,Item Group,Default Unit of Measure
+I-1,Widget,Products,Nos
+I-2,Gadget,Products,Nos
+'
+same "a Link to nothing" Item 'Item Code,Item Name,Item Group,Default Unit of Measure
+I-3,Thing,Nope,Nos
+I-4,Other,Products,None such
+'
+same "mandatory values missing" Item 'Item Code,Item Name,Item Group
+I-5,,Products
+,Nameless,
+'
+same "cells that are no value" Item 'Item Code,Item Name,Item Group,Default Unit of Measure,Shelf Life In Days,Is Stock Item,Disabled
+I-6,Six,Products,Nos,abc,2,yes
+I-7,Seven,Products,Nos,12,1,0
+'
+same "a ragged row and an unterminated quote" Item 'Item Code,Item Name,Item Group
+I-8,Eight,Products,extra
+I-9,"Nine,Products
+'
+same "a name twice and a header that names nothing" Item 'Item Code,Item Name,Item Group,Nonsense Column
+I-10,Ten,Products,x
+I-10,Ten again,Products,y
+'
+SI_HEAD='Customer,Company,Currency,Price List,Price List Currency,Debit To,Posting Date,Item Name (Items),UOM (Items),Income Account (Items),Cost Center (Items),Rate (Items),Amount (Items),Rate (Company Currency) (Items),Amount (Company Currency) (Items),UOM Conversion Factor (Items),Charge Type (Sales Taxes and Charges),Account Head (Sales Taxes and Charges),Rate (Sales Taxes and Charges)'
+SI_ROW='ACME Ltd,INR,Standard Selling,INR,Debtors - A'
+same "sales invoices with items and taxes" 'Sales Invoice' "$SI_HEAD
+C1,$SI_ROW,05-06-2024,Widget,Nos,Sales - A,Main - A,1,1,1,1,1,On Net Total,VAT - A,5
+,,,,,,,Gadget,Nos,Sales - A,Main - A,2,2,2,2,1,,,
+C2,$SI_ROW,13-06-2024,Thing,Nos,Sales - A,Main - A,3,3,3,3,1,On Net Total,VAT - A,7
+C3,$SI_ROW,2024-06-14,Thing,Nos,Sales - A,Main - A,3,3,3,3,1,Bogus,VAT - A,7
+"
+same "a Document Status and a date that cannot be" 'Sales Invoice' "Customer,Company,Currency,Debit To,Posting Date,Document Status
+C1,ACME Ltd,INR,Debtors - A,31-31-2024,0
+C2,ACME Ltd,INR,Debtors - A,01-02-2024,7
+"
+
+# ---- the rows written: both sites, the same documents
+printf '%s\n' "$SI_HEAD" "C1,$SI_ROW,05-06-2024,Widget,Nos,Sales - A,Main - A,1,1,1,1,1,On Net Total,VAT - A,5" \
+    ",,,,,,,Gadget,Nos,Sales - A,Main - A,2.5,5,2.5,5,1,,," "C2,$SI_ROW,13-06-2024,Thing,Nos,Sales - A,Main - A,3,3,3,3,1,On Net Total,VAT - A,7" \
+    > "$MD/si.csv"
+chmod 644 "$MD/si.csv"
+mimp 'Sales Invoice' "$MD/si.csv" > "$MD/si.json"
+pimp 'Sales Invoice' "$MD/si.csv" > "$MD/si_pg.json"
+t_is "$(norm < "$MD/si.json")" "$(norm < "$MD/si_pg.json")" "sales invoices imported: the same result"
+t_is "$MDB_RC" 0 "exit status 0 when every document was imported"
+SQL_SI="SELECT name, customer, customer_name, title, naming_series, posting_date, docstatus, owner, modified_by, currency, debit_to FROM \"tabSales Invoice\" ORDER BY name"
+SQL_IT="SELECT parent, parentfield, parenttype, idx, item_name, uom, rate, amount FROM \"tabSales Invoice Item\" ORDER BY parent, idx"
+SQL_TX="SELECT parent, idx, charge_type, account_head, rate FROM \"tabSales Taxes and Charges\" ORDER BY parent, idx"
+numfix() { "$FI_PY" -c 'import sys,re
+for l in sys.stdin: print("\t".join(str(float(c)) if re.fullmatch(r"-?[0-9]+\.[0-9]+", c) else c for c in l.rstrip("\n").split("\t")))'; }
+for s in "$SQL_SI" "$SQL_IT" "$SQL_TX"; do
+    t_is "$(mariadb --no-defaults --socket="$MDB_SOCK" -u _imp -ppw_imp -D _imp -N -B -r -e "SET SESSION sql_mode = 'ANSI_QUOTES'; $s" | numfix)" \
+         "$(q $DB "$s" | tr '|' '\t' | numfix)" "the rows written as PostgreSQL's: ${s:0:60}"
+done
+t_is "$(m "SELECT name, current FROM tabSeries")" "$(q $DB "SELECT name, current FROM \"tabSeries\"" | tr '|' '\t')" "tabSeries counted as on PostgreSQL"
+t_like "$(m "SELECT MIN(creation) = MAX(modified) FROM \`tabSales Invoice Item\`")" '^1$' "creation and modified: the batch's clock, for every row"
+
+# ---- the exit status, --dry-run, --atomic
+printf 'Item Code,Item Name,Item Group,Default Unit of Measure\nI-20,Twenty,Products,Nos\nI-21,TwentyOne,Nope,Nos\n' > "$MD/mixed.csv"
+mimp Item "$MD/mixed.csv" > "$MD/mixed.json"
+t_is "$MDB_RC $(m "SELECT COUNT(*) FROM tabItem WHERE name IN ('I-20', 'I-21')")" "3 1" \
+     "a document failed: exit status 3, the others imported (per-row errors, not all-or-nothing)"
+printf 'Item Code,Item Name,Item Group,Default Unit of Measure\nI-22,TwentyTwo,Products,Nos\nI-23,TwentyThree,Nope,Nos\n' > "$MD/atomic.csv"
+R=$("$FI" import --site-config "$MD/site_config.json" --doctype Item --atomic "$MD/atomic.csv" 2>/dev/null)
+t_is "$(printf '%s' "$R" | norm | head -1) $(m "SELECT COUNT(*) FROM tabItem WHERE name = 'I-22'")" \
+     '{"documents": 2, "failed": 1, "inserted": 0, "rolled_back": 1, "rows": 2, "status": "Error"} 0' "--atomic: one failure rolls the whole file back"
+printf 'Item Code,Item Name,Item Group,Default Unit of Measure\nI-24,TwentyFour,Products,Nos\n' > "$MD/dry.csv"
+R=$("$FI" import --site-config "$MD/site_config.json" --doctype Item --dry-run "$MD/dry.csv" 2>/dev/null)
+t_is "$(printf '%s' "$R" | norm | head -1) $(m "SELECT COUNT(*) FROM tabItem WHERE name = 'I-24'")" \
+     '{"documents": 1, "dry_run": true, "failed": 0, "inserted": 0, "rows": 1, "status": "Success", "would_insert": 1} 0' "--dry-run: checked and written, then rolled back (would_insert, as PostgreSQL's)"
+t_like "$("$FI" import --site-config "$MD/site_config.json" --doctype Item --update "$MD/dry.csv" 2>&1 | tr '\n' ' '; echo "rc ${PIPESTATUS[0]}")" 'not built yet.* rc 2$' \
+     "--update: refused, clearly (not built yet on MariaDB)"
+t_like "$("$FI" import --site-config "$MD/site_config.json" --doctype 'Item`; DROP TABLE tabItem; --' "$MD/dry.csv" 2>&1 | tr '\n' ' '; echo "rc ${PIPESTATUS[0]}")" \
+       '^ERROR 42704: DocType Item`; DROP TABLE tabItem; -- not found rc 1$' "SQL as the DocType: no such DocType"
+t_is "$(m "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '_imp' AND TABLE_NAME = 'tabItem'")" 1 "(tabItem is there)"
+t_like "$("$FI" import --site-config "$MD/site_config.json" --doctype DocType "$MD/dry.csv" 2>&1)" 'DocType cannot be imported' "a core DocType: refused as Frappe refuses it"
+t_like "$("$FI" import --site-config "$MD/site_config.json" --doctype 'Sales Invoice Item' "$MD/dry.csv" 2>&1)" 'is a child table' "a child table alone: refused"
+printf '' > "$MD/empty.csv"
+t_like "$("$FI" import --site-config "$MD/site_config.json" --doctype Item "$MD/empty.csv" 2>&1)" 'should contain a Header' "an empty file: Frappe's words"
+
+# ---- a naming series shared with a Frappe-style session holding its row
+m "INSERT INTO tabSeries (name, current) VALUES ('TS-', 0) ON DUPLICATE KEY UPDATE current = current"
+m "UPDATE tabDocType SET autoname = 'TS-.####' WHERE name = 'Item'"
+printf 'Item Code,Item Name,Item Group,Default Unit of Measure\nG1,G1,Products,Nos\nG2,G2,Products,Nos\nG3,G3,Products,Nos\n' > "$MD/groups.csv"
+( mariadb --no-defaults --socket="$MDB_SOCK" -u _imp -ppw_imp -D _imp -N -B -e \
+    "START TRANSACTION; SELECT current FROM tabSeries WHERE name = 'TS-' FOR UPDATE; DO SLEEP(1.5);
+     UPDATE tabSeries SET current = current + 1 WHERE name = 'TS-'; COMMIT" > /dev/null ) &
+HOLDER=$!
+sleep 0.3
+START=$(date +%s.%N)
+mimp Item "$MD/groups.csv" > "$MD/groups.json"
+END=$(date +%s.%N)
+wait $HOLDER
+t_is "$(m "SELECT GROUP_CONCAT(name ORDER BY name) FROM tabItem WHERE name LIKE 'TS-%'") $(m "SELECT current FROM tabSeries WHERE name = 'TS-'")" \
+     "TS-0002,TS-0003,TS-0004 4" "a series row held by another session: the import waits for it, then takes the next numbers (none twice)"
+t_like "$("$FI_PY" -c "print('waited' if $END - $START > 0.9 else 'did not wait')")" '^waited$' "(it waited for the row's lock)"
+t_done
