@@ -16,7 +16,10 @@
  * documents at a time (array binding, one execute per table), errors per
  * document, the result as import_csv's JSON on stdout.
  *
- * WORK IN PROGRESS (branch wip/mariadb-import): see the note at the end.
+ * Not yet (the PostgreSQL build has them): Update Existing Records, Excel
+ * files, autoincrement names, tabData Import Log rows.  A Link value is
+ * compared as MariaDB's collation compares (as Frappe's get_value does
+ * there) and stored with the target's own spelling.
  */
 #include "mariadb/client.h"
 
@@ -476,16 +479,13 @@ map_header(IRun *run, FiCsvReader *r)
 		for (int i = 0; i < ncols[t]; i++)
 		{
 			IField	   *f = &tab->fields[tab->nmapped++];
-			FiImpColumn col;
 
-			/* (the column's field again, from the engine: a second header pass is cheap) */
 			f->col = cols[t][i];
 			f->header = run->headers[f->col];
-			(void) col;
 		}
 		tab->nfields = tab->nmapped;
 	}
-	/* the fields of the mapped columns (a second pass: the engine kept the table of each column) */
+	/* each mapped column's field: the header mapped again (cheap), now that the tables are made */
 	{
 		FiImpHeader h2;
 
