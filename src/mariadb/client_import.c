@@ -420,6 +420,7 @@ map_header(IRun *run, FiCsvReader *r)
 	FiImportHooks hooks = {run, hook_meta, run_alloc};
 	FiImpHeader h;
 	int		  **cols;
+	const FiDocField ***flds;
 	int		   *ncols;
 
 	hooks.arg = run;
@@ -429,6 +430,7 @@ map_header(IRun *run, FiCsvReader *r)
 	fi_import_header_init(&h, run->meta, &hooks);
 	cols = fc_alloc(run->a, sizeof(int *) * (r->nfields + 2));
 	ncols = fc_alloc(run->a, sizeof(int) * (r->nfields + 2));
+	flds = fc_alloc(run->a, sizeof(FiDocField **) * (r->nfields + 2));
 	for (int c = 0; c < r->nfields; c++)
 	{
 		size_t		b,
@@ -448,7 +450,11 @@ map_header(IRun *run, FiCsvReader *r)
 		else if (col.kind == FI_IMPCOL_FIELD)
 		{
 			if (cols[col.table] == NULL)
+			{
 				cols[col.table] = fc_alloc(run->a, sizeof(int) * (r->nfields + 1));
+				flds[col.table] = fc_alloc(run->a, sizeof(FiDocField *) * (r->nfields + 1));
+			}
+			flds[col.table][ncols[col.table]] = col.field;
 			cols[col.table][ncols[col.table]++] = c;
 		}
 	}
@@ -481,25 +487,10 @@ map_header(IRun *run, FiCsvReader *r)
 			IField	   *f = &tab->fields[tab->nmapped++];
 
 			f->col = cols[t][i];
+			f->df = flds[t][i];
 			f->header = run->headers[f->col];
 		}
 		tab->nfields = tab->nmapped;
-	}
-	/* each mapped column's field: the header mapped again (cheap), now that the tables are made */
-	{
-		FiImpHeader h2;
-
-		fi_import_header_init(&h2, run->meta, &hooks);
-		for (int c = 0; c < r->nfields; c++)
-		{
-			FiImpColumn col;
-
-			fi_import_header_column(&h2, c, run->headers[c], NULL, &col);
-			if (col.warning == NULL && col.kind == FI_IMPCOL_FIELD)
-				for (int i = 0; i < run->tables[col.table].nmapped; i++)
-					if (run->tables[col.table].fields[i].col == c)
-						run->tables[col.table].fields[i].df = col.field;
-		}
 	}
 	for (int t = 0; t < run->ntables; t++)
 		prepare_table(run, &run->tables[t]);
