@@ -94,7 +94,7 @@ include $(PGXS)
 # and every object when a header does (the engine's structs are shared)
 $(OBJS): $(EXTENSION).control $(wildcard src/pg/*.h src/engine/*.h)
 
-.PHONY: test demo unit bench-webhooks bench-import bench-export bench-auth bench-mariadb bench-mariadb-webhooks
+.PHONY: test demo unit bench-webhooks bench-import bench-export bench-auth bench-mariadb bench-mariadb-webhooks bench-mariadb-import
 test:
 	bash test/run.sh test
 
@@ -123,6 +123,10 @@ bench-mariadb:
 # webhook capture on MariaDB vs none, the PostgreSQL build beside it
 bench-mariadb-webhooks:
 	bash test/run.sh bench-mariadb-webhooks
+
+# Data Import on MariaDB vs the fastest plain load (array binding) of the same rows
+bench-mariadb-import:
+	bash test/run.sh bench-mariadb-import
 
 # the pure engines, built and tested without a server
 unit: test/unit/engine_test test/unit/rules_test

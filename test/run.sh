@@ -9,6 +9,7 @@
 #   test/run.sh bench-auth       the same set-up, then bench/auth/bench.sh
 #   test/run.sh bench-mariadb    the same set-up, then bench/mariadb/bench.sh
 #   test/run.sh bench-mariadb-webhooks   the same set-up, then bench/mariadb_webhooks/bench.sh
+#   test/run.sh bench-mariadb-import     the same set-up, then bench/mariadb_import/bench.sh
 #   test/run.sh run CMD...       the same set-up, then CMD with PGHOST/PGPORT set
 #                                (experiments against a throwaway site)
 #
@@ -185,6 +186,7 @@ case "$MODE" in
     bench-auth) bash "$ROOT/bench/auth/bench.sh" ;;
     bench-mariadb) bash "$ROOT/bench/mariadb/bench.sh" ;;
     bench-mariadb-webhooks) bash "$ROOT/bench/mariadb_webhooks/bench.sh" ;;
+    bench-mariadb-import) bash "$ROOT/bench/mariadb_import/bench.sh" ;;
     run) shift; "$@" ;;
-    *) echo "usage: $0 test|demo|bench-webhooks|bench-import|bench-export|bench-auth|bench-mariadb|bench-mariadb-webhooks|run CMD..." >&2; exit 2 ;;
+    *) echo "usage: $0 test|demo|bench-webhooks|bench-import|bench-export|bench-auth|bench-mariadb|bench-mariadb-webhooks|bench-mariadb-import|run CMD..." >&2; exit 2 ;;
 esac

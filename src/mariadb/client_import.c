@@ -58,6 +58,8 @@ typedef struct IField
 	bool		col_date;		/* the column is a date (not a datetime) */
 	int			fetch_link;		/* fetch_from: its Link field's index, or -1 */
 	const char *fetch_src;
+	char	   *defcache;		/* the default's stored text, made once (a clock's: once a batch) */
+	long		defbatch;
 } IField;
 
 /* the standard columns a table has */
@@ -161,6 +163,9 @@ typedef struct IRun
 	bool		rolled_back;
 	bool		progress;
 	double		start;
+	long		batch_no;		/* which batch (the clock's defaults are made once each) */
+	const FiNameDoc *given;		/* the batch's names: which were given */
+	unsigned int last_errno;	/* the server's error number of the last insert that failed */
 } IRun;
 
 /* engine memory: the run's or the batch's arena (FiAlloc with the run as arg) */
@@ -599,23 +604,39 @@ cell_text(IRun *run, IField *f, const char *s, const char **why)
 	return NULL;
 }
 
+/* the text a field left empty gets (frappe.new_doc's default), made once: every row shares it */
 static char *
 default_text(IRun *run, IField *f)
 {
 	const char *why;
+	FcArena    *b = run->b;
 
 	switch (f->r.defkind)
 	{
 		case FI_DEFAULT_VALUE:
-			return f->defvalue ? cell_text(run, f, f->defvalue, &why) : NULL;
+			if (f->defbatch == 0 && f->defvalue)
+			{
+				run->b = run->a;	/* (the run's memory: it outlives the batch) */
+				f->defcache = cell_text(run, f, f->defvalue, &why);
+				run->b = b;
+				f->defbatch = -1;
+			}
+			return f->defcache;
 		case FI_DEFAULT_USER:
 			return (char *) run->user;
 		case FI_DEFAULT_TODAY:
-			return f->col_date || f->r.cell.kind == FI_CELL_DATE ? fc_strndup(run->b, run->now, 10) :
-				fc_printf(run->b, "%.10s 00:00:00.000000", run->now);
 		case FI_DEFAULT_NOW:
-			return f->r.cell.kind == FI_CELL_TIME ? fc_strndup(run->b, run->now + 11, 15) :
-				fc_strndup(run->b, run->now, strlen(run->now));
+			if (f->defbatch != run->batch_no)
+			{
+				if (f->r.defkind == FI_DEFAULT_TODAY)
+					f->defcache = f->col_date || f->r.cell.kind == FI_CELL_DATE ? fc_strndup(b, run->now, 10) :
+						fc_printf(b, "%.10s 00:00:00.000000", run->now);
+				else
+					f->defcache = f->r.cell.kind == FI_CELL_TIME ? fc_strndup(b, run->now + 11, 15) :
+						fc_strndup(b, run->now, strlen(run->now));
+				f->defbatch = run->batch_no;
+			}
+			return f->defcache;
 		default:
 			return NULL;
 	}
@@ -1153,8 +1174,6 @@ name_batch(IRun *run, IDoc **docs, int n)
 	FiNameBatchHooks hooks = {run, batch_alloc, name_value, take_series, take_rule, hash_name, label_of};
 	FiNameDoc  *nd = fc_alloc(run->b, sizeof(FiNameDoc) * (n + 1));
 	const char *arg;
-	const char **given;
-	int			ngiven = 0;
 
 	if (fi_autoname_kind(run->meta->autoname, &arg) == FI_AUTONAME_AUTOINCREMENT)
 		fc_fail("0A000", NULL, NULL, "%s is named by autoincrement, which the MariaDB import does not do yet", run->doctype);
@@ -1168,7 +1187,6 @@ name_batch(IRun *run, IDoc **docs, int n)
 		nd[i].supplied = docs[i]->supplied ? docs[i]->name : NULL;
 	}
 	fi_name_batch(run->doctype, run->meta->autoname, nd, n, run->rules, run->nrules, &run->now_dt, true, &hooks);
-	given = fc_alloc(run->b, sizeof(char *) * (n + 1));
 	for (int i = 0; i < n; i++)
 	{
 		if (nd[i].skip)
@@ -1176,12 +1194,27 @@ name_batch(IRun *run, IDoc **docs, int n)
 		if (nd[i].error)
 			doc_error(run, docs[i], docs[i]->row, NULL, nd[i].error_value, nd[i].error);
 		else
-		{
 			docs[i]->name = nd[i].name;
-			if (nd[i].given)
-				given[ngiven++] = nd[i].name;
-		}
 	}
+	run->given = nd;
+
+}
+
+/*
+ * Names given (from the file, a field, a rule) already taken by a stored
+ * document: "<DocType> <name> already exists".  Looked for only when an
+ * insert met a duplicate key (the common batch has none, and pays nothing).
+ */
+static void
+check_taken(IRun *run, IDoc **docs, int n)
+{
+	const FiNameDoc *nd = run->given;
+	const char **given = fc_alloc(run->b, sizeof(char *) * (n + 1));
+	int			ngiven = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!docs[i]->failed && nd[i].given)
+			given[ngiven++] = docs[i]->name;
 	if (ngiven > 0)
 	{
 		MYSQL_RES  *res = fc_query(run->conn, fc_printf(run->b, "SELECT name FROM %s WHERE name IN %s",
@@ -1310,6 +1343,7 @@ insert_rows(IRun *run, ITable *t, Rows *rs, char **err)
 	if (mysql_stmt_prepare(st, sql.data, sql.len) != 0)
 	{
 		*err = fc_printf(run->b, "%s", mysql_stmt_error(st));
+		run->last_errno = mysql_stmt_errno(st);
 		mysql_stmt_close(st);
 		fc_buf_free(&sql);
 		return false;
@@ -1335,7 +1369,10 @@ insert_rows(IRun *run, ITable *t, Rows *rs, char **err)
 	ok = mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &size) == 0 && mysql_stmt_bind_param(st, b) == 0 &&
 		mysql_stmt_execute(st) == 0;
 	if (!ok)
+	{
 		*err = fc_printf(run->b, "%s", mysql_stmt_error(st));
+		run->last_errno = mysql_stmt_errno(st);
+	}
 	mysql_stmt_close(st);
 	return ok;
 }
@@ -1415,6 +1452,7 @@ run_batch(IRun *run, IDoc **docs, char ****row_cells, int n)
 	char	   *err = NULL;
 
 	read_clock(run);
+	run->batch_no++;
 	/* a document refused before its cells were read (a ragged row) keeps its errors only */
 	for (int i = 0; i < n; i++)
 		if (!docs[i]->failed)
@@ -1448,7 +1486,16 @@ run_batch(IRun *run, IDoc **docs, char ****row_cells, int n)
 	}
 	run_sql(run, "SAVEPOINT fi_import_batch", "starting a batch");
 	name_batch(run, docs, n);
-	if (!insert_docs(run, docs, n, &err))
+	if (!insert_docs(run, docs, n, &err) && run->last_errno == 1062)
+	{
+		/* a duplicate key: a name given that a stored document has (Frappe's words), then again */
+		run_sql(run, "ROLLBACK TO SAVEPOINT fi_import_batch", "undoing a batch");
+		check_taken(run, docs, n);
+		err = NULL;
+		if (insert_docs(run, docs, n, &err))
+			err = NULL;
+	}
+	if (err != NULL)
 	{
 		/* one document at a time, each behind its own savepoint: only the bad ones fail */
 		run_sql(run, "ROLLBACK TO SAVEPOINT fi_import_batch", "undoing a batch");

@@ -29,7 +29,8 @@ SEED="INSERT INTO \"tabItem Group\"(name) VALUES ('Products');
       INSERT INTO \"tabPrice List\"(name) VALUES ('Standard Selling');
       INSERT INTO \"tabAccount\"(name) VALUES ('Debtors - A'), ('Sales - A'), ('VAT - A');
       INSERT INTO \"tabCost Center\"(name) VALUES ('Main - A');
-      INSERT INTO \"tabCustomer\"(name, customer_name) VALUES ('C1', 'Customer One'), ('C2', 'Customer Two')"
+      INSERT INTO \"tabCustomer\"(name, customer_name) VALUES ('C1', 'Customer One'), ('C2', 'Customer Two');
+      INSERT INTO \"tabItem\"(name, item_code, item_name, item_group, stock_uom) VALUES ('I-0', 'I-0', 'Zero', 'Products', 'Nos')"
 q $DB "$SEED" >/dev/null
 mariadb --no-defaults --socket="$MDB_SOCK" -u _imp -ppw_imp -D _imp -e "SET SESSION sql_mode = 'ANSI_QUOTES'; $SEED"
 
@@ -79,6 +80,11 @@ I-7,Seven,Products,Nos,12,1,0
 same "a ragged row and an unterminated quote" Item 'Item Code,Item Name,Item Group
 I-8,Eight,Products,extra
 I-9,"Nine,Products
+'
+same "a name already stored, beside new ones" Item 'Item Code,Item Name,Item Group,Default Unit of Measure
+I-11,Eleven,Products,Nos
+I-0,Zero again,Products,Nos
+I-12,Twelve,Products,Nos
 '
 same "a name twice and a header that names nothing" Item 'Item Code,Item Name,Item Group,Nonsense Column
 I-10,Ten,Products,x
