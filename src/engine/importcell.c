@@ -395,6 +395,60 @@ fi_import_date_format_pick(const long *counts, FiDateFormat *out, int *kinds)
 	return true;
 }
 
+static bool
+is_link_field(const FiDocField *df)
+{
+	return strcmp(df->fieldtype, "Link") == 0 && df->options != NULL && *df->options != '\0';
+}
+
+int
+fi_import_fetch_link(const FiDocField *df, const FiDocField *const *fields, int n, const char **src)
+{
+	size_t		len;
+	const char *from;
+
+	if (!fi_import_fetch_from(df, &len, &from))
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (is_link_field(fields[i]) && strlen(fields[i]->fieldname) == len &&
+			strncmp(fields[i]->fieldname, df->fetch_from, len) == 0)
+		{
+			*src = from;
+			return i;
+		}
+	return -1;
+}
+
+int
+fi_import_fetched_fields(const FiDocMeta *meta, const FiDocField *const *fields, int n,
+						 bool (*has_column) (void *arg, const FiDocField *df), void *arg, const FiDocField **out)
+{
+	int			nout = 0;
+
+	for (int i = 0; i < meta->nfields; i++)
+	{
+		const FiDocField *df = &meta->fields[i];
+		const char *src;
+		bool		present = false;
+
+		if (!fi_fieldtype_has_column(df->fieldtype) || df->is_virtual)
+			continue;
+		for (int j = 0; j < n && !present; j++)
+			present = fields[j] == df;
+		for (int j = 0; j < nout && !present; j++)
+			present = out[j] == df;
+		if (present)
+			continue;
+		/* through a Link of the table: one the file maps or writes, or one fetched before */
+		if (fi_import_fetch_link(df, fields, n, &src) < 0 && fi_import_fetch_link(df, out, nout, &src) < 0)
+			continue;
+		if (!has_column(arg, df))
+			continue;
+		out[nout++] = df;
+	}
+	return nout;
+}
+
 int
 fi_import_mandatory(const FiDocMeta *meta, const FiDocField ***out, FiAlloc alloc, void *arg)
 {

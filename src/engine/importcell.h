@@ -176,6 +176,24 @@ extern bool fi_import_fetch_from(const struct FiDocField *df, size_t *link_len, 
  */
 extern bool fi_import_date_format_pick(const long *counts, FiDateFormat *out, int *kinds);
 
+/*
+ * The field a fetch_from of df goes through: the index among fields[0..n)
+ * of the Link field (a Link with a target) its fetch_from names, -1 when
+ * none; *src the source field.
+ */
+extern int	fi_import_fetch_link(const struct FiDocField *df, const struct FiDocField *const *fields, int n,
+								 const char **src);
+
+/*
+ * The fields of meta, not among fields[0..n), that Frappe fetches through a
+ * Link among them or among those found before (Insert: set before the
+ * document is checked), in the DocType's order; has_column(arg, df): the
+ * table has its column.  out has room for meta->nfields; their number.
+ */
+extern int	fi_import_fetched_fields(const struct FiDocMeta *meta, const struct FiDocField *const *fields, int n,
+									 bool (*has_column) (void *arg, const struct FiDocField *df), void *arg,
+									 const struct FiDocField **out);
+
 /* the mandatory fields of meta in the DocType's order; their number */
 extern int	fi_import_mandatory(const struct FiDocMeta *meta, const struct FiDocField ***out, FiAlloc alloc, void *arg);
 

@@ -306,22 +306,29 @@ setup_field(IRun *run, ITable *t, IField *f)
 	f->defvalue = f->r.default_text;
 }
 
+/* the Link field of the table a fetch_from names, or -1 (engine/importcell.c) */
 static int
-fetch_link_of(ITable *t, const FiDocField *df, const char **src)
+fetch_link_of(IRun *run, ITable *t, const FiDocField *df, const char **src)
 {
-	size_t		n;
-	const char *from;
+	const FiDocField **dfs = fc_alloc(run->a, sizeof(FiDocField *) * (t->nfields + 1));
 
-	if (!fi_import_fetch_from(df, &n, &from))
-		return -1;
 	for (int i = 0; i < t->nfields; i++)
-		if (t->fields[i].r.is_link && strlen(t->fields[i].fieldname) == n &&
-			strncmp(t->fields[i].fieldname, df->fetch_from, n) == 0)
-		{
-			*src = from;
-			return i;
-		}
-	return -1;
+		dfs[i] = t->fields[i].df;
+	return fi_import_fetch_link(df, dfs, t->nfields, src);
+}
+
+typedef struct TableOf
+{
+	IRun	   *run;
+	ITable	   *t;
+} TableOf;
+
+static bool
+table_has_column(void *arg, const FiDocField *df)
+{
+	TableOf    *to = arg;
+
+	return fc_meta_in_table(to->run->conn, to->run->a, to->t->meta, df->fieldname);
 }
 
 static void
@@ -354,31 +361,30 @@ prepare_table(IRun *run, ITable *t)
 			t->nfields++;
 	}
 	/* fetch_from: a field fetched through a Link of the table */
-	for (int i = 0; i < t->meta->nfields; i++)
 	{
-		const FiDocField *df = &t->meta->fields[i];
-		const char *src;
-		bool		present = false;
-		IField	   *f;
+		const FiDocField **dfs = fc_alloc(run->a, sizeof(FiDocField *) * (t->nfields + 1));
+		const FiDocField **more = fc_alloc(run->a, sizeof(FiDocField *) * (t->meta->nfields + 1));
+		TableOf		to = {run, t};
+		int			nmore;
 
-		if (!fi_fieldtype_has_column(df->fieldtype) || df->is_virtual || !has_column(run, t, df->fieldname) ||
-			fetch_link_of(t, df, &src) < 0)
-			continue;
-		for (int j = 0; j < t->nfields; j++)
-			present |= t->fields[j].df == df;
-		if (present)
-			continue;
-		f = &t->fields[t->nfields++];
-		memset(f, 0, sizeof(*f));
-		f->df = df;
-		f->col = -1;
-		setup_field(run, t, f);
+		for (int i = 0; i < t->nfields; i++)
+			dfs[i] = t->fields[i].df;
+		nmore = fi_import_fetched_fields(t->meta, dfs, t->nfields, table_has_column, &to, more);
+		for (int k = 0; k < nmore; k++)
+		{
+			IField	   *f = &t->fields[t->nfields++];
+
+			memset(f, 0, sizeof(*f));
+			f->df = more[k];
+			f->col = -1;
+			setup_field(run, t, f);
+		}
 	}
 	for (int i = 0; i < t->nfields; i++)
 	{
 		const char *src;
 
-		if ((t->fields[i].fetch_link = fetch_link_of(t, t->fields[i].df, &src)) >= 0)
+		if ((t->fields[i].fetch_link = fetch_link_of(run, t, t->fields[i].df, &src)) >= 0)
 			t->fields[i].fetch_src = src;
 	}
 	t->nreqd = fi_import_mandatory(t->meta, &t->reqd_df, fc_alloc, run->a);

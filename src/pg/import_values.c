@@ -140,23 +140,21 @@ setup_field(ImpRun *run, ImpTable *t, ImpField *f)
 		f->defkind = FI_DEFAULT_NONE;
 }
 
-/* the Link field of the table a fetch_from ("customer.customer_name") names, or -1 */
+/* the Link field of the table a fetch_from ("customer.customer_name") names, or -1 (engine/importcell.c) */
 static int
 fetch_link_of(ImpTable *t, const FiDocField *df, const char **src)
 {
-	size_t		n;
-	const char *from;
+	const FiDocField **dfs = palloc(sizeof(FiDocField *) * (t->nfields + 1));
 
-	if (!fi_import_fetch_from(df, &n, &from))
-		return -1;
 	for (int i = 0; i < t->nfields; i++)
-		if (t->fields[i].is_link && strlen(t->fields[i].fieldname) == n &&
-			strncmp(t->fields[i].fieldname, df->fetch_from, n) == 0)
-		{
-			*src = from;
-			return i;
-		}
-	return -1;
+		dfs[i] = t->fields[i].df;
+	return fi_import_fetch_link(df, dfs, t->nfields, src);
+}
+
+static bool
+table_has_column(void *arg, const FiDocField *df)
+{
+	return attno_of((ImpTable *) arg, df->fieldname) != 0;
 }
 
 void
@@ -237,24 +235,19 @@ imp_prepare_table(ImpRun *run, ImpTable *t)
 	 */
 	if (!run->update)
 	{
-		for (int i = 0; i < t->meta->nfields; i++)
-		{
-			const FiDocField *df = &t->meta->fields[i];
-			const char *src;
-			bool		present = false;
-			ImpField   *f;
+		const FiDocField **dfs = palloc(sizeof(FiDocField *) * (t->nfields + 1));
+		const FiDocField **more = palloc(sizeof(FiDocField *) * (t->meta->nfields + 1));
+		int			nmore;
 
-			if (!fi_fieldtype_has_column(df->fieldtype) || df->is_virtual ||
-				attno_of(t, df->fieldname) == 0 || fetch_link_of(t, df, &src) < 0)
-				continue;
-			for (int j = 0; j < t->nfields; j++)
-				if (t->fields[j].df == df)
-					present = true;
-			if (present)
-				continue;
-			f = &t->fields[t->nfields++];
+		for (int i = 0; i < t->nfields; i++)
+			dfs[i] = t->fields[i].df;
+		nmore = fi_import_fetched_fields(t->meta, dfs, t->nfields, table_has_column, t, more);
+		for (int k = 0; k < nmore; k++)
+		{
+			ImpField   *f = &t->fields[t->nfields++];
+
 			memset(f, 0, sizeof(*f));
-			f->df = df;
+			f->df = more[k];
 			f->col = -1;
 			setup_field(run, t, f);
 		}

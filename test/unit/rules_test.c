@@ -407,6 +407,12 @@ test_name_batch(void)
 
 /* ---- a table's fields as the import writes them ---- */
 
+static bool
+has_all_columns(void *arg, const FiDocField *df)
+{
+	return true;
+}
+
 static void
 test_field_rules(void)
 {
@@ -459,6 +465,16 @@ test_field_rules(void)
 		   "import fields: fetch_from of another form fetches nothing");
 	}
 	ok(fi_import_mandatory(&m, &reqd, arena_alloc, NULL) == 1 && reqd[0] == &f[0], "import fields: the mandatory fields in the DocType's order");
+	{
+		const FiDocField *listed[2] = {&f[1], &f[0]};
+		const FiDocField *more[8];
+
+		ok(fi_import_fetch_link(&f[3], listed, 2, &src) == 1 && strcmp(src, "customer_name") == 0 &&
+		   fi_import_fetch_link(&f[3], listed, 1, &src) == -1, "import fields: the Link a fetch_from goes through, among the table's");
+		ok(fi_import_fetched_fields(&m, listed, 2, has_all_columns, NULL, more) == 1 && more[0] == &f[3],
+		   "import fields: the fields fetched through the table's Links, not listed yet");
+		ok(fi_import_fetched_fields(&m, listed, 1, has_all_columns, NULL, more) == 0, "import fields: no Link, nothing fetched");
+	}
 	ok(!fi_import_date_format_pick(counts, &fmt, &kinds) && kinds == 0, "import dates: no value guessed, no format");
 	counts[3 * (FI_NTIME_FORMATS + 1) + 0] = 2;
 	counts[5 * (FI_NTIME_FORMATS + 1) + 2] = 5;
