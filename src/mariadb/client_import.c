@@ -1054,11 +1054,23 @@ take_series(void *arg, const char *key, int64_t n)
 	if (strlen(key) > 100)
 		fc_fail("22001", NULL, NULL, "naming series key \"%s\" is longer than tabSeries allows (100)", key);
 	k = fc_literal(run->b, run->conn, key);
-	run_sql(run, fc_printf(run->b, "INSERT IGNORE INTO `tabSeries` (name, current) VALUES (%s, 0)", k),
-			"making a naming series");
+	/*
+	 * The row locked first, as getseries does; made only when missing (an
+	 * INSERT IGNORE first would take a shared lock on the row, and two
+	 * imports both wanting it exclusive then would deadlock)
+	 */
 	res = fc_query(run->conn, fc_printf(run->b, "SELECT current FROM `tabSeries` WHERE name = %s FOR UPDATE", k),
 				   "locking a naming series");
 	r = mysql_fetch_row(res);
+	if (r == NULL)
+	{
+		mysql_free_result(res);
+		run_sql(run, fc_printf(run->b, "INSERT IGNORE INTO `tabSeries` (name, current) VALUES (%s, 0)", k),
+				"making a naming series");
+		res = fc_query(run->conn, fc_printf(run->b, "SELECT current FROM `tabSeries` WHERE name = %s FOR UPDATE", k),
+					   "locking a naming series");
+		r = mysql_fetch_row(res);
+	}
 	cur = r && r[0] ? atoll(r[0]) : 0;
 	mysql_free_result(res);
 	run_sql(run, fc_printf(run->b, "UPDATE `tabSeries` SET current = %lld WHERE name = %s", cur + (long long) n, k),
