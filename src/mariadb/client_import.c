@@ -386,6 +386,11 @@ prepare_table(IRun *run, ITable *t)
 
 		if ((t->fields[i].fetch_link = fetch_link_of(run, t, t->fields[i].df, &src)) >= 0)
 			t->fields[i].fetch_src = src;
+		/* a source the target's table lacks fetches nothing (a meta ahead of its table): looked at once */
+		if (t->fields[i].fetch_link >= 0 &&
+			!fc_column_exists(run->conn, run->a,
+							  fc_printf(run->a, "tab%s", t->fields[t->fields[i].fetch_link].r.link_doctype), src))
+			t->fields[i].fetch_link = -1;
 	}
 	t->nreqd = fi_import_mandatory(t->meta, &t->reqd_df, fc_alloc, run->a);
 	t->reqd_field = fc_alloc(run->a, sizeof(int) * (t->nreqd + 1));
@@ -398,31 +403,21 @@ prepare_table(IRun *run, ITable *t)
 	}
 }
 
+/* s as a JSON string (the engine's escaping; NULL: null) appended to b */
 static void
 json_str(FcBuf *b, const char *s)
 {
+	FiJBuf		j = {0};
+
 	if (s == NULL)
 	{
 		fc_buf_puts(b, "null");
 		return;
 	}
-	fc_buf_puts(b, "\"");
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-	{
-		if (*p == '"' || *p == '\\')
-			fc_buf_printf(b, "\\%c", *p);
-		else if (*p == '\n')
-			fc_buf_puts(b, "\\n");
-		else if (*p == '\r')
-			fc_buf_puts(b, "\\r");
-		else if (*p == '\t')
-			fc_buf_puts(b, "\\t");
-		else if (*p < 0x20)
-			fc_buf_printf(b, "\\u%04x", *p);
-		else
-			fc_buf_put(b, (const char *) p, 1);
-	}
-	fc_buf_puts(b, "\"");
+	if (!fi_json_put_string(&j, s, strlen(s)) || j.oom)
+		fc_fail("53200", NULL, NULL, "out of memory");
+	fc_buf_put(b, j.data, j.len);
+	fi_jbuf_free(&j);
 }
 
 static void
@@ -942,9 +937,6 @@ fetch_values(IRun *run, IDoc **docs, int n, int ti)
 		if (f->fetch_link < 0)
 			continue;
 		lf = &t->fields[f->fetch_link];
-		/* a source the target's table lacks fetches nothing (a meta ahead of its table) */
-		if (!fc_column_exists(run->conn, run->a, fc_printf(run->b, "tab%s", lf->r.link_doctype), f->fetch_src))
-			continue;
 		visit(run, docs, n, ti, f->fetch_link, collect, &vs);
 		look_up(run, &vs, lf->r.link_doctype, f->fetch_src, &got);
 		for (int d = 0; d < n; d++)
