@@ -188,7 +188,8 @@ CLIENT_ENGINE = $(TPL_SRCS) src/engine/jsoncanon.c src/engine/doctype.c src/engi
 	src/engine/webhookev.c src/engine/webhookreq.c src/engine/webhooksend.c src/engine/secretfmt.c src/engine/httpreq.c \
 	src/engine/importmap.c src/engine/importcell.c src/engine/importval.c src/engine/naming.c
 CLIENT_SRCS = src/mariadb/client.c src/mariadb/client_meta.c src/mariadb/client_export.c src/mariadb/client_json.c \
-	src/mariadb/client_webhooks.c src/mariadb/client_worker.c src/mariadb/client_import.c
+	src/mariadb/client_webhooks.c src/mariadb/client_worker.c src/mariadb/client_import.c \
+	src/mariadb/client_job.c
 build/mariadb/fi-client: $(CLIENT_SRCS) src/mariadb/client.h src/mariadb/client_export.h $(CLIENT_ENGINE) src/engine/*.h
 	mkdir -p build/mariadb
 	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE -Isrc -I/usr/include/mariadb \

@@ -188,6 +188,8 @@ fc_on_fail_remove(const char *path)
 _Thread_local jmp_buf *fc_fail_jump;
 _Thread_local char fc_fail_text[1024];
 _Thread_local const char *fc_fail_sqlstate;
+_Thread_local char fc_fail_detail[1024];
+_Thread_local char fc_fail_hint[1024];
 
 void
 fc_fail(const char *sqlstate, const char *detail, const char *hint, const char *fmt,...)
@@ -201,6 +203,8 @@ fc_fail(const char *sqlstate, const char *detail, const char *hint, const char *
 		vsnprintf(fc_fail_text, sizeof(fc_fail_text), fmt, ap);
 		va_end(ap);
 		fc_fail_sqlstate = sqlstate;
+		snprintf(fc_fail_detail, sizeof(fc_fail_detail), "%s", detail ? detail : "");
+		snprintf(fc_fail_hint, sizeof(fc_fail_hint), "%s", hint ? hint : "");
 		longjmp(*fc_fail_jump, 1);
 	}
 	if (remove_on_fail)
@@ -367,12 +371,30 @@ fc_site_config(FcArena *a, const char *site_config, FcSite *c)
 		c->user = c->database;	/* Frappe's default: the user is named after the database */
 }
 
+/* a connection of the site's user (1 GB packets: a job's file is read and written whole) */
+static MYSQL *
+connect_site(const FcSite *c)
+{
+	MYSQL	   *conn = mysql_init(NULL);
+	unsigned long max_packet = 1024UL * 1024 * 1024;
+
+	if (conn == NULL)
+		out_of_memory();
+	mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_options(conn, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
+	if (mysql_real_connect(conn, c->host, c->user, c->password, c->database, c->port, c->socket, 0) == NULL)
+		fc_fail(mysql_sqlstate(conn), NULL, NULL, "could not connect to the site's database \"%s\": %s",
+				c->database, mysql_error(conn));
+	return conn;
+}
+
 static void
 usage(FILE *to, int status)
 {
 	fputs("usage: fi-client export --doctype DOCTYPE [--options JSON] [--output FILE] [--file-type csv|xlsx|json]\n"
 		  "       fi-client export-doc --doctype DOCTYPE --name NAME [--output FILE]\n"
 		  "       fi-client import --doctype DOCTYPE [--dry-run] [--atomic] [--submit] [--as USER] [--batch-size N] FILE.csv\n"
+		  "       fi-client job --job ID\n"
 		  "       fi-client webhook-pending [--limit TRANSACTIONS]\n"
 		  "       fi-client webhook-preview --webhook WEBHOOK --name DOCNAME\n"
 		  "       fi-client worker --bench DIR | --site-config FILE ... [options] (fi-client worker --help)\n"
@@ -394,6 +416,7 @@ main(int argc, char **argv)
 	const char *name = NULL;
 	const char *limit = NULL;
 	const char *webhook = NULL;
+	const char *job = NULL;
 	const char *site_config = NULL;
 	const char *password_file = NULL;
 	FcSite		given = {0};
@@ -414,7 +437,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "worker") == 0)
 		return fc_worker_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "export") != 0 && strcmp(cmd, "export-doc") != 0 && strcmp(cmd, "webhook-pending") != 0 &&
-		strcmp(cmd, "webhook-preview") != 0 && strcmp(cmd, "import") != 0)
+		strcmp(cmd, "webhook-preview") != 0 && strcmp(cmd, "import") != 0 && strcmp(cmd, "job") != 0)
 	{
 		fprintf(stderr, "fi-client: unknown command \"%s\"\n", cmd);
 		usage(stderr, 2);
@@ -472,6 +495,8 @@ main(int argc, char **argv)
 			limit = v;
 		else if (strcmp(o, "--webhook") == 0 && strcmp(cmd, "webhook-preview") == 0)
 			webhook = v;
+		else if (strcmp(o, "--job") == 0 && strcmp(cmd, "job") == 0)
+			job = v;
 		else if (strcmp(o, "--as") == 0 && strcmp(cmd, "import") == 0)
 			imp_user = v;
 		else if (strcmp(o, "--batch-size") == 0 && strcmp(cmd, "import") == 0)
@@ -514,7 +539,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "fi-client: import needs the file: import --doctype DOCTYPE [options] FILE.csv\n");
 		exit(2);
 	}
-	if (strncmp(cmd, "webhook-", 8) != 0 && (doctype == NULL || (strcmp(cmd, "export-doc") == 0 && name == NULL)))
+	if (strcmp(cmd, "job") == 0 && job == NULL)
+	{
+		fprintf(stderr, "fi-client: job needs --job ID\n");
+		exit(2);
+	}
+	if (strncmp(cmd, "webhook-", 8) != 0 && strcmp(cmd, "job") != 0 && (doctype == NULL || (strcmp(cmd, "export-doc") == 0 && name == NULL)))
 	{
 		fprintf(stderr, "fi-client: %s needs --doctype%s\n", cmd, strcmp(cmd, "export-doc") == 0 ? " and --name" : "");
 		exit(2);
@@ -554,13 +584,19 @@ main(int argc, char **argv)
 		exit(2);
 	}
 
-	conn = mysql_init(NULL);
-	if (conn == NULL)
-		out_of_memory();
-	mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	if (mysql_real_connect(conn, c.host, c.user, c.password, c.database, c.port, c.socket, 0) == NULL)
-		fc_fail(mysql_sqlstate(conn), NULL, NULL, "could not connect to the site's database \"%s\": %s",
-				c.database, mysql_error(conn));
+	conn = connect_site(&c);
+	if (strcmp(cmd, "job") == 0)
+	{
+		/* the job's work and, beside it, the connection that records its outcome */
+		MYSQL	   *work = connect_site(&c);
+
+		if (c.password)
+			memset((char *) c.password, 0, strlen(c.password));
+		status = fc_job_main(conn, work, a, job);
+		mysql_close(conn);
+		fc_arena_free(a);
+		return status;
+	}
 	if (c.password)
 		memset((char *) c.password, 0, strlen(c.password));
 	if (strcmp(cmd, "import") == 0)

@@ -68,6 +68,8 @@ extern void fc_fail_mysql(MYSQL *conn, const char *what) __attribute__((noreturn
 extern _Thread_local jmp_buf *fc_fail_jump;
 extern _Thread_local char fc_fail_text[1024];
 extern _Thread_local const char *fc_fail_sqlstate;
+extern _Thread_local char fc_fail_detail[1024];	/* "" when none */
+extern _Thread_local char fc_fail_hint[1024];
 /* a file to remove when the run fails (NULL: none) */
 extern void fc_on_fail_remove(const char *path);
 
@@ -171,6 +173,21 @@ extern void fc_doc_row(MYSQL *conn, FcArena *a, const char *doctype, const char 
 
 /* webhook-preview (client_webhooks.c): PostgreSQL's webhook_preview(webhook, docname), its JSON text */
 extern int	fc_webhook_preview_main(MYSQL *conn, FcArena *a, const char *webhook, const char *docname);
+
+/*
+ * job --job ID (client_job.c): one import or export job of SQL (__fi_jobs),
+ * run on work, its outcome written on ctl; the exit status
+ */
+extern int	fc_job_main(MYSQL *ctl, MYSQL *work, FcArena *a, const char *id);
+/* a job's directory ($TMPDIR/fi-job-<pid>-XXXXXX) and the files a job writes there, removed */
+extern void fc_job_remove_dir(const char *dir);
+/*
+ * The named lock a job's process holds while it runs (SQL, of the job's id
+ * as SQL text): fi_job:<database>:<id>, the database's MD5 when its name is
+ * long (a lock's name has 64 characters at most).
+ */
+#define FC_JOB_LOCK(id) \
+	"CONCAT('fi_job:', IF(CHAR_LENGTH(DATABASE()) <= 36, DATABASE(), MD5(DATABASE())), ':', " id ")"
 
 /* worker (client_worker.c): the webhook worker of a bench's sites; its own options */
 extern int	fc_worker_main(int argc, char **argv);

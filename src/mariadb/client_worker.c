@@ -47,6 +47,7 @@
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
+#include <glob.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -57,6 +58,7 @@
 #include <pthread.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,6 +87,8 @@ typedef struct Options
 	bool		log_requests;
 	bool		once;
 	int			http_retention_s;
+	int			jobs;			/* import/export job processes at once, all sites together */
+	int			job_retention_s;
 } Options;
 
 typedef struct Site
@@ -114,6 +118,10 @@ typedef struct Site
 	long long	http_at;		/* ms: next look at it */
 	long long	http_leases_at; /* ms: next look for its leases run out */
 	long long	http_purge_at;	/* ms: next delete of its finished rows */
+	bool		has_jobs;		/* the site has __fi_jobs (import_csv_async, export_*_async) */
+	long long	jobs_at;		/* ms: next look for queued jobs */
+	long long	jobs_lost_at;	/* ms: next look for running jobs whose process is gone */
+	long long	jobs_purge_at;	/* ms: next delete of finished jobs */
 	long long	due_at;			/* ms: the queue's next due row (LLONG_MAX: none) */
 	long long	flush_at;		/* ms: next look at the outbox */
 	long long	tz_offset_us;	/* the site's time zone: its now minus UTC, */
@@ -559,6 +567,8 @@ site_ready(Site *s, long long now)
 		s->has_refdt = fc_column_exists(s->conn, s->arena, "tabWebhook Request Log", "reference_doctype");
 		s->has_httpq = query_ll(s->conn, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
 								"AND TABLE_NAME = '__fi_http_queue'", 0, "looking for __fi_http_queue") == 1;
+		s->has_jobs = query_ll(s->conn, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+							   "AND TABLE_NAME = '__fi_jobs'", 0, "looking for __fi_jobs") == 1;
 	}
 	{
 		const char *why = site_replica(s);
@@ -2424,6 +2434,176 @@ site_http(Site *s, long long now)
 	s->http_at = got == room ? now : now + HTTP_LOOK_MS;
 }
 
+/* ---- import and export jobs (__fi_jobs): each in a process of its own ---- */
+
+/*
+ * A job runs as `fi-client job --site-config <the site's config> --job ID`
+ * (client_job.c), started here once its row is committed: an import or an
+ * export takes seconds to minutes, which the deliveries of every site must
+ * not wait for.  The process takes the job's named lock (FC_JOB_LOCK) and
+ * writes the outcome itself; when it dies first (killed, the server
+ * restarted), its lock is free while the row is still running, and the
+ * site's next look marks the job failed.  A worker stopping leaves its jobs
+ * running: each finishes and records itself.
+ */
+#define JOBS_LOOK_MS	200
+typedef struct JobChild
+{
+	pid_t		pid;
+	char	   *site_path;		/* the site's config (its Site may be freed meanwhile) */
+	unsigned long long id;
+} JobChild;
+static JobChild *job_children;	/* opt.jobs slots, pid 0: free */
+static int	njob_children;
+static char self_exe[4096];
+
+static bool
+job_running(const Site *s, unsigned long long id)
+{
+	for (int i = 0; i < opt.jobs; i++)
+		if (job_children[i].pid != 0 && job_children[i].id == id && strcmp(job_children[i].site_path, s->path) == 0)
+			return true;
+	return false;
+}
+
+static void
+job_spawn(Site *s, unsigned long long id)
+{
+	char		idtext[24];
+	char	   *argv[7];
+	pid_t		pid;
+	int			slot = -1;
+
+	for (int i = 0; i < opt.jobs && slot < 0; i++)
+		if (job_children[i].pid == 0)
+			slot = i;
+	if (slot < 0)
+		return;
+	snprintf(idtext, sizeof(idtext), "%llu", id);
+	argv[0] = self_exe;
+	argv[1] = "job";
+	argv[2] = "--site-config";
+	argv[3] = s->path;
+	argv[4] = "--job";
+	argv[5] = idtext;
+	argv[6] = NULL;
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+	{
+		say("WARNING:", s, "could not start job %llu: %s (tried again shortly)", id, strerror(errno));
+		return;
+	}
+	if (pid == 0)
+	{
+		sigset_t	none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		execv(self_exe, argv);
+		_exit(127);
+	}
+	job_children[slot].pid = pid;
+	job_children[slot].id = id;
+	free(job_children[slot].site_path);
+	job_children[slot].site_path = strdup(s->path);
+	njob_children++;
+	say("LOG:", s, "job %llu started (process %d)", id, (int) pid);
+}
+
+/* the job processes that ended; one that ended badly: its site looks for lost jobs at once */
+static void
+jobs_reap(void)
+{
+	int			st;
+	pid_t		pid;
+
+	while (njob_children > 0 && (pid = waitpid(-1, &st, WNOHANG)) > 0)
+	{
+		for (int i = 0; i < opt.jobs; i++)
+		{
+			if (job_children[i].pid != pid)
+				continue;
+			job_children[i].pid = 0;
+			njob_children--;
+			if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 1))
+			{
+				/* its directory (a copy of an import's file among it) */
+				const char *tmpdir = getenv("TMPDIR");
+				char		pattern[4200];
+				glob_t		g;
+
+				snprintf(pattern, sizeof(pattern), "%s/fi-job-%d-*", tmpdir && tmpdir[0] ? tmpdir : "/tmp", (int) pid);
+				if (glob(pattern, GLOB_NOSORT, NULL, &g) == 0)
+					for (size_t k = 0; k < g.gl_pathc; k++)
+						fc_job_remove_dir(g.gl_pathv[k]);
+				globfree(&g);
+				Site	   *s = site_find(job_children[i].site_path);
+
+				if (WIFSIGNALED(st))
+					say("WARNING:", s, "job %llu's process ended by signal %d", job_children[i].id, WTERMSIG(st));
+				else
+					say("WARNING:", s, "job %llu's process ended with status %d", job_children[i].id,
+						WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+				if (s)
+					s->jobs_lost_at = 0;
+			}
+		}
+	}
+}
+
+/* a site's turn at its jobs: lost ones marked failed, queued ones started, old ones deleted */
+static void
+site_jobs(Site *s, long long now)
+{
+	MYSQL_RES  *r;
+	MYSQL_ROW	row;
+	char		sql[512];
+	int			room = opt.jobs - njob_children;
+
+	if (!s->has_jobs)
+		return;
+	if (now >= s->jobs_purge_at)
+	{
+		snprintf(sql, sizeof(sql), "DELETE FROM `__fi_jobs` WHERE finished_at < UTC_TIMESTAMP(6) - INTERVAL %d SECOND "
+				 "LIMIT 1000", opt.job_retention_s);
+		execs(s->conn, sql, "deleting finished jobs");
+		s->jobs_purge_at = now + 60000;
+	}
+	if (now >= s->jobs_lost_at)
+	{
+		static const char lost[] =
+			"UPDATE `__fi_jobs` SET status = 'failed', error_sqlstate = '57000', "
+			"error = 'the job''s process ended before it finished (killed, or the server or the worker stopped)', "
+			"error_hint = 'The job is not started again: the batches an import committed before stay (see its documents).', "
+			"finished_at = UTC_TIMESTAMP(6) WHERE status = 'running' AND IS_FREE_LOCK(" FC_JOB_LOCK("id") ") = 1";
+		my_ulonglong n;
+
+		if (mysql_real_query(s->conn, lost, sizeof(lost) - 1) != 0)
+			fc_fail_mysql(s->conn, "marking lost jobs failed");
+		n = mysql_affected_rows(s->conn);
+		if (n > 0 && n != (my_ulonglong) -1)
+			say("WARNING:", s, "%llu job(s) lost their process: marked failed", (unsigned long long) n);
+		s->jobs_lost_at = now + 5000;
+	}
+	if (now < s->jobs_at || room < 1)
+		return;
+	s->jobs_at = now + JOBS_LOOK_MS;
+	snprintf(sql, sizeof(sql), "SELECT id FROM `__fi_jobs` WHERE status = 'queued' ORDER BY id LIMIT %d", opt.jobs);
+	r = fc_query(s->conn, sql, "looking for queued jobs");
+	while ((row = mysql_fetch_row(r)) != NULL && njob_children < opt.jobs)
+	{
+		unsigned long long id = strtoull(row[0], NULL, 10);
+
+		if (!job_running(s, id))
+			job_spawn(s, id);
+	}
+	mysql_free_result(r);
+}
+
 /* ---- record ---- */
 
 static void
@@ -2691,6 +2871,7 @@ site_work(Site *s, long long now)
 		t_claim += (now_us() - t0) / 1000;
 	}
 	site_http(s, now);
+	site_jobs(s, now);
 }
 
 /* site_work, a failure ending only this site's turn */
@@ -2749,6 +2930,8 @@ usage(FILE *to, int status)
 		  "         [--ca-bundle FILE]    CA certificates for https (the system's)\n"
 		  "         [--no-log]            no tabWebhook Request Log rows\n"
 		  "         [--http-retention S]  seconds http_request_async's results are kept (86400)\n"
+		  "         [--jobs N]            import/export jobs of SQL running at once, all sites (2)\n"
+		  "         [--job-retention S]   seconds a finished job's outcome is kept (86400)\n"
 		  "         [--once]              deliver what is due and stop\n", to);
 	exit(status);
 }
@@ -2782,6 +2965,8 @@ fc_worker_main(int argc, char **argv)
 	opt.retry_base_ms = 1000;
 	opt.log_requests = true;
 	opt.http_retention_s = 86400;
+	opt.jobs = 2;
+	opt.job_retention_s = 86400;
 	opt.configs = calloc(argc + 1, sizeof(char *));
 	for (int i = 1; i < argc; i++)
 	{
@@ -2823,6 +3008,10 @@ fc_worker_main(int argc, char **argv)
 			opt.ca_bundle = v;
 		else if (strcmp(o, "--http-retention") == 0)
 			opt.http_retention_s = int_opt(o, v, 1, 315360000);
+		else if (strcmp(o, "--jobs") == 0)
+			opt.jobs = int_opt(o, v, 1, 64);
+		else if (strcmp(o, "--job-retention") == 0)
+			opt.job_retention_s = int_opt(o, v, 1, 315360000);
 		else
 		{
 			fprintf(stderr, "fi-client worker: unknown option %s\n", o);
@@ -2841,6 +3030,14 @@ fc_worker_main(int argc, char **argv)
 	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) opt.concurrency);
 	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) opt.concurrency);
 	slots = calloc(opt.concurrency, sizeof(Delivery *));
+	job_children = calloc(opt.jobs, sizeof(JobChild));
+	{
+		ssize_t		n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+
+		if (n <= 0 || n >= (ssize_t) sizeof(self_exe) - 1)
+			fc_fail("58000", NULL, NULL, "could not find the worker's own program (/proc/self/exe)");
+		self_exe[n] = '\0';
+	}
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -2875,6 +3072,7 @@ fc_worker_main(int argc, char **argv)
 			}
 			for (Site *s = sites; s; s = s->next)
 				site_step(s, now);
+			jobs_reap();
 			net_collect(0);
 
 			/*
@@ -2925,7 +3123,7 @@ fc_worker_main(int argc, char **argv)
 			}
 			if (opt.once)
 			{
-				bool		due = outstanding > 0;
+				bool		due = outstanding > 0 || njob_children > 0;
 
 				for (Site *s = sites; s && !due; s = s->next)
 					due = s->owner && s->due_at <= now_ms();
@@ -2960,6 +3158,9 @@ fc_worker_main(int argc, char **argv)
 	}
 	curl_multi_cleanup(multi);
 	free(slots);
+	for (int i = 0; i < opt.jobs; i++)
+		free(job_children[i].site_path);
+	free(job_children);
 	free(opt.configs);
 	return 0;
 }

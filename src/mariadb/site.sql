@@ -508,4 +508,222 @@ BEGIN
     SELECT @SITE@.http_result(req_id) AS result;
 END//
 
+-- ---- import and export from SQL: jobs the worker runs ----
+--
+-- MariaDB gives SQL no way to run the import's or the export's statements
+-- inside a function (no dynamic SQL in a function, none at all in a UDF),
+-- so from SQL they are jobs: import_csv_async / export_*_async write a row
+-- here in the caller's transaction and return its id; once it commits,
+-- `frappe-integrations worker` runs it in a process of its own
+-- (`frappe-integrations job`: the code of the import and export commands,
+-- on the site's own connection) and writes the outcome back.  status:
+-- queued, running (its process holds the named lock fi_job:<database>:<id>
+-- while it runs; a running job whose lock is free lost its process and is
+-- marked failed), done (result: the import's JSON result, which may report
+-- failed documents, or the export's {"doctype", "documents", "lines"}, its
+-- file in output) or failed (error_sqlstate, error, error_detail, error_hint).  A
+-- job runs at most once: an import is never started again (the batches it
+-- committed stay).  Finished rows are deleted by the worker --job-retention
+-- (a day) after finished_at.  Times are UTC.
+CREATE TABLE IF NOT EXISTS @SITE@.`__fi_jobs` (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    kind ENUM('import', 'export') CHARSET ascii NOT NULL,
+    doctype VARCHAR(140) NOT NULL,
+    file_type ENUM('csv', 'xlsx', 'json', 'doc') CHARSET ascii NOT NULL DEFAULT 'csv',
+    import_type VARCHAR(40) NULL,
+    docname VARCHAR(255) NULL COMMENT 'export_doc_async: the document',
+    options LONGTEXT NOT NULL DEFAULT '{}' COMMENT 'a JSON object, as given',
+    data LONGBLOB NULL COMMENT 'import_csv_async: the file',
+    status ENUM('queued', 'running', 'done', 'failed') CHARSET ascii NOT NULL DEFAULT 'queued',
+    result LONGTEXT NULL COMMENT 'JSON: the import''s result, the export''s counts',
+    output LONGBLOB NULL COMMENT 'the export''s file',
+    error_sqlstate CHAR(5) CHARSET ascii NULL,
+    error TEXT NULL,
+    error_detail TEXT NULL,
+    error_hint TEXT NULL,
+    requested_by VARCHAR(400) NOT NULL COMMENT 'USER() of the caller',
+    created_at DATETIME(6) NOT NULL,
+    started_at DATETIME(6) NULL,
+    finished_at DATETIME(6) NULL,
+    KEY due (status, id),
+    KEY finished (finished_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+  COMMENT='frappe_integrations: import and export jobs of SQL and their outcome'//
+
+-- Only the site's own database user writes the jobs (the caller of the
+-- functions below, the worker and its jobs on the site's connection).
+CREATE OR REPLACE PROCEDURE @SITE@.fi_jobs_writer()
+    READS SQL DATA SQL SECURITY DEFINER
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM integrations.site_keys sk
+                    WHERE sk.site = @SITE_LIT@ AND sk.site_user = SUBSTRING_INDEX(USER(), '@', 1)) THEN
+        SIGNAL SQLSTATE '42501' SET MESSAGE_TEXT = 'permission denied: only the site''s own database user queues imports and exports';
+    END IF;
+END//
+CREATE OR REPLACE TRIGGER @SITE@.`__fi_jobs_insert` BEFORE INSERT ON @SITE@.`__fi_jobs`
+FOR EACH ROW CALL @SITE@.fi_jobs_writer()//
+CREATE OR REPLACE TRIGGER @SITE@.`__fi_jobs_update` BEFORE UPDATE ON @SITE@.`__fi_jobs`
+FOR EACH ROW CALL @SITE@.fi_jobs_writer()//
+
+-- a job's arguments checked as the functions take them, then queued
+CREATE OR REPLACE FUNCTION @SITE@.fi_job_queue(kind VARCHAR(10) CHARSET ascii, doctype LONGTEXT CHARSET utf8mb4,
+                                               file_type VARCHAR(10) CHARSET ascii, import_type LONGTEXT CHARSET utf8mb4,
+                                               docname LONGTEXT CHARSET utf8mb4, options LONGTEXT CHARSET utf8mb4,
+                                               data LONGBLOB)
+    RETURNS BIGINT UNSIGNED
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
+BEGIN
+    DECLARE o LONGTEXT CHARSET utf8mb4 DEFAULT COALESCE(NULLIF(TRIM(options), ''), '{}');
+    DECLARE extra LONGTEXT CHARSET utf8mb4;
+    DECLARE msg VARCHAR(500) CHARSET utf8mb4;
+    IF doctype IS NULL OR doctype = '' THEN
+        SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'doctype must be given';
+    END IF;
+    IF CHAR_LENGTH(doctype) > 140 THEN
+        SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'doctype is longer than 140 characters: no DocType has such a name';
+    END IF;
+    IF NOT JSON_VALID(o) OR JSON_TYPE(o) <> 'OBJECT' THEN
+        SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'options must be a JSON object';
+    END IF;
+    IF kind = 'import' THEN
+        IF data IS NULL THEN
+            SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'data must be given: the text of the CSV file';
+        END IF;
+        IF import_type = 'Update Existing Records' THEN
+            SIGNAL SQLSTATE '0A000' SET MESSAGE_TEXT = 'Update Existing Records is not built yet on MariaDB (Insert New Records only)';
+        END IF;
+        IF import_type IS NULL OR import_type <> 'Insert New Records' THEN
+            SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'import_type must be "Insert New Records" or "Update Existing Records"';
+        END IF;
+        -- the options the MariaDB import takes (PostgreSQL's names)
+        SET extra = JSON_KEYS(JSON_REMOVE(o, '$.user', '$.atomic', '$.dry_run', '$.submit_after_import', '$.batch_size'));
+        IF JSON_LENGTH(extra) > 0 THEN
+            SET msg = CONCAT('unknown or unsupported import option(s) on MariaDB: ', extra,
+                             ' (it takes user, atomic, dry_run, submit_after_import, batch_size)');
+            SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = msg;
+        END IF;
+        IF JSON_EXISTS(o, '$.user') AND JSON_TYPE(JSON_EXTRACT(o, '$.user')) <> 'STRING' THEN
+            SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'options.user must be a string (the Frappe user who owns the documents)';
+        END IF;
+        IF JSON_EXISTS(o, '$.batch_size') AND (JSON_TYPE(JSON_EXTRACT(o, '$.batch_size')) <> 'INTEGER'
+               OR JSON_EXTRACT(o, '$.batch_size') NOT BETWEEN 1 AND 100000) THEN
+            SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'options.batch_size must be a number from 1 to 100000';
+        END IF;
+        IF (JSON_EXISTS(o, '$.atomic') AND JSON_TYPE(JSON_EXTRACT(o, '$.atomic')) <> 'BOOLEAN')
+           OR (JSON_EXISTS(o, '$.dry_run') AND JSON_TYPE(JSON_EXTRACT(o, '$.dry_run')) <> 'BOOLEAN')
+           OR (JSON_EXISTS(o, '$.submit_after_import') AND JSON_TYPE(JSON_EXTRACT(o, '$.submit_after_import')) <> 'BOOLEAN') THEN
+            SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'options.atomic, options.dry_run and options.submit_after_import must be true or false';
+        END IF;
+    END IF;
+    IF file_type = 'doc' AND (docname IS NULL OR docname = '') THEN
+        SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'name must be given: the document to export';
+    END IF;
+    INSERT INTO @SITE@.`__fi_jobs` (kind, doctype, file_type, import_type, docname, options, data, requested_by, created_at)
+    VALUES (kind, doctype, file_type, import_type, docname, o, data, USER(), UTC_TIMESTAMP(6));
+    RETURN LAST_INSERT_ID();
+END//
+
+-- PostgreSQL's import_csv(doctype, data, import_type, options), run by the
+-- worker after commit: returns the job's id (job_result, CALL job_wait)
+CREATE OR REPLACE FUNCTION @SITE@.import_csv_async(doctype LONGTEXT CHARSET utf8mb4, data LONGBLOB,
+                                                   import_type LONGTEXT CHARSET utf8mb4, options LONGTEXT CHARSET utf8mb4)
+    RETURNS BIGINT UNSIGNED
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
+    RETURN @SITE@.fi_job_queue('import', doctype, 'csv', COALESCE(import_type, 'Insert New Records'), NULL, options, data)//
+
+-- PostgreSQL's export_csv / export_xlsx / export_json (doctype, options)
+-- and export_doc(doctype, name): the file in the job's output
+CREATE OR REPLACE FUNCTION @SITE@.export_csv_async(doctype LONGTEXT CHARSET utf8mb4, options LONGTEXT CHARSET utf8mb4)
+    RETURNS BIGINT UNSIGNED
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
+    RETURN @SITE@.fi_job_queue('export', doctype, 'csv', NULL, NULL, options, NULL)//
+CREATE OR REPLACE FUNCTION @SITE@.export_xlsx_async(doctype LONGTEXT CHARSET utf8mb4, options LONGTEXT CHARSET utf8mb4)
+    RETURNS BIGINT UNSIGNED
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
+    RETURN @SITE@.fi_job_queue('export', doctype, 'xlsx', NULL, NULL, options, NULL)//
+CREATE OR REPLACE FUNCTION @SITE@.export_json_async(doctype LONGTEXT CHARSET utf8mb4, options LONGTEXT CHARSET utf8mb4)
+    RETURNS BIGINT UNSIGNED
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
+    RETURN @SITE@.fi_job_queue('export', doctype, 'json', NULL, NULL, options, NULL)//
+CREATE OR REPLACE FUNCTION @SITE@.export_doc_async(doctype LONGTEXT CHARSET utf8mb4, name LONGTEXT CHARSET utf8mb4)
+    RETURNS BIGINT UNSIGNED
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
+    RETURN @SITE@.fi_job_queue('export', doctype, 'doc', NULL, name, NULL, NULL)//
+
+-- a job as one JSON object: {"id", "kind", "doctype", "status", "result",
+-- "error": null or {"sqlstate", "message", "detail", "hint"}, "created_at",
+-- "started_at", "finished_at"}; an export's file is job_output(id)
+CREATE OR REPLACE FUNCTION @SITE@.job_result(job_id BIGINT UNSIGNED)
+    RETURNS LONGTEXT CHARSET utf8mb4
+    NOT DETERMINISTIC READS SQL DATA SQL SECURITY INVOKER
+BEGIN
+    DECLARE r LONGTEXT CHARSET utf8mb4 DEFAULT NULL;
+    DECLARE msg VARCHAR(200) CHARSET utf8mb4;
+    DECLARE CONTINUE HANDLER FOR NOT FOUND SET r = NULL;
+    SELECT JSON_OBJECT('id', j.id, 'kind', j.kind, 'doctype', j.doctype, 'status', j.status,
+                       'result', JSON_QUERY(j.result, '$'),
+                       'error', IF(j.status = 'failed', JSON_OBJECT('sqlstate', j.error_sqlstate, 'message', j.error,
+                                                                   'detail', j.error_detail, 'hint', j.error_hint), NULL),
+                       'created_at', j.created_at, 'started_at', j.started_at, 'finished_at', j.finished_at)
+      INTO r FROM @SITE@.`__fi_jobs` j WHERE j.id = job_id;
+    IF r IS NULL THEN
+        SET msg = CONCAT('no import or export job ', COALESCE(job_id, 'NULL'),
+                         ' (finished jobs are deleted a day after they finished)');
+        SIGNAL SQLSTATE 'P0002' SET MESSAGE_TEXT = msg;
+    END IF;
+    RETURN r;
+END//
+
+-- an export's file (CSV or JSON text, or the workbook's bytes); an error
+-- while the job is not done
+CREATE OR REPLACE FUNCTION @SITE@.job_output(job_id BIGINT UNSIGNED)
+    RETURNS LONGBLOB
+    NOT DETERMINISTIC READS SQL DATA SQL SECURITY INVOKER
+BEGIN
+    DECLARE st VARCHAR(10) CHARSET ascii DEFAULT NULL;
+    DECLARE k VARCHAR(10) CHARSET ascii;
+    DECLARE o LONGBLOB;
+    DECLARE ss CHAR(5) CHARSET ascii;
+    DECLARE er TEXT CHARSET utf8mb4;
+    DECLARE msg VARCHAR(500) CHARSET utf8mb4;
+    DECLARE CONTINUE HANDLER FOR NOT FOUND SET st = NULL;
+    SELECT j.status, j.kind, j.output, j.error_sqlstate, j.error INTO st, k, o, ss, er FROM @SITE@.`__fi_jobs` j WHERE j.id = job_id;
+    IF st IS NULL THEN
+        SET msg = CONCAT('no import or export job ', COALESCE(job_id, 'NULL'),
+                         ' (finished jobs are deleted a day after they finished)');
+        SIGNAL SQLSTATE 'P0002' SET MESSAGE_TEXT = msg;
+    END IF;
+    IF st = 'failed' THEN
+        SET msg = CONCAT('job ', job_id, ' failed (', ss, '): ', LEFT(er, 400));
+        SIGNAL SQLSTATE '55000' SET MESSAGE_TEXT = msg;
+    END IF;
+    IF st <> 'done' THEN
+        SET msg = CONCAT('job ', job_id, ' is ', st, ' (CALL job_wait(', job_id, ', milliseconds) waits for it)');
+        SIGNAL SQLSTATE '55000' SET MESSAGE_TEXT = msg;
+    END IF;
+    IF k <> 'export' THEN
+        SET msg = CONCAT('job ', job_id, ' is an import: its outcome is job_result(', job_id, ')');
+        SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = msg;
+    END IF;
+    RETURN o;
+END//
+
+-- waits (up to wait_ms, at most 10 min) for the job to finish, then
+-- answers as job_result (a procedure: see http_wait)
+CREATE OR REPLACE PROCEDURE @SITE@.job_wait(job_id BIGINT UNSIGNED, wait_ms INT)
+    READS SQL DATA SQL SECURITY INVOKER
+BEGIN
+    DECLARE st VARCHAR(10) CHARSET ascii DEFAULT NULL;
+    DECLARE deadline DATETIME(6) DEFAULT SYSDATE(6) + INTERVAL LEAST(GREATEST(COALESCE(wait_ms, 0), 0), 600000) * 1000 MICROSECOND;
+    DECLARE CONTINUE HANDLER FOR NOT FOUND SET st = NULL;
+    w: LOOP
+        SELECT j.status INTO st FROM @SITE@.`__fi_jobs` j WHERE j.id = job_id;
+        IF st IS NULL OR st IN ('done', 'failed') OR SYSDATE(6) >= deadline THEN
+            LEAVE w;
+        END IF;
+        DO SLEEP(0.02);
+    END LOOP w;
+    SELECT @SITE@.job_result(job_id) AS result;
+END//
+
 DELIMITER ;
