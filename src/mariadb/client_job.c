@@ -425,7 +425,7 @@ fc_job_main(MYSQL *ctl, MYSQL *work, FcArena *a, const char *id_text)
 	fc_job_remove_dir(j.dir);
 	if (mysql_query(ctl, fc_printf(a, "DO RELEASE_LOCK(" FC_JOB_LOCK("%llu") ")", j.id)) != 0)
 		fc_fail_mysql(ctl, "letting the job's lock go");
-	fprintf(stderr, "INFO: job %llu (%s%s%s of %s): %s in %.2f s%s%s\n", j.id, j.kind,
+	fprintf(stderr, "LOG: database %s: job %llu (%s%s%s of %s): %s in %.2f s%s%s\n", ctl->db ? ctl->db : "?", j.id, j.kind,
 			strcmp(j.kind, "export") == 0 ? " " : "", strcmp(j.kind, "export") == 0 ? j.file_type : "",
 			j.doctype, j.failed ? "failed" : "done", now_s() - t0, j.failed ? ": " : "", j.failed ? j.error : "");
 	return j.failed ? 1 : 0;

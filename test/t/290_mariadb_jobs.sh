@@ -260,4 +260,10 @@ t_is "$(( BEFORE > 5 ))-$(j1 "SELECT COUNT(*) FROM __fi_jobs WHERE finished_at I
      "--job-retention 1: the finished jobs deleted ($BEFORE of them)"
 stop_worker
 
+# ---- uninstall --site: the functions and triggers gone, the jobs' rows kept (they are data)
+j1 "SELECT export_csv_async('Item', NULL)" >/dev/null
+"$FI" uninstall --socket "$MDB_SOCK" --user root --site _j1 >/dev/null
+t_is "$(mdb "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = '_j1'")-$(mdb "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '_j1'")-$(j1 "SELECT COUNT(*) FROM __fi_jobs")" \
+     "0-0-1" "uninstall --site: no job function or trigger left, the queued job's row kept"
+
 t_done
