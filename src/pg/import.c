@@ -39,6 +39,7 @@
 #include "import.h"
 #include "webhook.h"
 #include "engine/csv.h"
+#include "engine/importlog.h"
 #include "engine/importmap.h"
 
 #define IMPORT_INSERT	"Insert New Records"
@@ -581,49 +582,25 @@ note_outcome(ImpRun *run, ImpDoc *doc)
 	{
 		MemoryContext old = MemoryContextSwitchTo(run->cxt);
 		ImpLog	   *log = palloc0(sizeof(ImpLog));
-		StringInfoData b;
-		bool		first = true;
+		long	   *rows = palloc(sizeof(long) * (list_length(doc->rows) + 1));
+		FiImportLogMsg *msgs = palloc(sizeof(FiImportLogMsg) * (list_length(doc->errors) + 1));
+		int			nrows = 0,
+					nmsgs = 0;
+		FiImportLog texts;
 
-		initStringInfo(&b);
-		appendStringInfoChar(&b, '[');
 		foreach(lc, doc->rows)
+			rows[nrows++] = ((ImpRow *) lfirst(lc))->row;
+		foreach(lc, doc->errors)
 		{
-			appendStringInfo(&b, "%s%ld", first ? "" : ", ", ((ImpRow *) lfirst(lc))->row);
-			first = false;
+			msgs[nmsgs].message = ((ImpError *) lfirst(lc))->message;
+			msgs[nmsgs++].msgprint = ((ImpError *) lfirst(lc))->msgprint;
 		}
-		appendStringInfoChar(&b, ']');
-		log->row_indexes = b.data;
+		fi_import_log(rows, nrows, !doc->failed, msgs, nmsgs, imp_alloc, CurrentMemoryContext, &texts);
+		log->row_indexes = texts.row_indexes;
+		log->messages = texts.messages;
+		log->exception = texts.exception;
 		log->success = !doc->failed;
 		log->docname = doc->failed ? NULL : pstrdup(doc->name ? doc->name : "");
-		if (doc->failed)
-		{
-			/*
-			 * Frappe v15's message log (frappe.local.message_log): a list of
-			 * msgprint()'s objects; frappe.throw() adds the red indicator
-			 * and raise_exception, a missing value is printed only.
-			 */
-			initStringInfo(&b);
-			appendStringInfoChar(&b, '[');
-			first = true;
-			foreach(lc, doc->errors)
-			{
-				ImpError   *e = lfirst(lc);
-
-				if (!first)
-					appendStringInfoString(&b, ", ");
-				first = false;
-				appendStringInfoString(&b, "{\"message\": ");
-				json_str(&b, e->message);
-				appendStringInfoString(&b, e->msgprint ? ", \"title\": \"Message\"}" :
-									   ", \"title\": \"Message\", \"indicator\": \"red\", \"raise_exception\": 1}");
-			}
-			appendStringInfoChar(&b, ']');
-			log->messages = b.data;
-			log->exception = psprintf("frappe.exceptions.ValidationError: %s",
-									  doc->errors ? ((ImpError *) linitial(doc->errors))->message : "");
-		}
-		else
-			log->messages = pstrdup("\"[]\"");
 		run->log = lappend(run->log, log);
 		MemoryContextSwitchTo(old);
 	}
@@ -702,13 +679,7 @@ flush_log(ImpRun *run, long *log_index)
 static const char *
 run_status(ImpRun *run)
 {
-	long		ok = run->inserted + run->updated + run->unchanged;
-
-	if (run->failed == 0)
-		return "Success";
-	if (ok > 0)
-		return "Partial Success";
-	return "Error";
+	return fi_import_status(run->inserted + run->updated + run->unchanged, run->failed, false);
 }
 
 /* ---- the run ---- */

@@ -19,6 +19,7 @@
 #include "engine/exportfmt.h"
 #include "engine/exportplan.h"
 #include "engine/importcell.h"
+#include "engine/importlog.h"
 #include "engine/importmap.h"
 #include "engine/naming.h"
 #include "engine/oauth.h"
@@ -1210,6 +1211,31 @@ test_http(void)
 	   && fi_http_curl_error_text(CURLE_COULDNT_CONNECT, "") == NULL, "http: a DBA's words where libcurl's mislead");
 }
 
+/* Frappe's Data Import Log texts (importer.py v15) and the import's status */
+static void
+test_import_log(void)
+{
+	long		rows[] = {2, 3, 4};
+	FiImportLogMsg msgs[] = {{"Value missing for Item: Item Name", true}, {"Item Group \"Nope\" \u00e9", false}};
+	FiImportLog l;
+
+	ok(fi_import_log(rows, 3, true, NULL, 0, arena_alloc, NULL, &l), "import log: a success");
+	is_str(l.row_indexes, "[2, 3, 4]", "import log: row_indexes, the document's rows as a JSON list");
+	is_str(l.messages, "\"[]\"", "import log: a success's messages are json.dumps(\"[]\"), as Frappe writes them");
+	ok(l.exception == NULL, "import log: a success has no exception");
+	ok(fi_import_log(rows, 1, false, msgs, 2, arena_alloc, NULL, &l), "import log: a failure");
+	is_str(l.row_indexes, "[2]", "import log: one row");
+	is_str(l.messages, "[{\"message\": \"Value missing for Item: Item Name\", \"title\": \"Message\"}, "
+		   "{\"message\": \"Item Group \\\"Nope\\\" \u00e9\", \"title\": \"Message\", \"indicator\": \"red\", \"raise_exception\": 1}]",
+		   "import log: msgprint'ed and thrown messages, as frappe.local.message_log holds them (escaped as JSON)");
+	is_str(l.exception, "frappe.exceptions.ValidationError: Value missing for Item: Item Name",
+		   "import log: the exception is the first message's ValidationError");
+	is_str(fi_import_status(3, 0, false), "Success", "import status: nothing failed");
+	is_str(fi_import_status(3, 1, false), "Partial Success", "import status: some of each");
+	is_str(fi_import_status(0, 2, false), "Error", "import status: all failed");
+	is_str(fi_import_status(3, 1, true), "Error", "import status: rolled back (atomic)");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1300,6 +1326,7 @@ main(int argc, char **argv)
 	test_cells();
 	test_export_plan();
 	test_http();
+	test_import_log();
 	printf("1..%d\n", n_test);
 	return n_fail == 0 ? 0 : 1;
 }
