@@ -393,7 +393,7 @@ usage(FILE *to, int status)
 {
 	fputs("usage: fi-client export --doctype DOCTYPE [--options JSON] [--output FILE] [--file-type csv|xlsx|json]\n"
 		  "       fi-client export-doc --doctype DOCTYPE --name NAME [--output FILE]\n"
-		  "       fi-client import --doctype DOCTYPE [--dry-run] [--atomic] [--submit] [--as USER] [--batch-size N] FILE.csv\n"
+		  "       fi-client import --doctype DOCTYPE [--dry-run] [--atomic] [--submit] [--as USER] [--batch-size N] [--data-import NAME] FILE.csv\n"
 		  "       fi-client job --job ID\n"
 		  "       fi-client webhook-pending [--limit TRANSACTIONS]\n"
 		  "       fi-client webhook-preview --webhook WEBHOOK --name DOCNAME\n"
@@ -424,6 +424,7 @@ main(int argc, char **argv)
 	int			status;
 	const char *imp_file = NULL;
 	const char *imp_user = NULL;
+	const char *imp_log = NULL;
 	int			imp_batch = 1000;
 	bool		imp_dry_run = false,
 				imp_atomic = false,
@@ -499,6 +500,8 @@ main(int argc, char **argv)
 			job = v;
 		else if (strcmp(o, "--as") == 0 && strcmp(cmd, "import") == 0)
 			imp_user = v;
+		else if (strcmp(o, "--data-import") == 0 && strcmp(cmd, "import") == 0)
+			imp_log = v;
 		else if (strcmp(o, "--batch-size") == 0 && strcmp(cmd, "import") == 0)
 		{
 			imp_batch = atoi(v);
@@ -600,7 +603,7 @@ main(int argc, char **argv)
 	if (c.password)
 		memset((char *) c.password, 0, strlen(c.password));
 	if (strcmp(cmd, "import") == 0)
-		status = fc_import_main(conn, a, doctype, imp_file, imp_dry_run, imp_atomic, imp_submit, imp_user, imp_batch);
+		status = fc_import_main(conn, a, doctype, imp_file, imp_dry_run, imp_atomic, imp_submit, imp_user, imp_batch, imp_log);
 	else if (strcmp(cmd, "webhook-pending") == 0)
 		status = fc_webhook_pending_main(conn, a, limit ? atoi(limit) : 100);
 	else if (strcmp(cmd, "webhook-preview") == 0)

@@ -38,6 +38,7 @@
 
 #include "engine/csv.h"
 #include "engine/importcell.h"
+#include "engine/importlog.h"
 #include "engine/importmap.h"
 #include "engine/importval.h"
 #include "engine/jsoncanon.h"
@@ -45,6 +46,7 @@
 #include "engine/secretfmt.h"
 
 #define MAX_ERRORS_KEPT	10000
+#define LOG_CHUNK		(1024 * 1024)	/* bytes of tabData Import Log rows in one INSERT */
 
 /* one field a table writes */
 typedef struct IField
@@ -98,6 +100,7 @@ typedef struct IErr
 	const char *column;
 	const char *value;
 	char	   *message;
+	bool		msgprint;		/* Frappe prints it (a missing value), not throws it */
 	struct IErr *next;
 } IErr;
 
@@ -166,6 +169,12 @@ typedef struct IRun
 	long		batch_no;		/* which batch (the clock's defaults are made once each) */
 	const FiNameDoc *given;		/* the batch's names: which were given */
 	unsigned int last_errno;	/* the server's error number of the last insert that failed */
+	/* --data-import: the tabData Import document logged to, and its log rows not yet written */
+	const char *data_import;
+	FcBuf	   *log;			/* chunks of "(…), (…)" rows, each at most LOG_CHUNK */
+	int			nlog,
+				caplog;
+	long		log_index;
 } IRun;
 
 /* engine memory: the run's or the batch's arena (FiAlloc with the run as arg) */
@@ -713,8 +722,11 @@ complete_row(IRun *run, IDoc *doc, ITable *t, long rowno, int idx, char **cells,
 			for (int c = 0; c < doc->nch; c++)
 				has |= run->tables[doc->ch[c].table].tdf == df;
 			if (!has)
+			{
 				doc_error(run, doc, doc->row, NULL, NULL,
 						  fi_import_msg_table_missing(df->label ? df->label : df->fieldname, fc_alloc, run->b));
+				doc->errs_tail->msgprint = true;
+			}
 			continue;
 		}
 		if (i >= 0)
@@ -723,8 +735,11 @@ complete_row(IRun *run, IDoc *doc, ITable *t, long rowno, int idx, char **cells,
 
 			if (vals[i] == NULL && !(f->col >= 0 && cells[f->col] != NULL) && !names_the_document(run, t, f) &&
 				fi_cell_empty_is_missing(f->r.cell.kind))
+			{
 				doc_error(run, doc, rowno, f->col >= 0 ? f->header : NULL, NULL,
 						  fi_import_msg_missing(t->child, t->doctype, idx, f->r.cell.label, fc_alloc, run->b));
+				doc->errs_tail->msgprint = true;
+			}
 		}
 	}
 }
@@ -1432,9 +1447,78 @@ read_clock(IRun *run)
 		   &run->now_dt.hour, &run->now_dt.minute, &run->now_dt.second, &run->now_dt.usec);
 }
 
+/* ---- tabData Import Log (--data-import) ---- */
+
+/* the document's log row (engine/importlog.c's texts), kept for flush_log */
+static void
+log_doc(IRun *run, IDoc *doc)
+{
+	FiImportLogMsg *msgs;
+	int			nmsgs = 0;
+	FiImportLog l;
+	FcBuf	   *c;
+
+	for (IErr *e = doc->errs; e; e = e->next)
+		nmsgs++;
+	msgs = fc_alloc(run->b, sizeof(FiImportLogMsg) * (nmsgs + 1));
+	nmsgs = 0;
+	for (IErr *e = doc->errs; e; e = e->next)
+	{
+		msgs[nmsgs].message = e->message;
+		msgs[nmsgs++].msgprint = e->msgprint;
+	}
+	fi_import_log(doc->rows, doc->nrows, !doc->failed, msgs, nmsgs, fc_alloc, run->b, &l);
+	if (run->nlog == 0 || run->log[run->nlog - 1].len >= LOG_CHUNK)
+	{
+		if (run->nlog == run->caplog)
+		{
+			FcBuf	   *grown = realloc(run->log, sizeof(FcBuf) * (run->caplog * 2 + 4));
+
+			if (grown == NULL)
+				fc_fail("53200", NULL, NULL, "out of memory");
+			run->log = grown;
+			run->caplog = run->caplog * 2 + 4;
+		}
+		memset(&run->log[run->nlog++], 0, sizeof(FcBuf));
+	}
+	c = &run->log[run->nlog - 1];
+	fc_buf_printf(c, "%s(%s, %s, %s, %s, %s, 0, 0, %s, %s, %s, %s, %d, %ld, %s)", c->len ? ", " : "",
+				  fc_literal(run->b, run->conn, hash_name(run)), fc_literal(run->b, run->conn, run->now),
+				  fc_literal(run->b, run->conn, run->now), fc_literal(run->b, run->conn, run->user),
+				  fc_literal(run->b, run->conn, run->user), fc_literal(run->b, run->conn, run->data_import),
+				  doc->failed ? "NULL" : fc_literal(run->b, run->conn, doc->name ? doc->name : ""),
+				  l.exception ? fc_literal(run->b, run->conn, l.exception) : "NULL",
+				  fc_literal(run->b, run->conn, l.row_indexes), doc->failed ? 0 : 1, run->log_index++,
+				  fc_literal(run->b, run->conn, l.messages));
+}
+
+/* the kept log rows written (in the transaction open: the batch's, or one of their own) */
+static void
+flush_log(IRun *run)
+{
+	for (int i = 0; i < run->nlog; i++)
+	{
+		FcBuf		sql = {0};
+
+		if (run->log[i].len > 0)
+		{
+			fc_buf_puts(&sql, "INSERT INTO `tabData Import Log` (name, creation, modified, modified_by, owner, docstatus, "
+						"idx, data_import, docname, exception, row_indexes, success, log_index, messages) VALUES ");
+			fc_buf_put(&sql, run->log[i].data, run->log[i].len);
+			if (mysql_real_query(run->conn, sql.data, sql.len) != 0)
+				fc_fail_mysql(run->conn, "writing the Data Import Log");
+		}
+		fc_buf_free(&sql);
+		fc_buf_free(&run->log[i]);
+	}
+	run->nlog = 0;
+}
+
 static void
 note_outcome(IRun *run, IDoc *doc)
 {
+	if (run->data_import)
+		log_doc(run, doc);
 	if (!doc->failed)
 	{
 		run->inserted++;
@@ -1524,7 +1608,10 @@ run_batch(IRun *run, IDoc **docs, char ****row_cells, int n)
 	for (int i = 0; i < n; i++)
 		note_outcome(run, docs[i]);
 	if (!run->atomic && !run->dry_run)
+	{
+		flush_log(run);			/* with the batch's documents */
 		run_sql(run, "COMMIT", "committing a batch");
+	}
 	run->documents += n;
 }
 
@@ -1588,7 +1675,7 @@ progress(IRun *run, double frac, bool last)
 
 int
 fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, bool dry_run, bool atomic,
-			   bool submit, const char *user, int batch_docs)
+			   bool submit, const char *user, int batch_docs, const char *data_import)
 {
 	IRun		run0 = {0};
 	IRun	   *run = &run0;
@@ -1633,6 +1720,23 @@ fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, b
 				run->meta->issingle ? "Single" : "virtual");
 	if (submit && !run->meta->is_submittable)
 		fc_fail("22023", NULL, "Leave out --submit.", "%s is not submittable", doctype);
+	if (data_import != NULL)
+	{
+		MYSQL_RES  *r;
+		bool		found;
+
+		if (!fc_column_exists(conn, a, "tabData Import", "name"))
+			fc_fail("42704", NULL, "--data-import names the tabData Import document to log to.",
+					"Data Import %s not found", data_import);
+		r = fc_query(conn, fc_printf(a, "SELECT 1 FROM `tabData Import` WHERE name = %s",
+									 fc_literal(a, conn, data_import)), "looking for the Data Import");
+		found = mysql_num_rows(r) == 1;
+		mysql_free_result(r);
+		if (!found)
+			fc_fail("42704", NULL, "--data-import names the tabData Import document to log to.",
+					"Data Import %s not found", data_import);
+		run->data_import = data_import;
+	}
 
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &stt) != 0)
 		fc_fail("58030", NULL, NULL, "could not read the file \"%s\": %s", file, strerror(errno));
@@ -1764,6 +1868,19 @@ fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, b
 	}
 	else
 		run_sql(run, "COMMIT", "committing");
+	if (run->data_import)
+	{
+		/* the log of a run in one transaction (atomic, dry run) after it, as PostgreSQL's; then the status */
+		const char *status = fi_import_status(run->inserted, run->failed, run->rolled_back && !run->dry_run);
+
+		flush_log(run);
+		run_sql(run, fc_printf(run->b, "UPDATE `tabData Import` SET status = %s, payload_count = %ld, modified = %s, "
+							   "modified_by = %s WHERE name = %s", fc_literal(run->b, run->conn, status), run->documents,
+							   fc_literal(run->b, run->conn, run->now), fc_literal(run->b, run->conn, run->user),
+							   fc_literal(run->b, run->conn, run->data_import)), "updating the Data Import");
+		run_sql(run, "COMMIT", "committing the Data Import Log");
+		free(run->log);
+	}
 	progress(run, 1, true);
 	if (run->rows == 0 && !run->rolled_back)
 		fc_fail("22023", "The file has a header and no data rows.", NULL,
@@ -1771,14 +1888,11 @@ fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, b
 
 	/* the result: import_csv's JSON, as jsonb prints it */
 	{
-		long		ok = run->inserted;
-		const char *status = run->failed == 0 ? "Success" : ok > 0 ? "Partial Success" : "Error";
+		const char *status = fi_import_status(run->inserted, run->failed, run->rolled_back && !run->dry_run);
 		FiJBuf		canon = {0};
 		FiJsonRoot	root;
 		char		msg[200];
 
-		if (run->rolled_back && !run->dry_run)
-			status = "Error";
 		fc_buf_printf(&out, "{\"status\": \"%s\", \"inserted\": %ld, \"updated\": 0, \"failed\": %ld, \"rows\": %ld, "
 					  "\"documents\": %ld", status, run->rolled_back ? 0 : run->inserted, run->failed, run->rows,
 					  run->documents);

@@ -120,6 +120,7 @@ run_import(JobRun *j, MYSQL *work)
 	FiVal	   *opts;
 	FiVal	   *v;
 	const char *user = NULL;
+	const char *data_import = NULL;
 	bool		dry_run = false,
 				atomic = false,
 				submit = false;
@@ -141,6 +142,12 @@ run_import(JobRun *j, MYSQL *work)
 			fc_fail("22023", NULL, NULL, "options.user must be a string (the Frappe user who owns the documents)");
 		user = fc_strndup(j->a, s, n);
 	}
+	if ((v = fi_val_member(opts, "data_import")) != NULL)
+	{
+		if ((s = fi_val_text(v, &n)) == NULL)
+			fc_fail("22023", NULL, NULL, "options.data_import must be a string (the tabData Import document to log to)");
+		data_import = fc_strndup(j->a, s, n);
+	}
 #define FLAG(key, var) \
 	if ((v = fi_val_member(opts, key)) != NULL && !fi_val_get_bool(v, &var)) \
 		fc_fail("22023", NULL, NULL, "options.%s must be true or false", key)
@@ -153,7 +160,7 @@ run_import(JobRun *j, MYSQL *work)
 		fc_fail("22023", NULL, NULL, "options.batch_size must be a number from 1 to 100000");
 	fi_tpl_free(t);
 	write_file(j, file, j->data ? j->data : "", j->datalen);
-	status = fc_import_main(work, j->a, j->doctype, file, dry_run, atomic, submit, user, (int) batch);
+	status = fc_import_main(work, j->a, j->doctype, file, dry_run, atomic, submit, user, (int) batch, data_import);
 	return status == 3 ? 0 : status;	/* 3: some documents failed, which the result tells */
 }
 

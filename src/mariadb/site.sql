@@ -596,14 +596,17 @@ BEGIN
             SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'import_type must be "Insert New Records" or "Update Existing Records"';
         END IF;
         -- the options the MariaDB import takes (PostgreSQL's names)
-        SET extra = JSON_KEYS(JSON_REMOVE(o, '$.user', '$.atomic', '$.dry_run', '$.submit_after_import', '$.batch_size'));
+        SET extra = JSON_KEYS(JSON_REMOVE(o, '$.user', '$.atomic', '$.dry_run', '$.submit_after_import', '$.batch_size', '$.data_import'));
         IF JSON_LENGTH(extra) > 0 THEN
             SET msg = CONCAT('unknown or unsupported import option(s) on MariaDB: ', extra,
-                             ' (it takes user, atomic, dry_run, submit_after_import, batch_size)');
+                             ' (it takes user, atomic, dry_run, submit_after_import, batch_size, data_import)');
             SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = msg;
         END IF;
         IF JSON_EXISTS(o, '$.user') AND JSON_TYPE(JSON_EXTRACT(o, '$.user')) <> 'STRING' THEN
             SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'options.user must be a string (the Frappe user who owns the documents)';
+        END IF;
+        IF JSON_EXISTS(o, '$.data_import') AND JSON_TYPE(JSON_EXTRACT(o, '$.data_import')) <> 'STRING' THEN
+            SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'options.data_import must be a string (the tabData Import document to log to)';
         END IF;
         IF JSON_EXISTS(o, '$.batch_size') AND (JSON_TYPE(JSON_EXTRACT(o, '$.batch_size')) <> 'INTEGER'
                OR JSON_EXTRACT(o, '$.batch_size') NOT BETWEEN 1 AND 100000) THEN

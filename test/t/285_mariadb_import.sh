@@ -147,6 +147,36 @@ t_like "$("$FI" import --site-config "$MD/site_config.json" --doctype 'Sales Inv
 printf '' > "$MD/empty.csv"
 t_like "$("$FI" import --site-config "$MD/site_config.json" --doctype Item "$MD/empty.csv" 2>&1)" 'should contain a Header' "an empty file: Frappe's words"
 
+# ---- tabData Import Log: the same rows as PostgreSQL's (--data-import / options.data_import)
+for site in pg mdb; do
+    sql="INSERT INTO \"tabData Import\"(name, reference_doctype, import_type, status) VALUES ('DI-1', 'Item', 'Insert New Records', 'Pending'), ('DI-2', 'Item', 'Insert New Records', 'Pending')"
+    if [ $site = pg ]; then q $DB "$sql" >/dev/null
+    else mariadb --no-defaults --socket="$MDB_SOCK" -u _imp -ppw_imp -D _imp -e "SET SESSION sql_mode = 'ANSI_QUOTES'; $sql"; fi
+done
+printf 'Item Code,Item Name,Item Group,Default Unit of Measure\nDL-1,One,Products,Nos\nDL-2,Two,,Nos\nDL-3,Three,Nope,"No\"s"\nDL-4,Four,Products,Nos\n' > "$MD/log.csv"
+chmod 644 "$MD/log.csv"
+mimp Item "$MD/log.csv" --data-import DI-1 --batch-size 2 > "$MD/log.json"
+pimp Item "$MD/log.csv" '{"data_import": "DI-1", "batch_size": 2}' > "$MD/log_pg.json"
+t_is "$(norm < "$MD/log.json")" "$(norm < "$MD/log_pg.json")" "--data-import: the import's result as PostgreSQL's"
+SQL_LOG="SELECT COALESCE(docname, ''), COALESCE(exception, ''), row_indexes, success, log_index, messages, owner, modified_by FROM \"tabData Import Log\" WHERE data_import = 'DI-1' ORDER BY log_index"
+t_is "$(mariadb --no-defaults --socket="$MDB_SOCK" -u _imp -ppw_imp -D _imp -N -B -r -e "SET SESSION sql_mode = 'ANSI_QUOTES'; $SQL_LOG")" \
+     "$(q $DB "$SQL_LOG" | tr '|' '\t')" "tabData Import Log: a row per document, the same texts as PostgreSQL's (messages, exception, row_indexes)"
+t_like "$(m "SELECT messages FROM \`tabData Import Log\` WHERE data_import = 'DI-1' AND row_indexes = '[3]'")" \
+     '^\[\{"message": "[^"]+", "title": "Message"\}\]$' "(a missing value: msgprint'ed, no red indicator)"
+SQL_DI="SELECT name, status, payload_count FROM \"tabData Import\" WHERE name = 'DI-1'"
+t_is "$(m "SET SESSION sql_mode = 'ANSI_QUOTES'; $SQL_DI")" "$(q $DB "$SQL_DI" | tr '|' '\t')" "tabData Import: status and payload_count as PostgreSQL sets them"
+t_is "$(m "SELECT COUNT(*), COUNT(DISTINCT name), MIN(LENGTH(name)), MIN(creation) > NOW() - INTERVAL 1 DAY FROM \`tabData Import Log\`")" "4	4	10	1" \
+     "(each log row named by a 10-character hash, created now)"
+R=$("$FI" import --site-config "$MD/site_config.json" --doctype Item --atomic --data-import DI-2 "$MD/log.csv" 2>/dev/null)
+P=$(pimp Item "$MD/log.csv" '{"data_import": "DI-2", "atomic": true}')
+SQL_LOG2="SELECT CASE WHEN docname IS NULL THEN 1 ELSE 0 END, success, log_index FROM \"tabData Import Log\" WHERE data_import = 'DI-2' ORDER BY log_index"
+t_is "$(mariadb --no-defaults --socket="$MDB_SOCK" -u _imp -ppw_imp -D _imp -N -B -r -e "SET SESSION sql_mode = 'ANSI_QUOTES'; $SQL_LOG2; ${SQL_DI/DI-1/DI-2}")" \
+     "$(q $DB "$SQL_LOG2; ${SQL_DI/DI-1/DI-2}" | tr '|' '\t')" "--atomic rolled back: the log kept, the Data Import in Error, as on PostgreSQL"
+t_is "$("$FI" import --site-config "$MD/site_config.json" --doctype Item --data-import DI-404 "$MD/log.csv" 2>&1; echo "rc $?")" \
+     "ERROR 42704: Data Import DI-404 not found
+HINT: --data-import names the tabData Import document to log to.
+rc 1" "--data-import of no Data Import: refused before anything is written"
+
 # ---- a naming series shared with a Frappe-style session holding its row
 m "INSERT INTO tabSeries (name, current) VALUES ('TS-', 0) ON DUPLICATE KEY UPDATE current = current"
 m "UPDATE tabDocType SET autoname = 'TS-.####' WHERE name = 'Item'"

@@ -73,7 +73,7 @@ t_is "$(j1 "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 
 
 # ---- refused when queued: nothing written
 t_is "$(j1_err "SELECT import_csv_async('Item', 'a', NULL, '{\"webhooks\": true}')")" \
-     '22023: unknown or unsupported import option(s) on MariaDB: ["webhooks"] (it takes user, atomic, dry_run, submit_after_import, batch_size)' \
+     '22023: unknown or unsupported import option(s) on MariaDB: ["webhooks"] (it takes user, atomic, dry_run, submit_after_import, batch_size, data_import)' \
      "an import option the MariaDB import does not take: 22023, named"
 t_is "$(j1_err "SELECT import_csv_async('Item', 'a', NULL, '{\"batch_size\": 0}')")" \
      "22023: options.batch_size must be a number from 1 to 100000" "batch_size out of range"
@@ -127,6 +127,12 @@ DRY=$(j1 "SELECT import_csv_async('Item', '$CSV', NULL, '{\"dry_run\": true, \"u
 t_is "$(printf '%s' "$DRY" | jget 'json.dumps(d["result"], sort_keys=True)')" \
      "$(printf '%s' "$CLI" | jget 'json.dumps(d, sort_keys=True)')" "a dry run's result: the import command's, key for key"
 t_like "$(printf '%s' "$DRY" | jget 'd["result"]["errors"]')" "Value Nope missing for Item Group" "(its errors name the value)"
+j1 "INSERT INTO \`tabData Import\`(name, reference_doctype, import_type, status) VALUES ('DI-J', 'Item', 'Insert New Records', 'Pending')"
+R=$(j1 "SELECT import_csv_async('Item', '${CSV//J-/L-}', NULL, '{\"dry_run\": true, \"data_import\": \"DI-J\"}') INTO @j; CALL job_wait(@j, 10000)")
+t_is "$(j1 "SELECT GROUP_CONCAT(CONCAT(row_indexes, ':', success) ORDER BY log_index) FROM \`tabData Import Log\` WHERE data_import = 'DI-J'")-$(j1 "SELECT status FROM \`tabData Import\` WHERE name = 'DI-J'")" \
+     "[2]:1,[3]:0,[4]:1-Partial Success" "options.data_import: the job logs each document to tabData Import Log and sets the Data Import's status"
+t_is "$(j1_err "SELECT import_csv_async('Item', 'a', NULL, '{\"data_import\": 1}')")" \
+     "22023: options.data_import must be a string (the tabData Import document to log to)" "a data_import that is not a string"
 t_is "$(j1 "SELECT status, started_at >= created_at, finished_at >= started_at, requested_by LIKE '_j1@%' FROM __fi_jobs WHERE id = $ID")" \
      "done	1	1	1" "the row: done, its times in order, the caller"
 t_is "$(j1_err "SELECT job_output($ID)")" "22023: job $ID is an import: its outcome is job_result($ID)" "an import has no file"
