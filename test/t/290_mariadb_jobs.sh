@@ -257,6 +257,22 @@ t_like "$(printf '%s' "$R" | jget 'd["status"], d["error"]["sqlstate"], d["error
 stop_worker
 t_is "$(ls "$TMPDIR" | wc -l)" 0 "no job left a directory behind"
 
+# ---- a 1,000,000-row file, imported from SQL
+"$FI_PY" -c 'import sys
+print("Role Name")
+for i in range(1000000): print("R-%07d" % i)' > "$MD/million.csv"
+worker "$MD/w4.log"
+printf "SELECT import_csv_async('Role', FROM_BASE64('%s'), NULL, NULL)" "$(base64 -w0 < "$MD/million.csv")" \
+    | mariadb --no-defaults --max-allowed-packet=64M --socket="$MDB_SOCK" -u _j1 -ppw_j1 -D _j1 -N -B > "$MD/million.id"
+ID=$(cat "$MD/million.id")
+R=$(j1 "CALL job_wait($ID, 300000)")
+t_is "$(printf '%s' "$R" | jget 'd["status"], d["result"]["status"], d["result"]["rows"], d["result"]["inserted"], d["result"]["failed"]')" \
+     "('done', 'Success', 1000000, 1000000, 0)" "a file of 1,000,000 rows imported by a job"
+t_is "$(j1 "SELECT COUNT(*), MIN(name), MAX(name) FROM tabRole WHERE name LIKE 'R-%'")" "1000000	R-0000000	R-0999999" \
+     "all 1,000,000 documents are there"
+stop_worker
+rm -f "$MD/million.csv"
+
 # ---- finished jobs deleted after --job-retention
 sleep 1.1
 BEFORE=$(j1 "SELECT COUNT(*) FROM __fi_jobs WHERE finished_at IS NOT NULL")
