@@ -393,7 +393,7 @@ usage(FILE *to, int status)
 {
 	fputs("usage: fi-client export --doctype DOCTYPE [--options JSON] [--output FILE] [--file-type csv|xlsx|json]\n"
 		  "       fi-client export-doc --doctype DOCTYPE --name NAME [--output FILE]\n"
-		  "       fi-client import --doctype DOCTYPE [--dry-run] [--atomic] [--submit] [--as USER] [--batch-size N] [--data-import NAME] FILE.csv\n"
+		  "       fi-client import --doctype DOCTYPE [--update] [--dry-run] [--atomic] [--submit] [--as USER] [--batch-size N] [--data-import NAME] FILE.csv\n"
 		  "       fi-client job --job ID\n"
 		  "       fi-client webhook-pending [--limit TRANSACTIONS]\n"
 		  "       fi-client webhook-preview --webhook WEBHOOK --name DOCNAME\n"
@@ -426,6 +426,7 @@ main(int argc, char **argv)
 	const char *imp_user = NULL;
 	const char *imp_log = NULL;
 	int			imp_batch = 1000;
+	bool		imp_update = false;
 	bool		imp_dry_run = false,
 				imp_atomic = false,
 				imp_submit = false;
@@ -469,8 +470,8 @@ main(int argc, char **argv)
 		}
 		if (strcmp(cmd, "import") == 0 && strcmp(o, "--update") == 0)
 		{
-			fprintf(stderr, "fi-client: import --update is not built yet on MariaDB (Insert New Records only)\n");
-			exit(2);
+			imp_update = true;
+			continue;
 		}
 		if (strcmp(cmd, "import") == 0 && o[0] != '-' && imp_file == NULL)
 		{
@@ -603,7 +604,7 @@ main(int argc, char **argv)
 	if (c.password)
 		memset((char *) c.password, 0, strlen(c.password));
 	if (strcmp(cmd, "import") == 0)
-		status = fc_import_main(conn, a, doctype, imp_file, imp_dry_run, imp_atomic, imp_submit, imp_user, imp_batch, imp_log);
+		status = fc_import_main(conn, a, doctype, imp_file, imp_dry_run, imp_atomic, imp_submit, imp_user, imp_batch, imp_log, imp_update);
 	else if (strcmp(cmd, "webhook-pending") == 0)
 		status = fc_webhook_pending_main(conn, a, limit ? atoi(limit) : 100);
 	else if (strcmp(cmd, "webhook-preview") == 0)

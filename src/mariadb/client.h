@@ -117,7 +117,7 @@ extern bool fc_meta_in_table(MYSQL *conn, FcArena *a, const FiDocMeta *meta, con
  * documents failed
  */
 extern int	fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, bool dry_run, bool atomic,
-						   bool submit, const char *user, int batch_docs, const char *data_import);
+						   bool submit, const char *user, int batch_docs, const char *data_import, bool update);
 
 /* export [options] (client_export.c): the exit status */
 extern int	fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options_json,

@@ -112,6 +112,7 @@ typedef struct IChild
 	char	  **vals;			/* per field of the table: the stored text, NULL none */
 	const char *name;
 	int			idx;
+	bool		stored;			/* Update: the row's ID is one of the document's stored rows */
 } IChild;
 
 typedef struct IDoc
@@ -132,6 +133,10 @@ typedef struct IDoc
 	bool		supplied;
 	int			docstatus;
 	const char *owner;
+	/* Update */
+	struct Stored *stored;		/* the stored document */
+	bool	   *replace;		/* per table: its rows are replaced by the file's */
+	bool		skipped;		/* the file changes nothing of it */
 } IDoc;
 
 typedef struct IRun
@@ -143,7 +148,8 @@ typedef struct IRun
 	const char *doctype;
 	bool		dry_run,
 				atomic,
-				submit;
+				submit,
+				update;			/* Update Existing Records */
 	const char *user;
 	int			batch_docs;
 	int			ncols;
@@ -160,6 +166,8 @@ typedef struct IRun
 	long		rows,
 				documents,
 				inserted,
+				updated,
+				unchanged,
 				failed;
 	int			nerrors_kept;
 	FcBuf		errors;			/* JSON objects, comma-separated */
@@ -520,8 +528,8 @@ guess_date_formats(IRun *run, const char *data, size_t len)
 	long	  **counts = fc_alloc(run->a, sizeof(long *) * (run->ncols + 1));
 	bool		any = false;
 	FiCsvReader r;
-	bool		header = true;
 
+	/* (data: the file after its header) */
 	for (int t = 0; t < run->ntables; t++)
 		for (int i = 0; i < run->tables[t].nmapped; i++)
 		{
@@ -538,21 +546,15 @@ guess_date_formats(IRun *run, const char *data, size_t len)
 	fi_csv_init(&r, data, len);
 	while (fi_csv_next(&r) == 1)
 	{
-		bool		empty = true;
-
 		for (int c = 0; c < r.nfields; c++)
 		{
 			size_t		b,
 						l = fi_py_strip(r.buf + r.off[c], r.len[c], &b);
 			FiDateFormat g;
 
-			if (l > 0)
-				empty = false;
-			if (!header && c < run->ncols && counts[c] && l > 0 && fi_guess_date_format(r.buf + r.off[c] + b, l, &g))
+			if (c < run->ncols && counts[c] && l > 0 && fi_guess_date_format(r.buf + r.off[c] + b, l, &g))
 				counts[c][g.date * (FI_NTIME_FORMATS + 1) + (g.time + 1)]++;
 		}
-		if (header && !empty)
-			header = false;
 	}
 	fi_csv_free(&r);
 	for (int t = 0; t < run->ntables; t++)
@@ -668,7 +670,8 @@ convert_row(IRun *run, IDoc *doc, ITable *t, long rowno, char **cells, char **va
 				doc_error(run, doc, rowno, f->header, s, why);
 			continue;
 		}
-		vals[i] = default_text(run, f);
+		if (!run->update)		/* (Update changes only the file's non-empty cells) */
+			vals[i] = default_text(run, f);
 	}
 }
 
@@ -701,6 +704,8 @@ names_the_document(IRun *run, ITable *t, IField *f)
 static void
 complete_row(IRun *run, IDoc *doc, ITable *t, long rowno, int idx, char **cells, char **vals)
 {
+	if (run->update)
+		return;					/* (Update: the stored document has them) */
 	for (int i = 0; i < t->nfields; i++)
 		if (t->fields[i].r.defkind == FI_DEFAULT_TITLE && vals[i] == NULL)
 		{
@@ -1431,6 +1436,444 @@ insert_docs(IRun *run, IDoc **docs, int n, char **err)
 	return true;
 }
 
+/* ---- Update Existing Records ---- */
+
+/*
+ * Frappe's rule, as PostgreSQL's import_write.c applies it: the document is
+ * found by its ID; only the file's non-empty cells change it; a child table
+ * the file gives rows of for the document is replaced by them (a row with a
+ * stored ID updated, others inserted, the stored rows not in the file
+ * deleted), one without rows keeps its rows; a row ID of another document
+ * fails the document; a document the file does not change is left alone.
+ */
+
+/* a stored value and the file's: the same?  (numbers as numbers: a decimal column gives 1.500000000) */
+static bool
+same_value(IField *f, const char *stored, const char *given)
+{
+	size_t		ls,
+				lg,
+				k;
+	const char *longer;
+
+	if (stored == NULL || given == NULL)
+		return stored == given;
+	switch (f->r.cell.kind)
+	{
+		case FI_CELL_INT:
+		case FI_CELL_CHECK:
+		case FI_CELL_NUMBER:
+		case FI_CELL_DURATION:
+			{
+				char	   *e1,
+						   *e2;
+				double		a = strtod(stored, &e1),
+							b = strtod(given, &e2);
+
+				if (e1 != stored && *e1 == '\0' && e2 != given && *e2 == '\0')
+					return a == b;
+				break;
+			}
+		case FI_CELL_DATETIME:
+		case FI_CELL_TIME:
+			/* a column without microseconds gives none: ".000000" is the same time */
+			ls = strlen(stored);
+			lg = strlen(given);
+			k = ls < lg ? ls : lg;
+			if (strncmp(stored, given, k) != 0)
+				return false;
+			longer = ls > lg ? stored + k : given + k;
+			if (*longer == '\0')
+				return true;
+			if (*longer++ != '.')
+				return false;
+			while (*longer == '0')
+				longer++;
+			return *longer == '\0';
+		default:
+			break;
+	}
+	return strcmp(stored, given) == 0;
+}
+
+/* a stored row: its name, docstatus, parent (a child row's) and the mapped fields' texts */
+typedef struct Stored
+{
+	char	   *name;
+	int			docstatus;
+	char	   *parent;
+	char	  **vals;
+} Stored;
+
+static int
+stored_cmp_name(const void *a, const void *b)
+{
+	return strcmp(((const Stored *) a)->name, ((const Stored *) b)->name);
+}
+
+/* the stored rows of table t for the names (parent) or parents (child rows, by parent then idx) in `in` */
+static Stored *
+read_stored(IRun *run, ITable *t, const char *in, int *n)
+{
+	FcBuf		sql = {0};
+	MYSQL_RES  *res;
+	MYSQL_ROW	r;
+	unsigned long *len;
+	Stored	   *out;
+	int			k = 0,
+				first = t->child ? 3 : 2;
+
+	fc_buf_puts(&sql, t->child ? "SELECT name, docstatus, parent" : "SELECT name, docstatus");
+	for (int i = 0; i < t->nmapped; i++)
+		fc_buf_printf(&sql, ", %s", fc_ident(run->b, t->fields[i].fieldname));
+	fc_buf_printf(&sql, " FROM %s WHERE ", fc_ident(run->b, fc_printf(run->b, "tab%s", t->doctype)));
+	if (t->child)
+		fc_buf_printf(&sql, "parenttype = %s AND parentfield = %s AND parent IN %s ORDER BY CAST(parent AS BINARY), idx",
+					  fc_literal(run->b, run->conn, run->doctype), fc_literal(run->b, run->conn, t->parentfield), in);
+	else
+		fc_buf_printf(&sql, "name IN %s", in);
+	res = fc_query(run->conn, sql.data, "reading the stored documents");
+	fc_buf_free(&sql);
+	out = fc_alloc(run->b, sizeof(Stored) * (mysql_num_rows(res) + 1));
+	while ((r = mysql_fetch_row(res)) != NULL)
+	{
+		Stored	   *s = &out[k++];
+
+		len = mysql_fetch_lengths(res);
+		s->name = fc_strndup(run->b, r[0] ? r[0] : "", r[0] ? len[0] : 0);
+		s->docstatus = r[1] ? atoi(r[1]) : 0;
+		s->parent = t->child && r[2] ? fc_strndup(run->b, r[2], len[2]) : NULL;
+		s->vals = fc_alloc(run->b, sizeof(char *) * (t->nmapped + 1));
+		for (int i = 0; i < t->nmapped; i++)
+			s->vals[i] = r[first + i] ? fc_strndup(run->b, r[first + i], len[first + i]) : NULL;
+	}
+	mysql_free_result(res);
+	if (!t->child)
+		qsort(out, k, sizeof(Stored), stored_cmp_name);
+	*n = k;
+	return out;
+}
+
+/* the stored rows of parent among a child table's (ordered by parent's bytes): the first, and how many */
+static int
+stored_rows_of(Stored *rows, int n, const char *parent, int *first)
+{
+	int			lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (strcmp(rows[mid].parent, parent) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	while (hi < n && strcmp(rows[hi].parent, parent) == 0)
+		hi++;
+	return hi - lo;
+}
+
+static int
+stored_position(Stored *rows, int first, int count, const char *name)
+{
+	if (name == NULL)
+		return -1;
+	for (int r = first; r < first + count; r++)
+		if (strcmp(rows[r].name, name) == 0)
+			return r - first;
+	return -1;
+}
+
+/* a mapped field of the row would change the stored one */
+static bool
+row_changes(ITable *t, char **vals, Stored *s)
+{
+	for (int i = 0; i < t->nmapped; i++)
+		if (vals[i] != NULL && !same_value(&t->fields[i], s->vals[i], vals[i]))
+			return true;
+	return false;
+}
+
+static const char *
+table_label(ITable *t)
+{
+	return t->tdf->label && t->tdf->label[0] ? t->tdf->label : t->tdf->fieldname;
+}
+
+/* what each document of the batch changes (its doc->skipped, replace, ch->stored), or why it fails */
+static void
+update_prepare(IRun *run, IDoc **docs, int n)
+{
+	ITable	   *t0 = &run->tables[0];
+	const char *autoname = run->meta->autoname ? run->meta->autoname : "";
+	const char **names = fc_alloc(run->b, sizeof(char *) * (n + 1));
+	int			k = 0,
+				npar;
+	const char *in;
+	Stored	   *par;
+	Stored	  **sc = fc_alloc(run->b, sizeof(Stored *) * run->ntables);
+	int		   *nsc = fc_alloc(run->b, sizeof(int) * run->ntables);
+
+	for (int i = 0; i < n; i++)
+	{
+		IDoc	   *doc = docs[i];
+
+		if (doc->failed)
+			continue;
+		if (!doc->supplied && strncasecmp(autoname, "field:", 6) == 0)
+			for (int f = 0; f < t0->nmapped; f++)
+				if (strcmp(t0->fields[f].fieldname, autoname + 6) == 0 && doc->vals[f])
+					doc->name = doc->vals[f];
+		if (doc->name == NULL)
+		{
+			doc_error(run, doc, doc->row, NULL, NULL, "an ID is required to update a document (an \"ID\" column)");
+			continue;
+		}
+		names[k++] = doc->name;
+	}
+	if (k == 0)
+		return;
+	in = in_list(run, names, k);
+	par = read_stored(run, t0, in, &npar);
+	for (int ti = 1; ti < run->ntables; ti++)
+		sc[ti] = read_stored(run, &run->tables[ti], in, &nsc[ti]);
+
+	for (int i = 0; i < n; i++)
+	{
+		IDoc	   *doc = docs[i];
+		Stored		key;
+
+		if (doc->failed)
+			continue;
+		key.name = doc->name;
+		doc->stored = bsearch(&key, par, npar, sizeof(Stored), stored_cmp_name);
+		if (doc->stored == NULL)
+			doc_error(run, doc, doc->row, NULL, doc->name, fc_printf(run->b, "%s %s not found", run->doctype, doc->name));
+	}
+
+	/* a child row's ID naming a row of another document fails the document (Frappe would move it here) */
+	for (int ti = 1; ti < run->ntables; ti++)
+	{
+		ITable	   *t = &run->tables[ti];
+		const char **foreign = fc_alloc(run->b, sizeof(char *) * 8);
+		int			nforeign = 0,
+					capforeign = 8;
+		MYSQL_RES  *res;
+		MYSQL_ROW	r;
+
+		for (int i = 0; i < n; i++)
+		{
+			int			first,
+						count;
+
+			if (docs[i]->failed)
+				continue;
+			count = stored_rows_of(sc[ti], nsc[ti], docs[i]->name, &first);
+			for (int c = 0; c < docs[i]->nch; c++)
+			{
+				IChild	   *ch = &docs[i]->ch[c];
+
+				if (ch->table != ti || ch->name == NULL || stored_position(sc[ti], first, count, ch->name) >= 0)
+					continue;
+				if (nforeign == capforeign)
+				{
+					const char **g = fc_alloc(run->b, sizeof(char *) * capforeign * 2);
+
+					memcpy(g, foreign, sizeof(char *) * nforeign);
+					foreign = g;
+					capforeign *= 2;
+				}
+				foreign[nforeign++] = ch->name;
+			}
+		}
+		if (nforeign == 0)
+			continue;
+		res = fc_query(run->conn, fc_printf(run->b, "SELECT name, CONCAT(parenttype, ' ', parent) FROM %s WHERE name IN %s",
+											fc_ident(run->b, fc_printf(run->b, "tab%s", t->doctype)),
+											in_list(run, foreign, nforeign)), "reading the stored child rows");
+		while ((r = mysql_fetch_row(res)) != NULL)
+			for (int i = 0; i < n; i++)
+				for (int c = 0; c < docs[i]->nch && r[0] && r[1]; c++)
+				{
+					IChild	   *ch = &docs[i]->ch[c];
+
+					if (ch->table == ti && ch->name && strcmp(ch->name, r[0]) == 0 && !docs[i]->failed)
+						doc_error(run, docs[i], ch->row, t->id_col >= 0 ? run->headers[t->id_col] : NULL, ch->name,
+								  fc_printf(run->b, "%s: row %s belongs to %s, not to this document",
+											table_label(t), ch->name, r[1]));
+				}
+		mysql_free_result(res);
+	}
+
+	/* what changes: refused on submitted and cancelled documents as Frappe refuses it */
+	for (int i = 0; i < n; i++)
+	{
+		IDoc	   *doc = docs[i];
+		Stored	   *s = doc->stored;
+		bool		changed;
+
+		if (doc->failed)
+			continue;
+		doc->docstatus = s->docstatus;
+		doc->owner = run->user;	/* (of the child rows it gets) */
+		if (s->docstatus == 2)
+		{
+			doc_error(run, doc, doc->row, NULL, doc->name, "Cannot edit cancelled document");
+			continue;
+		}
+		if (s->docstatus == 1)
+			for (int f = 0; f < t0->nmapped && !doc->failed; f++)
+				if (doc->vals[f] != NULL && !t0->fields[f].df->allow_on_submit &&
+					!same_value(&t0->fields[f], s->vals[f], doc->vals[f]))
+					doc_error(run, doc, doc->row, t0->fields[f].header, NULL,
+							  fi_import_msg_after_submit(t0->fields[f].r.cell.label, fc_alloc, run->b));
+		if (doc->failed)
+			continue;
+		changed = row_changes(t0, doc->vals, s);
+		doc->replace = fc_alloc(run->b, sizeof(bool) * run->ntables);
+		for (int ti = 1; ti < run->ntables && !doc->failed; ti++)
+		{
+			ITable	   *t = &run->tables[ti];
+			int			first,
+						count = stored_rows_of(sc[ti], nsc[ti], doc->name, &first);
+			int			pos = 0;
+			bool		tchanged = false;
+
+			for (int c = 0; c < doc->nch; c++)
+			{
+				IChild	   *ch = &doc->ch[c];
+				int			at;
+
+				if (ch->table != ti)
+					continue;
+				at = stored_position(sc[ti], first, count, ch->name);
+				ch->stored = at >= 0;
+				if (at != pos || row_changes(t, ch->vals, &sc[ti][first + at]))
+					tchanged = true;
+				pos++;
+			}
+			if (pos == 0)
+				continue;		/* no row of this table for the document: its rows stay */
+			if (pos != count)
+				tchanged = true;
+			if (!tchanged)
+				continue;
+			if (s->docstatus == 1 && !t->tdf->allow_on_submit)
+			{
+				doc_error(run, doc, doc->row, NULL, NULL, fi_import_msg_after_submit(table_label(t), fc_alloc, run->b));
+				break;
+			}
+			doc->replace[ti] = changed = true;
+		}
+		if (!doc->failed && !changed)
+			doc->skipped = true;
+	}
+}
+
+/* UPDATE one row: the non-empty cells of the mapped fields, modified, modified_by (and a child row's idx) */
+static bool
+update_row(IRun *run, ITable *t, const char *name, char **vals, int idx, char **err)
+{
+	FcBuf		sql = {0};
+	bool		ok;
+
+	fc_buf_printf(&sql, "UPDATE %s SET modified = %s, modified_by = %s",
+				  fc_ident(run->b, fc_printf(run->b, "tab%s", t->doctype)), fc_literal(run->b, run->conn, run->now),
+				  fc_literal(run->b, run->conn, run->user));
+	if (t->child)
+		fc_buf_printf(&sql, ", idx = %d", idx);
+	for (int i = 0; i < t->nmapped; i++)
+		if (vals[i] != NULL)
+			fc_buf_printf(&sql, ", %s = %s", fc_ident(run->b, t->fields[i].fieldname), fc_literal(run->b, run->conn, vals[i]));
+	fc_buf_printf(&sql, " WHERE name = %s", fc_literal(run->b, run->conn, name));
+	ok = mysql_real_query(run->conn, sql.data, sql.len) == 0;
+	if (!ok)
+	{
+		run->last_errno = mysql_errno(run->conn);
+		*err = fc_printf(run->b, "%s", mysql_error(run->conn));
+	}
+	fc_buf_free(&sql);
+	return ok;
+}
+
+/* the documents' changes written: parents, then each replaced child table; false with *err on a server error */
+static bool
+update_docs(IRun *run, IDoc **docs, int n, char **err)
+{
+	for (int i = 0; i < n; i++)
+		if (!docs[i]->failed && !docs[i]->skipped &&
+			!update_row(run, &run->tables[0], docs[i]->name, docs[i]->vals, 0, err))
+			return false;
+	for (int ti = 1; ti < run->ntables; ti++)
+	{
+		ITable	   *t = &run->tables[ti];
+		const char **parents = fc_alloc(run->b, sizeof(char *) * (n + 1)),
+				  **keep;
+		int			np = 0,
+					nk = 0,
+					capk = 0;
+		Rows		rs = {0};
+		FcBuf		sql = {0};
+
+		for (int i = 0; i < n; i++)
+			if (!docs[i]->failed && !docs[i]->skipped && docs[i]->replace[ti])
+			{
+				parents[np++] = docs[i]->name;
+				capk += docs[i]->nch;
+			}
+		if (np == 0)
+			continue;
+		keep = fc_alloc(run->b, sizeof(char *) * (capk + 1));
+		for (int i = 0; i < n; i++)
+			if (!docs[i]->failed && !docs[i]->skipped && docs[i]->replace[ti])
+				for (int c = 0; c < docs[i]->nch; c++)
+					if (docs[i]->ch[c].table == ti && docs[i]->ch[c].stored)
+						keep[nk++] = docs[i]->ch[c].name;
+		fc_buf_printf(&sql, "DELETE FROM %s WHERE parenttype = %s AND parentfield = %s AND parent IN %s",
+					  fc_ident(run->b, fc_printf(run->b, "tab%s", t->doctype)), fc_literal(run->b, run->conn, run->doctype),
+					  fc_literal(run->b, run->conn, t->parentfield), in_list(run, parents, np));
+		if (nk > 0)
+			fc_buf_printf(&sql, " AND name NOT IN %s", in_list(run, keep, nk));
+		if (mysql_real_query(run->conn, sql.data, sql.len) != 0)
+		{
+			run->last_errno = mysql_errno(run->conn);
+			*err = fc_printf(run->b, "%s", mysql_error(run->conn));
+			fc_buf_free(&sql);
+			return false;
+		}
+		fc_buf_free(&sql);
+		rows_init(run, t, &rs);
+		for (int i = 0; i < n; i++)
+		{
+			int			idx = 0;
+
+			if (docs[i]->failed || docs[i]->skipped || !docs[i]->replace[ti])
+				continue;
+			for (int c = 0; c < docs[i]->nch; c++)
+			{
+				IChild	   *ch = &docs[i]->ch[c];
+
+				if (ch->table != ti)
+					continue;
+				idx++;
+				if (ch->stored)
+				{
+					if (!update_row(run, t, ch->name, ch->vals, idx, err))
+						return false;
+				}
+				else
+					row_fill(run, t, rows_add(run, &rs), docs[i], ch->vals, ch->name ? ch->name : hash_name(run), idx);
+			}
+		}
+		if (rs.n > 0 && !insert_rows(run, t, &rs, err))
+			return false;
+	}
+	return true;
+}
+
 /* ---- a batch ---- */
 
 static void
@@ -1521,7 +1964,12 @@ note_outcome(IRun *run, IDoc *doc)
 		log_doc(run, doc);
 	if (!doc->failed)
 	{
-		run->inserted++;
+		if (doc->skipped)
+			run->unchanged++;
+		else if (run->update)
+			run->updated++;
+		else
+			run->inserted++;
 		return;
 	}
 	run->failed++;
@@ -1561,10 +2009,12 @@ run_batch(IRun *run, IDoc **docs, char ****row_cells, int n)
 			if (t->fields[f].r.is_link)
 				check_links(run, docs, n, ti, f);
 			/* (the field that names the document is checked as the name) */
-			if (t->fields[f].r.unique && t->fields[f].col >= 0 && !names_the_document(run, t, &t->fields[f]))
+			if (t->fields[f].r.unique && !run->update && t->fields[f].col >= 0 &&
+				!names_the_document(run, t, &t->fields[f]))
 				check_unique(run, docs, n, ti, f);
 		}
-		fetch_values(run, docs, n, ti);
+		if (!run->update)
+			fetch_values(run, docs, n, ti);
 		for (int i = 0; i < n; i++)
 		{
 			IDoc	   *doc = docs[i];
@@ -1578,16 +2028,22 @@ run_batch(IRun *run, IDoc **docs, char ****row_cells, int n)
 					complete_row(run, doc, t, doc->ch[c].row, doc->ch[c].idx, doc->ch[c].cells, doc->ch[c].vals);
 		}
 	}
+	if (run->update)
+		update_prepare(run, docs, n);
 	run_sql(run, "SAVEPOINT fi_import_batch", "starting a batch");
-	name_batch(run, docs, n);
-	if (!insert_docs(run, docs, n, &err) && run->last_errno == 1062)
+	if (!run->update)
+		name_batch(run, docs, n);
+	if (run->update ? !update_docs(run, docs, n, &err) : (!insert_docs(run, docs, n, &err) && run->last_errno == 1062))
 	{
 		/* a duplicate key: a name given that a stored document has (Frappe's words), then again */
-		run_sql(run, "ROLLBACK TO SAVEPOINT fi_import_batch", "undoing a batch");
-		check_taken(run, docs, n);
-		err = NULL;
-		if (insert_docs(run, docs, n, &err))
+		if (!run->update)
+		{
+			run_sql(run, "ROLLBACK TO SAVEPOINT fi_import_batch", "undoing a batch");
+			check_taken(run, docs, n);
 			err = NULL;
+			if (insert_docs(run, docs, n, &err))
+				err = NULL;
+		}
 	}
 	if (err != NULL)
 	{
@@ -1598,7 +2054,7 @@ run_batch(IRun *run, IDoc **docs, char ****row_cells, int n)
 			if (docs[i]->failed)
 				continue;
 			run_sql(run, "SAVEPOINT fi_import_doc", "starting a document");
-			if (!insert_docs(run, &docs[i], 1, &err))
+			if (run->update ? !update_docs(run, &docs[i], 1, &err) : !insert_docs(run, &docs[i], 1, &err))
 			{
 				run_sql(run, "ROLLBACK TO SAVEPOINT fi_import_doc", "undoing a document");
 				doc_error(run, docs[i], docs[i]->row, NULL, NULL, err);
@@ -1675,7 +2131,7 @@ progress(IRun *run, double frac, bool last)
 
 int
 fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, bool dry_run, bool atomic,
-			   bool submit, const char *user, int batch_docs, const char *data_import)
+			   bool submit, const char *user, int batch_docs, const char *data_import, bool update)
 {
 	IRun		run0 = {0};
 	IRun	   *run = &run0;
@@ -1702,6 +2158,7 @@ fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, b
 	run->dry_run = dry_run;
 	run->atomic = atomic;
 	run->submit = submit;
+	run->update = update;
 	run->user = user ? user : "Administrator";
 	run->batch_docs = batch_docs;
 	run->start = now_s();
@@ -1871,7 +2328,8 @@ fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, b
 	if (run->data_import)
 	{
 		/* the log of a run in one transaction (atomic, dry run) after it, as PostgreSQL's; then the status */
-		const char *status = fi_import_status(run->inserted, run->failed, run->rolled_back && !run->dry_run);
+		const char *status = fi_import_status(run->inserted + run->updated + run->unchanged, run->failed,
+											  run->rolled_back && !run->dry_run);
 
 		flush_log(run);
 		run_sql(run, fc_printf(run->b, "UPDATE `tabData Import` SET status = %s, payload_count = %ld, modified = %s, "
@@ -1888,18 +2346,22 @@ fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, b
 
 	/* the result: import_csv's JSON, as jsonb prints it */
 	{
-		const char *status = fi_import_status(run->inserted, run->failed, run->rolled_back && !run->dry_run);
+		const char *status = fi_import_status(run->inserted + run->updated + run->unchanged, run->failed,
+											  run->rolled_back && !run->dry_run);
 		FiJBuf		canon = {0};
 		FiJsonRoot	root;
 		char		msg[200];
 
-		fc_buf_printf(&out, "{\"status\": \"%s\", \"inserted\": %ld, \"updated\": 0, \"failed\": %ld, \"rows\": %ld, "
-					  "\"documents\": %ld", status, run->rolled_back ? 0 : run->inserted, run->failed, run->rows,
-					  run->documents);
+		fc_buf_printf(&out, "{\"status\": \"%s\", \"inserted\": %ld, \"updated\": %ld, ", status,
+					  run->rolled_back ? 0 : run->inserted, run->rolled_back ? 0 : run->updated);
+		if (run->update)
+			fc_buf_printf(&out, "\"unchanged\": %ld, ", run->unchanged);
+		fc_buf_printf(&out, "\"failed\": %ld, \"rows\": %ld, \"documents\": %ld", run->failed, run->rows, run->documents);
 		if (run->dry_run)
-			fc_buf_printf(&out, ", \"dry_run\": true, \"would_insert\": %ld, \"would_update\": 0", run->inserted);
+			fc_buf_printf(&out, ", \"dry_run\": true, \"would_insert\": %ld, \"would_update\": %ld", run->inserted,
+						  run->updated);
 		if (run->rolled_back && !run->dry_run)
-			fc_buf_printf(&out, ", \"rolled_back\": %ld", run->inserted);
+			fc_buf_printf(&out, ", \"rolled_back\": %ld", run->inserted + run->updated);
 		fc_buf_puts(&out, ", \"errors\": [");
 		if (run->errors.len)
 			fc_buf_put(&out, run->errors.data, run->errors.len);

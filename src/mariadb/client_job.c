@@ -40,6 +40,7 @@ typedef struct JobRun
 	char	   *kind;
 	char	   *doctype;
 	char	   *file_type;
+	char	   *import_type;
 	char	   *docname;
 	char	   *options;
 	char	   *data;
@@ -160,7 +161,8 @@ run_import(JobRun *j, MYSQL *work)
 		fc_fail("22023", NULL, NULL, "options.batch_size must be a number from 1 to 100000");
 	fi_tpl_free(t);
 	write_file(j, file, j->data ? j->data : "", j->datalen);
-	status = fc_import_main(work, j->a, j->doctype, file, dry_run, atomic, submit, user, (int) batch, data_import);
+	status = fc_import_main(work, j->a, j->doctype, file, dry_run, atomic, submit, user, (int) batch, data_import,
+						   j->import_type && strcmp(j->import_type, "Update Existing Records") == 0);
 	return status == 3 ? 0 : status;	/* 3: some documents failed, which the result tells */
 }
 
@@ -332,7 +334,7 @@ fc_job_main(MYSQL *ctl, MYSQL *work, FcArena *a, const char *id_text)
 		mysql_free_result(res);
 		return 0;
 	}
-	res = fc_query(ctl, fc_printf(a, "SELECT kind, doctype, file_type, docname, options, data "
+	res = fc_query(ctl, fc_printf(a, "SELECT kind, doctype, file_type, docname, options, data, import_type "
 								  "FROM `__fi_jobs` WHERE id = %llu", j.id), "reading the job");
 	row = mysql_fetch_row(res);
 	len = mysql_fetch_lengths(res);
@@ -345,6 +347,7 @@ fc_job_main(MYSQL *ctl, MYSQL *work, FcArena *a, const char *id_text)
 	j.options = col(&j, row, len, 4);
 	j.data = col(&j, row, len, 5);
 	j.datalen = row[5] ? len[5] : 0;
+	j.import_type = col(&j, row, len, 6);
 	mysql_free_result(res);
 	if (j.options == NULL)
 		j.options = "{}";

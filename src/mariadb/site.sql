@@ -589,10 +589,7 @@ BEGIN
         IF data IS NULL THEN
             SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'data must be given: the text of the CSV file';
         END IF;
-        IF import_type = 'Update Existing Records' THEN
-            SIGNAL SQLSTATE '0A000' SET MESSAGE_TEXT = 'Update Existing Records is not built yet on MariaDB (Insert New Records only)';
-        END IF;
-        IF import_type IS NULL OR import_type <> 'Insert New Records' THEN
+        IF import_type IS NULL OR import_type NOT IN ('Insert New Records', 'Update Existing Records') THEN
             SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'import_type must be "Insert New Records" or "Update Existing Records"';
         END IF;
         -- the options the MariaDB import takes (PostgreSQL's names)

@@ -83,8 +83,6 @@ t_is "$(j1_err "SELECT import_csv_async('Item', 'a', NULL, '{\"user\": 7}')")" \
      "22023: options.user must be a string (the Frappe user who owns the documents)" "a user that is not a string"
 t_is "$(j1_err "SELECT import_csv_async('Item', 'a', NULL, '[1]')")" "22023: options must be a JSON object" "options not an object"
 t_is "$(j1_err "SELECT export_csv_async('Item', '{nope')")" "22023: options must be a JSON object" "options not JSON"
-t_is "$(j1_err "SELECT import_csv_async('Item', 'a', 'Update Existing Records', NULL)")" \
-     "0A000: Update Existing Records is not built yet on MariaDB (Insert New Records only)" "Update: not yet, said so"
 t_is "$(j1_err "SELECT import_csv_async('Item', 'a', 'Replace', NULL)")" \
      '22023: import_type must be "Insert New Records" or "Update Existing Records"' "an unknown import type"
 t_is "$(j1_err "SELECT import_csv_async('Item', NULL, NULL, NULL)")" "22023: data must be given: the text of the CSV file" "no data"
@@ -133,6 +131,12 @@ t_is "$(j1 "SELECT GROUP_CONCAT(CONCAT(row_indexes, ':', success) ORDER BY log_i
      "[2]:1,[3]:0,[4]:1-Partial Success" "options.data_import: the job logs each document to tabData Import Log and sets the Data Import's status"
 t_is "$(j1_err "SELECT import_csv_async('Item', 'a', NULL, '{\"data_import\": 1}')")" \
      "22023: options.data_import must be a string (the tabData Import document to log to)" "a data_import that is not a string"
+R=$(j1 "SELECT import_csv_async('Item', 'ID,Item Name
+J-1,Widget Mk II
+J-3,\"Gizmo, large\"
+', 'Update Existing Records', NULL) INTO @j; CALL job_wait(@j, 10000)")
+t_is "$(printf '%s' "$R" | jget 'd["status"], d["result"]["status"], d["result"]["updated"], d["result"]["unchanged"]')-$(j1 "SELECT item_name FROM tabItem WHERE name = 'J-1'")" \
+     "('done', 'Success', 1, 1)-Widget Mk II" "Update Existing Records from SQL: one document changed, one left as it was"
 t_is "$(j1 "SELECT status, started_at >= created_at, finished_at >= started_at, requested_by LIKE '_j1@%' FROM __fi_jobs WHERE id = $ID")" \
      "done	1	1	1" "the row: done, its times in order, the caller"
 t_is "$(j1_err "SELECT job_output($ID)")" "22023: job $ID is an import: its outcome is job_result($ID)" "an import has no file"
