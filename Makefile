@@ -59,6 +59,7 @@ OBJS = \
 	src/engine/importval.o \
 	src/engine/importcell.o \
 	src/engine/importlog.o \
+	src/engine/importupdate.o \
 	src/engine/xlsx.o \
 	src/engine/xlsxwrite.o \
 	src/engine/htmltext.o \
@@ -143,7 +144,7 @@ test/unit/engine_test: test/unit/engine_test.c test/unit/tap.h src/engine/codec.
 RULES_SRCS = src/engine/doctype.c src/engine/importmap.c src/engine/naming.c src/engine/webhookev.c \
 	src/engine/exportfmt.c src/engine/pyjson.c src/engine/csv.c src/engine/oauth.c src/engine/codec.c \
 	src/engine/secretfmt.c src/engine/importcell.c src/engine/importval.c src/engine/exportplan.c \
-	src/engine/authheader.c src/engine/httpreq.c src/engine/jsoncanon.c src/engine/importlog.c
+	src/engine/authheader.c src/engine/httpreq.c src/engine/jsoncanon.c src/engine/importlog.c src/engine/importupdate.c
 test/unit/rules_test: test/unit/rules_test.c test/unit/tap.h $(RULES_SRCS) src/engine/*.h
 	$(CC) -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ test/unit/rules_test.c $(RULES_SRCS) -lm -lcrypto -largon2 -lcurl
 
@@ -187,7 +188,7 @@ build/mariadb/frappe_integrations.so: src/mariadb/udf.c $(MARIADB_ENGINE) src/en
 CLIENT_ENGINE = $(TPL_SRCS) src/engine/jsoncanon.c src/engine/doctype.c src/engine/exportplan.c \
 	src/engine/exportfmt.c src/engine/htmltext.c src/engine/csv.c src/engine/xlsxwrite.c src/engine/docdict.c \
 	src/engine/webhookev.c src/engine/webhookreq.c src/engine/webhooksend.c src/engine/secretfmt.c src/engine/httpreq.c \
-	src/engine/importmap.c src/engine/importcell.c src/engine/importval.c src/engine/naming.c src/engine/importlog.c
+	src/engine/importmap.c src/engine/importcell.c src/engine/importval.c src/engine/naming.c src/engine/importlog.c src/engine/importupdate.c
 CLIENT_SRCS = src/mariadb/client.c src/mariadb/client_meta.c src/mariadb/client_export.c src/mariadb/client_json.c \
 	src/mariadb/client_webhooks.c src/mariadb/client_worker.c src/mariadb/client_import.c \
 	src/mariadb/client_job.c

@@ -40,6 +40,7 @@
 #include "engine/importcell.h"
 #include "engine/importlog.h"
 #include "engine/importmap.h"
+#include "engine/importupdate.h"
 #include "engine/importval.h"
 #include "engine/jsoncanon.h"
 #include "engine/naming.h"
@@ -134,7 +135,6 @@ typedef struct IDoc
 	int			docstatus;
 	const char *owner;
 	/* Update */
-	struct Stored *stored;		/* the stored document */
 	bool	   *replace;		/* per table: its rows are replaced by the file's */
 	bool		skipped;		/* the file changes nothing of it */
 } IDoc;
@@ -177,6 +177,7 @@ typedef struct IRun
 	long		batch_no;		/* which batch (the clock's defaults are made once each) */
 	const FiNameDoc *given;		/* the batch's names: which were given */
 	unsigned int last_errno;	/* the server's error number of the last insert that failed */
+	const FiUpdTable *upd;		/* Update: the tables as engine/importupdate.c sees them */
 	/* --data-import: the tabData Import document logged to, and its log rows not yet written */
 	const char *data_import;
 	FcBuf	   *log;			/* chunks of "(…), (…)" rows, each at most LOG_CHUNK */
@@ -1439,91 +1440,40 @@ insert_docs(IRun *run, IDoc **docs, int n, char **err)
 /* ---- Update Existing Records ---- */
 
 /*
- * Frappe's rule, as PostgreSQL's import_write.c applies it: the document is
- * found by its ID; only the file's non-empty cells change it; a child table
- * the file gives rows of for the document is replaced by them (a row with a
- * stored ID updated, others inserted, the stored rows not in the file
- * deleted), one without rows keeps its rows; a row ID of another document
- * fails the document; a document the file does not change is left alone.
+ * The rules are engine/importupdate.c's (what a file's document changes,
+ * which child rows are kept, the refusals), PostgreSQL's import's too; here
+ * the stored rows are read for a batch and the decisions written.
  */
 
-/* a stored value and the file's: the same?  (numbers as numbers: a decimal column gives 1.500000000) */
-static bool
-same_value(IField *f, const char *stored, const char *given)
-{
-	size_t		ls,
-				lg,
-				k;
-	const char *longer;
-
-	if (stored == NULL || given == NULL)
-		return stored == given;
-	switch (f->r.cell.kind)
-	{
-		case FI_CELL_INT:
-		case FI_CELL_CHECK:
-		case FI_CELL_NUMBER:
-		case FI_CELL_DURATION:
-			{
-				char	   *e1,
-						   *e2;
-				double		a = strtod(stored, &e1),
-							b = strtod(given, &e2);
-
-				if (e1 != stored && *e1 == '\0' && e2 != given && *e2 == '\0')
-					return a == b;
-				break;
-			}
-		case FI_CELL_DATETIME:
-		case FI_CELL_TIME:
-			/* a column without microseconds gives none: ".000000" is the same time */
-			ls = strlen(stored);
-			lg = strlen(given);
-			k = ls < lg ? ls : lg;
-			if (strncmp(stored, given, k) != 0)
-				return false;
-			longer = ls > lg ? stored + k : given + k;
-			if (*longer == '\0')
-				return true;
-			if (*longer++ != '.')
-				return false;
-			while (*longer == '0')
-				longer++;
-			return *longer == '\0';
-		default:
-			break;
-	}
-	return strcmp(stored, given) == 0;
-}
-
-/* a stored row: its name, docstatus, parent (a child row's) and the mapped fields' texts */
+/* the stored documents of a batch, by name */
 typedef struct Stored
 {
-	char	   *name;
+	FiUpdRow	row;
 	int			docstatus;
-	char	   *parent;
-	char	  **vals;
 } Stored;
+
+/* a child table's stored rows of a batch, ordered by parent's bytes, then idx */
+typedef struct StoredChildren
+{
+	int			n;
+	FiUpdRow   *rows;
+	char	  **parent;
+} StoredChildren;
 
 static int
 stored_cmp_name(const void *a, const void *b)
 {
-	return strcmp(((const Stored *) a)->name, ((const Stored *) b)->name);
+	return strcmp(((const Stored *) a)->row.name, ((const Stored *) b)->row.name);
 }
 
-/* the stored rows of table t for the names (parent) or parents (child rows, by parent then idx) in `in` */
-static Stored *
-read_stored(IRun *run, ITable *t, const char *in, int *n)
+/* the stored rows of table t for the names (parent) or parents (a child table) in `in`: a result to read */
+static MYSQL_RES *
+query_stored(IRun *run, ITable *t, const char *in)
 {
 	FcBuf		sql = {0};
 	MYSQL_RES  *res;
-	MYSQL_ROW	r;
-	unsigned long *len;
-	Stored	   *out;
-	int			k = 0,
-				first = t->child ? 3 : 2;
 
-	fc_buf_puts(&sql, t->child ? "SELECT name, docstatus, parent" : "SELECT name, docstatus");
+	fc_buf_puts(&sql, t->child ? "SELECT name, parent" : "SELECT name, docstatus");
 	for (int i = 0; i < t->nmapped; i++)
 		fc_buf_printf(&sql, ", %s", fc_ident(run->b, t->fields[i].fieldname));
 	fc_buf_printf(&sql, " FROM %s WHERE ", fc_ident(run->b, fc_printf(run->b, "tab%s", t->doctype)));
@@ -1534,67 +1484,41 @@ read_stored(IRun *run, ITable *t, const char *in, int *n)
 		fc_buf_printf(&sql, "name IN %s", in);
 	res = fc_query(run->conn, sql.data, "reading the stored documents");
 	fc_buf_free(&sql);
-	out = fc_alloc(run->b, sizeof(Stored) * (mysql_num_rows(res) + 1));
-	while ((r = mysql_fetch_row(res)) != NULL)
-	{
-		Stored	   *s = &out[k++];
-
-		len = mysql_fetch_lengths(res);
-		s->name = fc_strndup(run->b, r[0] ? r[0] : "", r[0] ? len[0] : 0);
-		s->docstatus = r[1] ? atoi(r[1]) : 0;
-		s->parent = t->child && r[2] ? fc_strndup(run->b, r[2], len[2]) : NULL;
-		s->vals = fc_alloc(run->b, sizeof(char *) * (t->nmapped + 1));
-		for (int i = 0; i < t->nmapped; i++)
-			s->vals[i] = r[first + i] ? fc_strndup(run->b, r[first + i], len[first + i]) : NULL;
-	}
-	mysql_free_result(res);
-	if (!t->child)
-		qsort(out, k, sizeof(Stored), stored_cmp_name);
-	*n = k;
-	return out;
+	return res;
 }
 
-/* the stored rows of parent among a child table's (ordered by parent's bytes): the first, and how many */
+/* a row of query_stored's: its name and mapped fields' texts (from column 2 on) */
+static void
+stored_row(IRun *run, ITable *t, MYSQL_ROW r, unsigned long *len, FiUpdRow *out)
+{
+	const char **vals = fc_alloc(run->b, sizeof(char *) * (t->nmapped + 1));
+
+	out->name = fc_strndup(run->b, r[0] ? r[0] : "", r[0] ? len[0] : 0);
+	for (int i = 0; i < t->nmapped; i++)
+		vals[i] = r[2 + i] ? fc_strndup(run->b, r[2 + i], len[2 + i]) : NULL;
+	out->vals = vals;
+}
+
+/* the rows of parent among a child table's: the first, and how many */
 static int
-stored_rows_of(Stored *rows, int n, const char *parent, int *first)
+stored_rows_of(StoredChildren *sc, const char *parent, int *first)
 {
 	int			lo = 0,
-				hi = n;
+				hi = sc->n;
 
 	while (lo < hi)
 	{
 		int			mid = (lo + hi) / 2;
 
-		if (strcmp(rows[mid].parent, parent) < 0)
+		if (strcmp(sc->parent[mid], parent) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	*first = lo;
-	while (hi < n && strcmp(rows[hi].parent, parent) == 0)
+	while (hi < sc->n && strcmp(sc->parent[hi], parent) == 0)
 		hi++;
 	return hi - lo;
-}
-
-static int
-stored_position(Stored *rows, int first, int count, const char *name)
-{
-	if (name == NULL)
-		return -1;
-	for (int r = first; r < first + count; r++)
-		if (strcmp(rows[r].name, name) == 0)
-			return r - first;
-	return -1;
-}
-
-/* a mapped field of the row would change the stored one */
-static bool
-row_changes(ITable *t, char **vals, Stored *s)
-{
-	for (int i = 0; i < t->nmapped; i++)
-		if (vals[i] != NULL && !same_value(&t->fields[i], s->vals[i], vals[i]))
-			return true;
-	return false;
 }
 
 static const char *
@@ -1603,19 +1527,51 @@ table_label(ITable *t)
 	return t->tdf->label && t->tdf->label[0] ? t->tdf->label : t->tdf->fieldname;
 }
 
-/* what each document of the batch changes (its doc->skipped, replace, ch->stored), or why it fails */
+/* the engine's view of the tables (made once) */
+static const FiUpdTable *
+upd_tables(IRun *run)
+{
+	if (run->upd == NULL)
+	{
+		FiUpdTable *ut = fc_alloc(run->a, sizeof(FiUpdTable) * run->ntables);
+
+		for (int ti = 0; ti < run->ntables; ti++)
+		{
+			ITable	   *t = &run->tables[ti];
+			FiUpdField *f = fc_alloc(run->a, sizeof(FiUpdField) * (t->nmapped + 1));
+
+			for (int i = 0; i < t->nmapped; i++)
+			{
+				f[i].kind = t->fields[i].r.cell.kind;
+				f[i].allow_on_submit = t->fields[i].df->allow_on_submit;
+				f[i].label = t->fields[i].r.cell.label;
+			}
+			ut[ti].nmapped = t->nmapped;
+			ut[ti].fields = f;
+			ut[ti].label = t->child ? table_label(t) : NULL;
+			ut[ti].allow_on_submit = t->child && t->tdf->allow_on_submit;
+		}
+		run->upd = ut;
+	}
+	return run->upd;
+}
+
+/* what each document of the batch changes (doc->skipped, replace, its rows' stored), or why it fails */
 static void
 update_prepare(IRun *run, IDoc **docs, int n)
 {
 	ITable	   *t0 = &run->tables[0];
+	const FiUpdTable *ut = upd_tables(run);
 	const char *autoname = run->meta->autoname ? run->meta->autoname : "";
 	const char **names = fc_alloc(run->b, sizeof(char *) * (n + 1));
 	int			k = 0,
-				npar;
+				npar = 0;
 	const char *in;
 	Stored	   *par;
-	Stored	  **sc = fc_alloc(run->b, sizeof(Stored *) * run->ntables);
-	int		   *nsc = fc_alloc(run->b, sizeof(int) * run->ntables);
+	StoredChildren *sc = fc_alloc(run->b, sizeof(StoredChildren) * run->ntables);
+	FiUpdDoc   *ud = fc_alloc(run->b, sizeof(FiUpdDoc) * (n + 1));
+	MYSQL_RES  *res;
+	MYSQL_ROW	r;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -1636,71 +1592,109 @@ update_prepare(IRun *run, IDoc **docs, int n)
 	}
 	if (k == 0)
 		return;
-	in = in_list(run, names, k);
-	par = read_stored(run, t0, in, &npar);
-	for (int ti = 1; ti < run->ntables; ti++)
-		sc[ti] = read_stored(run, &run->tables[ti], in, &nsc[ti]);
 
+	/* what is stored: the documents (looked up by name), each child table's rows of them */
+	in = in_list(run, names, k);
+	res = query_stored(run, t0, in);
+	par = fc_alloc(run->b, sizeof(Stored) * (mysql_num_rows(res) + 1));
+	while ((r = mysql_fetch_row(res)) != NULL)
+	{
+		stored_row(run, t0, r, mysql_fetch_lengths(res), &par[npar].row);
+		par[npar++].docstatus = r[1] ? atoi(r[1]) : 0;
+	}
+	mysql_free_result(res);
+	qsort(par, npar, sizeof(Stored), stored_cmp_name);
+	for (int ti = 1; ti < run->ntables; ti++)
+	{
+		res = query_stored(run, &run->tables[ti], in);
+		sc[ti].rows = fc_alloc(run->b, sizeof(FiUpdRow) * (mysql_num_rows(res) + 1));
+		sc[ti].parent = fc_alloc(run->b, sizeof(char *) * (mysql_num_rows(res) + 1));
+		while ((r = mysql_fetch_row(res)) != NULL)
+		{
+			unsigned long *len = mysql_fetch_lengths(res);
+
+			stored_row(run, &run->tables[ti], r, len, &sc[ti].rows[sc[ti].n]);
+			sc[ti].parent[sc[ti].n++] = fc_strndup(run->b, r[1] ? r[1] : "", r[1] ? len[1] : 0);
+		}
+		mysql_free_result(res);
+	}
+
+	/* each document for the engine: found, its file rows matched with the stored ones */
 	for (int i = 0; i < n; i++)
 	{
 		IDoc	   *doc = docs[i];
-		Stored		key;
+		FiUpdDoc   *u = &ud[i];
+		Stored		key,
+				   *s;
+		const FiUpdRow **rows;
+		int		   *nstored;
 
 		if (doc->failed)
 			continue;
-		key.name = doc->name;
-		doc->stored = bsearch(&key, par, npar, sizeof(Stored), stored_cmp_name);
-		if (doc->stored == NULL)
+		key.row.name = doc->name;
+		s = bsearch(&key, par, npar, sizeof(Stored), stored_cmp_name);
+		if (s == NULL)
+		{
 			doc_error(run, doc, doc->row, NULL, doc->name, fc_printf(run->b, "%s %s not found", run->doctype, doc->name));
+			continue;
+		}
+		rows = fc_alloc(run->b, sizeof(FiUpdRow *) * run->ntables);
+		nstored = fc_alloc(run->b, sizeof(int) * run->ntables);
+		for (int ti = 1; ti < run->ntables; ti++)
+		{
+			int			first;
+
+			nstored[ti] = stored_rows_of(&sc[ti], doc->name, &first);
+			rows[ti] = sc[ti].rows + first;
+		}
+		u->docstatus = s->docstatus;
+		u->stored = s->row.vals;
+		u->vals = (const char *const *) doc->vals;
+		u->nchildren = doc->nch;
+		u->children = fc_alloc(run->b, sizeof(FiUpdChild) * (doc->nch + 1));
+		for (int c = 0; c < doc->nch; c++)
+		{
+			u->children[c].table = doc->ch[c].table;
+			u->children[c].name = doc->ch[c].name;
+			u->children[c].vals = (const char *const *) doc->ch[c].vals;
+		}
+		u->stored_rows = rows;
+		u->nstored = nstored;
+		u->replace = doc->replace = fc_alloc(run->b, sizeof(bool) * run->ntables);
+		fi_import_update_match(u);
+		for (int c = 0; c < doc->nch; c++)
+			doc->ch[c].stored = u->children[c].stored;
+		doc->docstatus = s->docstatus;
+		doc->owner = run->user; /* (of the child rows it gets) */
 	}
 
 	/* a child row's ID naming a row of another document fails the document (Frappe would move it here) */
 	for (int ti = 1; ti < run->ntables; ti++)
 	{
 		ITable	   *t = &run->tables[ti];
-		const char **foreign = fc_alloc(run->b, sizeof(char *) * 8);
+		const char **foreign;
 		int			nforeign = 0,
-					capforeign = 8;
-		MYSQL_RES  *res;
-		MYSQL_ROW	r;
+					cap = 0;
 
 		for (int i = 0; i < n; i++)
-		{
-			int			first,
-						count;
-
-			if (docs[i]->failed)
-				continue;
-			count = stored_rows_of(sc[ti], nsc[ti], docs[i]->name, &first);
-			for (int c = 0; c < docs[i]->nch; c++)
-			{
-				IChild	   *ch = &docs[i]->ch[c];
-
-				if (ch->table != ti || ch->name == NULL || stored_position(sc[ti], first, count, ch->name) >= 0)
-					continue;
-				if (nforeign == capforeign)
-				{
-					const char **g = fc_alloc(run->b, sizeof(char *) * capforeign * 2);
-
-					memcpy(g, foreign, sizeof(char *) * nforeign);
-					foreign = g;
-					capforeign *= 2;
-				}
-				foreign[nforeign++] = ch->name;
-			}
-		}
+			cap += docs[i]->failed ? 0 : docs[i]->nch;
+		foreign = fc_alloc(run->b, sizeof(char *) * (cap + 1));
+		for (int i = 0; i < n; i++)
+			for (int c = 0; c < docs[i]->nch && !docs[i]->failed; c++)
+				if (docs[i]->ch[c].table == ti && docs[i]->ch[c].name && !docs[i]->ch[c].stored)
+					foreign[nforeign++] = docs[i]->ch[c].name;
 		if (nforeign == 0)
 			continue;
 		res = fc_query(run->conn, fc_printf(run->b, "SELECT name, CONCAT(parenttype, ' ', parent) FROM %s WHERE name IN %s",
 											fc_ident(run->b, fc_printf(run->b, "tab%s", t->doctype)),
 											in_list(run, foreign, nforeign)), "reading the stored child rows");
 		while ((r = mysql_fetch_row(res)) != NULL)
-			for (int i = 0; i < n; i++)
-				for (int c = 0; c < docs[i]->nch && r[0] && r[1]; c++)
+			for (int i = 0; i < n && r[0] && r[1]; i++)
+				for (int c = 0; c < docs[i]->nch && !docs[i]->failed; c++)
 				{
 					IChild	   *ch = &docs[i]->ch[c];
 
-					if (ch->table == ti && ch->name && strcmp(ch->name, r[0]) == 0 && !docs[i]->failed)
+					if (ch->table == ti && ch->name && !ch->stored && strcmp(ch->name, r[0]) == 0)
 						doc_error(run, docs[i], ch->row, t->id_col >= 0 ? run->headers[t->id_col] : NULL, ch->name,
 								  fc_printf(run->b, "%s: row %s belongs to %s, not to this document",
 											table_label(t), ch->name, r[1]));
@@ -1708,68 +1702,30 @@ update_prepare(IRun *run, IDoc **docs, int n)
 		mysql_free_result(res);
 	}
 
-	/* what changes: refused on submitted and cancelled documents as Frappe refuses it */
+	/* what changes, or the refusal of a submitted or cancelled document */
 	for (int i = 0; i < n; i++)
 	{
 		IDoc	   *doc = docs[i];
-		Stored	   *s = doc->stored;
-		bool		changed;
+		int			at;
+		char	   *msg;
 
 		if (doc->failed)
 			continue;
-		doc->docstatus = s->docstatus;
-		doc->owner = run->user;	/* (of the child rows it gets) */
-		if (s->docstatus == 2)
+		switch (fi_import_update_decide(ut, run->ntables, &ud[i], &at, &msg, fc_alloc, run->b))
 		{
-			doc_error(run, doc, doc->row, NULL, doc->name, "Cannot edit cancelled document");
-			continue;
-		}
-		if (s->docstatus == 1)
-			for (int f = 0; f < t0->nmapped && !doc->failed; f++)
-				if (doc->vals[f] != NULL && !t0->fields[f].df->allow_on_submit &&
-					!same_value(&t0->fields[f], s->vals[f], doc->vals[f]))
-					doc_error(run, doc, doc->row, t0->fields[f].header, NULL,
-							  fi_import_msg_after_submit(t0->fields[f].r.cell.label, fc_alloc, run->b));
-		if (doc->failed)
-			continue;
-		changed = row_changes(t0, doc->vals, s);
-		doc->replace = fc_alloc(run->b, sizeof(bool) * run->ntables);
-		for (int ti = 1; ti < run->ntables && !doc->failed; ti++)
-		{
-			ITable	   *t = &run->tables[ti];
-			int			first,
-						count = stored_rows_of(sc[ti], nsc[ti], doc->name, &first);
-			int			pos = 0;
-			bool		tchanged = false;
-
-			for (int c = 0; c < doc->nch; c++)
-			{
-				IChild	   *ch = &doc->ch[c];
-				int			at;
-
-				if (ch->table != ti)
-					continue;
-				at = stored_position(sc[ti], first, count, ch->name);
-				ch->stored = at >= 0;
-				if (at != pos || row_changes(t, ch->vals, &sc[ti][first + at]))
-					tchanged = true;
-				pos++;
-			}
-			if (pos == 0)
-				continue;		/* no row of this table for the document: its rows stay */
-			if (pos != count)
-				tchanged = true;
-			if (!tchanged)
-				continue;
-			if (s->docstatus == 1 && !t->tdf->allow_on_submit)
-			{
-				doc_error(run, doc, doc->row, NULL, NULL, fi_import_msg_after_submit(table_label(t), fc_alloc, run->b));
+			case FI_UPD_OK:
+				doc->skipped = ud[i].skipped;
 				break;
-			}
-			doc->replace[ti] = changed = true;
+			case FI_UPD_CANCELLED:
+				doc_error(run, doc, doc->row, NULL, doc->name, msg);
+				break;
+			case FI_UPD_AFTER_SUBMIT_FIELD:
+				doc_error(run, doc, doc->row, t0->fields[at].header, NULL, msg);
+				break;
+			case FI_UPD_AFTER_SUBMIT_TABLE:
+				doc_error(run, doc, doc->row, NULL, NULL, msg);
+				break;
 		}
-		if (!doc->failed && !changed)
-			doc->skipped = true;
 	}
 }
 

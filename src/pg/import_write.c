@@ -10,7 +10,8 @@
  * extension's webhook triggers are skipped unless the import asks for
  * webhooks; any other trigger fires (with webhooks off, ours do nothing).
  *
- * Update (Frappe's rule): the document is found by its ID; only the
+ * Update (Frappe's rule, decided by engine/importupdate.c, which the
+ * MariaDB import uses too): the document is found by its ID; only the
  * non-empty cells change it; a child table the file gives the document
  * rows of is replaced by them (rows with an existing ID are updated, others
  * inserted, the table's rows not in the file deleted); a table without
@@ -37,6 +38,7 @@
 #include "utils/timestamp.h"
 
 #include "import.h"
+#include "engine/importupdate.h"
 
 #define WRITER_ROWS		1000
 #define CAPTURE_TRIGGER		"frappe_integrations_webhook"
@@ -366,29 +368,6 @@ read_stored(ImpRun *run, ImpTable *t, const char *key, Datum keys)
 		elog(ERROR, "could not read the stored documents");
 }
 
-static bool
-same_text(const char *a, const char *b)
-{
-	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-/* would this row (values of the mapped fields) change the stored one? */
-static bool
-row_changes(ImpTable *t, Datum *values, bool *nulls, SPITupleTable *tt, uint64 r, int first)
-{
-	for (int i = 0; i < t->nmapped; i++)
-	{
-		char	   *stored;
-
-		if (nulls[i])
-			continue;			/* an empty cell leaves the value */
-		stored = SPI_getvalue(tt->vals[r], tt->tupdesc, first + i);
-		if (!same_text(stored, value_text(&t->fields[i], values[i])))
-			return true;
-	}
-	return false;
-}
-
 /* UPDATE one row: the non-empty cells, then modified / modified_by (and idx) */
 static void
 update_row(ImpRun *run, ImpTable *t, const char *name, Datum *values, bool *nulls, int idx)
@@ -428,28 +407,6 @@ update_row(ImpRun *run, ImpTable *t, const char *name, Datum *values, bool *null
 		elog(ERROR, "could not update %s %s", t->doctype, name);
 }
 
-/* a changed field of a submitted document must allow it */
-static bool
-submitted_check(ImpRun *run, ImpDoc *doc, ImpTable *t, Datum *values, bool *nulls,
-				SPITupleTable *tt, uint64 r, int first)
-{
-	for (int i = 0; i < t->nmapped; i++)
-	{
-		char	   *stored;
-
-		if (nulls[i] || t->fields[i].df->allow_on_submit)
-			continue;
-		stored = SPI_getvalue(tt->vals[r], tt->tupdesc, first + i);
-		if (!same_text(stored, value_text(&t->fields[i], values[i])))
-		{
-			imp_doc_error(run, doc, doc->row, t->fields[i].header, NULL, "%s",
-						  fi_import_msg_after_submit(t->fields[i].cell.label, imp_alloc, CurrentMemoryContext));
-			return false;
-		}
-	}
-	return true;
-}
-
 /* the stored child rows of one table for a batch: rows [first, first + count) per parent */
 typedef struct StoredChildren
 {
@@ -480,16 +437,51 @@ stored_rows_of(StoredChildren *sc, const char *parent, uint64 *first)
 	return hi - lo;
 }
 
-/* is child row name among the stored rows [first, first + count)?  (its position) */
-static int64
-stored_position(StoredChildren *sc, uint64 first, uint64 count, const char *name)
+/* the engine's view of the tables */
+static FiUpdTable *
+upd_tables(ImpRun *run)
 {
-	if (name == NULL)
-		return -1;
-	for (uint64 r = first; r < first + count; r++)
-		if (strcmp(SPI_getvalue(sc->tt->vals[r], sc->tt->tupdesc, 1), name) == 0)
-			return (int64) (r - first);
-	return -1;
+	FiUpdTable *ut = palloc0(sizeof(FiUpdTable) * run->ntables);
+
+	for (int ti = 0; ti < run->ntables; ti++)
+	{
+		ImpTable   *t = &run->tables[ti];
+		FiUpdField *f = palloc0(sizeof(FiUpdField) * (t->nmapped + 1));
+
+		for (int i = 0; i < t->nmapped; i++)
+		{
+			f[i].kind = t->fields[i].cell.kind;
+			f[i].allow_on_submit = t->fields[i].df->allow_on_submit;
+			f[i].label = t->fields[i].cell.label;
+		}
+		ut[ti].nmapped = t->nmapped;
+		ut[ti].fields = f;
+		ut[ti].label = t->child ? t->tlabel : NULL;
+		ut[ti].allow_on_submit = t->child && t->tdf->allow_on_submit;
+	}
+	return ut;
+}
+
+/* a stored row's mapped fields as text, from column first on (NULL: null) */
+static const char *const *
+stored_texts(ImpTable *t, SPITupleTable *tt, uint64 r, int first)
+{
+	const char **v = palloc0(sizeof(char *) * (t->nmapped + 1));
+
+	for (int i = 0; i < t->nmapped; i++)
+		v[i] = SPI_getvalue(tt->vals[r], tt->tupdesc, first + i);
+	return v;
+}
+
+/* the file's values of a row as text (NULL: an empty cell) */
+static const char *const *
+file_texts(ImpTable *t, Datum *values, bool *nulls)
+{
+	const char **v = palloc0(sizeof(char *) * (t->nmapped + 1));
+
+	for (int i = 0; i < t->nmapped; i++)
+		v[i] = nulls[i] ? NULL : value_text(&t->fields[i], values[i]);
+	return v;
 }
 
 /* a child row's name and its document ("Sales Invoice SINV-0001") */
@@ -511,8 +503,8 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 	SPITupleTable *ptt;
 	uint64		nparents;
 	int		   *stored_row = palloc(sizeof(int) * n);
-	int16	   *docstatus = palloc0(sizeof(int16) * n);
-	bool	  **replace = palloc0(sizeof(bool *) * n);	/* per doc, per table */
+	FiUpdDoc   *ud = palloc0(sizeof(FiUpdDoc) * (n + 1));
+	FiUpdTable *ut = upd_tables(run);
 	StoredChildren *sc = palloc0(sizeof(StoredChildren) * run->ntables);
 	Oid			ctypes[4] = {TEXTARRAYOID, TEXTOID, TEXTOID, TEXTARRAYOID};
 	Datum		cargs[4];
@@ -564,8 +556,52 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 			if (strcmp(SPI_getvalue(ptt->vals[r], ptt->tupdesc, 1), docs[i]->name) == 0)
 				stored_row[i] = (int) r;
 		if (stored_row[i] < 0)
+		{
 			imp_doc_error(run, docs[i], docs[i]->row, NULL, docs[i]->name, "%s %s not found",
 						  run->doctype, docs[i]->name);
+			continue;
+		}
+		/* the document for the engine: stored and file rows, the file's child rows matched with the stored */
+		{
+			FiUpdDoc   *u = &ud[i];
+			const FiUpdRow **rows = palloc0(sizeof(FiUpdRow *) * run->ntables);
+			int		   *nst = palloc0(sizeof(int) * run->ntables);
+			ListCell   *lc;
+			int			c = 0;
+			bool		isnull;
+
+			u->docstatus = DatumGetInt16(SPI_getbinval(ptt->vals[stored_row[i]], ptt->tupdesc, 2, &isnull));
+			u->stored = stored_texts(t0, ptt, stored_row[i], 3);
+			u->vals = file_texts(t0, docs[i]->values, docs[i]->nulls);
+			for (int ti = 1; ti < run->ntables; ti++)
+			{
+				uint64		first,
+							count = stored_rows_of(&sc[ti], docs[i]->name, &first);
+				FiUpdRow   *rr = palloc0(sizeof(FiUpdRow) * (count + 1));
+
+				for (uint64 r = 0; r < count; r++)
+				{
+					rr[r].name = SPI_getvalue(sc[ti].tt->vals[first + r], sc[ti].tt->tupdesc, 1);
+					rr[r].vals = stored_texts(&run->tables[ti], sc[ti].tt, first + r, 4);
+				}
+				rows[ti] = rr;
+				nst[ti] = (int) count;
+			}
+			u->stored_rows = rows;
+			u->nstored = nst;
+			u->nchildren = list_length(docs[i]->children);
+			u->children = palloc0(sizeof(FiUpdChild) * (u->nchildren + 1));
+			foreach(lc, docs[i]->children)
+			{
+				ImpChild   *ch = lfirst(lc);
+
+				u->children[c].table = ch->table;
+				u->children[c].name = ch->name;
+				u->children[c++].vals = file_texts(&run->tables[ch->table], ch->values, ch->nulls);
+			}
+			u->replace = palloc0(sizeof(bool) * run->ntables);
+			fi_import_update_match(u);
+		}
 	}
 
 	/*
@@ -585,22 +621,20 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 
 		for (int i = 0; i < n; i++)
 		{
-			uint64		first,
-						nstored;
+			int			c = 0;
 
 			if (docs[i]->failed)
 				continue;
-			nstored = stored_rows_of(&sc[ti], docs[i]->name, &first);
 			foreach(lc, docs[i]->children)
 			{
 				ImpChild   *ch = lfirst(lc);
 
-				if (ch->table == ti && ch->name != NULL && strlen(ch->name) < OWNER_KEY &&
-					stored_position(&sc[ti], first, nstored, ch->name) < 0)
+				if (ch->table == ti && ch->name != NULL && strlen(ch->name) < OWNER_KEY && !ud[i].children[c].stored)
 				{
 					foreign = lappend(foreign, ch);
 					foreign_doc = lappend_int(foreign_doc, i);
 				}
+				c++;
 			}
 		}
 		if (foreign == NIL)
@@ -641,64 +675,30 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 		}
 	}
 
-	/* what changes: refused on submitted / cancelled documents as Frappe refuses it */
+	/* what changes, or the refusal of a submitted or cancelled document (the engine's) */
 	for (int i = 0; i < n; i++)
 	{
 		ImpDoc	   *doc = docs[i];
-		bool		isnull;
-		bool		changed;
+		int			at;
+		char	   *msg;
 
 		if (doc->failed)
 			continue;
-		docstatus[i] = DatumGetInt16(SPI_getbinval(ptt->vals[stored_row[i]], ptt->tupdesc, 2, &isnull));
-		if (docstatus[i] == 2)
+		switch (fi_import_update_decide(ut, run->ntables, &ud[i], &at, &msg, imp_alloc, CurrentMemoryContext))
 		{
-			imp_doc_error(run, doc, doc->row, NULL, doc->name, "Cannot edit cancelled document");
-			continue;
-		}
-		if (docstatus[i] == 1 &&
-			!submitted_check(run, doc, t0, doc->values, doc->nulls, ptt, stored_row[i], 3))
-			continue;
-		changed = row_changes(t0, doc->values, doc->nulls, ptt, stored_row[i], 3);
-		replace[i] = palloc0(sizeof(bool) * run->ntables);
-		for (int ti = 1; ti < run->ntables; ti++)
-		{
-			ImpTable   *t = &run->tables[ti];
-			uint64		first,
-						nstored = stored_rows_of(&sc[ti], doc->name, &first);
-			ListCell   *lc;
-			int64		pos = 0;
-			bool		tchanged = false;
-
-			foreach(lc, doc->children)
-			{
-				ImpChild   *ch = lfirst(lc);
-				int64		at;
-
-				if (ch->table != ti)
-					continue;
-				at = stored_position(&sc[ti], first, nstored, ch->name);
-				if (at != pos ||
-					row_changes(t, ch->values, ch->nulls, sc[ti].tt, first + at, 4))
-					tchanged = true;
-				pos++;
-			}
-			if (pos == 0)
-				continue;		/* no row of this table for the document: its rows stay */
-			if ((uint64) pos != nstored)
-				tchanged = true;
-			if (!tchanged)
-				continue;
-			if (docstatus[i] == 1 && !t->tdf->allow_on_submit)
-			{
-				imp_doc_error(run, doc, doc->row, NULL, NULL, "%s",
-							  fi_import_msg_after_submit(t->tlabel, imp_alloc, CurrentMemoryContext));
+			case FI_UPD_OK:
+				doc->skipped = ud[i].skipped;
 				break;
-			}
-			replace[i][ti] = changed = true;
+			case FI_UPD_CANCELLED:
+				imp_doc_error(run, doc, doc->row, NULL, doc->name, "%s", msg);
+				break;
+			case FI_UPD_AFTER_SUBMIT_FIELD:
+				imp_doc_error(run, doc, doc->row, t0->fields[at].header, NULL, "%s", msg);
+				break;
+			case FI_UPD_AFTER_SUBMIT_TABLE:
+				imp_doc_error(run, doc, doc->row, NULL, NULL, "%s", msg);
+				break;
 		}
-		if (!doc->failed && !changed)
-			doc->skipped = true;
 	}
 
 	/* write: the parents, then each replaced child table (one DELETE a table) */
@@ -721,7 +721,7 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 
 		for (int i = 0; i < n; i++)
 		{
-			if (docs[i]->failed || docs[i]->skipped || !replace[i][ti])
+			if (docs[i]->failed || docs[i]->skipped || !ud[i].replace[ti])
 				continue;
 			parents = lappend(parents, docs[i]->name);
 			foreach(lc, docs[i]->children)
@@ -755,23 +755,22 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 		}
 		for (int i = 0; i < n; i++)
 		{
-			int			idx = 0;
-			uint64		first,
-						nstored;
+			int			idx = 0,
+						c = -1;
 			Datum		parent;
 
-			if (docs[i]->failed || docs[i]->skipped || !replace[i][ti])
+			if (docs[i]->failed || docs[i]->skipped || !ud[i].replace[ti])
 				continue;
-			nstored = stored_rows_of(&sc[ti], docs[i]->name, &first);
 			parent = CStringGetTextDatum(docs[i]->name);
 			foreach(lc, docs[i]->children)
 			{
 				ImpChild   *ch = lfirst(lc);
 
+				c++;
 				if (ch->table != ti)
 					continue;
 				idx++;
-				if (stored_position(&sc[ti], first, nstored, ch->name) >= 0)
+				if (ud[i].children[c].stored)
 				{
 					update_row(run, t, ch->name, ch->values, ch->nulls, idx);
 					continue;
@@ -784,7 +783,7 @@ imp_update_batch(ImpRun *run, ImpDoc **docs, int n)
 				set_att(values, nulls, t->a_modified_by, user);
 				set_att(values, nulls, t->a_creation, now);
 				set_att(values, nulls, t->a_modified, now);
-				set_att(values, nulls, t->a_docstatus, Int16GetDatum(docstatus[i]));
+				set_att(values, nulls, t->a_docstatus, Int16GetDatum((int16) ud[i].docstatus));
 				set_att(values, nulls, t->a_idx, Int64GetDatum(idx));
 				set_att(values, nulls, t->a_parent, parent);
 				set_att(values, nulls, t->a_parenttype, doctype);

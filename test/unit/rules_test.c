@@ -21,6 +21,7 @@
 #include "engine/importcell.h"
 #include "engine/importlog.h"
 #include "engine/importmap.h"
+#include "engine/importupdate.h"
 #include "engine/naming.h"
 #include "engine/oauth.h"
 #include "engine/authheader.h"
@@ -1236,6 +1237,77 @@ test_import_log(void)
 	is_str(fi_import_status(3, 1, true), "Error", "import status: rolled back (atomic)");
 }
 
+/* Update Existing Records: value comparison and what a document changes */
+static void
+test_import_update(void)
+{
+	FiUpdField	pf[] = {{FI_CELL_TEXT, false, "Customer"}, {FI_CELL_NUMBER, true, "Discount"}};
+	FiUpdField	cf[] = {{FI_CELL_NUMBER, false, "Rate"}};
+	FiUpdTable	tables[] = {{2, pf, NULL, false}, {1, cf, "Items", false}};
+	const char *stored[] = {"C1", "1.500000000"};
+	const char *r1v[] = {"1.000000000"},
+			   *r2v[] = {"2.500000000"};
+	FiUpdRow	srows[] = {{"row1", r1v}, {"row2", r2v}};
+	const FiUpdRow *stored_rows[] = {NULL, srows};
+	int			nstored[] = {0, 2};
+	const char *same[] = {"C1", "1.5"},
+			   *cust[] = {"C2", NULL},
+			   *disc[] = {NULL, "3"};
+	const char *c1[] = {"1"},
+			   *c2[] = {"2.5"},
+			   *c9[] = {"9"};
+	FiUpdChild	kids[2];
+	bool		replace[2];
+	FiUpdDoc	d;
+	int			at;
+	char	   *msg;
+
+	ok(fi_import_same_value(FI_CELL_NUMBER, "1.500000000", "1.5") && !fi_import_same_value(FI_CELL_NUMBER, "1.5", "1.50001") &&
+	   fi_import_same_value(FI_CELL_CHECK, "1", "1") && !fi_import_same_value(FI_CELL_TEXT, "abc", "ABC") &&
+	   fi_import_same_value(FI_CELL_DATETIME, "2024-06-05 10:00:00", "2024-06-05 10:00:00.000000") &&
+	   !fi_import_same_value(FI_CELL_DATETIME, "2024-06-05 10:00:00", "2024-06-05 10:00:00.000100") &&
+	   fi_import_same_value(FI_CELL_TEXT, NULL, NULL) && !fi_import_same_value(FI_CELL_TEXT, NULL, ""),
+	   "update: values compare as values (a decimal column's 1.500000000 is 1.5; .000000 is no microsecond; text exactly)");
+#define DOC(ds, v, n) do { memset(&d, 0, sizeof(d)); d.docstatus = (ds); d.stored = stored; d.vals = (v); \
+		d.children = kids; d.nchildren = (n); d.stored_rows = stored_rows; d.nstored = nstored; d.replace = replace; } while (0)
+	DOC(0, same, 0);
+	fi_import_update_match(&d);
+	ok(fi_import_update_decide(tables, 2, &d, &at, &msg, arena_alloc, NULL) == FI_UPD_OK && d.skipped && !replace[1],
+	   "update: the same values and no child rows: skipped, the rows stay");
+	kids[0] = (FiUpdChild) {1, "row1", c1, false, 0};
+	kids[1] = (FiUpdChild) {1, "row2", c2, false, 0};
+	DOC(0, same, 2);
+	fi_import_update_match(&d);
+	ok(kids[0].stored && kids[1].at == 1 && fi_import_update_decide(tables, 2, &d, &at, &msg, arena_alloc, NULL) == FI_UPD_OK &&
+	   d.skipped, "update: the stored child rows given again as they are: skipped (the export's round trip)");
+	kids[0] = (FiUpdChild) {1, "row2", c2, false, 0};
+	DOC(0, same, 1);
+	fi_import_update_match(&d);
+	ok(fi_import_update_decide(tables, 2, &d, &at, &msg, arena_alloc, NULL) == FI_UPD_OK && !d.skipped && replace[1],
+	   "update: a stored row left out (and the other moved up): the table is replaced");
+	kids[0] = (FiUpdChild) {1, NULL, c9, false, 0};
+	DOC(0, same, 1);
+	kids[1] = kids[0];
+	fi_import_update_match(&d);
+	ok(!kids[0].stored && kids[0].at == -1 && fi_import_update_decide(tables, 2, &d, &at, &msg, arena_alloc, NULL) == FI_UPD_OK &&
+	   replace[1], "update: a row without an ID is new: the table is replaced");
+	DOC(2, same, 0);
+	ok(fi_import_update_decide(tables, 2, &d, &at, &msg, arena_alloc, NULL) == FI_UPD_CANCELLED &&
+	   strcmp(msg, "Cannot edit cancelled document") == 0, "update: a cancelled document refuses any change, in Frappe's words");
+	DOC(1, cust, 0);
+	ok(fi_import_update_decide(tables, 2, &d, &at, &msg, arena_alloc, NULL) == FI_UPD_AFTER_SUBMIT_FIELD && at == 0 &&
+	   strstr(msg, "Customer") != NULL, "update: a submitted document refuses a field without allow_on_submit");
+	DOC(1, disc, 0);
+	ok(fi_import_update_decide(tables, 2, &d, &at, &msg, arena_alloc, NULL) == FI_UPD_OK && !d.skipped,
+	   "update: ... and takes one with it");
+	kids[0] = (FiUpdChild) {1, "row1", c9, false, 0};
+	DOC(1, same, 1);
+	fi_import_update_match(&d);
+	ok(fi_import_update_decide(tables, 2, &d, &at, &msg, arena_alloc, NULL) == FI_UPD_AFTER_SUBMIT_TABLE && at == 1 &&
+	   strstr(msg, "Items") != NULL, "update: ... and a changed child table whose Table field lacks it");
+#undef DOC
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1327,6 +1399,7 @@ main(int argc, char **argv)
 	test_export_plan();
 	test_http();
 	test_import_log();
+	test_import_update();
 	printf("1..%d\n", n_test);
 	return n_fail == 0 ? 0 : 1;
 }
