@@ -389,22 +389,27 @@ CREATE TABLE IF NOT EXISTS @SITE@.`__fi_http_queue` (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
   COMMENT='frappe_integrations: requests of http_request_async and their responses'//
 
--- Only the site's own database user writes the queue (http_request_async
--- as its caller, the worker on the site's connection): another account
--- granted INSERT or UPDATE on the site's tables cannot queue a request
--- around the HTTP gate, nor change one.
-CREATE OR REPLACE PROCEDURE @SITE@.fi_http_queue_writer()
+-- Only the site's own database user writes the queues of the worker
+-- (__fi_http_queue, __fi_jobs: their functions as its caller, the worker on
+-- the site's connection): another account granted INSERT or UPDATE on the
+-- site's tables cannot queue a request around the HTTP gate, nor a job,
+-- nor change one.  (what: what the refused account tried, for the message)
+CREATE OR REPLACE PROCEDURE @SITE@.fi_site_writer(what VARCHAR(200) CHARSET utf8mb4)
     READS SQL DATA SQL SECURITY DEFINER
 BEGIN
+    DECLARE msg VARCHAR(300) CHARSET utf8mb4;
     IF NOT EXISTS (SELECT 1 FROM integrations.site_keys sk
                     WHERE sk.site = @SITE_LIT@ AND sk.site_user = SUBSTRING_INDEX(USER(), '@', 1)) THEN
-        SIGNAL SQLSTATE '42501' SET MESSAGE_TEXT = 'permission denied: only the site''s own database user queues HTTP requests (http_request_async)';
+        SET msg = CONCAT('permission denied: only the site''s own database user ', what);
+        SIGNAL SQLSTATE '42501' SET MESSAGE_TEXT = msg;
     END IF;
 END//
 CREATE OR REPLACE TRIGGER @SITE@.`__fi_http_queue_insert` BEFORE INSERT ON @SITE@.`__fi_http_queue`
-FOR EACH ROW CALL @SITE@.fi_http_queue_writer()//
+FOR EACH ROW CALL @SITE@.fi_site_writer('queues HTTP requests (http_request_async)')//
 CREATE OR REPLACE TRIGGER @SITE@.`__fi_http_queue_update` BEFORE UPDATE ON @SITE@.`__fi_http_queue`
-FOR EACH ROW CALL @SITE@.fi_http_queue_writer()//
+FOR EACH ROW CALL @SITE@.fi_site_writer('queues HTTP requests (http_request_async)')//
+-- (0.10.0's writer procedure, replaced by fi_site_writer once the triggers call it)
+DROP PROCEDURE IF EXISTS @SITE@.fi_http_queue_writer//
 
 -- PostgreSQL's http_request_async(method, url, headers, body, timeout_ms):
 -- the request checked exactly as http_request checks it (the same
@@ -550,20 +555,11 @@ CREATE TABLE IF NOT EXISTS @SITE@.`__fi_jobs` (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
   COMMENT='frappe_integrations: import and export jobs of SQL and their outcome'//
 
--- Only the site's own database user writes the jobs (the caller of the
--- functions below, the worker and its jobs on the site's connection).
-CREATE OR REPLACE PROCEDURE @SITE@.fi_jobs_writer()
-    READS SQL DATA SQL SECURITY DEFINER
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM integrations.site_keys sk
-                    WHERE sk.site = @SITE_LIT@ AND sk.site_user = SUBSTRING_INDEX(USER(), '@', 1)) THEN
-        SIGNAL SQLSTATE '42501' SET MESSAGE_TEXT = 'permission denied: only the site''s own database user queues imports and exports';
-    END IF;
-END//
+-- (only the site's own database user writes the jobs: fi_site_writer)
 CREATE OR REPLACE TRIGGER @SITE@.`__fi_jobs_insert` BEFORE INSERT ON @SITE@.`__fi_jobs`
-FOR EACH ROW CALL @SITE@.fi_jobs_writer()//
+FOR EACH ROW CALL @SITE@.fi_site_writer('queues imports and exports')//
 CREATE OR REPLACE TRIGGER @SITE@.`__fi_jobs_update` BEFORE UPDATE ON @SITE@.`__fi_jobs`
-FOR EACH ROW CALL @SITE@.fi_jobs_writer()//
+FOR EACH ROW CALL @SITE@.fi_site_writer('queues imports and exports')//
 
 -- a job's arguments checked as the functions take them, then queued
 CREATE OR REPLACE FUNCTION @SITE@.fi_job_queue(kind VARCHAR(10) CHARSET ascii, doctype LONGTEXT CHARSET utf8mb4,
