@@ -13,6 +13,13 @@
 #                     mariadb) in database <db>, with its own user <db>@localhost
 #                     (ALL on <db>, EXECUTE on integrations), as bench new-site
 #                     makes one
+#   mdb_sqlstate      the mariadb client's "ERROR n (SQLSTATE) at line 1: message" on
+#                     stdin as "SQLSTATE: message" (the first such line)
+#   jget <expr>       the JSON on stdin as d: the Python expression's value printed
+#   mdb_worker <bench> <log> [options]   frappe-integrations worker for the bench in
+#                     the background, back once it serves a site; its PID appended
+#                     to MDB_WORKERS (kill them in the test's EXIT trap)
+#   mdb_worker_stop   SIGTERM to the last worker started, waited for
 # Never the packaged service: nothing outside <dir> is used.
 mdb_start() {
     MDB_DIR=$1
@@ -85,4 +92,29 @@ mdb_stop() {
     done
     kill -KILL "$MDB_PID" 2>/dev/null || true
     MDB_PID=""
+}
+
+mdb_sqlstate() {
+    sed -n 's/^ERROR [0-9]* (\([0-9A-Z]*\))[^:]*: /\1: /p' | head -1
+}
+
+jget() {
+    "$FI_PY" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
+}
+
+MDB_WORKERS=()
+mdb_worker() {
+    local bench=$1 log=$2
+    shift 2
+    "$FI_ROOT/bin/frappe-integrations" worker --bench "$bench" "$@" 2> "$log" &
+    MDB_WORKERS+=($!)
+    local i
+    for i in $(seq 100); do grep -q 'serving it' "$log" 2>/dev/null && return 0; sleep 0.05; done
+}
+
+mdb_worker_stop() {
+    local p=${MDB_WORKERS[-1]}
+    kill -TERM "$p"
+    wait "$p" 2>/dev/null || true
+    unset 'MDB_WORKERS[-1]'
 }

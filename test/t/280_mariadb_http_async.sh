@@ -12,9 +12,8 @@ make -s -C "$FI_ROOT" mariadb >/dev/null
 MD=$FI_TMP/mariadb_http_async
 rm -rf "$MD"
 mkdir -p "$MD"
-WPIDS=()
 cleanup() {
-    for p in "${WPIDS[@]}" ${PEER_PID:-}; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    for p in "${MDB_WORKERS[@]}" ${PEER_PID:-}; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     mdb_stop
 }
 trap cleanup EXIT
@@ -37,26 +36,16 @@ h1_err() {
     if out=$(mariadb --no-defaults --socket="$MDB_SOCK" -u "${2:-_h1}" -p"${3:-pw_h1}" -D _h1 -N -B -r -e "$1" 2>&1); then
         echo "NO ERROR: $out"
     else
-        printf '%s\n' "$out" | sed -n 's/^ERROR [0-9]* (\([0-9A-Z]*\))[^:]*: /\1: /p' | head -1
+        printf '%s\n' "$out" | mdb_sqlstate
     fi
 }
-jget() { "$FI_PY" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 hits() { curl -s "$U/hits" | "$FI_PY" -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], 0))' "$1"; }
 wait_for() {	# wait_for <sql giving 1> [tries of 0.1 s]
     for _ in $(seq "${2:-100}"); do [ "$(h1 "$1")" = 1 ] && return 0; sleep 0.1; done
     return 1
 }
-worker() {	# worker <log> [options]
-    local log=$1; shift
-    "$FI" worker --bench "$BENCH" "$@" 2> "$log" &
-    WPIDS+=($!)
-    for _ in $(seq 100); do grep -q 'serving it' "$log" 2>/dev/null && return 0; sleep 0.05; done
-}
-stop_worker() {	# SIGTERM the last worker started, and wait for it
-    local p=${WPIDS[-1]}
-    kill -TERM "$p"; wait "$p" 2>/dev/null || true
-    unset 'WPIDS[-1]'
-}
+worker() { mdb_worker "$BENCH" "$@"; }	# worker <log> [options]
+stop_worker() { mdb_worker_stop; }
 
 t_is "$(h1 "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '_h1' AND TABLE_NAME = '__fi_http_queue'")" 1 \
      "install made the site's __fi_http_queue"
@@ -196,7 +185,7 @@ worker "$MD/w2.log"
 t_is "$(h1 "CALL http_wait($ID, 5000)" | jget 'd["status"], d["response_status"]')" "('done', 200)" "the next worker sends it"
 ID=$(h1 "SELECT http_request_async('GET', '$U/sleep/1500?kill', NULL, NULL, 1000)")
 wait_for "SELECT status = 'sending' FROM __fi_http_queue WHERE id = $ID" 50
-kill -KILL "${WPIDS[-1]}"; wait "${WPIDS[-1]}" 2>/dev/null || true; unset 'WPIDS[-1]'
+kill -KILL "${MDB_WORKERS[-1]}"; wait "${MDB_WORKERS[-1]}" 2>/dev/null || true; unset 'MDB_WORKERS[-1]'
 t_is "$(h1 "SELECT status, attempts, lease_until > UTC_TIMESTAMP(6) FROM __fi_http_queue WHERE id = $ID")" "sending	1	1" \
      "a worker killed -9 while sending: the row keeps its lease (the timeout and 5 s)"
 worker "$MD/w3.log"

@@ -39,7 +39,6 @@ mimp() {	# mimp <doctype> <file> [options]: the MariaDB import's JSON (its exit 
     MDB_RC=0
     "$FI" import --site-config "$MD/site_config.json" --doctype "$dt" "$@" "$f" 2> "$MD/stderr" || MDB_RC=$?
 }
-jget() { "$FI_PY" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 pimp() {	# pimp <doctype> <file> [options jsonb]
     q $DB "SELECT integrations.import_csv_file('$1', '$2', 'Insert New Records', '${3:-{\}}')"
 }

@@ -18,9 +18,8 @@ MD=$FI_TMP/mariadb_jobs
 rm -rf "$MD"
 mkdir -p "$MD/tmp"
 export TMPDIR=$MD/tmp	# where the jobs make their directories
-WPIDS=()
 cleanup() {
-    for p in "${WPIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    for p in "${MDB_WORKERS[@]}"; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     pkill -KILL -f "fi-client job --site-config $MD/" 2>/dev/null || true
     mdb_stop
 }
@@ -44,23 +43,13 @@ j1_err() {
     if out=$(mariadb --no-defaults --socket="$MDB_SOCK" -u "${2:-_j1}" -p"${3:-pw_j1}" -D _j1 -N -B -r -e "$1" 2>&1); then
         echo "NO ERROR: $out"
     else
-        printf '%s\n' "$out" | sed -n 's/^ERROR [0-9]* (\([0-9A-Z]*\))[^:]*: /\1: /p' | head -1
+        printf '%s\n' "$out" | mdb_sqlstate
     fi
 }
-jget() { "$FI_PY" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 # an export job's file, byte for byte (through HEX: the client's -r keeps no trailing newline apart)
 output_of() { j1 "SELECT HEX(job_output($1))" | xxd -r -p; }
-worker() {	# worker <log> [options]
-    local log=$1; shift
-    "$FI" worker --bench "$BENCH" "$@" 2> "$log" &
-    WPIDS+=($!)
-    for _ in $(seq 100); do grep -q 'serving it' "$log" 2>/dev/null && return 0; sleep 0.05; done
-}
-stop_worker() {
-    local p=${WPIDS[-1]}
-    kill -TERM "$p"; wait "$p" 2>/dev/null || true
-    unset 'WPIDS[-1]'
-}
+worker() { mdb_worker "$BENCH" "$@"; }	# worker <log> [options]
+stop_worker() { mdb_worker_stop; }
 wait_for() {	# wait_for <sql giving 1> [tries of 0.1 s]
     for _ in $(seq "${2:-100}"); do [ "$(j1 "$1")" = 1 ] && return 0; sleep 0.1; done
     return 1
