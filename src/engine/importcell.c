@@ -3,10 +3,12 @@
  *		Data Import's cell-to-value rules (see importcell.h).
  */
 #include "engine/importcell.h"
+#include "engine/csv.h"
 #include "engine/doctype.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -472,4 +474,106 @@ fi_import_docstatus(const char *cell, bool submittable, int *out, const char **w
 	}
 	*why = submittable ? "Document Status must be 0 (Draft) or 1 (Submitted)" : "Document Status must be 0 (Draft)";
 	return false;
+}
+
+/* ---- a sheet's date-format guesses ---- */
+
+/* the row's guesses counted, unless it is the header */
+bool
+fi_sheet_guess_end(FiSheetGuess *g)
+{
+	if (g->header_row == 0)
+	{
+		if (g->cur_nonempty)
+			g->header_row = g->cur_row;
+	}
+	else
+		for (int i = 0; i < g->ncur; i++)
+		{
+			int			col = g->cur_col[i];
+
+			if (g->counts[col] == NULL &&
+				(g->counts[col] = calloc(FI_NDATE_FORMATS * (FI_NTIME_FORMATS + 1), sizeof(long))) == NULL)
+				return false;
+			g->counts[col][g->cur_fmt[i]]++;
+		}
+	g->ncur = 0;
+	g->cur_nonempty = false;
+	return true;
+}
+
+bool
+fi_sheet_guess_cell(FiSheetGuess *g, long row, int col, const char *text, size_t len)
+{
+	size_t		b,
+				l;
+	FiDateFormat f;
+
+	if (col < 1)
+		return true;			/* (a reader gives none) */
+	if (row != g->cur_row)
+	{
+		if (!fi_sheet_guess_end(g))
+			return false;
+		g->cur_row = row;
+	}
+	if (text == NULL)
+	{
+		g->cur_nonempty |= len > 0;
+		return true;
+	}
+	l = fi_py_strip(text, len, &b);
+	if (l == 0)
+		return true;
+	g->cur_nonempty = true;
+	if (!fi_guess_date_format(text + b, l, &f))
+		return true;
+	if (col > g->ncols)
+	{
+		int			cols = col > g->ncols * 2 ? col : g->ncols * 2;
+		long	  **grown = calloc(cols, sizeof(long *));
+
+		if (grown == NULL)
+			return false;
+		if (g->ncols > 0)
+			memcpy(grown, g->counts, sizeof(long *) * g->ncols);
+		free(g->counts);
+		g->counts = grown;
+		g->ncols = cols;
+	}
+	if (g->ncur == g->cap)
+	{
+		int			cap = g->cap * 2 > 64 ? g->cap * 2 : 64;
+		int		   *ncol = realloc(g->cur_col, sizeof(int) * cap);
+
+		if (ncol == NULL)
+			return false;
+		g->cur_col = ncol;
+		ncol = realloc(g->cur_fmt, sizeof(int) * cap);
+		if (ncol == NULL)
+			return false;
+		g->cur_fmt = ncol;
+		g->cap = cap;
+	}
+	g->cur_col[g->ncur] = col - 1;
+	g->cur_fmt[g->ncur] = f.date * (FI_NTIME_FORMATS + 1) + (f.time + 1);
+	g->ncur++;
+	return true;
+}
+
+const long *
+fi_sheet_guess_counts(const FiSheetGuess *g, int col)
+{
+	return col >= 0 && col < g->ncols ? g->counts[col] : NULL;
+}
+
+void
+fi_sheet_guess_free(FiSheetGuess *g)
+{
+	for (int i = 0; i < g->ncols; i++)
+		free(g->counts[i]);
+	free(g->counts);
+	free(g->cur_col);
+	free(g->cur_fmt);
+	memset(g, 0, sizeof(*g));
 }

@@ -177,6 +177,34 @@ extern bool fi_import_fetch_from(const struct FiDocField *df, size_t *link_len, 
 extern bool fi_import_date_format_pick(const long *counts, FiDateFormat *out, int *kinds);
 
 /*
+ * Frappe's date-format guesses of each column of a sheet, counted from the
+ * cells below its header (the first row with a value) as an Excel reader's
+ * opening pass shows them (xlsx.h's FiXlsxCellHook: row by row; text NULL
+ * for a value that cannot be a date, len 1, or none, len 0).  A row's
+ * guesses are kept until the row is known not to be the header.  Its
+ * memory is malloc's (a cell hook must not raise): false when it runs out.
+ * Zero it to begin; fi_sheet_guess_end after the last cell.
+ */
+typedef struct FiSheetGuess
+{
+	long	  **counts;			/* per column (0-based): FI_NDATE_FORMATS * (FI_NTIME_FORMATS + 1) counts, or NULL */
+	int			ncols;
+	long		header_row;		/* the first row with a value; 0 while none */
+	long		cur_row;
+	bool		cur_nonempty;
+	int			ncur,
+				cap;
+	int		   *cur_col,
+			   *cur_fmt;
+} FiSheetGuess;
+
+extern bool fi_sheet_guess_cell(FiSheetGuess *g, long row, int col, const char *text, size_t len);
+extern bool fi_sheet_guess_end(FiSheetGuess *g);
+/* the counts of column col (0-based) for fi_import_date_format_pick; NULL when it had no date */
+extern const long *fi_sheet_guess_counts(const FiSheetGuess *g, int col);
+extern void fi_sheet_guess_free(FiSheetGuess *g);
+
+/*
  * The field a fetch_from of df goes through: the index among fields[0..n)
  * of the Link field (a Link with a target) its fetch_from names, -1 when
  * none; *src the source field.

@@ -179,106 +179,27 @@ imp_source_next(ImpSource *src)
 	}
 }
 
-/* the hook's row ends: the header's guesses are not counted, the rows' after it are */
-static bool
-guess_row_end(ImpSource *src)
-{
-	if (src->header_row == 0)
-	{
-		if (src->cur_nonempty)
-			src->header_row = src->cur_row;
-	}
-	else
-		for (int i = 0; i < src->ncur; i++)
-		{
-			int			col = src->cur_col[i];
-
-			if (src->guess[col] == NULL &&
-				(src->guess[col] = MemoryContextAllocExtended(GetMemoryChunkContext(src),
-															  sizeof(long) * FI_NDATE_FORMATS * (FI_NTIME_FORMATS + 1),
-															  MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO)) == NULL)
-				return false;
-			src->guess[col][src->cur_fmt[i]]++;
-		}
-	src->ncur = 0;
-	src->cur_nonempty = false;
-	return true;
-}
-
 /*
- * FiXlsxCellHook: each cell of the sheet as it is opened.  It must not
- * raise (it runs inside libzip and expat): a cancel, or memory running
- * out, stops the opening, and the caller raises once the reader is freed.
+ * FiXlsxCellHook: each cell of the sheet as it is opened, for the date
+ * guesses (engine/importcell.c).  It must not raise (it runs inside libzip
+ * and expat): a cancel, or memory running out, stops the opening, and the
+ * caller raises once the reader is freed.
  */
 static bool
 guess_cell(void *arg, long row, int col, const char *text, size_t len)
 {
 	ImpSource  *src = arg;
-	MemoryContext cxt = GetMemoryChunkContext(src);
-	size_t		b,
-				l;
-	FiDateFormat g;
 
 	if (InterruptPending)
 		return false;
-	if (col < 1)
-		return true;			/* (the reader gives none: cannot be) */
-	if (row != src->cur_row)
-	{
-		if (!guess_row_end(src))
-			return false;
-		src->cur_row = row;
-	}
-	if (text == NULL)
-	{
-		src->cur_nonempty |= len > 0;
-		return true;
-	}
-	l = fi_py_strip(text, len, &b);
-	if (l == 0)
-		return true;
-	src->cur_nonempty = true;
-	if (!fi_guess_date_format(text + b, l, &g))
-		return true;
-	if (col > src->guess_cols)
-	{
-		int			cols = Max(col, src->guess_cols * 2);
-		long	  **grown = MemoryContextAllocExtended(cxt, sizeof(long *) * cols, MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
-
-		if (grown == NULL)
-			return false;
-		if (src->guess_cols > 0)
-			memcpy(grown, src->guess, sizeof(long *) * src->guess_cols);
-		src->guess = grown;
-		src->guess_cols = cols;
-	}
-	if (src->ncur == src->cur_cap)
-	{
-		int			cap = Max(64, src->cur_cap * 2);
-		int		   *ncol = MemoryContextAllocExtended(cxt, sizeof(int) * cap, MCXT_ALLOC_NO_OOM),
-				   *nfmt = MemoryContextAllocExtended(cxt, sizeof(int) * cap, MCXT_ALLOC_NO_OOM);
-
-		if (ncol == NULL || nfmt == NULL)
-			return false;
-		if (src->ncur > 0)
-		{
-			memcpy(ncol, src->cur_col, sizeof(int) * src->ncur);
-			memcpy(nfmt, src->cur_fmt, sizeof(int) * src->ncur);
-		}
-		src->cur_col = ncol;
-		src->cur_fmt = nfmt;
-		src->cur_cap = cap;
-	}
-	src->cur_col[src->ncur] = col - 1;
-	src->cur_fmt[src->ncur] = g.date * (FI_NTIME_FORMATS + 1) + (g.time + 1);
-	src->ncur++;
-	return true;
+	return fi_sheet_guess_cell(&src->guess, row, col, text, len);
 }
 
 static void
 source_free(ImpSource *src)
 {
 	fi_csv_free(&src->rec);
+	fi_sheet_guess_free(&src->guess);
 	fi_xlsx_close(src->xlsx);
 	src->xlsx = NULL;
 }
@@ -895,7 +816,7 @@ import_run(const char *doctype, const char *data, size_t len, bool xlsx, const c
 				ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory reading the workbook")));
 			xlsx_error(e, msg);
 		}
-		if (!guess_row_end(src))
+		if (!fi_sheet_guess_end(&src->guess))
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory reading the workbook")));
 	}
 	else

@@ -143,19 +143,8 @@ typedef struct ImpSource
 {
 	FiCsvReader rec;			/* the record last read (CSV: the reader itself) */
 	FiXlsx	   *xlsx;			/* NULL: CSV */
-	/*
-	 * Excel: Frappe's date-format guesses of each column's values below the
-	 * header, counted while the sheet was opened (no pass of their own).
-	 */
-	long	  **guess;			/* per column (0-based): FI_NDATE_FORMATS * (FI_NTIME_FORMATS + 1) counts */
-	int			guess_cols;
-	long		header_row;		/* the first row with a value; 0 while none */
-	long		cur_row;		/* the row the hook is in */
-	bool		cur_nonempty;
-	int			ncur;			/* its guesses, kept until the row is known not to be the header */
-	int			cur_cap;
-	int		   *cur_col;
-	int		   *cur_fmt;
+	/* Excel: the date-format guesses of each column, counted while the sheet was opened (no pass of their own) */
+	FiSheetGuess guess;
 } ImpSource;
 
 /* the next record into src->rec: 1, or 0 at the end (errors are raised) */

@@ -365,10 +365,10 @@ imp_guess_date_formats(ImpRun *run, ImpSource *src)
 		for (int ti = 0; ti < run->ntables; ti++)
 			for (int i = 0; i < run->tables[ti].nmapped; i++)
 			{
-				int			col = run->tables[ti].fields[i].col;
+				const long *c = fi_sheet_guess_counts(&src->guess, run->tables[ti].fields[i].col);
 
-				if (counts[ti][i] != NULL && col >= 0 && col < src->guess_cols && src->guess[col] != NULL)
-					memcpy(counts[ti][i], src->guess[col], sizeof(long) * nfmt);
+				if (counts[ti][i] != NULL && c != NULL)
+					memcpy(counts[ti][i], c, sizeof(long) * nfmt);
 			}
 	}
 	else
