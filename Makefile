@@ -188,7 +188,7 @@ build/mariadb/frappe_integrations.so: src/mariadb/udf.c $(MARIADB_ENGINE) src/en
 CLIENT_ENGINE = $(TPL_SRCS) src/engine/jsoncanon.c src/engine/doctype.c src/engine/exportplan.c \
 	src/engine/exportfmt.c src/engine/htmltext.c src/engine/csv.c src/engine/xlsxwrite.c src/engine/docdict.c \
 	src/engine/webhookev.c src/engine/webhookreq.c src/engine/webhooksend.c src/engine/secretfmt.c src/engine/httpreq.c \
-	src/engine/importmap.c src/engine/importcell.c src/engine/importval.c src/engine/naming.c src/engine/importlog.c src/engine/importupdate.c
+	src/engine/importmap.c src/engine/importcell.c src/engine/importval.c src/engine/naming.c src/engine/importlog.c src/engine/importupdate.c src/engine/xlsx.c
 CLIENT_SRCS = src/mariadb/client.c src/mariadb/client_meta.c src/mariadb/client_export.c src/mariadb/client_json.c \
 	src/mariadb/client_webhooks.c src/mariadb/client_worker.c src/mariadb/client_import.c \
 	src/mariadb/client_job.c
@@ -196,7 +196,7 @@ build/mariadb/fi-client: $(CLIENT_SRCS) src/mariadb/client.h src/mariadb/client_
 	mkdir -p build/mariadb
 	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE -Isrc -I/usr/include/mariadb \
 		-DFI_EXTVERSION=\"$(EXTVERSION)\" -o $@ \
-		$(CLIENT_SRCS) $(CLIENT_ENGINE) -lmariadb -lxlsxwriter -lcurl -lcrypto -largon2 -lm -lpthread
+		$(CLIENT_SRCS) $(CLIENT_ENGINE) -lmariadb -lxlsxwriter -lzip -lexpat -lcurl -lcrypto -largon2 -lm -lpthread
 mariadb: build/mariadb/frappe_integrations.so build/mariadb/fi-client
 .PHONY: mariadb thread-test
 

@@ -37,6 +37,7 @@
 #include <openssl/rand.h>
 
 #include "engine/csv.h"
+#include "engine/xlsx.h"
 #include "engine/importcell.h"
 #include "engine/importlog.h"
 #include "engine/importmap.h"
@@ -523,7 +524,7 @@ map_header(IRun *run, FiCsvReader *r)
 /* ---- date formats: the most common of each Date and Datetime column ---- */
 
 static void
-guess_date_formats(IRun *run, const char *data, size_t len)
+guess_date_formats(IRun *run, const char *data, size_t len, const FiSheetGuess *sheet)
 {
 	int			nfmt = FI_NDATE_FORMATS * (FI_NTIME_FORMATS + 1);
 	long	  **counts = fc_alloc(run->a, sizeof(long *) * (run->ncols + 1));
@@ -544,6 +545,14 @@ guess_date_formats(IRun *run, const char *data, size_t len)
 		}
 	if (!any)
 		return;
+	if (sheet != NULL)
+	{
+		/* Excel: counted while the sheet was opened */
+		for (int c = 0; c < run->ncols; c++)
+			if (counts[c] && fi_sheet_guess_counts(sheet, c))
+				memcpy(counts[c], fi_sheet_guess_counts(sheet, c), sizeof(long) * nfmt);
+		len = 0;
+	}
 	fi_csv_init(&r, data, len);
 	while (fi_csv_next(&r) == 1)
 	{
@@ -2085,6 +2094,43 @@ progress(IRun *run, double frac, bool last)
 	fflush(stderr);
 }
 
+/* ---- the source: a CSV file, or an Excel workbook (.xlsx) ---- */
+
+static bool
+sheet_cell(void *arg, long row, int col, const char *text, size_t len)
+{
+	return fi_sheet_guess_cell(arg, row, col, text, len);
+}
+
+static void
+xlsx_fail(FiXlsxErr e, const char *msg)
+{
+	fc_fail(e == FI_XLSX_BAD_XML ? "22P02" : e == FI_XLSX_TOO_BIG ? "54000" :
+			e == FI_XLSX_NOMEM || e == FI_XLSX_STOPPED ? "53200" : "22023", NULL,
+			e == FI_XLSX_NOT_XLSX ? "Excel 2007+ workbooks (.xlsx) are read; save an .xls or .ods file as .xlsx first." : NULL,
+			"%s", e == FI_XLSX_STOPPED ? "out of memory reading the workbook" : msg);
+}
+
+/* the next record into rec: 1, or 0 at the end */
+static int
+source_next(FiXlsx *x, FiCsvReader *rec)
+{
+	int			rc;
+	bool		done;
+	char		msg[256];
+	FiXlsxErr	e;
+
+	if (x == NULL)
+	{
+		if ((rc = fi_csv_next(rec)) < 0)
+			fc_fail("53200", NULL, NULL, "out of memory reading the file");
+		return rc;
+	}
+	if ((e = fi_xlsx_next(x, rec, &done, msg, sizeof(msg))) != FI_XLSX_OK)
+		xlsx_fail(e, msg);
+	return done ? 0 : 1;
+}
+
 int
 fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, bool dry_run, bool atomic,
 			   bool submit, const char *user, int batch_docs, const char *data_import, bool update)
@@ -2097,6 +2143,8 @@ fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, b
 	size_t		len;
 	char	   *data;
 	FiCsvReader rec;
+	FiXlsx	   *xlsx = NULL;
+	FiSheetGuess sheet = {0};
 	bool		have_header = false;
 	int			rc;
 	IDoc	  **batch;
@@ -2158,14 +2206,29 @@ fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, b
 	if (map == MAP_FAILED)
 		fc_fail("58030", NULL, NULL, "could not read the file \"%s\": %s", file, strerror(errno));
 	close(fd);
-	data = decode_input(run, map, len, &len);
+	if (strlen(file) > 5 && strcasecmp(file + strlen(file) - 5, ".xlsx") == 0)
+	{
+		/* a workbook (by its name, as import_csv_file tells them): its active sheet's rows, as openpyxl reads them */
+		FiXlsxLimits lim;
+		char		msg[256];
+		FiXlsxErr	e;
+
+		fi_xlsx_default_limits(&lim);
+		if ((e = fi_xlsx_open(map, len, &lim, sheet_cell, &sheet, &xlsx, msg, sizeof(msg))) != FI_XLSX_OK)
+			xlsx_fail(e, msg);
+		if (!fi_sheet_guess_end(&sheet))
+			xlsx_fail(FI_XLSX_STOPPED, "");
+		data = map;
+	}
+	else
+		data = decode_input(run, map, len, &len);
 
 	/* the session: no webhook for imported documents (Frappe: none), a transaction per batch */
 	run_sql(run, "SET @frappe_integrations_webhooks = 'off', autocommit = 0", "setting up the session");
 	run_sql(run, "START TRANSACTION", "starting a transaction");
 
-	fi_csv_init(&rec, data, len);
-	while ((rc = fi_csv_next(&rec)) == 1)
+	fi_csv_init(&rec, xlsx ? "" : data, xlsx ? 0 : len);
+	while ((rc = source_next(xlsx, &rec)) == 1)
 	{
 		bool		empty = true;
 
@@ -2186,7 +2249,7 @@ fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, b
 		fc_fail("53200", NULL, NULL, "out of memory reading the file");
 	if (!have_header)
 		fc_fail("22023", "The file is empty.", NULL, "Import template should contain a Header and atleast one row.");
-	guess_date_formats(run, (const char *) rec.p, (size_t) (rec.end - rec.p));
+	guess_date_formats(run, (const char *) rec.p, (size_t) (rec.end - rec.p), xlsx ? &sheet : NULL);
 
 	batch = calloc(run->batch_docs + 1, sizeof(IDoc *));
 	rows_of = calloc(run->batch_docs + 1, sizeof(char ***));
@@ -2198,7 +2261,7 @@ fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, b
 		FiImpRowKind kind = FI_IMPROW_STARTS;
 		char	  **cells;
 
-		rc = fi_csv_next(&rec);
+		rc = source_next(xlsx, &rec);
 		if (rc < 0)
 			fc_fail("53200", NULL, NULL, "out of memory reading the file");
 		if (rc == 1)
@@ -2225,7 +2288,8 @@ fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, b
 				run->b = fc_arena_new();
 				if (now_s() - last_progress >= 0.5)
 				{
-					progress(run, len ? (double) (rec.p - data) / len : 1, false);
+					progress(run, xlsx ? (fi_xlsx_rows(xlsx) ? (double) rec.record_no / fi_xlsx_rows(xlsx) : 1) :
+							 len ? (double) (rec.p - data) / len : 1, false);
 					last_progress = now_s();
 				}
 			}
@@ -2272,6 +2336,8 @@ fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, b
 			doc_error(run, cur, rec.record_no, NULL, NULL, "a quoted cell is never closed: the file ends inside quotes");
 	}
 	fi_csv_free(&rec);
+	fi_xlsx_close(xlsx);
+	fi_sheet_guess_free(&sheet);
 	free(batch);
 	free(rows_of);
 	if (run->dry_run || (run->atomic && run->failed > 0))

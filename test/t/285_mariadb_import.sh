@@ -103,6 +103,23 @@ C1,ACME Ltd,INR,Debtors - A,31-31-2024,0
 C2,ACME Ltd,INR,Debtors - A,01-02-2024,7
 "
 
+# ---- Excel: the same workbook (openpyxl's) through both imports
+"$FI_PY" -c 'import openpyxl, datetime, sys
+wb = openpyxl.Workbook(); ws = wb.active
+ws.append(["Item Code", "Item Name", "Item Group", "Default Unit of Measure", "End of Life", "Shelf Life In Days"])
+ws.append(["X-1", "Sheet one", "Products", "Nos", datetime.datetime(2030, 12, 31), 12])
+ws.append(["X-2", "Sheet two", "Products", "Nos", "31-12-2031", 7.0])
+ws.append(["X-3", "Sheet three", "Nope", "Nos", "01-01-2032", None])
+ws.append([None, None, None, None, None, None])
+ws.append(["X-4", "Sheet four", "Products", "Nos", "2032-13-45", "abc"])
+wb.save(sys.argv[1])' "$MD/items.xlsx"
+chmod 644 "$MD/items.xlsx"
+mres=$("$FI" import --site-config "$MD/site_config.json" --doctype Item --dry-run "$MD/items.xlsx" 2>/dev/null | norm)
+t_is "$mres" "$(pimp Item "$MD/items.xlsx" '{"dry_run": true}' | norm)" "an Excel workbook: the result as PostgreSQL's import_xlsx (dry run)"
+t_like "$mres" '"inserted": 0, "rows": 4' "(its rows read, the empty one skipped)"
+printf 'not a workbook' > "$MD/bad.xlsx"
+t_like "$("$FI" import --site-config "$MD/site_config.json" --doctype Item "$MD/bad.xlsx" 2>&1 | tr '\n' ' '; echo "rc ${PIPESTATUS[0]}")" \
+       '^ERROR 22023: .*HINT: Excel 2007\+ workbooks .*rc 1$' "a file named .xlsx that is no workbook: refused, saying what is read"
 # ---- the rows written: both sites, the same documents
 printf '%s\n' "$SI_HEAD" "C1,$SI_ROW,05-06-2024,Widget,Nos,Sales - A,Main - A,1,1,1,1,1,On Net Total,VAT - A,5" \
     ",,,,,,,Gadget,Nos,Sales - A,Main - A,2.5,5,2.5,5,1,,," "C2,$SI_ROW,13-06-2024,Thing,Nos,Sales - A,Main - A,3,3,3,3,1,On Net Total,VAT - A,7" \
