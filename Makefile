@@ -178,7 +178,7 @@ test/template/tpl_driver: test/template/tpl_driver.c $(TPL_SRCS) src/engine/*.h
 # ---- MariaDB (issue 18): the UDF library, built apart from PGXS ----
 # make mariadb: build/mariadb/frappe_integrations.so (install: its README)
 MARIADB_ENGINE = $(TPL_SRCS) src/engine/secretfmt.c src/engine/sigverify.c src/engine/jsoncanon.c src/engine/jwt.c \
-	src/engine/csv.c src/engine/authheader.c src/engine/httpreq.c
+	src/engine/csv.c src/engine/authheader.c src/engine/httpreq.c src/engine/oauth.c
 MARIADB_CFLAGS = -O2 -g -fPIC -fvisibility=hidden -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE \
 	-Isrc -I/usr/include/mariadb/server -I/usr/include/mariadb
 build/mariadb/frappe_integrations.so: src/mariadb/udf.c $(MARIADB_ENGINE) src/engine/*.h

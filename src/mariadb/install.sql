@@ -34,6 +34,7 @@ CREATE OR REPLACE FUNCTION fi_udf_fernet_equal RETURNS INTEGER SONAME 'frappe_in
 CREATE OR REPLACE FUNCTION fi_udf_bearer_scopes_ok RETURNS INTEGER SONAME 'frappe_integrations.so';
 CREATE OR REPLACE FUNCTION fi_udf_scopes_json RETURNS STRING SONAME 'frappe_integrations.so';
 CREATE OR REPLACE FUNCTION fi_udf_http_request RETURNS STRING SONAME 'frappe_integrations.so';
+CREATE OR REPLACE FUNCTION fi_udf_oauth RETURNS STRING SONAME 'frappe_integrations.so';
 
 -- Each site's encryption_key (from its site_config.json), written by
 -- `frappe-integrations install --site`; readable only by the installing
@@ -45,6 +46,9 @@ CREATE TABLE IF NOT EXISTS integrations.site_keys (
     site_user VARCHAR(80) NOT NULL,
     fernet_key VARCHAR(64) NOT NULL
 ) ENGINE=InnoDB CHARACTER SET ascii;
+-- the site's URL (the OAuth issuer, Connected App's redirect URI):
+-- `install --site-url`, else site_config.json's host_name
+ALTER TABLE integrations.site_keys ADD COLUMN IF NOT EXISTS site_url VARCHAR(255) CHARACTER SET utf8mb4 NULL;
 
 -- The server's HTTP gate: 64 hex digits of random, written once by
 -- `frappe-integrations install`, which also writes their SHA-256 beside

@@ -39,6 +39,7 @@
 #include "engine/httpreq.h"
 #include "engine/jsoncanon.h"
 #include "engine/jwt.h"
+#include "engine/oauth.h"
 #include "engine/secretfmt.h"
 #include "engine/sigverify.h"
 #include "engine/tpl.h"
@@ -1819,5 +1820,287 @@ done:
 void
 fi_udf_http_request_deinit(UDF_INIT *initid)
 {
+	result_free(initid);
+}
+
+/* ---- the OAuth provider's rules (engine/oauth.c), for the per-site OAuth functions ---- */
+
+/* the engine's memory for one call: malloc'd blocks chained, all freed (wiped) after it */
+typedef struct CallPool
+{
+	void	   *head;
+} CallPool;
+
+static void *
+pool_alloc(void *arg, size_t size)
+{
+	CallPool   *p = arg;
+	size_t	   *b = calloc(1, 2 * sizeof(size_t) + (size ? size : 1));
+
+	if (b == NULL)
+	{
+		/* the engine takes memory as never NULL: a small zeroed run, else NULL as the arena does */
+		static __thread char spare[64];
+
+		memset(spare, 0, sizeof(spare));
+		return size <= sizeof(spare) ? spare : NULL;
+	}
+	b[0] = (size_t) p->head;
+	b[1] = size;
+	p->head = b;
+	return b + 2;
+}
+
+static void
+pool_free(CallPool *p)
+{
+	while (p->head)
+	{
+		size_t	   *b = p->head;
+
+		p->head = (void *) b[0];
+		explicit_bzero(b + 2, b[1]);
+		free(b);
+	}
+}
+
+/*
+ * fi_udf_oauth(op, ...): one rule of engine/oauth.c per op, its answer as a
+ * string ("1"/"0" for yes and no), NULL with the error set ("22023:" and
+ * the OAuth error code first) when the rule refuses:
+ *   'scopes', have, asked                the scopes granted (NULL: one is not had)
+ *   'half_hash', value                   at_hash / c_hash
+ *   'redirect_uri', asked, uris, default the authorization request's redirect URI
+ *   'authorize', response_type, scope, nonce, code_challenge, method,
+ *                client_response_type, client_scopes, client_has_secret ('1')
+ *        JSON {"code", "token", "id_token", "in_fragment", and "error",
+ *        "error_description" or "scopes", "challenge_method"}
+ *   'redirect', uri, in_fragment ('1'), key, value, ...   (NULL values left out)
+ *   'grant_type', grant_type             it, when Frappe supports it
+ *   'pkce', value                        RFC 7636's syntax
+ *   'code_ok', bound_uri, challenge, method, redirect_uri, verifier,
+ *              default_uri, client_has_secret
+ *   'basic', authorization, client_id    JSON [id, secret] (wiped after the call)
+ */
+FI_UDF my_bool fi_udf_oauth_init(UDF_INIT *initid, UDF_ARGS *args, char *message);
+FI_UDF char *fi_udf_oauth(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+						  char *is_null, char *error);
+FI_UDF void fi_udf_oauth_deinit(UDF_INIT *initid);
+
+#define FI_OAUTH_MAX_ARGS 21
+
+my_bool
+fi_udf_oauth_init(UDF_INIT *initid, UDF_ARGS *args, char *message)
+{
+	if (args->arg_count < 1 || args->arg_count > FI_OAUTH_MAX_ARGS)
+	{
+		snprintf(message, MYSQL_ERRMSG_SIZE, "fi_udf_oauth takes 1 to %d arguments", FI_OAUTH_MAX_ARGS);
+		return 1;
+	}
+	for (unsigned int i = 0; i < args->arg_count; i++)
+		args->arg_type[i] = STRING_RESULT;
+	initid->maybe_null = 1;
+	initid->max_length = FI_MAX_RESULT;
+	initid->ptr = NULL;
+	return 0;
+}
+
+static bool
+oauth_nargs(UDF_ARGS *args, unsigned int n, const char *op)
+{
+	if (args->arg_count == n + 1)
+		return true;
+	set_error("22023", "fi_udf_oauth('%s') takes %u arguments after the operation", op, n);
+	return false;
+}
+
+/* a JSON text of the authorize rule's answer */
+static bool
+oauth_grant_json(FiJBuf *b, const FiOAuthGrant *g)
+{
+	const char *keys[4] = {"error", "error_description", "scopes", "challenge_method"};
+	const char *vals[4] = {g->error, g->error_description, g->scopes, g->challenge_method};
+	char		head[128];
+
+	snprintf(head, sizeof(head), "{\"code\": %s, \"token\": %s, \"id_token\": %s, \"in_fragment\": %s",
+			 (g->response_types & FI_RT_CODE) ? "true" : "false",
+			 (g->response_types & FI_RT_TOKEN) ? "true" : "false",
+			 (g->response_types & FI_RT_ID_TOKEN) ? "true" : "false",
+			 g->in_fragment ? "true" : "false");
+	fi_jbuf_put(b, head, strlen(head));
+	for (int i = 0; i < 4; i++)
+	{
+		if (vals[i] == NULL)
+			continue;
+		fi_jbuf_put(b, ", \"", 3);
+		fi_jbuf_put(b, keys[i], strlen(keys[i]));
+		fi_jbuf_put(b, "\": ", 3);
+		fi_json_put_string(b, vals[i], strlen(vals[i]));
+	}
+	fi_jbuf_put(b, "}", 1);
+	return !b->oom;
+}
+
+char *
+fi_udf_oauth(UDF_INIT *initid, UDF_ARGS *args, char *result, unsigned long *length,
+			 char *is_null, char *error)
+{
+	CallPool	pool = {NULL};
+	char	   *a[FI_OAUTH_MAX_ARGS] = {NULL};
+	const char *op;
+	const char *out = NULL;
+	const char *why;
+	FiJBuf		b = {0};
+	char	   *r = NULL;
+
+	(void) result;
+	(void) error;
+	clear_error();
+	*is_null = 1;
+	for (unsigned int i = 0; i < args->arg_count; i++)
+		if (args->args[i] != NULL)
+			a[i] = fi_alloc_strndup(pool_alloc, &pool, args->args[i], args->lengths[i]);
+	op = a[0] ? a[0] : "";
+
+	if (strcmp(op, "scopes") == 0)
+	{
+		if (oauth_nargs(args, 2, op))
+			out = fi_oauth_scopes(a[1], a[2], pool_alloc, &pool);
+	}
+	else if (strcmp(op, "half_hash") == 0)
+	{
+		char		h[23];
+
+		if (oauth_nargs(args, 1, op) && a[1] != NULL)
+		{
+			fi_oauth_half_hash(a[1], args->lengths[1], h);
+			out = fi_alloc_strndup(pool_alloc, &pool, h, strlen(h));
+		}
+	}
+	else if (strcmp(op, "redirect_uri") == 0)
+	{
+		if (oauth_nargs(args, 3, op) && (out = fi_oauth_redirect_uri(a[1], a[2], a[3], &why)) == NULL)
+			set_error("22023", "invalid_request: %s", why);
+	}
+	else if (strcmp(op, "authorize") == 0)
+	{
+		FiOAuthAuthorize req;
+		FiOAuthGrant g;
+
+		if (oauth_nargs(args, 8, op))
+		{
+			req.response_type = a[1];
+			req.scope = a[2];
+			req.nonce = a[3];
+			req.code_challenge = a[4];
+			req.code_challenge_method = a[5];
+			req.client_response_type = a[6];
+			req.client_scopes = a[7];
+			req.client_has_secret = a[8] != NULL && strcmp(a[8], "1") == 0;
+			fi_oauth_authorize(&req, pool_alloc, &pool, &g);
+			if (oauth_grant_json(&b, &g))
+				out = b.data;
+			else
+				set_error("53200", "out of memory");
+		}
+	}
+	else if (strcmp(op, "redirect") == 0)
+	{
+		int			n = ((int) args->arg_count - 3) / 2;
+
+		if (args->arg_count < 3 || (args->arg_count - 3) % 2 != 0 || a[1] == NULL)
+			set_error("22023", "fi_udf_oauth('redirect') takes a URI, in_fragment and pairs of key and value");
+		else
+		{
+			const char *keys[(FI_OAUTH_MAX_ARGS - 3) / 2];
+			const char *vals[(FI_OAUTH_MAX_ARGS - 3) / 2];
+			bool		keys_ok = true;
+
+			for (int i = 0; i < n; i++)
+			{
+				keys[i] = a[3 + 2 * i];
+				vals[i] = a[4 + 2 * i];
+				keys_ok = keys_ok && keys[i] != NULL;
+			}
+			if (!keys_ok)
+				set_error("22023", "a redirect parameter's key is NULL");
+			else
+				out = fi_oauth_redirect(a[1], a[2] != NULL && strcmp(a[2], "1") == 0, keys, vals, n,
+										pool_alloc, &pool);
+		}
+	}
+	else if (strcmp(op, "grant_type") == 0)
+	{
+		const char *desc;
+
+		if (oauth_nargs(args, 1, op))
+		{
+			if (fi_oauth_grant_type(a[1], &why, &desc))
+				out = a[1];
+			else
+				set_error("22023", "%s: %s", why, desc);
+		}
+	}
+	else if (strcmp(op, "pkce") == 0)
+	{
+		if (oauth_nargs(args, 1, op))
+			out = a[1] != NULL && fi_oauth_pkce_syntax(a[1]) ? "1" : "0";
+	}
+	else if (strcmp(op, "code_ok") == 0)
+	{
+		FiOAuthCode code;
+
+		if (oauth_nargs(args, 7, op))
+		{
+			code.redirect_uri = a[1];
+			code.code_challenge = a[2];
+			code.code_challenge_method = a[3];
+			out = fi_oauth_code_exchange_ok(&code, a[4], a[5], a[6], a[7] != NULL && strcmp(a[7], "1") == 0)
+				? "1" : "0";
+		}
+	}
+	else if (strcmp(op, "basic") == 0)
+	{
+		char	   *id,
+				   *secret;
+
+		if (oauth_nargs(args, 2, op))
+		{
+			if (a[1] == NULL || !fi_oauth_basic_credentials(a[1], a[2], pool_alloc, &pool, &id, &secret))
+				set_error("22023", "invalid_request: the authorization parameter is not HTTP Basic credentials");
+			else
+			{
+				fi_jbuf_put(&b, "[", 1);
+				fi_json_put_string(&b, id, strlen(id));
+				fi_jbuf_put(&b, ", ", 2);
+				fi_json_put_string(&b, secret, strlen(secret));
+				fi_jbuf_put(&b, "]", 1);
+				if (b.oom)
+					set_error("53200", "out of memory");
+				else
+					out = b.data;
+			}
+		}
+	}
+	else
+		set_error("22023", "fi_udf_oauth: unknown operation");
+
+	if (out != NULL && (r = result_copy(initid, out, strlen(out), length)) != NULL)
+		*is_null = 0;
+	else if (out != NULL)
+		set_error("53200", "out of memory");
+	if (b.data)
+		explicit_bzero(b.data, b.len);
+	fi_jbuf_free(&b);
+	pool_free(&pool);
+	return r;
+}
+
+void
+fi_udf_oauth_deinit(UDF_INIT *initid)
+{
+	/* the last answer may be a client's secret ('basic'): wiped */
+	if (initid->ptr)
+		explicit_bzero(initid->ptr, *(size_t *) initid->ptr + sizeof(size_t));
 	result_free(initid);
 }

@@ -24,3 +24,4 @@ DROP FUNCTION IF EXISTS fi_udf_fernet_equal;
 DROP FUNCTION IF EXISTS fi_udf_bearer_scopes_ok;
 DROP FUNCTION IF EXISTS fi_udf_scopes_json;
 DROP FUNCTION IF EXISTS fi_udf_http_request;
+DROP FUNCTION IF EXISTS fi_udf_oauth;
