@@ -603,4 +603,345 @@ BEGIN
                        'id_token_signing_alg_values_supported', JSON_ARRAY('HS256'));
 END//
 
+-- ------------------------------------------------------------ Connected App
+-- Frappe as an OAuth client (frappe/integrations/doctype/connected_app,
+-- token_cache), PostgreSQL's connected_app_* with the same names: its
+-- tables tabConnected App, tabToken Cache, tabOAuth Scope, tabQuery
+-- Parameters and __Auth, its HTTP through the site's http_request (the
+-- server's limits and CAs).  Token endpoints must be https (requests-
+-- oauthlib's rule), except on the loopback interface.
+
+-- key=value&... of a JSON object's non-null values, form-encoded, in the
+-- order PostgreSQL's jsonb keeps keys (shorter first, then bytewise)
+CREATE OR REPLACE FUNCTION @SITE@.fi_form_encode(params LONGTEXT CHARSET utf8mb4)
+    RETURNS LONGTEXT CHARSET ascii
+    DETERMINISTIC NO SQL SQL SECURITY INVOKER
+RETURN COALESCE((SELECT GROUP_CONCAT(CONCAT(integrations.url_encode(j.k), '=', integrations.url_encode(
+                                                JSON_UNQUOTE(JSON_EXTRACT(params, CONCAT('$."', j.k, '"')))))
+                                     ORDER BY LENGTH(j.k), CAST(j.k AS BINARY) SEPARATOR '&')
+                   FROM JSON_TABLE(JSON_KEYS(params), '$[*]' COLUMNS (k VARCHAR(255) CHARSET utf8mb4 PATH '$')) j
+                  WHERE JSON_TYPE(JSON_EXTRACT(params, CONCAT('$."', j.k, '"'))) <> 'NULL'), '')//
+
+-- a Connected App as a JSON object: its fields, its scopes (space-joined),
+-- its query parameters (an object) and its redirect_uri (the one Frappe
+-- wrote on save, else one on the site's URL)
+CREATE OR REPLACE FUNCTION @SITE@.fi_connected_app(app VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci)
+    RETURNS LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci
+    NOT DETERMINISTIC READS SQL DATA SQL SECURITY INVOKER
+BEGIN
+    DECLARE v_a LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci DEFAULT NULL;
+    DECLARE v_msg VARCHAR(300) CHARSET utf8mb4;
+    SET v_a = (SELECT JSON_OBJECT('name', c.name, 'provider_name', c.provider_name,
+                                  'openid_configuration', c.openid_configuration, 'client_id', c.client_id,
+                                  'redirect_uri', c.redirect_uri, 'authorization_uri', c.authorization_uri,
+                                  'token_uri', c.token_uri)
+                 FROM @SITE@.`tabConnected App` c WHERE c.name = app LIMIT 1);
+    IF v_a IS NULL THEN
+        SET v_msg = CONCAT('Connected App ', LEFT(COALESCE(app, 'NULL'), 140), ' not found');
+        SIGNAL SQLSTATE 'P0002' SET MESSAGE_TEXT = v_msg;
+    END IF;
+    RETURN JSON_SET(v_a,
+        '$.scope', COALESCE((SELECT GROUP_CONCAT(o.scope ORDER BY o.idx SEPARATOR ' ') FROM @SITE@.`tabOAuth Scope` o
+                              WHERE o.parent = app AND o.parenttype = 'Connected App'), ''),
+        '$.query', JSON_EXTRACT(COALESCE((SELECT JSON_OBJECTAGG(q.`key`, q.value) FROM @SITE@.`tabQuery Parameters` q
+                                           WHERE q.parent = app AND q.parenttype = 'Connected App'), '{}'), '$'),
+        '$.redirect_uri', COALESCE(NULLIF(JSON_VALUE(v_a, '$.redirect_uri'), ''),
+            CONCAT(@SITE@.oauth_issuer(), '/api/method/frappe.integrations.doctype.connected_app.connected_app.callback/', app)));
+END//
+
+-- the app's client secret, or NULL when it has none
+CREATE OR REPLACE FUNCTION @SITE@.fi_connected_app_secret(app VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci)
+    RETURNS LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci
+    NOT DETERMINISTIC READS SQL DATA SQL SECURITY INVOKER
+BEGIN
+    DECLARE EXIT HANDLER FOR SQLSTATE 'P0002' RETURN NULL;
+    RETURN @SITE@.get_password('Connected App', app, 'client_secret');
+END//
+
+-- get_password as of now: the __Auth row read with a locking read, so a
+-- session that waited for a Token Cache row sees the tokens the session
+-- before it stored (a plain read sees the transaction's snapshot, taken
+-- before the wait, under REPEATABLE READ); NULL when there is none
+CREATE OR REPLACE FUNCTION @SITE@.fi_password_current(doctype VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci,
+                                                      name VARCHAR(280) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci,
+                                                      fieldname VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci)
+    RETURNS LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci
+    NOT DETERMINISTIC READS SQL DATA SQL SECURITY DEFINER
+BEGIN
+    DECLARE v_tok TEXT CHARSET utf8mb4 DEFAULT NULL;
+    DECLARE v_r LONGBLOB;
+    DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_tok = NULL;
+    SELECT a.password INTO v_tok FROM @SITE@.`__Auth` a
+     WHERE a.doctype = doctype AND a.name = name AND a.fieldname = fieldname AND a.encrypted = 1
+     LIMIT 1 LOCK IN SHARE MODE;
+    IF v_tok IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SET v_r = fi_udf_fernet_decrypt(@SITE@.fi_site_key(), v_tok);
+    IF v_r IS NULL THEN
+        CALL integrations.raise_last_error();
+    END IF;
+    RETURN CONVERT(v_r USING utf8mb4);
+END//
+
+-- POST a form to the app's token endpoint; its JSON answer, or 28000
+CREATE OR REPLACE FUNCTION @SITE@.fi_connected_app_post(a LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci,
+                                                        form LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci,
+                                                        auth_header LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci)
+    RETURNS LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY INVOKER
+BEGIN
+    DECLARE v_url LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci DEFAULT JSON_VALUE(a, '$.token_uri');
+    DECLARE v_headers LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci DEFAULT
+        JSON_OBJECT('Accept', 'application/json', 'Content-Type', 'application/x-www-form-urlencoded;charset=UTF-8');
+    DECLARE v_r, v_j LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci;
+    DECLARE v_status INT;
+    DECLARE v_msg VARCHAR(500) CHARSET utf8mb4;
+    IF v_url IS NULL OR v_url = '' THEN
+        SET v_msg = CONCAT('Connected App ', LEFT(JSON_VALUE(a, '$.name'), 140), ' has no token_uri (fill it, or call connected_app_fetch_openid_configuration)');
+        SIGNAL SQLSTATE '55000' SET MESSAGE_TEXT = v_msg;
+    END IF;
+    IF NOT (v_url RLIKE '^(?i)https://' OR v_url RLIKE '^(?i)http://(127\\.0\\.0\\.1|localhost|\\[::1\\])(:[0-9]+)?/') THEN
+        SET v_msg = CONCAT('the token_uri of Connected App ', LEFT(JSON_VALUE(a, '$.name'), 140), ' must be https');
+        SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = v_msg;
+    END IF;
+    IF auth_header IS NOT NULL THEN
+        SET v_headers = JSON_SET(v_headers, '$.Authorization', auth_header);
+    END IF;
+    SET v_r = @SITE@.http_request('POST', v_url, v_headers,
+                                  @SITE@.fi_form_encode(JSON_MERGE_PATCH(form, COALESCE(JSON_EXTRACT(a, '$.query'), '{}'))), NULL);
+    SET v_headers = NULL;
+    SET v_status = JSON_VALUE(v_r, '$.status'), v_j = JSON_UNQUOTE(JSON_EXTRACT(v_r, '$.body'));
+    IF NOT JSON_VALID(v_j) OR JSON_TYPE(v_j) <> 'OBJECT' THEN
+        SET v_j = NULL;
+    END IF;
+    IF v_status >= 400 OR v_j IS NULL OR NOT JSON_CONTAINS_PATH(v_j, 'one', '$.access_token') THEN
+        SET v_msg = CONCAT('the token endpoint of Connected App ', LEFT(JSON_VALUE(a, '$.name'), 140), ' refused: HTTP ', v_status,
+                           IF(v_j IS NULL, '', CONCAT(' (', LEFT(TRIM(CONCAT(COALESCE(JSON_VALUE(v_j, '$.error'), ''), ' ',
+                                                                             COALESCE(JSON_VALUE(v_j, '$.error_description'), ''))), 200), ')')));
+        SIGNAL SQLSTATE '28000' SET MESSAGE_TEXT = v_msg;
+    END IF;
+    IF LOWER(COALESCE(JSON_VALUE(v_j, '$.token_type'), '')) NOT IN ('bearer', 'mac') THEN
+        SIGNAL SQLSTATE '28000' SET MESSAGE_TEXT = 'Received an invalid token type.';
+    END IF;
+    RETURN v_j;
+END//
+
+-- Token Cache.update_data: the tokens into __Auth (the columns masked as
+-- Frappe masks a Password field), expires_in, token type, the granted
+-- scopes; the state cleared
+CREATE OR REPLACE PROCEDURE @SITE@.fi_token_cache_store(cache_name VARCHAR(280) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci,
+                                                        tok LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci)
+    MODIFIES SQL DATA SQL SECURITY INVOKER
+BEGIN
+    DECLARE v_access LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci DEFAULT JSON_VALUE(tok, '$.access_token');
+    DECLARE v_refresh LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci DEFAULT NULLIF(JSON_VALUE(tok, '$.refresh_token'), '');
+    DECLARE v_scopes LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci;
+    DECLARE v_now DATETIME(6) DEFAULT @SITE@.fi_site_now();
+    DECLARE v_i INT DEFAULT 0;
+    DECLARE v_n INT;
+    UPDATE @SITE@.`tabToken Cache` t
+       SET t.expires_in = COALESCE(ROUND(JSON_VALUE(tok, '$.expires_in')), 0),
+           t.token_type = IF(LOWER(JSON_VALUE(tok, '$.token_type')) = 'mac', 'MAC', 'Bearer'),
+           t.state = NULL, t.modified = v_now,
+           t.access_token = REPEAT('*', CHAR_LENGTH(v_access)),
+           t.refresh_token = IF(v_refresh IS NULL, t.refresh_token, REPEAT('*', CHAR_LENGTH(v_refresh)))
+     WHERE t.name = cache_name;
+    CALL @SITE@.set_password('Token Cache', cache_name, 'access_token', v_access);
+    IF v_refresh IS NOT NULL THEN
+        CALL @SITE@.set_password('Token Cache', cache_name, 'refresh_token', v_refresh);
+    END IF;
+    SET v_access = NULL, v_refresh = NULL;
+    IF JSON_CONTAINS_PATH(tok, 'one', '$.scope') THEN
+        -- a list of scopes, or one space-separated string of them
+        SET v_scopes = IF(JSON_TYPE(JSON_EXTRACT(tok, '$.scope')) = 'ARRAY', JSON_EXTRACT(tok, '$.scope'),
+                          CONCAT('["', REPLACE(REPLACE(REGEXP_REPLACE(TRIM(COALESCE(JSON_VALUE(tok, '$.scope'), '')), '\\s+', ' '),
+                                                       '\\', '\\\\'), ' ', '", "'), '"]'));
+        IF NOT JSON_VALID(v_scopes) THEN
+            SET v_scopes = JSON_ARRAY();
+        END IF;
+        DELETE FROM @SITE@.`tabOAuth Scope` WHERE parent = cache_name AND parenttype = 'Token Cache';
+        SET v_n = JSON_LENGTH(v_scopes);
+        WHILE v_i < v_n DO
+            IF COALESCE(JSON_VALUE(v_scopes, CONCAT('$[', v_i, ']')), '') <> '' THEN
+                INSERT INTO @SITE@.`tabOAuth Scope` (name, creation, modified, owner, modified_by, docstatus, idx,
+                                                     parent, parenttype, parentfield, scope)
+                VALUES (integrations.random_name(), v_now, v_now, 'Administrator', 'Administrator', 0, v_i + 1,
+                        cache_name, 'Token Cache', 'scopes', JSON_VALUE(v_scopes, CONCAT('$[', v_i, ']')));
+            END IF;
+            SET v_i = v_i + 1;
+        END WHILE;
+    END IF;
+END//
+
+-- initiate_web_application_flow: the provider's authorization URL (state,
+-- and PKCE S256, which Frappe v15 lacks; the verifier kept encrypted in
+-- __Auth); the user's Token Cache <app>-<user> keeps the state
+CREATE OR REPLACE FUNCTION @SITE@.connected_app_authorize_url(app VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci,
+                                                              user_name VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci,
+                                                              success_uri LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci)
+    RETURNS LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+    DECLARE v_a LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci;
+    DECLARE v_cache VARCHAR(280) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci DEFAULT CONCAT(app, '-', user_name);
+    DECLARE v_state VARCHAR(30) CHARSET ascii DEFAULT integrations.generate_token(30);
+    DECLARE v_verifier VARCHAR(64) CHARSET ascii DEFAULT integrations.generate_token(64);
+    DECLARE v_now DATETIME(6) DEFAULT @SITE@.fi_site_now();
+    DECLARE v_auth LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci;
+    DECLARE v_msg VARCHAR(300) CHARSET utf8mb4;
+    CALL @SITE@.fi_site_caller();
+    SET v_a = @SITE@.fi_connected_app(app), v_auth = JSON_VALUE(v_a, '$.authorization_uri');
+    IF COALESCE(v_auth, '') = '' THEN
+        SET v_msg = CONCAT('Connected App ', LEFT(app, 140), ' has no authorization_uri');
+        SIGNAL SQLSTATE '55000' SET MESSAGE_TEXT = v_msg;
+    END IF;
+    INSERT INTO @SITE@.`tabToken Cache` (name, creation, modified, owner, modified_by, docstatus, idx, `user`,
+                                         connected_app, provider_name, state, success_uri)
+    VALUES (v_cache, v_now, v_now, user_name, user_name, 0, 0, user_name, app, JSON_VALUE(v_a, '$.provider_name'),
+            v_state, success_uri)
+    ON DUPLICATE KEY UPDATE state = VALUES(state), success_uri = VALUES(success_uri);
+    CALL @SITE@.set_password('Token Cache', v_cache, 'code_verifier', v_verifier);
+    RETURN CONCAT(v_auth, IF(LOCATE('?', v_auth) > 0, '&', '?'),
+        @SITE@.fi_form_encode(JSON_MERGE_PATCH(JSON_OBJECT('response_type', 'code', 'client_id', JSON_VALUE(v_a, '$.client_id'),
+            'redirect_uri', JSON_VALUE(v_a, '$.redirect_uri'), 'scope', JSON_VALUE(v_a, '$.scope'), 'state', v_state,
+            'code_challenge', TRIM(TRAILING '=' FROM REPLACE(REPLACE(TO_BASE64(UNHEX(SHA2(v_verifier, 256))), '+', '-'), '/', '_')),
+            'code_challenge_method', 'S256'), JSON_EXTRACT(v_a, '$.query'))));
+END//
+
+-- Frappe's Connected App callback: the code exchanged (state checked, the
+-- PKCE verifier sent), the tokens stored as Frappe stores them; returns
+-- where to send the user
+CREATE OR REPLACE FUNCTION @SITE@.connected_app_callback(code LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci,
+                                                         state LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci)
+    RETURNS LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+    DECLARE v_cache VARCHAR(280) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci DEFAULT NULL;
+    DECLARE v_app VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci;
+    DECLARE v_success LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci;
+    DECLARE v_a, v_tok, v_verifier LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci;
+    DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_cache = NULL;
+    CALL @SITE@.fi_site_caller();
+    IF COALESCE(state, '') = '' OR COALESCE(code, '') = '' OR CHAR_LENGTH(state) > 140 THEN
+        SIGNAL SQLSTATE '28000' SET MESSAGE_TEXT = 'Invalid token state! Check if the token has been created by the OAuth user.';
+    END IF;
+    SELECT t.name, t.connected_app, t.success_uri INTO v_cache, v_app, v_success FROM @SITE@.`tabToken Cache` t
+     WHERE t.state = state AND CAST(t.state AS BINARY) = CAST(state AS BINARY) LIMIT 1 FOR UPDATE;
+    IF v_cache IS NULL THEN
+        SIGNAL SQLSTATE '28000' SET MESSAGE_TEXT = 'Invalid token state! Check if the token has been created by the OAuth user.';
+    END IF;
+    SET v_a = @SITE@.fi_connected_app(v_app);
+    BEGIN
+        DECLARE EXIT HANDLER FOR SQLSTATE 'P0002' SET v_verifier = NULL;
+        SET v_verifier = @SITE@.get_password('Token Cache', v_cache, 'code_verifier');
+    END;
+    SET v_tok = @SITE@.fi_connected_app_post(v_a, JSON_OBJECT('grant_type', 'authorization_code', 'code', code,
+                    'redirect_uri', JSON_VALUE(v_a, '$.redirect_uri'), 'client_id', JSON_VALUE(v_a, '$.client_id'),
+                    'client_secret', @SITE@.fi_connected_app_secret(v_app), 'code_verifier', v_verifier), NULL);
+    SET v_verifier = NULL;
+    CALL @SITE@.fi_token_cache_store(v_cache, v_tok);
+    SET v_tok = NULL;
+    CALL @SITE@.set_password('Token Cache', v_cache, 'code_verifier', NULL);
+    RETURN COALESCE(NULLIF(v_success, ''), CONCAT('/app/connected-app/', v_app));
+END//
+
+-- get_active_token / get_backend_app_token: a valid access token of the
+-- user (NULL: the app's own, client credentials), refreshed when it
+-- expires within a minute.  The Token Cache row is locked while
+-- refreshing, so sessions asking at the same moment wait for one refresh
+-- and share it.
+CREATE OR REPLACE FUNCTION @SITE@.connected_app_token(app VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci,
+                                                      user_name VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci)
+    RETURNS LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+    DECLARE v_a LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci;
+    DECLARE v_cache VARCHAR(280) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci DEFAULT CONCAT(app, '-', COALESCE(user_name, ''));
+    DECLARE v_found VARCHAR(280) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci DEFAULT NULL;
+    DECLARE v_left DOUBLE;
+    DECLARE v_tok, v_secret, v_refresh, v_access LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci;
+    DECLARE v_msg VARCHAR(500) CHARSET utf8mb4;
+    DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_found = NULL;
+    CALL @SITE@.fi_site_caller();
+    SET v_a = @SITE@.fi_connected_app(app);
+    IF user_name IS NULL THEN
+        -- the backend token's row exists or is made now (then locked either way)
+        INSERT IGNORE INTO @SITE@.`tabToken Cache` (name, creation, modified, owner, modified_by, docstatus, idx,
+                                                    connected_app, provider_name, expires_in)
+        VALUES (v_cache, @SITE@.fi_site_now() - INTERVAL 1 DAY, @SITE@.fi_site_now() - INTERVAL 1 DAY, 'Administrator',
+                'Administrator', 0, 0, app, JSON_VALUE(v_a, '$.provider_name'), 0);
+    END IF;
+    SELECT t.name, TIMESTAMPDIFF(MICROSECOND, @SITE@.fi_site_now(), t.modified + INTERVAL COALESCE(t.expires_in, 0) SECOND) / 1e6
+      INTO v_found, v_left
+      FROM @SITE@.`tabToken Cache` t WHERE t.name = v_cache LIMIT 1 FOR UPDATE;
+    IF v_found IS NULL THEN
+        SET v_msg = CONCAT('re-authorisation required: user ', LEFT(user_name, 140), ' has not connected Connected App ', LEFT(app, 140),
+                           ' (send the user to connected_app_authorize_url(app, user))');
+        SIGNAL SQLSTATE '28000' SET MESSAGE_TEXT = v_msg;
+    END IF;
+    IF v_left > 60 THEN
+        SET v_access = @SITE@.fi_password_current('Token Cache', v_cache, 'access_token');
+        IF v_access IS NOT NULL THEN
+            RETURN v_access;
+        END IF;
+    END IF;
+    SET v_secret = @SITE@.fi_connected_app_secret(app);
+    IF user_name IS NULL THEN
+        SET v_tok = @SITE@.fi_connected_app_post(v_a, JSON_OBJECT('grant_type', 'client_credentials',
+                        'scope', NULLIF(JSON_VALUE(v_a, '$.scope'), '')),
+                        CONCAT('Basic ', REPLACE(TO_BASE64(CONCAT(JSON_VALUE(v_a, '$.client_id'), ':', COALESCE(v_secret, ''))), '\n', '')));
+    ELSE
+        SET v_refresh = @SITE@.fi_password_current('Token Cache', v_cache, 'refresh_token');
+        IF v_refresh IS NULL THEN
+            SET v_msg = CONCAT('re-authorisation required: no refresh token for Connected App ', LEFT(app, 140), ' and user ', LEFT(user_name, 140));
+            SIGNAL SQLSTATE '28000' SET MESSAGE_TEXT = v_msg;
+        END IF;
+        BEGIN
+            DECLARE EXIT HANDLER FOR SQLSTATE '28000', SQLSTATE '08006'
+            BEGIN
+                SET v_msg = CONCAT('re-authorisation required: the token of Connected App ', LEFT(app, 140), ' for user ',
+                                   LEFT(user_name, 140), ' could not be refreshed');
+                SIGNAL SQLSTATE '28000' SET MESSAGE_TEXT = v_msg;
+            END;
+            SET v_tok = @SITE@.fi_connected_app_post(v_a, JSON_OBJECT('grant_type', 'refresh_token', 'refresh_token', v_refresh,
+                            'scope', NULLIF(JSON_VALUE(v_a, '$.scope'), ''), 'redirect_uri', JSON_VALUE(v_a, '$.redirect_uri'),
+                            'client_id', JSON_VALUE(v_a, '$.client_id'), 'client_secret', v_secret), NULL);
+        END;
+    END IF;
+    SET v_secret = NULL, v_refresh = NULL;
+    CALL @SITE@.fi_token_cache_store(v_cache, v_tok);
+    RETURN JSON_VALUE(v_tok, '$.access_token');
+END//
+
+-- connected_app.js "Get OpenID Configuration", done by the server: the
+-- provider's endpoints written into the app's row
+CREATE OR REPLACE FUNCTION @SITE@.connected_app_fetch_openid_configuration(app VARCHAR(140) CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci)
+    RETURNS LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci
+    NOT DETERMINISTIC MODIFIES SQL DATA SQL SECURITY DEFINER
+BEGIN
+    DECLARE v_a, v_c LONGTEXT CHARSET utf8mb4 COLLATE utf8mb4_unicode_ci;
+    DECLARE v_msg VARCHAR(300) CHARSET utf8mb4;
+    CALL @SITE@.fi_site_caller();
+    SET v_a = @SITE@.fi_connected_app(app);
+    IF COALESCE(JSON_VALUE(v_a, '$.openid_configuration'), '') = '' THEN
+        SET v_msg = CONCAT('Connected App ', LEFT(app, 140), ' has no openid_configuration URL');
+        SIGNAL SQLSTATE '55000' SET MESSAGE_TEXT = v_msg;
+    END IF;
+    SET v_c = @SITE@.http_get(JSON_VALUE(v_a, '$.openid_configuration'), NULL, NULL);
+    IF v_c IS NULL OR NOT JSON_VALID(v_c) OR JSON_TYPE(v_c) <> 'OBJECT' THEN
+        SET v_msg = CONCAT('the OpenID configuration of Connected App ', LEFT(app, 140), ' is not a JSON object');
+        SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = v_msg;
+    END IF;
+    UPDATE @SITE@.`tabConnected App` c
+       SET c.authorization_uri = COALESCE(JSON_VALUE(v_c, '$.authorization_endpoint'), c.authorization_uri),
+           c.token_uri = COALESCE(JSON_VALUE(v_c, '$.token_endpoint'), c.token_uri),
+           c.userinfo_uri = COALESCE(JSON_VALUE(v_c, '$.userinfo_endpoint'), c.userinfo_uri),
+           c.introspection_uri = COALESCE(JSON_VALUE(v_c, '$.introspection_endpoint'), c.introspection_uri),
+           c.revocation_uri = COALESCE(JSON_VALUE(v_c, '$.revocation_endpoint'), c.revocation_uri),
+           c.modified = @SITE@.fi_site_now()
+     WHERE c.name = app;
+    RETURN v_c;
+END//
+
 DELIMITER ;
