@@ -393,7 +393,7 @@ usage(FILE *to, int status)
 {
 	fputs("usage: fi-client export --doctype DOCTYPE [--options JSON] [--output FILE] [--file-type csv|xlsx|json]\n"
 		  "       fi-client export-doc --doctype DOCTYPE --name NAME [--output FILE]\n"
-		  "       fi-client import --doctype DOCTYPE [--update] [--dry-run] [--atomic] [--submit] [--as USER] [--batch-size N] [--data-import NAME] FILE.csv\n"
+		  "       fi-client import --doctype DOCTYPE [--update] [--dry-run] [--atomic] [--submit] [--webhooks] [--as USER] [--batch-size N] [--data-import NAME] [--column-map JSON] FILE.csv\n"
 		  "       fi-client job --job ID\n"
 		  "       fi-client webhook-pending [--limit TRANSACTIONS]\n"
 		  "       fi-client webhook-preview --webhook WEBHOOK --name DOCNAME\n"
@@ -423,13 +423,8 @@ main(int argc, char **argv)
 	MYSQL	   *conn;
 	int			status;
 	const char *imp_file = NULL;
-	const char *imp_user = NULL;
-	const char *imp_log = NULL;
-	int			imp_batch = 1000;
-	bool		imp_update = false;
-	bool		imp_dry_run = false,
-				imp_atomic = false,
-				imp_submit = false;
+	const char *imp_map = NULL;
+	FcImportOptions imp = {.batch_docs = 1000};
 
 	if (argc < 2)
 		usage(stderr, 2);
@@ -458,19 +453,19 @@ main(int argc, char **argv)
 			exit(2);
 		}
 		if (strcmp(cmd, "import") == 0 && (strcmp(o, "--dry-run") == 0 || strcmp(o, "--atomic") == 0 ||
-										  strcmp(o, "--submit") == 0))
+										  strcmp(o, "--submit") == 0 || strcmp(o, "--update") == 0 ||
+										  strcmp(o, "--webhooks") == 0))
 		{
 			if (strcmp(o, "--dry-run") == 0)
-				imp_dry_run = true;
+				imp.dry_run = true;
 			else if (strcmp(o, "--atomic") == 0)
-				imp_atomic = true;
+				imp.atomic = true;
+			else if (strcmp(o, "--submit") == 0)
+				imp.submit = true;
+			else if (strcmp(o, "--update") == 0)
+				imp.update = true;
 			else
-				imp_submit = true;
-			continue;
-		}
-		if (strcmp(cmd, "import") == 0 && strcmp(o, "--update") == 0)
-		{
-			imp_update = true;
+				imp.webhooks = true;
 			continue;
 		}
 		if (strcmp(cmd, "import") == 0 && o[0] != '-' && imp_file == NULL)
@@ -500,13 +495,15 @@ main(int argc, char **argv)
 		else if (strcmp(o, "--job") == 0 && strcmp(cmd, "job") == 0)
 			job = v;
 		else if (strcmp(o, "--as") == 0 && strcmp(cmd, "import") == 0)
-			imp_user = v;
+			imp.user = v;
 		else if (strcmp(o, "--data-import") == 0 && strcmp(cmd, "import") == 0)
-			imp_log = v;
+			imp.data_import = v;
+		else if (strcmp(o, "--column-map") == 0 && strcmp(cmd, "import") == 0)
+			imp_map = v;
 		else if (strcmp(o, "--batch-size") == 0 && strcmp(cmd, "import") == 0)
 		{
-			imp_batch = atoi(v);
-			if (imp_batch < 1 || imp_batch > 100000)
+			imp.batch_docs = atoi(v);
+			if (imp.batch_docs < 1 || imp.batch_docs > 100000)
 			{
 				fprintf(stderr, "fi-client: --batch-size must be a number from 1 to 100000\n");
 				exit(2);
@@ -604,7 +601,23 @@ main(int argc, char **argv)
 	if (c.password)
 		memset((char *) c.password, 0, strlen(c.password));
 	if (strcmp(cmd, "import") == 0)
-		status = fc_import_main(conn, a, doctype, imp_file, imp_dry_run, imp_atomic, imp_submit, imp_user, imp_batch, imp_log, imp_update);
+	{
+		if (imp_map != NULL)
+		{
+			FiTplOptions to;
+			FiTpl	   *t;
+			FiVal	   *m;
+
+			fi_tpl_default_options(&to);
+			if ((t = fi_tpl_new(&to)) == NULL)
+				fc_fail("53200", NULL, NULL, "out of memory");
+			if (fi_tpl_from_json(t, imp_map, strlen(imp_map), &m) != FI_TPL_OK)
+				m = NULL;
+			fc_import_column_map(a, m, &imp);
+			fi_tpl_free(t);
+		}
+		status = fc_import_main(conn, a, doctype, imp_file, &imp);
+	}
 	else if (strcmp(cmd, "webhook-pending") == 0)
 		status = fc_webhook_pending_main(conn, a, limit ? atoi(limit) : 100);
 	else if (strcmp(cmd, "webhook-preview") == 0)

@@ -116,8 +116,31 @@ extern bool fc_meta_in_table(MYSQL *conn, FcArena *a, const FiDocMeta *meta, con
  * the result as import_csv's JSON on stdout; exit status 0, or 3 when
  * documents failed
  */
-extern int	fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, bool dry_run, bool atomic,
-						   bool submit, const char *user, int batch_docs, const char *data_import, bool update);
+typedef struct FcImportOptions
+{
+	bool		dry_run,
+				atomic,
+				submit,			/* submit_after_import */
+				update,			/* Update Existing Records */
+				webhooks;		/* the site's webhooks fire for the imported documents */
+	const char *user;			/* who owns the documents; NULL: Administrator */
+	int			batch_docs;
+	const char *data_import;	/* the Data Import to log to; NULL: none */
+	/* column_to_field_map: column index (as text) -> field, n pairs */
+	const char **map_columns;
+	const char **map_fields;
+	int			nmap;
+} FcImportOptions;
+
+extern int	fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, const FcImportOptions *o);
+
+/*
+ * PostgreSQL's option column_to_field_map (an object of column index to
+ * field) into o; exits with 22023 (PostgreSQL's messages) when it is not
+ * that.  map: the option's value as the template engine read it.
+ */
+struct FiVal;
+extern void fc_import_column_map(FcArena *a, struct FiVal *map, FcImportOptions *o);
 
 /* export [options] (client_export.c): the exit status */
 extern int	fc_export_main(MYSQL *conn, FcArena *a, const char *doctype, const char *options_json,

@@ -155,6 +155,7 @@ typedef struct IRun
 	int			batch_docs;
 	int			ncols;
 	char	  **headers;
+	const FcImportOptions *opts;	/* what the import was asked */
 	bool	   *parent_col;
 	int			ntables;
 	ITable	   *tables;
@@ -439,6 +440,19 @@ json_str(FcBuf *b, const char *s)
 	fi_jbuf_free(&j);
 }
 
+/* column_to_field_map["<column index>"], or NULL */
+static const char *
+column_override(IRun *run, int col)
+{
+	char		key[16];
+
+	snprintf(key, sizeof(key), "%d", col);
+	for (int i = 0; i < run->opts->nmap; i++)
+		if (strcmp(run->opts->map_columns[i], key) == 0)
+			return run->opts->map_fields[i];
+	return NULL;
+}
+
 static void
 map_header(IRun *run, FiCsvReader *r)
 {
@@ -464,7 +478,7 @@ map_header(IRun *run, FiCsvReader *r)
 		FiImpColumn col;
 
 		run->headers[c] = title;
-		fi_import_header_column(&h, c, title, NULL, &col);
+		fi_import_header_column(&h, c, title, column_override(run, c), &col);
 		run->parent_col[c] = fi_import_is_parent_column(&col);
 		if (col.warning)
 		{
@@ -1208,6 +1222,40 @@ read_naming_rules(IRun *run)
 	}
 }
 
+/*
+ * autoincrement: one value a document from the DocType's sequence (Frappe's
+ * scrub(doctype) + "_id_seq", nocache, on MariaDB a SEQUENCE object), in
+ * one statement for the batch; a supplied ID is not kept (Frappe).
+ */
+static void
+name_autoincrement(IRun *run, IDoc **docs, int n)
+{
+	char	   *seq = fc_printf(run->b, "%s_id_seq", run->doctype);
+	int			want = 0,
+				r = 0;
+	MYSQL_RES  *res;
+	MYSQL_ROW	row;
+
+	for (char *c = seq; *c; c++)
+		*c = (*c == ' ' || *c == '-') ? '_' : (char) tolower((unsigned char) *c);
+	for (int i = 0; i < n; i++)
+		want += !docs[i]->failed;
+	if (want == 0)
+		return;
+	res = fc_query(run->conn, fc_printf(run->b, "SELECT NEXTVAL(%s) FROM seq_1_to_%d", fc_ident(run->b, seq), want),
+				   fc_printf(run->b, "the sequence %s of %s (autoincrement)", seq, run->doctype));
+	for (int i = 0; i < n; i++)
+	{
+		if (docs[i]->failed)
+			continue;
+		if ((row = mysql_fetch_row(res)) == NULL || row[0] == NULL)
+			fc_fail("XX000", NULL, NULL, "the sequence %s gave %d values for %d documents", seq, r, want);
+		docs[i]->name = fc_strndup(run->b, row[0], strlen(row[0]));
+		r++;
+	}
+	mysql_free_result(res);
+}
+
 static void
 name_batch(IRun *run, IDoc **docs, int n)
 {
@@ -1216,7 +1264,11 @@ name_batch(IRun *run, IDoc **docs, int n)
 	const char *arg;
 
 	if (fi_autoname_kind(run->meta->autoname, &arg) == FI_AUTONAME_AUTOINCREMENT)
-		fc_fail("0A000", NULL, NULL, "%s is named by autoincrement, which the MariaDB import does not do yet", run->doctype);
+	{
+		name_autoincrement(run, docs, n);
+		run->given = nd;		/* (none given: a supplied ID is not kept) */
+		return;
+	}
 	if (!run->rules_read)
 		read_naming_rules(run);
 	for (int i = 0; i < n; i++)
@@ -2131,10 +2183,43 @@ source_next(FiXlsx *x, FiCsvReader *rec)
 	return done ? 0 : 1;
 }
 
-int
-fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, bool dry_run, bool atomic,
-			   bool submit, const char *user, int batch_docs, const char *data_import, bool update)
+void
+fc_import_column_map(FcArena *a, FiVal *map, FcImportOptions *o)
 {
+	int			n;
+
+	if (map == NULL || fi_val_kind(map) != FI_VK_DICT)
+		fc_fail("22023", NULL, NULL, "option \"column_to_field_map\" must be an object of column index to field");
+	n = fi_val_count(map);
+	o->map_columns = fc_alloc(a, sizeof(char *) * (n + 1));
+	o->map_fields = fc_alloc(a, sizeof(char *) * (n + 1));
+	o->nmap = 0;
+	for (int i = 0; i < n; i++)
+	{
+		size_t		kl,
+					vl;
+		const char *k = fi_val_text(fi_val_key_at(map, i), &kl);
+		const char *v = fi_val_text(fi_val_value_at(map, i), &vl);
+
+		if (k == NULL)
+			continue;
+		if (v == NULL)
+			fc_fail("22023", NULL, NULL, "column_to_field_map[\"%.*s\"] must be a string", (int) (kl > 60 ? 60 : kl), k);
+		o->map_columns[o->nmap] = fc_strndup(a, k, kl);
+		o->map_fields[o->nmap++] = fc_strndup(a, v, vl);
+	}
+}
+
+int
+fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, const FcImportOptions *o)
+{
+	bool		dry_run = o->dry_run,
+				atomic = o->atomic,
+				submit = o->submit,
+				update = o->update;
+	const char *user = o->user;
+	int			batch_docs = o->batch_docs;
+	const char *data_import = o->data_import;
 	IRun		run0 = {0};
 	IRun	   *run = &run0;
 	int			fd;
@@ -2165,6 +2250,7 @@ fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, b
 	run->update = update;
 	run->user = user ? user : "Administrator";
 	run->batch_docs = batch_docs;
+	run->opts = o;
 	run->start = now_s();
 	run->progress = isatty(2);
 	if ((run->meta = fc_meta(conn, a, doctype)) == NULL)
@@ -2223,8 +2309,9 @@ fc_import_main(MYSQL *conn, FcArena *a, const char *doctype, const char *file, b
 	else
 		data = decode_input(run, map, len, &len);
 
-	/* the session: no webhook for imported documents (Frappe: none), a transaction per batch */
-	run_sql(run, "SET @frappe_integrations_webhooks = 'off', autocommit = 0", "setting up the session");
+	/* the session: no webhook for imported documents (Frappe: none) unless asked, a transaction per batch */
+	run_sql(run, o->webhooks ? "SET autocommit = 0" : "SET @frappe_integrations_webhooks = 'off', autocommit = 0",
+			"setting up the session");
 	run_sql(run, "START TRANSACTION", "starting a transaction");
 
 	fi_csv_init(&rec, xlsx ? "" : data, xlsx ? 0 : len);

@@ -120,11 +120,7 @@ run_import(JobRun *j, MYSQL *work)
 	FiTpl	   *t;
 	FiVal	   *opts;
 	FiVal	   *v;
-	const char *user = NULL;
-	const char *data_import = NULL;
-	bool		dry_run = false,
-				atomic = false,
-				submit = false;
+	FcImportOptions io = {.batch_docs = 1000};
 	int64_t		batch = 1000;
 	size_t		n;
 	const char *s;
@@ -141,28 +137,32 @@ run_import(JobRun *j, MYSQL *work)
 	{
 		if ((s = fi_val_text(v, &n)) == NULL)
 			fc_fail("22023", NULL, NULL, "options.user must be a string (the Frappe user who owns the documents)");
-		user = fc_strndup(j->a, s, n);
+		io.user = fc_strndup(j->a, s, n);
 	}
 	if ((v = fi_val_member(opts, "data_import")) != NULL)
 	{
 		if ((s = fi_val_text(v, &n)) == NULL)
 			fc_fail("22023", NULL, NULL, "options.data_import must be a string (the tabData Import document to log to)");
-		data_import = fc_strndup(j->a, s, n);
+		io.data_import = fc_strndup(j->a, s, n);
 	}
 #define FLAG(key, var) \
 	if ((v = fi_val_member(opts, key)) != NULL && !fi_val_get_bool(v, &var)) \
 		fc_fail("22023", NULL, NULL, "options.%s must be true or false", key)
-	FLAG("dry_run", dry_run);
-	FLAG("atomic", atomic);
-	FLAG("submit_after_import", submit);
+	FLAG("dry_run", io.dry_run);
+	FLAG("atomic", io.atomic);
+	FLAG("submit_after_import", io.submit);
+	FLAG("webhooks", io.webhooks);
 #undef FLAG
+	if ((v = fi_val_member(opts, "column_to_field_map")) != NULL)
+		fc_import_column_map(j->a, v, &io);
 	if ((v = fi_val_member(opts, "batch_size")) != NULL &&
 		(fi_val_kind(v) != FI_VK_INT || !fi_val_get_int(v, &batch) || batch < 1 || batch > 100000))
 		fc_fail("22023", NULL, NULL, "options.batch_size must be a number from 1 to 100000");
 	fi_tpl_free(t);
+	io.batch_docs = (int) batch;
+	io.update = j->import_type && strcmp(j->import_type, "Update Existing Records") == 0;
 	write_file(j, file, j->data ? j->data : "", j->datalen);
-	status = fc_import_main(work, j->a, j->doctype, file, dry_run, atomic, submit, user, (int) batch, data_import,
-						   j->import_type && strcmp(j->import_type, "Update Existing Records") == 0);
+	status = fc_import_main(work, j->a, j->doctype, file, &io);
 	return status == 3 ? 0 : status;	/* 3: some documents failed, which the result tells */
 }
 

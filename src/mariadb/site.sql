@@ -589,10 +589,11 @@ BEGIN
             SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'import_type must be "Insert New Records" or "Update Existing Records"';
         END IF;
         -- the options the MariaDB import takes (PostgreSQL's names)
-        SET extra = JSON_KEYS(JSON_REMOVE(o, '$.user', '$.atomic', '$.dry_run', '$.submit_after_import', '$.batch_size', '$.data_import'));
+        SET extra = JSON_KEYS(JSON_REMOVE(o, '$.user', '$.atomic', '$.dry_run', '$.submit_after_import', '$.batch_size', '$.data_import',
+                                          '$.webhooks', '$.column_to_field_map'));
         IF JSON_LENGTH(extra) > 0 THEN
             SET msg = CONCAT('unknown or unsupported import option(s) on MariaDB: ', extra,
-                             ' (it takes user, atomic, dry_run, submit_after_import, batch_size, data_import)');
+                             ' (it takes user, atomic, dry_run, submit_after_import, webhooks, batch_size, data_import, column_to_field_map)');
             SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = msg;
         END IF;
         IF JSON_EXISTS(o, '$.user') AND JSON_TYPE(JSON_EXTRACT(o, '$.user')) <> 'STRING' THEN
@@ -607,8 +608,12 @@ BEGIN
         END IF;
         IF (JSON_EXISTS(o, '$.atomic') AND JSON_TYPE(JSON_EXTRACT(o, '$.atomic')) <> 'BOOLEAN')
            OR (JSON_EXISTS(o, '$.dry_run') AND JSON_TYPE(JSON_EXTRACT(o, '$.dry_run')) <> 'BOOLEAN')
-           OR (JSON_EXISTS(o, '$.submit_after_import') AND JSON_TYPE(JSON_EXTRACT(o, '$.submit_after_import')) <> 'BOOLEAN') THEN
-            SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'options.atomic, options.dry_run and options.submit_after_import must be true or false';
+           OR (JSON_EXISTS(o, '$.submit_after_import') AND JSON_TYPE(JSON_EXTRACT(o, '$.submit_after_import')) <> 'BOOLEAN')
+           OR (JSON_EXISTS(o, '$.webhooks') AND JSON_TYPE(JSON_EXTRACT(o, '$.webhooks')) <> 'BOOLEAN') THEN
+            SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'options.atomic, options.dry_run, options.submit_after_import and options.webhooks must be true or false';
+        END IF;
+        IF JSON_EXISTS(o, '$.column_to_field_map') AND JSON_TYPE(JSON_EXTRACT(o, '$.column_to_field_map')) <> 'OBJECT' THEN
+            SIGNAL SQLSTATE '22023' SET MESSAGE_TEXT = 'option "column_to_field_map" must be an object of column index to field';
         END IF;
     END IF;
     IF file_type = 'doc' AND (docname IS NULL OR docname = '') THEN

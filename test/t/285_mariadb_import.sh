@@ -306,4 +306,30 @@ wait $PB; RB=$?
 wait $HOLDER
 t_is "$RA $RB $(m "SELECT COUNT(*), COUNT(DISTINCT name), MIN(name) > 'TS-0005' FROM tabItem WHERE item_code LIKE 'P%'") $(m "SELECT current FROM tabSeries WHERE name = 'TS-'")" \
      "0 0 20	20	1 25" "two imports (batches of 3) and a Frappe-style session on one series: every number once, none lost"
+# ---- autoincrement: the DocType's sequence (Frappe's scrub(doctype)_id_seq, nocache); a supplied ID is not kept
+q $DB "INSERT INTO \"tabDocType\"(name, module, autoname, istable, issingle) VALUES ('Counter Thing', 'Stub', 'autoincrement', 0, 0);
+       INSERT INTO \"tabDocField\"(name, parent, parenttype, parentfield, idx, fieldname, label, fieldtype)
+       VALUES ('ct-title', 'Counter Thing', 'DocType', 'fields', 1, 'title', 'Title', 'Data');
+       CREATE TABLE \"tabCounter Thing\" (name bigint PRIMARY KEY, creation timestamp(6), modified timestamp(6),
+         modified_by varchar(140), owner varchar(140), docstatus smallint NOT NULL DEFAULT 0, idx bigint NOT NULL DEFAULT 0,
+         title varchar(140), _user_tags text, _comments text, _assign text, _liked_by text);
+       CREATE SEQUENCE counter_thing_id_seq CACHE 1;
+       SELECT setval('counter_thing_id_seq', 41)" >/dev/null
+m "INSERT INTO tabDocType (name, module, autoname, istable, issingle) VALUES ('Counter Thing', 'Stub', 'autoincrement', 0, 0);
+   INSERT INTO tabDocField (name, parent, parenttype, parentfield, idx, fieldname, label, fieldtype)
+   VALUES ('ct-title', 'Counter Thing', 'DocType', 'fields', 1, 'title', 'Title', 'Data');
+   CREATE TABLE \`tabCounter Thing\` (name bigint NOT NULL PRIMARY KEY, creation datetime(6), modified datetime(6),
+     modified_by varchar(140), owner varchar(140), docstatus int(1) NOT NULL DEFAULT 0, idx int(8) NOT NULL DEFAULT 0,
+     title varchar(140), _user_tags text, _comments text, _assign text, _liked_by text) ENGINE=InnoDB;
+   CREATE SEQUENCE counter_thing_id_seq START WITH 42 NOCACHE NOCYCLE"
+printf 'ID,Title\n7,first\n,second\n,third\n' > "$MD/counter.csv"
+chmod 644 "$MD/counter.csv"
+mimp 'Counter Thing' "$MD/counter.csv" --batch-size 2 > "$MD/counter.json"
+t_is "$(norm < "$MD/counter.json")" "$(pimp 'Counter Thing' "$MD/counter.csv" '{"batch_size": 2}' | norm)" \
+     "an autoincrement DocType: the result as PostgreSQL's"
+t_is "$(m "SELECT GROUP_CONCAT(CONCAT(name, '=', title) ORDER BY name SEPARATOR ' ') FROM \`tabCounter Thing\`")" \
+     "$(q $DB "SELECT string_agg(name || '=' || title, ' ' ORDER BY name) FROM \"tabCounter Thing\"")" \
+     "names from the sequence, across batches, the supplied ID not kept: the rows as PostgreSQL's"
+t_is "$(m "SELECT GROUP_CONCAT(name ORDER BY name) FROM \`tabCounter Thing\`") $(m "SELECT NEXTVAL(counter_thing_id_seq)")" "42,43,44 45" \
+     "(42, 43, 44: the sequence's next values; it moved on)"
 t_done

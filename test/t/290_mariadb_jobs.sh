@@ -61,13 +61,15 @@ t_is "$(j1 "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 
      "install made the site's __fi_jobs"
 
 # ---- refused when queued: nothing written
-t_is "$(j1_err "SELECT import_csv_async('Item', 'a', NULL, '{\"webhooks\": true}')")" \
-     '22023: unknown or unsupported import option(s) on MariaDB: ["webhooks"] (it takes user, atomic, dry_run, submit_after_import, batch_size, data_import)' \
+t_is "$(j1_err "SELECT import_csv_async('Item', 'a', NULL, '{\"xlsx_max_part\": 10}')")" \
+     '22023: unknown or unsupported import option(s) on MariaDB: ["xlsx_max_part"] (it takes user, atomic, dry_run, submit_after_import, webhooks, batch_size, data_import, column_to_field_map)' \
      "an import option the MariaDB import does not take: 22023, named"
+t_is "$(j1_err "SELECT import_csv_async('Item', 'a', NULL, '{\"column_to_field_map\": [\"item_code\"]}')")" \
+     '22023: option "column_to_field_map" must be an object of column index to field' "column_to_field_map that is not an object: PostgreSQL's message"
 t_is "$(j1_err "SELECT import_csv_async('Item', 'a', NULL, '{\"batch_size\": 0}')")" \
      "22023: options.batch_size must be a number from 1 to 100000" "batch_size out of range"
 t_is "$(j1_err "SELECT import_csv_async('Item', 'a', NULL, '{\"atomic\": \"yes\"}')")" \
-     "22023: options.atomic, options.dry_run and options.submit_after_import must be true or false" "a flag that is not a boolean"
+     "22023: options.atomic, options.dry_run, options.submit_after_import and options.webhooks must be true or false" "a flag that is not a boolean"
 t_is "$(j1_err "SELECT import_csv_async('Item', 'a', NULL, '{\"user\": 7}')")" \
      "22023: options.user must be a string (the Frappe user who owns the documents)" "a user that is not a string"
 t_is "$(j1_err "SELECT import_csv_async('Item', 'a', NULL, '[1]')")" "22023: options must be a JSON object" "options not an object"
@@ -265,6 +267,30 @@ t_is "$(j1 "SELECT COUNT(*), MIN(name), MAX(name) FROM tabRole WHERE name LIKE '
      "all 1,000,000 documents are there"
 stop_worker
 rm -f "$MD/million.csv"
+
+# ---- the import's webhooks and column_to_field_map options (PostgreSQL's), by the command and by a job
+j1 "INSERT INTO tabWebhook (name, webhook_doctype, webhook_docevent, request_url, enabled) VALUES ('wh-imp', 'Item', 'after_insert', 'http://127.0.0.1:9/x', 1)"
+j1 "CALL sync_webhooks()" >/dev/null
+printf 'Code,Name,Group,UOM\nCM-1,Mapped One,Products,Nos\nCM-2,Mapped Two,Services,Box\n' > "$MD/cmap.csv"
+MAP='{"0": "item_code", "1": "item_name", "2": "item_group", "3": "stock_uom"}'
+"$FI" import --site-config "$CFG" --doctype Item --column-map "$MAP" "$MD/cmap.csv" > "$MD/cmap.json"
+t_is "$(jget 'd["status"], d["inserted"]' < "$MD/cmap.json") $(j1 "SELECT GROUP_CONCAT(CONCAT_WS(':', name, item_name, item_group, stock_uom) ORDER BY name) FROM tabItem WHERE name LIKE 'CM-%'")" \
+     "('Success', 2) CM-1:Mapped One:Products:Nos,CM-2:Mapped Two:Services:Box" "--column-map: columns whose titles match no field, mapped by their index"
+t_is "$(j1 "SELECT COUNT(*) FROM __fi_webhook_outbox WHERE doctype = 'Item' AND name LIKE 'CM-%'")" 0 \
+     "an import fires no webhook for its documents by default (Frappe's Data Import: none)"
+printf 'Code,Name,Group,UOM\nCM-3,Mapped Three,Products,Nos\n' > "$MD/cmap3.csv"
+"$FI" import --site-config "$CFG" --doctype Item --column-map "$MAP" --webhooks "$MD/cmap3.csv" > /dev/null
+t_is "$(j1 "SELECT GROUP_CONCAT(CONCAT(op, ' ', name)) FROM __fi_webhook_outbox WHERE doctype = 'Item' AND name LIKE 'CM-%'")" "I CM-3" \
+     "--webhooks: the site's webhooks capture the imported documents (PostgreSQL's options.webhooks)"
+t_is "$("$FI" import --site-config "$CFG" --doctype Item --column-map '{"0": 5}' "$MD/cmap.csv" 2>&1 >/dev/null | tail -1)" \
+     'ERROR 22023: column_to_field_map["0"] must be a string' "a field that is not a string: PostgreSQL's message"
+worker "$MD/w5.log"
+printf 'Code,Name,Group,UOM\nCM-4,Mapped Four,Products,Nos\n' > "$MD/cmap4.csv"
+ID=$(printf "SELECT import_csv_async('Item', FROM_BASE64('%s'), NULL, '{\"webhooks\": true, \"column_to_field_map\": %s}')" "$(base64 -w0 < "$MD/cmap4.csv")" "$MAP" \
+     | mariadb --no-defaults --socket="$MDB_SOCK" -u _j1 -ppw_j1 -D _j1 -N -B)
+t_is "$(j1 "CALL job_wait($ID, 30000)" | jget 'd["status"], d["result"]["inserted"]') $(j1 "SELECT item_name FROM tabItem WHERE name = 'CM-4'") $(j1 "SELECT COUNT(*) FROM __fi_webhook_outbox WHERE name = 'CM-4'")" \
+     "('done', 1) Mapped Four 1" "a job with options webhooks and column_to_field_map: mapped, and captured"
+stop_worker
 
 # ---- finished jobs deleted after --job-retention
 sleep 1.1
