@@ -37,6 +37,7 @@ OBJS = \
 	src/pg/oauth.o \
 	src/pg/signatures.o \
 	src/pg/http.o \
+	src/pg/payments.o \
 	src/engine/codec.o \
 	src/engine/doctype.o \
 	src/engine/importmap.o \
@@ -50,6 +51,7 @@ OBJS = \
 	src/engine/jsoncanon.o \
 	src/engine/jwt.o \
 	src/engine/oauth.o \
+	src/engine/payments.o \
 	src/engine/authheader.o \
 	src/engine/httpreq.o \
 	src/engine/pyjson.o \
@@ -144,7 +146,8 @@ test/unit/engine_test: test/unit/engine_test.c test/unit/tap.h src/engine/codec.
 RULES_SRCS = src/engine/doctype.c src/engine/importmap.c src/engine/naming.c src/engine/webhookev.c \
 	src/engine/exportfmt.c src/engine/pyjson.c src/engine/csv.c src/engine/oauth.c src/engine/codec.c \
 	src/engine/secretfmt.c src/engine/importcell.c src/engine/importval.c src/engine/exportplan.c \
-	src/engine/authheader.c src/engine/httpreq.c src/engine/jsoncanon.c src/engine/importlog.c src/engine/importupdate.c
+	src/engine/authheader.c src/engine/httpreq.c src/engine/jsoncanon.c src/engine/importlog.c src/engine/importupdate.c \
+	src/engine/payments.c
 test/unit/rules_test: test/unit/rules_test.c test/unit/tap.h $(RULES_SRCS) src/engine/*.h
 	$(CC) -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -Isrc -o $@ test/unit/rules_test.c $(RULES_SRCS) -lm -lcrypto -largon2 -lcurl
 

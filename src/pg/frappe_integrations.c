@@ -124,6 +124,7 @@ _PG_init(void)
 	/* the worker's settings (and, when preloading, the workers themselves) */
 	fi_worker_init();
 	fi_http_init();
+	fi_payments_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("frappe_integrations");

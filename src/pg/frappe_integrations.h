@@ -166,6 +166,7 @@ extern bool fi_row_by_name(const char *table, const char *name, size_t namelen, 
 /* ---- outbound HTTP (http.c, delivery.c) ---- */
 
 extern void fi_http_init(void);	/* its settings */
+extern void fi_payments_init(void);	/* the gateways' API URLs (payments.c) */
 extern void fi_curl_global_init(void);
 extern void fi_curl_http_only(void *easy);	/* CURL *: http and https only, also redirects */
 /* Python's parse_qs of a query string, as jsonb {"key": ["value", …]} */

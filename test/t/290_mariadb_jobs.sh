@@ -288,8 +288,12 @@ worker "$MD/w5.log"
 printf 'Code,Name,Group,UOM\nCM-4,Mapped Four,Products,Nos\n' > "$MD/cmap4.csv"
 ID=$(printf "SELECT import_csv_async('Item', FROM_BASE64('%s'), NULL, '{\"webhooks\": true, \"column_to_field_map\": %s}')" "$(base64 -w0 < "$MD/cmap4.csv")" "$MAP" \
      | mariadb --no-defaults --socket="$MDB_SOCK" -u _j1 -ppw_j1 -D _j1 -N -B)
-t_is "$(j1 "CALL job_wait($ID, 30000)" | jget 'd["status"], d["result"]["inserted"]') $(j1 "SELECT item_name FROM tabItem WHERE name = 'CM-4'") $(j1 "SELECT COUNT(*) FROM __fi_webhook_outbox WHERE name = 'CM-4'")" \
-     "('done', 1) Mapped Four 1" "a job with options webhooks and column_to_field_map: mapped, and captured"
+t_is "$(j1 "CALL job_wait($ID, 30000)" | jget 'd["status"], d["result"]["inserted"]') $(j1 "SELECT item_name FROM tabItem WHERE name = 'CM-4'")" \
+     "('done', 1) Mapped Four" "a job with options webhooks and column_to_field_map: mapped"
+# (the running worker folds the outbox into its queue: the event is looked for there)
+wait_for "SELECT COUNT(*) = 1 FROM __fi_webhook_queue WHERE webhook = 'wh-imp' AND docname = 'CM-4'" 100
+t_is "$(j1 "SELECT GROUP_CONCAT(event) FROM __fi_webhook_queue WHERE webhook = 'wh-imp' AND docname = 'CM-4'")" "after_insert" \
+     "and captured: the worker queued the webhook's after_insert for the job's document"
 stop_worker
 
 # ---- finished jobs deleted after --job-retention

@@ -18,6 +18,7 @@
 #include "engine/doctype.h"
 #include "engine/exportfmt.h"
 #include "engine/exportplan.h"
+#include "engine/payments.h"
 #include "engine/importcell.h"
 #include "engine/importlog.h"
 #include "engine/importmap.h"
@@ -1308,6 +1309,52 @@ test_import_update(void)
 #undef DOC
 }
 
+/* the payment gateways' rules: the controllers' checks and messages, amounts, events, the order of statuses */
+static void
+test_payments(void)
+{
+	int64_t		u = 0;
+	FiPayGateway g;
+
+	ok(fi_pay_gateway("Stripe", &g) && g == FI_PAY_STRIPE && fi_pay_gateway("RAZORPAY", &g) && g == FI_PAY_RAZORPAY &&
+	   !fi_pay_gateway("PayPal", &g) && !fi_pay_gateway(NULL, &g), "payments: the gateways by name, any case");
+	ok(fi_pay_check(FI_PAY_STRIPE, "USD", "0.5", arena_alloc, NULL) == NULL &&
+	   fi_pay_check(FI_PAY_STRIPE, "INR", "0.01", arena_alloc, NULL) == NULL, "payments: USD at its minimum, INR (no minimum) at a paisa");
+	is_str(fi_pay_check(FI_PAY_STRIPE, "USD", "0.499", arena_alloc, NULL),
+		   "For currency USD, the minimum transaction amount should be 0.5", "payments: Stripe's minimum, Frappe's message (Python's float text)");
+	is_str(fi_pay_check(FI_PAY_STRIPE, "HKD", "3.99", arena_alloc, NULL),
+		   "For currency HKD, the minimum transaction amount should be 4.0", "payments: HKD's minimum printed as Python prints 4.00");
+	is_str(fi_pay_check(FI_PAY_STRIPE, "JPY", "49", arena_alloc, NULL),
+		   "For currency JPY, the minimum transaction amount should be 50", "payments: JPY's minimum, an int");
+	is_str(fi_pay_check(FI_PAY_STRIPE, "usd", "10", arena_alloc, NULL),
+		   "Please select another payment method. Stripe does not support transactions in currency 'usd'",
+		   "payments: a currency not in the list (the list is upper case, as Frappe stores currencies)");
+	is_str(fi_pay_check(FI_PAY_RAZORPAY, "USD", "10", arena_alloc, NULL),
+		   "Please select another payment method. Razorpay does not support transactions in currency 'USD'", "payments: Razorpay takes INR only");
+	ok(fi_pay_check(FI_PAY_RAZORPAY, "INR", "-1", arena_alloc, NULL) != NULL && fi_pay_check(FI_PAY_RAZORPAY, "INR", "0", arena_alloc, NULL) != NULL &&
+	   fi_pay_check(FI_PAY_RAZORPAY, "INR", "1e3", arena_alloc, NULL) != NULL && fi_pay_check(FI_PAY_RAZORPAY, "INR", "", arena_alloc, NULL) != NULL,
+	   "payments: negative, zero, exponent and empty amounts refused");
+	ok(fi_pay_minor_units(FI_PAY_STRIPE, "USD", "12.345", &u) && u == 1235 && fi_pay_minor_units(FI_PAY_STRIPE, "USD", "12.344", &u) && u == 1234 &&
+	   fi_pay_minor_units(FI_PAY_STRIPE, "USD", "7", &u) && u == 700 && fi_pay_minor_units(FI_PAY_STRIPE, "USD", ".5", &u) && u == 50,
+	   "payments: cents, rounded half up at the unit");
+	ok(fi_pay_minor_units(FI_PAY_STRIPE, "JPY", "50", &u) && u == 50 && fi_pay_minor_units(FI_PAY_STRIPE, "JPY", "50.5", &u) && u == 51 &&
+	   fi_pay_minor_units(FI_PAY_RAZORPAY, "INR", "500", &u) && u == 50000, "payments: zero-decimal JPY as it is; INR in paise");
+	ok(!fi_pay_minor_units(FI_PAY_STRIPE, "USD", "99999999999999999999", &u) && !fi_pay_minor_units(FI_PAY_STRIPE, "USD", "0.001", &u) &&
+	   !fi_pay_minor_units(FI_PAY_STRIPE, "USD", "1.2.3", &u), "payments: too large, rounding to nothing, not a number: refused");
+	ok(strcmp(fi_pay_event_status(FI_PAY_STRIPE, "checkout.session.completed", "paid"), "Completed") == 0 &&
+	   fi_pay_event_status(FI_PAY_STRIPE, "checkout.session.completed", "unpaid") == NULL &&
+	   strcmp(fi_pay_event_status(FI_PAY_STRIPE, "checkout.session.async_payment_failed", NULL), "Failed") == 0 &&
+	   strcmp(fi_pay_event_status(FI_PAY_STRIPE, "checkout.session.expired", NULL), "Cancelled") == 0 &&
+	   fi_pay_event_status(FI_PAY_STRIPE, "charge.refunded", NULL) == NULL, "payments: Stripe's Checkout events");
+	ok(strcmp(fi_pay_event_status(FI_PAY_RAZORPAY, "payment.authorized", NULL), "Authorized") == 0 &&
+	   strcmp(fi_pay_event_status(FI_PAY_RAZORPAY, "order.paid", NULL), "Completed") == 0 &&
+	   strcmp(fi_pay_event_status(FI_PAY_RAZORPAY, "payment.failed", NULL), "Failed") == 0 &&
+	   fi_pay_event_status(FI_PAY_RAZORPAY, "refund.created", NULL) == NULL, "payments: Razorpay's events");
+	ok(fi_pay_status_moves("Queued", "Completed") && fi_pay_status_moves(NULL, "Authorized") && fi_pay_status_moves("Authorized", "Completed") &&
+	   !fi_pay_status_moves("Completed", "Cancelled") && !fi_pay_status_moves("Failed", "Completed") && !fi_pay_status_moves("Authorized", "Queued") &&
+	   !fi_pay_status_moves("Queued", "Queued"), "payments: statuses move forward only; Completed, Failed, Cancelled are final");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1400,6 +1447,7 @@ main(int argc, char **argv)
 	test_http();
 	test_import_log();
 	test_import_update();
+	test_payments();
 	printf("1..%d\n", n_test);
 	return n_fail == 0 ? 0 : 1;
 }
