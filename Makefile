@@ -201,6 +201,11 @@ build/mariadb/fi-client: $(CLIENT_SRCS) src/mariadb/client.h src/mariadb/client_
 		-DFI_EXTVERSION=\"$(EXTVERSION)\" -o $@ \
 		$(CLIENT_SRCS) $(CLIENT_ENGINE) -lmariadb -lxlsxwriter -lzip -lexpat -lcurl -lcrypto -largon2 -lm -lpthread
 mariadb: build/mariadb/frappe_integrations.so build/mariadb/fi-client
+# fi_udf_oauth as the server calls it, under AddressSanitizer and UBSan (t/295)
+test/unit/udf_oauth_test: test/unit/udf_oauth_test.c test/unit/tap.h src/mariadb/udf.c $(MARIADB_ENGINE) src/engine/*.h
+	$(CC) -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -Wall -Wextra -Wno-unused-parameter -Werror \
+		-D_GNU_SOURCE -I. -Isrc -I/usr/include/mariadb/server -I/usr/include/mariadb -o $@ \
+		test/unit/udf_oauth_test.c src/mariadb/udf.c $(MARIADB_ENGINE) -lcrypto -lcurl -largon2 -lm -lpthread
 .PHONY: mariadb thread-test
 
 # the engines from 8 threads at once (ThreadSanitizer when clang has it)

@@ -14,6 +14,14 @@ ORACLE="$FI_PY $FI_ROOT/test/oracles.py"
 KEY=$($ORACLE fernet-key)
 ISS=https://erp.example.com
 make -s -C "$FI_ROOT" mariadb >/dev/null
+# fi_udf_oauth as the server calls it, every operation with NULL, empty, 1 MB and wrong arguments, under ASan and UBSan
+if make -s -C "$FI_ROOT" test/unit/udf_oauth_test >/dev/null 2>"$FI_TMP/udf_oauth_build.err"; then
+    U_OUT=$(ASAN_OPTIONS=detect_leaks=1 "$FI_ROOT/test/unit/udf_oauth_test" 2>&1); U_RC=$?
+    t_is "$U_RC $(printf '%s\n' "$U_OUT" | grep -c '^ok') $(printf '%s\n' "$U_OUT" | grep -c 'not ok\|ERROR: AddressSanitizer\|runtime error')" "0 23 0" \
+         "fi_udf_oauth under AddressSanitizer and UBSan: 23 calls of bad and huge input answered, no error, no leak"
+else
+    _t_result 1 "building test/unit/udf_oauth_test: $(head -c 300 "$FI_TMP/udf_oauth_build.err")"
+fi
 JOSE_DIR=$FI_TMP/npm-jose
 mkdir -p "$JOSE_DIR"
 if [ ! -d "$JOSE_DIR/node_modules/jose" ] && ! (cd "$JOSE_DIR" && npm install --no-audit --no-fund --silent jose@5.10.0 >/dev/null 2>&1); then
