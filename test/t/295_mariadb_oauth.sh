@@ -294,6 +294,20 @@ wait "${RACE[@]}"	# (not a bare wait: the server is a child too)
 t_is "$(cat "$MD"/race.* | grep -c '"access_token"') $(cat "$MD"/race.* | grep -c 'invalid_grant')" "1 3" \
      "four sessions exchange one code at once: one gets a token, three invalid_grant"
 t_is "$(s1 "SELECT COUNT(*) FROM \`tabOAuth Bearer Token\` WHERE name = '$(grep -h access_token "$MD"/race.* | jf access_token)'")" "1" "and that token is stored"
+# sixteen connections at once, each authorizing, exchanging and introspecting five times: every flow answered, the server up
+BEFORE_TOK=$(s1 "SELECT COUNT(*) FROM \`tabOAuth Bearer Token\`")
+STRESS=()
+for c in $(seq 16); do
+    ( for k in 1 2 3 4 5; do
+          code=$(as _site1 "SELECT JSON_VALUE(oauth_authorize('jane@example.com', '{\"client_id\": \"cl2\", \"response_type\": \"code\"}'), '\$.code')")
+          at=$(as _site1 "SELECT JSON_VALUE(oauth_token('{\"grant_type\": \"authorization_code\", \"code\": \"$code\", \"client_id\": \"cl2\", \"client_secret\": \"f0e1d2c3b4\"}'), '\$.access_token')")
+          as _site1 "SELECT JSON_EXTRACT(oauth_introspect('$at', NULL), '\$.active')"
+      done > "$MD/stress.$c" 2>&1 ) &
+    STRESS+=($!)
+done
+wait "${STRESS[@]}"
+t_is "$(cat "$MD"/stress.* | sort | uniq -c | sed 's/^ *//') $(( $(s1 "SELECT COUNT(*) FROM \`tabOAuth Bearer Token\`") - BEFORE_TOK )) $(mdb "SELECT 1")" "80 true 80 1" \
+     "16 connections x 5 flows at once: 80 active tokens, 80 rows, the server alive"
 s1 "UPDATE \`tabOAuth Authorization Code\` SET expiration_time = creation - INTERVAL 1 SECOND WHERE name = '$C1'" >/dev/null
 check "{\"grant_type\": \"authorization_code\", \"code\": \"$C1\", \"code_verifier\": \"$VERIFIER\", \"redirect_uri\": \"https://app.example/cb?x=1\", $GOOD}" "$BADGRANT" "an expired code"
 
