@@ -206,3 +206,57 @@ fi_pay_status_moves(const char *from, const char *to)
 			strcmp(to, FI_PAY_CANCELLED) == 0;
 	return false;
 }
+
+bool
+fi_pay_retry_safe(FiPayGateway g)
+{
+	return g == FI_PAY_STRIPE;
+}
+
+/* the value of header `name` in header lines (case-insensitive name), its length in *n */
+static const char *
+header_value(const char *lines, const char *name, size_t *n)
+{
+	size_t		len = strlen(name);
+
+	for (const char *p = lines; p && *p;)
+	{
+		const char *eol = strchr(p, '\n');
+		size_t		linelen = eol ? (size_t) (eol - p) : strlen(p);
+
+		if (linelen > len && p[len] == ':' && strncasecmp(p, name, len) == 0)
+		{
+			const char *v = p + len + 1;
+			const char *end = p + linelen;
+
+			while (v < end && (*v == ' ' || *v == '\t'))
+				v++;
+			while (end > v && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+				end--;
+			*n = (size_t) (end - v);
+			return v;
+		}
+		p = eol ? eol + 1 : p + linelen;
+	}
+	return NULL;
+}
+
+FiPayRetry
+fi_pay_retry_verdict(FiPayGateway g, long http_status, const char *header_lines)
+{
+	const char *v;
+	size_t		n = 0;
+
+	if (g != FI_PAY_STRIPE || http_status == 0)
+		return FI_PAY_RETRY_POLICY;
+	if ((v = header_value(header_lines, "Stripe-Should-Retry", &n)) != NULL)
+	{
+		if (n == 4 && strncasecmp(v, "true", 4) == 0)
+			return FI_PAY_RETRY_YES;
+		if (n == 5 && strncasecmp(v, "false", 5) == 0)
+			return FI_PAY_RETRY_NO;
+	}
+	if (http_status == 409)
+		return FI_PAY_RETRY_YES;
+	return FI_PAY_RETRY_POLICY;
+}

@@ -76,4 +76,29 @@ extern const char *fi_pay_event_status(FiPayGateway g, const char *event_type, c
  */
 extern bool fi_pay_status_moves(const char *from, const char *to);
 
+/*
+ * Whether a call to the gateway's API may be sent again after it failed:
+ * only where the gateway makes a repeat harmless.  Stripe takes an
+ * Idempotency-Key (a repeat with the same key gets the first answer back,
+ * never a second session); Razorpay's Orders and Payment Links take none,
+ * so a repeat after a lost answer could make a second order.
+ */
+extern bool fi_pay_retry_safe(FiPayGateway g);
+
+typedef enum FiPayRetry
+{
+	FI_PAY_RETRY_POLICY,		/* as the general policy says (transport errors, 408, 429, 5xx) */
+	FI_PAY_RETRY_YES,			/* the gateway says to send it again */
+	FI_PAY_RETRY_NO				/* the gateway says a repeat would get the same answer */
+} FiPayRetry;
+
+/*
+ * What the gateway's answer says of sending the call again.  header_lines
+ * are the response's header lines ("Name: value\r\n" …, NULL for none).
+ * Stripe: a Stripe-Should-Retry header decides ("true" / "false"); 409 (the
+ * same Idempotency-Key in use by a request still running) is retried.
+ * Otherwise, and for Razorpay: the general policy.
+ */
+extern FiPayRetry fi_pay_retry_verdict(FiPayGateway g, long http_status, const char *header_lines);
+
 #endif							/* FI_PAYMENTS_H */

@@ -47,7 +47,7 @@
 /* the UDF entry points are the library's only exported symbols */
 #define FI_UDF	__attribute__((visibility("default")))
 
-#define FI_VERSION			"0.11.0"
+#define FI_VERSION			"0.12.0"
 #define FI_MAX_RESULT		(1UL << 30)
 #define FI_STACK_MARGIN		(96 * 1024)	/* kept free below the engine */
 #define FI_STACK_PER_LEVEL	(4 * 1024)	/* measured: ~3.2 KiB a nesting level */

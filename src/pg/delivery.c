@@ -371,7 +371,9 @@ finish_in(FiSender *s, FiDelivery *d, CURLcode rc)
 			rc == CURLE_TOO_MANY_REDIRECTS ? psprintf("redirected more than %d times", d->max_redirects) :
 			fi_curl_error_text(rc, d->curl_error) ? pstrdup(fi_curl_error_text(rc, d->curl_error)) :
 			psprintf("%s", curl_easy_strerror(rc));
-		d->no_retry = true;
+		/* what a repeat would meet again (only a payment's call is ever repeated) */
+		d->no_retry = d->too_big || rc == CURLE_TOO_MANY_REDIRECTS || rc == CURLE_URL_MALFORMAT ||
+			rc == CURLE_UNSUPPORTED_PROTOCOL;
 	}
 	else
 	{

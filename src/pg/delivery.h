@@ -10,6 +10,7 @@
 
 #include "lib/stringinfo.h"
 
+#include "engine/payments.h"
 #include "engine/webhooksend.h"
 
 struct curl_slist;
@@ -43,6 +44,11 @@ typedef struct FiDelivery
 	int64		max_response;
 	char	   *integration_request;	/* its tabIntegration Request row, or NULL */
 	bool		too_big;		/* the response passed max_response */
+	int			max_attempts;	/* sent this often in all (1: once) */
+	bool		payment;		/* a payment gateway's call (payment_checkout's) */
+	FiPayGateway pay_gateway;	/* its gateway */
+	bool		requeued;		/* recorded as due again (a retry) */
+	int64		retry_ms;		/* then in this many ms */
 	StringInfoData resp_headers;	/* the last response's header lines */
 
 	/* the request as sent (for the log; secrets masked) */

@@ -49,6 +49,8 @@ extern struct FiDelivery *fi_http_queue_claim(int n, MemoryContext cxt, int *ncl
 extern void fi_http_queue_record(struct FiDelivery *list);
 extern void fi_http_queue_release(struct FiDelivery *list);
 extern void fi_http_queue_purge(void);
+extern bool fi_http_queue_has_payments(void);
+extern bool fi_http_queue_payments;	/* the worker's: http_queue is 0.12.0's */
 
 /* is a header (or query parameter) so named a credential, masked in logs? */
 extern bool fi_http_secret_header(const char *name);

@@ -10,6 +10,10 @@
  * One attempt: an HTTP request from SQL need not be idempotent, so a
  * failure is recorded, not retried.  Only a row whose worker stopped while
  * sending it (its lease ran out) is sent again, at most three times in all.
+ * A payment gateway's call that payment_checkout queued (0.12.0: the
+ * payment column) may be sent max_attempts times under the worker's retry
+ * policy; the worker adds the gateway's key as it claims the row, and
+ * writes the final answer into the payment's Integration Request.
  */
 #include "postgres.h"
 
@@ -20,7 +24,9 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "catalog/namespace.h"
 
 #include "frappe_integrations.h"
 #include "delivery.h"
@@ -120,17 +126,45 @@ fi_http_queue_claim(int n, MemoryContext cxt, int *nclaimed)
 	*nclaimed = 0;
 	if (n <= 0)
 		return NULL;
-	ret = fi_spi_execute("UPDATE " FI_SCHEMA ".http_queue q SET status = 'sending', "
-						 "attempts = q.attempts + 1, "
-						 "lease_until = " FI_LEASE_END ", next_attempt_at = " FI_LEASE_END " "
-						 "WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".http_queue "
-						 "WHERE status IN ('pending', 'sending') AND next_attempt_at <= now() "
-						 "ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-						 "RETURNING q.id, q.method, q.url, q.headers, q.body, q.timeout_ms, "
-						 "q.max_redirects, q.max_response, q.attempts, q.integration_request",
-						 1, argtypes, args, NULL, false, 0);
-	if (ret != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "claiming queued HTTP requests failed: %s", SPI_result_code_string(ret));
+	if (fi_http_queue_payments)
+	{
+		/*
+		 * A payment's call gets the gateway's key only now, in the worker's
+		 * memory: the queue row never holds it (payment_send_authorization).
+		 */
+		ret = fi_spi_execute("WITH c AS (UPDATE " FI_SCHEMA ".http_queue q SET status = 'sending', "
+							 "attempts = q.attempts + 1, "
+							 "lease_until = " FI_LEASE_END ", next_attempt_at = " FI_LEASE_END " "
+							 "WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".http_queue "
+							 "WHERE status IN ('pending', 'sending') AND next_attempt_at <= now() "
+							 "ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+							 "RETURNING q.*) "
+							 "SELECT c.id, c.method, c.url, "
+							 "CASE WHEN a.v ? 'authorization' THEN c.headers || "
+							 "jsonb_build_object('Authorization', a.v ->> 'authorization') ELSE c.headers END, "
+							 "c.body, c.timeout_ms, c.max_redirects, c.max_response, c.attempts, "
+							 "c.integration_request, c.max_attempts, c.payment ->> 'gateway', a.v ->> 'error' "
+							 "FROM c LEFT JOIN LATERAL (SELECT " FI_SCHEMA ".payment_send_authorization(c.payment) "
+							 "AS v WHERE c.payment IS NOT NULL) a ON true",
+							 1, argtypes, args, NULL, false, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "claiming queued HTTP requests failed: %s", SPI_result_code_string(ret));
+	}
+	else
+	{
+		/* an extension not yet updated to 0.12.0: no payment calls */
+		ret = fi_spi_execute("UPDATE " FI_SCHEMA ".http_queue q SET status = 'sending', "
+							 "attempts = q.attempts + 1, "
+							 "lease_until = " FI_LEASE_END ", next_attempt_at = " FI_LEASE_END " "
+							 "WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".http_queue "
+							 "WHERE status IN ('pending', 'sending') AND next_attempt_at <= now() "
+							 "ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+							 "RETURNING q.id, q.method, q.url, q.headers, q.body, q.timeout_ms, "
+							 "q.max_redirects, q.max_response, q.attempts, q.integration_request",
+							 1, argtypes, args, NULL, false, 0);
+		if (ret != SPI_OK_UPDATE_RETURNING)
+			elog(ERROR, "claiming queued HTTP requests failed: %s", SPI_result_code_string(ret));
+	}
 	*nclaimed = (int) SPI_processed;
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
@@ -163,9 +197,26 @@ fi_http_queue_claim(int n, MemoryContext cxt, int *nclaimed)
 		d->max_response = Min(DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull)), ASYNC_MAX_RESPONSE);
 		d->attempt = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
 		d->integration_request = fi_spi_getstr(tup, desc, 10, dcxt);
+		d->max_attempts = 1;
 		why = fi_webhook_url_problem(d->url);
-		if (why == NULL && d->attempt > MAX_SENDS)
-			why = "the worker stopped while sending this request 3 times";
+		if (fi_http_queue_payments)
+		{
+			char	   *gateway = fi_spi_getstr(tup, desc, 12, dcxt);
+			char	   *auth_error = fi_spi_getstr(tup, desc, 13, dcxt);
+
+			d->max_attempts = DatumGetInt32(SPI_getbinval(tup, desc, 11, &isnull));
+			if (gateway)
+			{
+				d->payment = true;
+				(void) fi_pay_gateway(gateway, &d->pay_gateway);
+				/* a payment's call is no redirect-follower: the key goes to its API alone */
+				d->max_redirects = 0;
+			}
+			if (why == NULL && auth_error)
+				why = auth_error;
+		}
+		if (why == NULL && d->attempt > Max(MAX_SENDS, d->max_attempts))
+			why = psprintf("the worker stopped while sending this request %d times", d->attempt - 1);
 		if (why)
 		{
 			d->error = MemoryContextStrdup(dcxt, why);
@@ -177,6 +228,22 @@ fi_http_queue_claim(int n, MemoryContext cxt, int *nclaimed)
 	}
 	return list;
 }
+
+/*
+ * Is integrations.http_queue 0.12.0's, with payment calls (max_attempts,
+ * payment)?  Asked by the worker in a transaction.
+ */
+bool
+fi_http_queue_has_payments(void)
+{
+	Oid			nsp = get_namespace_oid(FI_SCHEMA, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("http_queue", nsp) : InvalidOid;
+
+	return OidIsValid(relid) && get_attnum(relid, "payment") != InvalidAttrNumber &&
+		get_attnum(relid, "max_attempts") != InvalidAttrNumber;
+}
+
+bool		fi_http_queue_payments = false;
 
 /* the requests record_rows writes: the one given, or every small one */
 static inline bool
@@ -198,10 +265,64 @@ static void record_rows(FiDelivery *list, FiDelivery *only);
 void
 fi_http_queue_record(FiDelivery *list)
 {
+	int			npay = 0;
+
 	record_rows(list, NULL);
 	for (FiDelivery *d = list; d; d = d->next)
+	{
 		if (d->http && d->response.len > BIG_RESPONSE)
 			record_rows(list, d);
+		npay += d->http && d->payment && !d->requeued;
+	}
+	if (npay > 0)
+	{
+		/* the payments' answers into their Integration Requests */
+		Datum	   *ids = palloc(sizeof(Datum) * npay);
+		Oid			types[1] = {INT8ARRAYOID};
+		Datum		args[1];
+		int			i = 0;
+
+		for (FiDelivery *d = list; d; d = d->next)
+			if (d->http && d->payment && !d->requeued)
+				ids[i++] = Int64GetDatum(d->id);
+		args[0] = PointerGetDatum(construct_array(ids, npay, INT8OID, 8, true, TYPALIGN_DOUBLE));
+		if (fi_spi_execute("SELECT " FI_SCHEMA ".payment_checkout_finish($1)", 1, types, args, NULL,
+						   false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "writing the answers of payment calls failed");
+	}
+}
+
+/*
+ * When a request that may be sent again is due again, in ms from now; -1
+ * when its outcome is final.  The worker's policy (transport errors,
+ * timeouts, 408, 429, 5xx; Retry-After; back-off with jitter;
+ * frappe_integrations.retry_base), with what a payment gateway says of a
+ * repeat (engine/payments.c: Stripe-Should-Retry, 409).
+ */
+static int64
+retry_delay(const FiDelivery *d)
+{
+	FiDelivery	probe = *d;
+	int64		delay = -1;
+
+	if (d->max_attempts <= 1)
+		return -1;
+	if (d->payment)
+	{
+		FiPayRetry	v = fi_pay_retry_verdict(d->pay_gateway, d->error ? 0 : d->http_status,
+											 d->resp_headers.data);
+
+		if (v == FI_PAY_RETRY_NO)
+			return -1;
+		if (v == FI_PAY_RETRY_YES)
+		{
+			probe.error = NULL;
+			probe.http_status = 503;	/* retried as an unavailable gateway is */
+		}
+	}
+	if (fi_delivery_outcome(&probe, d->max_attempts, fi_retry_base_ms, &delay) != FI_OUTCOME_RETRY)
+		return -1;
+	return delay;
 }
 
 static void
@@ -219,22 +340,29 @@ record_rows(FiDelivery *list, FiDelivery *only)
 			   *irn,
 			   *irst,
 			   *irtxt,
-			   *irdesc;
+			   *irdesc,
+			   *delays;
 	bool	   *nocode,
+			   *nodelay,
 			   *nohdr,
 			   *nobody,
 			   *noerr;
 	int			dims[1];
 	int			lbs[1] = {1};
-	Oid			types[6] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID, BYTEAARRAYOID,
-	TEXTARRAYOID};
-	Datum		args[6];
+	Oid			types[7] = {INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID, BYTEAARRAYOID,
+	TEXTARRAYOID, INT8ARRAYOID};
+	Datum		args[7];
 	FiSecure	sec;
 
 	for (FiDelivery *d = list; d; d = d->next)
 	{
 		n += selected(d, only);
-		nir += selected(d, only) && d->integration_request != NULL;
+		if (selected(d, only))
+		{
+			d->retry_ms = retry_delay(d);
+			d->requeued = d->retry_ms >= 0;
+			nir += d->integration_request != NULL && !d->requeued;
+		}
 	}
 	if (n == 0)
 		return;
@@ -248,6 +376,8 @@ record_rows(FiDelivery *list, FiDelivery *only)
 	nohdr = palloc(sizeof(bool) * n);
 	nobody = palloc(sizeof(bool) * n);
 	noerr = palloc(sizeof(bool) * n);
+	delays = palloc(sizeof(Datum) * n);
+	nodelay = palloc(sizeof(bool) * n);
 	irn = palloc(sizeof(Datum) * Max(nir, 1));
 	irst = palloc(sizeof(Datum) * Max(nir, 1));
 	irtxt = palloc(sizeof(Datum) * Max(nir, 1));
@@ -276,7 +406,9 @@ record_rows(FiDelivery *list, FiDelivery *only)
 		}
 		noerr[i] = answered;
 		errs[i] = answered ? (Datum) 0 : CStringGetTextDatum(d->error ? d->error : "no response");
-		if (d->integration_request)
+		nodelay[i] = !d->requeued;
+		delays[i] = Int64GetDatum(d->requeued ? d->retry_ms : 0);
+		if (d->integration_request && !d->requeued)
 		{
 			bool		ok = answered && d->http_status < 400;
 
@@ -301,12 +433,19 @@ record_rows(FiDelivery *list, FiDelivery *only)
 												 TYPALIGN_INT));
 	args[5] = PointerGetDatum(construct_md_array(errs, noerr, 1, dims, lbs, TEXTOID, -1, false,
 												 TYPALIGN_INT));
-	if (fi_spi_execute("UPDATE " FI_SCHEMA ".http_queue q SET status = r.st, "
+	args[6] = PointerGetDatum(construct_md_array(delays, nodelay, 1, dims, lbs, INT8OID, 8, true,
+												 TYPALIGN_DOUBLE));
+	/* a request to be sent again is pending, due after its delay, with this attempt's outcome */
+	if (fi_spi_execute("UPDATE " FI_SCHEMA ".http_queue q SET "
+					   "status = CASE WHEN r.delay IS NULL THEN r.st ELSE 'pending' END, "
 					   "response_status = r.code, response_headers = r.h, response_body = r.b, "
-					   "error = r.err, lease_until = NULL, finished_at = now() "
-					   "FROM unnest($1, $2, $3, $4, $5, $6) AS r(id, st, code, h, b, err) "
+					   "error = r.err, lease_until = NULL, "
+					   "next_attempt_at = CASE WHEN r.delay IS NULL THEN q.next_attempt_at "
+					   "ELSE now() + r.delay * interval '1 millisecond' END, "
+					   "finished_at = CASE WHEN r.delay IS NULL THEN now() END "
+					   "FROM unnest($1, $2, $3, $4, $5, $6, $7) AS r(id, st, code, h, b, err, delay) "
 					   "WHERE q.id = r.id AND q.status = 'sending'",
-					   6, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+					   7, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "recording the responses of queued HTTP requests failed");
 	if (nir > 0 && OidIsValid(fi_site_table_oid("tabIntegration Request", true)))
 	{

@@ -88,6 +88,7 @@ typedef FiWebhookReq FiRequest;
 
 /* worker.c */
 extern void fi_worker_init(void);
+extern int	fi_retry_base_ms;	/* frappe_integrations.retry_base: the first back-off */
 extern bool fi_worker_preloaded(void);
 extern void fi_worker_wake(bool outbox);
 extern void fi_worker_wake_at_commit(void);	/* webhook_capture.c: also the side tables */

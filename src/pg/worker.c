@@ -590,6 +590,7 @@ extension_present(void)
 		fi_extension_relation("webhook_outbox");
 	/* an older version's objects under this library: no async HTTP until updated */
 	http_queue_present = ok && fi_extension_relation("http_queue");
+	fi_http_queue_payments = http_queue_present && fi_http_queue_has_payments();
 	CommitTransactionCommand();
 	return ok;
 }

@@ -8,7 +8,10 @@
 # check (stripe, razorpay), applied once, moved forward only, the amount
 # compared, the Payment Request made Paid; forged, replayed, stale and
 # reordered callbacks; a gateway down, slow or answering 5xx; no key in any
-# row.
+# row.  Then the same calls queued through the worker (options.async): the
+# key added only as it sends, retries for Stripe with one Idempotency-Key
+# (503, 429 with Retry-After, Stripe-Should-Retry: false, exhausted, down),
+# none for Razorpay, and a queued row that is no checkout call gets no key.
 source "$FI_ROOT/test/lib.sh"
 DB=fi_pay
 newdb $DB
@@ -30,7 +33,13 @@ RZP_WH=rzwh_$($FI_PY -c 'import secrets; print(secrets.token_hex(10))')
 rm -f "$FI_TMP/gw_ports"
 $FI_PY "$FI_ROOT/test/tools/gateway_peer.py" "$FI_TMP/gw_ports" "$SK" "$RZP_ID" "$RZP_SECRET" &
 GW_PID=$!
-trap 'kill $GW_PID 2>/dev/null' EXIT
+# section 8 has the worker send: it needs the site's key too, and a short back-off
+sys_reset() {
+    "$FI_PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM RESET frappe_integrations.deliver" \
+        -c "ALTER SYSTEM RESET frappe_integrations.encryption_key" -c "ALTER SYSTEM RESET frappe_integrations.retry_base" \
+        -c "SELECT pg_reload_conf()" >/dev/null
+}
+trap 'kill $GW_PID 2>/dev/null; sys_reset' EXIT
 for _ in $(seq 50); do [ -s "$FI_TMP/gw_ports" ] && break; sleep 0.1; done
 GW=http://127.0.0.1:$(cat "$FI_TMP/gw_ports")
 gw_state() { $FI_PY -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1] + "/state").read().decode())' "$GW"; }
@@ -232,4 +241,91 @@ t_like "$(env -u PGOPTIONS "$FI_PGBIN/psql" -X -A -t -q -d $DB -U pay_plain -c "
 t_like "$(env -u PGOPTIONS "$FI_PGBIN/psql" -X -A -t -q -d $DB -U pay_plain -c "SET frappe_integrations.stripe_api_url = 'http://evil.example'" 2>&1)" \
        "permission denied to set parameter \"frappe_integrations.stripe_api_url\"" "nor send the keys elsewhere (stripe_api_url is a superuser's)"
 t_is "$(q $DB "SELECT secret_key, webhook_secret FROM \"tabStripe Settings\" WHERE name = 'Main'" | tr -d '*')" "|" "the settings' Password columns hold only asterisks"
+
+# ---- 8. through the worker: options.async, options.retries
+"$FI_PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM SET frappe_integrations.deliver = on" \
+    -c "ALTER SYSTEM SET frappe_integrations.encryption_key = '$KEY'" -c "ALTER SYSTEM SET frappe_integrations.retry_base = 100" \
+    -c "SELECT pg_reload_conf()" >/dev/null
+co() {	# co <options json> [gateway] [amount currency]: an async checkout for ACC-PRQ-0003
+    q $DB "SELECT integrations.payment_checkout('${2:-Stripe}', $([ "${2:-Stripe}" = Stripe ] && echo "'Main'" || echo NULL), 'Payment Request', 'ACC-PRQ-0003', ${3:-20}, '${4:-USD}', '$1')"
+}
+res() { q $DB "SELECT integrations.payment_checkout_result('$1', 20000)"; }
+keyed() {	# keyed <Idempotency-Key>: how often the gateway was called with it
+    gw_state | $FI_PY -c 'import json,sys; print(sum(1 for r in json.load(sys.stdin)["requests"] if r["headers"].get("idempotency-key") == sys.argv[1]))' "$1"
+}
+qrow() { q $DB "SELECT concat_ws(' ', status, attempts, max_attempts, response_status) FROM integrations.http_queue WHERE payment ->> 'integration_request' = '$1'"; }
+
+t_is "$(q_err $DB "SELECT integrations.payment_checkout('Stripe', 'Main', 'Payment Request', 'ACC-PRQ-0003', 20, 'USD', '{\"retries\": 2}')")" \
+     "22023: options.retries needs options.async: only the worker sends a call again" "retries without async: refused"
+t_is "$(q_err $DB "SELECT integrations.payment_checkout('Stripe', 'Main', 'Payment Request', 'ACC-PRQ-0003', 20, 'USD', '{\"async\": true, \"retries\": 11}')") | $(q_err $DB "SELECT integrations.payment_checkout('Stripe', 'Main', 'Payment Request', 'ACC-PRQ-0003', 20, 'USD', '{\"async\": \"yes\"}')")" \
+     "22023: options.retries must be a whole number from 0 to 10 | 22023: options.async must be true or false" "retries past 10, async not a boolean: refused"
+t_is "$(q_err $DB "SELECT integrations.payment_checkout('Razorpay', NULL, 'Payment Request', 'ACC-PRQ-0002', 500, 'INR', '{\"async\": true, \"retries\": 2}')")" \
+     "22023: Razorpay's calls are not sent again: its API takes no idempotency key, and a repeat after a lost answer could make a second order" \
+     "Razorpay with retries: refused (no idempotency key)"
+NIR=$(q $DB "SELECT count(*) FROM \"tabIntegration Request\"")
+
+C=$(co '{"async": true}')
+IRA=$(echo "$C" | jf integration_request)
+t_is "$(echo "$C" | jf status) $(echo "$C" | jf sent) $(echo "$C" | jf amount) $(q $DB "SELECT count(*) FROM \"tabIntegration Request\"")" "Queued false 2000 $((NIR + 1))" \
+     "async: Queued, not sent yet, the amount; refused calls wrote no Integration Request"
+t_is "$(q $DB "SELECT concat_ws(' ', method, url = '$GW/v1/checkout/sessions', headers ? 'Authorization', headers ->> 'Idempotency-Key' = '$IRA', max_attempts, payment ->> 'gateway', payment ->> 'settings') FROM integrations.http_queue WHERE id = $(echo "$C" | jf http_queue_id)")" \
+     "POST t f t 1 stripe Main" "queued: the gateway's URL, no Authorization in the row, the Idempotency-Key, one attempt"
+R=$(res "$IRA")
+CSA=$(echo "$R" | jf gateway_id)
+t_is "$(echo "$R" | jf status) $(echo "$R" | jf url) $(echo "$R" | jf amount)" "Queued https://checkout.stripe.com/c/pay/$CSA 2000" \
+     "payment_checkout_result: the worker's answer, as the synchronous form returns it"
+t_is "$(ir_row "$IRA") $(keyed "$IRA")" "Stripe | Queued | $CSA | Payment Request | ACC-PRQ-0003 1" "the Integration Request has the session's id; Stripe was called once"
+t_is "$(gw_state | $FI_PY -c 'import json,sys; print([r for r in json.load(sys.stdin)["requests"] if r["headers"].get("idempotency-key") == sys.argv[1]][0]["headers"]["authorization"])' "$IRA")" \
+     "Bearer $SK" "the worker added the secret key as it sent"
+t_like "$(q_err $DB "BEGIN; SELECT integrations.payment_checkout_result(integrations.payment_checkout('Stripe', 'Main', 'Payment Request', 'ACC-PRQ-0003', 20, 'USD', '{\"async\": true}') ->> 'integration_request', 2000)")" \
+       "^55000: the checkout of Integration Request .* is sent when this transaction commits$" "waiting in the queueing transaction: refused"
+
+gw_mode 503x2
+C=$(co '{"async": true, "retries": 3}'); IRB=$(echo "$C" | jf integration_request)
+R=$(res "$IRB")
+t_is "$(echo "$R" | jf status) $(echo "$R" | jf url) $(keyed "$IRB") | $(qrow "$IRB")" "Queued https://checkout.stripe.com/c/pay/$(echo "$R" | jf gateway_id) 3 | done 3 4 200" \
+     "503 twice, then the session: sent three times with one Idempotency-Key, answered"
+gw_mode 429x1
+C=$(co '{"async": true, "retries": 1}'); IRC=$(echo "$C" | jf integration_request)
+R=$(res "$IRC")
+t_is "$(echo "$R" | jf status) $(keyed "$IRC") $(q $DB "SELECT finished_at - created_at >= interval '1 second' FROM integrations.http_queue WHERE payment ->> 'integration_request' = '$IRC'")" \
+     "Queued 2 t" "429 with Retry-After: 1: sent again after that second"
+gw_mode 500final
+C=$(co '{"async": true, "retries": 3}'); IRD=$(echo "$C" | jf integration_request)
+R=$(res "$IRD")
+t_is "$(echo "$R" | jf status) $(echo "$R" | jf error) | $(qrow "$IRD") | $(ir_row "$IRD" | cut -d'|' -f2)" \
+     "Failed Stripe answered HTTP 500 | done 1 4 500 |  Failed " "500 with Stripe-Should-Retry: false: not sent again, Failed with the reason"
+gw_mode 503x9
+C=$(co '{"async": true, "retries": 2}'); IRE=$(echo "$C" | jf integration_request)
+R=$(res "$IRE")
+t_is "$(echo "$R" | jf status) $(echo "$R" | jf error) | $(qrow "$IRE") $(keyed "$IRE")" \
+     "Failed Stripe answered HTTP 503 | done 3 3 503 3" "503 every time: three sends, then Failed with the reason"
+gw_mode ok
+q $DB "ALTER DATABASE $DB SET frappe_integrations.stripe_api_url = 'http://127.0.0.1:9'" >/dev/null
+C=$(co '{"async": true, "retries": 1}'); IRF=$(echo "$C" | jf integration_request)
+R=$(res "$IRF")
+t_like "$(echo "$R" | jf status) $(echo "$R" | jf error) | $(qrow "$IRF")" "^Failed Couldn't connect to server \| failed 2 2 *$" \
+       "a gateway that is down: sent twice, then Failed with the connection's error"
+q $DB "ALTER DATABASE $DB SET frappe_integrations.stripe_api_url = '$GW'" >/dev/null
+
+C=$(co '{"async": true}' Razorpay 500 INR); IRG=$(echo "$C" | jf integration_request)
+R=$(res "$IRG")
+t_is "$(echo "$R" | jf status) $(echo "$R" | jf order.receipt) $(echo "$R" | jf key_id) $(echo "$R" | jf gateway_id | cut -c1-6) | $(qrow "$IRG")" \
+     "Queued $IRG $RZP_ID order_ | done 1 1 200" "Razorpay through the worker: the Order, once"
+
+# a queued request that is no checkout call gets no key (attached in the transaction that queues it, as payment_checkout does)
+IRH=$(q $DB "SELECT integrations.create_request_log('{\"amount\": 20, \"currency\": \"USD\"}', 'Host', 'Stripe')")
+attach() {	# attach <url> <gateway> <settings> <integration request> <max attempts>
+    q_err $DB "SELECT integrations.payment_queue_attach(integrations.http_request_async('POST', '$1', '{}', 'x'), '$2', $3, '$4', $5)"
+}
+t_like "$(attach 'http://127.0.0.1:9/v1/checkout/sessions' stripe "'Main'" "$IRH" 1)" \
+       "^42501: queued HTTP request [0-9]+ is not a checkout call to the Stripe API$" "attaching a request for another host: refused"
+t_is "$(attach "$GW/v1/checkout/sessions" stripe "'Main'" "$IRA" 1)" \
+     "42501: Integration Request $IRA is no Stripe payment waiting for its checkout" "attaching to a payment already answered: refused"
+t_like "$(attach "$GW/v1/checkout/sessions" razorpay NULL "$IRH" 1) | $(attach "$GW/v1/checkout/sessions" stripe "'Main'" "$IRH" 12)" \
+       "^42501: queued HTTP request [0-9]+ is not a checkout call to the Razorpay API \| 42501: queued HTTP request [0-9]+ is not a checkout call to the Stripe API$" \
+       "another gateway's path, too many attempts: refused"
+t_is "$(attach "$GW/v1/checkout/sessions" stripe "'Main'" "$IRH" 1)" "NO ERROR: " "(the same call for a waiting payment is attached)"
+t_is "$(q $DB "SELECT count(*) FROM integrations.http_queue WHERE concat_ws(' ', headers::text, convert_from(body, 'UTF8'), convert_from(response_body, 'UTF8'), error, payment::text) ~ '$SK|$RZP_SECRET|$WHSEC'")" "0" \
+     "no key in any queued row (headers, body, answer, error)"
 t_done

@@ -23,7 +23,7 @@ printf '{\n "db_name": "_site1",\n "encryption_key": "%s"\n}\n' "$KEY1" > "$MD/s
 printf '%s\n' "$KEY2" > "$MD/site2.key"
 chmod 600 "$MD"/site1_config.json "$MD"/site2.key
 t_is "$("${FI[@]}" install "${CONN[@]}" --plugin-dir "$MDB_PLUGIN" --site _site1 --site-user _site1 --key-file "$MD/site1_config.json")" \
-     "frappe-integrations 0.11.0 installed, with the functions of site _site1 (for _site1)" "install --site with the site's site_config.json"
+     "frappe-integrations 0.12.0 installed, with the functions of site _site1 (for _site1)" "install --site with the site's site_config.json"
 "${FI[@]}" install "${CONN[@]}" --plugin-dir "$MDB_PLUGIN" --site _site2 --site-user _site2 --key-file "$MD/site2.key" >/dev/null
 as() { mariadb --no-defaults --socket="$MDB_SOCK" -u "$1" -p"pw-$1" -D "$1" -N -B -r -e "$2" 2>&1; }
 as_err() { as "$@" | sed -n 's/^ERROR [0-9]* (\([0-9A-Z]*\))[^:]*: /\1: /p' | head -1; }

@@ -52,7 +52,7 @@ t_is "$(s1 "SELECT http_request('GET', '$U/json', NULL, NULL, NULL)" | jget 'd["
      "(200, 'application/json; charset=utf-8', '{\"ok\": true, \"n\": 1.5, \"s\": \"caf\\\\u00e9\"}')" "GET: status, headers (lower-case names), body"
 t_is "$(s1 "SELECT http_request('post', '$U/echo', '{\"X-Api-Key\": \"k1\", \"Content-Type\": \"application/json\"}', '{\"a\": \"é\"}', NULL)" \
         | jget 'json.loads(d["body"])["method"], json.loads(d["body"])["body"], json.loads(d["body"])["headers"]["x-api-key"], json.loads(d["body"])["headers"]["user-agent"]')" \
-     "('POST', '{\"a\": \"é\"}', 'k1', 'frappe_integrations/0.11.0')" "POST: the method (any case), headers and UTF-8 body as sent"
+     "('POST', '{\"a\": \"é\"}', 'k1', 'frappe_integrations/0.12.0')" "POST: the method (any case), headers and UTF-8 body as sent"
 t_is "$(s1 "SELECT JSON_VALUE(http_request('GET', '$U/echo', '{}', NULL, NULL), '\$.headers.\"x-multi\"')")" "a, b" "a repeated response header is joined"
 t_is "$(s1 "SELECT JSON_KEYS(http_request('GET', '$U/json', '{}', NULL, NULL))")" '["body", "status", "headers"]' "the answer's keys in jsonb's order"
 t_is "$(s1 "SELECT JSON_KEYS(JSON_EXTRACT(http_request('GET', '$U/json', '{}', NULL, NULL), '\$.headers'))")" \

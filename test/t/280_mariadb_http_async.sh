@@ -77,7 +77,7 @@ t_is "$(h1 "SELECT JSON_VALUE(http_result($ID), '\$.response_status')")" 200 "ht
 ID=$(h1 "SELECT http_request_async('post', '$U/echo', '{\"X-Api-Key\": \"k1\", \"Content-Type\": \"application/json\"}', X'7B2261223A2022C3A9227D', 4000)")
 R=$(h1 "CALL http_wait($ID, 5000)")
 t_is "$(printf '%s' "$R" | jget 'json.loads(d["response_body"])["method"], json.loads(d["response_body"])["body"], json.loads(d["response_body"])["headers"]["x-api-key"], json.loads(d["response_body"])["headers"]["user-agent"], d["response_headers"]["x-multi"]')" \
-     "('POST', '{\"a\": \"é\"}', 'k1', 'frappe_integrations/0.11.0', 'a, b')" \
+     "('POST', '{\"a\": \"é\"}', 'k1', 'frappe_integrations/0.12.0', 'a, b')" \
      "POST: the method (any case), headers and body's bytes as given; a repeated response header joined"
 ID=$(h1 "SELECT http_request_async('GET', '$U/status/503', '{}', NULL, NULL)")
 t_is "$(h1 "CALL http_wait($ID, 5000)" | jget 'd["status"], d["response_status"], d["response_body"]')" "('done', 503, '{\"error\": \"x\"}')" \

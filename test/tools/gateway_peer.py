@@ -4,7 +4,9 @@ on 127.0.0.1, speaking their documented request and answer shapes:
   POST /v1/checkout/sessions   (Stripe: form body, Bearer key, Idempotency-Key)
   POST /v1/orders, /v1/payment_links   (Razorpay: JSON body, HTTP Basic)
   GET  /state   what it was sent (each request's path, headers, parsed body)
-  POST /mode    the next answers: ok | 500 | 401 | slow
+  POST /mode    the next answers: ok | 500 | 401 | slow | 500final (500 with
+                Stripe-Should-Retry: false) | <status>x<n> (the next n calls
+                answer <status>, 429 with Retry-After: 1; then ok)
 Usage: gateway_peer.py <ports file> <stripe secret key> <razorpay key id> <razorpay secret>"""
 import base64
 import json
@@ -26,9 +28,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
-    def answer(self, status, obj):
+    def answer(self, status, obj, headers=None):
         body = json.dumps(obj).encode()
         self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -57,6 +61,14 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(3)
         if mode == "500":
             return self.answer(500, {"error": {"message": "the gateway is broken"}})
+        if mode == "500final":
+            return self.answer(500, {"error": {"message": "the gateway is broken"}}, {"Stripe-Should-Retry": "false"})
+        if "x" in mode:
+            status, left = (int(v) for v in mode.split("x"))
+            with LOCK:
+                STATE["mode"] = "%dx%d" % (status, left - 1) if left > 1 else "ok"
+            return self.answer(status, {"error": {"message": "try again later"}},
+                               {"Retry-After": "1"} if status == 429 else {})
         if self.path == "/v1/checkout/sessions":
             if self.headers.get("Authorization") != "Bearer " + SK:
                 return self.answer(401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}})

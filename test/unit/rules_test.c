@@ -1353,6 +1353,16 @@ test_payments(void)
 	ok(fi_pay_status_moves("Queued", "Completed") && fi_pay_status_moves(NULL, "Authorized") && fi_pay_status_moves("Authorized", "Completed") &&
 	   !fi_pay_status_moves("Completed", "Cancelled") && !fi_pay_status_moves("Failed", "Completed") && !fi_pay_status_moves("Authorized", "Queued") &&
 	   !fi_pay_status_moves("Queued", "Queued"), "payments: statuses move forward only; Completed, Failed, Cancelled are final");
+	ok(fi_pay_retry_safe(FI_PAY_STRIPE) && !fi_pay_retry_safe(FI_PAY_RAZORPAY),
+	   "payments: a call is sent again only to Stripe (its Idempotency-Key); Razorpay takes no key");
+	ok(fi_pay_retry_verdict(FI_PAY_STRIPE, 500, "Content-Type: application/json\r\nstripe-should-retry:  false \r\n") == FI_PAY_RETRY_NO &&
+	   fi_pay_retry_verdict(FI_PAY_STRIPE, 400, "Stripe-Should-Retry: true\r\n") == FI_PAY_RETRY_YES &&
+	   fi_pay_retry_verdict(FI_PAY_STRIPE, 409, "Content-Type: application/json\r\n") == FI_PAY_RETRY_YES &&
+	   fi_pay_retry_verdict(FI_PAY_STRIPE, 503, NULL) == FI_PAY_RETRY_POLICY &&
+	   fi_pay_retry_verdict(FI_PAY_STRIPE, 503, "X-Stripe-Should-Retry: false\r\nStripe-Should-Retry-Later: false\r\n") == FI_PAY_RETRY_POLICY &&
+	   fi_pay_retry_verdict(FI_PAY_STRIPE, 0, "Stripe-Should-Retry: false\r\n") == FI_PAY_RETRY_POLICY &&
+	   fi_pay_retry_verdict(FI_PAY_RAZORPAY, 409, "Stripe-Should-Retry: true\r\n") == FI_PAY_RETRY_POLICY,
+	   "payments: Stripe-Should-Retry decides (name in any case, value trimmed), 409 is retried, other headers and Razorpay leave it to the policy");
 }
 
 int
