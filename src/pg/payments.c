@@ -4,7 +4,9 @@
  *		controllers' currency and amount checks with the amount in the
  *		gateway's smallest unit, the status an event means, and which
  *		status may follow which.  The flows (sql/...--0.10.0--0.11.0.sql:
- *		payment_checkout, payment_callback) read and write Frappe's tables.
+ *		payment_checkout, payment_callback; --0.11.0--0.12.0.sql: the
+ *		checkout through the worker, http_queue.c) read and write Frappe's
+ *		tables.
  */
 #include "postgres.h"
 
