@@ -20,7 +20,7 @@ PID0=$MDB_PID
 out=$("$FI_ROOT/bin/frappe-integrations" install --socket "$MDB_SOCK" --user root --plugin-dir "$MDB_PLUGIN")
 t_is "$out" "frappe-integrations 0.12.0 installed" \
      "frappe-integrations install: the library into plugin_dir, the UDFs and the SQL functions"
-t_is "$("$FI_ROOT/bin/frappe-integrations" version) $(mdb "SELECT integrations.version()")" "frappe-integrations 0.12.0 0.11.0" \
+t_is "$("$FI_ROOT/bin/frappe-integrations" version) $(mdb "SELECT integrations.version()")" "frappe-integrations 0.12.0 0.12.0" \
      "frappe-integrations version, and the server's library"
 
 # ---- the same bytes as PostgreSQL
