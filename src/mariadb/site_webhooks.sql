@@ -125,26 +125,30 @@ CREATE OR REPLACE FUNCTION @SITE@.fi_wh_body(doctype VARCHAR(140) CHARSET utf8mb
     RETURNS LONGTEXT CHARSET utf8mb4
     DETERMINISTIC NO SQL SQL SECURITY INVOKER
 BEGIN
+    -- (each expression here runs once per changed row: one read of the
+    -- session switch, and no column written that would be NULL anyway)
     DECLARE r CHAR(3) CHARSET ascii DEFAULT IF(op = 'D', 'OLD', 'NEW');
-    DECLARE cond TEXT CHARSET utf8mb4 DEFAULT
-        '(@frappe_integrations_webhooks IS NULL OR @frappe_integrations_webhooks <> ''off'')';
+    DECLARE cond TEXT CHARSET utf8mb4 DEFAULT 'COALESCE(@frappe_integrations_webhooks, '''') <> ''off''';
     DECLARE ins LONGTEXT CHARSET utf8mb4;
+    DECLARE with_doc INT DEFAULT op = 'D' AND cols IS NOT NULL;
     IF parents IS NOT NULL THEN
         SET cond = CONCAT(cond, ' AND ', r, '.parenttype IN (', parents, ')');
     END IF;
-    SET ins = CONCAT('INSERT INTO `__fi_webhook_outbox` ',
-        '(doctype, name, old_name, op, docstatus_old, docstatus_new, parent, parenttype, parentfield, modified, connection_id, trx, doc) VALUES (',
+    SET ins = CONCAT('INSERT INTO `__fi_webhook_outbox` (doctype, name, ',
+        IF(op = 'U', 'old_name, ', ''), 'op, ', IF(op = 'I', '', 'docstatus_old, '), IF(op = 'D', '', 'docstatus_new, '),
+        IF(parents IS NULL, '', 'parent, parenttype, parentfield, '), 'modified, connection_id, trx',
+        IF(with_doc, ', doc', ''), ') VALUES (',
         @SITE@.fi_wh_lit(doctype), ', ', r, '.name, ',
-        IF(op = 'U', 'IF(BINARY NEW.name = BINARY OLD.name, NULL, OLD.name)', 'NULL'), ', ''', op, ''', ',
-        IF(op = 'I', 'NULL', 'OLD.docstatus'), ', ', IF(op = 'D', 'NULL', 'NEW.docstatus'), ', ',
-        IF(parents IS NULL, 'NULL, NULL, NULL', CONCAT(r, '.parent, ', r, '.parenttype, ', r, '.parentfield')), ', ',
+        IF(op = 'U', 'IF(BINARY NEW.name = BINARY OLD.name, NULL, OLD.name), ', ''), '''', op, ''', ',
+        IF(op = 'I', '', 'OLD.docstatus, '), IF(op = 'D', '', 'NEW.docstatus, '),
+        IF(parents IS NULL, '', CONCAT(r, '.parent, ', r, '.parenttype, ', r, '.parentfield, ')),
         r, '.modified, CONNECTION_ID(), ',
-        'IF(@@in_transaction, CONCAT(''g'', @@last_gtid), CONCAT(''s'', UNIX_TIMESTAMP(NOW(6)))), ');
-    IF op = 'D' AND cols IS NOT NULL THEN
-        RETURN CONCAT('IF ', cond, ' THEN BEGIN DECLARE CONTINUE HANDLER FOR 1054 ', ins, 'NULL); ',
-                      ins, 'JSON_OBJECT(', cols, ')); END; END IF');
+        'IF(@@in_transaction, CONCAT(''g'', @@last_gtid), CONCAT(''s'', UNIX_TIMESTAMP(NOW(6))))');
+    IF with_doc THEN
+        RETURN CONCAT('IF ', cond, ' THEN BEGIN DECLARE CONTINUE HANDLER FOR 1054 ', ins, ', NULL); ',
+                      ins, ', JSON_OBJECT(', cols, ')); END; END IF');
     END IF;
-    RETURN CONCAT('IF ', cond, ' THEN ', ins, 'NULL); END IF');
+    RETURN CONCAT('IF ', cond, ' THEN ', ins, '); END IF');
 END//
 
 -- Run the DDL in @fi_wh_ddl (a trigger made or dropped) unless skip: up to
