@@ -313,6 +313,21 @@ R=$(res "$IRG")
 t_is "$(echo "$R" | jf status) $(echo "$R" | jf order.receipt) $(echo "$R" | jf key_id) $(echo "$R" | jf gateway_id | cut -c1-6) | $(qrow "$IRG")" \
      "Queued $IRG $RZP_ID order_ | done 1 1 200" "Razorpay through the worker: the Order, once"
 
+# a site's own role (not a superuser), granted the functions and the site's tables, walks it too
+q $DB "CREATE ROLE pay_site LOGIN; GRANT USAGE ON SCHEMA integrations TO pay_site;
+       GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA integrations TO pay_site;
+       GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO pay_site;
+       GRANT SELECT ON integrations.http_queue TO pay_site" >/dev/null
+as_site() { env -u PGOPTIONS "$FI_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -d $DB -U pay_site -c "$1" 2>&1; }
+C=$(as_site "SELECT integrations.payment_checkout('Stripe', 'Main', 'Payment Request', 'ACC-PRQ-0003', 20, 'USD', '{\"async\": true, \"retries\": 1}')")
+IRS=$(echo "$C" | jf integration_request)
+R=$(as_site "SELECT integrations.payment_checkout_result('$IRS', 20000)")
+t_is "$(echo "$R" | jf status) $(echo "$R" | jf url) $(as_site "SELECT count(*), bool_and(requested_by = 'pay_site') FROM integrations.http_queue")" \
+     "Queued https://checkout.stripe.com/c/pay/$(echo "$R" | jf gateway_id) 1|t" \
+     "the site's own role: an async checkout answered; it sees only its own queued row"
+t_like "$(as_site "UPDATE integrations.http_queue SET payment = NULL")" "permission denied for table http_queue" \
+       "(and cannot write the queue itself)"
+
 # a queued request that is no checkout call gets no key (attached in the transaction that queues it, as payment_checkout does)
 IRH=$(q $DB "SELECT integrations.create_request_log('{\"amount\": 20, \"currency\": \"USD\"}', 'Host', 'Stripe')")
 attach() {	# attach <url> <gateway> <settings> <integration request> <max attempts>
