@@ -111,6 +111,17 @@ fi_http_request_async(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Claim up to $1 due rows: 'sending' with a lease (the timeout and 5 s),
+ * due again when it ends.
+ */
+#define CLAIM_DUE \
+	"UPDATE " FI_SCHEMA ".http_queue q SET status = 'sending', attempts = q.attempts + 1, " \
+	"lease_until = " FI_LEASE_END ", next_attempt_at = " FI_LEASE_END " " \
+	"WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".http_queue " \
+	"WHERE status IN ('pending', 'sending') AND next_attempt_at <= now() " \
+	"ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+
+/*
  * Claim up to n due rows: 'sending' with a lease (the timeout and 5 s),
  * due again when it ends.  Returns them as deliveries allocated in cxt; a
  * row that cannot be sent comes back done, with its error.
@@ -132,12 +143,7 @@ fi_http_queue_claim(int n, MemoryContext cxt, int *nclaimed)
 		 * A payment's call gets the gateway's key only now, in the worker's
 		 * memory: the queue row never holds it (payment_send_authorization).
 		 */
-		ret = fi_spi_execute("WITH c AS (UPDATE " FI_SCHEMA ".http_queue q SET status = 'sending', "
-							 "attempts = q.attempts + 1, "
-							 "lease_until = " FI_LEASE_END ", next_attempt_at = " FI_LEASE_END " "
-							 "WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".http_queue "
-							 "WHERE status IN ('pending', 'sending') AND next_attempt_at <= now() "
-							 "ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+		ret = fi_spi_execute("WITH c AS (" CLAIM_DUE " "
 							 "RETURNING q.*) "
 							 "SELECT c.id, c.method, c.url, "
 							 "CASE WHEN a.v ? 'authorization' THEN c.headers || "
@@ -153,12 +159,7 @@ fi_http_queue_claim(int n, MemoryContext cxt, int *nclaimed)
 	else
 	{
 		/* an extension not yet updated to 0.12.0: no payment calls */
-		ret = fi_spi_execute("UPDATE " FI_SCHEMA ".http_queue q SET status = 'sending', "
-							 "attempts = q.attempts + 1, "
-							 "lease_until = " FI_LEASE_END ", next_attempt_at = " FI_LEASE_END " "
-							 "WHERE q.id IN (SELECT id FROM " FI_SCHEMA ".http_queue "
-							 "WHERE status IN ('pending', 'sending') AND next_attempt_at <= now() "
-							 "ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+		ret = fi_spi_execute(CLAIM_DUE " "
 							 "RETURNING q.id, q.method, q.url, q.headers, q.body, q.timeout_ms, "
 							 "q.max_redirects, q.max_response, q.attempts, q.integration_request",
 							 1, argtypes, args, NULL, false, 0);
