@@ -250,6 +250,7 @@ DECLARE
     resp_body text;
     err text;
     qid bigint;
+    auth text;
 BEGIN
     IF g NOT IN ('stripe', 'razorpay') THEN
         RAISE EXCEPTION 'unknown payment gateway "%"', coalesce(gateway, 'NULL')
@@ -290,8 +291,9 @@ BEGIN
     timeout := coalesce((o ->> 'timeout_ms')::integer, 30000);
     service := initcap(g);
     units := integrations.payment_check(g, currency, amount);
-    -- the key is there before anything is written (the worker reads it again when it sends)
-    PERFORM integrations.payment_authorization(g, settings_name);
+    -- the key is there before anything is written (read once; the worker
+    -- reads it again when it sends a queued call, and this copy is dropped)
+    auth := integrations.payment_authorization(g, settings_name);
 
     data := jsonb_strip_nulls(jsonb_build_object(
         'amount', amount, 'currency', currency, 'reference_doctype', reference_doctype,
@@ -303,6 +305,7 @@ BEGIN
     req := integrations.payment_request(g, kind, ir, reference_doctype, reference_docname, currency, units, o);
 
     IF queued THEN
+        auth := NULL;
         qid := integrations.http_request_async('POST', req ->> 'url', req -> 'headers', req ->> 'body', timeout);
         PERFORM integrations.payment_queue_attach(qid, g, settings_name, ir, 1 + retries);
         RETURN integrations.payment_checkout_answer(ir) || jsonb_build_object('http_queue_id', qid);
@@ -310,8 +313,7 @@ BEGIN
 
     BEGIN
         SELECT * INTO r FROM integrations.http_request('POST', req ->> 'url',
-                                                       (req -> 'headers') || jsonb_build_object('Authorization',
-                                                           integrations.payment_authorization(g, settings_name)),
+                                                       (req -> 'headers') || jsonb_build_object('Authorization', auth),
                                                        req ->> 'body', timeout);
         resp_status := r.status;
         resp_body := r.response_body;
@@ -319,6 +321,7 @@ BEGIN
         err := SQLERRM;
     END;
     r := NULL;
+    auth := NULL;
     PERFORM integrations.payment_checkout_apply(ir, resp_status, resp_body, err);
     RETURN integrations.payment_checkout_answer(ir);
 END
