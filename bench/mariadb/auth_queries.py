@@ -29,5 +29,9 @@ write("q_rule.sql", "SELECT t.`user` FROM `tabOAuth Bearer Token` t JOIN `tabOAu
       "'+00:00', z.value) FROM tabSingles z WHERE z.doctype = 'System Settings' AND z.field = 'time_zone' LIMIT 1), "
       "NOW(6)) AND u.enabled = 1 AND fi_udf_bearer_scopes_ok(t.scopes, c.scopes, NULL) = 1 LIMIT 1;",
       [(t, t) for t in toks])
+# the rows that cost: the token and its client and user without the time
+# zone's row and CONVERT_TZ (what a copy kept beside the token would save)
+write("q_rows3.sql", "SELECT t.`user` FROM `tabOAuth Bearer Token` t JOIN `tabOAuth Client` c ON c.name = t.client "
+      "JOIN tabUser u ON u.name = t.`user` WHERE t.name = '%s' AND u.enabled = 1;", toks)
 write("q_auth.sql", "SELECT authenticate('token %s:%s', NULL);", [(k, secret[u]) for u, k in pick])
 write("q_key.sql", "SELECT u.name FROM tabUser u WHERE u.api_key = '%s';", [(k,) for u, k in pick])

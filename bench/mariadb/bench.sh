@@ -11,6 +11,8 @@
 #      tokens among 10,000 (target 0.8x), and vs the same rule written as
 #      one plain statement (the four rows it reads: token, client, user, the
 #      site's time zone; target 0.8x: what the function itself costs);
+#      beside, token, client and user alone as one plain statement against
+#      the primary-key SELECT (what the rows cost, no target);
 #      authenticate('token key:secret')
 #      vs a SELECT of the user by api_key, random among 500 (no target in
 #      the issue; PostgreSQL's is 0.5x).
@@ -93,12 +95,14 @@ slap() {	# queries/s of the statements of file $1 ($2 of them), 2 clients
     [ -n "$s" ] && calc "round($2 / $s)"
 }
 NQ=${BENCH_QUERIES:-40000}
-vb=() pk=() br=() au=() ak=() ar=() ru=() rr=()
+vb=() pk=() br=() r3=() au=() ak=() ar=() ru=() rr=()
 for round in 1 2 3 4 5; do
     v=$(slap "$MD/q_vbt.sql" "$NQ"); p=$(slap "$MD/q_pk.sql" "$NQ"); j=$(slap "$MD/q_rule.sql" "$NQ")
+    t3=$(slap "$MD/q_rows3.sql" "$NQ")
     a=$(slap "$MD/q_auth.sql" $((NQ / 4))); k=$(slap "$MD/q_key.sql" $((NQ / 4)))
-    [ -n "$v" ] && [ -n "$p" ] && [ -n "$j" ] && [ -n "$a" ] && [ -n "$k" ] && [ -n "$t_ok" ] || break
+    [ -n "$v" ] && [ -n "$p" ] && [ -n "$j" ] && [ -n "$t3" ] && [ -n "$a" ] && [ -n "$k" ] && [ -n "$t_ok" ] || break
     vb+=("$v"); pk+=("$p"); br+=("$(calc "round($v / $p, 2)")"); ru+=("$j"); rr+=("$(calc "round($v / $j, 2)")")
+    r3+=("$(calc "round($t3 / $p, 2)")")
     au+=("$a"); ak+=("$k"); ar+=("$(calc "round($a / $k, 2)")")
 done
 if [ "${#br[@]}" -eq 5 ]; then
@@ -106,6 +110,8 @@ if [ "${#br[@]}" -eq 5 ]; then
     echo "(c) validate_bearer_token $(median "${vb[@]}")/s vs a primary-key SELECT of the token $(median "${pk[@]}")/s  ->  $BR  (rounds: ${br[*]})"
     RR=$(median "${rr[@]}")
     echo "    the same rule as one plain statement (token, client, user, time zone) $(median "${ru[@]}")/s  ->  $RR  (rounds: ${rr[*]})"
+    echo "    (what the rows cost: token, client and user in one plain statement, no time zone, $(median "${r3[@]}")x the" \
+         "primary-key SELECT, rounds ${r3[*]}: the 0.8x asks for about one row's work)"
     echo "    authenticate('token key:secret') $(median "${au[@]}")/s vs a SELECT of the user by api_key $(median "${ak[@]}")/s  ->  $AR  (rounds: ${ar[*]})"
     target "(c) validate_bearer_token / primary-key SELECT on MariaDB" "$BR" ">=" 0.8
     target "(c) validate_bearer_token / the same rule as one statement on MariaDB" "$RR" ">=" 0.8
