@@ -107,6 +107,7 @@ print(len(docs), n, bad)
 PY
 }
 all_of() { [ "$(delivered "$1" | cut -d' ' -f1)" = "$2" ] && echo 1; }
+some_of() { [ "$(delivered "$1" | cut -d' ' -f1)" -ge "$2" ] && echo 1; }
 
 m1 "INSERT INTO tabWebhook (name, webhook_doctype, webhook_docevent, request_url, request_structure, webhook_json, enable_security, enabled, timeout) VALUES
     ('n', 'Customer', 'on_update', '$U/hang/0.02/c', 'JSON', '{\"n\": \"{{ doc.name }}\"}', 1, 1, 2);
@@ -219,7 +220,8 @@ probe() {
     local k
     for k in $(seq 20); do
         m1 "INSERT INTO tabItem (name, item_code, item_name) VALUES ('P-$k', 'P-$k', 'probe')"
-        wait_for 1 all_of P 1 >/dev/null && { echo 1; return; }
+        # (at least one: on a busy machine two probes may arrive together)
+        wait_for 1 some_of P 1 >/dev/null && { echo 1; return; }
     done
 }
 t_is "$(probe)" "1" "the new webhook in use"
