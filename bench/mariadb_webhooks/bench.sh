@@ -10,8 +10,9 @@
 #      median of each round's own ratio (the fastest round of each side
 #      shown beside); InnoDB's purge and the writing of its dirty pages are
 #      waited for before each timed statement, so that a statement's figure
-#      is its own work, not the background writing of the one before.  MariaDB: the row triggers writing __fi_webhook_outbox
-#      in the statement's transaction.  PostgreSQL: its capture, commit
+#      is its own work, not the background writing of the one before.
+#      MariaDB: the row triggers writing __fi_webhook_outbox in the
+#      statement's transaction.  PostgreSQL: its capture, commit
 #      included (it renders and queues at commit).
 #  (b) delivery rate: 20,000 events of one committed UPDATE, the worker
 #      started after it: outbox folded, documents read, requests rendered,

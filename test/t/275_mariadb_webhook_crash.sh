@@ -106,8 +106,9 @@ for l in open(sys.argv[1]):
 print(len(docs), n, bad)
 PY
 }
-all_of() { [ "$(delivered "$1" | cut -d' ' -f1)" = "$2" ] && echo 1; }
-some_of() { [ "$(delivered "$1" | cut -d' ' -f1)" -ge "$2" ] && echo 1; }
+ndocs() { delivered "$1" | cut -d' ' -f1; }	# documents of prefix $1 delivered
+all_of() { [ "$(ndocs "$1")" = "$2" ] && echo 1; }
+some_of() { [ "$(ndocs "$1")" -ge "$2" ] && echo 1; }
 
 m1 "INSERT INTO tabWebhook (name, webhook_doctype, webhook_docevent, request_url, request_structure, webhook_json, enable_security, enabled, timeout) VALUES
     ('n', 'Customer', 'on_update', '$U/hang/0.02/c', 'JSON', '{\"n\": \"{{ doc.name }}\"}', 1, 1, 2);
