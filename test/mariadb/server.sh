@@ -20,13 +20,15 @@
 #                     the background, back once it serves a site; its PID appended
 #                     to MDB_WORKERS (kill them in the test's EXIT trap)
 #   mdb_worker_stop   SIGTERM to the last worker started, waited for
-# Never the packaged service: nothing outside <dir> is used.
+# Never the packaged service: nothing outside <dir> is used -- not even /tmp: a
+# starting mariadbd deletes every #sql* file in its tmpdir, so servers sharing
+# /tmp (two test runs at once) would delete each other's temporary tables.
 mdb_start() {
     MDB_DIR=$1
     shift
     MDB_SOCK=$MDB_DIR/mysqld.sock
     MDB_PLUGIN=$MDB_DIR/plugin
-    mkdir -p "$MDB_DIR/data" "$MDB_PLUGIN"
+    mkdir -p "$MDB_DIR/data" "$MDB_DIR/tmp" "$MDB_PLUGIN"
     local as=()
     if [ "$(id -u)" -eq 0 ]; then
         chown -R mysql:mysql "$MDB_DIR"
@@ -47,7 +49,7 @@ mdb_run() {
     [ "$(id -u)" -eq 0 ] && as=(--user=mysql)
     case " ${MDB_OPTS[*]} " in *" --port="*) net=(--bind-address=127.0.0.1) ;; esac
     mariadbd --no-defaults --datadir="$MDB_DIR/data" --socket="$MDB_SOCK" "${net[@]}" \
-        --plugin-dir="$MDB_PLUGIN" --pid-file="$MDB_DIR/mysqld.pid" --log-error="$MDB_DIR/error.log" \
+        --plugin-dir="$MDB_PLUGIN" --tmpdir="$MDB_DIR/tmp" --pid-file="$MDB_DIR/mysqld.pid" --log-error="$MDB_DIR/error.log" \
         --max-allowed-packet=256M --innodb-buffer-pool-size=64M "${as[@]}" "${MDB_OPTS[@]}" > /dev/null 2>&1 &
     MDB_PID=$!
     local i
