@@ -103,7 +103,7 @@ OPEN=$(j1 "START TRANSACTION; SELECT import_csv_async('Item', '$CSV', NULL, '{\"
            DO SLEEP(0.8); SELECT COUNT(*) FROM tabItem; COMMIT; SELECT @j")
 t_is "$(printf '%s\n' "$OPEN" | head -1)" 0 "queued in an open transaction: nothing imported before it commits"
 ID=$(printf '%s\n' "$OPEN" | tail -1)
-R=$(j1 "CALL job_wait($ID, 10000)")
+R=$(j1 "CALL job_wait($ID, 60000)")
 t_is "$(printf '%s' "$R" | jget 'd["kind"], d["doctype"], d["status"], d["error"], d["result"]["status"], d["result"]["inserted"], d["result"]["failed"]')" \
      "('import', 'Item', 'done', None, 'Partial Success', 2, 1)" "committed: the worker ran it; job_wait gives the import's result"
 t_is "$(printf '%s' "$R" | jget 'list(d.keys())')" \
@@ -157,11 +157,11 @@ same_export "CSV, Report Builder's layout, formulas escaped" \
 same_export "JSON (export_json)" "export_json_async('Item', '{\"filters\": {\"item_group\": \"Products\"}}')" \
     --doctype Item --file-type json --options '{"filters": {"item_group": "Products"}}'
 ID=$(j1 "SELECT export_doc_async('Item', 'J-3')")
-j1 "CALL job_wait($ID, 10000)" >/dev/null
+j1 "CALL job_wait($ID, 60000)" >/dev/null
 t_is "$(output_of "$ID" | md5sum)" "$("$FI" export-doc --site-config "$CFG" --doctype Item --name J-3 | md5sum)" \
      "export_doc: the same bytes as export-doc"
 ID=$(j1 "SELECT export_xlsx_async('Item', '{\"fields\": [\"name\", \"item_name\", \"item_group\"]}')")
-R=$(j1 "CALL job_wait($ID, 10000)")
+R=$(j1 "CALL job_wait($ID, 60000)")
 output_of "$ID" > "$MD/job.xlsx"
 "$FI" export --site-config "$CFG" --doctype Item --options '{"fields": ["name", "item_name", "item_group"]}' --output "$MD/cli.xlsx" >/dev/null
 cells() { "$FI_PY" -c 'import openpyxl,sys
@@ -171,14 +171,14 @@ t_is "$(cells "$MD/job.xlsx")" "$(cells "$MD/cli.xlsx")" "export_xlsx: a workboo
 t_like "$(cells "$MD/job.xlsx")" "'Gizmo, large', 'Services'" "(read by openpyxl: the documents are there)"
 t_is "$(printf '%s' "$R" | jget 'd["result"]')" "{'doctype': 'Item', 'documents': 2, 'lines': 2}" "an export's result: its counts"
 ID=$(j1 "SELECT export_csv_async('Item\`; DROP TABLE \`tabItem', '{\"filters\": {\"name\": \"x'' OR 1=1 -- \"}}')")
-t_is "$(j1 "CALL job_wait($ID, 10000)" | jget 'd["status"], d["error"]["sqlstate"], d["error"]["message"]')" \
+t_is "$(j1 "CALL job_wait($ID, 60000)" | jget 'd["status"], d["error"]["sqlstate"], d["error"]["message"]')" \
      "('failed', '42704', 'DocType \"Item\`; DROP TABLE \`tabItem\" not found')" "SQL in the doctype: a DocType not found"
 t_is "$(j1 "SELECT COUNT(*) FROM tabItem")" 2 "(tabItem is still there)"
 ID=$(j1 "SELECT export_csv_async('Item', '{\"filters\": {\"name\": \"x'' OR 1=1 -- \"}}')")
-j1 "CALL job_wait($ID, 10000)" >/dev/null
+j1 "CALL job_wait($ID, 60000)" >/dev/null
 t_is "$(output_of "$ID" | wc -l)" 1 "SQL in a filter's value: a value (the header, no document)"
 ID=$(j1 "SELECT export_csv_async('Item', '{\"fields\": [\"nope\"]}')")
-t_is "$(j1 "CALL job_wait($ID, 10000)" | jget 'd["status"], d["error"]["sqlstate"], d["error"]["message"]')" \
+t_is "$(j1 "CALL job_wait($ID, 60000)" | jget 'd["status"], d["error"]["sqlstate"], d["error"]["message"]')" \
      "$("$FI" export --site-config "$CFG" --doctype Item --options '{"fields": ["nope"]}' 2>&1 | "$FI_PY" -c 'import sys
 l = sys.stdin.readline().rstrip("\n"); print(("failed", l[6:11], l[13:]))')" "a refused export: the command's SQLSTATE and message"
 t_is "$(j1_err "SELECT job_output($ID)")" "55000: job $ID failed (42703): Item has no field \"nope\"" "job_output of a failed job: 55000 with the job's error"
@@ -232,7 +232,7 @@ t_is "$(j1 "SELECT COUNT(*) FROM tabItem WHERE name LIKE 'B-%'")" "$KEPT" "and n
 # --jobs 1: one after the other
 A=$(j1 "SELECT export_csv_async('Item', '{\"fields\": [\"name\"]}')")
 B=$(j1 "SELECT export_json_async('Item', '{\"limit\": 3}')")
-j1 "CALL job_wait($B, 10000)" >/dev/null
+j1 "CALL job_wait($B, 60000)" >/dev/null
 t_is "$(j1 "SELECT a.status, b.status, b.started_at >= a.finished_at FROM __fi_jobs a, __fi_jobs b WHERE a.id = $A AND b.id = $B")" \
      "done	done	1" "--jobs 1: two queued jobs ran one after the other"
 t_is "$(output_of "$A" | wc -l)" "$((KEPT + 5))" "(the export after the kill has every document kept, one line each)"
@@ -244,7 +244,7 @@ t_ok "a running job whose lock is free: marked failed by the worker's next look"
 # a file larger than the server lets one statement write
 mdb "SET GLOBAL max_allowed_packet = 65536"
 ID=$(j1 "SELECT export_csv_async('Item', NULL)")
-R=$(j1 "CALL job_wait($ID, 10000)")
+R=$(j1 "CALL job_wait($ID, 60000)")
 mdb "SET GLOBAL max_allowed_packet = 268435456"
 t_like "$(printf '%s' "$R" | jget 'd["status"], d["error"]["sqlstate"], d["error"]["message"], d["error"]["hint"]')" \
      "^\('failed', '54000', \"the export's file is [0-9]+ bytes, more than the server's max_allowed_packet \(65536 bytes\) lets one statement write into the job's row\", 'Export to a file with frappe-integrations export --output FILE" \
