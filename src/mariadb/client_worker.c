@@ -39,7 +39,11 @@
  *            deleted --http-retention after they finished.
  *
  * SIGHUP re-reads the sites and their configs; SIGTERM and SIGINT stop within
- * a second (transfers in flight are put back, due at once).  Log lines on
+ * a second (transfers in flight are put back, due at once): a statement of a
+ * site's turn still running STOP_GRACE_MS after the signal (sync_webhooks on
+ * a site of many tables, a lock wait) is cut short by the stop thread, which
+ * shuts its connection (mariadb_cancel); the server rolls it back, and what
+ * that site had claimed waits out its lease.  Log lines on
  * stderr: "LOG:", "WARNING:" or "ERROR:", the site, the message; no secret.
  */
 #include "mariadb/client.h"
@@ -47,6 +51,7 @@
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
 #include <signal.h>
@@ -55,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -186,6 +192,19 @@ typedef struct Delivery
 
 static volatile sig_atomic_t got_term;
 static volatile sig_atomic_t got_hup;
+
+/*
+ * The stop thread: the signal handler writes 't' into stop_pipe, the main
+ * thread 'd' once its loop is left.  A 't' with no 'd' within STOP_GRACE_MS
+ * cancels the connection of busy_site (the site whose turn the main thread is
+ * in).  stop_mu guards busy_site and every change of a site's conn.
+ */
+#define STOP_GRACE_MS 300
+static int	stop_pipe[2] = {-1, -1};
+static pthread_t stop_thread;
+static pthread_mutex_t stop_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct Site *busy_site;
+static bool stop_cut;			/* a statement was cut short (stop_mu) */
 static Site *sites;
 static Options opt;
 static int	outstanding;		/* claimed and not yet recorded (the main thread's) */
@@ -223,7 +242,14 @@ static long long step_now;
 static void
 on_term(int sig)
 {
+	int			e = errno;
+
 	got_term = 1;
+	if (stop_pipe[1] >= 0 && write(stop_pipe[1], "t", 1) < 0)
+	{
+		/* the pipe full: a 't' is there already */
+	}
+	errno = e;
 }
 
 static void
@@ -355,9 +381,14 @@ query_ll(MYSQL *conn, const char *sql, long long dflt, const char *what)
 static void
 site_close(Site *s)
 {
-	if (s->conn)
-		mysql_close(s->conn);
+	MYSQL	   *c;
+
+	pthread_mutex_lock(&stop_mu);
+	c = s->conn;
 	s->conn = NULL;
+	pthread_mutex_unlock(&stop_mu);
+	if (c)
+		mysql_close(c);
 	s->owner = false;
 }
 
@@ -534,23 +565,28 @@ site_ready(Site *s, long long now)
 	if (s->conn == NULL)
 	{
 		unsigned int timeout = 5;
+		MYSQL	   *c = mysql_init(NULL);
 
-		s->conn = mysql_init(NULL);
-		if (s->conn == NULL)
+		if (c == NULL)
 			fc_fail("53200", NULL, NULL, "out of memory");
-		mysql_options(s->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-		mysql_options(s->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+		mysql_options(c, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+		mysql_options(c, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 		timeout = 60;
-		mysql_options(s->conn, MYSQL_OPT_READ_TIMEOUT, &timeout);
-		mysql_options(s->conn, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
-		if (mysql_real_connect(s->conn, s->c.host, s->c.user, s->c.password, s->c.database, s->c.port,
+		mysql_options(c, MYSQL_OPT_READ_TIMEOUT, &timeout);
+		mysql_options(c, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+		if (mysql_real_connect(c, s->c.host, s->c.user, s->c.password, s->c.database, s->c.port,
 							   s->c.socket, CLIENT_MULTI_RESULTS) == NULL)
 		{
-			say("WARNING:", s, "cannot connect: %s", mysql_error(s->conn));
-			site_close(s);
+			say("WARNING:", s, "cannot connect: %s", mysql_error(c));
+			mysql_close(c);
+			s->owner = false;
 			s->retry_at = now + 2000;
 			return false;
 		}
+		/* (published connected: the stop thread may cancel it from now on) */
+		pthread_mutex_lock(&stop_mu);
+		s->conn = c;
+		pthread_mutex_unlock(&stop_mu);
 		/* the worker's own writes fire no webhook; times in UTC; short lock waits */
 		execs(s->conn, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", "setting up the session");
 		execs(s->conn, "SET @frappe_integrations_webhooks = 'off', time_zone = '+00:00', "
@@ -2883,12 +2919,23 @@ site_step(Site *s, long long now)
 	if (s->gone)
 		return;
 	step_now = now;
+	pthread_mutex_lock(&stop_mu);
+	busy_site = s;
+	pthread_mutex_unlock(&stop_mu);
 	fc_fail_jump = &jb;
 	if (setjmp(jb) != 0)
 	{
 		unsigned int err = s->conn ? mysql_errno(s->conn) : 0;
+		bool		cut;
 
-		say("ERROR:", s, "%s", fc_fail_text);
+		pthread_mutex_lock(&stop_mu);
+		busy_site = NULL;
+		cut = stop_cut;
+		pthread_mutex_unlock(&stop_mu);
+		if (cut)
+			say("LOG:", s, "stopping: the statement in progress cut short (%s)", fc_fail_text);
+		else
+			say("ERROR:", s, "%s", fc_fail_text);
 		if (step_tpl)
 			fi_tpl_free(step_tpl);
 		if (step_res)
@@ -2916,6 +2963,70 @@ site_step(Site *s, long long now)
 	}
 	site_work(s, step_now);
 	fc_fail_jump = NULL;
+	pthread_mutex_lock(&stop_mu);
+	busy_site = NULL;
+	pthread_mutex_unlock(&stop_mu);
+}
+
+/* the stop thread (see stop_pipe) */
+static void *
+stop_main(void *arg)
+{
+	struct pollfd p = {.fd = stop_pipe[0], .events = POLLIN};
+	char		c;
+	int			wait_ms = -1;	/* until a signal */
+
+	for (;;)
+	{
+		int			n = poll(&p, 1, wait_ms);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+		{
+			/* the grace over, the main thread still in a site's statement */
+			pthread_mutex_lock(&stop_mu);
+			if (busy_site && busy_site->conn)
+			{
+				stop_cut = true;
+				mariadb_cancel(busy_site->conn);
+			}
+			pthread_mutex_unlock(&stop_mu);
+			wait_ms = -1;
+			continue;
+		}
+		if (n < 0 || read(stop_pipe[0], &c, 1) != 1 || c == 'd')
+			return NULL;
+		if (wait_ms < 0 && !stop_cut)
+			wait_ms = STOP_GRACE_MS;
+	}
+}
+
+static void
+stop_begin(void)
+{
+	sigset_t	all,
+				old;
+
+	if (pipe2(stop_pipe, O_CLOEXEC) != 0 || fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) != 0)
+		fc_fail("58000", NULL, NULL, "could not make the stop thread's pipe: %s", strerror(errno));
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (pthread_create(&stop_thread, NULL, stop_main, NULL) != 0)
+		fc_fail("58000", NULL, NULL, "could not start the stop thread");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* the main loop left: the stop thread ends (a blocking write: the 'd' must get there) */
+static void
+stop_end(void)
+{
+	int			fl = fcntl(stop_pipe[1], F_GETFL);
+
+	fcntl(stop_pipe[1], F_SETFL, fl & ~O_NONBLOCK);
+	while (write(stop_pipe[1], "d", 1) < 0 && errno == EINTR)
+		;
+	pthread_join(stop_thread, NULL);
 }
 
 static void
@@ -3038,6 +3149,7 @@ fc_worker_main(int argc, char **argv)
 			fc_fail("58000", NULL, NULL, "could not find the worker's own program (/proc/self/exe)");
 		self_exe[n] = '\0';
 	}
+	stop_begin();
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -3146,6 +3258,7 @@ fc_worker_main(int argc, char **argv)
 			}
 		}
 	}
+	stop_end();
 	release_all();
 	say("LOG:", NULL, "worker stopped%s; its time (ms): outbox %.0f, claiming %.0f, sending %.0f, recording %.0f, waiting %.0f",
 		got_term ? " (signal)" : "", t_flush, t_claim, t_curl, t_record, t_poll);
