@@ -2042,18 +2042,24 @@ net_collect(int wait_ms)
 	return true;
 }
 
+/* a thread of the worker's: it takes no signal (SIGTERM and SIGHUP are the main thread's) */
 static void
-net_begin(void)
+thread_start(pthread_t *t, void *(*fn) (void *), const char *what)
 {
 	sigset_t	all,
 				old;
 
-	/* the thread takes no signal: SIGTERM and SIGHUP are the main thread's */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	if (pthread_create(&net_thread, NULL, net_main, NULL) != 0)
-		fc_fail("58000", NULL, NULL, "could not start the network thread");
+	if (pthread_create(t, NULL, fn, NULL) != 0)
+		fc_fail("58000", NULL, NULL, "could not start the %s thread", what);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void
+net_begin(void)
+{
+	thread_start(&net_thread, net_main, "network");
 }
 
 /* stop the network thread; what it had comes back in record_list (aborted ones marked) */
@@ -3005,16 +3011,9 @@ stop_main(void *arg)
 static void
 stop_begin(void)
 {
-	sigset_t	all,
-				old;
-
 	if (pipe2(stop_pipe, O_CLOEXEC) != 0 || fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) != 0)
 		fc_fail("58000", NULL, NULL, "could not make the stop thread's pipe: %s", strerror(errno));
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	if (pthread_create(&stop_thread, NULL, stop_main, NULL) != 0)
-		fc_fail("58000", NULL, NULL, "could not start the stop thread");
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	thread_start(&stop_thread, stop_main, "stop");
 }
 
 /* the main loop left: the stop thread ends (a blocking write: the 'd' must get there) */
