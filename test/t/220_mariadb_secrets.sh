@@ -7,7 +7,9 @@
 # plain role and a wrong key get a clear error and never a secret.
 source "$FI_ROOT/test/lib.sh"
 source "$FI_ROOT/test/mariadb/server.sh"
-KEY1='cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4='
+# (both keys made here: a constant one would be on the command line of the same test's Python
+# in another run at once, and the ps check below would see it)
+KEY1=$("$FI_PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
 KEY2=$("$FI_PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
 make -s -C "$FI_ROOT" mariadb >/dev/null
 MD=$FI_TMP/mariadb_secrets
