@@ -42,8 +42,9 @@
  * a second (transfers in flight are put back, due at once): a statement of a
  * site's turn still running STOP_GRACE_MS after the signal (sync_webhooks on
  * a site of many tables, a lock wait) is cut short by the stop thread, which
- * shuts its connection (mariadb_cancel); the server rolls it back, and what
- * that site had claimed waits out its lease.  Log lines on
+ * shuts its connection (mariadb_cancel); the server ends it, and what that
+ * site had claimed waits out its lease.  Once stopping, no site starts a turn.
+ * Log lines on
  * stderr: "LOG:", "WARNING:" or "ERROR:", the site, the message; no secret.
  */
 #include "mariadb/client.h"
@@ -2922,7 +2923,7 @@ site_step(Site *s, long long now)
 {
 	jmp_buf		jb;
 
-	if (s->gone)
+	if (s->gone || got_term)
 		return;
 	step_now = now;
 	pthread_mutex_lock(&stop_mu);
