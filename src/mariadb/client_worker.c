@@ -2917,6 +2917,19 @@ site_work(Site *s, long long now)
 	site_jobs(s, now);
 }
 
+/* the site whose turn the main thread is in, for the stop thread; whether a statement was cut */
+static bool
+busy_set(Site *s)
+{
+	bool		cut;
+
+	pthread_mutex_lock(&stop_mu);
+	busy_site = s;
+	cut = stop_cut;
+	pthread_mutex_unlock(&stop_mu);
+	return cut;
+}
+
 /* site_work, a failure ending only this site's turn */
 static void
 site_step(Site *s, long long now)
@@ -2926,20 +2939,13 @@ site_step(Site *s, long long now)
 	if (s->gone || got_term)
 		return;
 	step_now = now;
-	pthread_mutex_lock(&stop_mu);
-	busy_site = s;
-	pthread_mutex_unlock(&stop_mu);
+	busy_set(s);
 	fc_fail_jump = &jb;
 	if (setjmp(jb) != 0)
 	{
 		unsigned int err = s->conn ? mysql_errno(s->conn) : 0;
-		bool		cut;
 
-		pthread_mutex_lock(&stop_mu);
-		busy_site = NULL;
-		cut = stop_cut;
-		pthread_mutex_unlock(&stop_mu);
-		if (cut)
+		if (busy_set(NULL))
 			say("LOG:", s, "stopping: the statement in progress cut short (%s)", fc_fail_text);
 		else
 			say("ERROR:", s, "%s", fc_fail_text);
@@ -2970,9 +2976,7 @@ site_step(Site *s, long long now)
 	}
 	site_work(s, step_now);
 	fc_fail_jump = NULL;
-	pthread_mutex_lock(&stop_mu);
-	busy_site = NULL;
-	pthread_mutex_unlock(&stop_mu);
+	busy_set(NULL);
 }
 
 /* the stop thread (see stop_pipe) */

@@ -9,8 +9,9 @@ source "$FI_ROOT/test/lib.sh"
 source "$FI_ROOT/test/mariadb/server.sh"
 # (both keys made here: a constant one would be on the command line of the same test's Python
 # in another run at once, and the ps check below would see it)
-KEY1=$("$FI_PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
-KEY2=$("$FI_PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
+fernet_key() { "$FI_PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'; }
+KEY1=$(fernet_key)
+KEY2=$(fernet_key)
 make -s -C "$FI_ROOT" mariadb >/dev/null
 MD=$FI_TMP/mariadb_secrets
 rm -rf "$MD"

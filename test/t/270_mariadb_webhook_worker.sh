@@ -54,6 +54,16 @@ rs=[json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["path"].startswith
 r=rs[-1] if rs else None
 print(eval(sys.argv[3]))' "$RLOG" "$1" "$2"
 }
+term_ms() {	# term_ms <pid>: SIGTERM to a worker; the milliseconds until it was gone (3 s at most)
+    local t0 _
+    t0=$(date +%s%N)
+    kill -TERM "$1"
+    for _ in $(seq 150); do kill -0 "$1" 2>/dev/null || break; sleep 0.02; done
+    echo $(( ($(date +%s%N) - t0) / 1000000 ))
+}
+mdl_waits() {	# mdl_waits '> 0': 1 if so many statements of _w3's user wait for a metadata lock
+    mdb "SELECT COUNT(*) $1 FROM information_schema.PROCESSLIST WHERE USER = '_w3' AND STATE LIKE 'Waiting for%metadata lock'"
+}
 worker() {	# worker <log> [options]: a worker of the bench in the background
     local log=$1; shift
     "$FI" worker --bench "$BENCH" --retry-base-ms 200 "$@" 2> "$log" &
@@ -204,10 +214,7 @@ t_ok "SIGHUP: the new site served" wait_for 10 sh -c "grep -q 'site three.localh
 t_ok "... its triggers attached" wait_for 10 sh -c "[ \$(mariadb --no-defaults --socket='$MDB_SOCK' -u root -N -e \"SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '_w3' AND EVENT_OBJECT_TABLE = 'tabCustomer' AND EVENT_MANIPULATION = 'INSERT'\") = 1 ] && echo 1"
 m3 "INSERT INTO tabCustomer (name, customer_name) VALUES ('THREE-1', 'c')"
 t_ok "... and its events delivered" wait_for 10 sh -c "[ \$(\"\$0\" -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if \"/ok/three\" in l))' '$RLOG') = 1 ] && echo 1" "$FI_PY"
-T0=$(date +%s%N)
-kill -TERM "$W2"
-for _ in $(seq 100); do kill -0 "$W2" 2>/dev/null || break; sleep 0.02; done
-MS=$(( ($(date +%s%N) - T0) / 1000000 ))
+MS=$(term_ms "$W2")
 t_ok "SIGTERM: stopped within a second ($MS ms)" test "$MS" -lt 1000
 t_like "$(tail -1 "$MD/w2.log")" "^LOG: worker stopped" "and said so on stderr"
 
@@ -240,18 +247,15 @@ mariadb --no-defaults --socket="$MDB_SOCK" -u _w3 -ppw_w3 -D _w3 -N -e "START TR
 HOLD=$!
 m3 "INSERT INTO tabWebhook (name, webhook_doctype, webhook_docevent, request_url, request_structure, webhook_json, enabled) VALUES
     ('held', 'Item', 'on_update', '$U/ok/held', 'JSON', '{}', 1)"
-t_ok "sync_webhooks waits for tabItem's metadata lock" wait_for 10 mdb "SELECT COUNT(*) > 0 FROM information_schema.PROCESSLIST WHERE USER = '_w3' AND STATE LIKE 'Waiting for%metadata lock'"
-T0=$(date +%s%N)
-kill -TERM "$W4"
-for _ in $(seq 150); do kill -0 "$W4" 2>/dev/null || break; sleep 0.02; done
-MS=$(( ($(date +%s%N) - T0) / 1000000 ))
+t_ok "sync_webhooks waits for tabItem's metadata lock" wait_for 10 mdl_waits '> 0'
+MS=$(term_ms "$W4")
 t_ok "SIGTERM during it: stopped within a second ($MS ms)" test "$MS" -lt 1000
 t_like "$(cat "$MD/w4.log")" "^LOG: site three.localhost: stopping: the statement in progress cut short \(" \
        "... the statement cut short, said as a LOG line"
 t_is "$(grep -c '^ERROR' "$MD/w4.log") $(tail -1 "$MD/w4.log" | cut -c1-28)" "0 LOG: worker stopped (signal)" "... no ERROR line; then stopped as ever"
 # (the server sees the closed connection once the lock wait, a second at most, ends)
 t_ok "... and the server ends the statement within its lock wait" \
-     wait_for 5 mdb "SELECT COUNT(*) = 0 FROM information_schema.PROCESSLIST WHERE USER = '_w3' AND STATE LIKE 'Waiting for%metadata lock'"
+     wait_for 5 mdl_waits '= 0'
 kill "$HOLD" 2>/dev/null; wait "$HOLD" 2>/dev/null
 t_is "$(grep -c -i -e s3cr3t -e MfKQ9r8 -e "$(cat "$MD/_w1.key")" "$MD/w1.log" "$MD/w2.log" "$MD/w3.log" "$MD/w4.log" | tr '\n' ' ')" "$MD/w1.log:0 $MD/w2.log:0 $MD/w3.log:0 $MD/w4.log:0 " \
      "no secret and no key in the worker's log"
